@@ -1,0 +1,1 @@
+"""leadripe serving: the scoring API the CRM calls. Imports from ``training``, never the reverse."""

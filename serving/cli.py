@@ -1,0 +1,28 @@
+"""The ``leadripe`` console command: training's commands plus ``serve``.
+
+It lives in ``serving`` because ``serve`` needs the API, and serving may import training but never
+the other way round.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from training.cli import app
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind; loopback by default.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Start the scoring API (model and settings come from LEADRIPE_* environment variables)."""
+    import uvicorn
+
+    uvicorn.run("serving.app:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+__all__ = ["app"]
