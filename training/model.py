@@ -1,0 +1,380 @@
+"""The readiness model: gradient-boosted trees on the lead features, calibrated into a probability.
+
+Trees (LightGBM) learn which engagement patterns and profiles come before wins; their raw output (the
+margin, in log-odds) is then mapped to a calibrated probability by Platt scaling, a logistic function of
+the margin fitted on a held-out, *time-later* slice of the training data. Because that mapping is
+strictly increasing, readiness ranks leads exactly as the raw margin does, and the per-feature additive
+contributions of the margin (TreeSHAP, ``pred_contrib``) explain the readiness faithfully.
+
+Prediction works on a plain float matrix that the model builds itself (categories become the integer
+codes seen in training, unknown categories become missing), so a single-row request does not pay
+LightGBM's pandas conversion on every call.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import TYPE_CHECKING, Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+if TYPE_CHECKING:
+    from training.snapshots import SnapshotBatch
+
+BASE_VALUE = "base_value"
+# Keep the calibration strictly increasing even when the margin carries no signal on the calibration slice.
+_MIN_PLATT_SLOPE = 1e-6
+_HAS_EVAL_X = "eval_X" in inspect.signature(lgb.LGBMClassifier.fit).parameters
+
+
+def fit_platt(raw: np.ndarray, y: np.ndarray, max_iter: int = 100) -> tuple[float, float]:
+    """Fit Platt scaling ``p = 1 / (1 + exp(-(slope * raw + intercept)))`` by Newton's method.
+
+    Uses Platt's smoothed targets ((N+ + 1) / (N+ + 2) for positives, 1 / (N- + 2) for negatives) so the
+    fit stays finite on perfectly separated data. The slope is forced to be at least a tiny positive
+    number, so the mapping is always strictly increasing in ``raw``.
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    positive = np.asarray(y).astype(bool)
+    n_pos = int(positive.sum())
+    n_neg = positive.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(
+            f"Platt calibration needs both outcomes, got {n_pos} positive and {n_neg} negative samples"
+        )
+    target = np.where(positive, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    # Standardise the margin so that Newton's method is well conditioned whatever its scale.
+    centre = float(raw.mean())
+    scale = float(raw.std()) or 1.0
+    z = (raw - centre) / scale
+    mean_target = float(target.mean())
+    a, b = 0.0, float(np.log(mean_target / (1.0 - mean_target)))
+
+    def loss(a_: float, b_: float) -> float:
+        m = a_ * z + b_
+        # log(1 + exp(m)) - target * m, the logistic loss on soft targets, computed stably.
+        return float(np.sum(np.logaddexp(0.0, m) - target * m))
+
+    current = loss(a, b)
+    for _ in range(max_iter):
+        p = 1.0 / (1.0 + np.exp(-(a * z + b)))
+        residual = p - target
+        gradient = np.array([residual @ z, residual.sum()])
+        w = p * (1.0 - p)
+        hessian = np.array([[w @ (z * z), w @ z], [w @ z, w.sum()]]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        size = 1.0
+        # Backtracking keeps every step a descent step.
+        while size > 1e-8:
+            a_new, b_new = a - size * step[0], b - size * step[1]
+            new = loss(a_new, b_new)
+            if new <= current:
+                break
+            size /= 2.0
+        else:
+            break
+        a, b = a_new, b_new
+        done = current - new < 1e-12 * max(1.0, abs(current))
+        current = new
+        if done:
+            break
+    slope = a / scale
+    intercept = b - slope * centre
+    if slope < _MIN_PLATT_SLOPE:
+        # No usable ranking signal on this slice: predict its base rate, but keep the mapping increasing.
+        slope = _MIN_PLATT_SLOPE
+        intercept = float(np.log(mean_target / (1.0 - mean_target))) - slope * centre
+    return float(slope), float(intercept)
+
+
+def platt_probability(raw: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    """The Platt mapping of a raw margin to a probability (vectorised, overflow-safe)."""
+    margin = slope * np.asarray(raw, dtype=np.float64) + intercept
+    return np.exp(-np.logaddexp(0.0, -margin))
+
+
+class ReadinessModel(ClassifierMixin, BaseEstimator):
+    """LightGBM classifier with Platt calibration fitted on the most recent training snapshots.
+
+    ``fit(X, y, time_key=None)``: ``X`` is the feature frame (``float64`` columns plus pandas
+    ``category`` columns, which LightGBM splits on natively). The last ``calibration_fraction`` of the
+    rows *in time order* (by ``time_key``, e.g. the snapshot cutoffs; without it the rows are assumed to
+    be sorted by time already) is held out: the trees are trained on the earlier rows, early-stop on the
+    held-out slice, and the Platt mapping is fitted on the trees' margins there. Rows sharing the boundary
+    time all go to the held-out slice. With ``calibration_gap`` (e.g. the label horizon), training rows
+    whose time key lies within that gap before the held-out slice are dropped, so that no training label
+    looks into the calibration period.
+
+    Fitted attributes: ``classes_``, ``feature_names_in_``, ``n_features_in_``, ``categories_`` (column ->
+    categories seen in training), ``booster_``, ``n_iterations_``, ``calibration_slope_``,
+    ``calibration_intercept_``, ``feature_importances_`` (total split gain per feature, normalised to sum
+    to 1), ``calibration_size_``.
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 500,
+        learning_rate: float = 0.05,
+        num_leaves: int = 15,
+        min_child_samples: int = 20,
+        max_depth: int = -1,
+        subsample: float = 0.8,
+        subsample_freq: int = 1,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        min_data_per_group: int = 20,
+        cat_smooth: float = 10.0,
+        calibration_fraction: float = 0.2,
+        calibration_gap: pd.Timedelta | None = None,
+        early_stopping_rounds: int | None = 50,
+        random_state: int = 0,
+        n_jobs: int = 2,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.max_depth = max_depth
+        self.subsample = subsample
+        self.subsample_freq = subsample_freq
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.min_data_per_group = min_data_per_group
+        self.cat_smooth = cat_smooth
+        self.calibration_fraction = calibration_fraction
+        self.calibration_gap = calibration_gap
+        self.early_stopping_rounds = early_stopping_rounds
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        return tags
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: pd.DataFrame, y: Any, time_key: Any = None) -> ReadinessModel:
+        """Train the trees on the earlier rows and calibrate on the time-later slice; returns ``self``."""
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(
+                f"ReadinessModel.fit expects a pandas DataFrame of features, got {type(X).__name__}"
+            )
+        if not 0.0 < self.calibration_fraction < 1.0:
+            raise ValueError(f"calibration_fraction must be in (0, 1), got {self.calibration_fraction}")
+        labels = np.asarray(y)
+        if labels.shape != (len(X),):
+            raise ValueError(f"y has shape {labels.shape} but X has {len(X)} rows")
+        self.classes_ = np.unique(labels)
+        if self.classes_.size != 2:
+            raise ValueError(
+                f"ReadinessModel needs exactly two outcomes in y, found {self.classes_.tolist()}"
+            )
+        positive = labels == self.classes_[1]
+
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.categories_ = {
+            str(name): X[name].cat.categories
+            for name in X.columns
+            if isinstance(X[name].dtype, pd.CategoricalDtype)
+        }
+        matrix = self._encode(X)
+
+        fit_rows, calibration_rows = self._time_slices(len(X), time_key)
+        for part, rows in (("training", fit_rows), ("calibration", calibration_rows)):
+            n_pos = int(positive[rows].sum())
+            if n_pos == 0 or n_pos == rows.size:
+                raise ValueError(
+                    f"The {part} slice ({rows.size} rows; calibration_fraction={self.calibration_fraction}, "
+                    f"time-later rows calibrate) has {n_pos} positive and {rows.size - n_pos} negative rows; "
+                    "both outcomes are needed. Provide more data or change calibration_fraction."
+                )
+
+        categorical_idx = [i for i, name in enumerate(self.feature_names_in_) if name in self.categories_]
+        classifier = lgb.LGBMClassifier(
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            max_depth=self.max_depth,
+            subsample=self.subsample,
+            subsample_freq=self.subsample_freq,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            min_data_per_group=self.min_data_per_group,
+            cat_smooth=self.cat_smooth,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+            deterministic=True,
+            force_row_wise=True,
+            verbose=-1,
+        )
+        callbacks: list[Any] = []
+        if self.early_stopping_rounds:
+            callbacks.append(
+                lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)
+            )
+        eval_x, eval_y = matrix[calibration_rows], positive[calibration_rows].astype(np.int8)
+        # LightGBM 4.7 renamed eval_set to eval_X / eval_y; older 4.x only knows eval_set.
+        eval_kwargs: dict[str, Any] = (
+            {"eval_X": (eval_x,), "eval_y": (eval_y,)} if _HAS_EVAL_X else {"eval_set": [(eval_x, eval_y)]}
+        )
+        classifier.fit(
+            matrix[fit_rows],
+            positive[fit_rows].astype(np.int8),
+            **eval_kwargs,
+            eval_metric="binary_logloss",
+            # Generic names: LightGBM refuses some characters; the real names live in feature_names_in_.
+            feature_name=[f"f{i}" for i in range(self.n_features_in_)],
+            categorical_feature=categorical_idx or "auto",
+            callbacks=callbacks,
+        )
+        self.booster_ = classifier.booster_
+        best = classifier.best_iteration_ if self.early_stopping_rounds else 0
+        self.n_iterations_ = int(best) if best and best > 0 else int(self.booster_.current_iteration())
+
+        raw_calibration = self._raw_from_matrix(matrix[calibration_rows])
+        self.calibration_slope_, self.calibration_intercept_ = fit_platt(
+            raw_calibration, positive[calibration_rows]
+        )
+        self.calibration_size_ = int(calibration_rows.size)
+        gain = self.booster_.feature_importance("gain", iteration=self.n_iterations_).astype(np.float64)
+        self.feature_importances_ = gain / gain.sum() if gain.sum() > 0 else gain
+        return self
+
+    def _time_slices(self, n_rows: int, time_key: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the tree-training rows and of the time-later calibration rows."""
+        n_calibration = max(1, int(np.ceil(self.calibration_fraction * n_rows)))
+        if time_key is None:
+            positions = np.arange(n_rows)
+            return positions[: n_rows - n_calibration], positions[n_rows - n_calibration :]
+        keys = pd.Series(np.asarray(time_key) if not isinstance(time_key, pd.Series) else time_key.to_numpy())
+        if len(keys) != n_rows:
+            raise ValueError(f"time_key has {len(keys)} values but X has {n_rows} rows")
+        if keys.isna().any():
+            raise ValueError(f"time_key has {int(keys.isna().sum())} missing values; every row needs a time")
+        order = np.argsort(keys.to_numpy(), kind="stable")
+        boundary = keys.iloc[order[n_rows - n_calibration]]
+        is_calibration = (keys >= boundary).to_numpy()
+        if is_calibration.all():
+            # Every row shares the boundary time: fall back to the (stable) time order itself.
+            is_calibration = np.zeros(n_rows, dtype=bool)
+            is_calibration[order[n_rows - n_calibration :]] = True
+            is_fit = ~is_calibration
+        elif self.calibration_gap is not None:
+            is_fit = (keys < boundary - self.calibration_gap).to_numpy()
+        else:
+            is_fit = ~is_calibration
+        return np.flatnonzero(is_fit), np.flatnonzero(is_calibration)
+
+    # ------------------------------------------------------------------ encoding
+    def _encode(self, X: pd.DataFrame) -> np.ndarray:
+        """The float matrix LightGBM sees: numerics as float64, categories as training codes (unknown NaN)."""
+        missing = [name for name in self.feature_names_in_ if name not in X.columns]
+        if missing:
+            raise ValueError(
+                f"Feature frame lacks {len(missing)} column(s) the model was trained on: {missing[:10]}"
+            )
+        matrix = np.empty((len(X), self.n_features_in_), dtype=np.float64)
+        for i, name in enumerate(self.feature_names_in_):
+            column = X[name]
+            categories = self.categories_.get(name)
+            if categories is not None:
+                matrix[:, i] = _category_codes(column, categories, name)
+            else:
+                try:
+                    matrix[:, i] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+                except (TypeError, ValueError) as error:
+                    raise TypeError(
+                        f"Feature column {name!r} has dtype {column.dtype}; "
+                        "expected a numeric or category column"
+                    ) from error
+        return matrix
+
+    def _raw_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        return np.asarray(self.booster_.predict(matrix, raw_score=True, num_iteration=self.n_iterations_))
+
+    def _contributions_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        return np.asarray(self.booster_.predict(matrix, pred_contrib=True, num_iteration=self.n_iterations_))
+
+    # ------------------------------------------------------------------ prediction
+    def raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        """The trees' margin (log-odds before calibration) for each row."""
+        check_is_fitted(self, "booster_")
+        return self._raw_from_matrix(self._encode(X))
+
+    def readiness(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of a win within the horizon; strictly increasing in ``raw_score``."""
+        return self.calibrate(self.raw_score(X))
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """Map raw margins to calibrated probabilities with the fitted Platt mapping."""
+        check_is_fitted(self, "calibration_slope_")
+        return platt_probability(raw, self.calibration_slope_, self.calibration_intercept_)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated class probabilities, columns in the order of ``classes_``."""
+        p = self.readiness(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The more probable class (threshold 0.5); hand-over decisions use a ``ThresholdPolicy`` instead."""
+        return self.classes_[(self.readiness(X) >= 0.5).astype(int)]
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per-row additive contributions to the raw margin: one column per feature plus ``base_value``.
+
+        Each row sums to ``raw_score`` for that row (exact TreeSHAP values from LightGBM).
+        """
+        check_is_fitted(self, "booster_")
+        return self._contribution_frame(self._contributions_from_matrix(self._encode(X)), X.index)
+
+    def _contribution_frame(self, values: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        columns = [*map(str, self.feature_names_in_), BASE_VALUE]
+        return pd.DataFrame(values, columns=columns, index=index)
+
+    def explain_features(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """Readiness, raw margin and contributions for a feature frame, encoding it only once."""
+        check_is_fitted(self, "booster_")
+        matrix = self._encode(X)
+        raw = self._raw_from_matrix(matrix)
+        contributions = self._contribution_frame(self._contributions_from_matrix(matrix), X.index)
+        return self.calibrate(raw), raw, contributions
+
+
+def _category_codes(column: pd.Series, categories: pd.Index, name: str) -> np.ndarray:
+    """Codes of ``column`` in the training categories; unseen values and missing become NaN."""
+    if isinstance(column.dtype, pd.CategoricalDtype) and column.cat.categories.equals(categories):
+        codes = column.cat.codes.to_numpy()  # the common case: same dtype as in training, no lookup
+    else:
+        values = column.astype(object) if isinstance(column.dtype, pd.CategoricalDtype) else column
+        codes = categories.get_indexer(pd.Index(values))
+    out = codes.astype(np.float64)
+    out[codes < 0] = np.nan
+    return out
+
+
+def build_pipeline(features: TransformerMixin, model: ReadinessModel) -> Pipeline:
+    """The fitted artifact's shape: the feature transformer followed by the readiness model."""
+    return Pipeline([("features", features), ("model", model)])
+
+
+def explain(pipeline: Pipeline, batch: SnapshotBatch) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Readiness, raw margin and per-feature contributions for a batch, computing the features once.
+
+    ``pipeline`` is a fitted ``build_pipeline`` result whose last step is a ``ReadinessModel``.
+    """
+    model = pipeline[-1]
+    if not isinstance(model, ReadinessModel):
+        raise TypeError(f"The pipeline's last step must be a ReadinessModel, got {type(model).__name__}")
+    features: Any = batch
+    for _, step in pipeline.steps[:-1]:  # plain transform calls: no per-request pipeline validation overhead
+        if step is not None and step != "passthrough":
+            features = step.transform(features)
+    return model.explain_features(features)
