@@ -1,0 +1,223 @@
+"""The registry: promotion rule, challenger / champion aliases, promote / rollback, failure safety."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow.models.model import ModelInfo
+from mlflow.tracking import MlflowClient
+from sklearn.metrics import roc_auc_score
+from test_scoring import make_bundle, make_records
+
+from training.bundle import ModelBundle
+from training.pyfunc import log_bundle
+from training.registry import (
+    CHALLENGER,
+    CHAMPION,
+    PREVIOUS_CHAMPION_TAG,
+    RegistryError,
+    current_champion,
+    decide_promotion,
+    load_bundle,
+    load_champion,
+    promote,
+    register_candidate,
+    rollback,
+)
+from training.scoring import score_records
+from training.tracking import configure_tracking
+
+# ------------------------------------------------------------------------------ decide_promotion
+
+
+@pytest.mark.parametrize(
+    ("candidate", "baselines", "champion", "expected"),
+    [
+        (0.80, {"logistic": 0.70, "prior": 0.50}, None, True),  # first model, beats baselines
+        (0.80, {}, None, True),  # no baselines, no champion
+        (0.80, {"logistic": 0.85, "prior": 0.50}, None, False),  # loses to a baseline
+        (0.80, {"logistic": 0.80}, None, False),  # a tie does not beat the baseline
+        (0.80, {"logistic": 0.70}, 0.82, True),  # 0.80 >= 0.95 * 0.82 = 0.779
+        (0.76, {"logistic": 0.70}, 0.82, False),  # 0.76 < 0.779
+        (0.95, {"logistic": 0.70}, 1.00, True),  # exactly at the floor
+        (0.90, {"logistic": 0.95}, 0.70, False),  # better than the champion but loses to a baseline
+        (math.nan, {"logistic": 0.70}, None, False),  # undefined candidate AUC
+        (0.80, {"logistic": 0.70}, math.nan, False),  # champion could not be measured
+        (0.80, {"logistic": math.nan, "prior": 0.5}, None, True),  # undefined baseline is skipped
+    ],
+)
+def test_decide_promotion_truth_table(
+    candidate: float, baselines: dict[str, float], champion: float | None, expected: bool
+) -> None:
+    decision = decide_promotion(candidate, baselines, champion)
+    assert decision.promote is expected
+    assert decision.reason
+
+
+def test_decision_reasons_name_what_decided() -> None:
+    lost = decide_promotion(0.70, {"logistic": 0.75, "prior": 0.5}, None)
+    assert "logistic 0.7500" in lost.reason and "prior" not in lost.reason
+    below = decide_promotion(0.70, {"prior": 0.5}, 0.80, min_ratio=0.9)
+    assert "0.7200" in below.reason  # the floor 0.9 * 0.80
+    skipped = decide_promotion(0.70, {"logistic": math.nan}, None)
+    assert "skipped" in skipped.reason and "logistic" in skipped.reason
+    assert decide_promotion(0.81, {"prior": 0.5}, 0.80, min_ratio=1.0).promote
+    assert not decide_promotion(0.79, {"prior": 0.5}, 0.80, min_ratio=1.0).promote
+
+
+# ------------------------------------------------------------------------------ MLflow-backed tests
+
+
+@pytest.fixture(scope="module")
+def tracking_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    root = tmp_path_factory.mktemp("mlflow")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root}/mlflow.db")
+        configure_tracking()
+        yield root
+        mlflow.set_tracking_uri(None)  # MLflow keeps the URI globally; do not leak it into other tests
+
+
+@pytest.fixture(scope="module")
+def logged(tracking_root: Path) -> dict[str, ModelInfo]:
+    """A good and a deliberately worse model, each logged once and registered as often as tests need."""
+    good = make_bundle()
+    worse = make_bundle()
+    # Reverse the fitted coefficients: the worse model ranks leads backwards.
+    worse.pipeline[-1].coef_ = -worse.pipeline[-1].coef_
+    worse.pipeline[-1].intercept_ = -worse.pipeline[-1].intercept_
+    infos = {}
+    for label, bundle in (("good", good), ("worse", worse)):
+        with mlflow.start_run(run_name=label):
+            infos[label] = log_bundle(bundle)
+    return infos
+
+
+@pytest.fixture
+def name(request: pytest.FixtureRequest, tracking_root: Path) -> str:
+    """A registered-model name of this test's own, so tests do not share aliases."""
+    return f"lm-{request.node.name}".replace("[", "-").replace("]", "")
+
+
+def _auc(bundle: ModelBundle) -> float:
+    records = make_records(80, seed=5)
+    truth = np.array([len(r["events"]) >= 4 for r in records], dtype=int)
+    return float(roc_auc_score(truth, score_records(bundle, records)["readiness"]))
+
+
+def test_configure_tracking_keeps_artifacts_beside_the_database(tracking_root: Path) -> None:
+    experiment = MlflowClient().get_experiment_by_name("leadripe")
+    assert experiment is not None
+    assert experiment.artifact_location == (tracking_root / "mlruns").as_uri()
+    assert mlflow.get_tracking_uri() == f"sqlite:///{tracking_root}/mlflow.db"
+
+
+def test_first_model_becomes_champion(logged: dict[str, ModelInfo], name: str) -> None:
+    assert current_champion(name) is None
+    version = register_candidate(logged["good"], name, tags={"test_auc": 0.9})
+    client = MlflowClient()
+    assert int(client.get_model_version_by_alias(name, CHALLENGER).version) == version
+    assert client.get_model_version(name, str(version)).tags["test_auc"] == "0.9"
+    assert current_champion(name) is None  # registering alone never crowns a champion
+
+    decision = decide_promotion(_auc(load_bundle(f"models:/{name}@{CHALLENGER}")), {"prior": 0.5}, None)
+    assert decision.promote, decision.reason
+    change = promote(name, version)
+    assert (change.previous, change.current) == (None, version)
+    assert current_champion(name) == version
+    champion = load_champion(name)
+    assert champion is not None and champion[0] == version
+
+
+def test_worse_model_is_challenger_but_not_promoted(logged: dict[str, ModelInfo], name: str) -> None:
+    first = register_candidate(logged["good"], name)
+    promote(name, first)
+    candidate = register_candidate(logged["worse"], name)
+
+    champion = load_champion(name)
+    assert champion is not None
+    champion_auc = _auc(champion[1])
+    candidate_auc = _auc(load_bundle(f"models:/{name}@{CHALLENGER}"))
+    assert candidate_auc < 0.5 < champion_auc  # the test data really separates the two models
+    decision = decide_promotion(candidate_auc, {"prior": 0.5}, champion_auc)
+
+    assert not decision.promote
+    assert current_champion(name) == first
+    assert int(MlflowClient().get_model_version_by_alias(name, CHALLENGER).version) == candidate
+
+
+def test_promote_and_rollback_walk_the_history(logged: dict[str, ModelInfo], name: str) -> None:
+    v1, v2, v3 = (register_candidate(logged["good"], name) for _ in range(3))
+    promote(name, v1)
+    promote(name, v2)
+    assert str(promote(name, v3)) == f"{name}: champion v{v2} -> v{v3}"
+    assert MlflowClient().get_model_version(name, str(v3)).tags[PREVIOUS_CHAMPION_TAG] == str(v2)
+    assert promote(name, v3).previous == v3  # promoting the champion again changes nothing
+
+    assert (rollback(name).previous, current_champion(name)) == (v3, v2)
+    assert rollback(name).current == v1 == current_champion(name)
+    with pytest.raises(RegistryError, match="no earlier champion"):
+        rollback(name)
+    assert current_champion(name) == v1
+
+    # By hand forward again, then back: rollback undoes the last promotion.
+    promote(name, v3)
+    assert rollback(name).current == v1
+
+
+def test_rollback_after_alias_moved_outside_leadripe(logged: dict[str, ModelInfo], name: str) -> None:
+    v1, v2 = (register_candidate(logged["good"], name) for _ in range(2))
+    promote(name, v1)
+    MlflowClient().set_registered_model_alias(name, CHAMPION, str(v2))  # e.g. in the MLflow UI
+    assert rollback(name).current == v1
+
+
+@pytest.mark.parametrize("failure_point", ["bundle_save", "mlflow_save"])
+def test_interrupted_logging_leaves_the_registry_unchanged(
+    logged: dict[str, ModelInfo], name: str, failure_point: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    champion = register_candidate(logged["good"], name)
+    promote(name, champion)
+    challenger = register_candidate(logged["worse"], name)
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    if failure_point == "bundle_save":
+        monkeypatch.setattr(ModelBundle, "save", boom)
+    else:
+        monkeypatch.setattr(mlflow.pyfunc, "save_model", boom)
+    with pytest.raises(RuntimeError, match="disk full"), mlflow.start_run() as run:
+        # What training does, in order: log, register, decide, promote. It dies in the first step.
+        info = log_bundle(make_bundle())
+        promote(name, register_candidate(info, name))
+
+    client = MlflowClient()
+    assert client.get_run(run.info.run_id).info.status == "FAILED"
+    assert current_champion(name) == champion
+    assert int(client.get_model_version_by_alias(name, CHALLENGER).version) == challenger
+    assert len(client.search_model_versions(f"name = '{name}'")) == 2
+
+
+def test_registry_errors_are_clear(logged: dict[str, ModelInfo], name: str) -> None:
+    with pytest.raises(RegistryError, match="no registered model named 'nope'"):
+        promote("nope", 1)
+    with pytest.raises(RegistryError, match="no registered model named 'nope'"):
+        rollback("nope")
+    assert current_champion("nope") is None
+    assert load_champion("nope") is None
+
+    version = register_candidate(logged["good"], name)
+    with pytest.raises(RegistryError, match=rf"no version 99 \(versions: {version}\)"):
+        promote(name, 99)
+    with pytest.raises(RegistryError, match="whole number"):
+        promote(name, "latest")
+    with pytest.raises(RegistryError, match="has no champion"):
+        rollback(name)
+    with pytest.raises(RegistryError, match="cannot load model"):
+        load_bundle(f"models:/{name}@{CHAMPION}")

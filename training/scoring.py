@@ -1,0 +1,103 @@
+"""Records -> scores: the one implementation shared by the MLflow pyfunc model and the serving API.
+
+A bundle's pipeline is ``[("features", LeadFeatures), ("model", ReadinessModel)]``. Scoring runs the
+feature steps once and asks the final model for both the calibrated readiness and the raw score, so
+that the two always describe the same feature rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from training.bundle import ModelBundle
+from training.contract import LEAD_ID
+from training.snapshots import SnapshotBatch, batch_from_records
+
+#: Output columns of ``score_batch`` / ``score_records``, in order.
+SCORE_COLUMNS = ("lead_id", "as_of", "readiness", "score", "raw_score", "handover")
+CUTOFF = "cutoff"
+
+
+def readiness_threshold(bundle: ModelBundle) -> float:
+    """The readiness at or above which a lead is handed over, from the bundle's model card."""
+    value = bundle.card.threshold.get("value")
+    if value is None:
+        raise ValueError(
+            f"model card of {bundle.card.name!r} (version {bundle.card.version}) has no threshold['value']; "
+            "the bundle was saved before its threshold was chosen"
+        )
+    return float(value)
+
+
+def score_batch(bundle: ModelBundle, batch: SnapshotBatch) -> pd.DataFrame:
+    """Score every snapshot of ``batch``: one row per snapshot, in batch order.
+
+    Columns: ``lead_id``, ``as_of`` (the snapshot's cutoff), ``readiness`` (calibrated probability of
+    a win within the horizon), ``score`` (readiness on 0-100, one decimal), ``raw_score`` (the model's
+    uncalibrated margin) and ``handover`` (readiness >= the card's threshold).
+    """
+    threshold = readiness_threshold(bundle)
+    features = bundle.pipeline[:-1].transform(batch)
+    model = bundle.pipeline[-1]
+    raw_score = np.asarray(model.raw_score(features), dtype=float)
+    # ReadinessModel.calibrate maps the margin to readiness without encoding the features again.
+    calibrate = getattr(model, "calibrate", None)
+    readiness = np.asarray(calibrate(raw_score) if calibrate else model.readiness(features), dtype=float)
+    snapshots = batch.snapshots
+    return pd.DataFrame(
+        {
+            "lead_id": snapshots[LEAD_ID].to_numpy(),
+            "as_of": snapshots[CUTOFF].to_numpy() if CUTOFF in snapshots else pd.NaT,
+            "readiness": readiness,
+            "score": np.round(readiness * 100.0, 1),
+            "raw_score": raw_score,
+            "handover": readiness >= threshold,
+        },
+        columns=list(SCORE_COLUMNS),
+    )
+
+
+def score_records(
+    bundle: ModelBundle,
+    records: Sequence[Mapping[str, Any]] | pd.DataFrame,
+    *,
+    default_as_of: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Score API-style lead records (``lead_id``, ``as_of``, profile fields, ``events``) with ``bundle``.
+
+    A DataFrame is taken as one record per row. ``default_as_of`` (default: now, UTC) is the cutoff of
+    records without ``as_of``. Returns the frame of ``score_batch``, one row per record, in input order.
+    Raises ``ValueError`` naming the record when a value cannot be read.
+    """
+    rows: Sequence[Mapping[str, Any]]
+    if isinstance(records, pd.DataFrame):
+        # Missing cells become None rather than NaN, as they would be in parsed JSON.
+        frame = records.astype(object).where(records.notna(), None)
+        rows = [{str(key): value for key, value in row.items()} for row in frame.to_dict(orient="records")]
+    else:
+        rows = records
+    categorical, numeric = profile_schema(bundle)
+    batch = batch_from_records(
+        rows,
+        categorical_columns=categorical,
+        numeric_columns=numeric,
+        default_as_of=default_as_of if default_as_of is not None else pd.Timestamp.now(tz="UTC"),
+    )
+    return score_batch(bundle, batch)
+
+
+def profile_schema(bundle: ModelBundle) -> tuple[list[str], list[str]]:
+    """The categorical and numeric profile columns the bundle's features were fitted on."""
+    features = bundle.pipeline[0]
+    categorical = getattr(features, "categorical_columns_", None)
+    numeric = getattr(features, "numeric_columns_", None)
+    if categorical is None or numeric is None:
+        raise ValueError(
+            f"the feature step {type(features).__name__} of model {bundle.card.name!r} does not say which "
+            "profile columns it uses (fitted attributes categorical_columns_ / numeric_columns_)"
+        )
+    return list(categorical), list(numeric)
