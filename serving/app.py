@@ -1,0 +1,82 @@
+"""The FastAPI app factory: ``create_app(settings)``; uvicorn runs it with ``--factory``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from serving.logs import configure_logging, get_logger
+from serving.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from serving.model_holder import ModelHolder, holder_from_settings
+from serving.routers import admin, health, model, score
+from serving.settings import Settings
+from training import __version__
+
+log = get_logger("app")
+
+DESCRIPTION = """Scores live leads for sales-readiness with the trained leadripe model.
+
+For each lead: a score 0-100 (calibrated probability of a win within the horizon), a grade, its
+percentile, a verdict (`ripe`, `too_green`, `gone_cold`) with the handover decision, the reasons with
+their exact contributions, what would ripen a too-green lead, and warnings about ignored input.
+"""
+
+
+def create_app(settings: Settings | None = None, holder: ModelHolder | None = None) -> FastAPI:
+    """Build the API. The model is loaded in the lifespan (at startup), not here.
+
+    ``holder`` replaces the settings-based model source (tests use it to serve an in-memory bundle).
+    """
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    holder = holder or holder_from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            await run_in_threadpool(holder.reload)
+        except Exception as error:
+            # Keep running: /readyz says 503 until a reload (admin or polling) succeeds.
+            log.error(
+                "model could not be loaded at startup", extra={"error": f"{type(error).__name__}: {error}"}
+            )
+        poller = (
+            asyncio.create_task(_poll(holder, settings.reload_poll_seconds))
+            if settings.reload_poll_seconds
+            else None
+        )
+        yield
+        if poller is not None:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+
+    app = FastAPI(
+        title="leadripe scoring API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.holder = holder
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)  # outermost: every answer, even a 413, carries a request id
+    for router in (score.router, model.router, health.router, admin.router):
+        app.include_router(router)
+    return app
+
+
+async def _poll(holder: ModelHolder, every_seconds: float) -> None:
+    """Reload whenever the configured source holds a different model (e.g. the champion alias moved)."""
+    while True:
+        await asyncio.sleep(every_seconds)
+        try:
+            if await run_in_threadpool(holder.source_changed):
+                await run_in_threadpool(holder.reload)
+        except Exception as error:  # a failed poll must never stop polling or the service
+            log.warning("model poll failed", extra={"error": f"{type(error).__name__}: {error}"})

@@ -1,0 +1,32 @@
+"""Liveness and readiness probes (no API key: orchestrators call them)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
+
+from serving.dependencies import HolderDep
+from serving.schemas import Health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=Health, summary="The process is alive")
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=Health,
+    summary="A model is loaded and requests can be scored",
+    responses={503: {"description": "No model loaded yet"}},
+)
+def readyz(holder: HolderDep) -> Health | JSONResponse:
+    loaded = holder.current
+    if loaded is None:
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"status": "no model loaded", "error": holder.last_error},
+        )
+    return Health(status="ready", model_version=loaded.scorer.version)

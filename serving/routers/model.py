@@ -1,0 +1,72 @@
+"""What the served model is and what drives it."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+from fastapi import APIRouter
+
+from serving.dependencies import ApiKeyDep, ModelDep
+from serving.schemas import FeatureImportance, Importances, ModelInfo, SignalImportance, ThresholdInfo
+
+router = APIRouter(prefix="/v1", tags=["model"], dependencies=[ApiKeyDep])
+
+
+@router.get(
+    "/model", response_model=ModelInfo, summary="The served model: version, window, threshold, metrics"
+)
+def model_info(model: ModelDep) -> ModelInfo:
+    scorer = model.scorer
+    card = scorer.bundle.card
+    threshold = card.threshold or {}
+    return ModelInfo(
+        name=card.name,
+        version=scorer.version,
+        source=model.source,
+        loaded_at=model.loaded_at,
+        trained_at=card.trained_at,
+        dataset=card.dataset,
+        horizon_days=card.horizon_days,
+        training_window=card.split,
+        threshold=ThresholdInfo(
+            value=threshold.get("value"),
+            policy=threshold.get("policy"),
+            explanation=threshold.get("explanation"),
+        ),
+        metrics=card.metrics,
+        features=scorer.feature_names,
+        event_types=sorted(scorer.known_event_types),
+        profile_columns=list(card.profile_columns),
+        gone_cold_rule=scorer.stats.get("gone_cold", {}),
+    )
+
+
+@router.get(
+    "/importances", response_model=Importances, summary="Global importances grouped by business signal"
+)
+def importances(model: ModelDep) -> Importances:
+    scorer = model.scorer
+    gains = np.asarray(
+        getattr(scorer.model, "feature_importances_", np.zeros(len(scorer.feature_names))), dtype=float
+    )
+    total = gains.sum()
+    shares = gains / total if total > 0 else gains
+    by_signal: dict[str, list[FeatureImportance]] = defaultdict(list)
+    for feature, share in zip(scorer.feature_names, shares, strict=True):
+        by_signal[scorer.feature_groups.get(feature, feature)].append(
+            FeatureImportance(feature=feature, importance=float(share))
+        )
+    signals = [
+        SignalImportance(
+            signal=signal,
+            importance=float(sum(f.importance for f in features)),
+            features=sorted(features, key=lambda f: -f.importance),
+        )
+        for signal, features in by_signal.items()
+    ]
+    return Importances(
+        model_version=scorer.version,
+        measure="share of total split gain",
+        signals=sorted(signals, key=lambda s: -s.importance),
+    )

@@ -1,0 +1,462 @@
+"""Answers for leads: score, grade, percentile, verdict, reasons, what would ripen them, warnings.
+
+``LeadScorer`` wraps one loaded ``ModelBundle`` and is immutable once built, so request threads share
+it freely and a reload simply swaps in a new one. Every lead of a request goes through the shared
+feature pipeline and model in one vectorised call (``training.snapshots.batch_from_records`` ->
+``LeadFeatures`` -> ``ReadinessModel.explain_features``); the "what would ripen it" counterfactuals of
+all too-green leads are scored together in a second call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from serving.counterfactuals import RipeningPlan, plan_ripening
+from serving.schemas import (
+    Explanation,
+    GoneColdRule,
+    LeadIn,
+    LeadScore,
+    Reason,
+    RipeningStep,
+    ToRipen,
+    Warning,
+)
+from training.bundle import ModelBundle
+from training.contract import CREATED_AT, EVENT_TYPE, LEAD_ID, OCCURRED_AT
+from training.reasons import reason_sentence, ripening_sentence
+from training.scoring import readiness_threshold
+from training.serving_stats import days_to_ripeness, grade_of, inactivity_days, percentile_of
+from training.snapshots import AS_OF, CUTOFF, EVENTS, SnapshotBatch, batch_from_records
+
+BASE_VALUE = "base_value"
+
+
+class LeadInputError(ValueError):
+    """A lead's value cannot be used; ``loc`` is the field path inside the lead (e.g. ("profile", "size"))."""
+
+    def __init__(self, index: int, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.index = index
+        self.loc = loc
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Model outputs for a batch of snapshots, aligned by row."""
+
+    features: pd.DataFrame
+    readiness: np.ndarray
+    raw: np.ndarray
+    contributions: np.ndarray  # (n, n_features), without the base value
+    base_value: np.ndarray
+
+
+class LeadScorer:
+    """Scores and explains leads with one bundle. Build once per loaded model; thread-safe to use."""
+
+    def __init__(self, bundle: ModelBundle, *, version: str, source: str) -> None:
+        self.bundle = bundle
+        self.version = version
+        self.source = source
+        card = bundle.card
+        self.threshold = readiness_threshold(bundle)
+        self.features_step = bundle.pipeline[:-1]
+        self.model = bundle.pipeline[-1]
+        self.feature_names: list[str] = [str(name) for name in self.model.feature_names_in_]
+        self.feature_groups: dict[str, str] = dict(card.feature_groups)
+        self.stats: dict[str, Any] = dict(card.serving or {})
+        self.signal_stats: dict[str, Any] = self.stats.get("signals", {})
+        self.known_event_types = frozenset(card.event_types)
+        self.categorical_columns, self.numeric_columns = _profile_kinds(bundle)
+        # Levels learned in training (without the "other"/"missing" placeholders unseen values map to).
+        levels = getattr(bundle.pipeline[0], "category_levels_", {}) or {}
+        self.known_levels = {column: frozenset(map(str, levels[column])) for column in levels}
+        rule = dict(self.stats.get("gone_cold", {}))
+        feature = rule.get("inactivity_feature")
+        self.cold_rule = (
+            rule if rule.get("available") and feature in self.feature_names else {"available": False, **rule}
+        )
+        self.ripe_profile = [
+            p for p in self.stats.get("ripe_profile", []) if p.get("feature") in self.feature_names
+        ]
+
+    # ------------------------------------------------------------------------------------ scoring
+    def score_leads(
+        self,
+        leads: Sequence[LeadIn],
+        *,
+        default_as_of: datetime,
+        reasons_per_side: int = 5,
+        max_ripening_steps: int = 3,
+    ) -> list[LeadScore]:
+        """The full answer for each lead, in input order."""
+        batch = self.build_batch(leads, default_as_of)
+        scored = self.run_model(batch)
+        n = len(leads)
+        readiness = scored.readiness
+        handover = readiness >= self.threshold
+        days_inactive = self._days_inactive(scored.features)
+        cold = ~handover & self._is_cold(days_inactive)
+        verdicts = np.where(handover, "ripe", np.where(cold, "gone_cold", "too_green"))
+        grades = (
+            grade_of(readiness, self.stats["grades"])
+            if "grades" in self.stats
+            else _threshold_grades(readiness, self.threshold)
+        )
+        percentiles = (
+            percentile_of(readiness, self.stats["percentiles"])
+            if "percentiles" in self.stats
+            else np.full(n, np.nan)
+        )
+        green = np.flatnonzero(verdicts == "too_green")
+        plans = self._ripening_plans(batch, scored, green, max_ripening_steps)
+        warnings = self._warnings(leads, batch)
+        reasons = self._explanations(scored, reasons_per_side)
+        cutoffs = batch.snapshots[CUTOFF]
+        answers = []
+        for i in range(n):
+            verdict = str(verdicts[i])
+            inactive = None if np.isnan(days_inactive[i]) else float(days_inactive[i])
+            answers.append(
+                LeadScore.model_construct(
+                    lead_id=leads[i].lead_id,
+                    as_of=cutoffs.iloc[i].to_pydatetime(),
+                    model_version=self.version,
+                    score=_score(readiness[i]),
+                    readiness=float(readiness[i]),
+                    grade=str(grades[i]),
+                    percentile=None if np.isnan(percentiles[i]) else float(percentiles[i]),
+                    threshold_score=_score(self.threshold),
+                    verdict=verdict,
+                    handover=bool(handover[i]),
+                    advice=self._advice(verdict, readiness[i], inactive, plans.get(i)),
+                    gone_cold_rule=self._cold_answer(inactive),
+                    reasons=reasons[i],
+                    to_ripen=plans.get(i),
+                    warnings=warnings[i],
+                )
+            )
+        return answers
+
+    def build_batch(self, leads: Sequence[LeadIn], default_as_of: datetime) -> SnapshotBatch:
+        """The leads as one ``SnapshotBatch``; internal lead ids are positions, so duplicates cannot mix."""
+        self._check_numbers(leads)
+        records = [
+            {
+                LEAD_ID: str(i),
+                AS_OF: lead.as_of or default_as_of,
+                CREATED_AT: lead.created_at,
+                **{key: value for key, value in lead.profile.items() if key in self._profile_set},
+                EVENTS: [{OCCURRED_AT: e.occurred_at, EVENT_TYPE: e.event_type} for e in lead.events],
+            }
+            for i, lead in enumerate(leads)
+        ]
+        return batch_from_records(
+            records,
+            categorical_columns=self.categorical_columns,
+            numeric_columns=self.numeric_columns,
+            default_as_of=pd.Timestamp(default_as_of),
+        )
+
+    def run_model(self, batch: SnapshotBatch) -> Scored:
+        """Features, calibrated readiness, raw score and exact contributions for every snapshot."""
+        features = self.features_step.transform(batch)
+        readiness, raw, contributions = self.model.explain_features(features)
+        return Scored(
+            features=features,
+            readiness=np.asarray(readiness, dtype=float),
+            raw=np.asarray(raw, dtype=float),
+            contributions=contributions[self.feature_names].to_numpy(dtype=float),
+            base_value=contributions[BASE_VALUE].to_numpy(dtype=float),
+        )
+
+    @property
+    def _profile_set(self) -> frozenset[str]:
+        return frozenset((*self.categorical_columns, *self.numeric_columns))
+
+    def _check_numbers(self, leads: Sequence[LeadIn]) -> None:
+        # Numeric profile fields must be numbers (or numeric strings); say which lead and field is wrong.
+        for i, lead in enumerate(leads):
+            for column in self.numeric_columns:
+                value = lead.profile.get(column)
+                if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+                    continue
+                try:
+                    float(value)
+                except (TypeError, ValueError):
+                    raise LeadInputError(
+                        i, ("profile", column), f"'{column}' must be a number, got {value!r}"
+                    ) from None
+
+    # ------------------------------------------------------------------------------------ verdict
+    def _days_inactive(self, features: pd.DataFrame) -> np.ndarray:
+        rule = self.stats.get("gone_cold", {})
+        feature = rule.get("inactivity_feature")
+        if feature and feature in features.columns:
+            return inactivity_days(features, feature, rule.get("fallback_feature"))
+        return np.full(len(features), np.nan)
+
+    def _is_cold(self, days_inactive: np.ndarray) -> np.ndarray:
+        if not self.cold_rule.get("available"):
+            return np.zeros(len(days_inactive), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            return days_inactive >= float(self.cold_rule["min_days_inactive"])
+
+    def _cold_answer(self, days_inactive: float | None) -> GoneColdRule:
+        rule = self.cold_rule
+        return GoneColdRule.model_construct(
+            available=bool(rule.get("available")),
+            min_days_inactive=rule.get("min_days_inactive"),
+            days_inactive=None if days_inactive is None else round(days_inactive, 2),
+            ripen_rate_beyond=rule.get("ripen_rate_beyond"),
+            rule=rule.get(
+                "rule", "No gone-cold rule is stored with this model: no lead is called gone cold."
+            ),
+        )
+
+    def _advice(
+        self, verdict: str, readiness: float, days_inactive: float | None, plan: ToRipen | None
+    ) -> str:
+        threshold = _score(self.threshold)
+        if verdict == "ripe":
+            return (
+                f"Hand over to sales now: the score {_score(readiness):.0f} is at or above "
+                f"the threshold {threshold:.0f}."
+            )
+        if verdict == "gone_cold":
+            rate = self.cold_rule.get("ripen_rate_beyond")
+            history = (
+                f" Historically only {rate:.0%} of leads this inactive ripened." if rate is not None else ""
+            )
+            return (
+                f"Gone cold: no engagement for {days_inactive:.0f} days.{history} Waiting will not ripen it: "
+                "reactivate it (e.g. a re-engagement campaign) before handing it over."
+            )
+        text = (
+            "Too green: keep nurturing, do not hand over yet "
+            f"(score {_score(readiness):.0f}, threshold {threshold:.0f})."
+        )
+        if plan is not None and plan.steps:
+            text += f" Most promising: {plan.steps[0].sentence}."
+        return text
+
+    # ------------------------------------------------------------------------------------ reasons
+    def _explanations(self, scored: Scored, per_side: int) -> list[Explanation]:
+        contributions = scored.contributions
+        n, n_features = contributions.shape
+        k = min(per_side, n_features)
+        # Largest positive and most negative contributions per row, vectorised over the whole batch.
+        up = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
+        down = np.argsort(contributions, axis=1, kind="stable")[:, :k]
+        totals = contributions.sum(axis=1)
+        values = _feature_values(scored.features, self.feature_names)
+        explanations = []
+        for i in range(n):
+            positive = [self._reason(j, values, contributions, i) for j in up[i] if contributions[i, j] > 0]
+            negative = [self._reason(j, values, contributions, i) for j in down[i] if contributions[i, j] < 0]
+            listed = sum(r.contribution for r in positive) + sum(r.contribution for r in negative)
+            explanations.append(
+                Explanation.model_construct(
+                    raw_score=float(scored.raw[i]),
+                    base_value=float(scored.base_value[i]),
+                    positive=positive,
+                    negative=negative,
+                    other_contributions=float(totals[i] - listed),
+                )
+            )
+        return explanations
+
+    def _reason(self, j: int, values: list[np.ndarray], contributions: np.ndarray, i: int) -> Reason:
+        feature = self.feature_names[j]
+        value = values[j][i]
+        signal = self.feature_groups.get(feature, feature)
+        return Reason.model_construct(
+            feature=feature,
+            signal=signal,
+            value=value,
+            contribution=float(contributions[i, j]),
+            sentence=reason_sentence(feature, value, signal, self.signal_stats.get(signal)),
+        )
+
+    # ------------------------------------------------------------------------------------ to ripen
+    def _ripening_plans(
+        self, batch: SnapshotBatch, scored: Scored, rows: np.ndarray, max_steps: int
+    ) -> dict[int, ToRipen]:
+        plan = plan_ripening(batch, scored.features, rows, self.ripe_profile) if max_steps > 0 else None
+        estimates = days_to_ripeness(scored.readiness[rows], self.stats.get("ripening", {}))
+        steps_by_row: dict[int, list[RipeningStep]] = {int(r): [] for r in rows}
+        all_by_row: dict[int, float] = {}
+        if plan is not None and len(plan):
+            cf_readiness = self.run_model(plan.batch).readiness
+            self._collect_steps(plan, cf_readiness, steps_by_row, all_by_row)
+        out = {}
+        for row, estimate in zip(rows.tolist(), estimates, strict=True):
+            steps = sorted(steps_by_row[row], key=lambda s: -s.score_if_added)[:max_steps]
+            all_score = all_by_row.get(row)
+            out[row] = ToRipen.model_construct(
+                steps=steps,
+                score_if_all_added=all_score,
+                ripe_if_all_added=None if all_score is None else all_score >= _score(self.threshold),
+                estimated_days_to_ripeness="unknown" if estimate is None else round(estimate, 1),
+                estimate_basis=self._estimate_basis(estimate),
+            )
+        return out
+
+    def _collect_steps(
+        self,
+        plan: RipeningPlan,
+        cf_readiness: np.ndarray,
+        steps_by_row: dict[int, list[RipeningStep]],
+        all_by_row: dict[int, float],
+    ) -> None:
+        threshold_score = _score(self.threshold)
+        for k in range(len(plan)):
+            row, score = int(plan.rows[k]), _score(cf_readiness[k])
+            profile_index = int(plan.profile_index[k])
+            if profile_index < 0:
+                all_by_row[row] = score
+                continue
+            profile = self.ripe_profile[profile_index]
+            add = int(plan.add_events[k])
+            steps_by_row[row].append(
+                RipeningStep.model_construct(
+                    signal=profile["signal"],
+                    window_days=int(profile["window_days"]),
+                    current_count=int(plan.current_count[k]),
+                    typical_count=int(profile["typical_count"]),
+                    add_events=add,
+                    score_if_added=score,
+                    ripe_if_added=score >= threshold_score,
+                    sentence=ripening_sentence(
+                        profile["signal"],
+                        add,
+                        int(profile["typical_count"]),
+                        int(profile["window_days"]),
+                        score,
+                    ),
+                )
+            )
+
+    def _estimate_basis(self, estimate: float | None) -> str:
+        bands = self.stats.get("ripening", {})
+        if estimate is None:
+            return (
+                "Too few historical leads with a similar score ripened later "
+                f"(fewer than {bands.get('min_support', '?')}) to estimate when this one will."
+            )
+        return (
+            "Median days historical leads with a similar score took to cross the threshold, "
+            "among those that did."
+        )
+
+    # ------------------------------------------------------------------------------------ warnings
+    def _warnings(self, leads: Sequence[LeadIn], batch: SnapshotBatch) -> list[list[Warning]]:
+        n = len(leads)
+        warnings: list[list[Warning]] = [[] for _ in range(n)]
+        events = batch.events
+        if len(events):
+            owner = events[LEAD_ID].astype(int).to_numpy()
+            cutoff = batch.snapshots[CUTOFF].to_numpy()[owner]
+            late = np.bincount(owner, weights=(events[OCCURRED_AT].to_numpy() >= cutoff), minlength=n)
+            unknown_mask = ~events[EVENT_TYPE].astype(str).isin(self.known_event_types).to_numpy()
+            unknown = np.bincount(owner, weights=unknown_mask, minlength=n)
+            for i in np.flatnonzero(late):
+                warnings[i].append(
+                    Warning(
+                        code="events_after_as_of",
+                        message=f"{int(late[i])} event(s) at or after as_of were ignored (point in time).",
+                        count=int(late[i]),
+                    )
+                )
+            if unknown.any():
+                types = events[EVENT_TYPE].astype(str).to_numpy()
+                for i in np.flatnonzero(unknown):
+                    names = sorted(set(types[(owner == i) & unknown_mask]))
+                    warnings[i].append(
+                        Warning(
+                            code="unknown_event_types",
+                            message="Event types the model has never seen were ignored: "
+                            f"{', '.join(names[:20])}.",
+                            count=int(unknown[i]),
+                        )
+                    )
+        for position, lead in enumerate(leads):
+            if not lead.profile:
+                continue
+            unseen = [
+                f"{column}={value}"
+                for column, value in lead.profile.items()
+                if value is not None
+                and column in self.known_levels
+                and str(value) not in self.known_levels[column]
+            ]
+            if unseen:
+                warnings[position].append(
+                    Warning(
+                        code="unseen_profile_values",
+                        message="Profile values never seen in training (treated as 'other'): "
+                        f"{', '.join(unseen)}.",
+                        count=len(unseen),
+                    )
+                )
+            extra = sorted(set(lead.profile) - self._profile_set)
+            if extra:
+                warnings[position].append(
+                    Warning(
+                        code="unknown_profile_fields",
+                        message=f"Profile fields the model does not use were ignored: {', '.join(extra)}.",
+                        count=len(extra),
+                    )
+                )
+        return warnings
+
+
+def _profile_kinds(bundle: ModelBundle) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(categorical, numeric) profile columns the feature step reads."""
+    features_step = bundle.pipeline[0]
+    categorical = getattr(features_step, "categorical_columns_", None)
+    numeric = getattr(features_step, "numeric_columns_", None)
+    if categorical is not None and numeric is not None:
+        return tuple(map(str, categorical)), tuple(map(str, numeric))
+    model_categories = getattr(bundle.pipeline[-1], "categories_", {}) or {}
+    columns = list(bundle.card.profile_columns)
+    return (
+        tuple(c for c in columns if c in model_categories),
+        tuple(c for c in columns if c not in model_categories),
+    )
+
+
+def _feature_values(features: pd.DataFrame, names: list[str]) -> list[np.ndarray]:
+    """Per feature, its values as plain Python-friendly objects (float, str or None)."""
+    values = []
+    for name in names:
+        column = features[name]
+        if (
+            isinstance(column.dtype, pd.CategoricalDtype)
+            or column.dtype == object
+            or column.dtype == "string"
+        ):
+            as_object = column.astype(object).to_numpy()
+            values.append(np.array([None if pd.isna(v) else str(v) for v in as_object], dtype=object))
+        else:
+            numbers = column.to_numpy(dtype=float, na_value=np.nan)
+            rounded = np.round(numbers, 6).astype(object)
+            rounded[np.isnan(numbers)] = None
+            values.append(rounded)
+    return values
+
+
+def _threshold_grades(readiness: np.ndarray, threshold: float) -> np.ndarray:
+    edges = {"A": threshold, "B": 0.66 * threshold, "C": 0.33 * threshold}
+    return grade_of(readiness, edges)
+
+
+def _score(readiness: float) -> float:
+    return round(float(readiness) * 100.0, 1)
