@@ -1,4 +1,8 @@
-"""The pyfunc model answers exactly like score_records, for in-process calls and the scoring server."""
+"""The pyfunc model answers exactly like score_records, for in-process calls and the scoring server.
+
+Integration test: a real ``LeadFeatures`` + ``ReadinessModel`` pipeline, fitted on small synthetic
+API-style records, logged to a temporary MLflow store and loaded back through the registry alias.
+"""
 
 from __future__ import annotations
 
@@ -12,21 +16,69 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.pyfunc.scoring_server import invocations
-from test_scoring import make_bundle, make_records
 
-from training.bundle import ModelBundle
+from training.bundle import ModelBundle, ModelCard
+from training.features import LeadFeatures
+from training.model import ReadinessModel, build_pipeline
 from training.pyfunc import decode_events_column, log_bundle, pinned_requirements
 from training.registry import CHALLENGER, load_bundle, register_candidate
 from training.scoring import score_records
+from training.snapshots import batch_from_records
 from training.tracking import configure_tracking
 
 NAME = "lead-maturity"
 URI = f"models:/{NAME}@{CHALLENGER}"
+START = pd.Timestamp("2024-01-01", tz="UTC")
+EVENT_TYPES = ("email_open", "email_click", "webinar_attended", "pricing_page_view")
+
+
+def make_records(n: int, seed: int) -> list[dict]:
+    """API-style leads whose pricing-page views make them likelier to be labelled ready."""
+    rng = np.random.default_rng(seed)
+    records = []
+    for i in range(n):
+        created = START + pd.Timedelta(days=int(rng.integers(0, 60)))
+        as_of = created + pd.Timedelta(days=int(rng.integers(5, 90)))
+        span_days = (as_of - created).days
+        kinds = rng.choice(len(EVENT_TYPES), size=int(rng.integers(0, 12)), p=[0.4, 0.3, 0.15, 0.15])
+        events = [
+            {
+                "occurred_at": (created + pd.Timedelta(days=int(rng.integers(0, span_days)))).isoformat(),
+                "event_type": EVENT_TYPES[k],
+                "campaign": "spring",  # an extra field the features do not use
+            }
+            for k in kinds
+        ]
+        records.append(
+            {
+                "lead_id": f"lead-{seed}-{i}",
+                "as_of": as_of.isoformat(),
+                "created_at": created.isoformat(),
+                "industry": ("software", "retail", "finance")[i % 3],
+                "employees": float(rng.integers(5, 500)),
+                "events": events,
+            }
+        )
+    return records
+
+
+def fit_bundle(records: list[dict]) -> ModelBundle:
+    labels = np.array(
+        [sum(e["event_type"] == "pricing_page_view" for e in r["events"]) >= 1 for r in records], dtype=int
+    )
+    batch = batch_from_records(
+        records, categorical_columns=["industry"], numeric_columns=["employees"], default_as_of=START
+    )
+    features = LeadFeatures(min_event_type_count=5, min_category_frequency=5).fit(batch, labels)
+    model = ReadinessModel(n_estimators=30, min_child_samples=5, early_stopping_rounds=None, n_jobs=1)
+    model.fit(features.transform(batch), labels)
+    card = ModelCard(threshold={"value": 0.5, "policy": "test"}, profile_columns=["industry", "employees"])
+    return ModelBundle(build_pipeline(features, model), card)
 
 
 @pytest.fixture(scope="module")
 def bundle() -> ModelBundle:
-    return make_bundle()
+    return fit_bundle(make_records(240, seed=1))
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +99,7 @@ def served(
 def records() -> list[dict]:
     rows = make_records(12, seed=7)
     rows[3]["events"] = []  # a brand-new lead
+    del rows[4]["created_at"]  # optional field missing
     return rows
 
 
@@ -57,6 +110,7 @@ def _with_json_events(records: list[dict]) -> list[dict]:
 def test_predict_equals_score_records(served, bundle: ModelBundle, records: list[dict]) -> None:
     expected = score_records(bundle, records)
     assert expected["readiness"].nunique() > 1  # a constant model would make this test meaningless
+    assert expected["handover"].any() and not expected["handover"].all()
     pd.testing.assert_frame_equal(served.predict(pd.DataFrame(records)), expected)
     pd.testing.assert_frame_equal(served.predict(pd.DataFrame(_with_json_events(records))), expected)
 
@@ -87,7 +141,7 @@ def test_bad_input_is_a_clear_400(served, records: list[dict]) -> None:
     rows = _with_json_events(records[:3])
     rows[2]["events"] = '[{"occurred_at": '
     with pytest.raises(
-        MlflowException, match=r"row 2 \(lead_id 'L2'\), column 'events': events is not valid JSON"
+        MlflowException, match=r"row 2 \(lead_id 'lead-7-2'\), column 'events': events is not valid JSON"
     ):
         served.predict(pd.DataFrame(rows))
     rows[2]["events"] = json.dumps({"occurred_at": "2024-01-01", "event_type": "x"})

@@ -1,4 +1,8 @@
-"""The registry: promotion rule, challenger / champion aliases, promote / rollback, failure safety."""
+"""The registry: promotion rule, challenger / champion aliases, promote / rollback, failure safety.
+
+The registry does not care what the model is, so a small stand-in pipeline (event count -> logistic
+regression, with ReadinessModel's method names) keeps logging fast; ``test_pyfunc`` uses the real one.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,16 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 from mlflow.models.model import ModelInfo
 from mlflow.tracking import MlflowClient
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from test_scoring import make_bundle, make_records
+from sklearn.pipeline import Pipeline
 
-from training.bundle import ModelBundle
+from training.bundle import ModelBundle, ModelCard
 from training.pyfunc import log_bundle
 from training.registry import (
     CHALLENGER,
@@ -30,7 +37,63 @@ from training.registry import (
     rollback,
 )
 from training.scoring import score_records
+from training.snapshots import batch_from_records
 from training.tracking import configure_tracking
+
+AS_OF = pd.Timestamp("2024-03-01", tz="UTC")
+
+
+class EventCount(TransformerMixin, BaseEstimator):
+    """Stand-in feature step: the number of events before the cutoff."""
+
+    def fit(self, batch, y=None):
+        self.categorical_columns_, self.numeric_columns_ = [], []
+        return self
+
+    def transform(self, batch):
+        snapshots = batch.snapshots[["lead_id", "cutoff"]].reset_index(names="row")
+        seen = batch.events.merge(snapshots, on="lead_id")
+        seen = seen[seen["occurred_at"] < seen["cutoff"]]
+        return pd.DataFrame({"n": seen.groupby("row").size().reindex(snapshots["row"], fill_value=0) * 1.0})
+
+
+class StandInModel(LogisticRegression):
+    def raw_score(self, X):
+        return self.decision_function(X)
+
+    def readiness(self, X):
+        return self.predict_proba(X)[:, 1]
+
+
+def make_records(n: int, seed: int) -> list[dict]:
+    rng = np.random.default_rng(seed)
+    return [
+        {
+            "lead_id": f"L{i}",
+            "as_of": AS_OF.isoformat(),
+            "events": [
+                {"occurred_at": (AS_OF - pd.Timedelta(days=int(d))).isoformat(), "event_type": "email_click"}
+                for d in rng.integers(1, 60, size=int(rng.integers(0, 8)))
+            ],
+        }
+        for i in range(n)
+    ]
+
+
+def ready(records: list[dict]) -> np.ndarray:
+    """The truth of the synthetic data: leads with at least four events are ready."""
+    return np.array([len(r["events"]) >= 4 for r in records], dtype=int)
+
+
+def make_bundle(*, backwards: bool = False) -> ModelBundle:
+    """A fitted stand-in bundle; ``backwards`` ranks leads the wrong way round (a worse model)."""
+    records = make_records(60, seed=0)
+    batch = batch_from_records(records, default_as_of=AS_OF)
+    labels = ready(records)
+    pipeline = Pipeline([("features", EventCount()), ("model", StandInModel())])
+    pipeline.fit(batch, 1 - labels if backwards else labels)
+    return ModelBundle(pipeline, ModelCard(threshold={"value": 0.5}))
+
 
 # ------------------------------------------------------------------------------ decide_promotion
 
@@ -86,13 +149,8 @@ def tracking_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def logged(tracking_root: Path) -> dict[str, ModelInfo]:
     """A good and a deliberately worse model, each logged once and registered as often as tests need."""
-    good = make_bundle()
-    worse = make_bundle()
-    # Reverse the fitted coefficients: the worse model ranks leads backwards.
-    worse.pipeline[-1].coef_ = -worse.pipeline[-1].coef_
-    worse.pipeline[-1].intercept_ = -worse.pipeline[-1].intercept_
     infos = {}
-    for label, bundle in (("good", good), ("worse", worse)):
+    for label, bundle in (("good", make_bundle()), ("worse", make_bundle(backwards=True))):
         with mlflow.start_run(run_name=label):
             infos[label] = log_bundle(bundle)
     return infos
@@ -105,9 +163,8 @@ def name(request: pytest.FixtureRequest, tracking_root: Path) -> str:
 
 
 def _auc(bundle: ModelBundle) -> float:
-    records = make_records(80, seed=5)
-    truth = np.array([len(r["events"]) >= 4 for r in records], dtype=int)
-    return float(roc_auc_score(truth, score_records(bundle, records)["readiness"]))
+    records = make_records(80, seed=5)  # the "new test window"
+    return float(roc_auc_score(ready(records), score_records(bundle, records)["readiness"]))
 
 
 def test_configure_tracking_keeps_artifacts_beside_the_database(tracking_root: Path) -> None:
