@@ -31,7 +31,7 @@ def features_and_labels() -> tuple[pd.DataFrame, np.ndarray]:
             "days_since_last_event": np.where(rng.random(n) < 0.3, np.nan, rng.exponential(20, n)),
             # Planted leaks.
             "contract_value": np.where(y, rng.uniform(1000, 5000, n), 0.0) + rng.normal(0, 1, n),
-            "won_reason": np.where(y, "price", None),
+            "won_reason": pd.Series("price", index=range(n)).where(y),
         }
     )
     return features, y
@@ -81,7 +81,7 @@ def dataset() -> LeadDataset:
             "created_at": ts,
             "origin": pd.Categorical(np.where(np.arange(n) % 3 == 0, "paid", "organic")),
             # Olist-style closed-deal column: exists only for won leads.
-            "business_segment": pd.Categorical(np.where(won, "retail", None)),
+            "business_segment": pd.Series("retail", index=range(n)).where(won).astype("category"),
             # A timestamp recorded with the win.
             "won_date": pd.Series([ts + 30 * day if w else pd.NaT for w in won], dtype="datetime64[ns, UTC]"),
         }

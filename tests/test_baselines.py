@@ -119,11 +119,13 @@ def test_points_baseline_ranks_engaged_leads_higher() -> None:
 
 def test_points_baseline_refuses_feature_frames() -> None:
     with pytest.raises(TypeError, match="SnapshotBatch"):
-        PointsScoreBaseline().fit(pd.DataFrame({"x": [1.0, 2.0]}), np.array([0, 1]))
+        PointsScoreBaseline().fit(pd.DataFrame({"x": [1.0, 2.0]}), np.array([0, 1]))  # type: ignore[arg-type]
 
 
 def test_points_baseline_without_cutoffs_names_the_problem(tiny_batch: SnapshotBatch) -> None:
-    snapshots = tiny_batch.snapshots.assign(cutoff=pd.NaT)
+    snapshots = tiny_batch.snapshots.assign(
+        cutoff=pd.Series(pd.NaT, index=range(4), dtype="datetime64[ns, UTC]")
+    )
     with pytest.raises(ValueError, match="cutoff"):
         PointsScoreBaseline(points={"click": 1.0}).fit(
             SnapshotBatch(snapshots, tiny_batch.events), [0, 1, 0, 1]

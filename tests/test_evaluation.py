@@ -86,9 +86,10 @@ def test_slices_mark_small_and_single_outcome_groups() -> None:
     result = evaluate(y, p, threshold=0.5, slices=slices, n_bootstrap=0, min_slice_size=20)
     table = result.slices.set_index("value")
     assert table.loc["web", "n"] == 60 and not table.loc["web", "skipped"]
-    assert np.isfinite(table.loc["web", "roc_auc"])
-    assert math.isnan(table.loc["fair", "roc_auc"]) and "single outcome" in table.loc["fair", "note"]
-    assert table.loc["podcast", "skipped"] and "min_slice_size" in table.loc["podcast", "note"]
+    auc = table["roc_auc"].astype(float)
+    assert np.isfinite(auc["web"])
+    assert math.isnan(auc["fair"]) and "single outcome" in str(table.loc["fair", "note"])
+    assert table.loc["podcast", "skipped"] and "min_slice_size" in str(table.loc["podcast", "note"])
     flat = result.to_dict(include_slices=True)
     assert "slice.lead_source.web.roc_auc" in flat
     assert not any(key.startswith("slice.lead_source.podcast") for key in flat)
