@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from training.contract import METADATA_FILE, REJECTS_FILE, DatasetMetadata, TimeBasis
+from training.io import load_dataset
 from training.mapping import ImportSummary, MappingConfigError, import_export, load_mapping
 from training.validation import DataValidationError
 
@@ -124,7 +125,7 @@ def _write(path: Path, text: str) -> Path:
     return path
 
 
-def _synthetic_export(root: Path, contacts_extra_row: str = "") -> Path:
+def _synthetic_export(root: Path, contacts_extra_row: str = "", activities_extra_row: str = "") -> Path:
     _write(
         root / "export" / "contacts.csv",
         """
@@ -142,7 +143,8 @@ who,when,what,channel
 c1,2024-01-04 10:00,Email Click,mail
 c1,2024-01-20 09:30,Pricing View,web
 c2,2024-01-06 12:00,Email Click,mail
-""",
+"""
+        + activities_extra_row,
     )
     return _write(
         root / "config" / "crm.toml",
@@ -199,23 +201,31 @@ def test_synthetic_export_with_events_status_column_and_renames(tmp_path: Path) 
     outcomes = pd.read_parquet(out / "outcomes.parquet").set_index("lead_id")
     assert outcomes.loc["c1", "closed_at"] == pd.Timestamp("2024-02-20", tz="UTC")
     assert _metadata(out).observed_until == pd.Timestamp("2024-04-01", tz="UTC")
+    # What the import wrote is a dataset the rest of the pipeline reads back as valid.
+    reloaded, report = load_dataset(out)
+    assert len(reloaded.leads) == 3 and report.rejects.empty
     labels = dict(summary.to_table())
     assert labels["leads"] == "3" and labels["win rate"] == "33.3%"
 
 
 def test_dirty_row_is_quarantined_with_original_file_row_and_column(tmp_path: Path) -> None:
-    config = _synthetic_export(tmp_path, "c4|31/02/2024|Ads|lots|Closed Lost|01/03/2024|w")
+    config = _synthetic_export(
+        tmp_path, "c4|31/02/2024|Ads|lots|Closed Lost|01/03/2024|w", "c9,2024-01-07 08:00,Email Click,mail"
+    )
     out = tmp_path / "dataset"
     summary = import_export(config, out, mode="lenient")
-    assert summary.leads == 3
-    assert summary.rejects >= 1
+    assert summary.leads == 3 and summary.events == 3
     rejects = pd.read_csv(out / REJECTS_FILE, dtype=str)
-    bad = rejects[rejects["row"] == "4"]
-    assert set(bad["file"]) == {"contacts.csv"}
+    assert summary.rejects == len(rejects) == 2
+    lead_reject = rejects[rejects["file"] == "contacts.csv"].iloc[0]
+    assert lead_reject["row"] == "4"
     # Named by the export's column names, not by the contract's or the renamed ones.
-    assert bad["column"].tolist() == ["Created, Employees"]
-    assert "cannot parse '31/02/2024' as a timestamp" in bad["reason"].iloc[0]
-    assert '"Employees": "lots"' in bad["record"].iloc[0]
+    assert lead_reject["column"] == "Created, Employees"
+    assert "cannot parse '31/02/2024' as a timestamp" in lead_reject["reason"]
+    assert '"Employees": "lots"' in lead_reject["record"]
+    event_reject = rejects[rejects["file"] == "activities.csv"].iloc[0]
+    assert (event_reject["row"], event_reject["column"]) == ("4", "who")
+    assert "unknown lead 'c9'" in event_reject["reason"]
 
 
 def test_strict_import_refuses_a_dirty_row_and_writes_nothing(tmp_path: Path) -> None:
@@ -296,8 +306,15 @@ def test_inconsistent_config_is_refused_naming_the_key(
     assert not (tmp_path / "dataset").exists()
 
 
-def test_shared_mapping_configs_load() -> None:
+def test_shared_mapping_configs_find_the_shared_datasets_by_their_root(shared_datasets: Path) -> None:
     for path in sorted(MAPPINGS.glob("*.toml")):
         config = load_mapping(path)
-        assert config.name
-        assert config.root.name == "datasets"
+        assert config.root == shared_datasets.resolve(), path.name
+        assert (config.root / config.leads.source.file).is_file()
+
+
+def test_unmentioned_columns_can_be_dropped_with_a_warning(tmp_path: Path) -> None:
+    config = _config_with(tmp_path, 'drop = ["Notes"]', 'other_columns = "drop"')
+    summary = import_export(config, tmp_path / "dataset")
+    assert "Notes" not in _leads(tmp_path / "dataset").columns
+    assert any("['Notes']" in warning for warning in summary.warnings)

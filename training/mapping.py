@@ -58,16 +58,19 @@ class ImportSummary:
     time_basis: str
     out_dir: Path
     warnings: list[str] = field(default_factory=list)
+    #: The end of observation written into the dataset's metadata (None: the export has no timestamps).
+    observed_until: pd.Timestamp | None = None
 
     def to_table(self) -> list[tuple[str, str]]:
         """(label, value) pairs for a two-column table."""
-        rows = [(f"rows read: {file}", f"{count:,}") for file, count in self.rows.items()]
+        rows = [(f"rows in {Path(file).name}", f"{count:,}") for file, count in self.rows.items()]
         rows += [("leads", f"{self.leads:,}"), ("events", f"{self.events:,}")]
         rows += [(f"outcome {status}", f"{count:,}") for status, count in self.outcome_counts.items()]
         rows += [
             ("win rate", f"{self.outcome_rate:.1%}"),
             ("rows rejected", f"{self.rejects:,}"),
             ("time basis", self.time_basis),
+            ("observed until", str(self.observed_until) if self.observed_until is not None else "-"),
             ("written to", str(self.out_dir)),
         ]
         return rows
@@ -116,7 +119,8 @@ def import_export(
         rejects=len(report.rejects),
         time_basis=str(dataset.metadata.time_basis),
         out_dir=out_dir,
-        warnings=[*raw.warnings, *_rejects_warnings(report)],
+        warnings=[*raw.warnings, *_rejects_warnings(report, out_dir)],
+        observed_until=dataset.metadata.observed_until,
     )
 
 
@@ -184,7 +188,10 @@ def _translated_report(report: ValidationReport, raw: RawTables) -> ValidationRe
 
 def _plain(record: pd.Series) -> dict[str, object]:
     """A raw row as JSON-ready values (missing -> null)."""
-    return {str(key): (None if pd.isna(value) else str(value)) for key, value in record.items()}
+    return {
+        str(key): None if pd.api.types.is_scalar(value) and pd.isna(value) else str(value)
+        for key, value in record.items()
+    }
 
 
 def _latest_timestamp(dataset: LeadDataset) -> pd.Timestamp | None:
@@ -229,7 +236,9 @@ def _write_atomically(dataset: LeadDataset, report: ValidationReport, out_dir: P
     shutil.rmtree(previous, ignore_errors=True)
 
 
-def _rejects_warnings(report: ValidationReport) -> list[str]:
+def _rejects_warnings(report: ValidationReport, out_dir: Path) -> list[str]:
     if report.rejects.empty:
         return []
-    return [f"{len(report.rejects):,} problem(s) quarantined into {REJECTS_FILE}: see that file for each row"]
+    per_file = report.rejects["file"].map(lambda file: Path(file).name).value_counts(sort=False)
+    counts = ", ".join(f"{file}: {count:,}" for file, count in per_file.items())
+    return [f"{len(report.rejects):,} rows quarantined into {out_dir / REJECTS_FILE} ({counts})"]

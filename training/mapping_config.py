@@ -440,6 +440,8 @@ def _check_consistency(config: MappingConfig) -> None:
     reserved = sorted(set(targets) & RESERVED_NAMES)
     if reserved:
         raise fail("leads", f"profile columns {reserved} have names the data contract reserves; rename them")
+    if leads.date_format is not None and leads.created_at is None:
+        raise fail("leads.date_format", "there is no created_at column to parse")
     outcome = config.outcome
     if outcome.date_format is not None and outcome.closed_at is None and outcome.handed_over_at is None:
         raise fail("outcome.date_format", "there is no closed_at or handed_over_at column to parse")

@@ -85,11 +85,11 @@ def build_raw_tables(config: MappingConfig, data_root: Path | None = None) -> Ra
         outcomes, outcome_columns = _outcome_table(config, outcome, outcome_raw, lead_ids, warnings)
         outcome_columns[LEAD_ID] = str(outcome.lead_id)
         outcomes = _add_absent_leads(outcomes, leads[LEAD_ID], str(outcome.absent))
-        known = int(_ids(lead_ids).isin(_ids(leads[LEAD_ID])).sum())
-        warnings.append(
-            f"{known:,} of {len(outcome_raw):,} rows of {outcome_file} match a lead of {leads_file}; "
-            f"the other {len(outcomes) - len(outcome_raw):,} leads are '{outcome.absent}'"
-        )
+        unmatched = int((~_ids(lead_ids).isin(_ids(leads[LEAD_ID]))).sum())
+        if unmatched:
+            warnings.append(
+                f"{unmatched:,} of {len(outcome_raw):,} rows of {outcome_file} match no lead of {leads_file}"
+            )
         files["outcomes"] = outcome_file
         raw_frames[outcome_file] = outcome_raw
         original_columns.setdefault(outcome_file, {}).update(outcome_columns)
