@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from serving.batching import ScoringQueue, scoring_executor
 from serving.logs import configure_logging, get_logger
 from serving.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from serving.model_holder import ModelHolder, holder_from_settings
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
     settings = settings or Settings()
     configure_logging(settings.log_level)
     holder = holder or holder_from_settings(settings)
+    queue = ScoringQueue(scoring_executor())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
             else None
         )
         yield
+        queue.executor.shutdown(wait=False, cancel_futures=True)
         if poller is not None:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
     )
     app.state.settings = settings
     app.state.holder = holder
+    app.state.queue = queue
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)  # outermost: every answer, even a 413, carries a request id
     for router in (score.router, model.router, health.router, admin.router):

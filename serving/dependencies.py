@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
+from serving.batching import ScoringQueue
 from serving.model_holder import LoadedModel, ModelHolder
 from serving.settings import Settings
 
@@ -25,7 +26,13 @@ def get_holder(request: Request) -> ModelHolder:
     return holder
 
 
+def get_queue(request: Request) -> ScoringQueue:
+    queue: ScoringQueue = request.app.state.queue
+    return queue
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+QueueDep = Annotated[ScoringQueue, Depends(get_queue)]
 HolderDep = Annotated[ModelHolder, Depends(get_holder)]
 
 

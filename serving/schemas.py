@@ -127,6 +127,10 @@ class ToRipen(BaseModel):
     ripe_if_all_added: bool | None
     estimated_days_to_ripeness: float | Literal["unknown"]
     estimate_basis: str
+    share_of_similar_that_ripened: float | None = Field(
+        default=None,
+        description="Share of historical leads with a similar score that later crossed the threshold.",
+    )
 
 
 class GoneColdRule(BaseModel):

@@ -32,8 +32,8 @@ from training.bundle import ModelBundle
 from training.contract import CREATED_AT, EVENT_TYPE, LEAD_ID, OCCURRED_AT
 from training.reasons import reason_sentence, ripening_sentence
 from training.scoring import readiness_threshold
-from training.serving_stats import days_to_ripeness, grade_of, inactivity_days, percentile_of
-from training.snapshots import AS_OF, CUTOFF, EVENTS, SnapshotBatch, batch_from_records
+from training.serving_stats import grade_of, inactivity_days, percentile_of, ripening_band_of
+from training.snapshots import AS_OF, CUTOFF, EVENTS, SnapshotBatch, batch_from_records, timestamps_ns
 
 BASE_VALUE = "base_value"
 
@@ -78,6 +78,7 @@ class LeadScorer:
         # Levels learned in training (without the "other"/"missing" placeholders unseen values map to).
         levels = getattr(bundle.pipeline[0], "category_levels_", {}) or {}
         self.known_levels = {column: frozenset(map(str, levels[column])) for column in levels}
+        self._categorical_features = frozenset(getattr(self.model, "categories_", {}) or {})
         rule = dict(self.stats.get("gone_cold", {}))
         feature = rule.get("inactivity_feature")
         self.cold_rule = (
@@ -147,7 +148,7 @@ class LeadScorer:
 
     def build_batch(self, leads: Sequence[LeadIn], default_as_of: datetime) -> SnapshotBatch:
         """The leads as one ``SnapshotBatch``; internal lead ids are positions, so duplicates cannot mix."""
-        self._check_numbers(leads)
+        self.check_profile(leads)
         records = [
             {
                 LEAD_ID: str(i),
@@ -181,8 +182,9 @@ class LeadScorer:
     def _profile_set(self) -> frozenset[str]:
         return frozenset((*self.categorical_columns, *self.numeric_columns))
 
-    def _check_numbers(self, leads: Sequence[LeadIn]) -> None:
-        # Numeric profile fields must be numbers (or numeric strings); say which lead and field is wrong.
+    def check_profile(self, leads: Sequence[LeadIn]) -> None:
+        """Numeric profile fields must be numbers (or numeric strings); raises ``LeadInputError`` naming
+        the lead and field otherwise."""
         for i, lead in enumerate(leads):
             for column in self.numeric_columns:
                 value = lead.profile.get(column)
@@ -256,7 +258,7 @@ class LeadScorer:
         up = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
         down = np.argsort(contributions, axis=1, kind="stable")[:, :k]
         totals = contributions.sum(axis=1)
-        values = _feature_values(scored.features, self.feature_names)
+        values = _FeatureValues(scored.features, self.feature_names, self._categorical_features)
         explanations = []
         for i in range(n):
             positive = [self._reason(j, values, contributions, i) for j in up[i] if contributions[i, j] > 0]
@@ -273,9 +275,9 @@ class LeadScorer:
             )
         return explanations
 
-    def _reason(self, j: int, values: list[np.ndarray], contributions: np.ndarray, i: int) -> Reason:
+    def _reason(self, j: int, values: _FeatureValues, contributions: np.ndarray, i: int) -> Reason:
         feature = self.feature_names[j]
-        value = values[j][i]
+        value = values.get(i, feature)
         signal = self.feature_groups.get(feature, feature)
         return Reason.model_construct(
             feature=feature,
@@ -290,14 +292,15 @@ class LeadScorer:
         self, batch: SnapshotBatch, scored: Scored, rows: np.ndarray, max_steps: int
     ) -> dict[int, ToRipen]:
         plan = plan_ripening(batch, scored.features, rows, self.ripe_profile) if max_steps > 0 else None
-        estimates = days_to_ripeness(scored.readiness[rows], self.stats.get("ripening", {}))
+        bands = ripening_band_of(scored.readiness[rows], self.stats.get("ripening", {}))
         steps_by_row: dict[int, list[RipeningStep]] = {int(r): [] for r in rows}
         all_by_row: dict[int, float] = {}
         if plan is not None and len(plan):
             cf_readiness = self.run_model(plan.batch).readiness
             self._collect_steps(plan, cf_readiness, steps_by_row, all_by_row)
         out = {}
-        for row, estimate in zip(rows.tolist(), estimates, strict=True):
+        for row, band in zip(rows.tolist(), bands, strict=True):
+            estimate = band["median_days"] if band is not None and band.get("estimate_available") else None
             steps = sorted(steps_by_row[row], key=lambda s: -s.score_if_added)[:max_steps]
             all_score = all_by_row.get(row)
             out[row] = ToRipen.model_construct(
@@ -306,6 +309,7 @@ class LeadScorer:
                 ripe_if_all_added=None if all_score is None else all_score >= _score(self.threshold),
                 estimated_days_to_ripeness="unknown" if estimate is None else round(estimate, 1),
                 estimate_basis=self._estimate_basis(estimate),
+                share_of_similar_that_ripened=None if band is None else band.get("ripen_rate"),
             )
         return out
 
@@ -345,11 +349,12 @@ class LeadScorer:
             )
 
     def _estimate_basis(self, estimate: float | None) -> str:
-        bands = self.stats.get("ripening", {})
+        ripening = self.stats.get("ripening", {})
         if estimate is None:
             return (
-                "Too few historical leads with a similar score ripened later "
-                f"(fewer than {bands.get('min_support', '?')}) to estimate when this one will."
+                "Unknown: too few historical leads with a similar score ripened later (needs at least "
+                f"{ripening.get('min_support', '?')} and {ripening.get('min_ripen_rate', 0):.0%} of them) "
+                "to estimate when this one will."
             )
         return (
             "Median days historical leads with a similar score took to cross the threshold, "
@@ -362,10 +367,13 @@ class LeadScorer:
         warnings: list[list[Warning]] = [[] for _ in range(n)]
         events = batch.events
         if len(events):
-            owner = events[LEAD_ID].astype(int).to_numpy()
-            cutoff = batch.snapshots[CUTOFF].to_numpy()[owner]
-            late = np.bincount(owner, weights=(events[OCCURRED_AT].to_numpy() >= cutoff), minlength=n)
-            unknown_mask = ~events[EVENT_TYPE].astype(str).isin(self.known_event_types).to_numpy()
+            # batch_from_records lays events out lead after lead, in request order.
+            owner = np.repeat(np.arange(n), [len(lead.events) for lead in leads])
+            cutoff = timestamps_ns(batch.snapshots[CUTOFF])[owner]
+            late = np.bincount(owner, weights=timestamps_ns(events[OCCURRED_AT]) >= cutoff, minlength=n)
+            types = pd.Categorical(events[EVENT_TYPE])
+            unknown_category = ~pd.Index(types.categories.astype(str)).isin(list(self.known_event_types))
+            unknown_mask = unknown_category[types.codes]
             unknown = np.bincount(owner, weights=unknown_mask, minlength=n)
             for i in np.flatnonzero(late):
                 warnings[i].append(
@@ -376,9 +384,9 @@ class LeadScorer:
                     )
                 )
             if unknown.any():
-                types = events[EVENT_TYPE].astype(str).to_numpy()
+                type_names = np.asarray(types.astype(str))
                 for i in np.flatnonzero(unknown):
-                    names = sorted(set(types[(owner == i) & unknown_mask]))
+                    names = sorted(set(type_names[(owner == i) & unknown_mask]))
                     warnings[i].append(
                         Warning(
                             code="unknown_event_types",
@@ -433,24 +441,25 @@ def _profile_kinds(bundle: ModelBundle) -> tuple[tuple[str, ...], tuple[str, ...
     )
 
 
-def _feature_values(features: pd.DataFrame, names: list[str]) -> list[np.ndarray]:
-    """Per feature, its values as plain Python-friendly objects (float, str or None)."""
-    values = []
-    for name in names:
-        column = features[name]
-        if (
-            isinstance(column.dtype, pd.CategoricalDtype)
-            or column.dtype == object
-            or column.dtype == "string"
-        ):
-            as_object = column.astype(object).to_numpy()
-            values.append(np.array([None if pd.isna(v) else str(v) for v in as_object], dtype=object))
-        else:
-            numbers = column.to_numpy(dtype=float, na_value=np.nan)
-            rounded = np.round(numbers, 6).astype(object)
-            rounded[np.isnan(numbers)] = None
-            values.append(rounded)
-    return values
+class _FeatureValues:
+    """Reason values of a feature frame: numeric features as one float matrix (a single conversion),
+    categorical ones as strings, looked up per (row, feature) only for the features that are reasons."""
+
+    def __init__(self, features: pd.DataFrame, names: list[str], categorical: frozenset[str]) -> None:
+        numeric = [name for name in names if name not in categorical]
+        self._numeric_col = {name: k for k, name in enumerate(numeric)}
+        self._matrix = features[numeric].to_numpy(dtype=float, na_value=np.nan) if numeric else None
+        self._categorical = {
+            name: features[name].astype(object).to_numpy() for name in names if name in categorical
+        }
+
+    def get(self, row: int, name: str) -> float | str | None:
+        column = self._numeric_col.get(name)
+        if column is not None and self._matrix is not None:
+            value = float(self._matrix[row, column])
+            return None if np.isnan(value) else round(value, 6)
+        raw = self._categorical[name][row]
+        return None if pd.isna(raw) else str(raw)
 
 
 def _threshold_grades(readiness: np.ndarray, threshold: float) -> np.ndarray:

@@ -322,12 +322,15 @@ def ripening_trajectories(
     threshold: float,
     *,
     min_support: int = 30,
+    min_ripen_rate: float = 0.1,
     band_fractions: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0),
 ) -> dict[str, Any]:
     """Days from a below-threshold snapshot to its lead's first later snapshot above it, by score band.
 
     Bands are fractions of the threshold (e.g. 0-25 % of it, ..., 75-100 %). A band gives an estimate
-    (median days) only when at least ``min_support`` of its snapshots ripened later.
+    (median days among those that ripened) only when at least ``min_support`` of its snapshots ripened
+    later and they are at least ``min_ripen_rate`` of the band: a median over the rare few that ripened
+    would promise a typical lead of the band far too much.
     """
     days = _days_to_first_crossing(snapshots, readiness, threshold)
     below = readiness < threshold
@@ -346,27 +349,33 @@ def ripening_trajectories(
             "median_days": None,
             "p25_days": None,
             "p75_days": None,
-            "estimate_available": len(ripened) >= min_support,
+            "estimate_available": bool(
+                len(ripened) >= min_support and len(ripened) >= min_ripen_rate * max(int(in_band.sum()), 1)
+            ),
         }
         if len(ripened):
             p25, median, p75 = np.quantile(ripened, [0.25, 0.5, 0.75])
             band.update(median_days=float(median), p25_days=float(p25), p75_days=float(p75))
         bands.append(band)
-    return {"min_support": min_support, "bands": bands}
+    return {"min_support": min_support, "min_ripen_rate": min_ripen_rate, "bands": bands}
+
+
+def ripening_band_of(readiness: np.ndarray, ripening: dict[str, Any]) -> list[dict[str, Any] | None]:
+    """The trajectory band (see ``ripening_trajectories``) each readiness falls into, or None."""
+    out: list[dict[str, Any] | None] = [None] * len(readiness)
+    r = np.asarray(readiness, dtype=float)
+    for band in ripening.get("bands", []):
+        for i in np.flatnonzero((r >= band["lower"]) & (r < band["upper"])):
+            out[i] = band
+    return out
 
 
 def days_to_ripeness(readiness: np.ndarray, ripening: dict[str, Any]) -> list[float | None]:
-    """Median historical days to ripeness for each readiness, or None where the band has too few cases."""
-    bands = ripening.get("bands", [])
-    out: list[float | None] = [None] * len(readiness)
-    r = np.asarray(readiness, dtype=float)
-    for band in bands:
-        if not band.get("estimate_available"):
-            continue
-        hits = np.flatnonzero((r >= band["lower"]) & (r < band["upper"]))
-        for i in hits:
-            out[i] = band["median_days"]
-    return out
+    """Median historical days to ripeness for each readiness, or None where the data cannot support one."""
+    return [
+        band["median_days"] if band is not None and band.get("estimate_available") else None
+        for band in ripening_band_of(readiness, ripening)
+    ]
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.exceptions import RequestValidationError
-from starlette.concurrency import run_in_threadpool
 
-from serving.dependencies import ApiKeyDep, ModelDep, SettingsDep
+from serving.batching import ScoreOptions
+from serving.dependencies import ApiKeyDep, ModelDep, QueueDep, SettingsDep
 from serving.logs import get_logger
 from serving.schemas import BatchIn, BatchOut, LeadIn, LeadScore
 from serving.scorer import LeadInputError, LeadScorer
@@ -32,17 +32,24 @@ ReasonsQuery = Annotated[
 
 @router.post("", response_model=LeadScore, responses=_ERRORS, summary="Score one lead")
 async def score_lead(
-    lead: LeadIn, model: ModelDep, settings: SettingsDep, reasons: ReasonsQuery = None
+    lead: LeadIn, model: ModelDep, settings: SettingsDep, queue: QueueDep, reasons: ReasonsQuery = None
 ) -> Response:
-    """Readiness, verdict, reasons, what would ripen it and warnings for one lead."""
-    now = datetime.now(UTC)
-    answers = await run_in_threadpool(_score, model.scorer, [lead], now, settings, reasons, ("body",))
-    return Response(answers[0].model_dump_json(), media_type="application/json")
+    """Readiness, verdict, reasons, what would ripen it and warnings for one lead.
+
+    Concurrent requests are scored together in one vectorised call (see ``serving.batching``).
+    """
+    _check_profile(model.scorer, [lead], ("body",))
+    options = ScoreOptions(
+        reasons_per_side=settings.reasons_per_side if reasons is None else reasons,
+        max_ripening_steps=settings.max_ripening_steps,
+    )
+    answer = await queue.score(model.scorer, lead, datetime.now(UTC), options)
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 @router.post("/batch", response_model=BatchOut, responses=_ERRORS, summary="Score many leads at once")
 async def score_batch(
-    batch: BatchIn, model: ModelDep, settings: SettingsDep, reasons: ReasonsQuery = None
+    batch: BatchIn, model: ModelDep, settings: SettingsDep, queue: QueueDep, reasons: ReasonsQuery = None
 ) -> Response:
     """The same answer as ``POST /v1/score`` for each lead, computed in one vectorised pass."""
     if len(batch.leads) > settings.max_batch_size:
@@ -67,29 +74,22 @@ async def score_batch(
                     }
                 ]
             )
-    answers = await run_in_threadpool(
-        _score, model.scorer, batch.leads, default_as_of, settings, reasons, ("body", "leads")
+    _check_profile(model.scorer, batch.leads, ("body", "leads"))
+    answers = await queue.run(
+        model.scorer.score_leads,
+        batch.leads,
+        default_as_of=default_as_of,
+        reasons_per_side=settings.reasons_per_side if reasons is None else reasons,
+        max_ripening_steps=settings.max_ripening_steps,
     )
     out = BatchOut.model_construct(model_version=model.scorer.version, count=len(answers), results=answers)
     log.info("batch scored", extra={"n_leads": len(answers), "model_version": model.scorer.version})
     return Response(out.model_dump_json(), media_type="application/json")
 
 
-def _score(
-    scorer: LeadScorer,
-    leads: Sequence[LeadIn],
-    default_as_of: datetime,
-    settings: Any,
-    reasons: int | None,
-    loc_prefix: tuple[str, ...],
-) -> list[LeadScore]:
+def _check_profile(scorer: LeadScorer, leads: Sequence[LeadIn], loc_prefix: tuple[str, ...]) -> None:
     try:
-        return scorer.score_leads(
-            leads,
-            default_as_of=default_as_of,
-            reasons_per_side=settings.reasons_per_side if reasons is None else reasons,
-            max_ripening_steps=settings.max_ripening_steps,
-        )
+        scorer.check_profile(leads)
     except LeadInputError as error:
         where = (*loc_prefix, error.index) if loc_prefix[-1] == "leads" else loc_prefix
         raise RequestValidationError(
