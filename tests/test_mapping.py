@@ -318,3 +318,14 @@ def test_unmentioned_columns_can_be_dropped_with_a_warning(tmp_path: Path) -> No
     summary = import_export(config, tmp_path / "dataset")
     assert "Notes" not in _leads(tmp_path / "dataset").columns
     assert any("['Notes']" in warning for warning in summary.warnings)
+
+
+def test_annotated_example_in_the_readme_is_a_valid_config(tmp_path: Path) -> None:
+    readme = (MAPPINGS / "README.md").read_text()
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    config_path = tmp_path / "example.toml"
+    config_path.write_text(example)
+    config = load_mapping(config_path)
+    assert config.leads.lead_id == "Contact ID"
+    assert config.outcome.status_values["Closed Won"] == "won"
+    assert config.events is not None and config.events.extra == ("channel",)
