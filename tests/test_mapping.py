@@ -329,3 +329,33 @@ def test_annotated_example_in_the_readme_is_a_valid_config(tmp_path: Path) -> No
     assert config.leads.lead_id == "Contact ID"
     assert config.outcome.status_values["Closed Won"] == "won"
     assert config.events is not None and config.events.extra == ("channel",)
+
+
+def test_parquet_export_with_typed_columns_and_generated_ids(tmp_path: Path) -> None:
+    pd.DataFrame(
+        {"visits": [3, -1, 7], "country": ["DE", "unknown", "FR"], "bought": [True, False, False]}
+    ).to_parquet(tmp_path / "sessions.parquet")
+    config = _write(
+        tmp_path / "sessions.toml",
+        """
+name = "sessions"
+[leads]
+file = "sessions.parquet"
+lead_id = { generate = "row_number", prefix = "s" }
+categorical = ["country"]
+activity = ["visits"]
+missing = ["unknown"]
+[leads.values]
+visits = { "-1" = "" }
+[outcome]
+status_column = "bought"
+status_values = { "True" = "won", "False" = "lost" }
+""",
+    )
+    summary = import_export(config, tmp_path / "dataset", mode="strict")
+    assert summary.time_basis == "row_order" and summary.observed_until is None
+    assert summary.outcome_counts == {"won": 1, "lost": 2, "open": 0}
+    leads = _leads(tmp_path / "dataset")
+    assert leads["lead_id"].tolist() == ["s1", "s2", "s3"]
+    assert leads["visits"].tolist()[::2] == [3.0, 7.0] and pd.isna(leads["visits"].iloc[1])
+    assert pd.isna(leads["country"].iloc[1])

@@ -174,6 +174,8 @@ def _clean(
             "(it is dropped or not mentioned), so a value map for it has no effect"
         )
     cleaned = frame[columns].copy()
+    for column in rules.values if not rules.missing else columns:
+        cleaned[column] = _as_text(cleaned[column])
     for column, value_map in rules.values.items():
         never_seen = sorted(set(value_map) - set(cleaned[column].unique()))
         if never_seen:
@@ -186,10 +188,18 @@ def _clean(
     return cleaned
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """Values as the text a CSV would hold (typed Parquet columns too), so that value maps and missing
+    markers compare like for like; missing stays missing."""
+    if pd.api.types.is_string_dtype(values.dtype):
+        return values
+    return values.astype("str").where(values.notna())
+
+
 def _dates(values: pd.Series, date_format: str | None) -> pd.Series:
     """Rewrite dates in ``date_format`` as ISO 8601; values that do not parse are left for validation
-    to report with their row and column."""
-    if date_format is None:
+    to report with their row and column. Typed timestamps (Parquet) need no format."""
+    if date_format is None or not pd.api.types.is_string_dtype(values.dtype):
         return values
     parsed = pd.to_datetime(values, format=date_format, errors="coerce", utc=True)
     iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
@@ -282,7 +292,7 @@ def _outcome_table(
     table = pd.DataFrame({LEAD_ID: lead_ids}, index=raw.index)
     original: dict[str, str] = {}
     if outcome.status_column is not None:
-        status = cleaned[outcome.status_column]
+        status = _as_text(cleaned[outcome.status_column])
         if outcome.status_values:
             never_seen = sorted(set(outcome.status_values) - set(status.unique()))
             if never_seen:
@@ -333,7 +343,7 @@ def _events_table(
     )
     original = {LEAD_ID: events.lead_id, OCCURRED_AT: events.occurred_at}
     if events.event_type_column is not None:
-        event_types = cleaned[events.event_type_column]
+        event_types = _as_text(cleaned[events.event_type_column])
         if events.event_type_values:
             event_types = event_types.replace(events.event_type_values)
         table[EVENT_TYPE] = event_types
