@@ -38,7 +38,7 @@ from training.registry import (
 )
 from training.scoring import score_records
 from training.snapshots import batch_from_records
-from training.tracking import configure_tracking
+from training.tracking import _artifact_location, _default_uri, configure_tracking
 
 AS_OF = pd.Timestamp("2024-03-01", tz="UTC")
 
@@ -172,6 +172,22 @@ def test_configure_tracking_keeps_artifacts_beside_the_database(tracking_root: P
     assert experiment is not None
     assert experiment.artifact_location == (tracking_root / "mlruns").as_uri()
     assert mlflow.get_tracking_uri() == f"sqlite:///{tracking_root}/mlflow.db"
+
+
+def test_tracking_uri_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert _default_uri(Path()) == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
+    assert _artifact_location(f"sqlite:///{tmp_path}/x/mlflow.db") == (tmp_path / "x" / "mlruns").as_uri()
+    assert _artifact_location("sqlite:///rel/mlflow.db") == (tmp_path.resolve() / "rel" / "mlruns").as_uri()
+    assert _artifact_location("http://mlflow.internal:5000") is None  # the server decides
+
+
+def test_model_registered_while_logging_is_not_registered_twice(tracking_root: Path, name: str) -> None:
+    with mlflow.start_run():
+        info = log_bundle(make_bundle(), registered_model_name=name)
+    assert register_candidate(info, name) == info.registered_model_version == 1
+    assert len(MlflowClient().search_model_versions(f"name = '{name}'")) == 1
+    assert int(MlflowClient().get_model_version_by_alias(name, CHALLENGER).version) == 1
 
 
 def test_first_model_becomes_champion(logged: dict[str, ModelInfo], name: str) -> None:
