@@ -359,3 +359,8 @@ status_values = { "True" = "won", "False" = "lost" }
     assert leads["lead_id"].tolist() == ["s1", "s2", "s3"]
     assert leads["visits"].tolist()[::2] == [3.0, 7.0] and pd.isna(leads["visits"].iloc[1])
     assert pd.isna(leads["country"].iloc[1])
+
+
+def test_unknown_mode_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="mode must be 'strict' or 'lenient', not 'loose'"):
+        import_export(_synthetic_export(tmp_path), tmp_path / "dataset", mode="loose")

@@ -12,7 +12,6 @@ import shutil
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
 
 import pandas as pd
 
@@ -33,6 +32,7 @@ from training.mapping_config import OBSERVED_UNTIL_MAX, MappingConfig, MappingCo
 from training.mapping_frames import RawTables, build_raw_tables
 from training.validation import (
     DataValidationError,
+    Mode,
     Problem,
     ValidationReport,
     validate_tables,
@@ -80,7 +80,7 @@ def import_export(
     mapping_path: Path,
     out_dir: Path,
     *,
-    mode: Literal["strict", "lenient"] = "lenient",
+    mode: str = "lenient",
     data_root: Path | None = None,
     now: pd.Timestamp | None = None,
 ) -> ImportSummary:
@@ -92,11 +92,20 @@ def import_export(
     the dataset and rejects to a temporary directory that then replaces ``out_dir`` in one rename, so
     that an import is never half-written. Problems name the export's file, row and column.
     """
+    if mode not in ("strict", "lenient"):
+        raise ValueError(f"mode must be 'strict' or 'lenient', not {mode!r}")
+    checked_mode: Mode = "strict" if mode == "strict" else "lenient"
     config = load_mapping(Path(mapping_path))
     raw = build_raw_tables(config, data_root)
     try:
         dataset, report = validate_tables(
-            raw.leads, raw.events, raw.outcomes, _metadata(config), mode=mode, files=raw.files, now=now
+            raw.leads,
+            raw.events,
+            raw.outcomes,
+            _metadata(config),
+            mode=checked_mode,
+            files=raw.files,
+            now=now,
         )
     except DataValidationError as error:
         raise DataValidationError(_translated_problems(error.problems, raw)) from None
