@@ -1,0 +1,227 @@
+"""Fit and evaluate: dataset -> snapshots -> time split -> features -> model + baselines -> metrics.
+
+Pure library code: it returns values and logs nothing to MLflow (``training.train`` is the edge that
+does). Honest numbers by construction: the split is by time with a gap of one horizon, the features
+and the threshold are learnt on the training period only, and every metric is measured on the test
+period, which the model never saw.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from training.audit import LeakageWarning, audit_leakage
+from training.baselines import LogisticBaseline, PointsScoreBaseline
+from training.bundle import ModelBundle, ModelCard
+from training.config import TrainConfig
+from training.contract import LeadDataset, TimeBasis
+from training.evaluation import EvaluationResult, evaluate, oracle_auc
+from training.features import LeadFeatures
+from training.model import ReadinessModel, build_pipeline
+from training.serving_stats import build_serving_stats
+from training.snapshots import LabelledSnapshots, SnapshotBatch, SnapshotPolicy, build_snapshots
+from training.split import SplitInfo, time_split
+from training.threshold import ThresholdDecision, ThresholdPolicy, choose_threshold
+
+StageCallback = Callable[[str], None]
+
+MODEL = "model"
+LOGISTIC = "logistic_baseline"
+POINTS = "points_baseline"
+#: Profile columns with more levels than this are not reported as evaluation slices (too thin).
+MAX_SLICE_LEVELS = 12
+
+
+@dataclass
+class TrainingOutcome:
+    """Everything a training run produced, for the MLflow edge, the CLI summary and notebooks."""
+
+    bundle: ModelBundle
+    evaluations: dict[str, EvaluationResult]
+    #: calibrated probabilities of every scorer on the test snapshots, aligned with ``y_test``
+    test_scores: dict[str, np.ndarray]
+    y_test: np.ndarray
+    test_batch: SnapshotBatch
+    split: SplitInfo
+    snapshot_counts: dict[str, int]
+    threshold: ThresholdDecision
+    leakage_warnings: list[LeakageWarning]
+    oracle_auc: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def data_fingerprint(dataset: LeadDataset) -> str:
+    """A short content hash of the three tables: the same data gives the same fingerprint."""
+    digest = hashlib.sha256()
+    for frame in (dataset.leads, dataset.events, dataset.outcomes):
+        digest.update(",".join(map(str, frame.columns)).encode())
+        digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def fit_and_evaluate(
+    dataset: LeadDataset,
+    config: TrainConfig | None = None,
+    *,
+    ground_truth: pd.DataFrame | None = None,
+    on_stage: StageCallback | None = None,
+) -> TrainingOutcome:
+    """Train the readiness model and its baselines on ``dataset`` and evaluate them on the test period.
+
+    Raises ``training.split.InsufficientDataError`` when the training or test window has too few won or
+    not-won snapshots (``config.min_positives`` / ``min_negatives``).
+    """
+    config = config or TrainConfig()
+    stage = on_stage or (lambda _message: None)
+    row_order = dataset.metadata.time_basis == TimeBasis.ROW_ORDER
+    horizon = pd.Timedelta(days=config.horizon_days)
+
+    stage("building point-in-time snapshots and labels")
+    labelled = load_labelled(dataset, config)
+    stage(f"splitting {len(labelled):,} snapshots by time")
+    train_idx, test_idx, split = time_split(
+        labelled.time_key,
+        None if row_order else horizon,
+        config.test_fraction,
+        y=labelled.label,
+        min_positives=config.min_positives,
+        min_negatives=config.min_negatives,
+    )
+    train_batch, test_batch = labelled.batch.take(train_idx), labelled.batch.take(test_idx)
+    y_train, y_test = labelled.label[train_idx], labelled.label[test_idx]
+    train_time = train_batch.time_key
+
+    stage(f"computing features for {len(train_batch):,} training snapshots")
+    features = LeadFeatures(**config.features).fit(train_batch, y_train)
+    X_train = features.transform(train_batch)
+    X_test = features.transform(test_batch)
+
+    stage("auditing for leakage")
+    warnings = audit_leakage(X_train, y_train, dataset=dataset)
+
+    stage("training the gradient-boosted readiness model")
+    model_params = {"random_state": config.seed, **config.model}
+    if not row_order:
+        # No training label may look into the calibration period (the model's time-later slice).
+        model_params.setdefault("calibration_gap", horizon)
+    model = ReadinessModel(**model_params).fit(X_train, y_train, time_key=train_time)
+
+    stage("choosing the hand-over threshold")
+    threshold = _choose_threshold(config, model, X_train, y_train, train_time)
+
+    stage("training the baselines")
+    scorers: dict[str, Callable[[], np.ndarray]] = {MODEL: lambda: model.readiness(X_test)}
+    logistic = LogisticBaseline().fit(X_train, y_train)
+    scorers[LOGISTIC] = lambda: logistic.predict_proba(X_test)[:, 1]
+    notes: list[str] = []
+    if dataset.has_events:
+        points = PointsScoreBaseline(half_life_days=config.points_half_life_days).fit(train_batch, y_train)
+        scorers[POINTS] = lambda: points.predict_proba(test_batch)[:, 1]
+    else:
+        notes.append("no event log: the rule-based points baseline (points per event type) was skipped")
+
+    stage(f"evaluating on {len(test_batch):,} test snapshots the model never saw")
+    slices = _slice_columns(test_batch)
+    test_scores = {name: score() for name, score in scorers.items()}
+    evaluations = {
+        name: evaluate(
+            y_test,
+            proba,
+            threshold=threshold.threshold,
+            slices=slices,
+            n_bootstrap=config.n_bootstrap,
+            seed=config.seed,
+        )
+        for name, proba in test_scores.items()
+    }
+    oracle = None
+    if ground_truth is not None and not row_order:
+        oracle = oracle_auc(ground_truth, test_batch.snapshots, y_test)
+
+    stage("summarising what serving needs to explain scores")
+    serving = build_serving_stats(
+        X_test,
+        y_test,
+        test_scores[MODEL],
+        test_batch.snapshots[["lead_id", "cutoff"]],
+        dict(features.feature_groups_),
+        threshold.threshold,
+        config.horizon_days,
+    )
+    card = ModelCard(
+        name=config.model_name,
+        trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        dataset=dataset.metadata.name,
+        data_fingerprint=data_fingerprint(dataset),
+        time_basis=str(dataset.metadata.time_basis),
+        horizon_days=config.horizon_days,
+        split=split.to_dict(),
+        threshold=threshold.to_dict(),
+        metrics={name: result.to_dict() for name, result in evaluations.items()},
+        feature_names=[str(name) for name in features.get_feature_names_out()],
+        feature_groups=dict(features.feature_groups_),
+        event_types=sorted(map(str, features.event_type_counts_)),
+        profile_columns=list(train_batch.profile_columns),
+        serving=serving,
+        leakage_warnings=[w.to_dict() for w in warnings],
+    )
+    if oracle is not None:
+        card.metrics["oracle"] = {"roc_auc": oracle}
+    return TrainingOutcome(
+        bundle=ModelBundle(pipeline=build_pipeline(features, model), card=card),
+        evaluations=evaluations,
+        test_scores=test_scores,
+        y_test=y_test,
+        test_batch=test_batch,
+        split=split,
+        snapshot_counts=dict(labelled.counts),
+        threshold=threshold,
+        leakage_warnings=warnings,
+        oracle_auc=oracle,
+        notes=notes,
+    )
+
+
+def _choose_threshold(
+    config: TrainConfig,
+    model: ReadinessModel,
+    X_train: pd.DataFrame,
+    y_train: np.ndarray,
+    train_time: pd.Series,
+) -> ThresholdDecision:
+    """Apply the configured policy on the model's calibration slice (the latest training snapshots,
+    which the trees did not fit), never on the test period whose metrics we report."""
+    policy = ThresholdPolicy.from_dict(dict(config.threshold))
+    boundary = train_time.sort_values(kind="stable").iloc[len(train_time) - model.calibration_size_]
+    recent = (train_time >= boundary).to_numpy()
+    return choose_threshold(
+        policy, y_train[recent], model.readiness(X_train[recent]), train_time[recent].to_numpy()
+    )
+
+
+def _slice_columns(batch: SnapshotBatch) -> pd.DataFrame | None:
+    """Profile categoricals with few enough levels to report metrics per level (e.g. lead source)."""
+    columns = [
+        name
+        for name in batch.categorical_columns
+        if name in batch.snapshots and batch.snapshots[name].nunique() <= MAX_SLICE_LEVELS
+    ]
+    return batch.snapshots[columns].reset_index(drop=True) if columns else None
+
+
+def load_labelled(dataset: LeadDataset, config: TrainConfig) -> LabelledSnapshots:
+    """The labelled snapshots a training run with ``config`` builds (also for notebooks and reports)."""
+    return build_snapshots(
+        dataset,
+        SnapshotPolicy(
+            every_days=config.snapshot_every_days,
+            horizon_days=config.horizon_days,
+            max_per_lead=config.max_snapshots_per_lead,
+        ),
+    )
