@@ -666,3 +666,25 @@ def test_lenient_with_many_faults_keeps_counts_consistent() -> None:
         dataset.leads, dataset.events, dataset.outcomes, dataset.metadata, now=NOW
     )
     assert again_report.rejects.empty
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        # All naive, all with offsets, and a mix: each takes a different parser, all must agree.
+        (["2020-01-01T10:00:00", "2020-01-02"], ["2020-01-01 10:00", "2020-01-02 00:00"]),
+        (["2020-01-01T10:00:00+02:00", "2020-01-02T00:00:00Z"], ["2020-01-01 08:00", "2020-01-02 00:00"]),
+        (["2020-01-01T10:00:00-01:00", "2020-01-02 00:00"], ["2020-01-01 11:00", "2020-01-02 00:00"]),
+    ],
+)
+def test_timestamp_parsing_paths_agree(values: list[str], expected: list[str]) -> None:
+    tables = base_tables()
+    tables["leads"] = tables["leads"].iloc[:2]
+    tables["leads"]["created_at"] = values
+    tables["outcomes"] = (
+        tables["outcomes"].iloc[:2].assign(status="open", handed_over_at=None, closed_at=None)
+    )
+    tables["events"] = None
+    dataset, _ = validate(tables)
+    created = dataset.leads.set_index("lead_id")["created_at"]
+    assert created.tolist() == [pd.Timestamp(value, tz="UTC") for value in expected]

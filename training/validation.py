@@ -28,6 +28,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from training.contract import (
     CLOSED_AT,
@@ -266,19 +268,21 @@ class _Bounds:
 class _LeadLookup:
     """Finds a lead's position in the leads table by id (its first occurrence; -1 when unknown)."""
 
-    index: pd.Index
+    ids: pa.Array
     positions: np.ndarray
 
     @classmethod
     def build(cls, ids: pd.Series) -> _LeadLookup:
         first = (~ids.duplicated() & ids.notna()).to_numpy()
-        return cls(pd.Index(ids[first]), np.flatnonzero(first))
+        return cls(pa.array(ids[first], type=pa.string(), from_pandas=True), np.flatnonzero(first))
 
     def find(self, ids: pd.Series) -> np.ndarray:
-        found = self.index.get_indexer(pd.Index(ids))
+        # Arrow's hash lookup: several times faster than pandas' on tens of millions of event ids.
+        found = pc.index_in(pa.array(ids, type=pa.string(), from_pandas=True), value_set=self.ids)
+        index = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
         if len(self.positions) == 0:
-            return np.full(len(ids), -1)
-        return np.where(found >= 0, self.positions[np.maximum(found, 0)], -1)
+            return index
+        return np.where(index >= 0, self.positions[np.maximum(index, 0)], -1)
 
 
 @dataclass
@@ -342,6 +346,9 @@ def _parse_timestamps(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if pd.api.types.is_datetime64_dtype(series.dtype):
         return series.dt.tz_localize("UTC"), np.zeros(len(series), dtype=bool)
     text = _text(series)
+    fast = _parse_clean_iso(text)
+    if fast is not None:
+        return fast, np.zeros(len(series), dtype=bool)
     parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").dt.as_unit("us")
     failed = (parsed.isna() & text.notna()).to_numpy()
     if failed.any():
@@ -355,6 +362,20 @@ def _parse_timestamps(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
                 if not failed.any():
                     break
     return parsed, failed
+
+
+def _parse_clean_iso(text: pd.Series) -> pd.Series | None:
+    """Arrow's ISO 8601 parser, several times faster than pandas', for the common case of a column of
+    valid timestamps that are all naive or all with an offset; None when it cannot take them all."""
+    values = pa.array(text, type=pa.string(), from_pandas=True)
+    for target in (pa.timestamp("us"), pa.timestamp("us", tz="UTC")):
+        try:
+            parsed = pc.cast(values, target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        stamps = pd.Series(parsed.to_pandas(), index=text.index).dt.as_unit("us")
+        return stamps.dt.tz_localize("UTC") if target.tz is None else stamps.dt.tz_convert("UTC")
+    return None
 
 
 def _parse_numbers(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -720,6 +741,12 @@ def validate_tables(
     ``now`` (default: the current UTC time) is what "in the future" is judged against, together with
     ``metadata.observed_until``. Raises ``DataValidationError`` for table-level problems, and in
     strict mode for any problem; in lenient mode bad rows end up in the report's ``rejects``.
+
+    The result has the contract's dtypes and fresh RangeIndexes: leads sorted by ``created_at``
+    (stable; by ``row_order`` for row-order datasets), outcomes one per lead in the leads' order,
+    events in input order with any extra columns as they were. When the metadata declares no profile
+    columns they are inferred (numeric when every value parses as a number) and the returned
+    metadata lists them.
     """
     if mode not in ("strict", "lenient"):
         raise ValueError(f"mode must be 'strict' or 'lenient', not {mode!r}")
@@ -894,8 +921,11 @@ def _assemble(
             columns[column] = lead_columns.profile.get(column, leads.raw[column])
     kept_leads = np.flatnonzero(keep[leads.key])
     lead_frame = pd.DataFrame(columns).iloc[kept_leads]
-    time_axis = ROW_ORDER if metadata.time_basis == TimeBasis.ROW_ORDER else CREATED_AT
-    order = np.argsort(lead_frame[time_axis].to_numpy(), kind="stable")  # NaT sorts last
+    if metadata.time_basis == TimeBasis.ROW_ORDER:
+        sort_key = lead_frame[ROW_ORDER].to_numpy()
+    else:  # naive UTC datetime64, not an object array of Timestamps; NaT sorts last
+        sort_key = lead_frame[CREATED_AT].dt.tz_localize(None).to_numpy()
+    order = np.argsort(sort_key, kind="stable")
     lead_frame = lead_frame.iloc[order].reset_index(drop=True)
     lead_order = kept_leads[order]
 
