@@ -280,3 +280,14 @@ def test_round_trip_of_a_row_order_dataset(tmp_path: Path) -> None:
     for name in ("leads", "events", "outcomes"):
         pd.testing.assert_frame_equal(getattr(loaded, name), getattr(dataset, name), check_exact=True)
     assert loaded.metadata == dataset.metadata
+
+
+def test_simulator_output_loads_back_unchanged(tmp_path: Path) -> None:
+    simulator = pytest.importorskip("training.simulator")
+    result = simulator.simulate(300, seed=3)
+    simulator.write_simulation(result, tmp_path)
+    loaded, report = load_dataset(tmp_path)
+    for name in ("leads", "events", "outcomes"):
+        pd.testing.assert_frame_equal(getattr(loaded, name), getattr(result.dataset, name), check_exact=True)
+    assert loaded.metadata == result.dataset.metadata
+    assert report.rows_kept == report.rows_read

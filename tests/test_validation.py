@@ -408,6 +408,7 @@ def test_output_follows_the_contract() -> None:
     # Outcomes: one per lead, in the leads' order.
     assert outcomes["lead_id"].tolist() == leads["lead_id"].tolist()
     assert outcomes["status"].tolist() == ["lost", "open", "won", "won"]
+    assert list(outcomes["status"].cat.categories) == ["won", "lost", "open"]
     assert str(outcomes["closed_at"].dtype) == "datetime64[ns, UTC]"
     assert outcomes["handed_over_at"].isna().tolist() == [True, True, False, False]
     # Events: contract dtypes, input order, extra columns kept as they are.

@@ -61,6 +61,8 @@ TIMESTAMP_DTYPE = "datetime64[ns, UTC]"
 REJECT_COLUMNS = ("file", "row", "column", "reason", "record")
 
 _STATUSES = tuple(str(outcome) for outcome in Outcome)
+#: Outcome status in validated data: a category with every possible value (as the simulator writes it).
+STATUS_DTYPE = pd.CategoricalDtype(list(_STATUSES))
 _TABLE_ORDER = ("leads", "outcomes", "events")
 _DEFAULT_FILES = {"leads": "leads", "events": "events", "outcomes": "outcomes"}
 
@@ -937,7 +939,7 @@ def _assemble(
     outcome_frame = pd.DataFrame(
         {
             LEAD_ID: lead_frame[LEAD_ID],
-            STATUS: outcome_columns.status.iloc[outcome_rows].reset_index(drop=True).astype("str"),
+            STATUS: outcome_columns.status.iloc[outcome_rows].reset_index(drop=True).astype(STATUS_DTYPE),
             HANDED_OVER_AT: outcome_columns.handed_over_at.iloc[outcome_rows].reset_index(drop=True),
             CLOSED_AT: outcome_columns.closed_at.iloc[outcome_rows].reset_index(drop=True),
         }
