@@ -6,11 +6,17 @@ Serving adds ``leadripe serve`` in ``serving.cli`` (serving imports training, ne
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
 
 from training.console import console, key_value_table, progress_bar, user_errors
+
+if TYPE_CHECKING:
+    from training.train import TrainingRun
 
 app = typer.Typer(
     name="leadripe",
@@ -82,5 +88,108 @@ def import_command(
             console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
 
-def main() -> None:
-    app()
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option("--data", help="Directory with leads/events/outcomes tables.")],
+    horizon: Annotated[
+        int | None, typer.Option("--horizon", min=1, help="Days after a cutoff in which a win counts.")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Training config (TOML).")] = None,
+    model_name: Annotated[str | None, typer.Option("--model-name", help="Registered model name.")] = None,
+    mode: ModeOption = "strict",
+) -> None:
+    """Train, evaluate against the baselines on a later test period, register, and maybe promote."""
+    from training.config import load_train_config
+    from training.train import train as run_training
+
+    if mode not in ("strict", "lenient"):
+        raise typer.BadParameter("must be 'strict' or 'lenient'", param_hint="--mode")
+    with user_errors():
+        train_config = load_train_config(config).with_overrides(horizon_days=horizon, model_name=model_name)
+        with console.status("training") as status:
+
+            def on_stage(message: str) -> None:
+                console.log(message)
+                status.update(message)
+
+            run = run_training(data, train_config, mode=mode, on_stage=on_stage)
+        console.print(training_summary(run))
+
+
+def training_summary(run: TrainingRun) -> Group:
+    """The final summary: model vs baselines on the test period, threshold, registry outcome."""
+    outcome = run.outcome
+    metrics = Table(title="Test period (data the model never saw)", title_justify="left")
+    for column in ("scorer", "ROC-AUC [95% CI]", "PR-AUC", "Brier", "ECE", "top-decile lift", "accepted"):
+        metrics.add_column(column, justify="left" if column == "scorer" else "right")
+    for name, result in outcome.evaluations.items():
+        low, high = result.roc_auc_ci
+        metrics.add_row(
+            name,
+            f"{result.roc_auc:.3f} [{low:.3f}, {high:.3f}]",
+            f"{result.pr_auc:.3f}",
+            f"{result.brier:.4f}",
+            f"{result.ece:.4f}",
+            f"{result.lift_top_decile:.2f}x",
+            f"{result.at_threshold.acceptance_rate:.1%}",
+        )
+    if outcome.oracle_auc is not None:
+        ratio = outcome.evaluations["model"].roc_auc / outcome.oracle_auc
+        metrics.add_row("oracle (simulator truth)", f"{outcome.oracle_auc:.3f}", "", "", "", "", "")
+        metrics.caption = f"model reaches {ratio:.1%} of the oracle ROC-AUC"
+    split = outcome.split
+    champion = (
+        f"yes: v{run.version} is now champion"
+        if run.promoted
+        else f"no (champion stays v{run.champion_before})"
+        if run.champion_before is not None
+        else "no"
+    )
+    rows = [
+        ("snapshots", f"{split.n_train:,} train, {split.n_gap:,} in the gap, {split.n_test:,} test"),
+        ("train window", f"{split.train_start} .. {split.train_end}"),
+        ("test window", f"{split.test_start} .. {split.test_end}"),
+        ("censored", f"{outcome.snapshot_counts.get('censored', 0):,} snapshots left out"),
+        ("threshold", f"{outcome.threshold.threshold:.3f} ({outcome.threshold.policy.kind})"),
+        ("registered", f"{run.outcome.bundle.card.name} v{run.version} (alias challenger)"),
+        ("champion", champion),
+        ("why", run.decision.reason),
+        ("MLflow run", f"{run.run_id} in {run.tracking_uri}"),
+    ]
+    parts: list[RenderableType] = [metrics, key_value_table("Model", rows)]
+    if outcome.leakage_warnings:
+        parts.append(Text("Leakage audit warnings:", style="bold yellow"))
+        parts.extend(Text(f"  - {warning.detail}", style="yellow") for warning in outcome.leakage_warnings)
+    parts.extend(Text(f"note: {note}") for note in outcome.notes)
+    if len(run.validation.rejects):
+        parts.append(Text(f"{len(run.validation.rejects):,} input rows were quarantined (rejects.csv)"))
+    return Group(*parts)
+
+
+@app.command()
+def promote(
+    version: Annotated[int, typer.Argument(help="Model version to make champion.")],
+    model_name: Annotated[str, typer.Option("--model-name", help="Registered model name.")] = "lead-maturity",
+) -> None:
+    """Make VERSION the champion by hand (the API serves the champion)."""
+    from training.registry import promote as promote_version
+    from training.tracking import configure_tracking
+
+    with user_errors():
+        configure_tracking()
+        change = promote_version(model_name, version)
+        console.print(f"{change.name}: champion v{change.previous} -> v{change.current}")
+
+
+@app.command()
+def rollback(
+    model_name: Annotated[str, typer.Option("--model-name", help="Registered model name.")] = "lead-maturity",
+) -> None:
+    """Move the champion back to the previous champion."""
+    from training.registry import rollback as rollback_champion
+    from training.tracking import configure_tracking
+
+    with user_errors():
+        configure_tracking()
+        change = rollback_champion(model_name)
+        console.print(f"{change.name}: champion v{change.previous} -> v{change.current}")

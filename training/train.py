@@ -1,0 +1,184 @@
+"""The training entry point: load data, fit and evaluate, log to MLflow, register, maybe promote.
+
+This is the MLflow edge of training (``training.pipeline`` does the work and logs nothing). The
+champion alias moves only at the very end, after the new version is fully logged and registered, so a
+failed or interrupted run never changes what the API serves.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from training.bundle import ModelBundle
+from training.config import TrainConfig
+from training.contract import GROUND_TRUTH_FILE, LeadDataset
+from training.evaluation import roc_auc
+from training.io import load_dataset
+from training.pipeline import MODEL, StageCallback, TrainingOutcome, fit_and_evaluate
+from training.plots import save_evaluation_plots
+from training.pyfunc import log_bundle
+from training.registry import (
+    PromotionDecision,
+    decide_promotion,
+    load_champion,
+    promote,
+    register_candidate,
+)
+from training.scoring import score_batch
+from training.tracking import configure_tracking
+from training.validation import ValidationReport, write_rejects
+
+
+@dataclass
+class TrainingRun:
+    """What ``leadripe train`` reports: the outcome, where it was logged and what became champion."""
+
+    outcome: TrainingOutcome
+    validation: ValidationReport
+    run_id: str
+    tracking_uri: str
+    version: int
+    decision: PromotionDecision
+    champion_before: int | None
+    champion_auc_on_new_window: float | None
+    promoted: bool
+
+
+def train(
+    data_dir: Path,
+    config: TrainConfig | None = None,
+    *,
+    tracking_uri: str | None = None,
+    mode: str = "strict",
+    on_stage: StageCallback | None = None,
+) -> TrainingRun:
+    """Train on the dataset in ``data_dir`` and register the model; see the module docstring."""
+    config = config or TrainConfig()
+    stage = on_stage or (lambda _message: None)
+    stage(f"loading and validating {data_dir}")
+    dataset, validation = load_dataset(data_dir, mode=mode)  # type: ignore[arg-type]
+    write_rejects(validation, data_dir)
+    ground_truth = _ground_truth(data_dir)
+    outcome = fit_and_evaluate(dataset, config, ground_truth=ground_truth, on_stage=stage)
+
+    stage("logging the run to MLflow")
+    uri = configure_tracking(tracking_uri, experiment=config.experiment_name)
+    champion = load_champion(config.model_name)
+    champion_auc = None if champion is None else _champion_auc(champion[1], outcome)
+    baselines = {name: result.roc_auc for name, result in outcome.evaluations.items() if name != MODEL}
+    decision = decide_promotion(
+        outcome.evaluations[MODEL].roc_auc, baselines, champion_auc, min_ratio=config.min_champion_ratio
+    )
+    with mlflow.start_run(run_name=f"train-{dataset.metadata.name}") as run:
+        _log_run(dataset, config, outcome, validation, decision, champion_auc)
+        info = log_bundle(outcome.bundle)
+        version = register_candidate(
+            info,
+            config.model_name,
+            tags={
+                "test_roc_auc": f"{outcome.evaluations[MODEL].roc_auc:.4f}",
+                "dataset": dataset.metadata.name,
+                "data_fingerprint": outcome.bundle.card.data_fingerprint,
+                "promotion_decision": decision.reason,
+                "run_id": run.info.run_id,
+            },
+        )
+    # Aliases move last: only a fully logged, registered version can become champion.
+    if decision.promote:
+        promote(config.model_name, version)
+    return TrainingRun(
+        outcome=outcome,
+        validation=validation,
+        run_id=run.info.run_id,
+        tracking_uri=uri,
+        version=version,
+        decision=decision,
+        champion_before=None if champion is None else champion[0],
+        champion_auc_on_new_window=champion_auc,
+        promoted=decision.promote,
+    )
+
+
+def _ground_truth(data_dir: Path) -> pd.DataFrame | None:
+    """The simulator's ground truth, when the data came from it (for the oracle AUC)."""
+    path = data_dir / GROUND_TRUTH_FILE
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def _champion_auc(champion: ModelBundle, outcome: TrainingOutcome) -> float:
+    """The current champion's ROC-AUC on the new test window: the bar a challenger must reach.
+
+    A champion that cannot score the new data at all (other profile columns, another company's
+    export) cannot be compared: NaN, which refuses automatic promotion with a reason.
+    """
+    try:
+        scores = score_batch(champion, outcome.test_batch)["readiness"].to_numpy()
+    except (KeyError, ValueError, TypeError):
+        return math.nan
+    return roc_auc(outcome.y_test, scores)
+
+
+def _log_run(
+    dataset: LeadDataset,
+    config: TrainConfig,
+    outcome: TrainingOutcome,
+    validation: ValidationReport,
+    decision: PromotionDecision,
+    champion_auc: float | None,
+) -> None:
+    card = outcome.bundle.card
+    params = {
+        "dataset": dataset.metadata.name,
+        "time_basis": str(dataset.metadata.time_basis),
+        "data_fingerprint": card.data_fingerprint,
+        "leads": len(dataset.leads),
+        "events": len(dataset.events),
+        "horizon_days": config.horizon_days,
+        "snapshot_every_days": config.snapshot_every_days,
+        "test_fraction": config.test_fraction,
+        "threshold_policy": outcome.threshold.policy.kind,
+        "threshold": round(outcome.threshold.threshold, 6),
+        **{f"split.{key}": value for key, value in outcome.split.to_dict().items()},
+        **{f"model.{key}": value for key, value in outcome.bundle.pipeline[-1].get_params().items()},
+        **{f"features.{key}": value for key, value in outcome.bundle.pipeline[0].get_params().items()},
+    }
+    mlflow.log_params({key: str(value)[:500] for key, value in params.items()})
+    metrics: dict[str, float] = {}
+    for name, result in outcome.evaluations.items():
+        flat = result.to_dict(include_slices=name == MODEL)
+        metrics.update({f"{name}.{key}": value for key, value in flat.items()})
+    if outcome.oracle_auc is not None:
+        metrics["oracle.roc_auc"] = outcome.oracle_auc
+        metrics["model.auc_to_oracle_ratio"] = outcome.evaluations[MODEL].roc_auc / outcome.oracle_auc
+    if champion_auc is not None:
+        metrics["champion.roc_auc_on_new_window"] = champion_auc
+    metrics.update({f"snapshots.{key}": float(value) for key, value in outcome.snapshot_counts.items()})
+    metrics["validation.rejected_rows"] = float(len(validation.rejects))
+    mlflow.log_metrics({key: value for key, value in metrics.items() if np.isfinite(value)})
+    mlflow.set_tags({"leadripe.promote": str(decision.promote), "leadripe.decision": decision.reason[:5000]})
+    with tempfile.TemporaryDirectory(prefix="leadripe-run-") as tmp:
+        directory = Path(tmp)
+        plots = save_evaluation_plots(outcome.y_test, outcome.test_scores, directory / "plots", primary=MODEL)
+        for path in plots.values():
+            mlflow.log_artifact(str(path), artifact_path="plots")
+        report = {
+            "leakage_warnings": [w.to_dict() for w in outcome.leakage_warnings],
+            "notes": outcome.notes,
+            "snapshot_counts": outcome.snapshot_counts,
+            "split": outcome.split.to_dict(),
+            "threshold": outcome.threshold.to_dict(),
+            "decision": decision.reason,
+            "validation": validation.summary(),
+        }
+        (directory / "run_report.json").write_text(json.dumps(report, indent=2, default=str))
+        mlflow.log_artifact(str(directory / "run_report.json"))
+        (directory / "model_card.json").write_text(card.to_json())
+        mlflow.log_artifact(str(directory / "model_card.json"))
