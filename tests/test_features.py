@@ -340,7 +340,7 @@ def test_profile_only_when_training_has_no_events_and_no_cutoffs() -> None:
     batch.snapshots[CUTOFF] = pd.NaT
     transformer = LeadFeatures(min_category_frequency=1).fit(batch)
     features = transformer.transform(batch)
-    assert list(features.columns) == ["source", "employees"]
+    assert list(features.columns) == ["employees", "source"]
     assert features["source"].astype(str).tolist() == ["web", MISSING]
     assert features["employees"].iloc[0] == 3.0
     assert math.isnan(features["employees"].iloc[1])

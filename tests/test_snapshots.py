@@ -291,7 +291,7 @@ def test_vectorised_build_matches_a_plain_reference() -> None:
         if status != "open":
             lead["closed"] = created + int(rng.integers(1, 150))
         if rng.random() < 0.4:
-            lead["handover"] = created + int(rng.integers(0, 60))
+            lead["handover"] = created + int(rng.integers(0, 60)) + float(rng.choice([0, 0.5]))
         leads.append(lead)
     policy = SnapshotPolicy(every_days=5, horizon_days=45)
     result = build_snapshots(make_dataset(leads, observed_until=200), policy)
@@ -307,8 +307,10 @@ def test_vectorised_build_matches_a_plain_reference() -> None:
     assert got == _reference(leads, policy, 200)
     assert len(got) == len(snaps)
     # Snapshots are ordered by lead (input order), then cutoff.
-    order = pd.Index(snaps[LEAD_ID]).map({f"L{i}": i for i in range(300)}.get)
-    assert (np.diff(np.asarray(order)) >= 0).all()
+    order = np.asarray(pd.Index(snaps[LEAD_ID]).map({f"L{i}": i for i in range(300)}.get))
+    assert (np.diff(order) >= 0).all()
+    same_lead = np.diff(order) == 0
+    assert (snaps[CUTOFF].diff().dt.total_seconds().to_numpy()[1:][same_lead] > 0).all()
 
 
 def test_policy_rejects_nonsense() -> None:

@@ -23,7 +23,7 @@ Features (``<type>`` is the event type, sanitised to ``[a-z0-9_]``; rare types a
 ``lead_age_days``                          days from ``created_at`` to the cutoff (NaN if unknown)
 ``days_since_first_high_intent``           days since the first high-intent event; NaN if none yet
 ``has_high_intent``                        1 if any high-intent event before the cutoff, else 0
-profile columns, under their own names     categoricals (category) and numerics incl. activity columns
+profile columns, under their own names     numerics incl. activity columns, then categoricals (last)
 =========================================  ===========================================================
 
 Event and time features exist only when the training batch has events (``uses_events_``): row-order and
@@ -41,7 +41,7 @@ else (no labels, or no type qualifies) the types whose name suggests buying inte
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -217,7 +217,7 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             add("lead_age_days", LEAD_AGE_GROUP)
             add("days_since_first_high_intent", HIGH_INTENT_GROUP)
             add("has_high_intent", HIGH_INTENT_GROUP)
-        for column in (*self.categorical_columns_, *self.numeric_columns_):
+        for column in (*self.numeric_columns_, *self.categorical_columns_):
             if column in groups:
                 raise ValueError(
                     f"profile column '{column}' has the name of an engineered feature; rename it"
@@ -244,14 +244,28 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         ]
         if missing:
             raise ValueError(f"transform: snapshots lack profile columns seen in fit: {missing}")
-        columns: dict[str, Any] = {}
+        # Numeric features are written straight into one 2-D block that becomes the frame without a copy;
+        # categoricals come last (see _name_features), so no column reordering copies it either.
+        n_numeric = len(self.feature_names_) - len(self.categorical_columns_)
+        block = np.empty((n_numeric, len(batch)), dtype=self.float_dtype)
+        row_of = {name: i for i, name in enumerate(self.feature_names_[:n_numeric])}
+
+        written: set[str] = set()
+
+        def put(name: str, values: np.ndarray) -> None:
+            block[row_of[name]] = values
+            written.add(name)
+
         if self.uses_events_:
-            columns.update(self._event_features(batch))
-        for column in self.categorical_columns_:
-            columns[column] = encode_categories(batch.snapshots[column], self.category_levels_[column])
+            self._event_features(batch, put)
         for column in self.numeric_columns_:
-            columns[column] = numeric_values(batch.snapshots, column).astype(self.float_dtype)
-        return pd.DataFrame(columns, columns=list(self.feature_names_), index=pd.RangeIndex(len(batch)))
+            put(column, numeric_values(batch.snapshots, column))
+        if len(written) != n_numeric:  # a feature named in fit but never computed: a bug, never garbage
+            raise RuntimeError(f"features not computed: {sorted(set(row_of) - written)}")
+        frame = pd.DataFrame(block.T, columns=list(self.feature_names_[:n_numeric]), copy=False)
+        for column in self.categorical_columns_:
+            frame[column] = encode_categories(batch.snapshots[column], self.category_levels_[column])
+        return frame
 
     def _timeline(self, batch: SnapshotBatch) -> EventTimeline:
         leads, types, times = event_arrays(batch.events)
@@ -263,11 +277,9 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             snapshot_codes, cutoff_ns, event_codes, slots, times, n_leads, len(self.slot_names_), lookback
         )
 
-    def _event_features(self, batch: SnapshotBatch) -> dict[str, np.ndarray]:
+    def _event_features(self, batch: SnapshotBatch, put: Callable[[str, np.ndarray], None]) -> None:
         timeline = self._timeline(batch)
         n = len(batch)
-        dtype = self.float_dtype
-        out: dict[str, np.ndarray] = {}
         trend = self._trend_suffix()
         window_totals = {w: np.zeros(n) for w in self.windows_days}
         distinct = {w: np.zeros(n) for w in self.windows_days}
@@ -279,11 +291,11 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         for slot, stem in enumerate(self.slot_names_):
             window_counts = {w: timeline.count(slot, w * DAY_NS) for w in self.windows_days}
             for w, counts in window_counts.items():
-                out[f"{stem}_count_{w}d"] = counts.astype(dtype)
+                put(f"{stem}_count_{w}d", counts)
                 window_totals[w] += counts
                 distinct[w] += counts > 0
             last = timeline.days_since_last(slot)
-            out[f"{stem}_days_since_last"] = last.astype(dtype)
+            put(f"{stem}_days_since_last", last)
             last_any = np.fmin(last_any, last)
             total += timeline.count(slot)
             if self.trend_days is not None:
@@ -292,26 +304,25 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
                 if recent is None:
                     recent = timeline.count(slot, recent_days * DAY_NS)
                 prior = timeline.count(slot, baseline_days * DAY_NS, skip_ns=recent_days * DAY_NS)
-                out[f"{stem}_{trend}"] = _trend(recent, prior, recent_days, baseline_days).astype(dtype)
+                put(f"{stem}_{trend}", _trend(recent, prior, recent_days, baseline_days))
                 recent_total += recent
                 prior_total += prior
             if slot in high_intent_slots:
                 first_high_intent = np.fmax(first_high_intent, timeline.days_since_first(slot))
         invalid = ~timeline.valid
         for w in self.windows_days:
-            out[f"events_count_{w}d"] = _nan_where(window_totals[w], invalid).astype(dtype)
-            out[f"distinct_event_types_{w}d"] = _nan_where(distinct[w], invalid).astype(dtype)
-        out["total_events"] = _nan_where(total, invalid).astype(dtype)
+            put(f"events_count_{w}d", _nan_where(window_totals[w], invalid))
+            put(f"distinct_event_types_{w}d", _nan_where(distinct[w], invalid))
+        put("total_events", _nan_where(total, invalid))
         if self.trend_days is not None:
             recent_days, baseline_days = self.trend_days
             engagement = _trend(recent_total, prior_total, recent_days, baseline_days)
-            out[f"engagement_{trend}"] = _nan_where(engagement, invalid).astype(dtype)
-        out["days_since_last_engagement"] = last_any.astype(dtype)
-        out["lead_age_days"] = _lead_age_days(batch.snapshots).astype(dtype)
-        out["days_since_first_high_intent"] = first_high_intent.astype(dtype)
+            put(f"engagement_{trend}", _nan_where(engagement, invalid))
+        put("days_since_last_engagement", last_any)
+        put("lead_age_days", _lead_age_days(batch.snapshots))
+        put("days_since_first_high_intent", first_high_intent)
         has_high_intent = _nan_where(np.isfinite(first_high_intent).astype(np.float64), invalid)
-        out["has_high_intent"] = has_high_intent.astype(dtype)
-        return out
+        put("has_high_intent", has_high_intent)
 
     # -------------------------------------------------------------------------------- introspection
 

@@ -32,28 +32,37 @@ _KEY_LIMIT = 2**62
 def lead_codes(snapshot_leads: pd.Series, event_leads: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
     """Integer codes shared by snapshots and events; events of leads without a snapshot get -1.
 
-    Hashes each distinct event lead id once (categorical events only hash their categories).
+    Ids are compared as strings. Each distinct event lead id is hashed once (categorical events only
+    hash their categories); the per-event work is one integer gather.
     """
     snapshot_codes, uniques = pd.factorize(snapshot_leads)
-    index = pd.Index(uniques)
+    index = pd.Index(uniques).astype(str)
     if isinstance(event_leads.dtype, pd.CategoricalDtype):
-        category_codes = index.get_indexer(event_leads.cat.categories.astype(str))
         raw = event_leads.cat.codes.to_numpy()
-        event_codes = np.where(raw >= 0, category_codes[raw], -1)
+        distinct = pd.Index(event_leads.cat.categories)
     else:
-        raw, event_uniques = pd.factorize(event_leads)
-        mapped = index.get_indexer(pd.Index(event_uniques).astype(str))
-        event_codes = np.where(raw >= 0, mapped[raw], -1)
-    return snapshot_codes.astype(np.int64), event_codes.astype(np.int64), len(uniques)
+        raw, distinct_values = pd.factorize(event_leads)
+        distinct = pd.Index(distinct_values)
+    return (
+        snapshot_codes.astype(np.int64),
+        _gather(index.get_indexer(distinct.astype(str)), raw),
+        len(uniques),
+    )
 
 
 def type_slots(event_types: pd.Series, slot_of_type: Mapping[str, int]) -> np.ndarray:
-    """Slot per event (int64); types missing from ``slot_of_type`` get -1 (ignored)."""
-    codes, uniques = pd.factorize(event_types)
-    lookup = np.array([slot_of_type.get(str(t), -1) for t in uniques], dtype=np.int64)
-    if len(lookup) == 0:
-        return np.full(len(codes), -1, dtype=np.int64)
-    return np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1)
+    """Slot per event (int16); types missing from ``slot_of_type`` get -1 (ignored)."""
+    if isinstance(event_types.dtype, pd.CategoricalDtype):
+        raw, distinct = event_types.cat.codes.to_numpy(), event_types.cat.categories
+    else:
+        raw, distinct = pd.factorize(event_types)
+    lookup = np.array([slot_of_type.get(str(t), -1) for t in distinct], dtype=np.int16)
+    return _gather(lookup, raw)
+
+
+def _gather(lookup: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    # codes == -1 (missing) picks the appended -1: one pass, no masking.
+    return np.append(lookup, np.array(-1, dtype=lookup.dtype))[codes]
 
 
 class EventTimeline:
@@ -68,7 +77,7 @@ class EventTimeline:
         snapshot_codes: np.ndarray,
         cutoff_ns: np.ndarray,
         event_codes: np.ndarray,
-        event_slots: np.ndarray,
+        event_slots: np.ndarray,  # int16
         event_ns: np.ndarray,
         n_leads: int,
         n_slots: int,
@@ -77,7 +86,8 @@ class EventTimeline:
         self.valid = cutoff_ns != _NAT_NS
         self.n_snapshots = len(cutoff_ns)
         keep = (event_codes >= 0) & (event_slots >= 0) & (event_ns != _NAT_NS)
-        event_codes, event_slots, event_ns = event_codes[keep], event_slots[keep], event_ns[keep]
+        if not keep.all():
+            event_codes, event_slots, event_ns = event_codes[keep], event_slots[keep], event_ns[keep]
         valid_cutoffs = cutoff_ns[self.valid]
         lows: list[int] = []
         highs: list[int] = []
@@ -98,62 +108,59 @@ class EventTimeline:
         self.span = top // unit + 2
         self.cutoff_ns = np.where(self.valid, cutoff_ns, self.base + max_lookback_ns)
 
-        # Group events by slot (stable counting sort on a small int), then sort each slot's keys.
-        keys = event_codes * self.span + (event_ns - self.base) // self.unit
+        # Group events by slot (a stable sort on int16 is a linear radix sort), then sort each slot's keys.
+        keys = event_codes * self.span + self._time(event_ns)
         order = np.argsort(event_slots, kind="stable")
         keys = keys[order]
         bounds = np.r_[0, np.cumsum(np.bincount(event_slots, minlength=n_slots))]
         self._slot_keys = [np.sort(keys[bounds[s] : bounds[s + 1]]) for s in range(n_slots)]
 
         # Queries are run in key order (cache-friendly searchsorted) and scattered back.
-        self._lead_base = snapshot_codes * self.span
-        self._query_order = np.argsort(self._lead_base + self._time(self.cutoff_ns), kind="stable")
-        self._sorted_lead_base = self._lead_base[self._query_order]
+        lead_base = snapshot_codes * self.span
+        self._query_order = np.argsort(lead_base + self._time(self.cutoff_ns))
+        self._sorted_lead_base = lead_base[self._query_order]
         self._sorted_cutoff_ns = self.cutoff_ns[self._query_order]
-        self._bounds: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._targets: dict[int | None, np.ndarray] = {}
+        self._positions: dict[int | None, np.ndarray] = {}
+        self._positions_slot = -1
 
     def _time(self, ns: np.ndarray) -> np.ndarray:
-        return (ns - self.base) // self.unit
+        shifted = ns - self.base
+        return shifted if self.unit == 1 else shifted // self.unit
 
     def _unsort(self, values: np.ndarray) -> np.ndarray:
         out = np.empty_like(values)
         out[self._query_order] = values
         return out
 
-    def _lead_bounds(self, slot: int) -> tuple[np.ndarray, np.ndarray]:
-        """Per (sorted) query: first position of the lead in the slot, and first position at/after cutoff."""
-        if slot not in self._bounds:
-            keys = self._slot_keys[slot]
-            start = np.searchsorted(keys, self._sorted_lead_base, side="left")
-            end = np.searchsorted(
-                keys, self._sorted_lead_base + self._time(self._sorted_cutoff_ns), side="left"
-            )
-            self._bounds = {slot: (start, end)}  # one slot at a time: features are computed slot by slot
-        return self._bounds[slot]
+    def _position(self, slot: int, back_ns: int | None) -> np.ndarray:
+        """Per (sorted) query: first position in the slot at/after ``cutoff - back`` within the query's
+        lead (``back=None``: the lead's first event). Cached per slot, as features go slot by slot."""
+        if slot != self._positions_slot:
+            self._positions, self._positions_slot = {}, slot
+        if back_ns not in self._positions:
+            if back_ns not in self._targets:
+                offset = 0 if back_ns is None else self._time(self._sorted_cutoff_ns - back_ns)
+                self._targets[back_ns] = self._sorted_lead_base + offset
+            self._positions[back_ns] = np.searchsorted(self._slot_keys[slot], self._targets[back_ns])
+        return self._positions[back_ns]
 
     def count(self, slot: int, lookback_ns: int | None = None, skip_ns: int = 0) -> np.ndarray:
         """Events of ``slot`` in ``[cutoff - lookback, cutoff - skip)`` per snapshot (all before the cutoff
         when ``lookback`` is None); float64, NaN for NaT cutoffs."""
-        keys = self._slot_keys[slot]
-        start, end = self._lead_bounds(slot)
-        if skip_ns:
-            end = np.searchsorted(keys, self._sorted_lead_base + self._time(self._sorted_cutoff_ns - skip_ns))
-        if lookback_ns is not None:
-            lower = self._sorted_lead_base + self._time(self._sorted_cutoff_ns - lookback_ns)
-            start = np.searchsorted(keys, lower, side="left")
+        end = self._position(slot, skip_ns)
+        start = self._position(slot, lookback_ns)
         return self._finish(np.maximum(end - start, 0).astype(np.float64))
 
     def days_since_last(self, slot: int) -> np.ndarray:
         """Days from the slot's last event before the cutoff to the cutoff; NaN if none (or NaT cutoff)."""
-        keys = self._slot_keys[slot]
-        start, end = self._lead_bounds(slot)
-        return self._days_since(keys, end - 1, end > start)
+        start, end = self._position(slot, None), self._position(slot, 0)
+        return self._days_since(self._slot_keys[slot], end - 1, end > start)
 
     def days_since_first(self, slot: int) -> np.ndarray:
         """Days from the slot's first event (before the cutoff) to the cutoff; NaN if none."""
-        keys = self._slot_keys[slot]
-        start, end = self._lead_bounds(slot)
-        return self._days_since(keys, start, end > start)
+        start, end = self._position(slot, None), self._position(slot, 0)
+        return self._days_since(self._slot_keys[slot], start, end > start)
 
     def _days_since(self, keys: np.ndarray, position: np.ndarray, found: np.ndarray) -> np.ndarray:
         event_time = keys[np.where(found, position, 0)] - self._sorted_lead_base if len(keys) else 0

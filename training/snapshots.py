@@ -160,7 +160,11 @@ class LabelledSnapshots:
 
 def timestamps_ns(values: pd.Series | pd.Index | np.ndarray | Sequence[Any]) -> np.ndarray:
     """UTC timestamps as int64 nanoseconds since the epoch, NaT as ``int64.min``, whatever the unit."""
-    stamps = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
+    if isinstance(values, pd.Series | pd.Index | np.ndarray) and values.dtype.kind == "M":
+        # Already timestamps: epoch values are UTC whatever the zone (naive ones are taken as UTC).
+        stamps = pd.DatetimeIndex(values)
+    else:
+        stamps = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
     return np.asarray(stamps.as_unit("ns").asi8, dtype=np.int64)
 
 
@@ -217,14 +221,15 @@ def _snapshot_frame(
     extra: dict[str, np.ndarray],
 ) -> pd.DataFrame:
     leads = dataset.leads
+    # ExtensionArray.take keeps every column's own storage (Arrow strings, categoricals): no Python objects.
     frame: dict[str, Any] = {
-        LEAD_ID: leads[LEAD_ID].to_numpy()[lead_idx],
+        LEAD_ID: leads[LEAD_ID].array.take(lead_idx),
         CUTOFF: pd.DatetimeIndex(cutoff_ns.view("datetime64[ns]")).tz_localize("UTC"),
     }
     if CREATED_AT in leads.columns:
-        frame[CREATED_AT] = pd.DatetimeIndex(leads[CREATED_AT]).take(lead_idx)
+        frame[CREATED_AT] = leads[CREATED_AT].array.take(lead_idx)
     for column in columns:
-        frame[column] = leads[column].take(lead_idx).reset_index(drop=True)
+        frame[column] = leads[column].array.take(lead_idx)
     frame.update(extra)
     return pd.DataFrame(frame)
 
@@ -330,11 +335,15 @@ def _timestamped_snapshots(
         if periodic_hit.any():
             hit_rows = periodic_hit[lead_idx] & (cutoff == handover[lead_idx])
             at_handover[hit_rows] = True
-        lead_idx = np.concatenate([lead_idx, extra_idx])
-        cutoff = np.concatenate([cutoff, handover[extra_idx]])
-        at_handover = np.concatenate([at_handover, np.ones(len(extra_idx), dtype=bool)])
-        order = np.lexsort((cutoff, lead_idx))
-        lead_idx, cutoff, at_handover = lead_idx[order], cutoff[order], at_handover[order]
+        # Merge the handover rows into the (lead, cutoff)-sorted periodic rows without a sort: a lead's
+        # handover row lands after its periodic cutoffs that precede it, shifted by earlier handover rows.
+        before = np.clip((since[extra_idx] - 1) // every - k_first + 1, 0, per_lead[extra_idx])
+        position = starts[extra_idx] + np.arange(len(extra_idx)) + before
+        is_extra = np.zeros(len(lead_idx) + len(extra_idx), dtype=bool)
+        is_extra[position] = True
+        lead_idx = _merge(lead_idx, extra_idx, is_extra)
+        cutoff = _merge(cutoff, handover[extra_idx], is_extra)
+        at_handover = _merge(at_handover, np.ones(len(extra_idx), dtype=bool), is_extra)
 
     lead_closed = close_known[lead_idx]
     lead_closed_at = closed[lead_idx]
@@ -361,12 +370,19 @@ def _timestamped_snapshots(
         "handover": int(at_handover[keep].sum()) if handover_count else 0,
         "thinned": thinned,
         "positives": int(label.sum()),
-        "leads_with_snapshots": len(np.unique(lead_idx)),
+        "leads_with_snapshots": int(np.count_nonzero(np.diff(lead_idx))) + 1 if len(lead_idx) else 0,
         "missing_created_at": int(missing_created.sum()),
         "closed_without_closed_at": int(closed_unplaced.sum()),
     }
     batch = SnapshotBatch(frame, dataset.events, categorical, numeric)
     return LabelledSnapshots(batch, label, counts["censored"], counts)
+
+
+def _merge(base: np.ndarray, extra: np.ndarray, is_extra: np.ndarray) -> np.ndarray:
+    merged = np.empty(len(is_extra), dtype=base.dtype)
+    merged[is_extra] = extra
+    merged[~is_extra] = base
+    return merged
 
 
 def _evenly_spaced(group: np.ndarray, limit: int) -> np.ndarray:

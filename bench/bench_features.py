@@ -1,0 +1,171 @@
+"""Benchmark of ``LeadFeatures``: time to featurise N leads (one snapshot each) with ~30 events per lead.
+
+Usage (from the repo root)::
+
+    .venv/bin/python bench/bench_features.py --leads 100000 1000000 --write
+
+Synthetic data comes from a quick vectorised generator in this file (12 event types with skewed
+frequencies, events spread over two years, one snapshot per lead at a random cutoff, string lead ids as
+a validated table would have them). ``--write`` replaces the ``## Features`` section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from training.contract import CREATED_AT, EVENT_TYPE, LEAD_ID, OCCURRED_AT
+from training.features import LeadFeatures
+from training.snapshots import CUTOFF, SnapshotBatch
+
+EVENT_TYPES = (
+    "email_open",
+    "email_click",
+    "page_view",
+    "pricing_page_view",
+    "webinar_registered",
+    "webinar_attended",
+    "content_download",
+    "demo_request",
+    "trial_started",
+    "contact_form",
+    "unsubscribe",
+    "email_bounce",
+)
+TYPE_WEIGHTS = np.array([30, 12, 25, 5, 4, 3, 8, 1, 1, 1, 0.5, 0.5])
+START = pd.Timestamp("2023-01-01", tz="UTC")
+DAY_NS = 86_400 * 10**9
+BENCHMARKS = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
+
+
+def synthetic_batch(n_leads: int, events_per_lead: float, seed: int = 0) -> SnapshotBatch:
+    """One snapshot per lead, ~``events_per_lead`` events each (Poisson), some after the cutoff."""
+    rng = np.random.default_rng(seed)
+    ids = np.char.add("lead-", np.arange(n_leads).astype(str))
+    created = START.value + rng.integers(0, 600, n_leads) * DAY_NS + rng.integers(0, DAY_NS, n_leads)
+    cutoff = created + rng.integers(1, 180, n_leads) * DAY_NS
+    per_lead = rng.poisson(events_per_lead, n_leads)
+    owner = np.repeat(np.arange(n_leads), per_lead)
+    occurred = created[owner] + (rng.random(len(owner)) * 200 * DAY_NS).astype(np.int64)
+    types = rng.choice(len(EVENT_TYPES), len(owner), p=TYPE_WEIGHTS / TYPE_WEIGHTS.sum())
+    snapshots = pd.DataFrame(
+        {
+            LEAD_ID: pd.array(ids, dtype="str"),
+            CUTOFF: pd.to_datetime(cutoff, utc=True),
+            CREATED_AT: pd.to_datetime(created, utc=True),
+            "source": pd.Categorical.from_codes(rng.integers(0, 8, n_leads), [f"src{i}" for i in range(8)]),
+            "industry": pd.Categorical.from_codes(
+                rng.integers(0, 20, n_leads), [f"ind{i}" for i in range(20)]
+            ),
+            "employees": rng.lognormal(4, 1.5, n_leads),
+            "pages_viewed": rng.poisson(5, n_leads).astype(np.float64),
+        }
+    )
+    events = pd.DataFrame(
+        {
+            LEAD_ID: pd.array(ids[owner], dtype="str"),
+            OCCURRED_AT: pd.to_datetime(occurred, utc=True),
+            EVENT_TYPE: pd.Categorical.from_codes(types, list(EVENT_TYPES)),
+        }
+    )
+    return SnapshotBatch(snapshots, events, ("source", "industry"), ("employees", "pages_viewed"))
+
+
+def run(n_leads: int, events_per_lead: float, fit_leads: int) -> dict[str, float]:
+    t = time.perf_counter()
+    batch = synthetic_batch(n_leads, events_per_lead)
+    generate = time.perf_counter() - t
+    fit_batch = batch.take(np.arange(min(fit_leads, n_leads)))
+    t = time.perf_counter()
+    transformer = LeadFeatures().fit(fit_batch)
+    fit = time.perf_counter() - t
+    t, cpu = time.perf_counter(), time.process_time()
+    features = transformer.transform(batch)
+    transform, transform_cpu = time.perf_counter() - t, time.process_time() - cpu
+    return {
+        "leads": n_leads,
+        "events": len(batch.events),
+        "features": features.shape[1],
+        "generate_s": generate,
+        "fit_s": fit,
+        "transform_s": transform,
+        "transform_cpu_s": transform_cpu,
+        "load": os.getloadavg()[0],
+    }
+
+
+def markdown(results: list[dict[str, float]], command: str) -> str:
+    lines = [
+        "## Features",
+        "",
+        "`LeadFeatures.transform` on synthetic data (one snapshot per lead, string lead ids, 12 event types,",
+        "windows 7/30/90 days, trend 30 vs prior 60 days, 2 categorical + 2 numeric profile columns).",
+        "Fit is on the first 100k snapshots (vocabulary, levels); transform is the full batch.",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"numpy {np.__version__}, pandas {pd.__version__}.",
+        "",
+        "Wall time depends on what else runs on the machine: the CPU time of the process and the 1-minute",
+        "load average at the end of the run are given as well.",
+        "",
+        "| leads | events | features | fit (s) | transform wall (s) | transform CPU (s) | leads/s | load |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['leads']:,} | {r['events']:,} | {r['features']} | {r['fit_s']:.1f} | "
+            f"{r['transform_s']:.1f} | {r['transform_cpu_s']:.1f} | {r['leads'] / r['transform_s']:,.0f} | "
+            f"{r['load']:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_section(section: str) -> None:
+    """Replace (or append) the ``## Features`` section of BENCHMARKS.md, leaving other sections alone."""
+    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
+    pattern = re.compile(r"^## Features\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    BENCHMARKS.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--events-per-lead", type=float, default=30.0)
+    parser.add_argument("--fit-leads", type=int, default=100_000)
+    parser.add_argument("--write", action="store_true", help="write the results into BENCHMARKS.md")
+    args = parser.parse_args()
+    results = []
+    for n in args.leads:
+        result = run(n, args.events_per_lead, args.fit_leads)
+        print(
+            f"{n:>9,} leads {result['events']:>11,} events: generate {result['generate_s']:.1f}s, "
+            f"fit {result['fit_s']:.1f}s, transform {result['transform_s']:.1f}s "
+            f"(CPU {result['transform_cpu_s']:.1f}s, load {result['load']:.1f})",
+            flush=True,
+        )
+        results.append(result)
+    command = "python " + " ".join(["bench/bench_features.py", *sys.argv[1:]])
+    section = markdown(results, command)
+    print(section)
+    if args.write:
+        write_section(section)
+
+
+if __name__ == "__main__":
+    main()
