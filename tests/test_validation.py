@@ -689,3 +689,22 @@ def test_timestamp_parsing_paths_agree(values: list[str], expected: list[str]) -
     dataset, _ = validate(tables)
     created = dataset.leads.set_index("lead_id")["created_at"]
     assert created.tolist() == [pd.Timestamp(value, tz="UTC") for value in expected]
+
+
+def test_ids_from_concatenated_frames_are_matched_across_chunks() -> None:
+    # Frames glued together (or read from multi-row-group Parquet) hold ids in several Arrow chunks.
+    tables = base_tables()
+    leads = tables["leads"]
+    glued = pd.concat([leads.iloc[:2], leads.iloc[2:]])
+    glued.loc[4, "lead_id"] = "L1"
+    tables["leads"] = glued
+    tables["events"] = pd.concat([tables["events"].iloc[:3], tables["events"].iloc[3:]])
+    tables["outcomes"] = tables["outcomes"].drop(index=4)
+    with pytest.raises(DataValidationError) as caught:
+        validate(tables)
+    assert [(p.file, p.row, p.column) for p in caught.value.problems] == [
+        ("leads.csv", 1, "lead_id"),
+        ("leads.csv", 4, "lead_id"),
+        ("events.csv", 5, "lead_id"),
+    ]
+    assert caught.value.problems[1].message == "duplicate lead_id 'L1': first seen in row 1"

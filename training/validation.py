@@ -266,25 +266,43 @@ class _Bounds:
         return cls(now, f"is in the future (now is {now.floor('s')})")
 
 
-@dataclass
-class _LeadLookup:
-    """Finds a lead's position in the leads table by id (its first occurrence; -1 when unknown)."""
+def _arrow_strings(values: pd.Series) -> pa.Array:
+    """One contiguous Arrow array (large offsets: no 2 GB limit) of a text column; NaN becomes null."""
+    array = pa.array(values, type=pa.large_string(), from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
-    ids: pa.Array
-    positions: np.ndarray
+
+@dataclass
+class _IdIndex:
+    """One hash pass over a column of ids: which rows repeat an id, and where each id first occurs."""
+
+    #: The distinct ids, in order of first occurrence.
+    distinct: pa.Array
+    #: Row position of each distinct id's first occurrence.
+    first_positions: np.ndarray
+    #: Rows whose (present) id occurs more than once, every occurrence included.
+    duplicated: np.ndarray
 
     @classmethod
-    def build(cls, ids: pd.Series) -> _LeadLookup:
-        first = (~ids.duplicated() & ids.notna()).to_numpy()
-        return cls(pa.array(ids[first], type=pa.string(), from_pandas=True), np.flatnonzero(first))
+    def build(cls, ids: pd.Series) -> _IdIndex:
+        encoded = pc.dictionary_encode(_arrow_strings(ids))
+        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        present = codes >= 0
+        counts = np.bincount(codes[present], minlength=len(encoded.dictionary))
+        duplicated = present & (counts[np.maximum(codes, 0)] > 1)
+        # Codes are handed out in order of first appearance: a row is a first occurrence exactly
+        # when its code exceeds every code before it.
+        earlier_max = np.maximum.accumulate(np.concatenate(([-1], codes[:-1])))
+        return cls(encoded.dictionary, np.flatnonzero(codes > earlier_max), duplicated)
 
     def find(self, ids: pd.Series) -> np.ndarray:
+        """Position of the first row holding each of ``ids`` (-1 when none does)."""
         # Arrow's hash lookup: several times faster than pandas' on tens of millions of event ids.
-        found = pc.index_in(pa.array(ids, type=pa.string(), from_pandas=True), value_set=self.ids)
+        found = pc.index_in(_arrow_strings(ids), value_set=self.distinct)
         index = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-        if len(self.positions) == 0:
+        if len(self.first_positions) == 0:
             return index
-        return np.where(index >= 0, self.positions[np.maximum(index, 0)], -1)
+        return np.where(index >= 0, self.first_positions[np.maximum(index, 0)], -1)
 
 
 @dataclass
@@ -296,7 +314,7 @@ class _LeadColumns:
     row_order: pd.Series | None
     profile: dict[str, pd.Series]
     metadata: DatasetMetadata
-    lookup: _LeadLookup
+    lookup: _IdIndex
 
 
 @dataclass
@@ -518,9 +536,10 @@ def _check_ids(source: _Source, findings: _Findings) -> pd.Series:
     return ids
 
 
-def _check_unique(source: _Source, ids: pd.Series, findings: _Findings, first: str, again: str) -> None:
+def _check_unique(
+    source: _Source, ids: pd.Series, duplicated: np.ndarray, findings: _Findings, first: str, again: str
+) -> None:
     """Files every row whose id occurs more than once, naming another row with the same id."""
-    duplicated = (ids.duplicated(keep=False) & ids.notna()).to_numpy()
     if not duplicated.any():
         return
     dup = pd.DataFrame({"id": ids[duplicated].to_numpy(dtype=object), "row": source.rows[duplicated]})
@@ -539,7 +558,8 @@ def _check_leads(
 ) -> _LeadColumns:
     raw = source.raw
     ids = _check_ids(source, findings)
-    _check_unique(source, ids, findings, first=LEAD_ID, again=f"duplicate {LEAD_ID}")
+    lookup = _IdIndex.build(ids)
+    _check_unique(source, ids, lookup.duplicated, findings, first=LEAD_ID, again=f"duplicate {LEAD_ID}")
     if CREATED_AT in raw.columns:
         required = metadata.time_basis == TimeBasis.TIMESTAMPS
         created_at = _check_timestamp_column(source, CREATED_AT, bounds, findings, required=required)
@@ -562,7 +582,7 @@ def _check_leads(
         values, bad = _parse_numbers(raw[column])
         findings.add(source.key, bad, column, _not_a_number(raw[column]))
         profile[column] = values
-    return _LeadColumns(ids, created_at, row_order, profile, metadata, _LeadLookup.build(ids))
+    return _LeadColumns(ids, created_at, row_order, profile, metadata, lookup)
 
 
 def _not_a_number(original: pd.Series) -> _Describe:
@@ -597,7 +617,10 @@ def _check_outcomes(
         lead_position = np.arange(len(source))
     else:
         ids = _check_ids(source, findings)
-        _check_unique(source, ids, findings, first="outcome for lead", again="another outcome for lead")
+        duplicated = _IdIndex.build(ids).duplicated
+        _check_unique(
+            source, ids, duplicated, findings, first="outcome for lead", again="another outcome for lead"
+        )
         lead_position = lead_columns.lookup.find(ids)
         findings.add(
             source.key,
@@ -676,7 +699,7 @@ def _check_every_lead_has_outcome(
     has_outcome[lead_position[lead_position >= 0]] = True
     ids = lead_columns.ids
     # Rows with a missing or duplicated id are reported as such; "no outcome" would only confuse.
-    identifiable = (ids.notna() & ~ids.duplicated(keep=False)).to_numpy()
+    identifiable = ids.notna().to_numpy() & ~lead_columns.lookup.duplicated
     findings.add(
         leads.key,
         identifiable & ~has_outcome,
