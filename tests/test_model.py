@@ -147,6 +147,30 @@ def test_calibration_uses_time_later_rows() -> None:
     assert model.readiness(X).mean() == pytest.approx(0.5, abs=0.07)
 
 
+def test_group_calibration_holds_out_whole_latest_leads() -> None:
+    rng = np.random.default_rng(4)
+    n_leads, per_lead = 200, 10
+    lead = np.repeat([f"L{i}" for i in range(n_leads)], per_lead)
+    created = np.repeat(rng.permutation(n_leads), per_lead)  # day each lead starts
+    time_key = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(
+        created + np.tile(np.arange(per_lead), n_leads), "D"
+    )
+    model = ReadinessModel(calibration_fraction=0.2)
+    fit_rows, calibration_rows = model._group_slices(lead.size, pd.Series(time_key), lead)
+    assert set(lead[fit_rows]).isdisjoint(lead[calibration_rows])
+    assert calibration_rows.size == pytest.approx(0.2 * lead.size, abs=per_lead)
+    # The held-out leads are the ones that started latest.
+    assert created[calibration_rows].min() > created[fit_rows].max()
+
+
+def test_group_calibration_fits_and_scores(problem) -> None:
+    X, y, X_test, y_test = problem
+    lead = np.arange(len(X)) // 4
+    model = ReadinessModel(**FAST).fit(X, y, groups=lead)
+    assert model.calibration_size_ == pytest.approx(0.2 * len(X), abs=4)
+    assert roc_auc(y_test, model.readiness(X_test)) > 0.8
+
+
 def test_single_outcome_in_calibration_slice_is_refused() -> None:
     X = pd.DataFrame({"x": np.arange(200, dtype=float)})
     y = np.r_[np.tile([0, 1], 80), np.zeros(40, dtype=int)]

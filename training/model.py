@@ -101,14 +101,20 @@ def platt_probability(raw: np.ndarray, slope: float, intercept: float) -> np.nda
 class ReadinessModel(ClassifierMixin, BaseEstimator):
     """LightGBM classifier with Platt calibration fitted on the most recent training snapshots.
 
-    ``fit(X, y, time_key=None)``: ``X`` is the feature frame (``float64`` columns plus pandas
-    ``category`` columns, which LightGBM splits on natively). The last ``calibration_fraction`` of the
-    rows *in time order* (by ``time_key``, e.g. the snapshot cutoffs; without it the rows are assumed to
-    be sorted by time already) is held out: the trees are trained on the earlier rows, early-stop on the
-    held-out slice, and the Platt mapping is fitted on the trees' margins there. Rows sharing the boundary
-    time all go to the held-out slice. With ``calibration_gap`` (e.g. the label horizon), training rows
-    whose time key lies within that gap before the held-out slice are dropped, so that no training label
-    looks into the calibration period.
+    ``fit(X, y, time_key=None, groups=None)``: ``X`` is the feature frame (``float64`` columns plus
+    pandas ``category`` columns, which LightGBM splits on natively). About ``calibration_fraction`` of
+    the rows, the time-latest ones, are held out: the trees are trained on the other rows, early-stop on
+    the held-out slice, and the Platt mapping is fitted on the trees' margins there.
+
+    - With ``groups`` (the snapshots' ``lead_id``; recommended for snapshot data): the held-out slice is
+      whole leads, those whose first snapshot is latest (by ``time_key``, or by row position without it),
+      taken until they hold ``calibration_fraction`` of the rows. Holding out whole leads matters: a lead
+      has many snapshots, and trees that saw a lead's other snapshots score it too well, so a slice
+      sharing leads with training would early-stop late (overfit) and calibrate overconfidently.
+    - Without ``groups``: the last ``calibration_fraction`` of the rows in time order (by ``time_key``;
+      without it the rows are assumed to be sorted by time already). Rows sharing the boundary time all
+      go to the held-out slice. With ``calibration_gap`` (e.g. the label horizon), training rows within
+      that gap before the held-out slice are dropped, so that no training label looks into it.
 
     Fitted attributes: ``classes_``, ``feature_names_in_``, ``n_features_in_``, ``categories_`` (column ->
     categories seen in training), ``booster_``, ``n_iterations_``, ``calibration_slope_``,
@@ -159,7 +165,7 @@ class ReadinessModel(ClassifierMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: pd.DataFrame, y: Any, time_key: Any = None) -> ReadinessModel:
+    def fit(self, X: pd.DataFrame, y: Any, time_key: Any = None, groups: Any = None) -> ReadinessModel:
         """Train the trees on the earlier rows and calibrate on the time-later slice; returns ``self``."""
         if not isinstance(X, pd.DataFrame):
             raise TypeError(
@@ -186,7 +192,10 @@ class ReadinessModel(ClassifierMixin, BaseEstimator):
         }
         matrix = self._encode(X)
 
-        fit_rows, calibration_rows = self._time_slices(len(X), time_key)
+        if groups is not None:
+            fit_rows, calibration_rows = self._group_slices(len(X), time_key, groups)
+        else:
+            fit_rows, calibration_rows = self._time_slices(len(X), time_key)
         for part, rows in (("training", fit_rows), ("calibration", calibration_rows)):
             n_pos = int(positive[rows].sum())
             if n_pos == 0 or n_pos == rows.size:
@@ -248,17 +257,32 @@ class ReadinessModel(ClassifierMixin, BaseEstimator):
         self.feature_importances_ = gain / gain.sum() if gain.sum() > 0 else gain
         return self
 
+    def _group_slices(self, n_rows: int, time_key: Any, groups: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Tree-training rows and held-out rows: whole groups that start latest (~calibration_fraction)."""
+        codes, uniques = pd.factorize(np.asarray(groups), use_na_sentinel=False)
+        if codes.size != n_rows:
+            raise ValueError(f"groups has {codes.size} values but X has {n_rows} rows")
+        if uniques.size < 2:
+            raise ValueError("groups must hold at least two distinct values to hold some out for calibration")
+        keys = np.arange(n_rows) if time_key is None else _time_values(time_key, n_rows)
+        start = pd.Series(keys).groupby(codes).min()
+        size = np.bincount(codes, minlength=uniques.size)
+        latest_first = np.argsort(start.to_numpy(), kind="stable")[::-1]
+        taken = np.cumsum(size[latest_first])
+        n_groups = int(np.searchsorted(taken, self.calibration_fraction * n_rows)) + 1
+        n_groups = min(n_groups, uniques.size - 1)  # keep at least one group for the trees
+        held_out = np.zeros(uniques.size, dtype=bool)
+        held_out[latest_first[:n_groups]] = True
+        is_calibration = held_out[codes]
+        return np.flatnonzero(~is_calibration), np.flatnonzero(is_calibration)
+
     def _time_slices(self, n_rows: int, time_key: Any) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the tree-training rows and of the time-later calibration rows."""
         n_calibration = max(1, int(np.ceil(self.calibration_fraction * n_rows)))
         if time_key is None:
             positions = np.arange(n_rows)
             return positions[: n_rows - n_calibration], positions[n_rows - n_calibration :]
-        keys = pd.Series(np.asarray(time_key) if not isinstance(time_key, pd.Series) else time_key.to_numpy())
-        if len(keys) != n_rows:
-            raise ValueError(f"time_key has {len(keys)} values but X has {n_rows} rows")
-        if keys.isna().any():
-            raise ValueError(f"time_key has {int(keys.isna().sum())} missing values; every row needs a time")
+        keys = pd.Series(_time_values(time_key, n_rows))
         order = np.argsort(keys.to_numpy(), kind="stable")
         boundary = keys.iloc[order[n_rows - n_calibration]]
         is_calibration = (keys >= boundary).to_numpy()
@@ -346,6 +370,20 @@ class ReadinessModel(ClassifierMixin, BaseEstimator):
         raw = self._raw_from_matrix(matrix)
         contributions = self._contribution_frame(self._contributions_from_matrix(matrix), X.index)
         return self.calibrate(raw), raw, contributions
+
+
+def _time_values(time_key: Any, n_rows: int) -> np.ndarray:
+    """The time key as a plain, complete array of one value per row (time-zone-aware times as UTC)."""
+    series = pd.Series(time_key.to_numpy() if isinstance(time_key, pd.Series | pd.Index) else time_key)
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    values = series.to_numpy()
+    if len(values) != n_rows:
+        raise ValueError(f"time_key has {len(values)} values but X has {n_rows} rows")
+    missing = pd.isna(values)
+    if missing.any():
+        raise ValueError(f"time_key has {int(missing.sum())} missing values; every row needs a time")
+    return values
 
 
 def _category_codes(column: pd.Series, categories: pd.Index, name: str) -> np.ndarray:
