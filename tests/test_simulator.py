@@ -218,8 +218,21 @@ def test_progress_reports_every_block_up_to_the_total() -> None:
         ({"n_leads": 10, "days": 0}, "days"),
         ({"n_leads": 10, "grid_days": -1}, "grid_days"),
         ({"n_leads": 10, "start": pd.Timestamp("2025-01-01")}, "timezone"),
+        ({"n_leads": 10, "workers": 0}, "workers"),
     ],
 )
 def test_bad_arguments_are_refused_with_their_name(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         simulate(**kwargs)
+
+
+def test_blocks_and_worker_processes_do_not_change_the_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    import training.simulator as simulator
+
+    monkeypatch.setattr(simulator, "BLOCK_SIZE", 100)
+    alone = simulate(250, seed=4, days=60)
+    together = simulate(250, seed=4, days=60, workers=2)
+    assert alone.dataset.leads["lead_id"].is_unique and len(alone.dataset.leads) == 250
+    for name in ("leads", "events", "outcomes"):
+        pd.testing.assert_frame_equal(getattr(alone.dataset, name), getattr(together.dataset, name))
+    pd.testing.assert_frame_equal(alone.ground_truth, together.ground_truth)

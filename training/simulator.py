@@ -10,8 +10,12 @@ judged against the best any model could do. The dynamics live in ``training.simu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +37,7 @@ from training.contract import (
     Outcome,
     TimeBasis,
 )
-from training.simulation.journeys import BlockJourneys, DailyTables, simulate_block
+from training.simulation.journeys import BlockJourneys, BlockSpec, run_block
 from training.simulation.model import (
     ATTRIBUTES,
     CATEGORICAL_COLUMNS,
@@ -41,9 +45,7 @@ from training.simulation.model import (
     HORIZON_DAYS,
     NUMERIC_COLUMNS,
     SOURCES,
-    JourneyModel,
 )
-from training.simulation.truth import nurtured_win_probability
 
 CUTOFF = "cutoff"
 RIPENESS = "ripeness"
@@ -76,29 +78,55 @@ def simulate(
     days: int = 540,
     grid_days: int = 7,
     progress: Callable[[int, int], None] | None = None,
+    workers: int = 1,
 ) -> SimulationResult:
     """Simulate ``n_leads`` lead journeys created uniformly over ``days`` days from ``start``.
 
-    Deterministic for a given ``seed``. Observation ends at ``start + days``: leads still undecided then
-    are ``open``. ``progress(done, total)`` is called with the number of leads simulated so far.
+    Deterministic for a given ``seed``, whatever ``workers`` is: leads are simulated in blocks of
+    ``BLOCK_SIZE``, each with its own seed. Observation ends at ``start + days``: leads still undecided
+    then are ``open``. ``progress(done, total)`` is called with the number of leads simulated so far.
+    ``workers > 1`` simulates blocks in that many worker processes (spawned: a script that calls this
+    needs the usual ``if __name__ == "__main__":`` guard).
     """
     _check_arguments(n_leads, days, grid_days)
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"simulate: workers must be a positive integer, got {workers!r}")
     start = _utc(start)
-    model = JourneyModel()
-    tables = DailyTables(model)
-    nurtured_truth = nurtured_win_probability(model, HORIZON_DAYS)
     sizes = [min(BLOCK_SIZE, n_leads - first) for first in range(0, n_leads, BLOCK_SIZE)]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
+    specs = [
+        BlockSpec(n=size, seed=block_seed, days=days, grid_days=grid_days, horizon_days=HORIZON_DAYS)
+        for size, block_seed in zip(sizes, seeds, strict=True)
+    ]
     tables_so_far = _Assembler(n_leads, start, days)
-    for size, block_seed in zip(sizes, seeds, strict=True):
-        rng = np.random.default_rng(block_seed)
-        # Converted to table pieces right away, so that only one block's raw arrays are alive at a time.
-        block = simulate_block(model, tables, nurtured_truth, size, days, grid_days, HORIZON_DAYS, rng)
+    for block in _simulated_blocks(specs, workers):
+        # Converted to table pieces right away, so that few blocks' raw arrays are alive at a time.
         tables_so_far.add(block)
         del block
         if progress is not None:
             progress(tables_so_far.done, n_leads)
     return tables_so_far.finish(seed)
+
+
+def _simulated_blocks(specs: list[BlockSpec], workers: int) -> Iterator[BlockJourneys]:
+    """The blocks in order, simulated here or by worker processes (at most ``workers + 1`` in flight)."""
+    if workers == 1 or len(specs) == 1:
+        for spec in specs:
+            yield run_block(spec)
+        return
+    # Spawned, not forked: the parent may hold threads (Arrow's pool) whose locks a fork would copy.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(workers, len(specs)), mp_context=context) as pool:
+        remaining = iter(specs)
+        in_flight: deque[Future[BlockJourneys]] = deque(
+            pool.submit(run_block, spec) for spec in islice(remaining, workers + 1)
+        )
+        while in_flight:
+            block = in_flight.popleft().result()
+            following = next(remaining, None)
+            if following is not None:
+                in_flight.append(pool.submit(run_block, following))
+            yield block
 
 
 def write_simulation(result: SimulationResult, out_dir: Path) -> None:

@@ -19,13 +19,18 @@ Events stop when the lead closes and at the end of observation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
-from training.simulation.model import FIT_TIERS, INTEREST_LEVELS, JourneyModel
+from training.simulation.model import FIT_TIERS, INTEREST_LEVELS, JourneyModel, JourneyParameters
 from training.simulation.profiles import Profiles, draw_profiles
-from training.simulation.truth import handed_over_win_probability, poisson_pmf_table
+from training.simulation.truth import (
+    handed_over_win_probability,
+    nurtured_win_probability,
+    poisson_pmf_table,
+)
 
 
 @dataclass
@@ -126,6 +131,36 @@ class _WorkingSet:
 
 #: Squeeze closed leads out of the working set every this many days.
 _COMPACT_EVERY = 14
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """One independently seeded block of leads: everything a worker process needs to simulate it."""
+
+    n: int
+    seed: np.random.SeedSequence
+    days: int
+    grid_days: int
+    horizon_days: int
+    parameters: JourneyParameters = field(default_factory=JourneyParameters)
+
+
+@cache
+def _prepared(
+    parameters: JourneyParameters, horizon_days: int
+) -> tuple[JourneyModel, DailyTables, np.ndarray]:
+    # Once per process: the tables and the exact truth of the nurtured states (a fraction of a second).
+    model = JourneyModel(parameters)
+    return model, DailyTables(model), nurtured_win_probability(model, horizon_days)
+
+
+def run_block(spec: BlockSpec) -> BlockJourneys:
+    """Simulate one block (a top-level function, so that worker processes can run it)."""
+    model, tables, nurtured_truth = _prepared(spec.parameters, spec.horizon_days)
+    rng = np.random.default_rng(spec.seed)
+    return simulate_block(
+        model, tables, nurtured_truth, spec.n, spec.days, spec.grid_days, spec.horizon_days, rng
+    )
 
 
 def simulate_block(
