@@ -24,9 +24,19 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training.contract import CREATED_AT, EVENT_TYPE, LEAD_ID, OCCURRED_AT
+from training.contract import (
+    CLOSED_AT,
+    CREATED_AT,
+    EVENT_TYPE,
+    HANDED_OVER_AT,
+    LEAD_ID,
+    OCCURRED_AT,
+    STATUS,
+    DatasetMetadata,
+    LeadDataset,
+)
 from training.features import LeadFeatures
-from training.snapshots import CUTOFF, SnapshotBatch
+from training.snapshots import CUTOFF, SnapshotBatch, SnapshotPolicy, build_snapshots
 
 EVENT_TYPES = (
     "email_open",
@@ -81,6 +91,57 @@ def synthetic_batch(n_leads: int, events_per_lead: float, seed: int = 0) -> Snap
     return SnapshotBatch(snapshots, events, ("source", "industry"), ("employees", "pages_viewed"))
 
 
+def synthetic_dataset(n_leads: int, seed: int = 0) -> LeadDataset:
+    """Leads created over 500 days, 10% won / 50% lost within 150 days, 40% open, 30% handed over."""
+    rng = np.random.default_rng(seed)
+    nat = np.iinfo(np.int64).min
+    ids = pd.array(np.char.add("lead-", np.arange(n_leads).astype(str)), dtype="str")
+    created = START.value + rng.integers(0, 500, n_leads) * DAY_NS
+    status = rng.choice(["won", "lost", "open"], n_leads, p=[0.1, 0.5, 0.4])
+    closed = np.where(status != "open", created + rng.integers(1, 150, n_leads) * DAY_NS, nat)
+    handover = np.where(rng.random(n_leads) < 0.3, created + rng.integers(0, 60, n_leads) * DAY_NS, nat)
+    leads = pd.DataFrame(
+        {
+            LEAD_ID: ids,
+            CREATED_AT: pd.to_datetime(created, utc=True),
+            "source": pd.Categorical.from_codes(rng.integers(0, 8, n_leads), [f"src{i}" for i in range(8)]),
+            "employees": rng.lognormal(4, 1.5, n_leads),
+        }
+    )
+    outcomes = pd.DataFrame(
+        {
+            LEAD_ID: ids,
+            STATUS: pd.Categorical(status),
+            HANDED_OVER_AT: pd.to_datetime(handover, utc=True),
+            CLOSED_AT: pd.to_datetime(closed, utc=True),
+        }
+    )
+    events = pd.DataFrame(  # one event: the dataset counts as an event log (periodic cutoffs)
+        {LEAD_ID: ids[:1], OCCURRED_AT: leads[CREATED_AT][:1], EVENT_TYPE: pd.Categorical(["email_open"])}
+    )
+    meta = DatasetMetadata(
+        "bench",
+        observed_until=START + pd.Timedelta(days=600),
+        categorical_columns=["source"],
+        numeric_columns=["employees"],
+    )
+    return LeadDataset(leads, events, outcomes, meta)
+
+
+def run_snapshots(n_leads: int) -> dict[str, float]:
+    dataset = synthetic_dataset(n_leads)
+    t, cpu = time.perf_counter(), time.process_time()
+    result = build_snapshots(dataset, SnapshotPolicy(every_days=7, horizon_days=90))
+    return {
+        "leads": n_leads,
+        "built": result.counts["built"],
+        "censored": result.counts["censored"],
+        "wall_s": time.perf_counter() - t,
+        "cpu_s": time.process_time() - cpu,
+        "load": os.getloadavg()[0],
+    }
+
+
 def run(n_leads: int, events_per_lead: float, fit_leads: int) -> dict[str, float]:
     t = time.perf_counter()
     batch = synthetic_batch(n_leads, events_per_lead)
@@ -104,7 +165,7 @@ def run(n_leads: int, events_per_lead: float, fit_leads: int) -> dict[str, float
     }
 
 
-def markdown(results: list[dict[str, float]], command: str) -> str:
+def markdown(results: list[dict[str, float]], snapshots: list[dict[str, float]], command: str) -> str:
     lines = [
         "## Features",
         "",
@@ -129,6 +190,20 @@ def markdown(results: list[dict[str, float]], command: str) -> str:
             f"{r['transform_s']:.1f} | {r['transform_cpu_s']:.1f} | {r['leads'] / r['transform_s']:,.0f} | "
             f"{r['load']:.1f} |"
         )
+    if snapshots:
+        lines += [
+            "",
+            "`build_snapshots` (every 7 days, horizon 90, handover cutoffs; leads created over 500 days,",
+            "observed for 600):",
+            "",
+            "| leads | snapshots built | censored | wall (s) | CPU (s) | load |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in snapshots:
+            lines.append(
+                f"| {r['leads']:,} | {r['built']:,} | {r['censored']:,} | {r['wall_s']:.1f} | "
+                f"{r['cpu_s']:.1f} | {r['load']:.1f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -148,6 +223,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--events-per-lead", type=float, default=30.0)
     parser.add_argument("--fit-leads", type=int, default=100_000)
+    parser.add_argument("--snapshot-leads", type=int, nargs="*", default=[1_000_000])
     parser.add_argument("--write", action="store_true", help="write the results into BENCHMARKS.md")
     args = parser.parse_args()
     results = []
@@ -160,8 +236,13 @@ def main() -> None:
             flush=True,
         )
         results.append(result)
+    snapshots = []
+    for n in args.snapshot_leads:
+        snapshot_result = run_snapshots(n)
+        print(f"build_snapshots {n:,} leads: {snapshot_result}", flush=True)
+        snapshots.append(snapshot_result)
     command = "python " + " ".join(["bench/bench_features.py", *sys.argv[1:]])
-    section = markdown(results, command)
+    section = markdown(results, snapshots, command)
     print(section)
     if args.write:
         write_section(section)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import pickle
 from typing import Any
 
 import numpy as np
@@ -416,6 +417,8 @@ def test_sklearn_conventions() -> None:
     assert "email_click_count_14d" in copy.get_feature_names_out()
     assert "email_click_count_7d" not in copy.get_feature_names_out()
     pd.testing.assert_frame_equal(transformer.fit_transform(batch, y), transformer.transform(batch))
+    restored = pickle.loads(pickle.dumps(transformer))
+    pd.testing.assert_frame_equal(restored.transform(batch), transformer.transform(batch), check_exact=True)
 
 
 def test_bad_parameters_are_rejected_at_fit() -> None:
@@ -426,3 +429,21 @@ def test_bad_parameters_are_rejected_at_fit() -> None:
         LeadFeatures(trend_days=(90, 30)).fit(batch)
     with pytest.raises(TypeError, match="SnapshotBatch"):
         LeadFeatures().fit(batch.snapshots)  # type: ignore[arg-type]
+
+
+def test_awkward_event_type_names_get_unique_readable_stems() -> None:
+    events = [
+        ("a", 1, "Webinar Attended!"),
+        ("a", 2, "webinar_attended"),
+        ("a", 3, "events"),
+        ("a", 4, "events"),
+    ]
+    batch = make_batch([("a", 0, 10)], events)
+    transformer = fitted(batch)
+    features = transformer.transform(batch)
+    names = list(transformer.get_feature_names_out())
+    assert len(set(names)) == len(names)
+    assert transformer.feature_groups_["webinar_attended_2_count_7d"] == "webinar_attended"
+    assert transformer.feature_groups_["webinar_attended_count_7d"] == "Webinar Attended!"
+    assert features["events_2_count_30d"].iloc[0] == 2  # the event type "events", not all events
+    assert features["events_count_30d"].iloc[0] == 4

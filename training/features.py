@@ -26,8 +26,10 @@ Features (``<type>`` is the event type, sanitised to ``[a-z0-9_]``; rare types a
 profile columns, under their own names     numerics incl. activity columns, then categoricals (last)
 =========================================  ===========================================================
 
-Event and time features exist only when the training batch has events (``uses_events_``): row-order and
-event-less exports get profile features only. Snapshots with a NaT cutoff get NaN for time features.
+The event-type vocabulary is counted over all events of the training batch's leads (only which types
+exist and how common they are is learned, never any timing). Event and time features exist only when
+the training batch has events (``uses_events_``): row-order and event-less exports get profile features
+only. Snapshots with a NaT cutoff get NaN for time features.
 Event types unseen in training are ignored at transform (``unknown_event_types`` lists them, so that
 serving can warn).
 
@@ -141,26 +143,47 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
                 )
 
     def _name_slots(self) -> None:
-        """Readable, unique column stems per slot; slot ``len(event_types_)`` pools the rare types."""
-        reserved = set(self.categorical_columns_) | set(self.numeric_columns_)
+        """Readable, unique column stems per slot; slot ``len(event_types_)`` pools the rare types.
+
+        A stem whose feature names would clash with a profile column, an overall feature, the pooled
+        ``other_event`` or an earlier stem gets a numeric suffix (``events`` -> ``events_2``).
+        """
+        taken = {*self.categorical_columns_, *self.numeric_columns_, *(n for n, _ in self._overall_names())}
+        taken |= set(self._slot_feature_names(OTHER_EVENT))
         stems: list[str] = []
         for event_type in self.event_types_:
             stem = re.sub(r"[^0-9a-z]+", "_", event_type.lower()).strip("_") or "event"
             candidate, n = stem, 1
-            while (
-                candidate in stems
-                or candidate in (OTHER_EVENT, "events", "engagement")
-                or any(r.startswith(candidate + "_") for r in reserved)
-            ):
+            while taken & set(self._slot_feature_names(candidate)):
                 n += 1
                 candidate = f"{stem}_{n}"
             stems.append(candidate)
+            taken |= set(self._slot_feature_names(candidate))
         self.slot_of_type_ = {t: i for i, t in enumerate(self.event_types_)}
         if self.rare_event_types_:
             stems.append(OTHER_EVENT)
             self.slot_of_type_.update({t: len(self.event_types_) for t in self.rare_event_types_})
         self.slot_names_ = tuple(stems)
         self.slot_groups_ = (*self.event_types_, *([OTHER_EVENT] if self.rare_event_types_ else []))
+
+    def _slot_feature_names(self, stem: str) -> list[str]:
+        trend = self._trend_suffix()
+        counts = [f"{stem}_count_{w}d" for w in self.windows_days]
+        return [*counts, f"{stem}_days_since_last", *([f"{stem}_{trend}"] if trend else [])]
+
+    def _overall_names(self) -> list[tuple[str, str]]:
+        """(name, group) of the features about all events together, in output order."""
+        trend = self._trend_suffix()
+        return [
+            *((f"events_count_{w}d", ENGAGEMENT_GROUP) for w in self.windows_days),
+            ("total_events", ENGAGEMENT_GROUP),
+            *([(f"engagement_{trend}", ENGAGEMENT_GROUP)] if trend else []),
+            *((f"distinct_event_types_{w}d", ENGAGEMENT_GROUP) for w in self.windows_days),
+            ("days_since_last_engagement", ENGAGEMENT_GROUP),
+            ("lead_age_days", LEAD_AGE_GROUP),
+            ("days_since_first_high_intent", HIGH_INTENT_GROUP),
+            ("has_high_intent", HIGH_INTENT_GROUP),
+        ]
 
     def _choose_high_intent(self, batch: SnapshotBatch, y: Any) -> tuple[str, ...]:
         if self.high_intent_event_types is not None:
@@ -199,24 +222,11 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             groups[name] = group
 
         if self.uses_events_:
-            trend = self._trend_suffix()
             for stem, group in zip(self.slot_names_, self.slot_groups_, strict=True):
-                for w in self.windows_days:
-                    add(f"{stem}_count_{w}d", group)
-                add(f"{stem}_days_since_last", group)
-                if trend:
-                    add(f"{stem}_{trend}", group)
-            for w in self.windows_days:
-                add(f"events_count_{w}d", ENGAGEMENT_GROUP)
-            add("total_events", ENGAGEMENT_GROUP)
-            if trend:
-                add(f"engagement_{trend}", ENGAGEMENT_GROUP)
-            for w in self.windows_days:
-                add(f"distinct_event_types_{w}d", ENGAGEMENT_GROUP)
-            add("days_since_last_engagement", ENGAGEMENT_GROUP)
-            add("lead_age_days", LEAD_AGE_GROUP)
-            add("days_since_first_high_intent", HIGH_INTENT_GROUP)
-            add("has_high_intent", HIGH_INTENT_GROUP)
+                for name in self._slot_feature_names(stem):
+                    add(name, group)
+            for name, group in self._overall_names():
+                add(name, group)
         for column in (*self.numeric_columns_, *self.categorical_columns_):
             if column in groups:
                 raise ValueError(
