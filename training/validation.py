@@ -369,7 +369,7 @@ def _parse_timestamps(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     fast = _parse_clean_iso(text)
     if fast is not None:
         return fast, np.zeros(len(series), dtype=bool)
-    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").dt.as_unit("us")
+    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     failed = (parsed.isna() & text.notna()).to_numpy()
     if failed.any():
         # Not ISO 8601: let pandas infer the format of the rest, then fall back to value by value.
@@ -377,23 +377,35 @@ def _parse_timestamps(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
             warnings.simplefilter("ignore")
             for retry_format in (None, "mixed"):
                 retry = pd.to_datetime(text[failed], format=retry_format, utc=True, errors="coerce")
-                parsed[failed] = retry.dt.as_unit("us")
+                parsed, retry = _same_unit(parsed, retry)
+                parsed[failed] = retry
                 failed = (parsed.isna() & text.notna()).to_numpy()
                 if not failed.any():
                     break
     return parsed, failed
 
 
+def _same_unit(first: pd.Series, second: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Both in the finer of their units; microseconds if nanoseconds cannot hold a (far-off) value."""
+    unit = "ns" if "ns" in (first.dt.unit, second.dt.unit) else "us"
+    try:
+        return first.dt.as_unit(unit), second.dt.as_unit(unit)
+    except pd.errors.OutOfBoundsDatetime:
+        return first.dt.as_unit("us"), second.dt.as_unit("us")
+
+
 def _parse_clean_iso(text: pd.Series) -> pd.Series | None:
     """Arrow's ISO 8601 parser, several times faster than pandas', for the common case of a column of
     valid timestamps that are all naive or all with an offset; None when it cannot take them all."""
     values = pa.array(text, type=pa.string(), from_pandas=True)
-    for target in (pa.timestamp("us"), pa.timestamp("us", tz="UTC")):
+    # Nanoseconds keep every digit a file can hold; years outside 1677-2262 fail here and are left to
+    # pandas (and then flagged as implausible).
+    for target in (pa.timestamp("ns"), pa.timestamp("ns", tz="UTC")):
         try:
             parsed = pc.cast(values, target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-        stamps = pd.Series(parsed.to_pandas(), index=text.index).dt.as_unit("us")
+        stamps = pd.Series(parsed.to_pandas(), index=text.index).dt.as_unit("ns")
         return stamps.dt.tz_localize("UTC") if target.tz is None else stamps.dt.tz_convert("UTC")
     return None
 
