@@ -18,7 +18,9 @@ import joblib
 from sklearn.pipeline import Pipeline
 
 PIPELINE_FILE = "pipeline.joblib"
+BASELINES_FILE = "baselines.joblib"
 CARD_FILE = "model_card.json"
+REPORT_FILE = "report.html"
 
 
 @dataclass
@@ -30,7 +32,11 @@ class ModelCard:
     version: str | None = None
     trained_at: str = ""
     dataset: str = ""
+    #: where the training data was read from (for ``leadripe report`` to rebuild the test period)
+    data_dir: str = ""
     data_fingerprint: str = ""
+    #: the ``TrainConfig`` the model was trained with, as a dict
+    config: dict[str, Any] = field(default_factory=dict)
     time_basis: str = "timestamps"
     horizon_days: int = 90
     #: train/gap/test boundaries and counts, from ``training.split``.
@@ -60,11 +66,19 @@ class ModelCard:
 class ModelBundle:
     pipeline: Pipeline
     card: ModelCard
+    #: the fitted baselines (name -> estimator), kept so that reports can compare against them
+    baselines: dict[str, Any] = field(default_factory=dict)
+    #: the self-contained HTML report for marketing, when one was made at training time
+    report_html: str | None = None
 
     def save(self, directory: Path) -> None:
-        """Write the pipeline and card into ``directory`` (created)."""
+        """Write the pipeline, card, baselines and report into ``directory`` (created)."""
         directory.mkdir(parents=True, exist_ok=True)
         joblib.dump(self.pipeline, directory / PIPELINE_FILE)
+        if self.baselines:
+            joblib.dump(self.baselines, directory / BASELINES_FILE)
+        if self.report_html is not None:
+            (directory / REPORT_FILE).write_text(self.report_html, encoding="utf-8")
         (directory / CARD_FILE).write_text(self.card.to_json())
 
     @classmethod
@@ -72,4 +86,7 @@ class ModelBundle:
         """Load a bundle written by ``save``. Only ever called on trusted, configured paths."""
         pipeline = joblib.load(directory / PIPELINE_FILE)
         card = ModelCard.from_json((directory / CARD_FILE).read_text())
-        return cls(pipeline=pipeline, card=card)
+        baselines_path, report_path = directory / BASELINES_FILE, directory / REPORT_FILE
+        baselines = joblib.load(baselines_path) if baselines_path.exists() else {}
+        report = report_path.read_text(encoding="utf-8") if report_path.exists() else None
+        return cls(pipeline=pipeline, card=card, baselines=baselines, report_html=report)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -118,10 +119,12 @@ def fit_and_evaluate(
     stage("training the baselines")
     scorers: dict[str, Callable[[], np.ndarray]] = {MODEL: lambda: model.readiness(X_test)}
     logistic = LogisticBaseline().fit(X_train, y_train)
+    baselines: dict[str, Any] = {LOGISTIC: logistic}
     scorers[LOGISTIC] = lambda: logistic.predict_proba(X_test)[:, 1]
     notes: list[str] = []
     if dataset.has_events:
         points = PointsScoreBaseline(half_life_days=config.points_half_life_days).fit(train_batch, y_train)
+        baselines[POINTS] = points
         scorers[POINTS] = lambda: points.predict_proba(test_batch)[:, 1]
     else:
         notes.append("no event log: the rule-based points baseline (points per event type) was skipped")
@@ -159,6 +162,7 @@ def fit_and_evaluate(
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         dataset=dataset.metadata.name,
         data_fingerprint=data_fingerprint(dataset),
+        config=asdict(config),
         time_basis=str(dataset.metadata.time_basis),
         horizon_days=config.horizon_days,
         split=split.to_dict(),
@@ -174,7 +178,7 @@ def fit_and_evaluate(
     if oracle is not None:
         card.metrics["oracle"] = {"roc_auc": oracle}
     return TrainingOutcome(
-        bundle=ModelBundle(pipeline=build_pipeline(features, model), card=card),
+        bundle=ModelBundle(pipeline=build_pipeline(features, model), card=card, baselines=baselines),
         evaluations=evaluations,
         test_scores=test_scores,
         y_test=y_test,

@@ -68,6 +68,7 @@ def train(
     write_rejects(validation, data_dir)
     ground_truth = _ground_truth(data_dir)
     outcome = fit_and_evaluate(dataset, config, ground_truth=ground_truth, on_stage=stage)
+    outcome.bundle.card.data_dir = str(data_dir.resolve())
 
     stage("logging the run to MLflow")
     uri = configure_tracking(tracking_uri, experiment=config.experiment_name)
