@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from training.contract import EVENT_TYPE, LEAD_ID, OCCURRED_AT
-from training.snapshots import CUTOFF, SnapshotBatch
+from training.snapshots import CUTOFF, SnapshotBatch, timestamps_ns
 
 #: How long before ``as_of`` the added events are placed.
 ADDED_EVENT_LEAD_TIME = pd.Timedelta(days=1)
@@ -97,9 +97,9 @@ def _added_events(
     event_type = np.repeat(types, counts)
     # Spread the events one second apart so that none coincide.
     offset = np.arange(len(cf)) - np.repeat(np.cumsum(counts) - counts, counts)
-    cutoff = batch.snapshots[CUTOFF].iloc[cf_rows[cf]].reset_index(drop=True)
-    occurred = cutoff - ADDED_EVENT_LEAD_TIME - pd.to_timedelta(offset, unit="s")
-    return pd.DataFrame({LEAD_ID: _cf_ids(cf), OCCURRED_AT: occurred.to_numpy(), EVENT_TYPE: event_type})
+    cutoff_ns = timestamps_ns(batch.snapshots[CUTOFF])[cf_rows[cf]]
+    occurred_ns = cutoff_ns - ADDED_EVENT_LEAD_TIME.value - offset * 10**9
+    return pd.DataFrame({LEAD_ID: _cf_ids(cf), OCCURRED_AT: occurred_ns, EVENT_TYPE: event_type})
 
 
 def _counterfactual_batch(batch: SnapshotBatch, cf_rows: np.ndarray, added: pd.DataFrame) -> SnapshotBatch:
@@ -119,13 +119,16 @@ def _counterfactual_batch(batch: SnapshotBatch, cf_rows: np.ndarray, added: pd.D
     copied = pd.DataFrame(
         {
             LEAD_ID: _cf_ids(np.repeat(np.arange(len(cf_rows)), sizes)),
-            OCCURRED_AT: events[OCCURRED_AT].to_numpy()[taken],
+            OCCURRED_AT: timestamps_ns(events[OCCURRED_AT])[taken],
             EVENT_TYPE: events[EVENT_TYPE].astype(str).to_numpy()[taken],
         }
     )
     combined = pd.concat([copied, added], ignore_index=True)
     combined[LEAD_ID] = pd.array(combined[LEAD_ID].to_numpy(), dtype="str")
-    combined[OCCURRED_AT] = pd.to_datetime(combined[OCCURRED_AT], utc=True)
+    # Event times travel as int64 nanoseconds (converting tz-aware columns to numpy makes objects).
+    combined[OCCURRED_AT] = pd.to_datetime(
+        combined[OCCURRED_AT].to_numpy(dtype=np.int64), unit="ns", utc=True
+    )
     combined[EVENT_TYPE] = pd.Categorical(combined[EVENT_TYPE])
     return SnapshotBatch(snapshots, combined, batch.categorical_columns, batch.numeric_columns)
 

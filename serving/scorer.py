@@ -36,6 +36,7 @@ from training.serving_stats import grade_of, inactivity_days, percentile_of, rip
 from training.snapshots import AS_OF, CUTOFF, EVENTS, SnapshotBatch, batch_from_records, timestamps_ns
 
 BASE_VALUE = "base_value"
+_SENTENCE_CACHE_SIZE = 50_000
 
 
 class LeadInputError(ValueError):
@@ -84,6 +85,7 @@ class LeadScorer:
         self.cold_rule = (
             rule if rule.get("available") and feature in self.feature_names else {"available": False, **rule}
         )
+        self._sentences: dict[tuple[str, float | str | None], str] = {}
         self.ripe_profile = [
             p for p in self.stats.get("ripe_profile", []) if p.get("feature") in self.feature_names
         ]
@@ -258,7 +260,10 @@ class LeadScorer:
         up = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
         down = np.argsort(contributions, axis=1, kind="stable")[:, :k]
         totals = contributions.sum(axis=1)
-        values = _FeatureValues(scored.features, self.feature_names, self._categorical_features)
+        used = np.unique(np.concatenate([up.ravel(), down.ravel()]))
+        values = _FeatureValues(
+            scored.features, [self.feature_names[j] for j in used], self._categorical_features
+        )
         explanations = []
         for i in range(n):
             positive = [self._reason(j, values, contributions, i) for j in up[i] if contributions[i, j] > 0]
@@ -284,8 +289,19 @@ class LeadScorer:
             signal=signal,
             value=value,
             contribution=float(contributions[i, j]),
-            sentence=reason_sentence(feature, value, signal, self.signal_stats.get(signal)),
+            sentence=self._sentence(feature, value, signal),
         )
+
+    def _sentence(self, feature: str, value: float | str | None, signal: str) -> str:
+        # Sentences depend only on (feature, value): counts and levels repeat a lot across leads.
+        key = (feature, value)
+        sentence = self._sentences.get(key)
+        if sentence is None:
+            if len(self._sentences) > _SENTENCE_CACHE_SIZE:
+                self._sentences.clear()
+            sentence = reason_sentence(feature, value, signal, self.signal_stats.get(signal))
+            self._sentences[key] = sentence
+        return sentence
 
     # ------------------------------------------------------------------------------------ to ripen
     def _ripening_plans(
@@ -296,7 +312,10 @@ class LeadScorer:
         steps_by_row: dict[int, list[RipeningStep]] = {int(r): [] for r in rows}
         all_by_row: dict[int, float] = {}
         if plan is not None and len(plan):
-            cf_readiness = self.run_model(plan.batch).readiness
+            # Only the scores are needed here, not their explanations (TreeSHAP is the costly part).
+            cf_readiness = np.asarray(
+                self.model.readiness(self.features_step.transform(plan.batch)), dtype=float
+            )
             self._collect_steps(plan, cf_readiness, steps_by_row, all_by_row)
         out = {}
         for row, band in zip(rows.tolist(), bands, strict=True):
@@ -442,8 +461,8 @@ def _profile_kinds(bundle: ModelBundle) -> tuple[tuple[str, ...], tuple[str, ...
 
 
 class _FeatureValues:
-    """Reason values of a feature frame: numeric features as one float matrix (a single conversion),
-    categorical ones as strings, looked up per (row, feature) only for the features that are reasons."""
+    """Reason values of a feature frame, for the features that are reasons somewhere in the batch only:
+    numeric ones as one float matrix (a single conversion), categorical ones as strings."""
 
     def __init__(self, features: pd.DataFrame, names: list[str], categorical: frozenset[str]) -> None:
         numeric = [name for name in names if name not in categorical]

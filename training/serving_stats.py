@@ -79,6 +79,7 @@ def build_serving_stats(
     relative_rate: float = 0.5,
     min_support: int = 30,
     min_lift: float = 1.2,
+    max_ripe_signals: int = 5,
 ) -> dict[str, Any]:
     """Summarise the training snapshots into what serving needs to explain a lead (see module doc).
 
@@ -124,7 +125,9 @@ def build_serving_stats(
         "grades": grade_edges(readiness, threshold),
         "gone_cold": cold,
         "signals": signal_stats(features, y, feature_groups, event_windows),
-        "ripe_profile": ripe_profile(features, y, readiness, threshold, event_windows, min_lift=min_lift),
+        "ripe_profile": ripe_profile(
+            features, y, readiness, threshold, event_windows, min_lift=min_lift, max_signals=max_ripe_signals
+        ),
         "ripening": ripening_trajectories(snapshots, readiness, threshold, min_support=min_support),
     }
 
@@ -283,12 +286,14 @@ def ripe_profile(
     *,
     min_lift: float = 1.2,
     min_share: float = 0.3,
+    max_signals: int = 5,
 ) -> list[dict[str, Any]]:
-    """High-intent event types that ripe snapshots typically show, strongest lift first."""
+    """High-intent event types that ripe snapshots typically show, strongest lift first (at most
+    ``max_signals``: each becomes a counterfactual that serving scores for every too-green lead)."""
     ripe = readiness >= threshold
     if not ripe.any():
         return []
-    profile = []
+    profile: list[dict[str, Any]] = []
     for signal, (column, window) in event_windows.items():
         if signal == POOLED_EVENT_SIGNAL:
             continue
@@ -313,7 +318,8 @@ def ripe_profile(
                 "lift": float(lift),
             }
         )
-    return sorted(profile, key=lambda p: -p["lift"])
+    profile.sort(key=lambda entry: -entry["lift"])
+    return profile[:max_signals]
 
 
 def ripening_trajectories(

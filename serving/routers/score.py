@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.exceptions import RequestValidationError
 
-from serving.batching import ScoreOptions
+from serving.batching import ScoreOptions, score_many
 from serving.dependencies import ApiKeyDep, ModelDep, QueueDep, SettingsDep
 from serving.logs import get_logger
 from serving.schemas import BatchIn, BatchOut, LeadIn, LeadScore
@@ -76,7 +76,8 @@ async def score_batch(
             )
     _check_profile(model.scorer, batch.leads, ("body", "leads"))
     answers = await queue.run(
-        model.scorer.score_leads,
+        score_many,
+        model.scorer,
         batch.leads,
         default_as_of=default_as_of,
         reasons_per_side=settings.reasons_per_side if reasons is None else reasons,

@@ -1,0 +1,453 @@
+"""Load benchmark of the scoring API against the real server on loopback, and of ``mlflow models serve``.
+
+What it does (all on 127.0.0.1, bounded request counts and time):
+
+1. Simulates leads (``training.simulator``), trains a small real bundle (LeadFeatures + ReadinessModel,
+   threshold, serving statistics), logs it as the pyfunc model and registers it as
+   ``lead-maturity@champion`` in a throw-away SQLite MLflow store.
+2. Starts ``uvicorn serving.app:create_app --factory --workers 2`` on that alias and fires single-lead
+   requests (about 50 events each, reasons and to_ripen included) from ``--concurrency`` keep-alive
+   connections; reports throughput and latency percentiles. Then times batches of 1,000 leads.
+3. Starts ``mlflow models serve -m models:/lead-maturity@champion --env-manager local`` (same number of
+   workers) on the same registered model and fires the same leads in its ``dataframe_records`` format.
+
+The load generator is a minimal asyncio HTTP/1.1 client (pre-encoded requests, no JSON parsing) so that
+it takes as little as possible of the CPU it shares with the servers.
+
+    .venv/bin/python bench/bench_api.py [--requests 3000] [--concurrency 16] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+HOST = "127.0.0.1"
+MODEL_URI = "models:/lead-maturity@champion"
+SECTION = "## API"
+
+
+# --------------------------------------------------------------------------------------- the model
+
+
+def train_and_register(work: Path, n_leads: int, seed: int) -> tuple[Any, pd.DataFrame]:
+    """Train a small bundle on simulated leads and register it as the champion; returns it and the events."""
+    import mlflow
+
+    from training.bundle import ModelBundle, ModelCard
+    from training.features import LeadFeatures
+    from training.model import ReadinessModel, build_pipeline
+    from training.pyfunc import log_bundle
+    from training.registry import promote, register_candidate
+    from training.serving_stats import build_serving_stats
+    from training.simulator import simulate
+    from training.snapshots import SnapshotPolicy, build_snapshots
+    from training.threshold import ThresholdPolicy, choose_threshold
+    from training.tracking import configure_tracking
+
+    dataset = simulate(n_leads, seed).dataset
+    labelled = build_snapshots(dataset, SnapshotPolicy(every_days=14, horizon_days=90, max_per_lead=8))
+    batch, y = labelled.batch, labelled.label
+    features = LeadFeatures().fit(batch, y)
+    X = features.transform(batch)
+    model = ReadinessModel().fit(X, y, time_key=batch.snapshots["cutoff"])
+    readiness = model.readiness(X)
+    decision = choose_threshold(ThresholdPolicy(), y, readiness)
+    card = ModelCard(
+        dataset="simulated",
+        horizon_days=90,
+        threshold={
+            "value": decision.threshold,
+            "policy": decision.policy.to_dict(),
+            "explanation": decision.explanation,
+        },
+        feature_names=list(features.get_feature_names_out()),
+        feature_groups=dict(features.feature_groups_),
+        event_types=sorted(features.event_type_counts_),
+        profile_columns=list(dataset.metadata.profile_columns),
+        serving=build_serving_stats(
+            X,
+            y,
+            readiness,
+            batch.snapshots[["lead_id", "cutoff"]],
+            features.feature_groups_,
+            decision.threshold,
+            90,
+        ),
+    )
+    bundle = ModelBundle(build_pipeline(features, model), card)
+    configure_tracking(f"sqlite:///{work / 'mlflow.db'}", experiment="bench-api")
+    with mlflow.start_run():
+        info = log_bundle(bundle)
+    version = register_candidate(info)
+    promote("lead-maturity", version)
+    return bundle, dataset
+
+
+# --------------------------------------------------------------------------------------- the leads
+
+
+def make_leads(dataset: Any, n: int, events_per_lead: int, seed: int) -> list[dict[str, Any]]:
+    """API request bodies: real simulated profiles with ``events_per_lead`` events over the last 120 days."""
+    rng = np.random.default_rng(seed)
+    leads = dataset.leads
+    types = dataset.events["event_type"].astype(str)
+    frequency = types.value_counts(normalize=True)
+    as_of = pd.Timestamp("2026-01-15T12:00:00Z")
+    profile_columns = dataset.metadata.profile_columns
+    bodies = []
+    for i in rng.choice(len(leads), n, replace=False):
+        row = leads.iloc[int(i)]
+        days = np.sort(rng.uniform(0.1, 120, events_per_lead))[::-1]
+        kinds = rng.choice(frequency.index.to_numpy(), events_per_lead, p=frequency.to_numpy())
+        profile = {
+            c: (None if pd.isna(row[c]) else (row[c] if isinstance(row[c], str) else float(row[c])))
+            for c in profile_columns
+        }
+        bodies.append(
+            {
+                "lead_id": f"bench-{i}",
+                "created_at": (as_of - pd.Timedelta(days=150)).isoformat(),
+                "as_of": as_of.isoformat(),
+                "profile": profile,
+                "events": [
+                    {"occurred_at": (as_of - pd.Timedelta(days=float(d))).isoformat(), "event_type": str(k)}
+                    for d, k in zip(days, kinds, strict=True)
+                ],
+            }
+        )
+    return bodies
+
+
+def as_pyfunc_record(body: dict[str, Any]) -> dict[str, Any]:
+    """The same lead in the flat record format of the pyfunc model (profile fields at the top level)."""
+    return {
+        "lead_id": body["lead_id"],
+        "as_of": body["as_of"],
+        "created_at": body["created_at"],
+        **body["profile"],
+        "events": body["events"],
+    }
+
+
+# --------------------------------------------------------------------------------------- servers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen(
+        command, env=env, stdout=handle, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True
+    )
+
+
+def wait_ready(port: int, path: str, process: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with code {process.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}{path}", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"server on port {port} not ready after {timeout:.0f} s")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, 15)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, 9)
+
+
+# --------------------------------------------------------------------------------------- load
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, q: float) -> float:
+        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
+
+
+def encode(path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    head = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {HOST}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+    ]
+    head += [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+async def read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    length = next(
+        (int(line.split(":", 1)[1]) for line in lines if line.lower().startswith("content-length:")), None
+    )
+    if length is None:
+        raise RuntimeError("response without Content-Length")
+    await reader.readexactly(length)
+    return status
+
+
+async def run_load(
+    port: int, requests: list[bytes], total: int, concurrency: int, max_seconds: float
+) -> LoadResult:
+    latencies: list[float] = []
+    errors = 0
+    issued = 0
+    deadline = time.perf_counter() + max_seconds
+
+    async def client(k: int) -> None:
+        nonlocal errors, issued
+        reader, writer = await asyncio.open_connection(HOST, port)
+        try:
+            while issued < total and time.perf_counter() < deadline:
+                request = requests[(issued + k) % len(requests)]
+                issued += 1
+                started = time.perf_counter()
+                writer.write(request)
+                await writer.drain()
+                status = await read_response(reader)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if status != 200:
+                    errors += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(k) for k in range(concurrency)))
+    return LoadResult(len(latencies), errors, time.perf_counter() - started, latencies)
+
+
+def load(port: int, requests: list[bytes], total: int, concurrency: int, max_seconds: float) -> LoadResult:
+    return asyncio.run(run_load(port, requests, total, concurrency, max_seconds))
+
+
+# --------------------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--train-leads", type=int, default=5000)
+    parser.add_argument("--requests", type=int, default=3000, help="single-lead requests per server")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--events", type=int, default=50, help="events per lead")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batches", type=int, default=5, help="timed batch requests of --batch-size leads")
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--max-seconds", type=float, default=60.0, help="time cap per load phase")
+    parser.add_argument("--skip-mlflow", action="store_true")
+    parser.add_argument("--write", action="store_true", help="write the figures into BENCHMARKS.md")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="leadripe-bench-api-"))
+    print(f"work dir {work}")
+    t0 = time.perf_counter()
+    bundle, dataset = train_and_register(work, args.train_leads, seed=11)
+    print(
+        f"trained and registered in {time.perf_counter() - t0:.1f} s "
+        f"(threshold {bundle.card.threshold['value']:.3f})"
+    )
+    bodies = make_leads(dataset, max(200, args.batch_size), args.events, seed=3)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}", "PYTHONPATH": str(REPO)}
+    results: dict[str, Any] = {"train_leads": args.train_leads, "events_per_lead": args.events}
+
+    # ---- leadripe API
+    port = free_port()
+    api_env = {
+        **env,
+        "LEADRIPE_MODEL_URI": MODEL_URI,
+        "LEADRIPE_LOG_LEVEL": "WARNING",
+        "LEADRIPE_MAX_BODY_BYTES": str(64 * 2**20),
+    }
+    api_cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "serving.app:create_app",
+        "--factory",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    server = start(api_cmd, api_env, work / "api.log")
+    try:
+        wait_ready(port, "/readyz", server)
+        singles = [encode("/v1/score", json.dumps(b).encode(), {}) for b in bodies[:200]]
+        load(port, singles, 300, args.concurrency, 30)  # warm-up: both workers, all code paths
+        single = load(port, singles, args.requests, args.concurrency, args.max_seconds)
+        one = load(port, singles, min(500, args.requests), 1, args.max_seconds)
+        batch_body = json.dumps({"leads": bodies[: args.batch_size]}).encode()
+        batch_request = [encode("/v1/score/batch", batch_body, {})]
+        load(port, batch_request, 1, 1, 60)  # warm-up
+        batch = load(port, batch_request, args.batches, 1, args.max_seconds)
+    finally:
+        stop(server)
+    results["api"] = summarise(single)
+    results["api_sequential"] = summarise(one)
+    results["batch"] = {
+        "leads": args.batch_size,
+        "requests": batch.requests,
+        "errors": batch.errors,
+        "median_s": statistics.median(batch.latencies_ms) / 1000,
+        "max_s": max(batch.latencies_ms) / 1000,
+    }
+    print_summary("leadripe API", single)
+    print_summary("leadripe API, 1 client", one)
+    print(
+        f"batch of {args.batch_size}: median {results['batch']['median_s']:.3f} s, "
+        f"max {results['batch']['max_s']:.3f} s"
+    )
+
+    # ---- mlflow models serve on the same registered model
+    if not args.skip_mlflow:
+        port = free_port()
+        mlflow_cmd = [
+            str(Path(sys.executable).parent / "mlflow"),
+            "models",
+            "serve",
+            "-m",
+            MODEL_URI,
+            "--env-manager",
+            "local",
+            "-h",
+            HOST,
+            "-p",
+            str(port),
+            "-w",
+            str(args.workers),
+        ]
+        server = start(mlflow_cmd, env, work / "mlflow_serve.log")
+        try:
+            wait_ready(port, "/ping", server, timeout=300)
+            records = [
+                encode("/invocations", json.dumps({"dataframe_records": [as_pyfunc_record(b)]}).encode(), {})
+                for b in bodies[:200]
+            ]
+            load(port, records, 300, args.concurrency, 30)
+            theirs = load(port, records, args.requests, args.concurrency, args.max_seconds)
+        finally:
+            stop(server)
+        results["mlflow"] = summarise(theirs)
+        results["ratio"] = single.rps / theirs.rps
+        print_summary("mlflow models serve", theirs)
+        print(f"leadripe / mlflow throughput: {results['ratio']:.2f}x")
+    print(json.dumps(results, indent=2))
+    if args.write:
+        write_section(results, args)
+
+
+def summarise(result: LoadResult) -> dict[str, float]:
+    return {
+        "requests": result.requests,
+        "errors": result.errors,
+        "rps": result.rps,
+        "p50_ms": result.percentile(50),
+        "p90_ms": result.percentile(90),
+        "p99_ms": result.percentile(99),
+    }
+
+
+def print_summary(name: str, result: LoadResult) -> None:
+    print(
+        f"{name}: {result.requests} requests ({result.errors} errors) in {result.seconds:.1f} s "
+        f"= {result.rps:.0f} req/s; p50 {result.percentile(50):.1f} ms, p90 {result.percentile(90):.1f} ms, "
+        f"p99 {result.percentile(99):.1f} ms"
+    )
+
+
+def write_section(results: dict[str, Any], args: argparse.Namespace) -> None:
+    api, batch, one = results["api"], results["batch"], results["api_sequential"]
+    clients = args.concurrency
+    lines = [
+        SECTION,
+        "",
+        "Command: `.venv/bin/python bench/bench_api.py "
+        f"--requests {args.requests} --concurrency {clients} --write`",
+        f"({time.strftime('%Y-%m-%d')}; {os.cpu_count()} CPUs shared by the servers, the load generator and "
+        f"whatever else ran on the machine; uvicorn --workers {args.workers}; model trained on "
+        f"{results['train_leads']:,} simulated leads; single-lead requests with {results['events_per_lead']} "
+        "events each, reasons and to_ripen included.)",
+        "",
+        "| measure | target | result |",
+        "|---|---|---|",
+        f"| throughput, {clients} concurrent clients | >= 400 req/s | "
+        f"{api['rps']:.0f} req/s ({api['errors']} errors) |",
+        f"| p50 / p90 / p99 latency, {clients} clients | p99 <= 25 ms | "
+        f"{api['p50_ms']:.1f} / {api['p90_ms']:.1f} / {api['p99_ms']:.1f} ms |",
+        f"| p50 / p99 latency, 1 client | | {one['p50_ms']:.1f} / {one['p99_ms']:.1f} ms |",
+        f"| batch of {batch['leads']:,} leads | <= 1 s | "
+        f"median {batch['median_s']:.2f} s, max {batch['max_s']:.2f} s |",
+    ]
+    if "mlflow" in results:
+        theirs = results["mlflow"]
+        lines.append(
+            f"| `mlflow models serve --env-manager local`, same model and leads, {clients} clients | | "
+            f"{theirs['rps']:.0f} req/s, p99 {theirs['p99_ms']:.1f} ms ({theirs['errors']} errors) |"
+        )
+        lines.append(f"| leadripe throughput / mlflow throughput | | {results['ratio']:.2f}x |")
+    path = REPO / "BENCHMARKS.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    section = "\n".join(lines) + "\n"
+    if SECTION in text:
+        start_at = text.index(SECTION)
+        next_at = text.find("\n## ", start_at + len(SECTION))
+        text = text[:start_at] + section + (text[next_at:] if next_at != -1 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    path.write_text(text)
+    print(f"wrote {SECTION} in {path}")
+
+
+if __name__ == "__main__":
+    main()
