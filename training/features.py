@@ -110,9 +110,7 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         self._check_params()
         leads, types, _ = event_arrays(batch.events)
         _, event_codes, _ = lead_codes(batch.snapshots[LEAD_ID], leads)
-        own_types = types[event_codes >= 0] if len(types) else types
-        counts = own_types.astype(str).value_counts() if len(own_types) else pd.Series(dtype="int64")
-        self.event_type_counts_ = {str(t): int(n) for t, n in counts.items()}
+        self.event_type_counts_ = _type_counts(types, event_codes >= 0)
         frequent = sorted(t for t, n in self.event_type_counts_.items() if n >= self.min_event_type_count)
         rare = sorted(set(self.event_type_counts_) - set(frequent))
         self.event_types_ = tuple(frequent)
@@ -347,6 +345,20 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         _, types, _ = event_arrays(batch.events)
         present = {str(t) for t in pd.unique(types.dropna())} if len(types) else set()
         return present - set(self.event_type_counts_)
+
+
+def _type_counts(types: pd.Series, own: np.ndarray) -> dict[str, int]:
+    """Events per type among the events of the batch's own leads (counted on integer codes)."""
+    if isinstance(types.dtype, pd.CategoricalDtype):
+        codes, distinct = types.cat.codes.to_numpy(), types.cat.categories
+    else:
+        codes, distinct = pd.factorize(types)
+    per_code = np.bincount(codes[own & (codes >= 0)], minlength=len(distinct))
+    totals: dict[str, int] = {}
+    for value, n in zip(distinct, per_code, strict=True):
+        if n:  # categories without events are not part of the vocabulary
+            totals[str(value)] = totals.get(str(value), 0) + int(n)
+    return totals
 
 
 def _check_batch(batch: Any, where: str) -> None:
