@@ -82,6 +82,18 @@ def test_bad_encoding_names_file_line_and_suggests_the_option(tmp_path: Path) ->
     assert read_table(path, encoding="latin-1").loc[2, "city"] == "Zürich"
 
 
+def test_utf16_file_read_as_utf8_suggests_utf16(tmp_path: Path) -> None:
+    path = write(tmp_path / "leads.csv", "lead_id,city\nL1,Zürich\n".encode("utf-16"))
+    with pytest.raises(DataFileError, match=r"leads\.csv, line 1: .*encoding='utf-16'"):
+        read_table(path)
+    assert read_table(path, encoding="utf-16").loc[1, "city"] == "Zürich"
+
+
+def test_delimiter_must_be_one_character(tmp_path: Path) -> None:
+    with pytest.raises(DataFileError, match="single character"):
+        read_table(write(tmp_path / "leads.csv", "a;;b\n1;;2\n"), delimiter=";;")
+
+
 @pytest.mark.parametrize(
     ("text", "line", "found"),
     [

@@ -143,6 +143,8 @@ def _read_csv(path: Path, label: str, delimiter: str | None, encoding: str) -> p
     header_line = _first_line(path, label, text_encoding, encoding)
     if not header_line.strip():
         raise DataFileError(f"{label}: the first line is empty; expected a header with the column names")
+    if delimiter is not None and len(delimiter) != 1:
+        raise DataFileError(f"{label}: the delimiter must be a single character, not {delimiter!r}")
     chosen = delimiter if delimiter is not None else _sniff_delimiter(header_line)
     header = next(csv.reader([header_line], delimiter=chosen))
     _check_header(label, header, chosen)
@@ -243,7 +245,7 @@ def _encoding_error(path: Path, label: str, text_encoding: str, encoding: str) -
             except UnicodeDecodeError as error:
                 bad_line = line + chunk[: error.start].count(b"\n")
                 byte = chunk[error.start]
-                suggestion = "latin-1" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else "utf-8"
+                suggestion = _likely_encoding(path)
                 return DataFileError(
                     f"{label}, line {bad_line}: byte 0x{byte:02x} at offset {offset + error.start} is not "
                     f"valid {encoding}; the file is in another encoding: pass it with the encoding option "
@@ -255,6 +257,14 @@ def _encoding_error(path: Path, label: str, text_encoding: str, encoding: str) -
     except UnicodeDecodeError:
         return DataFileError(f"{label}: the file ends in the middle of a {encoding} character")
     return None
+
+
+def _likely_encoding(path: Path) -> str:
+    with path.open("rb") as handle:
+        start = handle.read(2)
+    if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
+    return "latin-1"  # decodes any byte; right for most Western European exports
 
 
 def _first_ragged_line(path: Path, text_encoding: str, delimiter: str, width: int) -> tuple[int, int] | None:
