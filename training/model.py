@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 BASE_VALUE = "base_value"
 # Keep the calibration strictly increasing even when the margin carries no signal on the calibration slice.
 _MIN_PLATT_SLOPE = 1e-6
+_SINGLE_THREAD_BELOW = 2000
 _HAS_EVAL_X = "eval_X" in inspect.signature(lgb.LGBMClassifier.fit).parameters
 
 
@@ -300,32 +301,54 @@ class ReadinessModel(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ encoding
     def _encode(self, X: pd.DataFrame) -> np.ndarray:
         """The float matrix LightGBM sees: numerics as float64, categories as training codes (unknown NaN)."""
-        missing = [name for name in self.feature_names_in_ if name not in X.columns]
-        if missing:
+        missing = pd.Index(self.feature_names_in_).difference(X.columns)
+        if len(missing):
             raise ValueError(
-                f"Feature frame lacks {len(missing)} column(s) the model was trained on: {missing[:10]}"
+                f"Feature frame lacks {len(missing)} column(s) the model was trained on: {list(missing[:10])}"
             )
+        names = self.feature_names_in_
+        is_category = np.array([name in self.categories_ for name in names], dtype=bool)
         matrix = np.empty((len(X), self.n_features_in_), dtype=np.float64)
-        for i, name in enumerate(self.feature_names_in_):
-            column = X[name]
-            categories = self.categories_.get(name)
-            if categories is not None:
-                matrix[:, i] = _category_codes(column, categories, name)
-            else:
-                try:
-                    matrix[:, i] = column.to_numpy(dtype=np.float64, na_value=np.nan)
-                except (TypeError, ValueError) as error:
-                    raise TypeError(
-                        f"Feature column {name!r} has dtype {column.dtype}; "
-                        "expected a numeric or category column"
-                    ) from error
+        numeric_names = list(names[~is_category])
+        if numeric_names:
+            # One bulk conversion of all numeric columns: per-column access costs ~0.1 ms each per request.
+            try:
+                matrix[:, ~is_category] = X[numeric_names].to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError) as error:
+                bad = [n for n in numeric_names if not pd.api.types.is_numeric_dtype(X[n].dtype)]
+                raise TypeError(
+                    f"Feature column(s) {bad[:5]} have dtype(s) {[str(X[n].dtype) for n in bad[:5]]}; "
+                    "expected numeric or category columns"
+                ) from error
+        for i in np.flatnonzero(is_category):
+            name = names[i]
+            matrix[:, i] = _category_codes(X[name], self.categories_[name], name)
         return matrix
 
+    def _threads(self, n_rows: int) -> int:
+        # Small requests run single-threaded: waking OpenMP threads for one row costs far more than the
+        # prediction itself (measured ~25 ms vs 0.05 ms on a busy 2-core machine).
+        return 1 if n_rows < _SINGLE_THREAD_BELOW else self.n_jobs
+
     def _raw_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
-        return np.asarray(self.booster_.predict(matrix, raw_score=True, num_iteration=self.n_iterations_))
+        return np.asarray(
+            self.booster_.predict(
+                matrix,
+                raw_score=True,
+                num_iteration=self.n_iterations_,
+                num_threads=self._threads(len(matrix)),
+            )
+        )
 
     def _contributions_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
-        return np.asarray(self.booster_.predict(matrix, pred_contrib=True, num_iteration=self.n_iterations_))
+        return np.asarray(
+            self.booster_.predict(
+                matrix,
+                pred_contrib=True,
+                num_iteration=self.n_iterations_,
+                num_threads=self._threads(len(matrix)),
+            )
+        )
 
     # ------------------------------------------------------------------ prediction
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
