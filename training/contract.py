@@ -3,15 +3,17 @@
 Every table that enters the pipeline (from the simulator, from a CRM export through a mapping, or
 from a file a user hands us) is validated into exactly these shapes (see ``training.validation``):
 
-leads     one row per lead: ``lead_id`` (str, unique), ``created_at`` (UTC timestamp; may be all
-          missing when the export has no timestamps, see ``TimeBasis``), then profile ("fit")
-          attributes: categoricals as pandas ``category``, numerics as ``float64``. Aggregated
-          activity columns (counts such as "pages viewed") are numeric profile columns that the
-          dataset's metadata lists under ``activity_columns``.
-events    optional; one row per engagement: ``lead_id``, ``occurred_at`` (UTC), ``event_type``
-          (``category``, open vocabulary), any extra fields.
-outcomes  one row per lead: ``lead_id``, ``status`` (``won`` / ``lost`` / ``open``),
-          ``handed_over_at`` and ``closed_at`` (UTC, optional).
+All timestamps are ``datetime64[ns, UTC]``; input without a zone is read as UTC.
+
+leads     one row per lead, sorted by ``created_at`` (or ``row_order``): ``lead_id`` (str, unique),
+          ``created_at`` (may be all missing when the export has no timestamps, see ``TimeBasis``),
+          then profile ("fit") attributes: categoricals as pandas ``category``, numerics as
+          ``float64``. Aggregated activity columns (counts such as "pages viewed") are numeric
+          profile columns that the dataset's metadata lists under ``activity_columns``.
+events    optional; one row per engagement, in input order: ``lead_id``, ``occurred_at``,
+          ``event_type`` (``category``, open vocabulary), any extra fields.
+outcomes  one row per lead, in the leads' order: ``lead_id``, ``status`` (``category`` of ``won`` /
+          ``lost`` / ``open``), ``handed_over_at`` and ``closed_at`` (optional).
 """
 
 from __future__ import annotations
