@@ -54,7 +54,8 @@ P_WIN = "p_win_90d"
 HANDED_OVER = "handed_over"
 
 DEFAULT_START = pd.Timestamp("2025-01-01", tz="UTC")
-#: Leads per independently seeded block: results do not depend on how the work is split.
+#: Leads per independently seeded block, so that the result depends on the seed alone, not on how many
+#: worker processes share the blocks. At most 2**16 (blocks sort their rows by 16-bit lead positions).
 BLOCK_SIZE = 50_000
 _DAY_NS = 86_400 * 10**9
 _NAT = np.iinfo(np.int64).min
