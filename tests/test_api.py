@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -547,6 +548,7 @@ def test_reload_under_concurrent_requests_never_fails(bundle: ModelBundle) -> No
     app = create_app(Settings(api_key=SecretStr(API_KEY)), ModelHolder(load))
     failures: list[str] = []
     versions: set[str] = set()
+    completed: list[int] = []
     stop = threading.Event()
     with TestClient(app, headers={"X-API-Key": API_KEY}) as test_client:
         expected = score(test_client, lead(RIPE_EVENTS))["readiness"]
@@ -559,6 +561,7 @@ def test_reload_under_concurrent_requests_never_fails(bundle: ModelBundle) -> No
                     continue
                 body = response.json()
                 versions.add(body["model_version"])
+                completed.append(1)
                 if body["readiness"] != expected:
                     failures.append("readiness changed")
 
@@ -567,6 +570,11 @@ def test_reload_under_concurrent_requests_never_fails(bundle: ModelBundle) -> No
             worker.start()
         try:
             for _ in range(5):
+                # Let some requests finish on the current model before swapping it.
+                seen = len(completed)
+                deadline = time.monotonic() + 10
+                while len(completed) < seen + 3 and time.monotonic() < deadline:
+                    time.sleep(0.005)
                 response = test_client.post("/v1/admin/reload")
                 assert response.status_code == 200
         finally:

@@ -15,8 +15,10 @@
     engagement) we measure the ripening rate of below-threshold snapshots inactive for at least ``d``
     days. The rule's ``min_days_inactive`` is the smallest ``d`` whose ripening rate is below
     ``max_rate`` (absolute) and below ``relative_rate`` times the ripening rate of all below-threshold
-    snapshots, with at least ``min_support`` snapshots behind it. If no ``d`` qualifies (or there is no
-    inactivity feature), the rule is unavailable and no lead is called gone cold.
+    snapshots, with at least ``min_support`` snapshots behind it, and such that every band of inactivity
+    beyond ``d`` (between consecutive candidates; bands with ``min_support`` snapshots) ripens below that
+    rate as well, so that a long quiet tail cannot hide leads that still ripen. If no ``d`` qualifies
+    (or there is no inactivity feature), the rule is unavailable and no lead is called gone cold.
 ``signals``
     per business signal, for plain-language reasons. Event types: win rate of snapshots with vs
     without such an event in the recent window (``lift`` = with / without). Categorical profile
@@ -222,14 +224,22 @@ def gone_cold_rule(
     overall = float(ripe.mean())
     rule["ripen_rate_below_threshold"] = overall
     limit = min(max_rate, relative_rate * overall)
-    for d in INACTIVITY_GRID:
+    edges = [*INACTIVITY_GRID, math.inf]
+    # Ripening rate within each inactivity band [d_k, d_k+1): a rule "inactive >= d" must hold at every
+    # inactivity beyond d, not only on average over a long quiet tail.
+    band_rates = []
+    for low, high in itertools.pairwise(edges):
+        in_band = (days >= low) & (days < high)
+        band_rates.append((int(in_band.sum()), float(ripe[in_band].mean()) if in_band.any() else math.nan))
+    for k, d in enumerate(INACTIVITY_GRID):
         mask = days >= d
         support = int(mask.sum())
         rate = float(ripe[mask].mean()) if support else math.nan
         rule["curve"].append({"min_days_inactive": d, "n": support, "ripen_rate": _json_float(rate)})
-        if rule["available"] or support < min_support:
+        if rule["available"] or support < min_support or not rate < limit:
             continue
-        if rate < limit:
+        later_ok = all(n < min_support or r < limit for n, r in band_rates[k:])
+        if later_ok:
             rule.update(available=True, min_days_inactive=d, ripen_rate_beyond=rate, n_beyond=support)
     if rule["available"]:
         rule["rule"] = (
