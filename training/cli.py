@@ -5,6 +5,7 @@ Serving adds ``leadripe serve`` in ``serving.cli`` (serving imports training, ne
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -42,6 +43,12 @@ def simulate(
     out: Annotated[Path, typer.Option("--out", help="Directory to write the tables into.")] = Path(
         "data/simulated"
     ),
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Worker processes (default: up to 2); same data for any number."
+        ),
+    ] = None,
 ) -> None:
     """Simulate lead journeys (leads, events, outcomes and the ground truth) into OUT."""
     from training.simulator import simulate as run_simulation
@@ -49,7 +56,9 @@ def simulate(
 
     with user_errors():
         with progress_bar(f"Simulating {leads:,} leads") as progress:
-            result = run_simulation(leads, seed, progress=progress)
+            result = run_simulation(
+                leads, seed, progress=progress, workers=workers or min(2, os.cpu_count() or 1)
+            )
         write_simulation(result, out)
         dataset = result.dataset
         status_counts = dataset.outcomes["status"].value_counts()
