@@ -293,7 +293,13 @@ def main() -> None:
         f"(threshold {bundle.card.threshold['value']:.3f})"
     )
     bodies = make_leads(dataset, max(200, args.batch_size), args.events, seed=3)
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}", "PYTHONPATH": str(REPO)}
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
+        "PYTHONPATH": str(REPO),
+        # mlflow models serve runs `uvicorn` by name: the venv's bin must come first on PATH.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
     results: dict[str, Any] = {"train_leads": args.train_leads, "events_per_lead": args.events}
 
     # ---- leadripe API

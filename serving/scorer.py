@@ -67,7 +67,7 @@ class LeadScorer:
         self.version = version
         self.source = source
         card = bundle.card
-        self.threshold = readiness_threshold(bundle)
+        self.threshold = card_threshold(bundle)
         self.features_step = bundle.pipeline[:-1]
         self.model = bundle.pipeline[-1]
         self.feature_names: list[str] = [str(name) for name in self.model.feature_names_in_]
@@ -443,6 +443,15 @@ class LeadScorer:
                     )
                 )
         return warnings
+
+
+def card_threshold(bundle: ModelBundle) -> float:
+    """The handover threshold of the card: ``threshold["value"]`` (``training.scoring``'s contract), or
+    ``threshold["threshold"]`` as ``ThresholdDecision.to_dict`` writes it."""
+    stored = bundle.card.threshold or {}
+    if stored.get("value") is None and stored.get("threshold") is not None:
+        return float(stored["threshold"])
+    return readiness_threshold(bundle)
 
 
 def _profile_kinds(bundle: ModelBundle) -> tuple[tuple[str, ...], tuple[str, ...]]:

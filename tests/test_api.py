@@ -8,6 +8,7 @@ passes without engagement, which the tests check through the API.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -397,6 +398,14 @@ def test_missing_and_wrong_api_key(client: TestClient) -> None:
     assert client.get("/v1/model", headers={"X-API-Key": "nope"}).status_code == 403
     # Probes stay open for orchestrators.
     assert client.get("/healthz", headers={"X-API-Key": ""}).status_code == 200
+
+
+def test_threshold_as_written_by_the_threshold_decision(bundle: ModelBundle) -> None:
+    card = dataclasses.replace(
+        bundle.card, threshold={"threshold": 0.3, "policy": {"kind": "expected_value"}}
+    )
+    scorer = LeadScorer(ModelBundle(bundle.pipeline, card), version="x", source="memory")
+    assert scorer.threshold == 0.3
 
 
 def test_no_key_configured_means_open_scoring_but_no_admin(bundle: ModelBundle) -> None:

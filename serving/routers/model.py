@@ -30,7 +30,7 @@ def model_info(model: ModelDep) -> ModelInfo:
         horizon_days=card.horizon_days,
         training_window=card.split,
         threshold=ThresholdInfo(
-            value=threshold.get("value"),
+            value=scorer.threshold,
             policy=threshold.get("policy"),
             explanation=threshold.get("explanation"),
         ),
