@@ -193,10 +193,7 @@ class ReadinessModel(ClassifierMixin, BaseEstimator):
         }
         matrix = self._encode(X)
 
-        if groups is not None:
-            fit_rows, calibration_rows = self._group_slices(len(X), time_key, groups)
-        else:
-            fit_rows, calibration_rows = self._time_slices(len(X), time_key)
+        fit_rows, calibration_rows = self.held_out_split(len(X), time_key, groups)
         for part, rows in (("training", fit_rows), ("calibration", calibration_rows)):
             n_pos = int(positive[rows].sum())
             if n_pos == 0 or n_pos == rows.size:
@@ -276,6 +273,15 @@ class ReadinessModel(ClassifierMixin, BaseEstimator):
         held_out[latest_first[:n_groups]] = True
         is_calibration = held_out[codes]
         return np.flatnonzero(~is_calibration), np.flatnonzero(is_calibration)
+
+    def held_out_split(
+        self, n_rows: int, time_key: Any = None, groups: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the tree-training rows and of the held-out (calibration) rows that ``fit`` uses
+        for the same arguments; e.g. to choose a threshold on predictions the trees did not fit."""
+        if groups is not None:
+            return self._group_slices(n_rows, time_key, groups)
+        return self._time_slices(n_rows, time_key)
 
     def _time_slices(self, n_rows: int, time_key: Any) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the tree-training rows and of the time-later calibration rows."""

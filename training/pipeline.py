@@ -108,13 +108,14 @@ def fit_and_evaluate(
 
     stage("training the gradient-boosted readiness model")
     model_params = {"random_state": config.seed, **config.model}
-    if not row_order:
-        # No training label may look into the calibration period (the model's time-later slice).
-        model_params.setdefault("calibration_gap", horizon)
-    model = ReadinessModel(**model_params).fit(X_train, y_train, time_key=train_time)
+    # Whole leads are held out for early stopping and calibration: a lead's other snapshots in the
+    # trees' training rows would make the held-out slice look better than new leads will.
+    model = ReadinessModel(**model_params).fit(
+        X_train, y_train, time_key=train_time, groups=train_batch.snapshots["lead_id"]
+    )
 
     stage("choosing the hand-over threshold")
-    threshold = _choose_threshold(config, model, X_train, y_train, train_time)
+    threshold = _choose_threshold(config, model, X_train, y_train, train_batch)
 
     stage("training the baselines")
     scorers: dict[str, Callable[[], np.ndarray]] = {MODEL: lambda: model.readiness(X_test)}
@@ -197,15 +198,17 @@ def _choose_threshold(
     model: ReadinessModel,
     X_train: pd.DataFrame,
     y_train: np.ndarray,
-    train_time: pd.Series,
+    train_batch: SnapshotBatch,
 ) -> ThresholdDecision:
-    """Apply the configured policy on the model's calibration slice (the latest training snapshots,
-    which the trees did not fit), never on the test period whose metrics we report."""
+    """Apply the configured policy on the model's held-out calibration leads (training-period leads the
+    trees did not fit), never on the test period whose metrics we report."""
     policy = ThresholdPolicy.from_dict(dict(config.threshold))
-    boundary = train_time.sort_values(kind="stable").iloc[len(train_time) - model.calibration_size_]
-    recent = (train_time >= boundary).to_numpy()
+    _, held_out = model.held_out_split(len(X_train), train_batch.time_key, train_batch.snapshots["lead_id"])
     return choose_threshold(
-        policy, y_train[recent], model.readiness(X_train[recent]), train_time[recent].to_numpy()
+        policy,
+        y_train[held_out],
+        model.readiness(X_train.iloc[held_out]),
+        train_batch.time_key.iloc[held_out].to_numpy(),
     )
 
 
