@@ -19,3 +19,13 @@ def shared_datasets() -> Path:
     if not SHARED_DATASETS.is_dir():
         pytest.skip(f"shared datasets not found at {SHARED_DATASETS}")
     return SHARED_DATASETS
+
+
+@pytest.fixture(scope="session")
+def simulated_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small simulated dataset on disk (leads, events, outcomes, ground truth), shared by the session."""
+    from training.simulator import simulate, write_simulation
+
+    directory = tmp_path_factory.mktemp("simulated")
+    write_simulation(simulate(2500, seed=11), directory)
+    return directory

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -125,39 +126,46 @@ def train(
         console.print(training_summary(run))
 
 
+SCORER_LABELS = {"model": "model", "logistic_baseline": "logistic", "points_baseline": "points"}
+
+
 def training_summary(run: TrainingRun) -> Group:
     """The final summary: model vs baselines on the test period, threshold, registry outcome."""
     outcome = run.outcome
-    metrics = Table(title="Test period (data the model never saw)", title_justify="left")
-    for column in ("scorer", "ROC-AUC [95% CI]", "PR-AUC", "Brier", "ECE", "top-decile lift", "accepted"):
-        metrics.add_column(column, justify="left" if column == "scorer" else "right")
+    metrics = Table(title="Test period: data the model never saw", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("scorer", "ROC-AUC", "95% CI", "PR-AUC", "ECE", "lift@10%", "accepted"):
+        metrics.add_column(
+            column, justify="left" if column == "scorer" else "right", no_wrap=True, min_width=len(column)
+        )
     for name, result in outcome.evaluations.items():
         low, high = result.roc_auc_ci
         metrics.add_row(
-            name,
-            f"{result.roc_auc:.3f} [{low:.3f}, {high:.3f}]",
+            SCORER_LABELS.get(name, name),
+            f"{result.roc_auc:.3f}",
+            f"{low:.3f}-{high:.3f}",
             f"{result.pr_auc:.3f}",
-            f"{result.brier:.4f}",
-            f"{result.ece:.4f}",
-            f"{result.lift_top_decile:.2f}x",
-            f"{result.at_threshold.acceptance_rate:.1%}",
+            f"{result.ece:.3f}",
+            f"{result.lift_top_decile:.1f}x",
+            f"{result.at_threshold.acceptance_rate:.0%}",
         )
     if outcome.oracle_auc is not None:
         ratio = outcome.evaluations["model"].roc_auc / outcome.oracle_auc
-        metrics.add_row("oracle (simulator truth)", f"{outcome.oracle_auc:.3f}", "", "", "", "", "")
-        metrics.caption = f"model reaches {ratio:.1%} of the oracle ROC-AUC"
+        metrics.add_row("oracle (truth)", f"{outcome.oracle_auc:.3f}", "", "", "", "", "")
+    metrics.caption = "baselines: logistic regression on the same features; points per event type, halved"
+    metrics.caption += " every 30 days. accepted: share of handed-over leads won."
+    if outcome.oracle_auc is not None:
+        metrics.caption += f" The model reaches {ratio:.1%} of the oracle ROC-AUC."
     split = outcome.split
-    champion = (
-        f"yes: v{run.version} is now champion"
-        if run.promoted
-        else f"no (champion stays v{run.champion_before})"
-        if run.champion_before is not None
-        else "no"
-    )
+    if run.promoted:
+        champion = f"yes: v{run.version} is now champion"
+    elif run.champion_before is not None:
+        champion = f"no: champion stays v{run.champion_before}"
+    else:
+        champion = "no (there is no champion yet; `leadripe promote` moves it by hand)"
     rows = [
         ("snapshots", f"{split.n_train:,} train, {split.n_gap:,} in the gap, {split.n_test:,} test"),
-        ("train window", f"{split.train_start} .. {split.train_end}"),
-        ("test window", f"{split.test_start} .. {split.test_end}"),
+        ("train window", f"{_day(split.train_start)} .. {_day(split.train_end)}"),
+        ("test window", f"{_day(split.test_start)} .. {_day(split.test_end)}"),
         ("censored", f"{outcome.snapshot_counts.get('censored', 0):,} snapshots left out"),
         ("threshold", f"{outcome.threshold.threshold:.3f} ({outcome.threshold.policy.kind})"),
         ("registered", f"{run.outcome.bundle.card.name} v{run.version} (alias challenger)"),
@@ -173,6 +181,12 @@ def training_summary(run: TrainingRun) -> Group:
     if len(run.validation.rejects):
         parts.append(Text(f"{len(run.validation.rejects):,} input rows were quarantined (rejects.csv)"))
     return Group(*parts)
+
+
+def _day(value: object) -> str:
+    """A window boundary as a date (timestamps) or as it is (row positions)."""
+    text = str(value)
+    return text[:10] if len(text) > 10 and text[4] == "-" else text
 
 
 @app.command()

@@ -167,7 +167,7 @@ def fit_and_evaluate(
         time_basis=str(dataset.metadata.time_basis),
         horizon_days=config.horizon_days,
         split=split.to_dict(),
-        threshold=threshold.to_dict(),
+        threshold={"value": threshold.threshold, **threshold.to_dict()},
         metrics={name: result.to_dict() for name, result in evaluations.items()},
         feature_names=[str(name) for name in features.get_feature_names_out()],
         feature_groups=dict(features.feature_groups_),
