@@ -107,8 +107,14 @@ def assemble_report_data(
     ground_truth: pd.DataFrame | None = None,
     on_stage: StageCallback | None = None,
     seed: int = 0,
+    max_importance_rows: int = MAX_IMPORTANCE_ROWS,
+    max_contribution_rows: int = MAX_CONTRIBUTION_ROWS,
 ) -> ReportData:
-    """Compute every section's numbers for ``bundle`` on ``dataset`` (see the module docstring)."""
+    """Compute every section's numbers for ``bundle`` on ``dataset`` (see the module docstring).
+
+    Permutation importance and contributions use random subsamples of at most ``max_importance_rows``
+    and ``max_contribution_rows`` test snapshots (the report says so when it subsamples).
+    """
     stage = on_stage or (lambda _message: None)
     card = bundle.card
     threshold = card_threshold(bundle)
@@ -132,18 +138,18 @@ def assemble_report_data(
         test.y,
         groups,
         n_repeats=PERMUTATION_REPEATS,
-        max_rows=MAX_IMPORTANCE_ROWS,
+        max_rows=max_importance_rows,
         seed=seed,
     )
     rng = np.random.default_rng(seed)
     rows = np.arange(n_test)
-    if n_test > MAX_CONTRIBUTION_ROWS:
-        rows = np.sort(rng.choice(n_test, size=MAX_CONTRIBUTION_ROWS, replace=False))
+    if n_test > max_contribution_rows:
+        rows = np.sort(rng.choice(n_test, size=max_contribution_rows, replace=False))
     contributions = model.contributions(test.features.iloc[rows].reset_index(drop=True))
     contribution = contribution_importance_by_signal(contributions, groups, seed=seed)
-    if n_test > MAX_IMPORTANCE_ROWS:
+    if n_test > max_importance_rows:
         notes.append(
-            f"Permutation importance used a random {MAX_IMPORTANCE_ROWS:,} of the {n_test:,} test snapshots "
+            f"Permutation importance used a random {max_importance_rows:,} of the {n_test:,} test snapshots "
             f"({PERMUTATION_REPEATS} reshuffles each); contributions used {len(rows):,}."
         )
 
