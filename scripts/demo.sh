@@ -29,8 +29,17 @@ else
   step "3/4 (skipped) import of a real export: ../shared/datasets not found" "true"
 fi
 
-step "4/4 Serve the champion model on http://127.0.0.1:$PORT" "leadripe serve --port $PORT"
-leadripe serve --port "$PORT" > "$OUT/api.log" 2>&1 &
+# Serve the champion; if this run's model was not promoted and no champion exists yet, the
+# challenger, so that the demo still shows the API (the summary above says why it was not promoted).
+MODEL_URI=$(python - <<'PY'
+from training.registry import current_champion
+from training.tracking import configure_tracking
+configure_tracking()
+print("models:/lead-maturity@" + ("champion" if current_champion("lead-maturity") else "challenger"))
+PY
+)
+step "4/4 Serve $MODEL_URI on http://127.0.0.1:$PORT" "LEADRIPE_MODEL_URI=$MODEL_URI leadripe serve --port $PORT"
+LEADRIPE_MODEL_URI=$MODEL_URI leadripe serve --port "$PORT" > "$OUT/api.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 120); do

@@ -22,7 +22,10 @@ def serve(
     """Start the scoring API (model and settings come from LEADRIPE_* environment variables)."""
     import uvicorn
 
-    uvicorn.run("serving.app:create_app", factory=True, host=host, port=port, workers=workers)
+    # The API writes its own structured access line per request (with a request id, no personal data).
+    uvicorn.run(
+        "serving.app:create_app", factory=True, host=host, port=port, workers=workers, access_log=False
+    )
 
 
 __all__ = ["app"]
