@@ -4,7 +4,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Re-install when the dependency list changes, not on every call.
 STAMP := $(VENV)/.installed-stamp
-DEMO_DIR := out/demo
 
 .PHONY: venv demo test lint bench clean
 

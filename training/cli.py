@@ -132,7 +132,12 @@ SCORER_LABELS = {"model": "model", "logistic_baseline": "logistic", "points_base
 def training_summary(run: TrainingRun) -> Group:
     """The final summary: model vs baselines on the test period, threshold, registry outcome."""
     outcome = run.outcome
-    metrics = Table(title="Test period: data the model never saw", title_justify="left", box=box.SIMPLE_HEAD)
+    metrics = Table(
+        title="Test period: data the model never saw",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        caption_justify="left",
+    )
     for column in ("scorer", "ROC-AUC", "95% CI", "PR-AUC", "ECE", "lift@10%", "accepted"):
         metrics.add_column(
             column, justify="left" if column == "scorer" else "right", no_wrap=True, min_width=len(column)
