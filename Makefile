@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # Re-install when the dependency list changes, not on every call.
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: venv demo test lint bench clean
+.PHONY: venv demo test lint bench clean browser
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
@@ -30,6 +30,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_simulator.py
 	$(BIN)/python bench/bench_features.py
+
+# Headless Chromium (Debian's package) for the test that renders the marketing report; needs root.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@chromium --version
 
 clean:
 	rm -rf $(VENV) out mlruns mlflow.db
