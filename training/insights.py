@@ -82,6 +82,14 @@ _FEATURE_LABELS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"^.+_trend_(?P<r>\d+)d_vs_prior_(?P<p>\d+)d$"),
         "'{s}' trend (last {r} days vs the {p} before; > 0 rising)",
     ),
+    (
+        re.compile(r"^engagement_decayed_(?P<h>[0-9.]+)d$"),
+        "Recent engagement (events weighted by recency, half-life {h} days)",
+    ),
+    (
+        re.compile(r"^.+_decayed_(?P<h>[0-9.]+)d$"),
+        "Recent '{s}' events (weighted by recency, half-life {h} days)",
+    ),
     (re.compile(r"^.+_count_(?P<d>\d+)d$"), "'{s}' events in the last {d} days"),
     (re.compile(r"^.+_days_since_last$"), "Days since the last '{s}'"),
 ]
