@@ -454,10 +454,10 @@ def ripening_curves(
 
 # ----------------------------------------------------------------------------------------- backtest
 def card_threshold(bundle: ModelBundle) -> float:
-    """The hand-over threshold in the bundle's card (``ThresholdDecision.to_dict`` stores it as
-    ``threshold``; older cards and ``training.scoring`` call it ``value``)."""
+    """The hand-over threshold in the bundle's card: ``value`` (as ``training.scoring`` reads it), else
+    ``threshold`` (the key of ``ThresholdDecision.to_dict``, all that cards written before had)."""
     section = bundle.card.threshold
-    value = section.get("threshold", section.get("value"))
+    value = section.get("value", section.get("threshold"))
     if value is None:
         raise ValueError(f"model card of {bundle.card.name!r} has no hand-over threshold: {section}")
     return float(value)
