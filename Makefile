@@ -19,8 +19,10 @@ venv: $(STAMP)
 demo: $(STAMP)
 	@bash scripts/demo.sh
 
+# The suite, then the notebooks top to bottom (nbmake) on small simulated data.
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --nbmake notebooks/
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -195,6 +195,42 @@ def _day(value: object) -> str:
 
 
 @app.command()
+def report(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write report.html into.")],
+    model: Annotated[
+        str, typer.Option("--model", help="MLflow model URI of the model to report on.")
+    ] = "models:/lead-maturity@champion",
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Dataset directory (default: the one the model was trained on)."),
+    ] = None,
+) -> None:
+    """Write the self-contained HTML report on what drives readiness, for marketing."""
+    import pandas as pd
+
+    from training.contract import GROUND_TRUTH_FILE
+    from training.io import load_dataset
+    from training.registry import load_bundle
+    from training.report import build_report, write_report
+    from training.tracking import configure_tracking
+
+    with user_errors():
+        configure_tracking()
+        bundle = load_bundle(model)
+        data_dir = data or (Path(bundle.card.data_dir) if bundle.card.data_dir else None)
+        if data_dir is None:
+            raise ValueError(f"{model}: the model does not record its training data; pass --data DIR")
+        dataset, _ = load_dataset(data_dir)
+        truth_path = data_dir / GROUND_TRUTH_FILE
+        ground_truth = pd.read_parquet(truth_path) if truth_path.exists() else None
+        with console.status("building the report") as status:
+            html = build_report(bundle, dataset, ground_truth=ground_truth, on_stage=status.update)
+        path = write_report(html, out)
+        size_mb = path.stat().st_size / 1e6
+        console.print(f"Report written to {path} ({size_mb:.1f} MB); open it in any browser, offline.")
+
+
+@app.command()
 def promote(
     version: Annotated[int, typer.Argument(help="Model version to make champion.")],
     model_name: Annotated[str, typer.Option("--model-name", help="Registered model name.")] = "lead-maturity",

@@ -32,6 +32,7 @@ from training.registry import (
     promote,
     register_candidate,
 )
+from training.report import build_report, write_report
 from training.scoring import score_batch
 from training.tracking import configure_tracking
 from training.validation import ValidationReport, write_rejects
@@ -69,6 +70,10 @@ def train(
     ground_truth = _ground_truth(data_dir)
     outcome = fit_and_evaluate(dataset, config, ground_truth=ground_truth, on_stage=stage)
     outcome.bundle.card.data_dir = str(data_dir.resolve())
+    # The marketing report travels inside the model, so the API serves the one that fits its model.
+    outcome.bundle.report_html = build_report(
+        outcome.bundle, dataset, outcome=outcome, ground_truth=ground_truth, on_stage=stage
+    )
 
     stage("logging the run to MLflow")
     uri = configure_tracking(tracking_uri, experiment=config.experiment_name)
@@ -183,3 +188,5 @@ def _log_run(
         mlflow.log_artifact(str(directory / "run_report.json"))
         (directory / "model_card.json").write_text(card.to_json())
         mlflow.log_artifact(str(directory / "model_card.json"))
+        if outcome.bundle.report_html is not None:
+            mlflow.log_artifact(str(write_report(outcome.bundle.report_html, directory)))
