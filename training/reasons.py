@@ -169,6 +169,15 @@ def _trend(match: re.Match[str], value: Value, signal: str | None) -> str:
     return f"{subject} {direction} ({period})"
 
 
+def _decayed(match: re.Match[str], value: Value, signal: str | None) -> str:
+    stem = match["stem"]
+    subject = "engagement" if stem == "engagement" else f"'{humanize(signal or stem)}' activity"
+    half_life = f"each event counts half after {match['days']} days"
+    if _missing(value) or float(value) <= 0:  # type: ignore[arg-type]
+        return f"No recent {subject} ({half_life})"
+    return f"Recent {subject} worth {_number(value)} events ({half_life})"
+
+
 def _first_high_intent(match: re.Match[str], value: Value, signal: str | None) -> str:
     if _missing(value):
         return "No high-intent action (such as pricing or demo) yet"
@@ -191,6 +200,7 @@ _VALUE_RENDERERS: list[tuple[re.Pattern[str], _Renderer]] = [
     (re.compile(r"^days_since_first_high_intent$"), _first_high_intent),
     (re.compile(r"^has_high_intent$"), _has_high_intent),
     (re.compile(r"^(?P<stem>.+)_trend_(?P<recent>\d+)d_vs_prior_(?P<prior>\d+)d$"), _trend),
+    (re.compile(r"^(?P<stem>.+)_decayed_(?P<days>\d+)d$"), _decayed),
     (_WINDOW, _window_count),
     (_RECENCY, _recency),
     (_FIRST, _first),
