@@ -171,13 +171,14 @@ class LeadScorer:
     def run_model(self, batch: SnapshotBatch) -> Scored:
         """Features, calibrated readiness, raw score and exact contributions for every snapshot."""
         features = self.features_step.transform(batch)
-        readiness, raw, contributions = self.model.explain_features(features)
+        # Plain arrays, columns in feature_names_in_ order (= self.feature_names), base value last.
+        readiness, raw, values = self.model.explain_arrays(features)
         return Scored(
             features=features,
             readiness=np.asarray(readiness, dtype=float),
             raw=np.asarray(raw, dtype=float),
-            contributions=contributions[self.feature_names].to_numpy(dtype=float),
-            base_value=contributions[BASE_VALUE].to_numpy(dtype=float),
+            contributions=values[:, :-1],
+            base_value=values[:, -1],
         )
 
     @property

@@ -212,3 +212,37 @@ def test_pipeline_and_explain_run_features_once(problem) -> None:
     np.testing.assert_allclose(proba, pipeline.predict_proba(batch.take([0, 1, 2]))[:, 1])
     np.testing.assert_allclose(raw, model.raw_score(X.iloc[:3]))
     np.testing.assert_allclose(contributions.sum(axis=1).to_numpy(), raw, rtol=1e-9, atol=1e-9)
+
+
+def test_explain_arrays_match_the_frame_api(fitted: ReadinessModel, problem) -> None:
+    _, _, X_test, _ = problem
+    readiness, raw, values = fitted.explain_arrays(X_test.iloc[:300])
+    frame = fitted.contributions(X_test.iloc[:300])
+    np.testing.assert_allclose(values, frame.to_numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(raw, fitted.raw_score(X_test.iloc[:300]), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(readiness, fitted.calibrate(raw))
+
+
+def test_encoding_follows_column_names_not_positions(fitted: ReadinessModel, problem) -> None:
+    _, _, X_test, _ = problem
+    part = X_test.iloc[:200]
+    shuffled = part[["lead_source", "noise", "b", "a"]].assign(extra=1.0)
+    np.testing.assert_array_equal(fitted.raw_score(shuffled), fitted.raw_score(part))
+    # Categories in another order than in training still map onto the training codes.
+    reordered = part["lead_source"].cat.reorder_categories(["referral", "web", "event"])
+    recoded = part.assign(lead_source=reordered)
+    np.testing.assert_array_equal(fitted.raw_score(recoded), fitted.raw_score(part))
+    with pytest.raises(ValueError, match="lacks 1 column"):
+        fitted.raw_score(part.drop(columns="noise"))
+
+
+def test_refit_and_unpickled_models_do_not_reuse_a_stale_column_layout(problem) -> None:
+    X, y, X_test, _ = problem
+    model = ReadinessModel(**FAST).fit(X, y)
+    model.raw_score(X_test)  # builds the cached layout
+    restored = pickle.loads(pickle.dumps(model))
+    assert "_layout_cache" not in restored.__dict__  # a cache, not part of the saved model
+    np.testing.assert_array_equal(restored.raw_score(X_test), model.raw_score(X_test))
+    narrow = X[["lead_source", "a"]]
+    model.fit(narrow, y)
+    assert model.raw_score(X_test[["lead_source", "a"]]).shape == (len(X_test),)
