@@ -116,9 +116,9 @@ def test_signal_stats_and_ripe_profile() -> None:
         "events_count_30d": "engagement",
         "source": "source",
     }
-    from training.serving_stats import _event_type_count_columns
+    from training.serving_stats import event_type_count_columns
 
-    windows = _event_type_count_columns(features.columns, groups)
+    windows = event_type_count_columns(features.columns, groups)
     assert set(windows) == {"demo_request", "email_open"}  # "engagement" is no event type
     stats = signal_stats(features, y, groups, windows)
     demo_stats = stats["demo_request"]
@@ -156,3 +156,26 @@ def test_build_serving_stats_is_json_and_complete() -> None:
     assert stats["gone_cold"]["fallback_feature"] == "lead_age_days"
     with pytest.raises(ValueError, match="same number of rows"):
         build_serving_stats(features, np.zeros(2), readiness, snapshots, {}, 0.3, 90)
+
+
+def test_derived_groups_get_no_invented_levels() -> None:
+    from training.serving_stats import signal_stats
+
+    features = pd.DataFrame(
+        {
+            "events_count_30d": [0.0, 3.0, 5.0, 1.0],
+            "engagement_trend_30d_vs_prior_60d": [0.0, 1.0, -1.0, 0.5],
+            "lead_age_days": [10.0, 20.0, 30.0, 40.0],
+            "source": pd.Categorical(["a", "b", "a", "b"]),
+        }
+    )
+    groups = {
+        "events_count_30d": "engagement",
+        "engagement_trend_30d_vs_prior_60d": "engagement",
+        "lead_age_days": "lead_age",
+        "source": "source",
+    }
+    stats = signal_stats(features, np.array([0.0, 1.0, 1.0, 0.0]), groups, {})
+    assert "engagement" not in stats
+    assert stats["lead_age"]["kind"] == "numeric"
+    assert stats["source"]["levels"]["a"]["win_rate"] == 0.5

@@ -37,7 +37,7 @@ from training.evaluation import roc_auc
 from training.features import ENGAGEMENT_GROUP, HIGH_INTENT_GROUP, LEAD_AGE_GROUP, OTHER_EVENT
 from training.model import BASE_VALUE, ReadinessModel, explain
 from training.reasons import humanize, reason_sentence
-from training.serving_stats import _event_type_count_columns, grade_of, signal_stats
+from training.serving_stats import event_type_count_columns, grade_of, signal_stats
 from training.snapshots import CUTOFF, SnapshotBatch
 
 #: Words for the derived signals, which have no event type or profile field to name them by.
@@ -107,7 +107,7 @@ def feature_label(feature: str, signal: str | None = None) -> str:
 def signal_kinds(feature_groups: dict[str, str], columns: Any = None) -> dict[str, str]:
     """signal -> "event" (an event type), "derived" (engagement, lead age, high intent) or "profile"."""
     names = pd.Index(list(feature_groups) if columns is None else list(columns))
-    events = set(_event_type_count_columns(names, feature_groups)) | {OTHER_EVENT}
+    events = set(event_type_count_columns(names, feature_groups)) | {OTHER_EVENT}
     kinds = {}
     for signal in dict.fromkeys(feature_groups.values()):
         if signal in DERIVED_SIGNAL_LABELS and signal != OTHER_EVENT:
@@ -270,7 +270,7 @@ def signal_win_rates(features: pd.DataFrame, y: Any, feature_groups: dict[str, s
     if len(labels) != len(features):
         raise ValueError(f"y has {len(labels)} values but features has {len(features)} rows")
     features = features.reset_index(drop=True)
-    windows: dict[str, tuple[str, Any]] = dict(_event_type_count_columns(features.columns, feature_groups))
+    windows: dict[str, tuple[str, Any]] = dict(event_type_count_columns(features.columns, feature_groups))
     for signal, (column, window) in _DERIVED_PRESENCE.items():
         if column in features.columns and feature_groups.get(column) == signal:
             windows[signal] = (column, window)

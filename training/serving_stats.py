@@ -101,7 +101,7 @@ def build_serving_stats(
     readiness = np.asarray(readiness, dtype=float)
     features = features.reset_index(drop=True)
     snapshots = snapshots.reset_index(drop=True)
-    event_windows = _event_type_count_columns(features.columns, feature_groups)
+    event_windows = event_type_count_columns(features.columns, feature_groups)
     inactivity = inactivity_feature or find_inactivity_feature(features.columns)
     if inactivity is not None and inactivity not in features.columns:
         raise ValueError(f"build_serving_stats: inactivity feature {inactivity!r} is not a feature column")
@@ -397,9 +397,7 @@ def days_to_ripeness(readiness: np.ndarray, ripening: dict[str, Any]) -> list[fl
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _event_type_count_columns(
-    columns: pd.Index, feature_groups: dict[str, str]
-) -> dict[str, tuple[str, int]]:
+def event_type_count_columns(columns: pd.Index, feature_groups: dict[str, str]) -> dict[str, tuple[str, int]]:
     """event type -> (its count column for the "recent" window, window days).
 
     A signal is an event type when its group holds per-window counts ``<stem>_count_<N>d`` and a
@@ -430,13 +428,20 @@ def _event_type_count_columns(
 def _profile_groups(
     feature_groups: dict[str, str], event_signals: set[str], columns: pd.Index
 ) -> dict[str, list[str]]:
+    """Profile signals and their columns. A profile field's feature carries the field's own name; a
+    derived group of several features (overall engagement, high intent) is not a field with levels or
+    bins, so it gets no statistics here (its one-hot reading would invent levels)."""
     present = {str(c) for c in columns}
     groups: dict[str, list[str]] = {}
     for feature, signal in feature_groups.items():
         if signal in event_signals or feature not in present:
             continue
         groups.setdefault(signal, []).append(feature)
-    return groups
+    return {
+        signal: [signal] if signal in members else members
+        for signal, members in groups.items()
+        if signal in members or len(members) == 1 or all(m.startswith(f"{signal}_") for m in members)
+    }
 
 
 def _profile_signal_stats(
