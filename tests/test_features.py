@@ -14,7 +14,7 @@ from sklearn.exceptions import NotFittedError
 
 from training.contract import CREATED_AT, EVENT_TYPE, LEAD_ID, OCCURRED_AT
 from training.features import LeadFeatures
-from training.features_events import EventTimeline, lead_codes, type_slots
+from training.features_events import EventTimeline, decayed_prefix, lead_codes, type_slots
 from training.features_profile import MISSING, OTHER
 from training.snapshots import CUTOFF, SnapshotBatch, batch_from_records, timestamps_ns
 
@@ -143,6 +143,90 @@ def test_sub_day_times_are_exact_at_the_cutoff() -> None:
     assert fitted(batch).transform(batch)["email_click_count_7d"].iloc[0] == 0
 
 
+def test_decayed_counts_for_a_hand_built_lead() -> None:
+    events = [
+        ("a", 1, "webinar_attended"),
+        ("a", 20, "webinar_attended"),
+        ("a", 50, "webinar_attended"),
+        ("a", 53, "pricing_page_view"),
+        ("a", 60, "webinar_attended"),  # at the cutoff: never seen
+        ("a", 70, "email_click"),  # after the cutoff: never seen
+        ("b", 10, "email_click"),
+    ]
+    batch = make_batch([("a", 0, 60), ("b", 5, 60), ("a", 0, 20)], events)
+    features = fitted(batch, decay_half_lives_days=(14, 7.5)).transform(batch)
+    a, b, early = features.iloc[0], features.iloc[1], features.iloc[2]
+    webinar_14 = 0.5 ** (59 / 14) + 0.5 ** (40 / 14) + 0.5 ** (10 / 14)
+    assert a["webinar_attended_decayed_14d"] == pytest.approx(webinar_14, rel=1e-12)
+    assert a["webinar_attended_decayed_7.5d"] == pytest.approx(
+        0.5 ** (59 / 7.5) + 0.5 ** (40 / 7.5) + 0.5 ** (10 / 7.5), rel=1e-12
+    )
+    assert a["pricing_page_view_decayed_14d"] == pytest.approx(0.5 ** (7 / 14), rel=1e-12)
+    assert a["email_click_decayed_14d"] == 0
+    assert a["engagement_decayed_14d"] == pytest.approx(webinar_14 + 0.5 ** (7 / 14), rel=1e-12)
+    assert b["email_click_decayed_14d"] == pytest.approx(0.5 ** (50 / 14), rel=1e-12)
+    assert b["webinar_attended_decayed_14d"] == 0
+    # The same lead seen earlier: only the event on day 1 (the one on day 20 is at the cutoff).
+    assert early["webinar_attended_decayed_14d"] == pytest.approx(0.5 ** (19 / 14), rel=1e-12)
+    assert features.filter(like="_decayed_").ge(0).all().all()
+
+
+def test_decayed_prefix_matches_the_direct_sum_and_survives_long_histories() -> None:
+    rng = np.random.default_rng(21)
+    lead = np.sort(rng.integers(0, 40, 3000))  # up to ~120 events per lead: several scan passes
+    days = np.empty(len(lead))
+    for code in np.unique(lead):  # sorted times within each lead, a century apart for some leads
+        own = lead == code
+        span = 36_500.0 if code % 7 == 0 else 200.0
+        days[own] = np.sort(rng.random(own.sum()) * span)
+    prefix = decayed_prefix(lead[1:] == lead[:-1], np.diff(days) / 14.0)
+    assert np.isfinite(prefix).all()
+    for i in rng.choice(len(lead), 200, replace=False):
+        own = (lead == lead[i]) & (np.arange(len(lead)) <= i)
+        assert prefix[i] == pytest.approx(np.sum(0.5 ** ((days[i] - days[own]) / 14.0)), rel=1e-12)
+    assert decayed_prefix(np.zeros(0, dtype=bool), np.zeros(0)).tolist() == [1.0]
+
+
+def test_decayed_counts_over_two_centuries_stay_finite_and_exact() -> None:
+    # A 14-day half-life over 200 years: exp(+t / tau) in a plain cumulative sum would overflow.
+    events = [("a", 1, "email_click"), ("a", 73_000, "email_click"), ("a", 73_010, "email_click")]
+    batch = make_batch([("a", 0, 100), ("a", 0, 73_020)], events)
+    features = fitted(batch).transform(batch)
+    assert features["email_click_decayed_14d"].tolist() == pytest.approx(
+        [0.5 ** (99 / 14), 0.5 ** (20 / 14) + 0.5 ** (10 / 14)], rel=1e-9
+    )
+
+
+def test_fit_transform_indexes_the_events_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    batch, y = random_batch(seed=18)
+    expected = fitted(batch, y).transform(batch)
+    calls: list[int] = []
+    original = LeadFeatures._timeline
+
+    def counting(self: LeadFeatures, b: SnapshotBatch) -> EventTimeline:
+        calls.append(len(b))
+        return original(self, b)
+
+    monkeypatch.setattr(LeadFeatures, "_timeline", counting)
+    got = LeadFeatures(min_event_type_count=1, min_category_frequency=1).fit_transform(batch, y)
+    pd.testing.assert_frame_equal(expected, got, check_exact=True)
+    assert calls == [len(batch)]  # built to learn the high-intent types, reused for the features
+    calls.clear()
+    fitted(batch).fit_transform(batch)  # no labels: nothing to learn from the timeline, built once
+    assert calls == [len(batch)]
+
+
+def test_decay_half_lives_are_optional_and_validated() -> None:
+    batch, y = random_batch(seed=19)
+    plain = fitted(batch, y, decay_half_lives_days=())
+    assert not any("decayed" in name for name in plain.get_feature_names_out())
+    assert plain.transform(batch).shape[1] == len(plain.get_feature_names_out())
+    with pytest.raises(ValueError, match="decay_half_lives_days"):
+        LeadFeatures(decay_half_lives_days=(14, 0)).fit(batch)
+    with pytest.raises(ValueError, match="decay_half_lives_days"):
+        LeadFeatures(decay_half_lives_days=(14, 14.0)).fit(batch)
+
+
 def test_rare_event_types_pool_into_other_event() -> None:
     events = [("a", 1, "email_click")] * 3 + [("a", 2, "fax_sent"), ("a", 3, "carrier_pigeon")]
     batch = make_batch([("a", 0, 10)], events)
@@ -246,6 +330,9 @@ def test_coarse_time_units_agree_with_nanoseconds_on_whole_seconds() -> None:
             fine.count(slot, 30 * 86_400 * 10**9), coarse.count(slot, 30 * 86_400 * 10**9)
         )
         np.testing.assert_array_equal(fine.days_since_last(slot), coarse.days_since_last(slot))
+        np.testing.assert_allclose(
+            fine.decayed(slot, 14 * 86_400 * 10**9), coarse.decayed(slot, 14 * 86_400 * 10**9), rtol=1e-12
+        )
 
 
 # ------------------------------------------------------------------------------ names and vocabulary
@@ -268,6 +355,9 @@ def test_feature_names_are_readable_stable_and_match_the_output() -> None:
         "days_since_last_engagement",
         "days_since_first_high_intent",
         "total_events",
+        "webinar_attended_decayed_14d",
+        "email_click_decayed_45d",
+        "engagement_decayed_14d",
         "source",
         "employees",
     ):
@@ -275,6 +365,8 @@ def test_feature_names_are_readable_stable_and_match_the_output() -> None:
     assert set(transformer.feature_groups_) == set(names)
     assert transformer.feature_groups_["webinar_attended_count_30d"] == "webinar_attended"
     assert transformer.feature_groups_["email_click_days_since_last"] == "email_click"
+    assert transformer.feature_groups_["email_click_decayed_45d"] == "email_click"
+    assert transformer.feature_groups_["engagement_decayed_14d"] == "engagement"
     assert transformer.feature_groups_["source"] == "source"
     assert len(set(names)) == len(names)
 

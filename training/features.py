@@ -16,8 +16,12 @@ Features (``<type>`` is the event type, sanitised to ``[a-z0-9_]``; rare types a
 ``<type>_days_since_last``                 days since the type's last event before the cutoff; NaN if never
 ``<type>_trend_<r>d_vs_prior_<b-r>d``      ``log1p(n_recent) - log1p(n_prior * r / (b - r))``: > 0 when the
                                            last ``r`` days are busier than the ``b - r`` days before them
+``<type>_decayed_<h>d``                    sum over the type's events before the cutoff of
+                                           ``0.5 ** (age_days / h)``, ``h`` in ``decay_half_lives_days``:
+                                           recent engagement counts fully, older engagement fades
 ``events_count_<w>d``, ``total_events``    all (known) events in the window / ever before the cutoff
 ``engagement_trend_<r>d_vs_prior_<b-r>d``  the trend over all events
+``engagement_decayed_<h>d``                the decayed count over all (known) events
 ``distinct_event_types_<w>d``              number of event types seen in the window
 ``days_since_last_engagement``             days since the last event of any type; NaN if none
 ``lead_age_days``                          days from ``created_at`` to the cutoff (NaN if unknown)
@@ -79,6 +83,7 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
     min_category_frequency: categorical levels rarer than this in training become ``"other"``.
     high_intent_event_types: event types that signal buying intent; None to learn them (see above).
     high_intent_min_lift, max_high_intent_types: how they are learned from labels.
+    decay_half_lives_days: half-lives of the decayed counts (empty for none).
     float_dtype: dtype of the numeric output columns.
     """
 
@@ -91,6 +96,7 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         high_intent_event_types: Sequence[str] | None = None,
         high_intent_min_lift: float = 1.5,
         max_high_intent_types: int = 3,
+        decay_half_lives_days: Sequence[float] = (14, 45),
         float_dtype: str = "float64",
     ) -> None:
         self.windows_days = windows_days
@@ -100,12 +106,25 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         self.high_intent_event_types = high_intent_event_types
         self.high_intent_min_lift = high_intent_min_lift
         self.max_high_intent_types = max_high_intent_types
+        self.decay_half_lives_days = decay_half_lives_days
         self.float_dtype = float_dtype
 
     # ------------------------------------------------------------------------------------------ fit
 
     def fit(self, batch: SnapshotBatch, y: Any = None) -> LeadFeatures:
         """Learn the event-type vocabulary, high-intent types, categorical levels and the output columns."""
+        self._fit(batch, y)
+        return self
+
+    def fit_transform(self, batch: SnapshotBatch, y: Any = None, **fit_params: Any) -> pd.DataFrame:
+        """``fit(batch, y).transform(batch)``, indexing the events only once."""
+        if fit_params:
+            raise TypeError(f"LeadFeatures.fit_transform takes no fit parameters, got {sorted(fit_params)}")
+        timeline = self._fit(batch, y)
+        return self._transform(batch, timeline)
+
+    def _fit(self, batch: SnapshotBatch, y: Any) -> EventTimeline | None:
+        """Fit; returns the event timeline of ``batch`` when learning built one (for ``fit_transform``)."""
         _check_batch(batch, "fit")
         self._check_params()
         leads, types, _ = event_arrays(batch.events)
@@ -125,9 +144,9 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             for c in self.categorical_columns_
         }
         self._name_slots()
-        self.high_intent_event_types_ = self._choose_high_intent(batch, y)
+        self.high_intent_event_types_, timeline = self._choose_high_intent(batch, y)
         self._name_features()
-        return self
+        return timeline
 
     def _check_params(self) -> None:
         windows = list(self.windows_days)
@@ -139,6 +158,12 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
                 raise ValueError(
                     f"trend_days must be (recent, baseline), 0 < recent < baseline; got {self.trend_days!r}"
                 )
+        half_lives = list(self.decay_half_lives_days)
+        if any(not h > 0 for h in half_lives) or len(set(self._decay_labels())) != len(half_lives):
+            raise ValueError(
+                "decay_half_lives_days must be distinct positive numbers of days, "
+                f"got {self.decay_half_lives_days!r}"
+            )
 
     def _name_slots(self) -> None:
         """Readable, unique column stems per slot; slot ``len(event_types_)`` pools the rare types.
@@ -167,7 +192,12 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
     def _slot_feature_names(self, stem: str) -> list[str]:
         trend = self._trend_suffix()
         counts = [f"{stem}_count_{w}d" for w in self.windows_days]
-        return [*counts, f"{stem}_days_since_last", *([f"{stem}_{trend}"] if trend else [])]
+        decayed = [f"{stem}_decayed_{label}" for label in self._decay_labels()]
+        return [*counts, f"{stem}_days_since_last", *([f"{stem}_{trend}"] if trend else []), *decayed]
+
+    def _decay_labels(self) -> list[str]:
+        # "14d", "7.5d": the half-life as written, so that names stay short and readable.
+        return [f"{float(h):g}d" for h in self.decay_half_lives_days]
 
     def _overall_names(self) -> list[tuple[str, str]]:
         """(name, group) of the features about all events together, in output order."""
@@ -176,6 +206,7 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             *((f"events_count_{w}d", ENGAGEMENT_GROUP) for w in self.windows_days),
             ("total_events", ENGAGEMENT_GROUP),
             *([(f"engagement_{trend}", ENGAGEMENT_GROUP)] if trend else []),
+            *((f"engagement_decayed_{label}", ENGAGEMENT_GROUP) for label in self._decay_labels()),
             *((f"distinct_event_types_{w}d", ENGAGEMENT_GROUP) for w in self.windows_days),
             ("days_since_last_engagement", ENGAGEMENT_GROUP),
             ("lead_age_days", LEAD_AGE_GROUP),
@@ -183,21 +214,27 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             ("has_high_intent", HIGH_INTENT_GROUP),
         ]
 
-    def _choose_high_intent(self, batch: SnapshotBatch, y: Any) -> tuple[str, ...]:
+    def _choose_high_intent(
+        self, batch: SnapshotBatch, y: Any
+    ) -> tuple[tuple[str, ...], EventTimeline | None]:
+        """The high-intent types, and the timeline built to learn them (None if none was needed)."""
         if self.high_intent_event_types is not None:
-            return tuple(
+            given = (
                 t for t in self.high_intent_event_types if t in self.slot_of_type_ and t in self.event_types_
             )
+            return tuple(given), None
+        timeline = None
         if y is not None and self.uses_events_ and self.event_types_:
-            learned = self._high_intent_by_lift(batch, np.asarray(y, dtype=np.float64))
+            labels = np.asarray(y, dtype=np.float64)
+            if len(labels) != len(batch):
+                raise ValueError(f"fit: y has {len(labels)} labels for {len(batch)} snapshots")
+            timeline = self._timeline(batch)
+            learned = self._high_intent_by_lift(timeline, labels)
             if learned:
-                return learned
-        return tuple(t for t in self.event_types_ if HIGH_INTENT_NAME_PATTERN.search(t))
+                return learned, timeline
+        return tuple(t for t in self.event_types_ if HIGH_INTENT_NAME_PATTERN.search(t)), timeline
 
-    def _high_intent_by_lift(self, batch: SnapshotBatch, y: np.ndarray) -> tuple[str, ...]:
-        if len(y) != len(batch):
-            raise ValueError(f"fit: y has {len(y)} labels for {len(batch)} snapshots")
-        timeline = self._timeline(batch)
+    def _high_intent_by_lift(self, timeline: EventTimeline, y: np.ndarray) -> tuple[str, ...]:
         base_rate = float(np.mean(y[timeline.valid])) if timeline.valid.any() else 0.0
         if base_rate <= 0.0:
             return ()
@@ -245,6 +282,9 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, batch: SnapshotBatch) -> pd.DataFrame:
         """Features of every snapshot, in snapshot order; columns as ``get_feature_names_out()``."""
+        return self._transform(batch, None)
+
+    def _transform(self, batch: SnapshotBatch, timeline: EventTimeline | None) -> pd.DataFrame:
         check_is_fitted(self, "feature_names_")
         _check_batch(batch, "transform")
         missing = [
@@ -265,7 +305,7 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             written.add(name)
 
         if self.uses_events_:
-            self._event_features(batch, put)
+            self._event_features(batch, put, timeline or self._timeline(batch))
         for column in self.numeric_columns_:
             put(column, numeric_values(batch.snapshots, column))
         if len(written) != n_numeric:  # a feature named in fit but never computed: a bug, never garbage
@@ -285,14 +325,20 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             snapshot_codes, cutoff_ns, event_codes, slots, times, n_leads, len(self.slot_names_), lookback
         )
 
-    def _event_features(self, batch: SnapshotBatch, put: Callable[[str, np.ndarray], None]) -> None:
-        timeline = self._timeline(batch)
+    def _event_features(
+        self, batch: SnapshotBatch, put: Callable[[str, np.ndarray], None], timeline: EventTimeline
+    ) -> None:
         n = len(batch)
         trend = self._trend_suffix()
         window_totals = {w: np.zeros(n) for w in self.windows_days}
         distinct = {w: np.zeros(n) for w in self.windows_days}
         total = np.zeros(n)
         recent_total, prior_total = np.zeros(n), np.zeros(n)
+        half_lives = {
+            label: round(float(h) * DAY_NS)
+            for label, h in zip(self._decay_labels(), self.decay_half_lives_days, strict=True)
+        }
+        decayed_totals = {label: np.zeros(n) for label in half_lives}
         last_any = np.full(n, np.nan)
         first_high_intent = np.full(n, np.nan)
         high_intent_slots = {self.slot_of_type_[t] for t in self.high_intent_event_types_}
@@ -315,6 +361,10 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
                 put(f"{stem}_{trend}", _trend(recent, prior, recent_days, baseline_days))
                 recent_total += recent
                 prior_total += prior
+            for label, half_life_ns in half_lives.items():
+                decayed = timeline.decayed(slot, half_life_ns)
+                put(f"{stem}_decayed_{label}", decayed)
+                decayed_totals[label] += decayed
             if slot in high_intent_slots:
                 first_high_intent = np.fmax(first_high_intent, timeline.days_since_first(slot))
         invalid = ~timeline.valid
@@ -326,6 +376,8 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             recent_days, baseline_days = self.trend_days
             engagement = _trend(recent_total, prior_total, recent_days, baseline_days)
             put(f"engagement_{trend}", _nan_where(engagement, invalid))
+        for label, values in decayed_totals.items():
+            put(f"engagement_decayed_{label}", values)  # NaN cutoffs are NaN in every slot already
         put("days_since_last_engagement", last_any)
         put("lead_age_days", _lead_age_days(batch.snapshots))
         put("days_since_first_high_intent", first_high_intent)

@@ -5,6 +5,12 @@
 ``s`` did this snapshot's lead have in ``[cutoff - w, cutoff)``" is then two ``np.searchsorted`` calls
 for all snapshots at once; no loop over leads or snapshots.
 
+Exponentially decayed counts (``decayed``: the sum over the lead's events before the cutoff of
+``0.5 ** (age / half_life)``) use a per-event prefix ``D_i``, the decayed count just after event ``i`` of
+its lead; the value at a cutoff is ``D_k * 0.5 ** ((cutoff - t_k) / half_life)`` with ``k`` the lead's last
+event before the cutoff. ``D`` is computed by a segmented doubling scan (``decayed_prefix``) whose numbers
+never exceed the lead's event count, so it neither overflows nor loses precision however long the history.
+
 Times are integers in a unit chosen per batch (nanoseconds when ``n_leads * time range`` fits into an
 int64 key, else microseconds, milliseconds, ...). Both event times and cutoffs are floored to that unit,
 so an event is counted only if ``floor(occurred_at) < floor(cutoff)``: never at or after the cutoff
@@ -123,6 +129,8 @@ class EventTimeline:
         self._targets: dict[int | None, np.ndarray] = {}
         self._positions: dict[int | None, np.ndarray] = {}
         self._positions_slot = -1
+        self._prefix_key: tuple[int, int] | None = None
+        self._prefix = np.zeros(0)
 
     def _time(self, ns: np.ndarray) -> np.ndarray:
         shifted = ns - self.base
@@ -162,6 +170,24 @@ class EventTimeline:
         start, end = self._position(slot, None), self._position(slot, 0)
         return self._days_since(self._slot_keys[slot], start, end > start)
 
+    def decayed(self, slot: int, half_life_ns: int) -> np.ndarray:
+        """Sum over the slot's events before the cutoff of ``0.5 ** (age / half_life)`` per snapshot;
+        0 without events, NaN for NaT cutoffs."""
+        keys = self._slot_keys[slot]
+        start, end = self._position(slot, None), self._position(slot, 0)
+        found = end > start
+        if not len(keys):
+            return self._finish(np.zeros(self.n_snapshots))
+        if self._prefix_key != (slot, half_life_ns):
+            leads = keys // self.span
+            gaps_ns = np.diff(keys).astype(np.float64) * self.unit
+            self._prefix = decayed_prefix(leads[1:] == leads[:-1], gaps_ns / half_life_ns)
+            self._prefix_key = (slot, half_life_ns)
+        last = np.where(found, end - 1, 0)
+        event_ns = self.base + (keys[last] - self._sorted_lead_base) * self.unit
+        age = (self._sorted_cutoff_ns - event_ns) / half_life_ns
+        return self._finish(np.where(found, self._prefix[last] * np.exp2(-np.where(found, age, 0.0)), 0.0))
+
     def _days_since(self, keys: np.ndarray, position: np.ndarray, found: np.ndarray) -> np.ndarray:
         event_time = keys[np.where(found, position, 0)] - self._sorted_lead_base if len(keys) else 0
         elapsed = self._sorted_cutoff_ns - (self.base + event_time * self.unit)
@@ -172,6 +198,31 @@ class EventTimeline:
         values = self._unsort(sorted_values)
         values[~self.valid] = np.nan
         return values
+
+
+def decayed_prefix(same_lead: np.ndarray, gap_half_lives: np.ndarray) -> np.ndarray:
+    """``D_i = 1 + 0.5 ** gap_i * D_{i-1}`` (restarting at 1 where ``same_lead`` is False), for sorted events.
+
+    ``same_lead[i - 1]`` / ``gap_half_lives[i - 1]`` say whether event ``i`` belongs to the lead of event
+    ``i - 1`` and how many half-lives lie between them. Vectorised as a Hillis-Steele scan: after the pass
+    with offset ``d``, ``D_i`` covers the ``2 d`` events ending at ``i`` and ``factor_i`` is the decay over
+    them (0 once the span reaches back past the lead's first event). Only unfinished positions are
+    revisited, so the work is about ``n * log2(events per lead)``, and every value stays in ``[1, count]``.
+    """
+    n = len(same_lead) + 1
+    prefix = np.ones(n)
+    factor = np.zeros(n)
+    factor[1:] = np.exp2(-np.where(same_lead, gap_half_lives, np.inf))  # a new lead starts from nothing
+    active = np.flatnonzero(factor > 0)
+    offset = 1
+    while active.size:
+        previous = active - offset  # >= 0: a positive factor means the span stays inside one lead
+        prefix[active] += factor[active] * prefix[previous]  # reads happen before the write: old values
+        new_factor = factor[active] * factor[previous]
+        factor[active] = new_factor
+        active = active[new_factor > 0]
+        offset *= 2
+    return prefix
 
 
 def event_arrays(events: pd.DataFrame) -> tuple[pd.Series, pd.Series, np.ndarray]:
