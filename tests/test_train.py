@@ -149,7 +149,7 @@ def test_cli_train_prints_the_summary_and_refuses_bad_data_cleanly(
         "threshold",
         "registered",
     ):
-        assert expected in result.output
+        assert expected in result.output, result.output
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "leads.csv").write_text("lead_id,created_at\nA,2024-01-01\nA,2024-01-02\n")
