@@ -91,47 +91,71 @@ def plan_ripening(
 
 def _added_events(
     batch: SnapshotBatch, cf_rows: np.ndarray, add_cf: np.ndarray, types: np.ndarray, counts: np.ndarray
-) -> pd.DataFrame:
-    """The new events: ``counts[k]`` events of ``types[k]`` for counterfactual ``add_cf[k]``."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The new events as (counterfactual, occurred_at ns, type): ``counts[k]`` events of ``types[k]`` for
+    counterfactual ``add_cf[k]``."""
     cf = np.repeat(add_cf, counts)
     event_type = np.repeat(types, counts)
     # Spread the events one second apart so that none coincide.
     offset = np.arange(len(cf)) - np.repeat(np.cumsum(counts) - counts, counts)
     cutoff_ns = timestamps_ns(batch.snapshots[CUTOFF])[cf_rows[cf]]
     occurred_ns = cutoff_ns - ADDED_EVENT_LEAD_TIME.value - offset * 10**9
-    return pd.DataFrame({LEAD_ID: _cf_ids(cf), OCCURRED_AT: occurred_ns, EVENT_TYPE: event_type})
+    return cf, occurred_ns, event_type
 
 
-def _counterfactual_batch(batch: SnapshotBatch, cf_rows: np.ndarray, added: pd.DataFrame) -> SnapshotBatch:
-    """Copies of the snapshots at ``cf_rows`` with their own events plus ``added``."""
+def _counterfactual_batch(
+    batch: SnapshotBatch, cf_rows: np.ndarray, added: tuple[np.ndarray, np.ndarray, np.ndarray]
+) -> SnapshotBatch:
+    """Copies of the snapshots at ``cf_rows`` with their own events plus ``added``; built from arrays
+    (category codes and int64 times), so its cost hardly depends on how many events are copied."""
     snapshots = batch.snapshots.iloc[cf_rows].reset_index(drop=True)
-    snapshots[LEAD_ID] = pd.array(_cf_ids(np.arange(len(cf_rows))), dtype="str")
+    cf_ids = pd.Index([f"cf{k}" for k in range(len(cf_rows))], dtype="str")
+    snapshots[LEAD_ID] = cf_ids.array
 
     events = batch.events
-    owner = pd.Index(batch.snapshots[LEAD_ID].astype(str)).get_indexer(pd.Index(events[LEAD_ID].astype(str)))
+    owner = _event_owners(batch)
     order = np.argsort(owner, kind="stable")
     per_row = np.bincount(owner[owner >= 0], minlength=len(batch.snapshots))
-    starts = np.concatenate([[0], np.cumsum(per_row)[:-1]])
+    starts = np.concatenate([[0], np.cumsum(per_row)[:-1]]) + int((owner < 0).sum())
     # Each counterfactual takes its original lead's events: concatenated index ranges, built without loops.
     sizes = per_row[cf_rows]
     within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     taken = order[np.repeat(starts[cf_rows], sizes) + within]
-    copied = pd.DataFrame(
+    type_codes, type_names = _codes(events[EVENT_TYPE])
+
+    added_cf, added_ns, added_types = added
+    added_codes, added_names = pd.factorize(added_types)
+    names = type_names.append(pd.Index(added_names, dtype="str"))
+    codes = np.concatenate([type_codes[taken], np.where(added_codes >= 0, added_codes + len(type_names), -1)])
+    unique_names, name_codes = np.unique(names.to_numpy(dtype=object), return_inverse=True)
+    codes = np.where(codes >= 0, np.append(name_codes, -1)[codes], -1)
+    occurred = np.concatenate([timestamps_ns(events[OCCURRED_AT])[taken], added_ns])
+    combined = pd.DataFrame(
         {
-            LEAD_ID: _cf_ids(np.repeat(np.arange(len(cf_rows)), sizes)),
-            OCCURRED_AT: timestamps_ns(events[OCCURRED_AT])[taken],
-            EVENT_TYPE: events[EVENT_TYPE].astype(str).to_numpy()[taken],
+            LEAD_ID: pd.Categorical.from_codes(
+                np.concatenate([np.repeat(np.arange(len(cf_rows)), sizes), added_cf]),
+                dtype=pd.CategoricalDtype(cf_ids),
+            ),
+            # Event times travel as int64 nanoseconds (converting tz-aware columns to numpy makes objects).
+            OCCURRED_AT: pd.DatetimeIndex(occurred.view("datetime64[ns]")).tz_localize("UTC"),
+            EVENT_TYPE: pd.Categorical.from_codes(
+                codes, dtype=pd.CategoricalDtype(pd.Index(unique_names, dtype="str"))
+            ),
         }
     )
-    combined = pd.concat([copied, added], ignore_index=True)
-    combined[LEAD_ID] = pd.array(combined[LEAD_ID].to_numpy(), dtype="str")
-    # Event times travel as int64 nanoseconds (converting tz-aware columns to numpy makes objects).
-    combined[OCCURRED_AT] = pd.to_datetime(
-        combined[OCCURRED_AT].to_numpy(dtype=np.int64), unit="ns", utc=True
-    )
-    combined[EVENT_TYPE] = pd.Categorical(combined[EVENT_TYPE])
     return SnapshotBatch(snapshots, combined, batch.categorical_columns, batch.numeric_columns)
 
 
-def _cf_ids(positions: np.ndarray) -> np.ndarray:
-    return np.char.add("cf", positions.astype(str)).astype(object)
+def _event_owners(batch: SnapshotBatch) -> np.ndarray:
+    """Row of ``batch.snapshots`` each event belongs to (-1: none), hashing each distinct lead id once."""
+    codes, distinct = _codes(batch.events[LEAD_ID])
+    rows = pd.Index(batch.snapshots[LEAD_ID].astype(str)).get_indexer(distinct)
+    return np.where(codes >= 0, np.append(rows, -1)[codes], -1)
+
+
+def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes and the distinct values (as strings) of an events column; -1 for missing."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64), pd.Index(column.cat.categories.astype(str))
+    codes, distinct = pd.factorize(column)
+    return codes.astype(np.int64), pd.Index(pd.Index(distinct).astype(str))

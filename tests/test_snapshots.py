@@ -28,6 +28,7 @@ from training.snapshots import (
     SnapshotBatch,
     SnapshotPolicy,
     _evenly_spaced,
+    batch_from_columns,
     batch_from_records,
     build_snapshots,
 )
@@ -368,3 +369,67 @@ def test_batch_from_records_names_the_bad_record(record: dict[str, Any], message
     records = [{LEAD_ID: "ok", "events": [{"occurred_at": "2024-01-01", "event_type": "a"}]}, record]
     with pytest.raises(ValueError, match=message):
         batch_from_records(records, numeric_columns=["employees"], default_as_of=T0)
+
+
+def test_batch_from_columns_takes_datetimes_and_equals_records() -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    plus_two = timezone(timedelta(hours=2))
+    records = [
+        {
+            LEAD_ID: "a",
+            "as_of": "2024-03-01T12:00:00+01:00",
+            "source": "ads",
+            "employees": 12,
+            "events": [
+                {"occurred_at": "2024-02-01T00:00:00Z", "event_type": "webinar_attended"},
+                {"occurred_at": "2024-02-03T02:00:00+02:00", "event_type": "email_click"},
+            ],
+        },
+        {
+            LEAD_ID: "b",
+            "as_of": None,
+            "employees": None,
+            "events": [{"occurred_at": "2024-02-05", "event_type": "x"}],
+        },
+    ]
+    default = pd.Timestamp("2024-04-01", tz="UTC")
+    expected = batch_from_records(
+        records, categorical_columns=["source"], numeric_columns=["employees"], default_as_of=default
+    )
+    # The same leads as parsed values: aware datetimes in two zones and a naive one (taken as UTC).
+    batch = batch_from_columns(
+        ["a", "b"],
+        as_of=[datetime(2024, 3, 1, 11, tzinfo=UTC), None],
+        created_at=[None, None],
+        profile={"source": ["ads", None], "employees": [12, None]},
+        event_counts=[2, 1],
+        event_times=[
+            datetime(2024, 2, 1, tzinfo=UTC),
+            datetime(2024, 2, 3, 2, tzinfo=plus_two),
+            datetime(2024, 2, 5),
+        ],
+        event_types=["webinar_attended", "email_click", "x"],
+        categorical_columns=["source"],
+        numeric_columns=["employees"],
+        default_as_of=default,
+    )
+    pd.testing.assert_frame_equal(batch.snapshots, expected.snapshots)
+    for column in (LEAD_ID, OCCURRED_AT, EVENT_TYPE):
+        assert batch.events[column].tolist() == expected.events[column].tolist()
+    assert batch.events[OCCURRED_AT].tolist()[1] == pd.Timestamp("2024-02-03", tz="UTC")
+    assert batch.snapshots["source"].tolist()[0] == "ads" and pd.isna(batch.snapshots["source"].iloc[1])
+
+
+def test_batch_from_columns_refuses_misaligned_events() -> None:
+    with pytest.raises(ValueError, match="do not line up"):
+        batch_from_columns(
+            ["a"],
+            as_of=[None],
+            created_at=[None],
+            profile={},
+            event_counts=[2],
+            event_times=["2024-01-01"],
+            event_types=["x"],
+            default_as_of=T0,
+        )

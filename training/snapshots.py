@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -419,28 +420,11 @@ def batch_from_records(
     profile fields become missing values; extra event fields are ignored (features do not use them).
     Raises ``ValueError`` naming the record (and event) when a value cannot be read.
     """
-    default_ns = int(timestamps_ns([default_as_of])[0])
-    if default_ns == _NAT_NS:
-        raise ValueError("batch_from_records: default_as_of must be a timestamp, got NaT/None")
     try:
         lead_ids = [str(record[LEAD_ID]) for record in records]
     except KeyError:
         bad = next(i for i, record in enumerate(records) if LEAD_ID not in record)
         raise ValueError(f"record {bad}: missing '{LEAD_ID}'") from None
-    as_of = _parse_times([record.get(AS_OF) for record in records], f"'{AS_OF}'", None)
-    as_of[as_of == _NAT_NS] = default_ns
-    frame: dict[str, Any] = {
-        LEAD_ID: pd.array(lead_ids, dtype="str"),
-        CUTOFF: pd.DatetimeIndex(as_of.view("datetime64[ns]")).tz_localize("UTC"),
-    }
-    created = _parse_times([record.get(CREATED_AT) for record in records], f"'{CREATED_AT}'", None)
-    frame[CREATED_AT] = pd.DatetimeIndex(created.view("datetime64[ns]")).tz_localize("UTC")
-    for column in categorical_columns:
-        values = [record.get(column) for record in records]
-        frame[column] = pd.Categorical([None if v is None else str(v) for v in values])
-    for column in numeric_columns:
-        frame[column] = _parse_numbers([record.get(column) for record in records], column)
-
     events_per_record = [_events_of(record, i) for i, record in enumerate(records)]
     sizes = np.fromiter((len(events) for events in events_per_record), dtype=np.int64, count=len(records))
     flat = [event for events in events_per_record for event in events]
@@ -453,23 +437,102 @@ def batch_from_records(
             for i, e in enumerate(flat)
             if not isinstance(e, Mapping) or {OCCURRED_AT, EVENT_TYPE} - e.keys()
         )
-        record_no = int(np.searchsorted(np.cumsum(sizes), position, side="right"))
+        record_no = _record_of(position, sizes)
         raise ValueError(
             f"record {record_no} ('{lead_ids[record_no]}'): an event lacks '{OCCURRED_AT}' or '{EVENT_TYPE}'"
         ) from None
-    occurred_ns = _parse_times(occurred, f"event '{OCCURRED_AT}'", sizes)
+    return batch_from_columns(
+        lead_ids,
+        as_of=[record.get(AS_OF) for record in records],
+        created_at=[record.get(CREATED_AT) for record in records],
+        profile={
+            column: [record.get(column) for record in records]
+            for column in (*categorical_columns, *numeric_columns)
+        },
+        event_counts=sizes,
+        event_times=occurred,
+        event_types=types,
+        categorical_columns=categorical_columns,
+        numeric_columns=numeric_columns,
+        default_as_of=default_as_of,
+    )
+
+
+def batch_from_columns(
+    lead_ids: Sequence[str],
+    *,
+    as_of: Sequence[Any],
+    created_at: Sequence[Any],
+    profile: Mapping[str, Sequence[Any]],
+    event_counts: np.ndarray | Sequence[int],
+    event_times: Sequence[Any],
+    event_types: Sequence[Any],
+    categorical_columns: Sequence[str] = (),
+    numeric_columns: Sequence[str] = (),
+    default_as_of: pd.Timestamp,
+) -> SnapshotBatch:
+    """``batch_from_records`` for leads already split into columns (one value per lead; events flattened
+    lead after lead, ``event_counts[i]`` of them for lead ``i``), so that a caller holding parsed values
+    (the API) builds no per-event dicts. Times are ISO strings, ``datetime``s or None; those without a
+    zone are UTC. ``profile`` maps each profile column to its values (a missing column: all missing).
+    Raises ``ValueError`` naming the record (by position) when a value cannot be read.
+    """
+    default_ns = int(timestamps_ns([default_as_of])[0])
+    if default_ns == _NAT_NS:
+        raise ValueError("batch_from_records: default_as_of must be a timestamp, got NaT/None")
+    n = len(lead_ids)
+    sizes = np.asarray(event_counts, dtype=np.int64)
+    if len(sizes) != n or int(sizes.sum()) != len(event_times) or len(event_times) != len(event_types):
+        raise ValueError(
+            f"batch_from_columns: {n} leads, {len(sizes)} event counts (sum {int(sizes.sum())}), "
+            f"{len(event_times)} event times and {len(event_types)} event types do not line up"
+        )
+    as_of_ns = _parse_times(as_of, f"'{AS_OF}'", None)
+    as_of_ns[as_of_ns == _NAT_NS] = default_ns
+    frame: dict[str, Any] = {
+        LEAD_ID: pd.array(lead_ids, dtype="str"),
+        CUTOFF: _utc_times(as_of_ns),
+        CREATED_AT: _utc_times(_parse_times(created_at, f"'{CREATED_AT}'", None)),
+    }
+    missing = [None] * n
+    for column in categorical_columns:
+        # Plain strings: LeadFeatures maps them onto its training categories itself.
+        values = profile.get(column, missing)
+        frame[column] = pd.array([None if v is None else str(v) for v in values], dtype="str")
+    for column in numeric_columns:
+        frame[column] = _parse_numbers(list(profile.get(column, missing)), column)
+
+    occurred_ns = _parse_times(event_times, f"event '{OCCURRED_AT}'", sizes)
     if (occurred_ns == _NAT_NS).any():
-        position = int(np.flatnonzero(occurred_ns == _NAT_NS)[0])
-        record_no = int(np.searchsorted(np.cumsum(sizes), position, side="right"))
+        record_no = _record_of(int(np.flatnonzero(occurred_ns == _NAT_NS)[0]), sizes)
         raise ValueError(f"record {record_no} ('{lead_ids[record_no]}'): an event has no '{OCCURRED_AT}'")
+    # Events name their lead and type by category codes: one hash per distinct lead and per type,
+    # not one string per event.
+    lead_codes, distinct_leads = pd.factorize(np.asarray(lead_ids, dtype=object))
+    type_codes, distinct_types = pd.factorize(
+        np.fromiter(map(str, event_types), dtype=object, count=len(event_types))
+    )
     events = pd.DataFrame(
         {
-            LEAD_ID: pd.array(np.repeat(np.asarray(lead_ids, dtype=object), sizes), dtype="str"),
-            OCCURRED_AT: pd.DatetimeIndex(occurred_ns.view("datetime64[ns]")).tz_localize("UTC"),
-            EVENT_TYPE: pd.Categorical([str(t) for t in types]),
+            LEAD_ID: pd.Categorical.from_codes(
+                np.repeat(lead_codes, sizes), dtype=pd.CategoricalDtype(pd.Index(distinct_leads, dtype="str"))
+            ),
+            OCCURRED_AT: _utc_times(occurred_ns),
+            EVENT_TYPE: pd.Categorical.from_codes(
+                type_codes, dtype=pd.CategoricalDtype(pd.Index(distinct_types, dtype="str"))
+            ),
         }
     )
     return SnapshotBatch(pd.DataFrame(frame), events, tuple(categorical_columns), tuple(numeric_columns))
+
+
+def _utc_times(ns: np.ndarray) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
+
+
+def _record_of(position: int, sizes: np.ndarray) -> int:
+    """The record holding flattened event ``position``."""
+    return int(np.searchsorted(np.cumsum(sizes), position, side="right"))
 
 
 def _events_of(record: Mapping[str, Any], index: int) -> Sequence[Any]:
@@ -479,8 +542,22 @@ def _events_of(record: Mapping[str, Any], index: int) -> Sequence[Any]:
     return events
 
 
-def _parse_times(values: list[Any], what: str, sizes: np.ndarray | None) -> np.ndarray:
-    """ISO strings/None -> int64 ns (NaT as int64.min); on failure name the record holding the bad value."""
+_DATETIME_TYPES = frozenset({datetime, pd.Timestamp, type(None)})
+_PLAIN_NUMBER_TYPES = frozenset({float, int, type(None)})  # not bool: it goes through pd.to_numeric
+
+
+def _parse_times(values: Sequence[Any], what: str, sizes: np.ndarray | None) -> np.ndarray:
+    """ISO strings/datetimes/None -> int64 ns (NaT as int64.min); naive times are UTC. On failure name
+    the record holding the bad value."""
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    if set(map(type, values)) <= _DATETIME_TYPES:
+        # Already datetimes (e.g. parsed by the API's request models): no string parsing. One zone
+        # throughout (or none) converts directly; mixed zones go through the UTC conversion below.
+        try:
+            return np.asarray(pd.DatetimeIndex(list(values)).as_unit("ns").asi8, dtype=np.int64)
+        except (ValueError, TypeError):
+            pass
     try:
         return timestamps_ns(pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601"))
     except (ValueError, TypeError, OverflowError):
@@ -489,14 +566,14 @@ def _parse_times(values: list[Any], what: str, sizes: np.ndarray | None) -> np.n
         try:
             pd.to_datetime(value, utc=True, format="ISO8601")
         except (ValueError, TypeError, OverflowError):
-            record_no = (
-                position if sizes is None else int(np.searchsorted(np.cumsum(sizes), position, "right"))
-            )
+            record_no = position if sizes is None else _record_of(position, sizes)
             raise ValueError(f"record {record_no}: {what} is not an ISO timestamp: {value!r}") from None
     raise ValueError(f"{what}: values are not ISO timestamps")  # mixed zones and the like
 
 
 def _parse_numbers(values: list[Any], column: str) -> np.ndarray:
+    if set(map(type, values)) <= _PLAIN_NUMBER_TYPES:
+        return np.asarray(values, dtype=np.float64)  # the common case: JSON numbers, no parsing needed
     try:
         return pd.to_numeric(pd.Series(values, dtype=object), errors="raise").astype("float64").to_numpy()
     except (ValueError, TypeError):
