@@ -143,11 +143,12 @@ def test_cli_train_prints_the_summary_and_refuses_bad_data_cleanly(
     assert result.exit_code == 0, result.output
     for expected in (
         "model",
-        "logistic (baseline)",
-        "points (baseline)",
+        "logistic",
+        "points",
         "oracle",
         "threshold",
         "registered",
+        "champion",
     ):
         assert expected in result.output, result.output
     broken = tmp_path / "broken"
