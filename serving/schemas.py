@@ -34,15 +34,12 @@ class EventIn(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
+    # No Python validator here (unlike the lead's own times): one runs per event, tens of thousands per
+    # batch. A time without a zone stays naive; the scorer takes it as UTC when it builds the batch.
     occurred_at: datetime = Field(description="When it happened (ISO 8601; no zone means UTC).")
     event_type: str = Field(
         min_length=1, max_length=100, description="Open vocabulary, e.g. webinar_attended."
     )
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime | None:
-        return _as_utc(value)
 
 
 class LeadIn(BaseModel):

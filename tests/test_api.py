@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -335,6 +335,22 @@ def test_batch_equals_single_answers(client: TestClient) -> None:
         assert result["reasons"]["other_contributions"] == pytest.approx(
             single["reasons"]["other_contributions"]
         )
+
+
+def test_event_times_without_a_zone_are_utc(client: TestClient) -> None:
+    body = lead(RIPE_EVENTS)
+    naive = json.loads(json.dumps(body))
+    shifted = json.loads(json.dumps(body))
+    for event, original in zip(naive["events"], body["events"], strict=True):
+        stamp = datetime.fromisoformat(original["occurred_at"])
+        event["occurred_at"] = stamp.replace(tzinfo=None).isoformat()  # same instant, no zone
+    for event, original in zip(shifted["events"], body["events"], strict=True):
+        stamp = datetime.fromisoformat(original["occurred_at"])
+        event["occurred_at"] = stamp.astimezone(timezone(timedelta(hours=-5))).isoformat()  # other zone
+    naive["events"][0]["occurred_at"] = body["events"][0]["occurred_at"]  # zones mixed in one lead
+    expected = score(client, body)["readiness"]
+    assert score(client, naive)["readiness"] == expected
+    assert score(client, shifted)["readiness"] == expected
 
 
 def test_lead_id_does_not_change_the_score(client: TestClient) -> None:

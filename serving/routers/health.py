@@ -12,7 +12,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=Health, summary="The process is alive")
-def healthz() -> Health:
+async def healthz() -> Health:
     return Health(status="ok")
 
 
@@ -22,7 +22,7 @@ def healthz() -> Health:
     summary="A model is loaded and requests can be scored",
     responses={503: {"description": "No model loaded yet"}},
 )
-def readyz(holder: HolderDep) -> Health | JSONResponse:
+async def readyz(holder: HolderDep) -> Health | JSONResponse:
     loaded = holder.current
     if loaded is None:
         return JSONResponse(
