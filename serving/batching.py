@@ -22,7 +22,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from serving.schemas import LeadIn, LeadScore
+from serving.schemas import LeadIn
 from serving.scorer import LeadScorer
 
 T = TypeVar("T")
@@ -52,7 +52,7 @@ class _Pending:
     scorer: LeadScorer
     lead: LeadIn
     options: ScoreOptions
-    future: asyncio.Future[LeadScore] = field(repr=False)
+    future: asyncio.Future[dict[str, Any]] = field(repr=False)
 
 
 class ScoringQueue:
@@ -72,11 +72,12 @@ class ScoringQueue:
 
     async def score(
         self, scorer: LeadScorer, lead: LeadIn, as_of: datetime, options: ScoreOptions
-    ) -> LeadScore:
-        """Score one lead (``as_of`` applies when the lead has none), batched with concurrent requests."""
+    ) -> dict[str, Any]:
+        """Score one lead (``as_of`` applies when the lead has none), batched with concurrent requests;
+        the answer is ``LeadScorer.score_payloads``' dict."""
         if lead.as_of is None:
             lead = lead.model_copy(update={"as_of": as_of})
-        future: asyncio.Future[LeadScore] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(scorer, lead, options, future))
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.create_task(self._drain())
@@ -98,7 +99,7 @@ class ScoringQueue:
         leads = [item.lead for item in items]
         try:
             answers = await self.run(
-                scorer.score_leads,
+                scorer.score_payloads,
                 leads,
                 default_as_of=leads[0].as_of,
                 reasons_per_side=options.reasons_per_side,
@@ -118,11 +119,12 @@ class ScoringQueue:
 PARALLEL_BATCH_SIZE = 256
 
 
-def score_many(scorer: LeadScorer, leads: Sequence[LeadIn], **options: Any) -> list[LeadScore]:
-    """``scorer.score_leads`` for a batch request, with native thread pools opened up for large batches."""
+def score_many(scorer: LeadScorer, leads: Sequence[LeadIn], **options: Any) -> list[dict[str, Any]]:
+    """``scorer.score_payloads`` for a batch request, with native thread pools opened up for large
+    batches."""
     if len(leads) < PARALLEL_BATCH_SIZE:
-        return scorer.score_leads(leads, **options)
+        return scorer.score_payloads(leads, **options)
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=os.cpu_count() or 1):
-        return scorer.score_leads(leads, **options)
+        return scorer.score_payloads(leads, **options)

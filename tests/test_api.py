@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from serving.app import create_app
 from serving.logs import LOGGER_NAME, JsonFormatter
 from serving.model_holder import LoadedModel, ModelHolder
+from serving.schemas import LeadIn, LeadScore
 from serving.scorer import LeadScorer
 from serving.settings import Settings
 from training.bundle import ModelBundle, ModelCard
@@ -351,6 +352,25 @@ def test_event_times_without_a_zone_are_utc(client: TestClient) -> None:
     expected = score(client, body)["readiness"]
     assert score(client, naive)["readiness"] == expected
     assert score(client, shifted)["readiness"] == expected
+
+
+def test_scorer_payloads_are_valid_lead_scores(client: TestClient, bundle: ModelBundle) -> None:
+    """The API serialises the scorer's plain dicts without a model: they must be exact LeadScores."""
+    cold_as_of = AS_OF + timedelta(days=120)
+    bodies = [
+        lead(GREEN_EVENTS),
+        lead(RIPE_EVENTS, source="carrier-pigeon"),
+        lead([(d + 120, t) for d, t in GREEN_EVENTS], as_of=cold_as_of, created_days_before=180),
+    ]
+    bodies[0]["events"].append({"occurred_at": AS_OF.isoformat(), "event_type": "fax_sent"})
+    scorer = LeadScorer(bundle, version="7", source="memory")
+    payloads = scorer.score_payloads([LeadIn.model_validate(b) for b in bodies], default_as_of=AS_OF)
+    assert [p["verdict"] for p in payloads] == ["too_green", "ripe", "gone_cold"]
+    assert payloads[0]["warnings"] and payloads[1]["warnings"] and payloads[0]["to_ripen"]["steps"]
+    for body, payload in zip(bodies, payloads, strict=True):
+        model = LeadScore.model_validate(payload, strict=True)
+        # What the endpoint sends is what the validated model would serialise to.
+        assert score(client, body) == json.loads(model.model_dump_json())
 
 
 def test_lead_id_does_not_change_the_score(client: TestClient) -> None:

@@ -552,11 +552,11 @@ def _parse_times(values: Sequence[Any], what: str, sizes: np.ndarray | None) -> 
     if not len(values):
         return np.zeros(0, dtype=np.int64)
     if set(map(type, values)) <= _DATETIME_TYPES:
-        # Already datetimes (e.g. parsed by the API's request models): no string parsing. One zone
-        # throughout (or none) converts directly; mixed zones go through the UTC conversion below.
+        # Already datetimes (e.g. parsed by the API's request models): no string parsing; mixed zones
+        # and naive times (UTC) alike.
         try:
-            return np.asarray(pd.DatetimeIndex(list(values)).as_unit("ns").asi8, dtype=np.int64)
-        except (ValueError, TypeError):
+            return timestamps_ns(pd.to_datetime(list(values), utc=True))
+        except (ValueError, TypeError, OverflowError):
             pass
     try:
         return timestamps_ns(pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601"))
