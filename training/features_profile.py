@@ -6,6 +6,8 @@ Categoricals become pandas ``category`` columns with a fixed category list (lear
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -33,14 +35,23 @@ def encode_categories(values: pd.Series, levels: list[str]) -> pd.Categorical:
 
     Vectorised: each distinct input value is looked up once.
     """
-    dtype = category_dtype(levels)
+    dtype, categories = _dtype_and_index(tuple(levels))
     codes, uniques = pd.factorize(values)
-    position = pd.Index(dtype.categories).get_indexer(pd.Index(uniques).astype(str))
+    position = categories.get_indexer(pd.Index(uniques).astype(str))
     other, missing = len(levels), len(levels) + 1
     # A raw value literally named "other"/"missing" must not pass as the special levels: it is unseen.
     position = np.where((position < 0) | (position >= other), other, position)
     mapped = np.where(codes >= 0, position[np.maximum(codes, 0)] if len(position) else other, missing)
     return pd.Categorical.from_codes(mapped.astype(np.int32), dtype=dtype)
+
+
+@functools.lru_cache(maxsize=1024)
+def _dtype_and_index(levels: tuple[str, ...]) -> tuple[pd.CategoricalDtype, pd.Index]:
+    """``category_dtype(levels)`` and its categories as an Index, built once per fitted column: building
+    and validating them cost ~0.3 ms per column per call (serving calls this per request); the Index
+    also keeps its hash table between calls."""
+    dtype = category_dtype(list(levels))
+    return dtype, pd.Index(dtype.categories)
 
 
 def numeric_values(frame: pd.DataFrame, column: str) -> np.ndarray:
