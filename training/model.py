@@ -14,6 +14,7 @@ LightGBM's pandas conversion on every call.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -228,9 +229,7 @@ class ReadinessModel(ClassifierMixin, BaseEstimator):
         )
         callbacks: list[Any] = []
         if self.early_stopping_rounds:
-            callbacks.append(
-                lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False)
-            )
+            callbacks.append(_stop_when_every_metric_is_stale(self.early_stopping_rounds))
         eval_x, eval_y = matrix[calibration_rows], positive[calibration_rows].astype(np.int8)
         # LightGBM 4.7 renamed eval_set to eval_X / eval_y; older 4.x only knows eval_set.
         eval_kwargs: dict[str, Any] = (
@@ -240,7 +239,7 @@ class ReadinessModel(ClassifierMixin, BaseEstimator):
             matrix[fit_rows],
             positive[fit_rows].astype(np.int8),
             **eval_kwargs,
-            eval_metric="binary_logloss",
+            eval_metric=["binary_logloss", "auc"],
             # Generic names: LightGBM refuses some characters; the real names live in feature_names_in_.
             feature_name=[f"f{i}" for i in range(self.n_features_in_)],
             categorical_feature=categorical_idx or "auto",
@@ -478,6 +477,30 @@ def _category_codes(values: Any, categories: pd.Index) -> np.ndarray:
     out = codes.astype(np.float64)
     out[codes < 0] = np.nan
     return out
+
+
+def _stop_when_every_metric_is_stale(patience: int) -> Callable[[Any], None]:
+    """Early stopping on the held-out leads that waits for *both* log-loss and ROC-AUC to stop improving
+    for ``patience`` rounds, and keeps the later of their best iterations.
+
+    Log-loss alone stops at the first trees when the base rate drifts over time (the held-out leads
+    are the latest ones; CRM conversion rates often move), AUC alone peaks early and noisily on a
+    stable base rate. Calibration to the base rate is Platt's job afterwards, so the trees only need to
+    have finished learning what either metric still rewards.
+    """
+    best: dict[str, tuple[float, int]] = {}
+
+    def callback(env: Any) -> None:
+        for _, metric, value, higher_is_better in env.evaluation_result_list:
+            score = value if higher_is_better else -value
+            if metric not in best or score > best[metric][0]:
+                best[metric] = (score, env.iteration)
+        latest_best = max(iteration for _, iteration in best.values())
+        if env.iteration - latest_best >= patience:
+            raise lgb.callback.EarlyStopException(latest_best, env.evaluation_result_list)
+
+    callback.order = 30  # type: ignore[attr-defined]  # run where LightGBM's own early stopping runs
+    return callback
 
 
 def build_pipeline(features: TransformerMixin, model: ReadinessModel) -> Pipeline:
