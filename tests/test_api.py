@@ -410,6 +410,21 @@ def test_warnings_for_ignored_input(client: TestClient) -> None:
     assert score(client, lead(GREEN_EVENTS))["warnings"] == []
 
 
+def test_report_is_the_one_inside_the_served_model(bundle: ModelBundle) -> None:
+    without = create_app(Settings(api_key=SecretStr(API_KEY)), holder_for(bundle))
+    with TestClient(without, headers={"X-API-Key": API_KEY}) as test_client:
+        assert test_client.get("/report").status_code == 404
+        assert test_client.get("/report", headers={"X-API-Key": "wrong"}).status_code == 403
+    page = "<html><body><section id='summary'>report of v7</section></body></html>"
+    with_report = dataclasses.replace(bundle, report_html=page)
+    app = create_app(Settings(api_key=SecretStr(API_KEY)), holder_for(with_report))
+    with TestClient(app, headers={"X-API-Key": API_KEY}) as test_client:
+        answer = test_client.get("/report")
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/html")
+        assert answer.text == page
+
+
 def test_model_and_importances(client: TestClient, bundle: ModelBundle) -> None:
     info = client.get("/v1/model").json()
     assert info["version"] == "7" and info["horizon_days"] == 90
