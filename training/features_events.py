@@ -129,8 +129,9 @@ class EventTimeline:
         self._targets: dict[int | None, np.ndarray] = {}
         self._positions: dict[int | None, np.ndarray] = {}
         self._positions_slot = -1
-        self._prefix_key: tuple[int, int] | None = None
-        self._prefix = np.zeros(0)
+        self._gaps_slot = -1
+        self._same_lead = np.zeros(0, dtype=bool)
+        self._gaps_ns = np.zeros(0)
 
     def _time(self, ns: np.ndarray) -> np.ndarray:
         shifted = ns - self.base
@@ -178,15 +179,16 @@ class EventTimeline:
         found = end > start
         if not len(keys):
             return self._finish(np.zeros(self.n_snapshots))
-        if self._prefix_key != (slot, half_life_ns):
+        if self._gaps_slot != slot:  # shared by every half-life of the slot
             leads = keys // self.span
-            gaps_ns = np.diff(keys).astype(np.float64) * self.unit
-            self._prefix = decayed_prefix(leads[1:] == leads[:-1], gaps_ns / half_life_ns)
-            self._prefix_key = (slot, half_life_ns)
+            self._same_lead = leads[1:] == leads[:-1]
+            self._gaps_ns = np.diff(keys).astype(np.float64) * self.unit
+            self._gaps_slot = slot
+        prefix = decayed_prefix(self._same_lead, self._gaps_ns / half_life_ns)
         last = np.where(found, end - 1, 0)
         event_ns = self.base + (keys[last] - self._sorted_lead_base) * self.unit
         age = (self._sorted_cutoff_ns - event_ns) / half_life_ns
-        return self._finish(np.where(found, self._prefix[last] * np.exp2(-np.where(found, age, 0.0)), 0.0))
+        return self._finish(np.where(found, prefix[last] * np.exp2(-np.where(found, age, 0.0)), 0.0))
 
     def _days_since(self, keys: np.ndarray, position: np.ndarray, found: np.ndarray) -> np.ndarray:
         event_time = keys[np.where(found, position, 0)] - self._sorted_lead_base if len(keys) else 0
@@ -206,18 +208,24 @@ def decayed_prefix(same_lead: np.ndarray, gap_half_lives: np.ndarray) -> np.ndar
     ``same_lead[i - 1]`` / ``gap_half_lives[i - 1]`` say whether event ``i`` belongs to the lead of event
     ``i - 1`` and how many half-lives lie between them. Vectorised as a Hillis-Steele scan: after the pass
     with offset ``d``, ``D_i`` covers the ``2 d`` events ending at ``i`` and ``factor_i`` is the decay over
-    them (0 once the span reaches back past the lead's first event). Only unfinished positions are
-    revisited, so the work is about ``n * log2(events per lead)``, and every value stays in ``[1, count]``.
+    them (0 once the span reaches back past the lead's first event). Every value stays in ``[1, count]``.
+    Passes run on whole contiguous slices while most positions are unfinished, then only on the unfinished
+    ones, so a few very long leads do not make every pass cost the whole array.
     """
     n = len(same_lead) + 1
     prefix = np.ones(n)
     factor = np.zeros(n)
     factor[1:] = np.exp2(-np.where(same_lead, gap_half_lives, np.inf))  # a new lead starts from nothing
-    active = np.flatnonzero(factor > 0)
     offset = 1
-    while active.size:
+    while offset < n and np.count_nonzero(factor[offset:]) > n // 4:
+        # Slices: the right-hand sides are evaluated from the old values before the in-place writes.
+        prefix[offset:] += factor[offset:] * prefix[:-offset]
+        factor[offset:] = factor[offset:] * factor[:-offset]
+        offset *= 2
+    active = np.flatnonzero(factor[offset:]) + offset
+    while offset < n and active.size:
         previous = active - offset  # >= 0: a positive factor means the span stays inside one lead
-        prefix[active] += factor[active] * prefix[previous]  # reads happen before the write: old values
+        prefix[active] += factor[active] * prefix[previous]
         new_factor = factor[active] * factor[previous]
         factor[active] = new_factor
         active = active[new_factor > 0]
