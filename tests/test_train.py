@@ -77,6 +77,23 @@ def test_registered_model_scores_like_the_trained_bundle(first_run: TrainingRun,
     pd.testing.assert_frame_equal(expected, got)
 
 
+def test_the_api_shape_with_a_nested_profile_scores_the_same(
+    first_run: TrainingRun, simulated_dir: Path
+) -> None:
+    flat = _records(simulated_dir, n=10)
+    profile_fields = set(first_run.outcome.bundle.card.profile_columns)
+    nested = [
+        {
+            **{key: value for key, value in record.items() if key not in profile_fields},
+            "profile": {key: record[key] for key in profile_fields},
+        }
+        for record in flat
+    ]
+    loaded = mlflow.pyfunc.load_model(f"models:/lead-maturity/{first_run.version}")
+    expected = score_records(first_run.outcome.bundle, flat)
+    pd.testing.assert_frame_equal(loaded.predict(pd.DataFrame(nested)), expected)
+
+
 def test_a_deliberately_worse_model_becomes_challenger_but_not_champion(
     first_run: TrainingRun, simulated_dir: Path, tracking_uri: str
 ) -> None:

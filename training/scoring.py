@@ -7,6 +7,7 @@ that the two always describe the same feature rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -80,6 +81,7 @@ def score_records(
         rows = [{str(key): value for key, value in row.items()} for row in frame.to_dict(orient="records")]
     else:
         rows = records
+    rows = [_flatten_profile(row) for row in rows]
     categorical, numeric = profile_schema(bundle)
     batch = batch_from_records(
         rows,
@@ -88,6 +90,24 @@ def score_records(
         default_as_of=default_as_of if default_as_of is not None else pd.Timestamp.now(tz="UTC"),
     )
     return score_batch(bundle, batch)
+
+
+def _flatten_profile(record: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Accept the API's shape too: profile fields nested under ``profile`` (a dict, or JSON text as a
+    CSV payload to ``mlflow models serve`` carries it) are lifted next to ``lead_id``."""
+    profile = record.get("profile")
+    if profile is None:
+        return record
+    if isinstance(profile, str):
+        try:
+            profile = json.loads(profile)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"lead {record.get('lead_id')!r}: profile is not valid JSON ({error.msg})"
+            ) from None
+    if not isinstance(profile, Mapping):
+        raise ValueError(f"lead {record.get('lead_id')!r}: profile must be an object of field values")
+    return {**{key: value for key, value in record.items() if key != "profile"}, **profile}
 
 
 def profile_schema(bundle: ModelBundle) -> tuple[list[str], list[str]]:
