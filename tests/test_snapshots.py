@@ -160,20 +160,29 @@ def test_close_after_observed_until_is_not_trusted() -> None:
 
 def test_handover_cutoff_is_included_and_marked() -> None:
     lead = {"id": "e", "created": 0, "status": "won", "closed": 40, "handover": 10}
-    result = build_snapshots(make_dataset([lead]), POLICY)
+    with_after = SnapshotPolicy(7, 30, include_after_handover=True)
+    result = build_snapshots(make_dataset([lead]), with_after)
     rows = rows_of(result, "e")
     assert rows["day"].tolist() == [0, 7, 10, 14, 21, 28, 35]
     assert rows[AT_HANDOVER].tolist() == [False, False, True, False, False, False, False]
     assert rows["label"].tolist() == [0, 0, 1, 1, 1, 1, 1]
     assert result.counts["handover"] == 1
 
-    without = build_snapshots(make_dataset([lead]), SnapshotPolicy(7, 30, include_handover=False))
+    # By default a lead is seen until (and at) its handover, not after: that is the population asked about.
+    default = build_snapshots(make_dataset([lead]), POLICY)
+    assert rows_of(default, "e")["day"].tolist() == [0, 7, 10]
+    assert default.counts["after_handover"] == 4
+
+    without = build_snapshots(
+        make_dataset([lead]), SnapshotPolicy(7, 30, include_handover=False, include_after_handover=True)
+    )
     assert rows_of(without, "e")["day"].tolist() == [0, 7, 14, 21, 28, 35]
 
 
 def test_handover_on_a_periodic_cutoff_is_not_duplicated() -> None:
     lead = {"id": "e", "created": 0, "status": "won", "closed": 40, "handover": 14}
-    rows = rows_of(build_snapshots(make_dataset([lead]), POLICY), "e")
+    with_after = SnapshotPolicy(7, 30, include_after_handover=True)
+    rows = rows_of(build_snapshots(make_dataset([lead]), with_after), "e")
     assert rows["day"].tolist() == [0, 7, 14, 21, 28, 35]
     assert rows[AT_HANDOVER].tolist() == [False, False, True, False, False, False]
 
@@ -275,6 +284,8 @@ def _reference(
         for c in cutoffs:
             if closed is not None and c >= closed:
                 continue
+            if handover is not None and c > handover and not policy.include_after_handover:
+                continue
             if closed is None and c + policy.horizon_days > until:
                 continue
             won = lead["status"] == "won" and closed is not None and c < closed <= c + policy.horizon_days
@@ -282,7 +293,8 @@ def _reference(
     return out
 
 
-def test_vectorised_build_matches_a_plain_reference() -> None:
+@pytest.mark.parametrize("include_after_handover", [False, True])
+def test_vectorised_build_matches_a_plain_reference(include_after_handover: bool) -> None:
     rng = np.random.default_rng(7)
     leads = []
     for i in range(300):
@@ -294,7 +306,7 @@ def test_vectorised_build_matches_a_plain_reference() -> None:
         if rng.random() < 0.4:
             lead["handover"] = created + int(rng.integers(0, 60)) + float(rng.choice([0, 0.5]))
         leads.append(lead)
-    policy = SnapshotPolicy(every_days=5, horizon_days=45)
+    policy = SnapshotPolicy(every_days=5, horizon_days=45, include_after_handover=include_after_handover)
     result = build_snapshots(make_dataset(leads, observed_until=200), policy)
     snaps = result.batch.snapshots
     got = set(

@@ -41,6 +41,9 @@ class TrainConfig:
     min_negatives: int = 40
     #: snapshots per lead at most (None: all); caps the cost of very long-lived leads
     max_snapshots_per_lead: int | None = None
+    #: also learn from snapshots after a lead was handed over (off: readiness is about leads not yet
+    #: handed over, the population the API scores; see ``training.snapshots``)
+    include_after_handover: bool = False
     n_bootstrap: int = 200
     seed: int = 0
     #: half-life of the rule-based points baseline, in days

@@ -99,8 +99,8 @@ def fit_and_evaluate(
     train_time = train_batch.time_key
 
     stage(f"computing features for {len(train_batch):,} training snapshots")
-    features = LeadFeatures(**config.features).fit(train_batch, y_train)
-    X_train = features.transform(train_batch)
+    features = LeadFeatures(**config.features)
+    X_train = features.fit_transform(train_batch, y_train)
     X_test = features.transform(test_batch)
 
     stage("auditing for leakage")
@@ -230,5 +230,6 @@ def load_labelled(dataset: LeadDataset, config: TrainConfig) -> LabelledSnapshot
             every_days=config.snapshot_every_days,
             horizon_days=config.horizon_days,
             max_per_lead=config.max_snapshots_per_lead,
+            include_after_handover=config.include_after_handover,
         ),
     )

@@ -14,6 +14,8 @@ How cutoffs are chosen (timestamped datasets with an events table):
 * with ``include_handover`` a further cutoff sits exactly at ``handed_over_at`` (when known, not before
   creation, before the close and not after ``observed_until``), unless a periodic cutoff already sits
   there; such rows have ``at_handover = True``;
+* cutoffs after ``handed_over_at`` are not kept unless ``include_after_handover`` (counted as
+  ``after_handover``): readiness is about leads not yet handed over;
 * ``max_per_lead`` thins a lead's kept snapshots to that many, evenly spaced in time (the first is
   always kept).
 
@@ -124,6 +126,10 @@ class SnapshotPolicy:
     max_per_lead: int | None = None
     #: Include the cutoff at ``created_at`` itself (``k = 0``): the lead before any engagement.
     include_creation: bool = True
+    #: Keep cutoffs after ``handed_over_at``. Off by default: readiness is about leads not yet handed
+    #: over (the ones the API is asked about); afterwards the outcome is in sales' hands, and those
+    #: snapshots would teach the model the historical hand-over policy rather than ripeness.
+    include_after_handover: bool = False
 
     def __post_init__(self) -> None:
         if self.every_days <= 0:
@@ -352,7 +358,13 @@ def _timestamped_snapshots(
     label = (
         lead_closed & is_won[lead_idx] & (lead_closed_at > cutoff) & (lead_closed_at <= cutoff + horizon)
     ).astype(np.int8)
-    keep = ~censored
+    lead_handover = handover[lead_idx]
+    after_handover = (
+        np.zeros(len(lead_idx), dtype=bool)
+        if policy.include_after_handover
+        else (lead_handover != _NAT_NS) & (cutoff > lead_handover)
+    )
+    keep = ~censored & ~after_handover
     thinned = 0
     if policy.max_per_lead is not None:
         thin_keep = _evenly_spaced(lead_idx[keep], policy.max_per_lead)
@@ -366,8 +378,9 @@ def _timestamped_snapshots(
     counts = {
         "leads": len(created),
         "built": len(lead_idx),
-        "censored": int(censored.sum()),
+        "censored": int((censored & ~after_handover).sum()),
         "after_close": after_close_count,
+        "after_handover": int(after_handover.sum()),
         "handover": int(at_handover[keep].sum()) if handover_count else 0,
         "thinned": thinned,
         "positives": int(label.sum()),
