@@ -277,8 +277,9 @@ def test_reason_sentences_speak_plainly(client: TestClient) -> None:
     sentences = {
         x["feature"]: x["sentence"] for x in answer["reasons"]["positive"] + answer["reasons"]["negative"]
     }
-    pricing = [s for f, s in sentences.items() if f.startswith("pricing_page_view_count")]
-    assert pricing and "'pricing page view'" in pricing[0]
+    pricing = [s for f, s in sentences.items() if f.startswith("pricing_page_view_")]
+    assert pricing and all("'pricing page view'" in s for s in pricing)
+    assert not any("_" in s.split(":")[0] for s in sentences.values()), "no raw feature names"
     assert any("as often as" in s for s in sentences.values())
 
 
