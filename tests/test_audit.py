@@ -133,3 +133,14 @@ def test_features_without_labels_is_an_error(features_and_labels) -> None:
     features, _ = features_and_labels
     with pytest.raises(ValueError, match="labels"):
         audit_leakage(features)
+
+
+def test_sparse_by_design_features_skip_only_the_populated_check() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.random(2000) < 0.2
+    # "days since the last demo request": exists for a fifth of won snapshots and almost no others.
+    days_since_demo = np.where(y & (rng.random(2000) < 0.2), rng.uniform(0, 30, 2000), np.nan)
+    features = pd.DataFrame({"demo_request_days_since_last": days_since_demo})
+    flagged = audit_leakage(features, y)
+    assert [w.kind for w in flagged] == [LeakageKind.ONE_OUTCOME_ONLY]
+    assert audit_leakage(features, y, sparse_by_design=["demo_request_days_since_last"]) == []

@@ -108,7 +108,7 @@ def test_a_deliberately_worse_model_becomes_challenger_but_not_champion(
     assert "does not beat" in run.decision.reason or "<" in run.decision.reason
     assert current_champion("lead-maturity") == first_run.version
     client = MlflowClient(tracking_uri)
-    assert client.get_model_version_by_alias("lead-maturity", CHALLENGER).version == str(run.version)
+    assert str(client.get_model_version_by_alias("lead-maturity", CHALLENGER).version) == str(run.version)
 
 
 def test_an_interrupted_run_never_changes_the_champion(

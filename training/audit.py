@@ -12,6 +12,7 @@ Three kinds of warning:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -85,6 +86,7 @@ def audit_leakage(
     events: pd.DataFrame | None = None,
     outcomes: pd.DataFrame | None = None,
     config: AuditConfig | None = None,
+    sparse_by_design: Sequence[str] = (),
 ) -> list[LeakageWarning]:
     """Audit for leakage; returns the warnings (empty list: nothing suspicious found).
 
@@ -92,6 +94,9 @@ def audit_leakage(
     high single-column AUC and for being populated for one outcome only. The lead tables (from
     ``dataset`` or passed one by one; explicit frames win) get the same column checks against the lead's
     final outcome (won vs not won), and their timestamps are checked against ``closed_at``.
+    ``sparse_by_design`` names feature columns that are missing whenever something has not happened yet
+    (e.g. "days since the last demo request"): rare and predictive is their point, so they get the AUC
+    check but not the populated-for-one-outcome check.
     """
     cfg = config or AuditConfig()
     warnings: list[LeakageWarning] = []
@@ -106,7 +111,9 @@ def audit_leakage(
         labels = np.asarray(y).astype(bool)
         if labels.shape != (len(features),):
             raise ValueError(f"y has shape {labels.shape} but features has {len(features)} rows")
-        warnings += _column_checks("features", features.reset_index(drop=True), labels, cfg)
+        warnings += _column_checks(
+            "features", features.reset_index(drop=True), labels, cfg, skip_populated=set(sparse_by_design)
+        )
 
     if leads is not None and outcomes is not None and STATUS in outcomes.columns:
         won_by_lead = outcomes.set_index(LEAD_ID)[STATUS].astype(str).eq(str(Outcome.WON))
@@ -123,7 +130,11 @@ def audit_leakage(
 
 # ---------------------------------------------------------------------- column checks
 def _column_checks(
-    table: str, frame: pd.DataFrame, positive: np.ndarray, cfg: AuditConfig
+    table: str,
+    frame: pd.DataFrame,
+    positive: np.ndarray,
+    cfg: AuditConfig,
+    skip_populated: set[str] | frozenset[str] = frozenset(),
 ) -> list[LeakageWarning]:
     found: list[LeakageWarning] = []
     n_pos, n_neg = int(positive.sum()), int(positive.size - positive.sum())
@@ -138,7 +149,7 @@ def _column_checks(
         populated = values.notna().to_numpy()
         share_pos = float(populated[positive].mean())
         share_neg = float(populated[~positive].mean())
-        one_sided = _one_outcome_only(share_pos, share_neg, cfg)
+        one_sided = None if column in skip_populated else _one_outcome_only(share_pos, share_neg, cfg)
         if one_sided is not None:
             found.append(
                 LeakageWarning(
