@@ -157,3 +157,18 @@ def test_decile_lift_by_hand() -> None:
     lift = decile_lift(y, np.linspace(1, 0, 100))
     assert lift[0] == pytest.approx(10.0)
     assert np.all(lift[1:] == 0)
+
+
+def test_paired_auc_difference_is_exact_and_its_interval_is_paired() -> None:
+    from training.evaluation import paired_auc_difference, roc_auc
+
+    rng = np.random.default_rng(5)
+    y = rng.random(3000) < 0.2
+    strong = y + rng.normal(0, 0.8, 3000)
+    weak = y + rng.normal(0, 1.2, 3000)
+    difference, low, high = paired_auc_difference(y, strong, weak, n_bootstrap=200, seed=1)
+    assert difference == pytest.approx(roc_auc(y, strong) - roc_auc(y, weak))
+    assert 0 < low < difference < high
+    assert paired_auc_difference(y, strong, strong, n_bootstrap=50) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="must match"):
+        paired_auc_difference(y, strong, weak[:-1])

@@ -158,6 +158,11 @@ def training_summary(run: TrainingRun) -> Group:
         metrics.add_row("oracle (truth)", f"{outcome.oracle_auc:.3f}", "", "", "", "", "")
     metrics.caption = "baselines: logistic regression on the same features; points per event type, halved"
     metrics.caption += " every 30 days. accepted: share of handed-over leads won."
+    for name, (difference, low, high) in outcome.comparisons.items():
+        metrics.caption += (
+            f" Model minus {SCORER_LABELS.get(name, name)}: {difference:+.3f} ROC-AUC"
+            f" (paired 95% CI {low:+.3f} to {high:+.3f})."
+        )
     if outcome.oracle_auc is not None:
         metrics.caption += f" The model reaches {ratio:.1%} of the oracle ROC-AUC."
     split = outcome.split

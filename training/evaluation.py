@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,21 +96,46 @@ def average_precision(y_true: Any, score: Any) -> float:
     return float(ap[0])
 
 
-def _bootstrap_ranking(
-    score: np.ndarray, positive: np.ndarray, n_bootstrap: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    n = score.size
+def _bootstrap_counts(n: int, n_bootstrap: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Resampling counts per row, ``(replicates, n)``, in chunks that keep memory bounded."""
     chunk = max(1, _BOOTSTRAP_CELLS // max(n, 1))
-    aucs, aps = [], []
     for start in range(0, n_bootstrap, chunk):
         b = min(chunk, n_bootstrap - start)
         draws = rng.integers(0, n, size=(b, n))
         # Resampling counts per snapshot: one bincount over row-offset draws instead of a loop.
         counts = np.bincount((draws + (np.arange(b) * n)[:, None]).ravel(), minlength=b * n).reshape(b, n)
-        auc, ap = _weighted_ranking(score, positive, counts.astype(np.float64))
+        yield counts.astype(np.float64)
+
+
+def _bootstrap_ranking(
+    score: np.ndarray, positive: np.ndarray, n_bootstrap: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    aucs, aps = [], []
+    for counts in _bootstrap_counts(score.size, n_bootstrap, rng):
+        auc, ap = _weighted_ranking(score, positive, counts)
         aucs.append(auc)
         aps.append(ap)
     return np.concatenate(aucs), np.concatenate(aps)
+
+
+def paired_auc_difference(
+    y_true: Any, score_a: Any, score_b: Any, *, n_bootstrap: int = 200, seed: int = 0, ci_level: float = 0.95
+) -> tuple[float, float, float]:
+    """ROC-AUC of ``score_a`` minus that of ``score_b`` on the same snapshots, with a paired bootstrap
+    interval: both scorers are judged on the same resampled rows, so the interval reflects how sure we
+    are that one ranks better than the other (much narrower than comparing two separate intervals).
+    Returns ``(difference, low, high)``."""
+    positive = np.asarray(y_true).astype(bool)
+    a = np.asarray(score_a, dtype=np.float64)
+    b = np.asarray(score_b, dtype=np.float64)
+    if not (a.shape == b.shape == positive.shape):
+        raise ValueError(f"y_true {positive.shape}, score_a {a.shape} and score_b {b.shape} must match")
+    differences = [
+        _weighted_ranking(a, positive, counts)[0] - _weighted_ranking(b, positive, counts)[0]
+        for counts in _bootstrap_counts(positive.size, n_bootstrap, np.random.default_rng(seed))
+    ]
+    low, high = _percentile_ci(np.concatenate(differences), ci_level)
+    return roc_auc(positive, a) - roc_auc(positive, b), low, high
 
 
 def _percentile_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:

@@ -22,7 +22,7 @@ from training.baselines import LogisticBaseline, PointsScoreBaseline
 from training.bundle import ModelBundle, ModelCard
 from training.config import TrainConfig
 from training.contract import LeadDataset, TimeBasis
-from training.evaluation import EvaluationResult, evaluate, oracle_auc
+from training.evaluation import EvaluationResult, evaluate, oracle_auc, paired_auc_difference
 from training.features import LeadFeatures
 from training.model import ReadinessModel, build_pipeline
 from training.serving_stats import build_serving_stats
@@ -53,6 +53,8 @@ class TrainingOutcome:
     snapshot_counts: dict[str, int]
     threshold: ThresholdDecision
     leakage_warnings: list[LeakageWarning]
+    #: baseline -> (model ROC-AUC minus the baseline's, paired-bootstrap CI low, high)
+    comparisons: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     oracle_auc: float | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -147,6 +149,15 @@ def fit_and_evaluate(
         )
         for name, proba in test_scores.items()
     }
+    # How sure we are that the model ranks better than each baseline: a paired bootstrap on the same
+    # test snapshots (two separate intervals overlapping says little about the difference).
+    comparisons = {
+        name: paired_auc_difference(
+            y_test, test_scores[MODEL], proba, n_bootstrap=config.n_bootstrap, seed=config.seed
+        )
+        for name, proba in test_scores.items()
+        if name != MODEL
+    }
     oracle = None
     if ground_truth is not None and not row_order:
         oracle = oracle_auc(ground_truth, test_batch.snapshots, y_test)
@@ -179,6 +190,8 @@ def fit_and_evaluate(
         serving=serving,
         leakage_warnings=[w.to_dict() for w in warnings],
     )
+    for name, (difference, low, high) in comparisons.items():
+        card.metrics[f"model_minus_{name}"] = {"roc_auc": difference, "ci_low": low, "ci_high": high}
     if oracle is not None:
         card.metrics["oracle"] = {"roc_auc": oracle}
     return TrainingOutcome(
@@ -191,6 +204,7 @@ def fit_and_evaluate(
         snapshot_counts=dict(labelled.counts),
         threshold=threshold,
         leakage_warnings=warnings,
+        comparisons=comparisons,
         oracle_auc=oracle,
         notes=notes,
     )

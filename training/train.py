@@ -161,6 +161,10 @@ def _log_run(
     for name, result in outcome.evaluations.items():
         flat = result.to_dict(include_slices=name == MODEL)
         metrics.update({f"{name}.{key}": value for key, value in flat.items()})
+    for name, (difference, low, high) in outcome.comparisons.items():
+        metrics[f"model_minus_{name}.roc_auc"] = difference
+        metrics[f"model_minus_{name}.ci_low"] = low
+        metrics[f"model_minus_{name}.ci_high"] = high
     if outcome.oracle_auc is not None:
         metrics["oracle.roc_auc"] = outcome.oracle_auc
         metrics["model.auc_to_oracle_ratio"] = outcome.evaluations[MODEL].roc_auc / outcome.oracle_auc
