@@ -189,7 +189,9 @@ def training_summary(run: TrainingRun) -> Group:
         parts.extend(Text(f"  - {warning.detail}", style="yellow") for warning in outcome.leakage_warnings)
     parts.extend(Text(f"note: {note}") for note in outcome.notes)
     if len(run.validation.rejects):
-        parts.append(Text(f"{len(run.validation.rejects):,} input rows were quarantined (rejects.csv)"))
+        parts.append(
+            Text(f"{len(run.validation.rejects):,} input rows quarantined: rejects.csv in the MLflow run")
+        )
     return Group(*parts)
 
 

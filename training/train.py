@@ -66,7 +66,6 @@ def train(
     stage = on_stage or (lambda _message: None)
     stage(f"loading and validating {data_dir}")
     dataset, validation = load_dataset(data_dir, mode=mode)  # type: ignore[arg-type]
-    write_rejects(validation, data_dir)
     ground_truth = _ground_truth(data_dir)
     outcome = fit_and_evaluate(dataset, config, ground_truth=ground_truth, on_stage=stage)
     outcome.bundle.card.data_dir = str(data_dir.resolve())
@@ -188,6 +187,10 @@ def _log_run(
             "decision": decision.reason,
             "validation": validation.summary(),
         }
+        # Quarantined rows go with the run, never into the (immutable) input directory.
+        rejects = write_rejects(validation, directory)
+        if rejects is not None:
+            mlflow.log_artifact(str(rejects))
         (directory / "run_report.json").write_text(json.dumps(report, indent=2, default=str))
         mlflow.log_artifact(str(directory / "run_report.json"))
         (directory / "model_card.json").write_text(card.to_json())
