@@ -126,14 +126,18 @@ class ReadinessModel(ClassifierMixin, BaseEstimator):
     categories seen in training), ``booster_``, ``n_iterations_``, ``calibration_slope_``,
     ``calibration_intercept_``, ``feature_importances_`` (total split gain per feature, normalised to sum
     to 1), ``calibration_size_``.
+
+    The defaults grow small trees over large leaves (7 leaves, at least 100 rows each): snapshots of one
+    lead are strongly correlated, so fine-grained leaves memorise leads; measured in bench/bench_quality.py
+    (seeds 1-5) and bench/bench_datasets.py, equal or better than 15 leaves / 20 rows everywhere.
     """
 
     def __init__(
         self,
         n_estimators: int = 500,
         learning_rate: float = 0.05,
-        num_leaves: int = 15,
-        min_child_samples: int = 20,
+        num_leaves: int = 7,
+        min_child_samples: int = 100,
         max_depth: int = -1,
         subsample: float = 0.8,
         subsample_freq: int = 1,
