@@ -122,11 +122,12 @@ def _champion_auc(champion: ModelBundle, outcome: TrainingOutcome) -> float:
     """The current champion's ROC-AUC on the new test window: the bar a challenger must reach.
 
     A champion that cannot score the new data at all (other profile columns, another company's
-    export) cannot be compared: NaN, which refuses automatic promotion with a reason.
+    export, an artifact of an older leadripe) cannot be compared: NaN, which refuses automatic
+    promotion with a reason (promote by hand).
     """
     try:
         scores = score_batch(champion, outcome.test_batch)["readiness"].to_numpy()
-    except (KeyError, ValueError, TypeError):
+    except Exception:  # e.g. a champion pickled by an older leadripe: not comparable, not fatal
         return math.nan
     return roc_auc(outcome.y_test, scores)
 
