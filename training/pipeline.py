@@ -108,7 +108,8 @@ def fit_and_evaluate(
     stage("auditing for leakage")
     # Event-derived features are missing until the event first happens (recency, milestones): sparse by
     # design, not "populated for one outcome". Profile columns keep both checks.
-    event_derived = [name for name in X_train.columns if name not in set(train_batch.profile_columns)]
+    profile = set(train_batch.profile_columns)
+    event_derived = [name for name in X_train.columns if name not in profile]
     warnings = audit_leakage(X_train, y_train, dataset=dataset, sparse_by_design=event_derived)
 
     stage("training the gradient-boosted readiness model")
@@ -123,21 +124,22 @@ def fit_and_evaluate(
     threshold = _choose_threshold(config, model, X_train, y_train, train_batch)
 
     stage("training the baselines")
-    scorers: dict[str, Callable[[], np.ndarray]] = {MODEL: lambda: model.readiness(X_test)}
     logistic = LogisticBaseline().fit(X_train, y_train)
     baselines: dict[str, Any] = {LOGISTIC: logistic}
-    scorers[LOGISTIC] = lambda: logistic.predict_proba(X_test)[:, 1]
     notes: list[str] = []
     if dataset.has_events:
-        points = PointsScoreBaseline(half_life_days=config.points_half_life_days).fit(train_batch, y_train)
-        baselines[POINTS] = points
-        scorers[POINTS] = lambda: points.predict_proba(test_batch)[:, 1]
+        baselines[POINTS] = PointsScoreBaseline(half_life_days=config.points_half_life_days).fit(
+            train_batch, y_train
+        )
     else:
         notes.append("no event log: the rule-based points baseline (points per event type) was skipped")
 
     stage(f"evaluating on {len(test_batch):,} test snapshots the model never saw")
     slices = _slice_columns(test_batch)
-    test_scores = {name: score() for name, score in scorers.items()}
+    # The points baseline reads events itself; every other scorer reads the feature frame.
+    test_scores = {MODEL: model.readiness(X_test), LOGISTIC: logistic.predict_proba(X_test)[:, 1]}
+    if POINTS in baselines:
+        test_scores[POINTS] = baselines[POINTS].predict_proba(test_batch)[:, 1]
     evaluations = {
         name: evaluate(
             y_test,
