@@ -122,7 +122,7 @@ def train(
                 console.log(message)
                 status.update(message)
 
-            run = run_training(data, train_config, mode=mode, on_stage=on_stage)
+            run = run_training(data, train_config, mode=mode, on_stage=on_stage)  # type: ignore[arg-type]
         console.print(training_summary(run))
 
 

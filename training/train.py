@@ -35,7 +35,7 @@ from training.registry import (
 from training.report import build_report, write_report
 from training.scoring import score_batch
 from training.tracking import configure_tracking
-from training.validation import ValidationReport, write_rejects
+from training.validation import Mode, ValidationReport, write_rejects
 
 
 @dataclass
@@ -50,7 +50,10 @@ class TrainingRun:
     decision: PromotionDecision
     champion_before: int | None
     champion_auc_on_new_window: float | None
-    promoted: bool
+
+    @property
+    def promoted(self) -> bool:
+        return self.decision.promote
 
 
 def train(
@@ -58,14 +61,14 @@ def train(
     config: TrainConfig | None = None,
     *,
     tracking_uri: str | None = None,
-    mode: str = "strict",
+    mode: Mode = "strict",
     on_stage: StageCallback | None = None,
 ) -> TrainingRun:
     """Train on the dataset in ``data_dir`` and register the model; see the module docstring."""
     config = config or TrainConfig()
     stage = on_stage or (lambda _message: None)
     stage(f"loading and validating {data_dir}")
-    dataset, validation = load_dataset(data_dir, mode=mode)  # type: ignore[arg-type]
+    dataset, validation = load_dataset(data_dir, mode=mode)
     ground_truth = _ground_truth(data_dir)
     outcome = fit_and_evaluate(dataset, config, ground_truth=ground_truth, on_stage=stage)
     outcome.bundle.card.data_dir = str(data_dir.resolve())
@@ -108,7 +111,6 @@ def train(
         decision=decision,
         champion_before=None if champion is None else champion[0],
         champion_auc_on_new_window=champion_auc,
-        promoted=decision.promote,
     )
 
 
