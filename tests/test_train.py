@@ -217,3 +217,25 @@ def _with_event(record: dict, event_type: str) -> dict:
         **record,
         "events": [*record["events"], {"occurred_at": occurred.isoformat(), "event_type": event_type}],
     }
+
+
+def test_cli_promote_rollback_and_report_work_on_the_registry(
+    first_run: TrainingRun, simulated_dir: Path, tracking_uri: str, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    other = train(simulated_dir, FAST, tracking_uri=tracking_uri, on_stage=None)
+    champion = current_champion("lead-maturity")
+    target = other.version if champion != other.version else first_run.version
+    promoted = runner.invoke(app, ["promote", str(target)])
+    assert promoted.exit_code == 0, promoted.output
+    assert current_champion("lead-maturity") == target
+    rolled = runner.invoke(app, ["rollback"])
+    assert rolled.exit_code == 0, rolled.output
+    assert current_champion("lead-maturity") == champion
+    unknown = runner.invoke(app, ["promote", "999"])
+    assert unknown.exit_code == 2 and "no version 999" in unknown.output
+
+    report = runner.invoke(app, ["report", "--out", str(tmp_path / "report")])
+    assert report.exit_code == 0, report.output
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert '<section id="importances"' in html and '<section id="quality"' in html
