@@ -5,6 +5,7 @@ Serving adds ``leadripe serve`` in ``serving.cli`` (serving imports training, ne
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -151,7 +152,10 @@ def training_summary(run: TrainingRun) -> Group:
             f"{result.pr_auc:.3f}",
             f"{result.ece:.3f}",
             f"{result.lift_top_decile:.1f}x",
-            f"{result.at_threshold.acceptance_rate:.0%}",
+            # Nobody handed over at the threshold: no acceptance rate to show.
+            "-"
+            if math.isnan(result.at_threshold.acceptance_rate)
+            else f"{result.at_threshold.acceptance_rate:.0%}",
         )
     if outcome.oracle_auc is not None:
         ratio = outcome.evaluations["model"].roc_auc / outcome.oracle_auc
