@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from benchmarks_md import BENCHMARKS
+from benchmarks_md import write_section as write_benchmarks_section
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -510,17 +512,8 @@ def write_section(results: dict[str, Any], args: argparse.Namespace) -> None:
         + "."
     )
     lines += ["", status, "", notes]
-    path = REPO / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    section = "\n".join(lines) + "\n"
-    if SECTION in text:
-        start_at = text.index(SECTION)
-        next_at = text.find("\n## ", start_at + len(SECTION))
-        text = text[:start_at] + section + (text[next_at:] if next_at != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-    print(f"wrote {SECTION} in {path}")
+    write_benchmarks_section("\n".join(lines) + "\n")
+    print(f"wrote {SECTION} in {BENCHMARKS}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ The datasets live in ``../shared/datasets`` (read-only, not part of the reposito
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 import time
@@ -19,13 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks_md import write_section
+
 from training.config import TrainConfig
 from training.io import load_dataset
 from training.mapping import import_export
 from training.pipeline import LOGISTIC, MODEL, POINTS, TrainingOutcome, fit_and_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT / "BENCHMARKS.md"
 SECTION = "## Real datasets"
 DATASETS = ("olist", "bank_marketing", "online_shoppers")
 
@@ -94,13 +94,7 @@ def main() -> None:
     )
     print(section)
     if args.write:
-        text = BENCHMARKS.read_text()
-        pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-        if pattern.search(text):
-            text = pattern.sub(lambda _: section + "\n", text, count=1)
-        else:
-            text = text.rstrip() + "\n\n" + section
-        BENCHMARKS.write_text(text)
+        write_section(section)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
@@ -23,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks_md import write_section
 
 from training.contract import (
     CLOSED_AT,
@@ -55,7 +56,6 @@ EVENT_TYPES = (
 TYPE_WEIGHTS = np.array([30, 12, 25, 5, 4, 3, 8, 1, 1, 1, 0.5, 0.5])
 START = pd.Timestamp("2023-01-01", tz="UTC")
 DAY_NS = 86_400 * 10**9
-BENCHMARKS = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
 
 
 def synthetic_batch(n_leads: int, events_per_lead: float, seed: int = 0) -> SnapshotBatch:
@@ -205,17 +205,6 @@ def markdown(results: list[dict[str, float]], snapshots: list[dict[str, float]],
                 f"{r['cpu_s']:.1f} | {r['load']:.1f} |"
             )
     return "\n".join(lines) + "\n"
-
-
-def write_section(section: str) -> None:
-    """Replace (or append) the ``## Features`` section of BENCHMARKS.md, leaving other sections alone."""
-    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Features\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    BENCHMARKS.write_text(text)
 
 
 def main() -> None:

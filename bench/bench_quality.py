@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sys
 import time
 import warnings
@@ -34,12 +33,13 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks_md import write_section
+
 from training.config import TrainConfig, load_train_config
 from training.evaluation import EvaluationResult
 from training.pipeline import LOGISTIC, MODEL, POINTS, TrainingOutcome, fit_and_evaluate
 from training.simulator import simulate
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
 SECTION = "## Model quality"
 #: The issue's target for the model's ROC-AUC as a share of the oracle's.
 ORACLE_RATIO_TARGET = 0.97
@@ -197,17 +197,6 @@ def markdown(runs: list[SeedRun], config: TrainConfig, command: str) -> str:
             "",
         ]
     return "\n".join(lines)
-
-
-def write_section(section: str) -> None:
-    """Replace (or append) the ``## Model quality`` section of BENCHMARKS.md, leaving other sections alone."""
-    text = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    BENCHMARKS.write_text(text.rstrip("\n") + "\n")
 
 
 def main() -> None:

@@ -15,13 +15,13 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks_md import BENCHMARKS, write_section
+
 REPO = Path(__file__).resolve().parents[1]
-BENCHMARKS = REPO / "BENCHMARKS.md"
 SECTION = "## Simulator"
 
 _CHILD = """
@@ -87,17 +87,6 @@ def section(results: list[dict[str, float]], command: str) -> str:
         "stretches while the CPU time does not.\n\n"
         f"Command: `{command}`\n"
     )
-
-
-def write_section(text: str) -> None:
-    """Replace (or append) the ``## Simulator`` section of BENCHMARKS.md, leaving other sections alone."""
-    current = BENCHMARKS.read_text() if BENCHMARKS.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Simulator\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(current):
-        current = pattern.sub(lambda _: text + "\n", current, count=1)
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    BENCHMARKS.write_text(current)
 
 
 def main() -> None:
