@@ -2,51 +2,47 @@
 
 ``LeadScorer`` wraps one loaded ``ModelBundle`` and is immutable once built, so request threads share
 it freely and a reload simply swaps in a new one. Every lead of a request goes through the shared
-feature pipeline and model in one vectorised call (``training.snapshots.batch_from_columns`` ->
-``LeadFeatures`` -> ``ReadinessModel.explain_features``); the "what would ripen it" counterfactuals of
-all too-green leads are scored together in a second call.
+feature definition and model in one vectorised call, on plain arrays from end to end
+(``serving.request_arrays`` -> ``LeadFeatures.transform_arrays`` -> ``ReadinessModel.explain_matrix``):
+building pandas frames for a handful of leads cost more than scoring them. The "what would ripen it"
+counterfactuals of all too-green leads are scored together in a second call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from serving.counterfactuals import RipeningPlan, plan_ripening
+from serving.request_arrays import LeadInputError, arrays_from_leads, check_leads
 from serving.schemas import (
     LeadIn,
     LeadScore,
 )
 from training.bundle import ModelBundle
-from training.contract import EVENT_TYPE, OCCURRED_AT
+from training.feature_matrix import FeatureMatrix
+from training.features import LeadFeatures
 from training.reasons import reason_sentence, ripening_sentence
 from training.scoring import readiness_threshold
 from training.serving_stats import grade_of, inactivity_days, percentile_of, ripening_band_of
-from training.snapshots import CUTOFF, SnapshotBatch, batch_from_columns, timestamps_ns
+from training.snapshot_arrays import SnapshotArrays
+
+__all__ = ["LeadInputError", "LeadScorer", "Scored", "card_threshold"]
 
 BASE_VALUE = "base_value"
 _SENTENCE_CACHE_SIZE = 50_000
-
-
-class LeadInputError(ValueError):
-    """A lead's value cannot be used; ``loc`` is the field path inside the lead (e.g. ("profile", "size"))."""
-
-    def __init__(self, index: int, loc: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.index = index
-        self.loc = loc
 
 
 @dataclass(frozen=True)
 class Scored:
     """Model outputs for a batch of snapshots, aligned by row."""
 
-    features: pd.DataFrame
+    features: FeatureMatrix
     readiness: np.ndarray
     raw: np.ndarray
     contributions: np.ndarray  # (n, n_features), without the base value
@@ -62,9 +58,15 @@ class LeadScorer:
         self.source = source
         card = bundle.card
         self.threshold = card_threshold(bundle)
-        self.features_step = bundle.pipeline[:-1]
+        self.features = bundle.pipeline[0]
         self.model = bundle.pipeline[-1]
+        if len(bundle.pipeline) != 2 or not isinstance(self.features, LeadFeatures):
+            raise TypeError(
+                "the bundle's pipeline must be LeadFeatures followed by the model "
+                "(training.model.build_pipeline)"
+            )
         self.feature_names: list[str] = [str(name) for name in self.model.feature_names_in_]
+        self._column_order, self._category_codes = _model_layout(self.features, self.model)
         self.feature_groups: dict[str, str] = dict(card.feature_groups)
         self.stats: dict[str, Any] = dict(card.serving or {})
         self.signal_stats: dict[str, Any] = self.stats.get("signals", {})
@@ -81,8 +83,9 @@ class LeadScorer:
             rule if rule.get("available") and feature in self.feature_names else {"available": False, **rule}
         )
         self._sentences: dict[tuple[str, float | str | None], str] = {}
+        numeric_features = set(self.features.get_feature_names_out()) - set(self.categorical_columns)
         self.ripe_profile = [
-            p for p in self.stats.get("ripe_profile", []) if p.get("feature") in self.feature_names
+            p for p in self.stats.get("ripe_profile", []) if p.get("feature") in numeric_features
         ]
 
     # ------------------------------------------------------------------------------------ scoring
@@ -116,8 +119,8 @@ class LeadScorer:
         Building ~20 pydantic objects per lead (reasons, steps, warnings) cost more than the model's
         prediction; plain dicts cost a fraction, and tests check that they validate as ``LeadScore``.
         """
-        batch = self.build_batch(leads, default_as_of)
-        scored = self.run_model(batch)
+        arrays = self.build_arrays(leads, default_as_of)
+        scored = self.run_model(arrays)
         n = len(leads)
         readiness = scored.readiness
         handover = readiness >= self.threshold
@@ -135,10 +138,10 @@ class LeadScorer:
             else np.full(n, np.nan)
         )
         green = np.flatnonzero(verdicts == "too_green")
-        plans = self._ripening_plans(batch, scored, green, max_ripening_steps)
-        warnings = self._warnings(leads, batch)
+        plans = self._ripening_plans(arrays, scored, green, max_ripening_steps)
+        warnings = self._warnings(leads, arrays)
         reasons = self._explanations(scored, reasons_per_side)
-        cutoffs = batch.snapshots[CUTOFF].dt.to_pydatetime()
+        cutoffs = [_utc(lead.as_of or default_as_of) for lead in leads]
         threshold_score = _score(self.threshold)
         answers = []
         for i in range(n):
@@ -166,34 +169,17 @@ class LeadScorer:
             )
         return answers
 
-    def build_batch(self, leads: Sequence[LeadIn], default_as_of: datetime) -> SnapshotBatch:
-        """The leads as one ``SnapshotBatch``; internal lead ids are positions, so duplicates cannot mix.
+    def build_arrays(self, leads: Sequence[LeadIn], default_as_of: datetime) -> SnapshotArrays:
+        """The leads as ``SnapshotArrays`` (one snapshot per lead, lead codes = positions, so duplicate
+        ids cannot mix), after ``check_leads``."""
+        self.check_leads(leads, default_as_of)
+        return arrays_from_leads(leads, default_as_of, self.categorical_columns, self.numeric_columns)
 
-        Built from columns (``batch_from_columns``): the request models already hold parsed values, so
-        no per-event dicts are made and no timestamps are parsed again.
-        """
-        self.check_profile(leads)
-        return batch_from_columns(
-            [str(i) for i in range(len(leads))],
-            as_of=[lead.as_of or default_as_of for lead in leads],
-            created_at=[lead.created_at for lead in leads],
-            profile={
-                column: [lead.profile.get(column) for lead in leads]
-                for column in (*self.categorical_columns, *self.numeric_columns)
-            },
-            event_counts=[len(lead.events) for lead in leads],
-            event_times=[event.occurred_at for lead in leads for event in lead.events],
-            event_types=[event.event_type for lead in leads for event in lead.events],
-            categorical_columns=self.categorical_columns,
-            numeric_columns=self.numeric_columns,
-            default_as_of=pd.Timestamp(default_as_of),
-        )
-
-    def run_model(self, batch: SnapshotBatch) -> Scored:
+    def run_model(self, arrays: SnapshotArrays) -> Scored:
         """Features, calibrated readiness, raw score and exact contributions for every snapshot."""
-        features = self.features_step.transform(batch)
-        # Plain arrays, columns in feature_names_in_ order (= self.feature_names), base value last.
-        readiness, raw, values = self.model.explain_arrays(features)
+        features = self.features.transform_arrays(arrays)
+        # Columns in feature_names_in_ order (= self.feature_names), base value last.
+        readiness, raw, values = self.model.explain_matrix(self.model_matrix(features))
         return Scored(
             features=features,
             readiness=np.asarray(readiness, dtype=float),
@@ -202,26 +188,25 @@ class LeadScorer:
             base_value=values[:, -1],
         )
 
-    def check_profile(self, leads: Sequence[LeadIn]) -> None:
-        """Numeric profile fields must be numbers (or numeric strings); raises ``LeadInputError`` naming
-        the lead and field otherwise."""
-        for i, lead in enumerate(leads):
-            for column in self.numeric_columns:
-                value = lead.profile.get(column)
-                if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
-                    continue
-                try:
-                    float(value)
-                except (TypeError, ValueError):
-                    raise LeadInputError(
-                        i, ("profile", column), f"'{column}' must be a number, got {value!r}"
-                    ) from None
+    def model_matrix(self, features: FeatureMatrix) -> np.ndarray:
+        """The float matrix the model reads (``ReadinessModel.explain_matrix``) from the feature arrays."""
+        n_numeric = len(features.numeric_names)
+        matrix = np.empty((len(features), n_numeric + len(features.categorical_names)))
+        matrix[:, :n_numeric] = features.numeric_block.T
+        for k, model_codes in enumerate(self._category_codes):
+            matrix[:, n_numeric + k] = model_codes[features.category_codes[k]]
+        return matrix if self._column_order is None else matrix[:, self._column_order]
+
+    def check_leads(self, leads: Sequence[LeadIn], default_as_of: datetime | None = None) -> None:
+        """Values the model cannot use (non-numeric numeric fields, times out of range): raises
+        ``LeadInputError`` naming the lead and field."""
+        check_leads(leads, self.numeric_columns, default_as_of)
 
     # ------------------------------------------------------------------------------------ verdict
-    def _days_inactive(self, features: pd.DataFrame) -> np.ndarray:
+    def _days_inactive(self, features: FeatureMatrix) -> np.ndarray:
         rule = self.stats.get("gone_cold", {})
         feature = rule.get("inactivity_feature")
-        if feature and feature in features.columns:
+        if feature and feature in features:
             return inactivity_days(features, feature, rule.get("fallback_feature"))
         return np.full(len(features), np.nan)
 
@@ -326,17 +311,18 @@ class LeadScorer:
 
     # ------------------------------------------------------------------------------------ to ripen
     def _ripening_plans(
-        self, batch: SnapshotBatch, scored: Scored, rows: np.ndarray, max_steps: int
+        self, arrays: SnapshotArrays, scored: Scored, rows: np.ndarray, max_steps: int
     ) -> dict[int, dict[str, Any]]:
         """A ``ToRipen`` (as a dict) per too-green row."""
-        plan = plan_ripening(batch, scored.features, rows, self.ripe_profile) if max_steps > 0 else None
+        plan = plan_ripening(arrays, scored.features, rows, self.ripe_profile) if max_steps > 0 else None
         bands = ripening_band_of(scored.readiness[rows], self.stats.get("ripening", {}))
         steps_by_row: dict[int, list[dict[str, Any]]] = {int(r): [] for r in rows}
         all_by_row: dict[int, float] = {}
         if plan is not None and len(plan):
             # Only the scores are needed here, not their explanations (TreeSHAP is the costly part).
+            cf_features = self.features.transform_arrays(plan.arrays)
             cf_readiness = np.asarray(
-                self.model.readiness(self.features_step.transform(plan.batch)), dtype=float
+                self.model.readiness_matrix(self.model_matrix(cf_features)), dtype=float
             )
             self._collect_steps(plan, cf_readiness, steps_by_row, all_by_row)
         threshold_score = _score(self.threshold)
@@ -409,18 +395,14 @@ class LeadScorer:
         )
 
     # ------------------------------------------------------------------------------------ warnings
-    def _warnings(self, leads: Sequence[LeadIn], batch: SnapshotBatch) -> list[list[dict[str, Any]]]:
+    def _warnings(self, leads: Sequence[LeadIn], arrays: SnapshotArrays) -> list[list[dict[str, Any]]]:
         """``Warning`` dicts per lead."""
         n = len(leads)
         warnings: list[list[dict[str, Any]]] = [[] for _ in range(n)]
-        events = batch.events
-        if len(events):
-            # build_batch lays events out lead after lead, in request order.
-            owner = np.repeat(np.arange(n), [len(lead.events) for lead in leads])
-            cutoff = timestamps_ns(batch.snapshots[CUTOFF])[owner]
-            late = np.bincount(owner, weights=timestamps_ns(events[OCCURRED_AT]) >= cutoff, minlength=n)
-            types = events[EVENT_TYPE]
-            codes, names = pd.factorize(types)
+        if len(arrays.event_ns):
+            owner = arrays.event_lead_codes  # the lead's position in the request (build_arrays)
+            late = np.bincount(owner, weights=arrays.event_ns >= arrays.cutoff_ns[owner], minlength=n)
+            codes, names = arrays.event_types
             unknown_name = np.array([str(t) not in self.known_event_types for t in names], dtype=bool)
             unknown_mask = unknown_name[codes] & (codes >= 0) if len(names) else np.zeros(len(codes), bool)
             unknown = np.bincount(owner, weights=unknown_mask, minlength=n)
@@ -498,25 +480,40 @@ def _profile_kinds(bundle: ModelBundle) -> tuple[tuple[str, ...], tuple[str, ...
     )
 
 
-class _FeatureValues:
-    """Reason values of a feature frame, for the features that are reasons somewhere in the batch only:
-    numeric ones as one float matrix (a single conversion), categorical ones as strings."""
+def _model_layout(features: LeadFeatures, model: Any) -> tuple[np.ndarray | None, list[np.ndarray]]:
+    """How ``FeatureMatrix`` columns become the model's: the column order (None when it is already the
+    model's) and, per categorical feature, the model's code (float, NaN if unknown) of each feature code."""
+    names = [str(name) for name in features.get_feature_names_out()]
+    model_names = [str(name) for name in model.feature_names_in_]
+    position = {name: i for i, name in enumerate(names)}
+    lacking = [name for name in model_names if name not in position]
+    if lacking:
+        raise ValueError(f"the model uses features the feature step does not make: {lacking[:10]}")
+    order = np.array([position[name] for name in model_names], dtype=np.intp)
+    column_order = None if np.array_equal(order, np.arange(len(names))) else order
+    feature_categories = features._layout().dtypes
+    category_codes = []
+    for column in features.categorical_columns_:
+        codes = pd.Index(model.categories_[column]).get_indexer(feature_categories[column].categories)
+        category_codes.append(np.where(codes >= 0, codes, np.nan).astype(np.float64))
+    return column_order, category_codes
 
-    def __init__(self, features: pd.DataFrame, names: list[str], categorical: frozenset[str]) -> None:
-        numeric = [name for name in names if name not in categorical]
-        self._numeric_col = {name: k for k, name in enumerate(numeric)}
-        self._matrix = features[numeric].to_numpy(dtype=float, na_value=np.nan) if numeric else None
-        self._categorical = {
-            name: features[name].astype(object).to_numpy() for name in names if name in categorical
-        }
+
+class _FeatureValues:
+    """Reason values, for the features that are reasons somewhere in the batch only: numeric ones as
+    floats, categorical ones as their category names."""
+
+    def __init__(self, features: FeatureMatrix, names: list[str], categorical: frozenset[str]) -> None:
+        self._numeric = {name: features.numeric(name) for name in names if name not in categorical}
+        self._categorical = {name: features.category_names(name) for name in names if name in categorical}
 
     def get(self, row: int, name: str) -> float | str | None:
-        column = self._numeric_col.get(name)
-        if column is not None and self._matrix is not None:
-            value = float(self._matrix[row, column])
+        values = self._numeric.get(name)
+        if values is not None:
+            value = float(values[row])
             return None if np.isnan(value) else round(value, 6)
         raw = self._categorical[name][row]
-        return None if pd.isna(raw) else str(raw)
+        return None if raw is None or pd.isna(raw) else str(raw)
 
 
 def _threshold_grades(readiness: np.ndarray, threshold: float) -> np.ndarray:
@@ -526,3 +523,7 @@ def _threshold_grades(readiness: np.ndarray, threshold: float) -> np.ndarray:
 
 def _score(readiness: float) -> float:
     return round(float(readiness) * 100.0, 1)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

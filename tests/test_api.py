@@ -35,7 +35,7 @@ from training.features import LeadFeatures
 from training.model import ReadinessModel, build_pipeline
 from training.scoring import score_records
 from training.serving_stats import build_serving_stats
-from training.snapshots import SnapshotPolicy, build_snapshots
+from training.snapshots import SnapshotPolicy, batch_from_records, build_snapshots
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
 OBSERVED_DAYS = 420
@@ -257,6 +257,53 @@ def test_score_matches_the_shared_scoring_function(client: TestClient, bundle: M
     direct = score_records(bundle, [{**body, **body["profile"]}], default_as_of=pd.Timestamp(AS_OF))
     assert answer["readiness"] == pytest.approx(float(direct["readiness"].iloc[0]), rel=1e-9)
     assert answer["reasons"]["raw_score"] == pytest.approx(float(direct["raw_score"].iloc[0]), rel=1e-9)
+
+
+def test_api_features_equal_the_training_features_exactly(bundle: ModelBundle) -> None:
+    # The API builds its arrays from the request models, training from pandas frames: the features
+    # (one definition, LeadFeatures) must agree to the last bit on awkward input too.
+    bodies = [
+        lead(RIPE_EVENTS),
+        lead(GREEN_EVENTS, source="partner_never_seen", lead_id="dup"),
+        lead([(5, "fax_sent"), (2, "pricing_page_view"), (-3, "demo_request")], lead_id="dup"),  # after as_of
+        lead([], created_days_before=400),
+        lead([(200, "email_open"), (0.00001, "site_visit")], as_of=AS_OF - timedelta(days=90)),
+    ]
+    bodies[3]["profile"] = {}  # every profile value missing
+    bodies[2]["profile"]["employees"] = "1200"  # a numeric string
+    del bodies[2]["created_at"]
+    naive = bodies[0]["events"][0]
+    naive["occurred_at"] = naive["occurred_at"].replace("+00:00", "")  # no zone: UTC
+    bodies[1]["events"][0]["occurred_at"] = (
+        (AS_OF - timedelta(days=40)).astimezone(timezone(timedelta(hours=-5))).isoformat()
+    )
+    scorer = LeadScorer(bundle, version="x", source="memory")
+    leads = [LeadIn.model_validate(body) for body in bodies]
+    api = scorer.features.transform_arrays(scorer.build_arrays(leads, AS_OF)).to_frame()
+    records = [{**body, **body["profile"], "lead_id": str(i)} for i, body in enumerate(bodies)]
+    batch = batch_from_records(
+        records,
+        categorical_columns=scorer.categorical_columns,
+        numeric_columns=scorer.numeric_columns,
+        default_as_of=pd.Timestamp(AS_OF),
+    )
+    pd.testing.assert_frame_equal(api, scorer.features.transform(batch), check_exact=True)
+    assert api["source"].tolist()[:2] == ["ads", "other"] and api["source"].iloc[3] == "missing"
+    assert api["employees"].iloc[2] == 1200.0
+
+
+def test_times_outside_the_supported_range_are_422(client: TestClient) -> None:
+    body = lead(GREEN_EVENTS)
+    body["events"].append({"occurred_at": "2500-01-01T00:00:00Z", "event_type": "email_open"})
+    response = client.post("/v1/score", json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "events", 4, "occurred_at"]
+    assert "supported time range" in response.json()["detail"][0]["msg"]
+    early = lead(GREEN_EVENTS, lead_id="early")
+    early["created_at"] = "1200-01-01T00:00:00Z"
+    response = client.post("/v1/score/batch", json={"leads": [lead(), early]})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "leads", 1, "created_at"]
 
 
 def test_reasons_add_up_to_the_raw_score(client: TestClient) -> None:

@@ -14,8 +14,9 @@ from sklearn.exceptions import NotFittedError
 
 from training.contract import CREATED_AT, EVENT_TYPE, LEAD_ID, OCCURRED_AT
 from training.features import LeadFeatures
-from training.features_events import EventTimeline, decayed_prefix, lead_codes, type_slots
+from training.features_events import EventTimeline, decayed_prefix, type_slots
 from training.features_profile import MISSING, OTHER
+from training.snapshot_arrays import SnapshotArrays, codes_of, lead_codes
 from training.snapshots import CUTOFF, SnapshotBatch, batch_from_records, timestamps_ns
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
@@ -203,7 +204,7 @@ def test_fit_transform_indexes_the_events_once(monkeypatch: pytest.MonkeyPatch) 
     calls: list[int] = []
     original = LeadFeatures._timeline
 
-    def counting(self: LeadFeatures, b: SnapshotBatch) -> EventTimeline:
+    def counting(self: LeadFeatures, b: SnapshotArrays) -> EventTimeline:
         calls.append(len(b))
         return original(self, b)
 
@@ -317,22 +318,42 @@ def test_string_or_categorical_lead_ids_give_the_same_features() -> None:
 def test_coarse_time_units_agree_with_nanoseconds_on_whole_seconds() -> None:
     batch, _ = random_batch(seed=8)
     snapshot_codes, event_codes, n_leads = lead_codes(batch.snapshots[LEAD_ID], batch.events[LEAD_ID])
-    slots = type_slots(batch.events[EVENT_TYPE], {t: i for i, t in enumerate(TYPES)})
+    slots = type_slots(*codes_of(batch.events[EVENT_TYPE]), {t: i for i, t in enumerate(TYPES)})
     cutoffs = timestamps_ns(batch.snapshots[CUTOFF]) // 10**9 * 10**9
     times = timestamps_ns(batch.events[OCCURRED_AT]) // 10**9 * 10**9
     args = (snapshot_codes, cutoffs, event_codes, slots, times)
     fine = EventTimeline(*args, n_leads, len(TYPES), 90 * 86_400 * 10**9)
     coarse = EventTimeline(*args, 10**9, len(TYPES), 90 * 86_400 * 10**9)  # pretend a billion leads
-    assert fine.unit == 1
+    assert fine.unit <= 10**3  # microseconds at most: finer than the whole seconds compared below
     assert coarse.unit == 10**9
-    for slot in range(len(TYPES)):
-        np.testing.assert_array_equal(
-            fine.count(slot, 30 * 86_400 * 10**9), coarse.count(slot, 30 * 86_400 * 10**9)
-        )
-        np.testing.assert_array_equal(fine.days_since_last(slot), coarse.days_since_last(slot))
-        np.testing.assert_allclose(
-            fine.decayed(slot, 14 * 86_400 * 10**9), coarse.decayed(slot, 14 * 86_400 * 10**9), rtol=1e-12
-        )
+    everything = slice(0, len(TYPES))
+    np.testing.assert_array_equal(
+        fine.count(everything, 30 * 86_400 * 10**9), coarse.count(everything, 30 * 86_400 * 10**9)
+    )
+    np.testing.assert_array_equal(fine.days_since_last(everything), coarse.days_since_last(everything))
+    np.testing.assert_allclose(
+        fine.decayed(everything, 14 * 86_400 * 10**9),
+        coarse.decayed(everything, 14 * 86_400 * 10**9),
+        rtol=1e-12,
+    )
+
+
+def test_chunks_of_slots_give_the_same_features_as_all_slots_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Training batches query a slot or a few at a time (bounded memory), the API all slots at once: the
+    # values must not depend on it, to the last bit.
+    batch, y = random_batch(seed=12)
+    transformer = fitted(batch, y)
+    at_once = transformer.transform(batch)
+    original = EventTimeline.__init__
+
+    def one_slot_per_chunk(self: EventTimeline, *args: object, **kwargs: object) -> None:
+        original(self, *args, **{**kwargs, "max_cells": 1})  # type: ignore[arg-type]
+
+    monkeypatch.setattr(EventTimeline, "__init__", one_slot_per_chunk)
+    slot_by_slot = transformer.transform(batch)
+    pd.testing.assert_frame_equal(at_once, slot_by_slot, check_exact=True)
+    timeline = transformer._timeline(SnapshotArrays.from_batch(batch, ("source",), ("employees",)))
+    assert len(timeline.chunks) == len(transformer.slot_names_) > 1
 
 
 # ------------------------------------------------------------------------------ names and vocabulary

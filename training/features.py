@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,10 +56,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from training.contract import CREATED_AT, LEAD_ID
-from training.features_events import DAY_NS, EventTimeline, event_arrays, lead_codes, type_slots
-from training.features_profile import encode_categories, learn_levels, numeric_values
-from training.snapshots import CUTOFF, SnapshotBatch, timestamps_ns
+from training.contract import LEAD_ID
+from training.feature_matrix import FeatureMatrix
+from training.features_events import DAY_NS, EventTimeline, type_slots
+from training.features_profile import cached_category_dtype, category_codes, learn_levels
+from training.snapshot_arrays import NAT_NS, Coded, SnapshotArrays, event_columns
+from training.snapshots import CUTOFF, SnapshotBatch
 
 OTHER_EVENT = "other_event"
 #: ``feature_groups_`` value of features about all events together.
@@ -120,21 +123,21 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         """``fit(batch, y).transform(batch)``, indexing the events only once."""
         if fit_params:
             raise TypeError(f"LeadFeatures.fit_transform takes no fit parameters, got {sorted(fit_params)}")
-        timeline = self._fit(batch, y)
-        return self._transform(batch, timeline)
+        arrays, timeline = self._fit(batch, y)
+        return self._transform_arrays(arrays, timeline).to_frame()
 
-    def _fit(self, batch: SnapshotBatch, y: Any) -> EventTimeline | None:
-        """Fit; returns the event timeline of ``batch`` when learning built one (for ``fit_transform``)."""
+    def _fit(self, batch: SnapshotBatch, y: Any) -> tuple[SnapshotArrays, EventTimeline | None]:
+        """Fit; returns ``batch`` as arrays and, when learning built one, its event timeline (both reused
+        by ``fit_transform``)."""
         _check_batch(batch, "fit")
         self._check_params()
-        leads, types, _ = event_arrays(batch.events)
-        _, event_codes, _ = lead_codes(batch.snapshots[LEAD_ID], leads)
-        self.event_type_counts_ = _type_counts(types, event_codes >= 0)
+        arrays = SnapshotArrays.from_batch(batch, batch.categorical_columns, batch.numeric_columns)
+        self.event_type_counts_ = _type_counts(arrays.event_types, arrays.event_lead_codes >= 0)
         frequent = sorted(t for t, n in self.event_type_counts_.items() if n >= self.min_event_type_count)
         rare = sorted(set(self.event_type_counts_) - set(frequent))
         self.event_types_ = tuple(frequent)
         self.rare_event_types_ = tuple(rare)
-        has_cutoffs = bool(batch.snapshots[CUTOFF].notna().any())
+        has_cutoffs = bool((arrays.cutoff_ns != NAT_NS).any())
         self.uses_events_ = bool(self.event_type_counts_) and has_cutoffs
 
         self.categorical_columns_ = tuple(batch.categorical_columns)
@@ -144,9 +147,9 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
             for c in self.categorical_columns_
         }
         self._name_slots()
-        self.high_intent_event_types_, timeline = self._choose_high_intent(batch, y)
+        self.high_intent_event_types_, timeline = self._choose_high_intent(arrays, y)
         self._name_features()
-        return timeline
+        return arrays, timeline
 
     def _check_params(self) -> None:
         windows = list(self.windows_days)
@@ -215,7 +218,7 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         ]
 
     def _choose_high_intent(
-        self, batch: SnapshotBatch, y: Any
+        self, arrays: SnapshotArrays, y: Any
     ) -> tuple[tuple[str, ...], EventTimeline | None]:
         """The high-intent types, and the timeline built to learn them (None if none was needed)."""
         if self.high_intent_event_types is not None:
@@ -226,9 +229,9 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         timeline = None
         if y is not None and self.uses_events_ and self.event_types_:
             labels = np.asarray(y, dtype=np.float64)
-            if len(labels) != len(batch):
-                raise ValueError(f"fit: y has {len(labels)} labels for {len(batch)} snapshots")
-            timeline = self._timeline(batch)
+            if len(labels) != len(arrays):
+                raise ValueError(f"fit: y has {len(labels)} labels for {len(arrays)} snapshots")
+            timeline = self._timeline(arrays)
             learned = self._high_intent_by_lift(timeline, labels)
             if learned:
                 return learned, timeline
@@ -239,12 +242,16 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         if base_rate <= 0.0:
             return ()
         lifts: list[tuple[float, str]] = []
-        for slot, event_type in enumerate(self.event_types_):
-            has = timeline.count(slot) > 0
-            if has.sum() >= self.min_event_type_count:
-                lift = float(y[has].mean()) / base_rate
-                if lift >= self.high_intent_min_lift:
-                    lifts.append((lift, event_type))
+        for chunk in timeline.chunks:
+            for slot, has_events in zip(
+                range(chunk.start, chunk.stop), timeline.count(chunk) > 0, strict=True
+            ):
+                if slot >= len(self.event_types_):  # the pooled rare types are no candidate
+                    continue
+                if has_events.sum() >= self.min_event_type_count:
+                    lift = float(y[has_events].mean()) / base_rate
+                    if lift >= self.high_intent_min_lift:
+                        lifts.append((lift, self.event_types_[slot]))
         lifts.sort(key=lambda item: (-item[0], item[1]))
         return tuple(sorted(t for _, t in lifts[: self.max_high_intent_types]))
 
@@ -282,54 +289,103 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, batch: SnapshotBatch) -> pd.DataFrame:
         """Features of every snapshot, in snapshot order; columns as ``get_feature_names_out()``."""
-        return self._transform(batch, None)
-
-    def _transform(self, batch: SnapshotBatch, timeline: EventTimeline | None) -> pd.DataFrame:
         check_is_fitted(self, "feature_names_")
         _check_batch(batch, "transform")
-        missing = [
-            c for c in (*self.categorical_columns_, *self.numeric_columns_) if c not in batch.snapshots
-        ]
+        arrays = SnapshotArrays.from_batch(batch, self.categorical_columns_, self.numeric_columns_)
+        return self._transform_arrays(arrays, None).to_frame()
+
+    def transform_arrays(self, arrays: SnapshotArrays) -> FeatureMatrix:
+        """``transform`` of snapshots given as arrays, as arrays: what the API uses to skip pandas."""
+        check_is_fitted(self, "feature_names_")
+        missing = [c for c in self.numeric_columns_ if c not in arrays.numeric]
+        missing += [c for c in self.categorical_columns_ if c not in arrays.categorical]
         if missing:
             raise ValueError(f"transform: snapshots lack profile columns seen in fit: {missing}")
-        # Numeric features are written straight into one 2-D block that becomes the frame without a copy;
-        # categoricals come last (see _name_features), so no column reordering copies it either.
-        n_numeric = len(self.feature_names_) - len(self.categorical_columns_)
-        block = np.empty((n_numeric, len(batch)), dtype=self.float_dtype)
-        row_of = {name: i for i, name in enumerate(self.feature_names_[:n_numeric])}
+        return self._transform_arrays(arrays, None)
 
-        written: set[str] = set()
+    def _transform_arrays(self, arrays: SnapshotArrays, timeline: EventTimeline | None) -> FeatureMatrix:
+        layout = self._layout()
+        n = len(arrays)
+        # Numeric features are written as rows of one block that becomes the frame without a copy.
+        block = np.empty((len(layout.numeric_names), n), dtype=self.float_dtype)
+        written = np.zeros(len(layout.numeric_names), dtype=bool)
 
-        def put(name: str, values: np.ndarray) -> None:
-            block[row_of[name]] = values
-            written.add(name)
+        def write(rows: int | np.ndarray, values: np.ndarray) -> None:
+            block[rows] = values
+            written[rows] = True
 
         if self.uses_events_:
-            self._event_features(batch, put, timeline or self._timeline(batch))
+            self._event_features(arrays, write, timeline or self._timeline(arrays))
         for column in self.numeric_columns_:
-            put(column, numeric_values(batch.snapshots, column))
-        if len(written) != n_numeric:  # a feature named in fit but never computed: a bug, never garbage
-            raise RuntimeError(f"features not computed: {sorted(set(row_of) - written)}")
-        frame = pd.DataFrame(block.T, columns=list(self.feature_names_[:n_numeric]), copy=False)
-        for column in self.categorical_columns_:
-            frame[column] = encode_categories(batch.snapshots[column], self.category_levels_[column])
-        return frame
+            write(layout.rows[column], arrays.numeric[column])
+        if not written.all():  # a feature named in fit but never computed: a bug, never garbage
+            raise RuntimeError(
+                f"features not computed: {[layout.numeric_names[i] for i in np.flatnonzero(~written)]}"
+            )
+        codes = np.empty((len(self.categorical_columns_), n), dtype=np.int32)
+        for k, column in enumerate(self.categorical_columns_):
+            codes[k] = category_codes(*arrays.categorical[column], self.category_levels_[column])
+        return FeatureMatrix(
+            layout.numeric_names, block, layout.rows, self.categorical_columns_, codes, layout.dtypes
+        )
 
-    def _timeline(self, batch: SnapshotBatch) -> EventTimeline:
-        leads, types, times = event_arrays(batch.events)
-        snapshot_codes, event_codes, n_leads = lead_codes(batch.snapshots[LEAD_ID], leads)
-        slots = type_slots(types, self.slot_of_type_)
+    def _layout(self) -> _Layout:
+        """Output rows of every feature (see ``_Layout``); cached per fitted transformer, never pickled."""
+        layout: _Layout | None = self.__dict__.get("_layout_cache")
+        if layout is None or layout.names is not self.feature_names_:  # none yet, or refitted
+            numeric_names = self.feature_names_[: len(self.feature_names_) - len(self.categorical_columns_)]
+            rows = {name: i for i, name in enumerate(numeric_names)}
+            slot_rows: dict[str, np.ndarray] = {}
+            if self.uses_events_:
+                for kind, suffix in self._slot_kinds().items():
+                    slot_rows[kind] = np.array(
+                        [rows[f"{stem}_{suffix}"] for stem in self.slot_names_], dtype=np.intp
+                    )
+            dtypes = {
+                column: cached_category_dtype(tuple(self.category_levels_[column]))
+                for column in self.categorical_columns_
+            }
+            layout = _Layout(self.feature_names_, tuple(numeric_names), rows, slot_rows, dtypes)
+            self.__dict__["_layout_cache"] = layout
+        return layout
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        state.pop("_layout_cache", None)
+        return state
+
+    def _slot_kinds(self) -> dict[str, str]:
+        """Per-slot feature kinds and the suffix of their names after the slot's stem."""
+        kinds = {f"count_{w}d": f"count_{w}d" for w in self.windows_days}
+        kinds["days_since_last"] = "days_since_last"
+        if self.trend_days is not None:
+            kinds["trend"] = self._trend_suffix()
+        kinds.update({f"decayed_{label}": f"decayed_{label}" for label in self._decay_labels()})
+        return kinds
+
+    def _timeline(self, arrays: SnapshotArrays) -> EventTimeline:
+        slots = type_slots(*arrays.event_types, self.slot_of_type_)
         lookback = max(*self.windows_days, *(self.trend_days or ())) * DAY_NS
-        cutoff_ns = timestamps_ns(batch.snapshots[CUTOFF])
         return EventTimeline(
-            snapshot_codes, cutoff_ns, event_codes, slots, times, n_leads, len(self.slot_names_), lookback
+            arrays.lead_codes,
+            arrays.cutoff_ns,
+            arrays.event_lead_codes,
+            slots,
+            arrays.event_ns,
+            arrays.n_leads,
+            len(self.slot_names_),
+            lookback,
         )
 
     def _event_features(
-        self, batch: SnapshotBatch, put: Callable[[str, np.ndarray], None], timeline: EventTimeline
+        self,
+        arrays: SnapshotArrays,
+        write: Callable[[int | np.ndarray, np.ndarray], None],
+        timeline: EventTimeline,
     ) -> None:
-        n = len(batch)
-        trend = self._trend_suffix()
+        layout = self._layout()
+        slot_rows, rows = layout.slot_rows, layout.rows
+        n = len(arrays)
         window_totals = {w: np.zeros(n) for w in self.windows_days}
         distinct = {w: np.zeros(n) for w in self.windows_days}
         total = np.zeros(n)
@@ -341,48 +397,53 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
         decayed_totals = {label: np.zeros(n) for label in half_lives}
         last_any = np.full(n, np.nan)
         first_high_intent = np.full(n, np.nan)
-        high_intent_slots = {self.slot_of_type_[t] for t in self.high_intent_event_types_}
-        for slot, stem in enumerate(self.slot_names_):
-            window_counts = {w: timeline.count(slot, w * DAY_NS) for w in self.windows_days}
+        is_high_intent = np.zeros(len(self.slot_names_), dtype=bool)
+        is_high_intent[[self.slot_of_type_[t] for t in self.high_intent_event_types_]] = True
+        for chunk in timeline.chunks:  # (slots of the chunk, snapshots) at a time
+            window_counts = {w: timeline.count(chunk, w * DAY_NS) for w in self.windows_days}
             for w, counts in window_counts.items():
-                put(f"{stem}_count_{w}d", counts)
-                window_totals[w] += counts
-                distinct[w] += counts > 0
-            last = timeline.days_since_last(slot)
-            put(f"{stem}_days_since_last", last)
-            last_any = np.fmin(last_any, last)
-            total += timeline.count(slot)
+                write(slot_rows[f"count_{w}d"][chunk], counts)
+                window_totals[w] += counts.sum(axis=0)  # whole numbers: exact in any order
+                distinct[w] += (counts > 0).sum(axis=0)
+            last = timeline.days_since_last(chunk)
+            write(slot_rows["days_since_last"][chunk], last)
+            last_any = np.fmin(last_any, np.fmin.reduce(last, axis=0))
+            total += timeline.count(chunk).sum(axis=0)
             if self.trend_days is not None:
                 recent_days, baseline_days = self.trend_days
                 recent = window_counts.get(recent_days)
                 if recent is None:
-                    recent = timeline.count(slot, recent_days * DAY_NS)
-                prior = timeline.count(slot, baseline_days * DAY_NS, skip_ns=recent_days * DAY_NS)
-                put(f"{stem}_{trend}", _trend(recent, prior, recent_days, baseline_days))
-                recent_total += recent
-                prior_total += prior
+                    recent = timeline.count(chunk, recent_days * DAY_NS)
+                prior = timeline.count(chunk, baseline_days * DAY_NS, skip_ns=recent_days * DAY_NS)
+                write(slot_rows["trend"][chunk], _trend(recent, prior, recent_days, baseline_days))
+                recent_total += recent.sum(axis=0)
+                prior_total += prior.sum(axis=0)
             for label, half_life_ns in half_lives.items():
-                decayed = timeline.decayed(slot, half_life_ns)
-                put(f"{stem}_decayed_{label}", decayed)
-                decayed_totals[label] += decayed
-            if slot in high_intent_slots:
-                first_high_intent = np.fmax(first_high_intent, timeline.days_since_first(slot))
+                decayed = timeline.decayed(chunk, half_life_ns)
+                write(slot_rows[f"decayed_{label}"][chunk], decayed)
+                for slot_values in decayed:  # slot by slot: the same float sums however slots are chunked
+                    decayed_totals[label] += slot_values
+            high_intent = is_high_intent[chunk]
+            if high_intent.any():
+                first = np.fmax.reduce(timeline.days_since_first(chunk)[high_intent], axis=0)
+                first_high_intent = np.fmax(first_high_intent, first)
         invalid = ~timeline.valid
+        trend = self._trend_suffix()
         for w in self.windows_days:
-            put(f"events_count_{w}d", _nan_where(window_totals[w], invalid))
-            put(f"distinct_event_types_{w}d", _nan_where(distinct[w], invalid))
-        put("total_events", _nan_where(total, invalid))
+            write(rows[f"events_count_{w}d"], _nan_where(window_totals[w], invalid))
+            write(rows[f"distinct_event_types_{w}d"], _nan_where(distinct[w], invalid))
+        write(rows["total_events"], _nan_where(total, invalid))
         if self.trend_days is not None:
             recent_days, baseline_days = self.trend_days
             engagement = _trend(recent_total, prior_total, recent_days, baseline_days)
-            put(f"engagement_{trend}", _nan_where(engagement, invalid))
+            write(rows[f"engagement_{trend}"], _nan_where(engagement, invalid))
         for label, values in decayed_totals.items():
-            put(f"engagement_decayed_{label}", values)  # NaN cutoffs are NaN in every slot already
-        put("days_since_last_engagement", last_any)
-        put("lead_age_days", _lead_age_days(batch.snapshots))
-        put("days_since_first_high_intent", first_high_intent)
+            write(rows[f"engagement_decayed_{label}"], values)  # NaN cutoffs are NaN in every slot already
+        write(rows["days_since_last_engagement"], last_any)
+        write(rows["lead_age_days"], _lead_age_days(arrays))
+        write(rows["days_since_first_high_intent"], first_high_intent)
         has_high_intent = _nan_where(np.isfinite(first_high_intent).astype(np.float64), invalid)
-        put("has_high_intent", has_high_intent)
+        write(rows["has_high_intent"], has_high_intent)
 
     # -------------------------------------------------------------------------------- introspection
 
@@ -394,17 +455,14 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
     def unknown_event_types(self, batch: SnapshotBatch) -> set[str]:
         """Event types in ``batch`` never seen in training (their events are ignored by ``transform``)."""
         check_is_fitted(self, "feature_names_")
-        _, types, _ = event_arrays(batch.events)
+        _, types, _ = event_columns(batch.events)
         present = {str(t) for t in pd.unique(types.dropna())} if len(types) else set()
         return present - set(self.event_type_counts_)
 
 
-def _type_counts(types: pd.Series, own: np.ndarray) -> dict[str, int]:
+def _type_counts(types: Coded, own: np.ndarray) -> dict[str, int]:
     """Events per type among the events of the batch's own leads (counted on integer codes)."""
-    if isinstance(types.dtype, pd.CategoricalDtype):
-        codes, distinct = types.cat.codes.to_numpy(), types.cat.categories
-    else:
-        codes, distinct = pd.factorize(types)
+    codes, distinct = types
     per_code = np.bincount(codes[own & (codes >= 0)], minlength=len(distinct))
     totals: dict[str, int] = {}
     for value, n in zip(distinct, per_code, strict=True):
@@ -431,12 +489,18 @@ def _nan_where(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(mask, np.nan, values)
 
 
-def _lead_age_days(snapshots: pd.DataFrame) -> np.ndarray:
-    if CREATED_AT not in snapshots.columns:
-        return np.full(len(snapshots), np.nan)
-    cutoff = timestamps_ns(snapshots[CUTOFF])
-    created = timestamps_ns(snapshots[CREATED_AT])
-    nat = np.iinfo(np.int64).min
-    unknown = (cutoff == nat) | (created == nat)
-    elapsed = np.where(unknown, 0, cutoff) - np.where(unknown, 0, created)
+def _lead_age_days(arrays: SnapshotArrays) -> np.ndarray:
+    unknown = (arrays.cutoff_ns == NAT_NS) | (arrays.created_ns == NAT_NS)
+    elapsed = np.where(unknown, 0, arrays.cutoff_ns) - np.where(unknown, 0, arrays.created_ns)
     return np.where(unknown, np.nan, elapsed / DAY_NS)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each feature goes in the output, computed once per fitted transformer (not per call)."""
+
+    names: tuple[str, ...]  # the feature_names_ it was computed from
+    numeric_names: tuple[str, ...]
+    rows: dict[str, int]  # numeric feature -> row of the numeric block
+    slot_rows: dict[str, np.ndarray]  # per-slot feature kind -> its block row for each slot
+    dtypes: dict[str, pd.CategoricalDtype]

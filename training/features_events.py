@@ -1,81 +1,61 @@
 """Point-in-time queries over event logs, vectorised: the hot path of ``training.features``.
 
-``EventTimeline`` holds the events of one ``SnapshotBatch`` grouped by event-type slot and sorted by
-(lead, time) as one int64 key ``lead_code * span + time``. A question such as "how many events of slot
-``s`` did this snapshot's lead have in ``[cutoff - w, cutoff)``" is then two ``np.searchsorted`` calls
-for all snapshots at once; no loop over leads or snapshots.
+``EventTimeline`` holds the events of one batch sorted by (slot, lead, time) as one int64 key
+``(slot * n_leads + lead_code) * span + time``, ``slot`` being the event type's feature slot. A question
+such as "how many events of each slot did this snapshot's lead have in ``[cutoff - w, cutoff)``" is then
+one ``np.searchsorted`` over a (slots x snapshots) matrix of targets; no loop over leads or snapshots.
+
+Queries run on chunks of slots (``chunks``) as ``(k, n_snapshots)`` matrices: a small batch (the API's
+few leads) takes all slots in one chunk, so its cost is a few dozen numpy calls whatever the number of
+event types; a large batch (training) takes a slot or a few at a time, so that its working memory stays
+bounded (``max_cells``). Every value depends only on its (slot, snapshot), never on the chunking.
 
 Exponentially decayed counts (``decayed``: the sum over the lead's events before the cutoff of
 ``0.5 ** (age / half_life)``) use a per-event prefix ``D_i``, the decayed count just after event ``i`` of
-its lead; the value at a cutoff is ``D_k * 0.5 ** ((cutoff - t_k) / half_life)`` with ``k`` the lead's last
-event before the cutoff. ``D`` is computed by a segmented doubling scan (``decayed_prefix``) whose numbers
-never exceed the lead's event count, so it neither overflows nor loses precision however long the history.
+its (slot, lead); the value at a cutoff is ``D_k * 0.5 ** ((cutoff - t_k) / half_life)`` with ``k`` the
+last such event before the cutoff. ``D`` is computed by a segmented doubling scan (``decayed_prefix``)
+whose numbers never exceed the lead's event count, so it neither overflows nor loses precision however
+long the history.
 
-Times are integers in a unit chosen per batch (nanoseconds when ``n_leads * time range`` fits into an
-int64 key, else microseconds, milliseconds, ...). Both event times and cutoffs are floored to that unit,
-so an event is counted only if ``floor(occurred_at) < floor(cutoff)``: never at or after the cutoff
-(point in time holds at any unit); at coarse units an event less than one unit before the cutoff is
-ignored, which only ever leaves information out.
+Times are integers in a unit chosen per batch (nanoseconds when ``n_slots * n_leads * time range`` fits
+into an int64 key, else microseconds, milliseconds, ...). Both event times and cutoffs are floored to
+that unit, so an event is counted only if ``floor(occurred_at) < floor(cutoff)``: never at or after the
+cutoff (point in time holds at any unit); at coarse units an event less than one unit before the cutoff
+is ignored, which only ever leaves information out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from training.contract import EVENT_TYPE, LEAD_ID, OCCURRED_AT
-from training.snapshots import timestamps_ns
+from training.snapshot_arrays import NAT_NS, gather
 
 DAY_NS = 86_400 * 10**9
-_NAT_NS = np.iinfo(np.int64).min
 # Units tried in order, finest first; keys must stay below 2**62 to leave head room for the arithmetic.
 _UNITS_NS = (1, 10**3, 10**6, 10**9, 60 * 10**9, 3_600 * 10**9)
 _KEY_LIMIT = 2**62
+#: Default bound on the cells (slots x snapshots) of one chunk's query matrices.
+MAX_CELLS = 2**21
 
 
-def lead_codes(snapshot_leads: pd.Series, event_leads: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
-    """Integer codes shared by snapshots and events; events of leads without a snapshot get -1.
-
-    Ids are compared as strings. Each distinct event lead id is hashed once (categorical events only
-    hash their categories); the per-event work is one integer gather.
-    """
-    snapshot_codes, uniques = pd.factorize(snapshot_leads)
-    index = pd.Index(uniques).astype(str)
-    if isinstance(event_leads.dtype, pd.CategoricalDtype):
-        raw = event_leads.cat.codes.to_numpy()
-        distinct = pd.Index(event_leads.cat.categories)
-    else:
-        raw, distinct_values = pd.factorize(event_leads)
-        distinct = pd.Index(distinct_values)
-    return (
-        snapshot_codes.astype(np.int64),
-        _gather(index.get_indexer(distinct.astype(str)), raw),
-        len(uniques),
-    )
-
-
-def type_slots(event_types: pd.Series, slot_of_type: Mapping[str, int]) -> np.ndarray:
-    """Slot per event (int16); types missing from ``slot_of_type`` get -1 (ignored)."""
-    if isinstance(event_types.dtype, pd.CategoricalDtype):
-        raw, distinct = event_types.cat.codes.to_numpy(), event_types.cat.categories
-    else:
-        raw, distinct = pd.factorize(event_types)
-    lookup = np.array([slot_of_type.get(str(t), -1) for t in distinct], dtype=np.int16)
-    return _gather(lookup, raw)
-
-
-def _gather(lookup: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    # codes == -1 (missing) picks the appended -1: one pass, no masking.
-    return np.append(lookup, np.array(-1, dtype=lookup.dtype))[codes]
+def type_slots(
+    codes: np.ndarray, distinct: Sequence[Any] | pd.Index | np.ndarray, slot_of_type: Mapping[str, int]
+) -> np.ndarray:
+    """Slot per event (int64) from event-type codes; types missing from ``slot_of_type`` get -1 (ignored)."""
+    lookup = np.fromiter((slot_of_type.get(str(t), -1) for t in distinct), np.int64, len(distinct))
+    return gather(lookup, codes)
 
 
 class EventTimeline:
-    """Events grouped by slot and sorted by (lead, time), with snapshot queries ready to run.
+    """Events sorted by (slot, lead, time), with snapshot queries ready to run on chunks of slots.
 
     ``cutoff_ns`` holds each snapshot's cutoff (int64 ns, NaT as int64.min); snapshots with NaT
     cutoffs get NaN from every query. ``max_lookback_ns`` is the longest window that will be asked for.
+    Queries take a chunk (a ``slice`` of slots, from ``chunks``) and return ``(k, n_snapshots)`` arrays.
     """
 
     def __init__(
@@ -83,15 +63,17 @@ class EventTimeline:
         snapshot_codes: np.ndarray,
         cutoff_ns: np.ndarray,
         event_codes: np.ndarray,
-        event_slots: np.ndarray,  # int16
+        event_slots: np.ndarray,
         event_ns: np.ndarray,
         n_leads: int,
         n_slots: int,
         max_lookback_ns: int,
+        max_cells: int = MAX_CELLS,
     ) -> None:
-        self.valid = cutoff_ns != _NAT_NS
+        self.valid = cutoff_ns != NAT_NS
         self.n_snapshots = len(cutoff_ns)
-        keep = (event_codes >= 0) & (event_slots >= 0) & (event_ns != _NAT_NS)
+        self.n_slots = n_slots
+        keep = (event_codes >= 0) & (event_slots >= 0) & (event_ns != NAT_NS)
         if not keep.all():
             event_codes, event_slots, event_ns = event_codes[keep], event_slots[keep], event_ns[keep]
         valid_cutoffs = cutoff_ns[self.valid]
@@ -105,100 +87,110 @@ class EventTimeline:
             highs.append(int(valid_cutoffs.max()))
         self.base = int(min(lows)) if lows else 0
         top = int(max(highs)) - self.base if highs else 0
-        unit = next((u for u in _UNITS_NS if (n_leads + 1) * (top // u + 2) < _KEY_LIMIT), None)
+        groups = max(n_slots, 1) * n_leads  # distinct (slot, lead) pairs
+        unit = next((u for u in _UNITS_NS if (groups + 1) * (top // u + 2) < _KEY_LIMIT), None)
         if unit is None:
             raise ValueError(
-                f"time range of {top / DAY_NS:.0f} days over {n_leads} leads is too large to index"
+                f"time range of {top / DAY_NS:.0f} days over {n_leads} leads and {n_slots} event slots "
+                "is too large to index"
             )
         self.unit: int = unit
         self.span = top // unit + 2
+        self._slot_span = n_leads * self.span  # key distance from one slot to the next
         self.cutoff_ns = np.where(self.valid, cutoff_ns, self.base + max_lookback_ns)
 
-        # Group events by slot (a stable sort on int16 is a linear radix sort), then sort each slot's keys.
-        keys = event_codes * self.span + self._time(event_ns)
-        order = np.argsort(event_slots, kind="stable")
-        keys = keys[order]
-        bounds = np.r_[0, np.cumsum(np.bincount(event_slots, minlength=n_slots))]
-        self._slot_keys = [np.sort(keys[bounds[s] : bounds[s + 1]]) for s in range(n_slots)]
+        group = event_slots.astype(np.int64) * n_leads + event_codes
+        self._keys = np.sort(group * self.span + self._time(event_ns))
+        self._slot_bounds = np.searchsorted(
+            self._keys, np.arange(n_slots + 1, dtype=np.int64) * self._slot_span
+        )
 
         # Queries are run in key order (cache-friendly searchsorted) and scattered back.
         lead_base = snapshot_codes * self.span
-        self._query_order = np.argsort(lead_base + self._time(self.cutoff_ns))
+        self._query_order = np.argsort(lead_base + self._time(self.cutoff_ns), kind="stable")
         self._sorted_lead_base = lead_base[self._query_order]
         self._sorted_cutoff_ns = self.cutoff_ns[self._query_order]
+        per_chunk = max(1, min(n_slots, max_cells // max(self.n_snapshots, 1)))
+        self.chunks = [slice(s, min(s + per_chunk, n_slots)) for s in range(0, n_slots, per_chunk)]
         self._targets: dict[int | None, np.ndarray] = {}
         self._positions: dict[int | None, np.ndarray] = {}
-        self._positions_slot = -1
-        self._gaps_slot = -1
-        self._same_lead = np.zeros(0, dtype=bool)
+        self._positions_chunk: slice | None = None
+        self._gaps_chunk: slice | None = None
+        self._same_group = np.zeros(0, dtype=bool)
         self._gaps_ns = np.zeros(0)
 
     def _time(self, ns: np.ndarray) -> np.ndarray:
         shifted = ns - self.base
         return shifted if self.unit == 1 else shifted // self.unit
 
-    def _unsort(self, values: np.ndarray) -> np.ndarray:
-        out = np.empty_like(values)
-        out[self._query_order] = values
-        return out
-
-    def _position(self, slot: int, back_ns: int | None) -> np.ndarray:
-        """Per (sorted) query: first position in the slot at/after ``cutoff - back`` within the query's
-        lead (``back=None``: the lead's first event). Cached per slot, as features go slot by slot."""
-        if slot != self._positions_slot:
-            self._positions, self._positions_slot = {}, slot
+    def _position(self, chunk: slice, back_ns: int | None) -> np.ndarray:
+        """Per slot of the chunk and (sorted) query: first key position at/after ``cutoff - back`` within
+        the query's (slot, lead) (``back=None``: its first event). Cached per chunk, as features go chunk by
+        chunk."""
+        if chunk != self._positions_chunk:
+            self._positions, self._positions_chunk = {}, chunk
         if back_ns not in self._positions:
             if back_ns not in self._targets:
                 offset = 0 if back_ns is None else self._time(self._sorted_cutoff_ns - back_ns)
                 self._targets[back_ns] = self._sorted_lead_base + offset
-            self._positions[back_ns] = np.searchsorted(self._slot_keys[slot], self._targets[back_ns])
+            slot_offsets = np.arange(chunk.start, chunk.stop, dtype=np.int64) * self._slot_span
+            targets = slot_offsets[:, None] + self._targets[back_ns][None, :]
+            # Searching the chunk's own keys only: a far smaller array than all events when chunks are
+            # single slots (training), the same when a chunk holds every slot (the API).
+            low, high = int(self._slot_bounds[chunk.start]), int(self._slot_bounds[chunk.stop])
+            self._positions[back_ns] = low + np.searchsorted(self._keys[low:high], targets)
         return self._positions[back_ns]
 
-    def count(self, slot: int, lookback_ns: int | None = None, skip_ns: int = 0) -> np.ndarray:
-        """Events of ``slot`` in ``[cutoff - lookback, cutoff - skip)`` per snapshot (all before the cutoff
+    def count(self, chunk: slice, lookback_ns: int | None = None, skip_ns: int = 0) -> np.ndarray:
+        """Events per slot in ``[cutoff - lookback, cutoff - skip)`` per snapshot (all before the cutoff
         when ``lookback`` is None); float64, NaN for NaT cutoffs."""
-        end = self._position(slot, skip_ns)
-        start = self._position(slot, lookback_ns)
+        end = self._position(chunk, skip_ns)
+        start = self._position(chunk, lookback_ns)
         return self._finish(np.maximum(end - start, 0).astype(np.float64))
 
-    def days_since_last(self, slot: int) -> np.ndarray:
+    def days_since_last(self, chunk: slice) -> np.ndarray:
         """Days from the slot's last event before the cutoff to the cutoff; NaN if none (or NaT cutoff)."""
-        start, end = self._position(slot, None), self._position(slot, 0)
-        return self._days_since(self._slot_keys[slot], end - 1, end > start)
+        start, end = self._position(chunk, None), self._position(chunk, 0)
+        return self._days_since(end - 1, end > start)
 
-    def days_since_first(self, slot: int) -> np.ndarray:
+    def days_since_first(self, chunk: slice) -> np.ndarray:
         """Days from the slot's first event (before the cutoff) to the cutoff; NaN if none."""
-        start, end = self._position(slot, None), self._position(slot, 0)
-        return self._days_since(self._slot_keys[slot], start, end > start)
+        start, end = self._position(chunk, None), self._position(chunk, 0)
+        return self._days_since(start, end > start)
 
-    def decayed(self, slot: int, half_life_ns: int) -> np.ndarray:
+    def decayed(self, chunk: slice, half_life_ns: int) -> np.ndarray:
         """Sum over the slot's events before the cutoff of ``0.5 ** (age / half_life)`` per snapshot;
         0 without events, NaN for NaT cutoffs."""
-        keys = self._slot_keys[slot]
-        start, end = self._position(slot, None), self._position(slot, 0)
-        found = end > start
-        if not len(keys):
-            return self._finish(np.zeros(self.n_snapshots))
-        if self._gaps_slot != slot:  # shared by every half-life of the slot
-            leads = keys // self.span
-            self._same_lead = leads[1:] == leads[:-1]
+        low, high = int(self._slot_bounds[chunk.start]), int(self._slot_bounds[chunk.stop])
+        shape = (chunk.stop - chunk.start, self.n_snapshots)
+        if high == low:
+            return self._finish(np.zeros(shape))
+        if self._gaps_chunk != chunk:  # shared by every half-life of the chunk
+            keys = self._keys[low:high]
+            groups = keys // self.span
+            self._same_group = groups[1:] == groups[:-1]
             self._gaps_ns = np.diff(keys).astype(np.float64) * self.unit
-            self._gaps_slot = slot
-        prefix = decayed_prefix(self._same_lead, self._gaps_ns / half_life_ns)
-        last = np.where(found, end - 1, 0)
-        event_ns = self.base + (keys[last] - self._sorted_lead_base) * self.unit
-        age = (self._sorted_cutoff_ns - event_ns) / half_life_ns
-        return self._finish(np.where(found, prefix[last] * np.exp2(-np.where(found, age, 0.0)), 0.0))
+            self._gaps_chunk = chunk
+        prefix = decayed_prefix(self._same_group, self._gaps_ns / half_life_ns)
+        start, end = self._position(chunk, None), self._position(chunk, 0)
+        found = end > start
+        last = np.where(found, end - 1, low)
+        age = (self._sorted_cutoff_ns - self._event_ns(last)) / half_life_ns
+        return self._finish(np.where(found, prefix[last - low] * np.exp2(-np.where(found, age, 0.0)), 0.0))
 
-    def _days_since(self, keys: np.ndarray, position: np.ndarray, found: np.ndarray) -> np.ndarray:
-        event_time = keys[np.where(found, position, 0)] - self._sorted_lead_base if len(keys) else 0
-        elapsed = self._sorted_cutoff_ns - (self.base + event_time * self.unit)
-        days = np.where(found, elapsed / DAY_NS, np.nan)
-        return self._finish(days)
+    def _event_ns(self, positions: np.ndarray) -> np.ndarray:
+        return self.base + (self._keys[positions] % self.span) * self.unit
+
+    def _days_since(self, position: np.ndarray, found: np.ndarray) -> np.ndarray:
+        if len(self._keys):
+            elapsed = self._sorted_cutoff_ns - self._event_ns(np.where(found, position, 0))
+            return self._finish(np.where(found, elapsed / DAY_NS, np.nan))
+        return self._finish(np.full(found.shape, np.nan))
 
     def _finish(self, sorted_values: np.ndarray) -> np.ndarray:
-        values = self._unsort(sorted_values)
-        values[~self.valid] = np.nan
+        values = np.empty_like(sorted_values)
+        values[:, self._query_order] = sorted_values
+        values[:, ~self.valid] = np.nan
         return values
 
 
@@ -231,14 +223,3 @@ def decayed_prefix(same_lead: np.ndarray, gap_half_lives: np.ndarray) -> np.ndar
         active = active[new_factor > 0]
         offset *= 2
     return prefix
-
-
-def event_arrays(events: pd.DataFrame) -> tuple[pd.Series, pd.Series, np.ndarray]:
-    """The events table's lead ids, types and times (int64 ns) as the timeline needs them."""
-    if len(events) == 0:
-        empty = pd.Series([], dtype="str")
-        return empty, empty, np.zeros(0, dtype=np.int64)
-    missing = [c for c in (LEAD_ID, OCCURRED_AT, EVENT_TYPE) if c not in events.columns]
-    if missing:
-        raise ValueError(f"events table lacks columns {missing}")
-    return events[LEAD_ID], events[EVENT_TYPE], timestamps_ns(events[OCCURRED_AT])

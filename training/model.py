@@ -443,9 +443,28 @@ class ReadinessModel(ClassifierMixin, BaseEstimator):
         once, for the contributions only; serving uses this to skip building a wide DataFrame per call.
         """
         check_is_fitted(self, "booster_")
-        values = self._contributions_from_matrix(self._encode(X))
+        return self.explain_matrix(self._encode(X))
+
+    def explain_matrix(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``explain_arrays`` of a matrix already in the model's encoding: one float64 column per
+        ``feature_names_in_``, numerics as they are, categoricals as codes into ``categories_[name]``
+        (NaN for values unknown in training). The API builds it from ``FeatureMatrix`` directly."""
+        check_is_fitted(self, "booster_")
+        values = self._contributions_from_matrix(self._checked_matrix(matrix))
         raw = values.sum(axis=1)
         return self.calibrate(raw), raw, values
+
+    def readiness_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """``readiness`` of a matrix in the model's encoding (see ``explain_matrix``)."""
+        check_is_fitted(self, "booster_")
+        return self.calibrate(self._raw_from_matrix(self._checked_matrix(matrix)))
+
+    def _checked_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        if matrix.ndim != 2 or matrix.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"expected a matrix of {self.n_features_in_} feature columns, got shape {matrix.shape}"
+            )
+        return np.ascontiguousarray(matrix, dtype=np.float64)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from training.feature_matrix import FeatureMatrix
+
 #: Candidate inactivity thresholds (days) for the gone-cold rule.
 INACTIVITY_GRID = (7, 14, 21, 30, 45, 60, 75, 90, 120, 150, 180, 240, 365)
 #: The window (days) that counts as "recent" for an event type, when the features have it.
@@ -143,12 +145,12 @@ def find_inactivity_feature(columns: pd.Index | list[str]) -> str | None:
     return None
 
 
-def inactivity_days(features: pd.DataFrame, feature: str, fallback: str | None) -> np.ndarray:
+def inactivity_days(features: pd.DataFrame | FeatureMatrix, feature: str, fallback: str | None) -> np.ndarray:
     """Days without engagement per row: ``feature`` (days since the last event), or where the lead never
     engaged, ``fallback`` (its age: inactive since creation). NaN where neither is known."""
-    days = features[feature].to_numpy(dtype=float, na_value=np.nan)
-    if fallback is not None and fallback in features.columns:
-        days = np.where(np.isnan(days), features[fallback].to_numpy(dtype=float, na_value=np.nan), days)
+    days = np.asarray(features[feature], dtype=float)
+    if fallback is not None and fallback in features:
+        days = np.where(np.isnan(days), np.asarray(features[fallback], dtype=float), days)
     return days
 
 

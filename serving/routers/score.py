@@ -39,7 +39,7 @@ async def score_lead(
 
     Concurrent requests are scored together in one vectorised call (see ``serving.batching``).
     """
-    _check_profile(model.scorer, [lead], ("body",))
+    _check_leads(model.scorer, [lead], ("body",))
     options = ScoreOptions(
         reasons_per_side=settings.reasons_per_side if reasons is None else reasons,
         max_ripening_steps=settings.max_ripening_steps,
@@ -77,7 +77,7 @@ async def score_batch(
                     }
                 ]
             )
-    _check_profile(model.scorer, batch.leads, ("body", "leads"))
+    _check_leads(model.scorer, batch.leads, ("body", "leads"), default_as_of)
     answers = await queue.run(
         score_many,
         model.scorer,
@@ -91,9 +91,16 @@ async def score_batch(
     return Response(to_json(out), media_type="application/json")
 
 
-def _check_profile(scorer: LeadScorer, leads: Sequence[LeadIn], loc_prefix: tuple[str, ...]) -> None:
+def _check_leads(
+    scorer: LeadScorer,
+    leads: Sequence[LeadIn],
+    loc_prefix: tuple[str, ...],
+    default_as_of: datetime | None = None,
+) -> None:
+    # Before queueing: a lead that cannot be scored must fail its own request only, not the others
+    # scored in the same call.
     try:
-        scorer.check_profile(leads)
+        scorer.check_leads(leads, default_as_of)
     except LeadInputError as error:
         where = (*loc_prefix, error.index) if loc_prefix[-1] == "leads" else loc_prefix
         raise RequestValidationError(

@@ -1,0 +1,76 @@
+"""``FeatureMatrix``: ``LeadFeatures``' output as arrays, before (or instead of) becoming a DataFrame.
+
+Numeric features sit in one float block with a row per feature (each feature is written as one
+contiguous row); categorical features are integer codes into their fixed categories. ``to_frame`` gives
+the documented ``transform`` output without copying the block; the API reads the arrays directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class FeatureMatrix:
+    """Features of ``n`` snapshots: ``numeric_block`` is ``(n_numeric, n)``, ``category_codes``
+    ``(n_categorical, n)`` with codes into ``dtypes[name].categories`` (never -1: missing values have the
+    ``"missing"`` category)."""
+
+    numeric_names: tuple[str, ...]
+    numeric_block: np.ndarray
+    numeric_rows: Mapping[str, int]  # name -> row of numeric_block
+    categorical_names: tuple[str, ...]
+    category_codes: np.ndarray
+    dtypes: Mapping[str, pd.CategoricalDtype]
+
+    def __len__(self) -> int:
+        return int(self.numeric_block.shape[1])
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """All feature names in output order: numerics, then categoricals."""
+        return (*self.numeric_names, *self.categorical_names)
+
+    def __contains__(self, name: object) -> bool:
+        """Whether ``name`` is a numeric feature (``inactivity_days`` and the like read either this or a
+        feature frame)."""
+        return name in self.numeric_rows
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.numeric(name)
+
+    def numeric(self, name: str) -> np.ndarray:
+        """One numeric feature's values (a view); ``KeyError`` naming it if there is no such feature."""
+        row = self.numeric_rows.get(name)
+        if row is None:
+            raise KeyError(f"no numeric feature named '{name}'")
+        return self.numeric_block[row]
+
+    def category_names(self, name: str) -> np.ndarray:
+        """One categorical feature's values as category names (object array)."""
+        k = self.categorical_names.index(name)
+        categories = np.asarray(self.dtypes[name].categories, dtype=object)
+        return categories[self.category_codes[k]]
+
+    def take(self, rows: np.ndarray) -> FeatureMatrix:
+        """The features of ``rows`` only."""
+        return FeatureMatrix(
+            self.numeric_names,
+            self.numeric_block[:, rows],
+            self.numeric_rows,
+            self.categorical_names,
+            self.category_codes[:, rows],
+            self.dtypes,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """The ``LeadFeatures.transform`` frame: float numerics (no copy of the block), then ``category``
+        columns with their fixed categories; index ``0..n-1``."""
+        frame = pd.DataFrame(self.numeric_block.T, columns=list(self.numeric_names), copy=False)
+        for k, name in enumerate(self.categorical_names):
+            frame[name] = pd.Categorical.from_codes(self.category_codes[k], dtype=self.dtypes[name])
+        return frame
