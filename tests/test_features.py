@@ -12,6 +12,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
+from training import features_events
 from training.contract import CREATED_AT, EVENT_TYPE, LEAD_ID, OCCURRED_AT
 from training.features import LeadFeatures
 from training.features_events import EventTimeline, decayed_prefix, type_slots
@@ -338,12 +339,17 @@ def test_coarse_time_units_agree_with_nanoseconds_on_whole_seconds() -> None:
     )
 
 
-def test_chunks_of_slots_give_the_same_features_as_all_slots_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Training batches query a slot or a few at a time (bounded memory), the API all slots at once: the
-    # values must not depend on it, to the last bit.
+@pytest.mark.parametrize("one_scan_events", [features_events.ONE_SCAN_EVENTS, 0])
+def test_chunks_of_slots_give_the_same_features_as_all_slots_at_once(
+    monkeypatch: pytest.MonkeyPatch, one_scan_events: int
+) -> None:
+    # Training batches query a slot or a few at a time (bounded memory), the API all slots at once; the
+    # decay scan runs over a whole chunk or slot by slot: the values must not depend on any of it.
     batch, y = random_batch(seed=12)
     transformer = fitted(batch, y)
     at_once = transformer.transform(batch)
+    monkeypatch.setattr(features_events, "ONE_SCAN_EVENTS", one_scan_events)
+    pd.testing.assert_frame_equal(at_once, transformer.transform(batch), check_exact=True)
     original = EventTimeline.__init__
 
     def one_slot_per_chunk(self: EventTimeline, *args: object, **kwargs: object) -> None:

@@ -26,6 +26,7 @@ is ignored, which only ever leaves information out.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -39,7 +40,10 @@ DAY_NS = 86_400 * 10**9
 _UNITS_NS = (1, 10**3, 10**6, 10**9, 60 * 10**9, 3_600 * 10**9)
 _KEY_LIMIT = 2**62
 #: Default bound on the cells (slots x snapshots) of one chunk's query matrices.
-MAX_CELLS = 2**21
+MAX_CELLS = 2**16
+#: Chunks with more events than this run the decay scan slot by slot: a scan makes as many passes as
+#: its busiest (slot, lead) needs, over all its events, so mixing a busy slot with quiet ones costs.
+ONE_SCAN_EVENTS = 2**16
 
 
 def type_slots(
@@ -151,12 +155,12 @@ class EventTimeline:
     def days_since_last(self, chunk: slice) -> np.ndarray:
         """Days from the slot's last event before the cutoff to the cutoff; NaN if none (or NaT cutoff)."""
         start, end = self._position(chunk, None), self._position(chunk, 0)
-        return self._days_since(end - 1, end > start)
+        return self._days_since(chunk, end - 1, end > start)
 
     def days_since_first(self, chunk: slice) -> np.ndarray:
         """Days from the slot's first event (before the cutoff) to the cutoff; NaN if none."""
         start, end = self._position(chunk, None), self._position(chunk, 0)
-        return self._days_since(start, end > start)
+        return self._days_since(chunk, start, end > start)
 
     def decayed(self, chunk: slice, half_life_ns: int) -> np.ndarray:
         """Sum over the slot's events before the cutoff of ``0.5 ** (age / half_life)`` per snapshot;
@@ -171,19 +175,33 @@ class EventTimeline:
             self._same_group = groups[1:] == groups[:-1]
             self._gaps_ns = np.diff(keys).astype(np.float64) * self.unit
             self._gaps_chunk = chunk
-        prefix = decayed_prefix(self._same_group, self._gaps_ns / half_life_ns)
+        gap_half_lives = self._gaps_ns / half_life_ns
+        if high - low <= ONE_SCAN_EVENTS:
+            prefix = decayed_prefix(self._same_group, gap_half_lives)
+        else:  # the same values, slot by slot (see ONE_SCAN_EVENTS)
+            bounds = self._slot_bounds[chunk.start : chunk.stop + 1] - low
+            prefix = np.concatenate(
+                [
+                    decayed_prefix(self._same_group[a : b - 1], gap_half_lives[a : b - 1])
+                    for a, b in itertools.pairwise(bounds)
+                    if b > a
+                ]
+            )
         start, end = self._position(chunk, None), self._position(chunk, 0)
         found = end > start
         last = np.where(found, end - 1, low)
-        age = (self._sorted_cutoff_ns - self._event_ns(last)) / half_life_ns
+        age = (self._sorted_cutoff_ns - self._event_ns(chunk, last)) / half_life_ns
         return self._finish(np.where(found, prefix[last - low] * np.exp2(-np.where(found, age, 0.0)), 0.0))
 
-    def _event_ns(self, positions: np.ndarray) -> np.ndarray:
-        return self.base + (self._keys[positions] % self.span) * self.unit
+    def _event_ns(self, chunk: slice, positions: np.ndarray) -> np.ndarray:
+        """Times of the events at ``positions`` (per slot of the chunk and sorted query); meaningful
+        only where the event belongs to the query's (slot, lead), which callers mask for."""
+        slot_offsets = np.arange(chunk.start, chunk.stop, dtype=np.int64)[:, None] * self._slot_span
+        return self.base + (self._keys[positions] - slot_offsets - self._sorted_lead_base) * self.unit
 
-    def _days_since(self, position: np.ndarray, found: np.ndarray) -> np.ndarray:
+    def _days_since(self, chunk: slice, position: np.ndarray, found: np.ndarray) -> np.ndarray:
         if len(self._keys):
-            elapsed = self._sorted_cutoff_ns - self._event_ns(np.where(found, position, 0))
+            elapsed = self._sorted_cutoff_ns - self._event_ns(chunk, np.where(found, position, 0))
             return self._finish(np.where(found, elapsed / DAY_NS, np.nan))
         return self._finish(np.full(found.shape, np.nan))
 
