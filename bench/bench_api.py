@@ -328,6 +328,11 @@ def main() -> None:
         f"(threshold {bundle.card.threshold['value']:.3f})"
     )
     bodies = make_leads(dataset, max(200, args.batch_size), args.events, seed=3)
+    in_process = scoring_cost(bundle, bodies[:16])
+    print(
+        f"in-process scoring CPU: one lead {in_process['one_lead_ms']:.2f} ms per call; "
+        f"{in_process['per_lead_in_16_ms']:.2f} ms per lead in a call of 16"
+    )
     env = {
         **os.environ,
         "MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}",
@@ -335,7 +340,11 @@ def main() -> None:
         # mlflow models serve runs `uvicorn` by name: the venv's bin must come first on PATH.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    results: dict[str, Any] = {"train_leads": args.train_leads, "events_per_lead": args.events}
+    results: dict[str, Any] = {
+        "train_leads": args.train_leads,
+        "events_per_lead": args.events,
+        "in_process": in_process,
+    }
 
     # ---- leadripe API
     port = free_port()
@@ -435,6 +444,27 @@ def main() -> None:
         write_section(results, args)
 
 
+def scoring_cost(bundle: Any, bodies: list[dict[str, Any]], repeats: int = 200) -> dict[str, float]:
+    """CPU of ``LeadScorer.score_payloads`` alone (no HTTP, no JSON) for one lead and for 16 leads per
+    call, on this process's one thread: what the server CPU per request splits into."""
+    from serving.schemas import LeadIn
+    from serving.scorer import LeadScorer
+
+    scorer = LeadScorer(bundle, version="bench", source="memory")
+    leads = [LeadIn.model_validate(body) for body in bodies]
+    as_of = pd.Timestamp("2026-01-15T12:00:00Z").to_pydatetime()
+
+    def cpu_ms(group: list[Any]) -> float:
+        for _ in range(5):  # warm-up: caches, first-call imports
+            scorer.score_payloads(group, default_as_of=as_of)
+        start = time.process_time()
+        for _ in range(repeats):
+            scorer.score_payloads(group, default_as_of=as_of)
+        return (time.process_time() - start) * 1000 / repeats
+
+    return {"one_lead_ms": cpu_ms(leads[:1]), "per_lead_in_16_ms": cpu_ms(leads[:16]) / 16}
+
+
 def summarise(result: LoadResult) -> dict[str, float]:
     return {
         "requests": result.requests,
@@ -456,6 +486,7 @@ def print_summary(name: str, result: LoadResult) -> None:
 
 def write_section(results: dict[str, Any], args: argparse.Namespace) -> None:
     api, batch, one = results["api"], results["batch"], results["api_sequential"]
+    in_process = results["in_process"]
     clients = args.concurrency
     lines = [
         SECTION,
@@ -480,6 +511,8 @@ def write_section(results: dict[str, Any], args: argparse.Namespace) -> None:
         f"{1000 * (os.cpu_count() or 1) / api['server_cpu_ms_per_request']:.0f} req/s on {os.cpu_count()} "
         "free CPUs |",
         f"| server CPU per batch of {batch['leads']:,} | | {batch['server_cpu_s_per_batch']:.2f} s |",
+        f"| scoring CPU in-process (no HTTP): one lead per call / per lead in calls of 16 | | "
+        f"{in_process['one_lead_ms']:.2f} ms / {in_process['per_lead_in_16_ms']:.2f} ms |",
     ]
     if "mlflow" in results:
         theirs = results["mlflow"]
@@ -493,11 +526,13 @@ def write_section(results: dict[str, Any], args: argparse.Namespace) -> None:
     notes = (
         f"Load average at the end of the run: {load1:.1f} (1 min), {load5:.1f} (5 min) on {os.cpu_count()} "
         "CPUs: figures from a busy machine are slower than the code is; the server CPU rows say what the "
-        "code itself costs (the load generator's CPU is not in them). Per call, the fixed costs are the "
-        "feature transform (twice for a too-green lead: once for the lead, once for its to_ripen "
-        "counterfactuals), building the snapshot batch and the model's input encoding, which is why "
-        "concurrent single-lead requests are coalesced into one vectorised call (`serving.batching`); "
-        "per lead, TreeSHAP contributions (~0.5 ms) dominate, and they are most of the 1,000-lead batch."
+        "code itself costs (the load generator's CPU is not in them). Scoring runs on plain arrays from "
+        "the request models to the model's input matrix (`serving.request_arrays` -> "
+        "`LeadFeatures.transform_arrays` -> `ReadinessModel.explain_matrix`; no pandas frame), so a call "
+        "has little fixed cost; concurrent single-lead requests are still coalesced into one call "
+        "(`serving.batching`). The rest of the server CPU per request is HTTP, JSON parsing and "
+        "validation, and routing. Per lead, TreeSHAP contributions dominate, and they are most of the "
+        "1,000-lead batch."
     )
     met = {
         f"throughput >= 400 req/s ({api['rps']:.0f})": api["rps"] >= 400,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from serving.heap import settle_heap
 from serving.logs import get_logger
 from serving.scorer import LeadScorer
 from serving.settings import Settings
@@ -35,11 +36,18 @@ class LoadedModel:
 
 
 class ModelHolder:
-    """Holds the current model; ``reload`` loads a new one and swaps it in atomically."""
+    """Holds the current model; ``reload`` loads a new one and swaps it in atomically, then calls
+    ``after_swap`` (the server settles its heap there: ``serving.heap``)."""
 
-    def __init__(self, load: Callable[[], LoadedModel], fingerprint: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self,
+        load: Callable[[], LoadedModel],
+        fingerprint: Callable[[], str] | None = None,
+        after_swap: Callable[[], None] | None = None,
+    ) -> None:
         self._load = load
         self._fingerprint = fingerprint
+        self._after_swap = after_swap
         self._current: LoadedModel | None = None
         self._lock = threading.Lock()
         self.last_error: str | None = None
@@ -58,6 +66,8 @@ class ModelHolder:
                 raise
             self._current = loaded  # the atomic swap: one reference assignment
             self.last_error = None
+            if self._after_swap is not None:
+                self._after_swap()
             log.info("model loaded", extra={"model_version": loaded.scorer.version, "source": loaded.source})
             return loaded
 
@@ -70,12 +80,15 @@ class ModelHolder:
 
 
 def holder_from_settings(settings: Settings) -> ModelHolder:
-    """A holder loading from ``settings.model_dir`` if set, else from the MLflow ``settings.model_uri``."""
+    """A holder loading from ``settings.model_dir`` if set, else from the MLflow ``settings.model_uri``;
+    the server process's heap is settled after every load (``serving.heap``)."""
     if settings.model_dir is not None:
         directory = settings.model_dir
-        return ModelHolder(lambda: _load_directory(directory), lambda: _directory_fingerprint(directory))
+        return ModelHolder(
+            lambda: _load_directory(directory), lambda: _directory_fingerprint(directory), settle_heap
+        )
     uri = settings.model_uri
-    return ModelHolder(lambda: _load_registry(uri), lambda: _registry_fingerprint(uri))
+    return ModelHolder(lambda: _load_registry(uri), lambda: _registry_fingerprint(uri), settle_heap)
 
 
 def _load_directory(directory: Path) -> LoadedModel:

@@ -9,6 +9,7 @@ passes without engagement, which the tests check through the API.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import logging
 import threading
@@ -24,6 +25,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from serving.app import create_app
+from serving.heap import settle_heap
 from serving.logs import LOGGER_NAME, JsonFormatter
 from serving.model_holder import LoadedModel, ModelHolder
 from serving.schemas import LeadIn, LeadScore
@@ -299,6 +301,11 @@ def test_times_outside_the_supported_range_are_422(client: TestClient) -> None:
     assert response.status_code == 422, response.text
     assert response.json()["detail"][0]["loc"] == ["body", "events", 4, "occurred_at"]
     assert "supported time range" in response.json()["detail"][0]["msg"]
+    mixed = lead(GREEN_EVENTS)  # times with and without a zone cannot be ordered together
+    mixed["events"][1]["occurred_at"] = "2300-01-01T00:00:00"
+    response = client.post("/v1/score", json=mixed)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["body", "events", 1, "occurred_at"]
     early = lead(GREEN_EVENTS, lead_id="early")
     early["created_at"] = "1200-01-01T00:00:00Z"
     response = client.post("/v1/score/batch", json={"leads": [lead(), early]})
@@ -642,6 +649,45 @@ def test_admin_reload_requires_key_and_swaps_the_model(bundle: ModelBundle) -> N
         )
         answer = test_client.post("/v1/score", json=lead(), headers={"X-API-Key": API_KEY}).json()
         assert answer["model_version"] == "2"
+
+
+def test_heap_is_settled_after_each_successful_load_only(bundle: ModelBundle) -> None:
+    swaps: list[str] = []
+    outcomes = iter(["1", "fail", "2"])
+
+    def load() -> LoadedModel:
+        label = next(outcomes)
+        if label == "fail":
+            raise FileNotFoundError("gone")
+        return LoadedModel(
+            LeadScorer(bundle, version=label, source="memory"), "memory", datetime.now(UTC), label
+        )
+
+    holder = ModelHolder(load, after_swap=lambda: swaps.append(holder.current.fingerprint))  # type: ignore[union-attr]
+    holder.reload()
+    with pytest.raises(FileNotFoundError):
+        holder.reload()
+    holder.reload()
+    assert swaps == ["1", "2"]  # called after the swap (it sees the new model), never after a failure
+
+
+def test_settle_heap_freezes_what_lives_and_still_collects_later_garbage() -> None:
+    try:
+        settle_heap()
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # the imported libraries and the test's objects
+
+        class Node:
+            other: Any = None
+
+        first, second = Node(), Node()
+        first.other, second.other = second, first  # a cycle made after the freeze
+        del first, second
+        assert gc.collect() >= 2  # later garbage is collected as usual
+        settle_heap()  # a reload: unfreeze, collect, freeze again
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
 
 
 def test_reload_under_concurrent_requests_never_fails(bundle: ModelBundle) -> None:
