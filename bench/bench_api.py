@@ -267,8 +267,8 @@ def load(port: int, requests: list[bytes], total: int, concurrency: int, max_sec
     return asyncio.run(run_load(port, requests, total, concurrency, max_seconds))
 
 
-def server_cpu_seconds(process: subprocess.Popen[bytes]) -> float:
-    """CPU time (user + system) used so far by a server and its worker processes.
+def server_cpu_seconds(process: subprocess.Popen[bytes]) -> dict[int, float]:
+    """CPU time (user + system) used so far by a server and each of its worker processes, by pid.
 
     On a machine shared with other work, wall-clock figures mostly measure the other work; the servers'
     own CPU per request is what the code costs, and bounds what the same cores could serve if free.
@@ -276,14 +276,18 @@ def server_cpu_seconds(process: subprocess.Popen[bytes]) -> float:
     import psutil
 
     root = psutil.Process(process.pid)
-    total = 0.0
+    used: dict[int, float] = {}
     for proc in [root, *root.children(recursive=True)]:
         try:
             times = proc.cpu_times()
         except psutil.NoSuchProcess:
             continue
-        total += times.user + times.system
-    return total
+        used[proc.pid] = times.user + times.system
+    return used
+
+
+#: CPU shares of the busiest processes of the last ``measured`` run (the workers' split of the load).
+last_cpu_split: list[float] = []
 
 
 def measured(
@@ -294,10 +298,18 @@ def measured(
     concurrency: int,
     seconds: float,
 ) -> tuple[LoadResult, float]:
-    """``load`` plus the server CPU milliseconds it cost per answered request."""
+    """``load`` plus the server CPU milliseconds it cost per answered request; records in
+    ``last_cpu_split`` how that CPU was split over the server's processes (uvicorn's workers share one
+    listening socket, and the kernel hands keep-alive connections to them unevenly)."""
     before = server_cpu_seconds(process)
     result = load(port, requests, total, concurrency, seconds)
-    return result, (server_cpu_seconds(process) - before) * 1000 / max(result.requests, 1)
+    after = server_cpu_seconds(process)
+    spent = {pid: after[pid] - before.get(pid, 0.0) for pid in after}
+    total_cpu = sum(spent.values())
+    last_cpu_split[:] = (
+        sorted((v / total_cpu for v in spent.values() if v > 0), reverse=True)[:4] if total_cpu else []
+    )
+    return result, total_cpu * 1000 / max(result.requests, 1)
 
 
 # --------------------------------------------------------------------------------------- main
@@ -354,23 +366,7 @@ def main() -> None:
         "LEADRIPE_LOG_LEVEL": "WARNING",
         "LEADRIPE_MAX_BODY_BYTES": str(64 * 2**20),
     }
-    api_cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "serving.app:create_app",
-        "--factory",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        str(args.workers),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    server = start(api_cmd, api_env, work / "api.log")
+    server = start(api_command(port, args.workers), api_env, work / "api.log")
     try:
         wait_ready(port, "/readyz", server)
         singles = [encode("/v1/score", json.dumps(b).encode(), {}) for b in bodies[:200]]
@@ -378,6 +374,7 @@ def main() -> None:
         single, single_cpu = measured(
             server, port, singles, args.requests, args.concurrency, args.max_seconds
         )
+        single_split = list(last_cpu_split)
         one = load(port, singles, min(500, args.requests), 1, args.max_seconds)
         batch_body = json.dumps({"leads": bodies[: args.batch_size]}).encode()
         batch_request = [encode("/v1/score/batch", batch_body, {})]
@@ -385,7 +382,11 @@ def main() -> None:
         batch, batch_cpu = measured(server, port, batch_request, args.batches, 1, args.max_seconds)
     finally:
         stop(server)
-    results["api"] = {**summarise(single), "server_cpu_ms_per_request": single_cpu}
+    results["api"] = {
+        **summarise(single),
+        "server_cpu_ms_per_request": single_cpu,
+        "server_cpu_split": single_split,
+    }
     results["api_sequential"] = summarise(one)
     results["batch"] = {
         "leads": args.batch_size,
@@ -396,8 +397,25 @@ def main() -> None:
         "server_cpu_s_per_batch": batch_cpu / 1000,
     }
     print_summary("leadripe API", single)
-    print(f"leadripe API server CPU per request: {single_cpu:.2f} ms")
+    split = " / ".join(f"{share:.0%}" for share in single_split)
+    print(f"leadripe API server CPU per request: {single_cpu:.2f} ms (split over processes: {split})")
     print_summary("leadripe API, 1 client", one)
+
+    # ---- the same load on one worker: uvicorn's workers share one socket and the kernel may hand most
+    # keep-alive connections to one of them, so this is what the service guarantees in the worst case.
+    if args.workers > 1:
+        port = free_port()
+        server = start(api_command(port, 1), api_env, work / "api_one_worker.log")
+        try:
+            wait_ready(port, "/readyz", server)
+            load(port, singles, 300, args.concurrency, 30)
+            alone, alone_cpu = measured(
+                server, port, singles, args.requests, args.concurrency, args.max_seconds
+            )
+        finally:
+            stop(server)
+        results["api_one_worker"] = {**summarise(alone), "server_cpu_ms_per_request": alone_cpu}
+        print_summary("leadripe API, uvicorn --workers 1", alone)
     print(
         f"batch of {args.batch_size}: median {results['batch']['median_s']:.3f} s, "
         f"max {results['batch']['max_s']:.3f} s"
@@ -465,6 +483,25 @@ def scoring_cost(bundle: Any, bodies: list[dict[str, Any]], repeats: int = 200) 
     return {"one_lead_ms": cpu_ms(leads[:1]), "per_lead_in_16_ms": cpu_ms(leads[:16]) / 16}
 
 
+def api_command(port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "serving.app:create_app",
+        "--factory",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+
+
 def summarise(result: LoadResult) -> dict[str, float]:
     return {
         "requests": result.requests,
@@ -510,10 +547,20 @@ def write_section(results: dict[str, Any], args: argparse.Namespace) -> None:
         f"{api['server_cpu_ms_per_request']:.2f} ms, i.e. at most "
         f"{1000 * (os.cpu_count() or 1) / api['server_cpu_ms_per_request']:.0f} req/s on {os.cpu_count()} "
         "free CPUs |",
+        f"| server CPU split over the processes (busiest first), {clients} clients | | "
+        f"{' / '.join(f'{share:.0%}' for share in api['server_cpu_split'])} |",
         f"| server CPU per batch of {batch['leads']:,} | | {batch['server_cpu_s_per_batch']:.2f} s |",
         f"| scoring CPU in-process (no HTTP): one lead per call / per lead in calls of 16 | | "
         f"{in_process['one_lead_ms']:.2f} ms / {in_process['per_lead_in_16_ms']:.2f} ms |",
     ]
+    if "api_one_worker" in results:
+        alone = results["api_one_worker"]
+        lines.insert(
+            lines.index(next(line for line in lines if line.startswith("| batch of"))),
+            f"| the same {clients} clients on `uvicorn --workers 1` (worst case of the connection split) "
+            f"| | {alone['rps']:.0f} req/s, p50 / p90 / p99 {alone['p50_ms']:.1f} / {alone['p90_ms']:.1f}"
+            f" / {alone['p99_ms']:.1f} ms ({alone['errors']} errors) |",
+        )
     if "mlflow" in results:
         theirs = results["mlflow"]
         lines.append(
@@ -532,7 +579,11 @@ def write_section(results: dict[str, Any], args: argparse.Namespace) -> None:
         "has little fixed cost; concurrent single-lead requests are still coalesced into one call "
         "(`serving.batching`). The rest of the server CPU per request is HTTP, JSON parsing and "
         "validation, and routing. Per lead, TreeSHAP contributions dominate, and they are most of the "
-        "1,000-lead batch."
+        "1,000-lead batch. uvicorn's workers share one listening socket and the kernel hands the "
+        "clients' keep-alive connections to them unevenly (we have seen 8/8 to 16/0 splits of 16 "
+        "connections; the split row shows this run's), so the single-worker row is measured as well. "
+        "The server process freezes its settled heap after loading the model (`serving.heap`): full "
+        "garbage collections over it took ~150 ms and were the p99 before."
     )
     met = {
         f"throughput >= 400 req/s ({api['rps']:.0f})": api["rps"] >= 400,
