@@ -8,6 +8,10 @@ strictly from events with ``occurred_at < cutoff`` (point in time). Output (``tr
 * categorical profile features are pandas ``category`` with fixed categories (learned levels, then
   ``"other"``, then ``"missing"``), listed in ``categorical_features_``; LightGBM uses them natively.
 
+``transform_arrays`` computes the same values from ``SnapshotArrays`` into a ``FeatureMatrix`` (numeric
+block and category codes, no frame): the API's path, which skips pandas; ``transform`` is
+``transform_arrays(SnapshotArrays.from_batch(batch)).to_frame()``.
+
 Features (``<type>`` is the event type, sanitised to ``[a-z0-9_]``; rare types are pooled as
 ``other_event``; ``w`` runs over ``windows_days``, ``r, b = trend_days``):
 
