@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ SECTION = "## API"
 # --------------------------------------------------------------------------------------- the model
 
 
-def train_and_register(work: Path, n_leads: int, seed: int) -> tuple[Any, pd.DataFrame]:
+def train_and_register(work: Path, n_leads: int, seed: int) -> tuple[Any, Any]:
     """Train a small bundle on simulated leads and register it as the champion; returns it and the events."""
     import mlflow
 
@@ -404,16 +405,9 @@ def main() -> None:
     # ---- the same load on one worker: uvicorn's workers share one socket and the kernel may hand most
     # keep-alive connections to one of them, so this is what the service guarantees in the worst case.
     if args.workers > 1:
-        port = free_port()
-        server = start(api_command(port, 1), api_env, work / "api_one_worker.log")
-        try:
-            wait_ready(port, "/readyz", server)
-            load(port, singles, 300, args.concurrency, 30)
-            alone, alone_cpu = measured(
-                server, port, singles, args.requests, args.concurrency, args.max_seconds
-            )
-        finally:
-            stop(server)
+        alone, alone_cpu = serve_and_load(
+            lambda port: api_command(port, 1), api_env, work / "api_one_worker.log", "/readyz", singles, args
+        )
         results["api_one_worker"] = {**summarise(alone), "server_cpu_ms_per_request": alone_cpu}
         print_summary("leadripe API, uvicorn --workers 1", alone)
     print(
@@ -423,35 +417,25 @@ def main() -> None:
 
     # ---- mlflow models serve on the same registered model
     if not args.skip_mlflow:
-        port = free_port()
-        mlflow_cmd = [
-            str(Path(sys.executable).parent / "mlflow"),
-            "models",
-            "serve",
-            "-m",
-            MODEL_URI,
-            "--env-manager",
-            "local",
-            "-h",
-            HOST,
-            "-p",
-            str(port),
-            "-w",
-            str(args.workers),
+        records = [
+            encode("/invocations", json.dumps({"dataframe_records": [as_pyfunc_record(b)]}).encode(), {})
+            for b in bodies[:200]
         ]
-        server = start(mlflow_cmd, env, work / "mlflow_serve.log")
-        try:
-            wait_ready(port, "/ping", server, timeout=300)
-            records = [
-                encode("/invocations", json.dumps({"dataframe_records": [as_pyfunc_record(b)]}).encode(), {})
-                for b in bodies[:200]
-            ]
-            load(port, records, 300, args.concurrency, 30)
-            theirs, theirs_cpu = measured(
-                server, port, records, args.requests, args.concurrency, args.max_seconds
-            )
-        finally:
-            stop(server)
+        mlflow = str(Path(sys.executable).parent / "mlflow")
+
+        def mlflow_command(port: int) -> list[str]:
+            serve = ["models", "serve", "-m", MODEL_URI, "--env-manager", "local"]
+            return [mlflow, *serve, "-h", HOST, "-p", str(port), "-w", str(args.workers)]
+
+        theirs, theirs_cpu = serve_and_load(
+            mlflow_command,
+            env,
+            work / "mlflow_serve.log",
+            "/ping",
+            records,
+            args,
+            ready_timeout=300,
+        )
         results["mlflow"] = {**summarise(theirs), "server_cpu_ms_per_request": theirs_cpu}
         results["ratio"] = single.rps / theirs.rps
         print_summary("mlflow models serve", theirs)
@@ -481,6 +465,27 @@ def scoring_cost(bundle: Any, bodies: list[dict[str, Any]], repeats: int = 200) 
         return (time.process_time() - start) * 1000 / repeats
 
     return {"one_lead_ms": cpu_ms(leads[:1]), "per_lead_in_16_ms": cpu_ms(leads[:16]) / 16}
+
+
+def serve_and_load(
+    command: Callable[[int], list[str]],
+    env: dict[str, str],
+    log: Path,
+    ready_path: str,
+    requests: list[bytes],
+    args: argparse.Namespace,
+    ready_timeout: float = 120.0,
+) -> tuple[LoadResult, float]:
+    """Start a server (``command(port)``), warm it up, ``measured`` load of ``args.requests`` requests
+    from ``args.concurrency`` clients, stop it."""
+    port = free_port()
+    server = start(command(port), env, log)
+    try:
+        wait_ready(port, ready_path, server, timeout=ready_timeout)
+        load(port, requests, 300, args.concurrency, 30)  # warm-up: every worker, all code paths
+        return measured(server, port, requests, args.requests, args.concurrency, args.max_seconds)
+    finally:
+        stop(server)
 
 
 def api_command(port: int, workers: int) -> list[str]:

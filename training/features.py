@@ -64,6 +64,7 @@ from training.contract import LEAD_ID
 from training.feature_matrix import FeatureMatrix
 from training.features_events import DAY_NS, EventTimeline, type_slots
 from training.features_profile import cached_category_dtype, category_codes, learn_levels
+from training.layout_cache import LayoutCached
 from training.snapshot_arrays import NAT_NS, Coded, SnapshotArrays, event_columns
 from training.snapshots import CUTOFF, SnapshotBatch
 
@@ -77,7 +78,7 @@ HIGH_INTENT_NAME_PATTERN = re.compile(
 )
 
 
-class LeadFeatures(TransformerMixin, BaseEstimator):
+class LeadFeatures(LayoutCached, TransformerMixin, BaseEstimator):
     """Point-in-time engagement and profile features of lead snapshots (see the module docstring).
 
     Parameters
@@ -335,8 +336,8 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
 
     def _layout(self) -> _Layout:
         """Output rows of every feature (see ``_Layout``); cached per fitted transformer, never pickled."""
-        layout: _Layout | None = self.__dict__.get("_layout_cache")
-        if layout is None or layout.names is not self.feature_names_:  # none yet, or refitted
+
+        def build() -> _Layout:
             numeric_names = self.feature_names_[: len(self.feature_names_) - len(self.categorical_columns_)]
             rows = {name: i for i, name in enumerate(numeric_names)}
             slot_rows: dict[str, np.ndarray] = {}
@@ -349,14 +350,9 @@ class LeadFeatures(TransformerMixin, BaseEstimator):
                 column: cached_category_dtype(tuple(self.category_levels_[column]))
                 for column in self.categorical_columns_
             }
-            layout = _Layout(self.feature_names_, tuple(numeric_names), rows, slot_rows, dtypes)
-            self.__dict__["_layout_cache"] = layout
-        return layout
+            return _Layout(self.feature_names_, tuple(numeric_names), rows, slot_rows, dtypes)
 
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(super().__getstate__())
-        state.pop("_layout_cache", None)
-        return state
+        return self.cached_layout(self.feature_names_, build)
 
     def _slot_kinds(self) -> dict[str, str]:
         """Per-slot feature kinds and the suffix of their names after the slot's stem."""

@@ -25,6 +25,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from training.layout_cache import LayoutCached
+
 if TYPE_CHECKING:
     from training.snapshots import SnapshotBatch
 
@@ -104,7 +106,7 @@ def platt_probability(raw: np.ndarray, slope: float, intercept: float) -> np.nda
     return np.exp(-np.logaddexp(0.0, -margin))
 
 
-class ReadinessModel(ClassifierMixin, BaseEstimator):
+class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
     """LightGBM classifier with Platt calibration fitted on the most recent training snapshots.
 
     ``fit(X, y, time_key=None, groups=None)``: ``X`` is the feature frame (``float64`` columns plus
@@ -348,25 +350,19 @@ class ReadinessModel(ClassifierMixin, BaseEstimator):
     def _layout(self) -> _Layout:
         """Where numeric and categorical features sit (computed once per fitted model, not per request)."""
         names = self.feature_names_in_
-        layout: _Layout | None = self.__dict__.get("_layout_cache")
-        if layout is None or layout.names is not names:  # none yet, or the model was refitted
+
+        def build() -> _Layout:
             is_category = np.array([str(name) in self.categories_ for name in names], dtype=bool)
             numeric = np.flatnonzero(~is_category)
-            layout = _Layout(
+            return _Layout(
                 names=names,
                 columns=pd.Index(names),
                 numeric=numeric,
                 categorical=np.flatnonzero(is_category),
                 numeric_prefix=bool(np.array_equal(numeric, np.arange(len(numeric)))),
             )
-            self.__dict__["_layout_cache"] = layout
-        return layout
 
-    def __getstate__(self) -> dict[str, Any]:
-        # The layout is a cache of fitted attributes: rebuilt after unpickling, never saved.
-        state = dict(super().__getstate__())
-        state.pop("_layout_cache", None)
-        return state
+        return self.cached_layout(names, build)
 
     def _threads(self, n_rows: int, per_row_cost: int = 1) -> int:
         # Small requests run single-threaded: waking OpenMP threads for one row costs far more than the
