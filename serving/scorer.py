@@ -27,6 +27,7 @@ from serving.schemas import (
 from training.bundle import ModelBundle
 from training.feature_matrix import FeatureMatrix
 from training.features import LeadFeatures
+from training.features_profile import cached_category_dtype
 from training.reasons import reason_sentence, ripening_sentence
 from training.scoring import readiness_threshold
 from training.serving_stats import grade_of, inactivity_days, percentile_of, ripening_band_of
@@ -491,10 +492,10 @@ def _model_layout(features: LeadFeatures, model: Any) -> tuple[np.ndarray | None
         raise ValueError(f"the model uses features the feature step does not make: {lacking[:10]}")
     order = np.array([position[name] for name in model_names], dtype=np.intp)
     column_order = None if np.array_equal(order, np.arange(len(names))) else order
-    feature_categories = features._layout().dtypes
     category_codes = []
     for column in features.categorical_columns_:
-        codes = pd.Index(model.categories_[column]).get_indexer(feature_categories[column].categories)
+        feature_categories = cached_category_dtype(tuple(features.category_levels_[column])).categories
+        codes = pd.Index(model.categories_[column]).get_indexer(feature_categories)
         category_codes.append(np.where(codes >= 0, codes, np.nan).astype(np.float64))
     return column_order, category_codes
 
@@ -512,8 +513,7 @@ class _FeatureValues:
         if values is not None:
             value = float(values[row])
             return None if np.isnan(value) else round(value, 6)
-        raw = self._categorical[name][row]
-        return None if raw is None or pd.isna(raw) else str(raw)
+        return str(self._categorical[name][row])  # a category name; missing values are "missing"
 
 
 def _threshold_grades(readiness: np.ndarray, threshold: float) -> np.ndarray:

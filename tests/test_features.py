@@ -483,6 +483,9 @@ def test_missing_profile_column_at_transform_is_named() -> None:
     broken = SnapshotBatch(batch.snapshots.drop(columns=["employees"]), batch.events)
     with pytest.raises(ValueError, match="employees"):
         transformer.transform(broken)
+    arrays = SnapshotArrays.from_batch(batch, ("source",), ())  # the arrays road names it too
+    with pytest.raises(ValueError, match="employees"):
+        transformer.transform_arrays(arrays)
 
 
 # ---------------------------------------------------------------------------------- serving parity

@@ -57,7 +57,7 @@ class SnapshotArrays:
         snapshots = batch.snapshots
         missing = [c for c in (*categorical_columns, *numeric_columns) if c not in snapshots.columns]
         if missing:
-            raise ValueError(f"transform: snapshots lack profile columns seen in fit: {missing}")
+            raise ValueError(f"snapshots lack the profile columns {missing} (the feature step reads them)")
         event_leads, event_types, event_ns = event_columns(batch.events)
         snapshot_codes, event_codes, n_leads = lead_codes(snapshots[LEAD_ID], event_leads)
         created = (
