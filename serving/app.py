@@ -64,6 +64,11 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        telemetry={
+            "tracing": settings.opentelemetry,
+            "metrics": settings.opentelemetry,
+            "logs": settings.opentelemetry,
+        },
     )
     app.state.settings = settings
     app.state.holder = holder

@@ -33,3 +33,7 @@ class Settings(BaseSettings):
     #: Most "what would ripen it" suggestions per too-green lead.
     max_ripening_steps: int = Field(default=3, ge=0, le=20)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: FastAPI's native OpenTelemetry spans and metrics (they need a configured provider, e.g. from
+    #: ``opentelemetry-instrument``). Off by default: OpenTelemetry is installed with MLflow, and merely
+    #: checking for providers on every request cost ~8% of a scoring request's CPU.
+    opentelemetry: bool = False

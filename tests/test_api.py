@@ -651,6 +651,16 @@ def test_admin_reload_requires_key_and_swaps_the_model(bundle: ModelBundle) -> N
         assert answer["model_version"] == "2"
 
 
+def test_opentelemetry_is_off_unless_asked_for(bundle: ModelBundle) -> None:
+    # FastAPI keeps its telemetry configuration in _telemetry (it has no public getter).
+    off = create_app(Settings(), holder_for(bundle))
+    on = create_app(Settings(opentelemetry=True), holder_for(bundle))
+    assert [off._telemetry[k] for k in ("tracing", "metrics", "logs")] == [False] * 3  # type: ignore[attr-defined]
+    assert [on._telemetry[k] for k in ("tracing", "metrics", "logs")] == [True] * 3  # type: ignore[attr-defined]
+    with TestClient(off, headers={"X-API-Key": API_KEY}) as test_client:
+        assert test_client.post("/v1/score", json=lead(GREEN_EVENTS)).status_code == 200
+
+
 def test_heap_is_settled_after_each_successful_load_only(bundle: ModelBundle) -> None:
     swaps: list[str] = []
     outcomes = iter(["1", "fail", "2"])
