@@ -30,11 +30,6 @@ class FeatureMatrix:
     def __len__(self) -> int:
         return int(self.numeric_block.shape[1])
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        """All feature names in output order: numerics, then categoricals."""
-        return (*self.numeric_names, *self.categorical_names)
-
     def __contains__(self, name: object) -> bool:
         """Whether ``name`` is a numeric feature (``inactivity_days`` and the like read either this or a
         feature frame)."""
@@ -55,17 +50,6 @@ class FeatureMatrix:
         k = self.categorical_names.index(name)
         categories = np.asarray(self.dtypes[name].categories, dtype=object)
         return categories[self.category_codes[k]]
-
-    def take(self, rows: np.ndarray) -> FeatureMatrix:
-        """The features of ``rows`` only."""
-        return FeatureMatrix(
-            self.numeric_names,
-            self.numeric_block[:, rows],
-            self.numeric_rows,
-            self.categorical_names,
-            self.category_codes[:, rows],
-            self.dtypes,
-        )
 
     def to_frame(self) -> pd.DataFrame:
         """The ``LeadFeatures.transform`` frame: float numerics (no copy of the block), then ``category``
