@@ -76,7 +76,6 @@ class EventTimeline:
     ) -> None:
         self.valid = cutoff_ns != NAT_NS
         self.n_snapshots = len(cutoff_ns)
-        self.n_slots = n_slots
         keep = (event_codes >= 0) & (event_slots >= 0) & (event_ns != NAT_NS)
         if not keep.all():
             event_codes, event_slots, event_ns = event_codes[keep], event_slots[keep], event_ns[keep]
