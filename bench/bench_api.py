@@ -2,8 +2,8 @@
 
 What it does (all on 127.0.0.1, bounded request counts and time):
 
-1. Simulates leads (``training.simulator``), trains a small real bundle (LeadFeatures + ReadinessModel,
-   threshold, serving statistics), logs it as the pyfunc model and registers it as
+1. Simulates leads (``training.simulation.simulator``), trains a small real bundle (LeadFeatures +
+   ReadinessModel, threshold, serving statistics), logs it as the pyfunc model and registers it as
    ``lead-maturity@champion`` in a throw-away SQLite MLflow store.
 2. Starts ``uvicorn serving.app:create_app --factory --workers 2`` on that alias and fires single-lead
    requests (about 50 events each, reasons and to_ripen included) from ``--concurrency`` keep-alive
@@ -57,14 +57,14 @@ def train_and_register(work: Path, n_leads: int, seed: int) -> tuple[Any, Any]:
     import mlflow
 
     from training.bundle import ModelBundle, ModelCard
-    from training.features import LeadFeatures
-    from training.model import ReadinessModel, build_pipeline
+    from training.features.snapshots import SnapshotPolicy, build_snapshots
+    from training.features.transformer import LeadFeatures
+    from training.model.readiness import ReadinessModel, build_pipeline
+    from training.model.serving_stats import build_serving_stats
+    from training.model.threshold import ThresholdPolicy, choose_threshold
     from training.pyfunc import log_bundle
     from training.registry import promote, register_candidate
-    from training.serving_stats import build_serving_stats
-    from training.simulator import simulate
-    from training.snapshots import SnapshotPolicy, build_snapshots
-    from training.threshold import ThresholdPolicy, choose_threshold
+    from training.simulation.simulator import simulate
     from training.tracking import configure_tracking
 
     dataset = simulate(n_leads, seed).dataset

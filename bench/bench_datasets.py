@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks_md import write_section
 
 from training.config import TrainConfig
-from training.io import load_dataset
-from training.mapping import import_export
+from training.data.io import load_dataset
+from training.data.mapping import import_export
 from training.pipeline import LOGISTIC, MODEL, POINTS, TrainingOutcome, fit_and_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]

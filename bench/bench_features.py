@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks_md import write_section
 
-from training.contract import (
+from training.data.contract import (
     CLOSED_AT,
     CREATED_AT,
     EVENT_TYPE,
@@ -36,8 +36,8 @@ from training.contract import (
     DatasetMetadata,
     LeadDataset,
 )
-from training.features import LeadFeatures
-from training.snapshots import CUTOFF, SnapshotBatch, SnapshotPolicy, build_snapshots
+from training.features.snapshots import CUTOFF, SnapshotBatch, SnapshotPolicy, build_snapshots
+from training.features.transformer import LeadFeatures
 
 EVENT_TYPES = (
     "email_open",
@@ -174,7 +174,7 @@ def markdown(results: list[dict[str, float]], snapshots: list[dict[str, float]],
         "2 categorical + 2 numeric profile columns).",
         "Fit is on the first 100k snapshots (vocabulary, levels); transform is the full batch. Event",
         "features are computed one event-type slot at a time at this size (bounded memory) and all slots",
-        "at once for API-sized batches, with identical values (`training.features_events`).",
+        "at once for API-sized batches, with identical values (`training.features.events`).",
         "",
         f"Command: `{command}`",
         "",

@@ -1,6 +1,6 @@
 """Benchmark of model quality: the readiness model against both baselines and the oracle, on the simulator.
 
-For each seed: ``training.simulator.simulate(leads, seed=seed)``, then
+For each seed: ``training.simulation.simulator.simulate(leads, seed=seed)``, then
 ``training.pipeline.fit_and_evaluate(dataset, config, ground_truth=...)`` exactly as ``leadripe train``
 runs it (default ``TrainConfig`` unless ``--config`` names a TOML file). Reported on the test period:
 ROC-AUC and PR-AUC with bootstrap confidence intervals, Brier score, expected calibration error and lift
@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks_md import write_section
 
 from training.config import TrainConfig, load_train_config
-from training.evaluation import EvaluationResult
+from training.model.evaluation import EvaluationResult
 from training.pipeline import LOGISTIC, MODEL, POINTS, TrainingOutcome, fit_and_evaluate
-from training.simulator import simulate
+from training.simulation.simulator import simulate
 
 SECTION = "## Model quality"
 #: The issue's target for the model's ROC-AUC as a share of the oracle's.

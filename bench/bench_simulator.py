@@ -1,10 +1,10 @@
 """Benchmark of the lead-journey simulator: time, CPU and peak memory against the number of leads.
 
 Each size runs in a fresh subprocess (so that peak RSS is that run's own) and times one call of
-``training.simulator.simulate`` (leads, events, outcomes and ground truth, all in memory; nothing is
-written). The machine is shared, so the load average is reported next to the wall-clock time; CPU time
-is the figure that does not depend on what else runs. ``--write`` replaces the ``## Simulator`` section of
-BENCHMARKS.md.
+``training.simulation.simulator.simulate`` (leads, events, outcomes and ground truth, all in memory;
+nothing is written). The machine is shared, so the load average is reported next to the wall-clock
+time; CPU time is the figure that does not depend on what else runs. ``--write`` replaces the
+``## Simulator`` section of BENCHMARKS.md.
 
     .venv/bin/python bench/bench_simulator.py [--leads 10000 100000 1000000] [--write]
 """
@@ -27,7 +27,7 @@ SECTION = "## Simulator"
 _CHILD = """
 import json, os, resource, sys, time
 sys.path.insert(0, {repo!r})
-from training.simulator import simulate
+from training.simulation.simulator import simulate
 n, workers = int(sys.argv[1]), int(sys.argv[2])
 load_before = os.getloadavg()[0]
 wall, cpu = time.perf_counter(), time.process_time()
@@ -78,7 +78,8 @@ def table(results: list[dict[str, float]]) -> str:
 def section(results: list[dict[str, float]], command: str) -> str:
     return (
         f"{SECTION}\n\n"
-        "One call of `training.simulator.simulate(n, seed=0)` (540 days, 7-day ground-truth grid), "
+        "One call of `training.simulation.simulator.simulate(n, seed=0)` "
+        "(540 days, 7-day ground-truth grid), "
         "each size in a fresh process; peak RSS is the whole process's (interpreter and imports included). "
         "Target: 1,000,000 leads with their events in at most 60 s and 4 GiB, time linear in N.\n\n"
         f"{table(results)}\n\n"

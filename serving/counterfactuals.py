@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.feature_matrix import FeatureMatrix
-from training.snapshot_arrays import SnapshotArrays
+from training.features.matrix import FeatureMatrix
+from training.features.snapshot_arrays import SnapshotArrays
 
 #: How long before ``as_of`` the added events are placed.
 ADDED_EVENT_LEAD_TIME = pd.Timedelta(days=1)

@@ -3,7 +3,7 @@
 One snapshot per lead, at its ``as_of`` (or the request's default); lead codes are the leads' positions,
 so duplicate lead ids can never mix; events are laid out lead after lead, in request order. No pandas
 object is built: for the few leads of an API call, building frames cost more than the features.
-The same values as ``training.snapshots.batch_from_columns`` (tests compare the features exactly).
+The same values as ``training.features.snapshots.batch_from_columns`` (tests compare the features exactly).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from serving.schemas import LeadIn
-from training.snapshot_arrays import NAT_NS, Coded, SnapshotArrays
+from training.features.snapshot_arrays import NAT_NS, Coded, SnapshotArrays
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)

@@ -25,13 +25,13 @@ from serving.schemas import (
     LeadScore,
 )
 from training.bundle import ModelBundle
-from training.feature_matrix import FeatureMatrix
-from training.features import LeadFeatures
-from training.features_profile import cached_category_dtype
-from training.reasons import reason_sentence, ripening_sentence
+from training.features.matrix import FeatureMatrix
+from training.features.profile import cached_category_dtype
+from training.features.snapshot_arrays import SnapshotArrays
+from training.features.transformer import LeadFeatures
+from training.model.reasons import reason_sentence, ripening_sentence
+from training.model.serving_stats import grade_of, inactivity_days, percentile_of, ripening_band_of
 from training.scoring import readiness_threshold
-from training.serving_stats import grade_of, inactivity_days, percentile_of, ripening_band_of
-from training.snapshot_arrays import SnapshotArrays
 
 __all__ = ["LeadInputError", "LeadScorer", "Scored", "card_threshold"]
 
@@ -64,7 +64,7 @@ class LeadScorer:
         if len(bundle.pipeline) != 2 or not isinstance(self.features, LeadFeatures):
             raise TypeError(
                 "the bundle's pipeline must be LeadFeatures followed by the model "
-                "(training.model.build_pipeline)"
+                "(training.model.readiness.build_pipeline)"
             )
         self.feature_names: list[str] = [str(name) for name in self.model.feature_names_in_]
         self._column_order, self._category_codes = _model_layout(self.features, self.model)

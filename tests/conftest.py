@@ -24,7 +24,7 @@ def shared_datasets() -> Path:
 @pytest.fixture(scope="session")
 def simulated_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small simulated dataset on disk (leads, events, outcomes, ground truth), shared by the session."""
-    from training.simulator import simulate, write_simulation
+    from training.simulation.simulator import simulate, write_simulation
 
     directory = tmp_path_factory.mktemp("simulated")
     write_simulation(simulate(2500, seed=11), directory)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.contract import (
+from training.data.contract import (
     CLOSED_AT,
     CREATED_AT,
     EVENT_TYPE,
@@ -31,7 +31,7 @@ from training.contract import (
     LeadDataset,
     Outcome,
 )
-from training.evaluation import roc_auc
+from training.model.evaluation import roc_auc
 
 
 class LeakageKind(StrEnum):

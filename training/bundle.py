@@ -39,9 +39,9 @@ class ModelCard:
     config: dict[str, Any] = field(default_factory=dict)
     time_basis: str = "timestamps"
     horizon_days: int = 90
-    #: train/gap/test boundaries and counts, from ``training.split``.
+    #: train/gap/test boundaries and counts, from ``training.model.split``.
     split: dict[str, Any] = field(default_factory=dict)
-    #: threshold value, policy and its explanation, from ``training.threshold``.
+    #: threshold value, policy and its explanation, from ``training.model.threshold``.
     threshold: dict[str, Any] = field(default_factory=dict)
     #: flat test metrics of the model and each baseline: {"model": {...}, "logistic": {...}, ...}.
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)

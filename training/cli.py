@@ -53,8 +53,8 @@ def simulate(
     ] = None,
 ) -> None:
     """Simulate lead journeys (leads, events, outcomes and the ground truth) into OUT."""
-    from training.simulator import simulate as run_simulation
-    from training.simulator import write_simulation
+    from training.simulation.simulator import simulate as run_simulation
+    from training.simulation.simulator import write_simulation
 
     with user_errors():
         with progress_bar(f"Simulating {leads:,} leads") as progress:
@@ -88,7 +88,7 @@ def import_command(
     ] = None,
 ) -> None:
     """Import a CRM export through a mapping config, validate it and write the contract's tables."""
-    from training.mapping import import_export
+    from training.data.mapping import import_export
 
     if mode not in ("strict", "lenient"):
         raise typer.BadParameter("must be 'strict' or 'lenient'", param_hint="--mode")
@@ -219,10 +219,10 @@ def report(
     """Write the self-contained HTML report on what drives readiness, for marketing."""
     import pandas as pd
 
-    from training.contract import GROUND_TRUTH_FILE
-    from training.io import load_dataset
+    from training.data.contract import GROUND_TRUTH_FILE
+    from training.data.io import load_dataset
     from training.registry import load_bundle
-    from training.report import build_report, write_report
+    from training.report.build import build_report, write_report
     from training.tracking import configure_tracking
 
     with user_errors():

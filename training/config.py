@@ -42,7 +42,7 @@ class TrainConfig:
     #: snapshots per lead at most (None: all); caps the cost of very long-lived leads
     max_snapshots_per_lead: int | None = None
     #: also learn from snapshots after a lead was handed over (off: readiness is about leads not yet
-    #: handed over, the population the API scores; see ``training.snapshots``)
+    #: handed over, the population the API scores; see ``training.features.snapshots``)
     include_after_handover: bool = False
     n_bootstrap: int = 200
     seed: int = 0

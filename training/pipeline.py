@@ -18,17 +18,17 @@ import numpy as np
 import pandas as pd
 
 from training.audit import LeakageWarning, audit_leakage
-from training.baselines import LogisticBaseline, PointsScoreBaseline
 from training.bundle import ModelBundle, ModelCard
 from training.config import TrainConfig
-from training.contract import LeadDataset, TimeBasis
-from training.evaluation import EvaluationResult, evaluate, oracle_auc, paired_auc_difference
-from training.features import LeadFeatures
-from training.model import ReadinessModel, build_pipeline
-from training.serving_stats import build_serving_stats
-from training.snapshots import LabelledSnapshots, SnapshotBatch, SnapshotPolicy, build_snapshots
-from training.split import SplitInfo, time_split
-from training.threshold import ThresholdDecision, ThresholdPolicy, choose_threshold
+from training.data.contract import LeadDataset, TimeBasis
+from training.features.snapshots import LabelledSnapshots, SnapshotBatch, SnapshotPolicy, build_snapshots
+from training.features.transformer import LeadFeatures
+from training.model.baselines import LogisticBaseline, PointsScoreBaseline
+from training.model.evaluation import EvaluationResult, evaluate, oracle_auc, paired_auc_difference
+from training.model.readiness import ReadinessModel, build_pipeline
+from training.model.serving_stats import build_serving_stats
+from training.model.split import SplitInfo, time_split
+from training.model.threshold import ThresholdDecision, ThresholdPolicy, choose_threshold
 
 StageCallback = Callable[[str], None]
 
@@ -77,7 +77,7 @@ def fit_and_evaluate(
 ) -> TrainingOutcome:
     """Train the readiness model and its baselines on ``dataset`` and evaluate them on the test period.
 
-    Raises ``training.split.InsufficientDataError`` when the training or test window has too few won or
+    Raises ``training.model.split.InsufficientDataError`` when the training or test window has too few won or
     not-won snapshots (``config.min_positives`` / ``min_negatives``).
     """
     config = config or TrainConfig()

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from training.bundle import ModelBundle
-from training.contract import LEAD_ID
-from training.snapshots import SnapshotBatch, batch_from_records
+from training.data.contract import LEAD_ID
+from training.features.snapshots import SnapshotBatch, batch_from_records
 
 #: Output columns of ``score_batch`` / ``score_records``, in order.
 SCORE_COLUMNS = ("lead_id", "as_of", "readiness", "score", "raw_score", "handover")

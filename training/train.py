@@ -19,11 +19,12 @@ import pandas as pd
 
 from training.bundle import ModelBundle
 from training.config import TrainConfig
-from training.contract import GROUND_TRUTH_FILE, LeadDataset
-from training.evaluation import roc_auc
-from training.io import load_dataset
+from training.data.contract import GROUND_TRUTH_FILE, LeadDataset
+from training.data.io import load_dataset
+from training.data.validation import Mode, ValidationReport, write_rejects
+from training.model.evaluation import roc_auc
+from training.model.plots import save_evaluation_plots
 from training.pipeline import MODEL, StageCallback, TrainingOutcome, fit_and_evaluate
-from training.plots import save_evaluation_plots
 from training.pyfunc import log_bundle
 from training.registry import (
     PromotionDecision,
@@ -32,10 +33,9 @@ from training.registry import (
     promote,
     register_candidate,
 )
-from training.report import build_report, write_report
+from training.report.build import build_report, write_report
 from training.scoring import score_batch
 from training.tracking import configure_tracking
-from training.validation import Mode, ValidationReport, write_rejects
 
 
 @dataclass

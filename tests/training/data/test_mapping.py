@@ -1,0 +1,366 @@
+"""Mapping configs: the shared real datasets import with their documented counts, synthetic exports
+exercise the format (events log, status column, renames, dates), bad configs and dirty rows are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from training.data.contract import METADATA_FILE, REJECTS_FILE, DatasetMetadata, TimeBasis
+from training.data.io import load_dataset
+from training.data.mapping import ImportSummary, MappingConfigError, import_export, load_mapping
+from training.data.validation import DataValidationError
+
+MAPPINGS = Path(__file__).resolve().parents[3] / "data" / "mappings"
+OLIST_LEADS = "olist_marketing_funnel/olist_marketing_qualified_leads_dataset.csv"
+OLIST_DEALS = "olist_marketing_funnel/olist_closed_deals_dataset.csv"
+
+
+def _leads(out: Path) -> pd.DataFrame:
+    return pd.read_parquet(out / "leads.parquet")
+
+
+def _metadata(out: Path) -> DatasetMetadata:
+    return DatasetMetadata.from_json((out / METADATA_FILE).read_text())
+
+
+# --- the shared real datasets ---------------------------------------------------------------------
+
+
+def test_olist_imports_won_deals_by_join_without_leaking_deal_columns(
+    shared_datasets: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "olist"
+    summary = import_export(MAPPINGS / "olist.toml", out, data_root=shared_datasets)
+    assert summary.rows == {OLIST_LEADS: 8000, OLIST_DEALS: 842}
+    # One deal was won two days before its MQL's first contact: quarantined with its lead.
+    assert summary.leads == 7999
+    assert summary.outcome_counts == {"won": 841, "lost": 0, "open": 7158}
+    assert summary.outcome_rate == pytest.approx(841 / 7999)
+    rejects = pd.read_csv(out / REJECTS_FILE, dtype=str).set_index("file")
+    assert summary.rejects == len(rejects) == 2
+    assert rejects.loc[OLIST_DEALS, ["row", "column"]].tolist() == ["668", "won_date"]
+    assert rejects.loc[OLIST_LEADS, "row"] == "6358"
+    assert '"won_date": "2018-03-06 19:38:55"' in rejects.loc[OLIST_DEALS, "record"]
+    assert summary.time_basis == "timestamps"
+    leads = _leads(out)
+    # Columns that exist only for won deals would leak the outcome.
+    closed_deal_only = {
+        "seller_id",
+        "sdr_id",
+        "sr_id",
+        "business_segment",
+        "lead_type",
+        "lead_behaviour_profile",
+        "has_company",
+        "has_gtin",
+        "average_stock",
+        "business_type",
+        "declared_product_catalog_size",
+        "declared_monthly_revenue",
+        "won_date",
+    }
+    assert not closed_deal_only & set(leads.columns)
+    assert set(leads.columns) >= {"lead_id", "created_at", "lead_source", "landing_page"}
+    assert leads["lead_source"].isna().sum() == 60 + 1099  # empty + "unknown"
+    metadata = _metadata(out)
+    assert metadata.categorical_columns == ["lead_source", "landing_page"]
+    assert metadata.observed_until == pd.Timestamp("2018-11-14 18:04:19", tz="UTC")  # the last won_date
+    outcomes = pd.read_parquet(out / "outcomes.parquet")
+    assert len(outcomes) == 7999 and outcomes["closed_at"].notna().sum() == 841
+
+
+def test_olist_strict_import_names_the_closed_deals_row_and_column(
+    shared_datasets: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(DataValidationError) as caught:
+        import_export(MAPPINGS / "olist.toml", tmp_path / "olist", mode="strict", data_root=shared_datasets)
+    assert [(p.file, p.row, p.column) for p in caught.value.problems] == [(OLIST_DEALS, 668, "won_date")]
+
+
+def test_bank_marketing_imports_in_row_order_without_duration(shared_datasets: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bank"
+    summary = import_export(MAPPINGS / "bank_marketing.toml", out, data_root=shared_datasets)
+    assert summary.leads == 41188
+    assert summary.outcome_counts == {"won": 4640, "lost": 36548, "open": 0}
+    assert summary.outcome_rate == pytest.approx(0.1127, abs=5e-4)
+    assert summary.rejects == 0
+    assert summary.time_basis == "row_order"
+    leads = _leads(out)
+    assert "duration" not in leads.columns
+    assert "y" not in leads.columns
+    assert leads["lead_id"].iloc[0] == "bank-1"
+    assert leads["pdays"].isna().sum() == 39673  # 999 = never contacted
+    assert leads["default"].isna().sum() == 8597  # "unknown"
+    metadata = _metadata(out)
+    assert metadata.time_basis == TimeBasis.ROW_ORDER
+    assert metadata.activity_columns == ["campaign", "pdays", "previous"]
+    assert set(metadata.activity_columns) <= set(metadata.numeric_columns)
+    assert "emp_var_rate" in metadata.numeric_columns
+
+
+def test_online_shoppers_keeps_every_session(shared_datasets: Path, tmp_path: Path) -> None:
+    out = tmp_path / "shoppers"
+    summary = import_export(MAPPINGS / "online_shoppers.toml", out, data_root=shared_datasets)
+    assert summary.leads == 12330
+    assert summary.outcome_counts["won"] == 1908
+    assert summary.outcome_rate == pytest.approx(0.1547, abs=5e-4)
+    assert summary.rejects == 0
+    leads = _leads(out)
+    assert leads["Administrative"].isna().sum() == 14  # the NA rows, kept with missing values
+    assert leads["ProductRelated_Duration"].isna().sum() == 14 + 33  # plus the -1 durations
+    assert (leads["ProductRelated_Duration"].dropna() >= 0).all()
+    assert "June" not in set(leads["Month"].dropna())
+    assert isinstance(leads["Browser"].dtype, pd.CategoricalDtype)
+
+
+# --- a synthetic export with an events log ----------------------------------------------------------
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text.strip() + "\n", encoding="utf-8")
+    return path
+
+
+def _synthetic_export(root: Path, contacts_extra_row: str = "", activities_extra_row: str = "") -> Path:
+    _write(
+        root / "export" / "contacts.csv",
+        """
+Contact ID|Created|Lead Source|Employees|Stage|Closed On|Notes
+c1|03/01/2024|Webinar|120|Closed Won|20/02/2024|x
+c2|05/01/2024|Ads|n/a|Closed Lost|01/03/2024|y
+c3|10/01/2024|n/a|15|Nurturing||z
+"""
+        + contacts_extra_row,
+    )
+    _write(
+        root / "export" / "activities.csv",
+        """
+who,when,what,channel
+c1,2024-01-04 10:00,Email Click,mail
+c1,2024-01-20 09:30,Pricing View,web
+c2,2024-01-06 12:00,Email Click,mail
+"""
+        + activities_extra_row,
+    )
+    return _write(
+        root / "config" / "crm.toml",
+        """
+name = "crm"
+root = "../export"
+observed_until = 2024-04-01
+
+[leads]
+file = "contacts.csv"
+delimiter = "|"
+lead_id = "Contact ID"
+created_at = "Created"
+date_format = "%d/%m/%Y"
+categorical = ["Lead Source"]
+numeric = ["Employees"]
+drop = ["Notes"]
+rename = { "Lead Source" = "source", Employees = "employees" }
+missing = ["n/a"]
+
+[outcome]
+status_column = "Stage"
+status_values = { "Closed Won" = "won", "Closed Lost" = "lost", Nurturing = "open" }
+closed_at = "Closed On"
+date_format = "%d/%m/%Y"
+
+[events]
+file = "activities.csv"
+lead_id = "who"
+occurred_at = "when"
+event_type_column = "what"
+event_type_values = { "Email Click" = "email_click", "Pricing View" = "pricing_page_view" }
+extra = ["channel"]
+""",
+    )
+
+
+def test_synthetic_export_with_events_status_column_and_renames(tmp_path: Path) -> None:
+    config = _synthetic_export(tmp_path)
+    out = tmp_path / "dataset"
+    summary = import_export(config, out, mode="strict")
+    assert isinstance(summary, ImportSummary)
+    assert summary.leads == 3 and summary.events == 3
+    assert summary.outcome_counts == {"won": 1, "lost": 1, "open": 1}
+    assert summary.outcome_rate == pytest.approx(1 / 3)
+    leads = _leads(out).set_index("lead_id")
+    assert list(leads.columns) == ["created_at", "source", "employees"]
+    assert leads.loc["c1", "created_at"] == pd.Timestamp("2024-01-03", tz="UTC")
+    assert pd.isna(leads.loc["c3", "source"]) and pd.isna(leads.loc["c2", "employees"])
+    assert leads.loc["c3", "employees"] == 15.0
+    events = pd.read_parquet(out / "events.parquet")
+    assert sorted(events["event_type"].astype(str)) == ["email_click", "email_click", "pricing_page_view"]
+    assert set(events["channel"]) == {"mail", "web"}
+    outcomes = pd.read_parquet(out / "outcomes.parquet").set_index("lead_id")
+    assert outcomes.loc["c1", "closed_at"] == pd.Timestamp("2024-02-20", tz="UTC")
+    assert _metadata(out).observed_until == pd.Timestamp("2024-04-01", tz="UTC")
+    # What the import wrote is a dataset the rest of the pipeline reads back as valid.
+    reloaded, report = load_dataset(out)
+    assert len(reloaded.leads) == 3 and report.rejects.empty
+    labels = dict(summary.to_table())
+    assert labels["leads"] == "3" and labels["win rate"] == "33.3%"
+
+
+def test_dirty_row_is_quarantined_with_original_file_row_and_column(tmp_path: Path) -> None:
+    config = _synthetic_export(
+        tmp_path, "c4|31/02/2024|Ads|lots|Closed Lost|01/03/2024|w", "c9,2024-01-07 08:00,Email Click,mail"
+    )
+    out = tmp_path / "dataset"
+    summary = import_export(config, out, mode="lenient")
+    assert summary.leads == 3 and summary.events == 3
+    rejects = pd.read_csv(out / REJECTS_FILE, dtype=str)
+    assert summary.rejects == len(rejects) == 2
+    lead_reject = rejects[rejects["file"] == "contacts.csv"].iloc[0]
+    assert lead_reject["row"] == "4"
+    # Named by the export's column names, not by the contract's or the renamed ones.
+    assert lead_reject["column"] == "Created, Employees"
+    assert "cannot parse '31/02/2024' as a timestamp" in lead_reject["reason"]
+    assert '"Employees": "lots"' in lead_reject["record"]
+    event_reject = rejects[rejects["file"] == "activities.csv"].iloc[0]
+    assert (event_reject["row"], event_reject["column"]) == ("4", "who")
+    assert "unknown lead 'c9'" in event_reject["reason"]
+
+
+def test_strict_import_refuses_a_dirty_row_and_writes_nothing(tmp_path: Path) -> None:
+    config = _synthetic_export(tmp_path, "c4|04/02/2024|Ads|lots|Closed Lost|01/03/2024|w")
+    out = tmp_path / "dataset"
+    with pytest.raises(DataValidationError) as caught:
+        import_export(config, out, mode="strict")
+    problems = [(p.file, p.row, p.column) for p in caught.value.problems]
+    assert ("contacts.csv", 4, "Employees") in problems
+    assert "Employees" in str(caught.value)
+    assert not out.exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["config", "export"]
+
+
+def test_reimport_replaces_the_previous_dataset(tmp_path: Path) -> None:
+    config = _synthetic_export(tmp_path)
+    out = tmp_path / "dataset"
+    out.mkdir()
+    (out / "stale.txt").write_text("from an earlier import")
+    (out / METADATA_FILE).write_text("{}")
+    import_export(config, out)
+    assert not (out / "stale.txt").exists()
+    assert (out / "leads.parquet").exists()
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+
+
+def test_refuses_to_overwrite_a_directory_that_is_not_a_dataset(tmp_path: Path) -> None:
+    config = _synthetic_export(tmp_path)
+    with pytest.raises(ValueError, match="not an imported dataset"):
+        import_export(config, tmp_path / "export")
+
+
+# --- bad configs ----------------------------------------------------------------------------------
+
+
+def _config_with(tmp_path: Path, old: str, new: str) -> Path:
+    config = _synthetic_export(tmp_path)
+    text = config.read_text()
+    assert old in text
+    config.write_text(text.replace(old, new))
+    return config
+
+
+def test_unknown_key_is_refused_naming_it(tmp_path: Path) -> None:
+    config = _config_with(tmp_path, 'created_at = "Created"', 'created_at = "Created"\ncreatd_at = "x"')
+    with pytest.raises(MappingConfigError, match=r"crm\.toml.*'leads\.creatd_at'.*not a known setting"):
+        load_mapping(config)
+
+
+def test_missing_lead_id_setting_is_refused_naming_it(tmp_path: Path) -> None:
+    config = _config_with(tmp_path, 'lead_id = "Contact ID"\n', "")
+    with pytest.raises(MappingConfigError, match=r"crm\.toml.*'leads\.lead_id'.*required"):
+        load_mapping(config)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('drop = ["Notes"]', 'drop = ["Note"]', r"'leads\.drop': column 'Note' is not in contacts\.csv"),
+        ('drop = ["Notes"]', "", r"'leads'.*\['Notes'\].*not mentioned"),
+        (
+            'status_column = "Stage"',
+            'status = "won"\nstatus_column = "Stage"',
+            r"'outcome\.status'.*exactly one",
+        ),
+        ('Nurturing = "open"', 'Nurturing = "pending"', r"'outcome\.status_values\.Nurturing'.*pending"),
+        ('root = "../export"', 'root = "../nowhere"', r"'leads\.file'.*does not exist"),
+        ('rename = { "Lead Source" = "source"', 'rename = { "Lead Source" = "status"', r"reserves"),
+        ("observed_until = 2024-04-01", 'observed_until = "soon"', r"'observed_until'"),
+    ],
+)
+def test_inconsistent_config_is_refused_naming_the_key(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    config = _config_with(tmp_path, old, new)
+    with pytest.raises(MappingConfigError, match=message):
+        import_export(config, tmp_path / "dataset")
+    assert not (tmp_path / "dataset").exists()
+
+
+def test_shared_mapping_configs_find_the_shared_datasets_by_their_root(shared_datasets: Path) -> None:
+    for path in sorted(MAPPINGS.glob("*.toml")):
+        config = load_mapping(path)
+        assert config.root == shared_datasets.resolve(), path.name
+        assert (config.root / config.leads.source.file).is_file()
+
+
+def test_unmentioned_columns_can_be_dropped_with_a_warning(tmp_path: Path) -> None:
+    config = _config_with(tmp_path, 'drop = ["Notes"]', 'other_columns = "drop"')
+    summary = import_export(config, tmp_path / "dataset")
+    assert "Notes" not in _leads(tmp_path / "dataset").columns
+    assert any("['Notes']" in warning for warning in summary.warnings)
+
+
+def test_annotated_example_in_the_readme_is_a_valid_config(tmp_path: Path) -> None:
+    readme = (MAPPINGS / "README.md").read_text()
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    config_path = tmp_path / "example.toml"
+    config_path.write_text(example)
+    config = load_mapping(config_path)
+    assert config.leads.lead_id == "Contact ID"
+    assert config.outcome.status_values["Closed Won"] == "won"
+    assert config.events is not None and config.events.extra == ("channel",)
+
+
+def test_parquet_export_with_typed_columns_and_generated_ids(tmp_path: Path) -> None:
+    pd.DataFrame(
+        {"visits": [3, -1, 7], "country": ["DE", "unknown", "FR"], "bought": [True, False, False]}
+    ).to_parquet(tmp_path / "sessions.parquet")
+    config = _write(
+        tmp_path / "sessions.toml",
+        """
+name = "sessions"
+[leads]
+file = "sessions.parquet"
+lead_id = { generate = "row_number", prefix = "s" }
+categorical = ["country"]
+activity = ["visits"]
+missing = ["unknown"]
+[leads.values]
+visits = { "-1" = "" }
+[outcome]
+status_column = "bought"
+status_values = { "True" = "won", "False" = "lost" }
+""",
+    )
+    summary = import_export(config, tmp_path / "dataset", mode="strict")
+    assert summary.time_basis == "row_order" and summary.observed_until is None
+    assert summary.outcome_counts == {"won": 1, "lost": 2, "open": 0}
+    leads = _leads(tmp_path / "dataset")
+    assert leads["lead_id"].tolist() == ["s1", "s2", "s3"]
+    assert leads["visits"].tolist()[::2] == [3.0, 7.0] and pd.isna(leads["visits"].iloc[1])
+    assert pd.isna(leads["country"].iloc[1])
+
+
+def test_unknown_mode_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="mode must be 'strict' or 'lenient', not 'loose'"):
+        import_export(_synthetic_export(tmp_path), tmp_path / "dataset", mode="loose")

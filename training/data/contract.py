@@ -1,0 +1,143 @@
+"""The data contract: the three tables leadripe works on, and the dataset that bundles them.
+
+Every table that enters the pipeline (from the simulator, from a CRM export through a mapping, or
+from a file a user hands us) is validated into exactly these shapes (see ``training.data.validation``):
+
+All timestamps are ``datetime64[ns, UTC]``; input without a zone is read as UTC.
+
+leads     one row per lead, sorted by ``created_at`` (or ``row_order``): ``lead_id`` (str, unique),
+          ``created_at`` (may be all missing when the export has no timestamps, see ``TimeBasis``),
+          then profile ("fit") attributes: categoricals as pandas ``category``, numerics as
+          ``float64``. Aggregated activity columns (counts such as "pages viewed") are numeric
+          profile columns that the dataset's metadata lists under ``activity_columns``.
+events    optional; one row per engagement, in input order: ``lead_id``, ``occurred_at``,
+          ``event_type`` (``category``, open vocabulary), any extra fields.
+outcomes  one row per lead, in the leads' order: ``lead_id``, ``status`` (``category`` of ``won`` /
+          ``lost`` / ``open``), ``handed_over_at`` and ``closed_at`` (optional).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import pandas as pd
+
+LEAD_ID = "lead_id"
+CREATED_AT = "created_at"
+OCCURRED_AT = "occurred_at"
+EVENT_TYPE = "event_type"
+STATUS = "status"
+HANDED_OVER_AT = "handed_over_at"
+CLOSED_AT = "closed_at"
+#: Position of a lead in an export without timestamps; the time axis of ``TimeBasis.ROW_ORDER``.
+ROW_ORDER = "row_order"
+
+LEAD_REQUIRED = (LEAD_ID,)
+EVENT_REQUIRED = (LEAD_ID, OCCURRED_AT, EVENT_TYPE)
+OUTCOME_REQUIRED = (LEAD_ID, STATUS)
+OUTCOME_TIMESTAMPS = (HANDED_OVER_AT, CLOSED_AT)
+
+# File names inside a dataset directory, in the order they are looked for.
+TABLE_NAMES = ("leads", "events", "outcomes")
+TABLE_SUFFIXES = (".parquet", ".csv")
+METADATA_FILE = "dataset.json"
+REJECTS_FILE = "rejects.csv"
+GROUND_TRUTH_FILE = "ground_truth.parquet"
+
+
+class Outcome(StrEnum):
+    """What became of a lead."""
+
+    WON = "won"
+    LOST = "lost"
+    OPEN = "open"
+
+
+class TimeBasis(StrEnum):
+    """What orders leads in time.
+
+    ``timestamps``: ``created_at`` and event/outcome timestamps are real; snapshots, horizons and the
+    time-based split use them. ``row_order``: the export has no usable timestamps but its rows are in
+    time order (``ROW_ORDER`` holds the position); the split uses row order and horizons cannot be
+    checked, so each lead gives one snapshot labelled by its final outcome.
+    """
+
+    TIMESTAMPS = "timestamps"
+    ROW_ORDER = "row_order"
+
+
+@dataclass
+class DatasetMetadata:
+    """What the tables alone cannot say; stored as ``dataset.json`` beside them."""
+
+    name: str
+    time_basis: TimeBasis = TimeBasis.TIMESTAMPS
+    #: The end of observation: nothing after it is known. Censoring is judged against it.
+    observed_until: pd.Timestamp | None = None
+    categorical_columns: list[str] = field(default_factory=list)
+    numeric_columns: list[str] = field(default_factory=list)
+    #: Numeric columns that aggregate engagement (counts, durations) rather than describe fit.
+    activity_columns: list[str] = field(default_factory=list)
+    source: str = ""
+
+    def to_json(self) -> str:
+        raw = asdict(self)
+        raw["time_basis"] = str(self.time_basis)
+        raw["observed_until"] = self.observed_until.isoformat() if self.observed_until is not None else None
+        return json.dumps(raw, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> DatasetMetadata:
+        raw = json.loads(text)
+        raw["time_basis"] = TimeBasis(raw.get("time_basis", TimeBasis.TIMESTAMPS))
+        until = raw.get("observed_until")
+        raw["observed_until"] = pd.Timestamp(until) if until else None
+        return cls(**raw)
+
+    @property
+    def profile_columns(self) -> list[str]:
+        return [*self.categorical_columns, *self.numeric_columns]
+
+
+@dataclass
+class LeadDataset:
+    """Validated leads, events and outcomes, plus their metadata."""
+
+    leads: pd.DataFrame
+    events: pd.DataFrame
+    outcomes: pd.DataFrame
+    metadata: DatasetMetadata
+
+    @property
+    def has_events(self) -> bool:
+        return len(self.events) > 0
+
+    def save(self, directory: Path) -> None:
+        """Write the tables as Parquet and the metadata as JSON, atomically per file."""
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, frame in (("leads", self.leads), ("events", self.events), ("outcomes", self.outcomes)):
+            _atomic_parquet(frame, directory / f"{name}.parquet")
+        tmp = directory / f".{METADATA_FILE}.tmp"
+        tmp.write_text(self.metadata.to_json())
+        tmp.replace(directory / METADATA_FILE)
+
+
+def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
+    # Write next to the target and rename, so that a crash never leaves a half-written table.
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)
+
+
+def empty_events() -> pd.DataFrame:
+    """An events table with no rows but the contract's columns and dtypes."""
+    return pd.DataFrame(
+        {
+            LEAD_ID: pd.Series(dtype="str"),
+            OCCURRED_AT: pd.Series(dtype="datetime64[ns, UTC]"),
+            EVENT_TYPE: pd.Series(dtype="category"),
+        }
+    )

@@ -1,0 +1,279 @@
+"""Reading tables from files: CSV (sniffed, strictly checked) and Parquet, and whole dataset folders.
+
+File-level trouble (no such file, an empty file, the wrong delimiter or encoding, ragged rows, an
+unreadable Parquet file) raises ``DataFileError`` naming the file and, where it can, the line. What is
+inside the tables is judged afterwards by ``training.data.validation``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+
+from training.data.contract import METADATA_FILE, TABLE_SUFFIXES, DatasetMetadata, LeadDataset
+from training.data.validation import Mode, ValidationReport, validate_tables
+
+#: Delimiters tried when none is given, in order of preference on a tie.
+DELIMITER_CANDIDATES = (",", ";", "\t", "|")
+_CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+class DataFileError(ValueError):
+    """A file cannot be read as a table; the message names the file (and line or byte if known)."""
+
+
+def read_table(
+    path: Path,
+    *,
+    delimiter: str | None = None,
+    encoding: str = "utf-8",
+    table: str | None = None,
+) -> pd.DataFrame:
+    """Read a CSV or Parquet file into a raw frame whose index is the 1-based data row number.
+
+    CSV values are all read as strings (empty means missing); the delimiter is sniffed among
+    ``, ; \\t |`` unless given. Parquet is read as typed. ``table`` ("leads", ...) only makes messages
+    clearer. Raises ``DataFileError`` for file-level problems.
+    """
+    path = Path(path)
+    label = f"{path}" + (f" ({table} table)" if table else "")
+    if not path.exists():
+        raise DataFileError(f"{label}: file not found")
+    if not path.is_file():
+        raise DataFileError(f"{label}: not a file")
+    if path.stat().st_size == 0:
+        raise DataFileError(f"{label}: the file is empty (0 bytes)")
+    suffix = path.suffix.lower()
+    if suffix in _PARQUET_SUFFIXES:
+        frame = _read_parquet(path, label)
+    elif suffix in _CSV_SUFFIXES:
+        frame = _read_csv(path, label, delimiter, encoding)
+    else:
+        raise DataFileError(f"{label}: unsupported file type '{suffix}' (expected .csv or .parquet)")
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return frame
+
+
+def find_table(directory: Path, name: str) -> Path | None:
+    """The file holding table ``name`` in ``directory`` (``name.parquet`` before ``name.csv``), if any."""
+    for suffix in TABLE_SUFFIXES:
+        candidate = Path(directory) / f"{name}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_dataset(
+    directory: Path,
+    *,
+    mode: Mode = "strict",
+    now: pd.Timestamp | None = None,
+    encoding: str = "utf-8",
+    delimiter: str | None = None,
+) -> tuple[LeadDataset, ValidationReport]:
+    """Read and validate a dataset folder: leads, optional events and outcomes, optional dataset.json.
+
+    Without an outcomes table the outcome columns must be columns of the leads table. Without
+    ``dataset.json`` the metadata is a default one named after the folder (profile columns inferred).
+    ``encoding`` and ``delimiter`` apply to every CSV file. See ``validate_tables`` for ``mode`` and ``now``.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataFileError(f"{directory}: no such directory")
+    paths = {name: find_table(directory, name) for name in ("leads", "events", "outcomes")}
+    leads_path = paths["leads"]
+    if leads_path is None:
+        expected = " or ".join(f"leads{suffix}" for suffix in TABLE_SUFFIXES)
+        raise DataFileError(f"{directory}: no leads table (expected {expected})")
+    frames = {
+        name: read_table(path, delimiter=delimiter, encoding=encoding, table=name)
+        for name, path in paths.items()
+        if path is not None
+    }
+    files = {name: path.name for name, path in paths.items() if path is not None}
+    return validate_tables(
+        frames["leads"],
+        frames.get("events"),
+        frames.get("outcomes"),
+        _read_metadata(directory),
+        mode=mode,
+        files=files,
+        now=now,
+    )
+
+
+def _read_metadata(directory: Path) -> DatasetMetadata:
+    path = directory / METADATA_FILE
+    if not path.is_file():
+        return DatasetMetadata(name=directory.resolve().name)
+    try:
+        return DatasetMetadata.from_json(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError, ValueError) as error:
+        raise DataFileError(f"{path}: invalid dataset metadata: {error}") from error
+
+
+def _read_parquet(path: Path, label: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path)
+    except (pa.ArrowException, OSError, ValueError) as error:
+        raise DataFileError(f"{label}: cannot read as Parquet: {error}") from error
+    if frame.index.name is not None or isinstance(frame.index, pd.MultiIndex):
+        frame = frame.reset_index()  # a named index is data the writer meant to keep
+    return frame.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# CSV
+
+
+def _read_csv(path: Path, label: str, delimiter: str | None, encoding: str) -> pd.DataFrame:
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError as error:
+        raise DataFileError(f"{label}: unknown encoding {encoding!r}") from error
+    # utf-8-sig also reads plain UTF-8, and drops the byte-order mark Excel likes to write.
+    text_encoding = "utf-8-sig" if codec == "utf-8" else encoding
+    header_line = _first_line(path, label, text_encoding, encoding)
+    if not header_line.strip():
+        raise DataFileError(f"{label}: the first line is empty; expected a header with the column names")
+    if delimiter is not None and len(delimiter) != 1:
+        raise DataFileError(f"{label}: the delimiter must be a single character, not {delimiter!r}")
+    chosen = delimiter if delimiter is not None else _sniff_delimiter(header_line)
+    header = next(csv.reader([header_line], delimiter=chosen))
+    _check_header(label, header, chosen)
+
+    try:
+        arrow_table = pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(
+                encoding=text_encoding if codec != "utf-8" else "utf8",
+                column_names=[f"column_{i}" for i in range(len(header))],
+                skip_rows=1,
+            ),
+            parse_options=pa_csv.ParseOptions(delimiter=chosen, newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={f"column_{i}": pa.string() for i in range(len(header))},
+                strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+        raise _explain_csv_failure(
+            path, label, text_encoding, encoding, chosen, len(header), error
+        ) from error
+    frame = arrow_table.to_pandas()
+    frame.columns = [name.strip() for name in header]
+    if frame.empty:
+        raise DataFileError(f"{label}: the file has a header but no data rows")
+    # "" is how CSV says "missing"; literal strings such as "NA" stay values.
+    return frame.where(frame != "")
+
+
+def _first_line(path: Path, label: str, text_encoding: str, encoding: str) -> str:
+    try:
+        with path.open(encoding=text_encoding, newline="") as handle:
+            return handle.readline().rstrip("\r\n")
+    except UnicodeDecodeError as error:
+        located = _encoding_error(path, label, text_encoding, encoding)
+        raise (located or DataFileError(f"{label}: cannot decode as {encoding}: {error}")) from error
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    """The candidate that splits the header into the most fields (',' when none splits it)."""
+    widths = {
+        candidate: len(next(csv.reader([header_line], delimiter=candidate)))
+        for candidate in DELIMITER_CANDIDATES
+    }
+    best = max(DELIMITER_CANDIDATES, key=lambda candidate: widths[candidate])
+    return best if widths[best] > 1 else ","
+
+
+def _check_header(label: str, header: list[str], delimiter: str) -> None:
+    if len(header) == 1:
+        others = [
+            candidate
+            for candidate in DELIMITER_CANDIDATES
+            if candidate != delimiter and candidate in header[0]
+        ]
+        if others:
+            raise DataFileError(
+                f"{label}: the header is a single column {header[0][:80]!r} but looks like "
+                f"{others[0]!r}-separated; set delimiter={others[0]!r}"
+            )
+    names = [name.strip() for name in header]
+    for position, name in enumerate(names, start=1):
+        if not name:
+            raise DataFileError(f"{label}, line 1: column {position} of the header has no name")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataFileError(f"{label}, line 1: column {name!r} appears more than once in the header")
+        seen.add(name)
+
+
+def _explain_csv_failure(
+    path: Path, label: str, text_encoding: str, encoding: str, delimiter: str, width: int, error: Exception
+) -> DataFileError:
+    """Turn a parser failure into a message naming the line: bad bytes first, then ragged rows."""
+    encoding_error = _encoding_error(path, label, text_encoding, encoding)
+    if encoding_error is not None:
+        return encoding_error
+    ragged = _first_ragged_line(path, text_encoding, delimiter, width)
+    if ragged is not None:
+        line, found = ragged
+        return DataFileError(
+            f"{label}, line {line}: expected {width} fields like the header but found {found} "
+            f"(delimiter {delimiter!r}; check quoting and stray delimiters)"
+        )
+    return DataFileError(f"{label}: cannot parse as CSV: {error}")
+
+
+def _encoding_error(path: Path, label: str, text_encoding: str, encoding: str) -> DataFileError | None:
+    """Where the first undecodable byte is, as an error; None if the whole file decodes."""
+    decoder = codecs.getincrementaldecoder(text_encoding)(errors="strict")
+    line, offset = 1, 0
+    with path.open("rb") as handle:
+        for chunk in handle:
+            try:
+                line += decoder.decode(chunk).count("\n")
+            except UnicodeDecodeError as error:
+                bad_line = line + chunk[: error.start].count(b"\n")
+                byte = chunk[error.start]
+                suggestion = _likely_encoding(path)
+                return DataFileError(
+                    f"{label}, line {bad_line}: byte 0x{byte:02x} at offset {offset + error.start} is not "
+                    f"valid {encoding}; the file is in another encoding: pass it with the encoding option "
+                    f"(e.g. encoding={suggestion!r})"
+                )
+            offset += len(chunk)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return DataFileError(f"{label}: the file ends in the middle of a {encoding} character")
+    return None
+
+
+def _likely_encoding(path: Path) -> str:
+    with path.open("rb") as handle:
+        start = handle.read(2)
+    if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        return "utf-16"
+    return "latin-1"  # decodes any byte; right for most Western European exports
+
+
+def _first_ragged_line(path: Path, text_encoding: str, delimiter: str, width: int) -> tuple[int, int] | None:
+    """(line, fields) of the first record whose field count differs from the header's, if any."""
+    with path.open(encoding=text_encoding, newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        start = 1
+        for record in reader:
+            if record and len(record) != width:
+                return start, len(record)
+            start = reader.line_num + 1
+    return None

@@ -1,0 +1,358 @@
+"""Apply a mapping config to the raw export: read its files and shape them into the contract's raw tables.
+
+The result still holds strings (validation parses and checks them) and keeps each frame's index as
+the 1-based data row number of its source file, so that every problem found later can name the file
+and row the user has open. ``original_columns`` remembers, per file, which source column each
+output column came from, so that problems can name the export's column rather than ours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from training.data.contract import (
+    CLOSED_AT,
+    CREATED_AT,
+    EVENT_TYPE,
+    HANDED_OVER_AT,
+    LEAD_ID,
+    OCCURRED_AT,
+    STATUS,
+)
+from training.data.io import read_table
+from training.data.mapping_config import (
+    ColumnRules,
+    EventsMapping,
+    MappingConfig,
+    MappingConfigError,
+    OutcomeMapping,
+    SourceFile,
+)
+
+
+@dataclass
+class RawTables:
+    """The export shaped like the contract's tables, still unvalidated strings.
+
+    ``outcomes`` is ``None`` when the outcome columns are columns of ``leads`` (one file). Outcome
+    rows that the mapping adds for leads absent from a joined outcome file (``absent = "open"``) have
+    row numbers <= 0: they are in no file, and ``training.data.mapping`` keeps them out of messages.
+    """
+
+    leads: pd.DataFrame
+    outcomes: pd.DataFrame | None
+    events: pd.DataFrame | None
+    #: Table name -> the file it came from, as written in the config (for messages).
+    files: dict[str, str]
+    #: File -> {output column: source column}, for the columns whose names differ.
+    original_columns: dict[str, dict[str, str]]
+    #: File -> the frame as read, to quote a rejected row as the user's file has it.
+    raw_frames: dict[str, pd.DataFrame]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> dict[str, int]:
+        """Data rows read per source file."""
+        return {file: len(frame) for file, frame in self.raw_frames.items()}
+
+
+def build_raw_tables(config: MappingConfig, data_root: Path | None = None) -> RawTables:
+    """Read every file the config names and map it onto the contract's column names (no validation)."""
+    root = Path(data_root) if data_root is not None else config.root
+    warnings: list[str] = []
+    leads_file = config.leads.source.file
+    leads_raw = _read(config, "leads", config.leads.source, root)
+    leads, lead_columns = _leads_table(config, leads_raw, warnings)
+    files = {"leads": leads_file}
+    raw_frames = {leads_file: leads_raw}
+    original_columns = {leads_file: lead_columns}
+
+    outcome = config.outcome
+    outcomes: pd.DataFrame | None
+    if outcome.source is None:
+        embedded, outcome_columns = _outcome_table(config, outcome, leads_raw, leads[LEAD_ID], warnings)
+        leads = pd.concat([leads, embedded.drop(columns=LEAD_ID)], axis=1)
+        lead_columns.update(outcome_columns)
+        outcomes = None
+    else:
+        outcome_file = outcome.source.file
+        outcome_raw = _read(config, "outcome", outcome.source, root)
+        _require(config, "outcome", outcome_file, outcome_raw, {"lead_id": outcome.lead_id})
+        lead_ids = outcome_raw[str(outcome.lead_id)]
+        outcomes, outcome_columns = _outcome_table(config, outcome, outcome_raw, lead_ids, warnings)
+        outcome_columns[LEAD_ID] = str(outcome.lead_id)
+        outcomes = _add_absent_leads(outcomes, leads[LEAD_ID], str(outcome.absent))
+        unmatched = int((~_ids(lead_ids).isin(_ids(leads[LEAD_ID]))).sum())
+        if unmatched:
+            warnings.append(
+                f"{unmatched:,} of {len(outcome_raw):,} rows of {outcome_file} match no lead of {leads_file}"
+            )
+        files["outcomes"] = outcome_file
+        raw_frames[outcome_file] = outcome_raw
+        original_columns.setdefault(outcome_file, {}).update(outcome_columns)
+
+    events = None
+    if config.events is not None:
+        events_file = config.events.source.file
+        events_raw = _read(config, "events", config.events.source, root)
+        events, event_columns = _events_table(config, config.events, events_raw, warnings)
+        files["events"] = events_file
+        raw_frames[events_file] = events_raw
+        original_columns.setdefault(events_file, {}).update(event_columns)
+    return RawTables(leads, outcomes, events, files, original_columns, raw_frames, warnings)
+
+
+def _ids(values: pd.Series) -> pd.Series:
+    """Lead ids as validation compares them: stripped text, blank = missing."""
+    text = values.astype("str").str.strip()
+    return text.where(values.notna() & (text != ""))
+
+
+def _add_absent_leads(outcomes: pd.DataFrame, lead_ids: pd.Series, absent: str) -> pd.DataFrame:
+    """Outcome rows for the leads a joined outcome file does not mention, with status ``absent``.
+
+    Only leads with a usable id get one: a missing or duplicated id is reported on the lead itself.
+    Their row numbers are 0, -1, -2, ...: no file has them.
+    """
+    ids = _ids(lead_ids)
+    usable = ids.notna() & ~ids.duplicated(keep=False) & ~ids.isin(_ids(outcomes[LEAD_ID]))
+    missing = ids[usable]
+    added = pd.DataFrame({LEAD_ID: missing.to_numpy(), STATUS: absent}, index=-pd.RangeIndex(len(missing)))
+    return pd.concat([outcomes, added], axis=0)
+
+
+def _read(config: MappingConfig, section: str, source: SourceFile, root: Path) -> pd.DataFrame:
+    path = root / source.file
+    if not path.exists():
+        raise MappingConfigError(
+            f"{config.path}: key '{section}.file': {path} does not exist "
+            f"(files are relative to 'root' in the config, or to --data-root)"
+        )
+    return read_table(path, delimiter=source.delimiter, encoding=source.encoding, table=source.table)
+
+
+def _require(
+    config: MappingConfig, section: str, file: str, frame: pd.DataFrame, columns: dict[str, str | None]
+) -> None:
+    """Refuse a config that names a column the file does not have, naming the key that does."""
+    for key, column in columns.items():
+        if column is not None and column not in frame.columns:
+            raise MappingConfigError(
+                f"{config.path}: key '{section}.{key}': column {column!r} is not in {file} "
+                f"(its columns: {', '.join(map(str, frame.columns))})"
+            )
+
+
+def _require_all(
+    config: MappingConfig, section: str, file: str, frame: pd.DataFrame, key: str, columns: tuple[str, ...]
+) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        _require(config, section, file, frame, {key: missing[0]})
+
+
+def _clean(
+    config: MappingConfig,
+    section: str,
+    file: str,
+    frame: pd.DataFrame,
+    columns: list[str],
+    rules: ColumnRules,
+    warnings: list[str],
+) -> pd.DataFrame:
+    """Apply the value maps, then the missing markers ("" = missing), to the mapped columns."""
+    unknown = [column for column in rules.values if column not in frame.columns]
+    if unknown:
+        _require(config, section, file, frame, {f"values.{unknown[0]}": unknown[0]})
+    unmapped = [column for column in rules.values if column not in columns]
+    if unmapped:
+        raise MappingConfigError(
+            f"{config.path}: key '{section}.values.{unmapped[0]}': column {unmapped[0]!r} is not imported "
+            "(it is dropped or not mentioned), so a value map for it has no effect"
+        )
+    cleaned = frame[columns].copy()
+    for column in rules.values if not rules.missing else columns:
+        cleaned[column] = _as_text(cleaned[column])
+    for column, value_map in rules.values.items():
+        never_seen = sorted(set(value_map) - set(cleaned[column].unique()))
+        if never_seen:
+            warnings.append(
+                f"{section}.values.{column}: {never_seen} never occur in column {column!r} of {file}"
+            )
+        cleaned[column] = cleaned[column].replace(value_map)
+    if rules.missing:
+        cleaned = cleaned.mask(cleaned.isin(list(rules.missing)), "")
+    return cleaned
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Values as the text a CSV would hold (typed Parquet columns too), so that value maps and missing
+    markers compare like for like; missing stays missing."""
+    if pd.api.types.is_string_dtype(values.dtype):
+        return values
+    return values.astype("str").where(values.notna())
+
+
+def _dates(values: pd.Series, date_format: str | None) -> pd.Series:
+    """Rewrite dates in ``date_format`` as ISO 8601; values that do not parse are left for validation
+    to report with their row and column. Typed timestamps (Parquet) need no format."""
+    if date_format is None or not pd.api.types.is_string_dtype(values.dtype):
+        return values
+    parsed = pd.to_datetime(values, format=date_format, errors="coerce", utc=True)
+    iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    return values.where(parsed.isna(), iso)
+
+
+def _leads_table(
+    config: MappingConfig, raw: pd.DataFrame, warnings: list[str]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    leads = config.leads
+    file = leads.source.file
+    _require(config, "leads", file, raw, {"lead_id": leads.lead_id, "created_at": leads.created_at})
+    for key, columns in (
+        ("categorical", leads.categorical),
+        ("numeric", leads.numeric),
+        ("activity", leads.activity),
+        ("drop", leads.drop),
+    ):
+        _require_all(config, "leads", file, raw, key, columns)
+    profile = list(dict.fromkeys([*leads.categorical, *leads.numeric, *leads.activity]))
+    outcome = config.outcome
+    outcome_columns = (
+        [outcome.status_column, outcome.closed_at, outcome.handed_over_at] if outcome.source is None else []
+    )
+    leaking = sorted(set(profile) & {column for column in outcome_columns if column is not None})
+    if leaking:
+        raise MappingConfigError(
+            f"{config.path}: key 'leads': outcome columns {leaking} may not also be profile attributes"
+        )
+    accounted = {leads.lead_id, leads.created_at, *profile, *leads.drop, *outcome_columns} - {None}
+    others = [str(column) for column in raw.columns if column not in accounted]
+    if others and leads.other_columns == "error":
+        raise MappingConfigError(
+            f"{config.path}: key 'leads': columns {others} of {file} are not mentioned; list each under "
+            'categorical, numeric, activity or drop (or set other_columns = "drop")'
+        )
+    if others:
+        warnings.append(f"dropped columns of {file} the mapping does not mention: {others}")
+
+    timestamp_columns = [leads.created_at] if leads.created_at else []
+    cleaned = _clean(
+        config,
+        "leads",
+        file,
+        raw,
+        [*timestamp_columns, *profile, *([leads.lead_id] if leads.lead_id else [])],
+        leads.rules,
+        warnings,
+    )
+    table = pd.DataFrame(index=raw.index)
+    original: dict[str, str] = {}
+    if leads.lead_id is None:
+        table[LEAD_ID] = leads.lead_id_prefix + raw.index.astype(str)
+    else:
+        table[LEAD_ID] = cleaned[leads.lead_id]
+        original[LEAD_ID] = leads.lead_id
+    if leads.created_at is not None:
+        table[CREATED_AT] = _dates(cleaned[leads.created_at], leads.date_format)
+        original[CREATED_AT] = leads.created_at
+    for column in profile:
+        name = leads.rename.get(column, column)
+        table[name] = cleaned[column]
+        if name != column:
+            original[name] = column
+    return table, original
+
+
+def _outcome_table(
+    config: MappingConfig,
+    outcome: OutcomeMapping,
+    raw: pd.DataFrame,
+    lead_ids: pd.Series,
+    warnings: list[str],
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    file = outcome.source.file if outcome.source is not None else config.leads.source.file
+    _require(
+        config,
+        "outcome",
+        file,
+        raw,
+        {
+            "status_column": outcome.status_column,
+            "closed_at": outcome.closed_at,
+            "handed_over_at": outcome.handed_over_at,
+        },
+    )
+    timestamps = {CLOSED_AT: outcome.closed_at, HANDED_OVER_AT: outcome.handed_over_at}
+    used = [column for column in [outcome.status_column, *timestamps.values()] if column is not None]
+    cleaned = _clean(config, "outcome", file, raw, used, outcome.rules, warnings)
+    table = pd.DataFrame({LEAD_ID: lead_ids}, index=raw.index)
+    original: dict[str, str] = {}
+    if outcome.status_column is not None:
+        status = _as_text(cleaned[outcome.status_column])
+        if outcome.status_values:
+            never_seen = sorted(set(outcome.status_values) - set(status.unique()))
+            if never_seen:
+                warnings.append(
+                    f"outcome.status_values: {never_seen} never occur in column "
+                    f"{outcome.status_column!r} of {file}"
+                )
+            status = status.replace(outcome.status_values)
+        table[STATUS] = status
+        original[STATUS] = outcome.status_column
+    else:
+        table[STATUS] = str(outcome.status)
+    for name, column in timestamps.items():
+        if column is not None:
+            table[name] = _dates(cleaned[column], outcome.date_format)
+            original[name] = column
+    return table, original
+
+
+def _events_table(
+    config: MappingConfig, events: EventsMapping, raw: pd.DataFrame, warnings: list[str]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    file = events.source.file
+    _require(
+        config,
+        "events",
+        file,
+        raw,
+        {
+            "lead_id": events.lead_id,
+            "occurred_at": events.occurred_at,
+            "event_type_column": events.event_type_column,
+        },
+    )
+    _require_all(config, "events", file, raw, "extra", events.extra)
+    used = [
+        events.lead_id,
+        events.occurred_at,
+        *([events.event_type_column] if events.event_type_column else []),
+    ]
+    cleaned = _clean(config, "events", file, raw, [*used, *events.extra], events.rules, warnings)
+    table = pd.DataFrame(
+        {
+            LEAD_ID: cleaned[events.lead_id],
+            OCCURRED_AT: _dates(cleaned[events.occurred_at], events.date_format),
+        },
+        index=raw.index,
+    )
+    original = {LEAD_ID: events.lead_id, OCCURRED_AT: events.occurred_at}
+    if events.event_type_column is not None:
+        event_types = _as_text(cleaned[events.event_type_column])
+        if events.event_type_values:
+            event_types = event_types.replace(events.event_type_values)
+        table[EVENT_TYPE] = event_types
+        original[EVENT_TYPE] = events.event_type_column
+    else:
+        table[EVENT_TYPE] = str(events.event_type)
+    for column in events.extra:
+        name = events.rename.get(column, column)
+        table[name] = cleaned[column]
+        if name != column:
+            original[name] = column
+    return table, original

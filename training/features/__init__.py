@@ -1,0 +1,1 @@
+"""Features stage: snapshots and labels, and the one feature transformer used by training and serving."""

@@ -1,0 +1,595 @@
+"""Snapshots: leads seen at cutoff times, the unit that features, labels and scores are about.
+
+``build_snapshots`` turns a validated ``LeadDataset`` into labelled training snapshots;
+``batch_from_records`` turns live leads (JSON-like records) into the same ``SnapshotBatch`` shape, so
+that training and serving feed one feature definition (``training.features.transformer.LeadFeatures``).
+
+How cutoffs are chosen (timestamped datasets with an events table):
+
+* every lead gets cutoffs ``created_at + k * every_days`` for ``k = 0, 1, 2, ...``. ``k = 0`` (the lead
+  at creation, before any engagement) is included by default because serving scores brand-new leads
+  too; ``SnapshotPolicy(include_creation=False)`` starts at ``k = 1``;
+* cutoffs stop before the lead closes (a cutoff at or after ``closed_at`` is not built and is counted
+  as ``after_close``) and at ``observed_until`` (a cutoff may equal it);
+* with ``include_handover`` a further cutoff sits exactly at ``handed_over_at`` (when known, not before
+  creation, before the close and not after ``observed_until``), unless a periodic cutoff already sits
+  there; such rows have ``at_handover = True``;
+* cutoffs after ``handed_over_at`` are not kept unless ``include_after_handover`` (counted as
+  ``after_handover``): readiness is about leads not yet handed over;
+* ``max_per_lead`` thins a lead's kept snapshots to that many, evenly spaced in time (the first is
+  always kept).
+
+Labels: 1 when the lead was won with ``closed_at`` in ``(cutoff, cutoff + horizon]``, else 0. A
+snapshot whose horizon ends after ``observed_until`` while its lead has not closed by
+``observed_until`` is censored: left out and counted. A lead that closed by ``observed_until`` has a
+known label at every cutoff, even if the horizon runs past the end of the data. A close stamped after
+``observed_until`` is not trusted (nothing after it is known), so such a lead counts as still open.
+
+Leads that cannot be placed in time are left out and counted, never dropped silently: no
+``created_at`` (``missing_created_at``), or ``won``/``lost`` without ``closed_at``
+(``closed_without_closed_at``; won and lost alike, so that leaving them out does not bias the positive
+rate). Leads without an outcome row count as open (``missing_outcome``).
+
+Timestamped datasets without events (e.g. an export of marketing-qualified leads): one snapshot per lead
+at its ``created_at``, labelled by the horizon as above.
+
+Row-order datasets (``TimeBasis.ROW_ORDER``): one snapshot per lead with ``cutoff = NaT`` and the
+lead's ``row_order``; label = (status == won); open leads are censored (their outcome is unknown).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from training.data.contract import (
+    CLOSED_AT,
+    CREATED_AT,
+    EVENT_TYPE,
+    HANDED_OVER_AT,
+    LEAD_ID,
+    OCCURRED_AT,
+    ROW_ORDER,
+    STATUS,
+    LeadDataset,
+    Outcome,
+    TimeBasis,
+)
+
+#: Column of ``SnapshotBatch.snapshots`` holding the point in time the snapshot sees the lead at.
+CUTOFF = "cutoff"
+#: Boolean column of built snapshots: True for the cutoff placed at ``handed_over_at``.
+AT_HANDOVER = "at_handover"
+#: Key of a live record that holds the scoring time (``cutoff``); missing/None -> ``default_as_of``.
+AS_OF = "as_of"
+#: Key of a live record that holds the lead's events.
+EVENTS = "events"
+
+_DAY_NS = 86_400 * 10**9
+_NAT_NS = np.iinfo(np.int64).min
+
+
+@dataclass
+class SnapshotBatch:
+    """The input of the feature pipeline, in training and in serving alike.
+
+    ``snapshots`` has one row per (lead, cutoff), index ``0..n-1``: ``lead_id``, ``cutoff`` (UTC
+    timestamp; NaT for row-order datasets) and the lead's profile columns; built batches also carry
+    ``created_at`` (used for the lead's age), ``row_order`` (row-order datasets) and ``at_handover``.
+    ``events`` is a flat events table (``lead_id``, ``occurred_at``, ``event_type``) for those leads; it
+    may hold events at or after a snapshot's cutoff, which features must ignore (point in time).
+    ``categorical_columns`` / ``numeric_columns`` name the profile columns of ``snapshots`` that
+    features may use (numeric includes aggregated activity columns).
+    """
+
+    snapshots: pd.DataFrame
+    events: pd.DataFrame
+    categorical_columns: tuple[str, ...] = field(default=())
+    numeric_columns: tuple[str, ...] = field(default=())
+
+    def __len__(self) -> int:
+        return len(self.snapshots)
+
+    @property
+    def profile_columns(self) -> list[str]:
+        return [*self.categorical_columns, *self.numeric_columns]
+
+    @property
+    def time_key(self) -> pd.Series:
+        """What orders snapshots in time (for the split): ``row_order`` if present, else ``cutoff``."""
+        if ROW_ORDER in self.snapshots.columns:
+            return self.snapshots[ROW_ORDER]
+        return self.snapshots[CUTOFF]
+
+    def take(self, positions: np.ndarray | list[int]) -> SnapshotBatch:
+        """The batch restricted to some snapshots (by position); events are shared, not copied."""
+        return SnapshotBatch(
+            self.snapshots.iloc[positions].reset_index(drop=True),
+            self.events,
+            self.categorical_columns,
+            self.numeric_columns,
+        )
+
+
+@dataclass(frozen=True)
+class SnapshotPolicy:
+    """Where to cut leads in time and how to label them (see the module docstring)."""
+
+    every_days: int = 7
+    horizon_days: int = 90
+    include_handover: bool = True
+    max_per_lead: int | None = None
+    #: Include the cutoff at ``created_at`` itself (``k = 0``): the lead before any engagement.
+    include_creation: bool = True
+    #: Keep cutoffs after ``handed_over_at``. Off by default: readiness is about leads not yet handed
+    #: over (the ones the API is asked about); afterwards the outcome is in sales' hands, and those
+    #: snapshots would teach the model the historical hand-over policy rather than ripeness.
+    include_after_handover: bool = False
+
+    def __post_init__(self) -> None:
+        if self.every_days <= 0:
+            raise ValueError(f"SnapshotPolicy.every_days must be positive, got {self.every_days}")
+        if self.horizon_days <= 0:
+            raise ValueError(f"SnapshotPolicy.horizon_days must be positive, got {self.horizon_days}")
+        if self.max_per_lead is not None and self.max_per_lead <= 0:
+            raise ValueError(f"SnapshotPolicy.max_per_lead must be positive or None, got {self.max_per_lead}")
+
+
+@dataclass
+class LabelledSnapshots:
+    """Training snapshots with their labels and an account of what was left out."""
+
+    batch: SnapshotBatch
+    #: 1 = won within the horizon after the cutoff (closed_at in (cutoff, cutoff + horizon]), else 0.
+    label: np.ndarray
+    #: Snapshots left out because their horizon runs past observed_until and the lead had not closed.
+    censored_count: int
+    #: built, censored, after_close, handover, thinned, positives, leads, leads_with_snapshots,
+    #: missing_created_at, closed_without_closed_at, missing_outcome, ... (all ints).
+    counts: dict[str, int]
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    @property
+    def time_key(self) -> pd.Series:
+        """Time key per snapshot (``cutoff``, or ``row_order`` for row-order datasets)."""
+        return self.batch.time_key
+
+
+# ----------------------------------------------------------------------------------------- helpers
+
+
+def timestamps_ns(values: pd.Series | pd.Index | np.ndarray | Sequence[Any]) -> np.ndarray:
+    """UTC timestamps as int64 nanoseconds since the epoch, NaT as ``int64.min``, whatever the unit."""
+    if isinstance(values, pd.Series | pd.Index | np.ndarray) and values.dtype.kind == "M":
+        # Already timestamps: epoch values are UTC whatever the zone (naive ones are taken as UTC).
+        stamps = pd.DatetimeIndex(values)
+    else:
+        stamps = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
+    return np.asarray(stamps.as_unit("ns").asi8, dtype=np.int64)
+
+
+def _profile_columns(dataset: LeadDataset) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    meta = dataset.metadata
+    numeric = list(meta.numeric_columns)
+    numeric += [c for c in meta.activity_columns if c not in numeric]
+    missing = [c for c in [*meta.categorical_columns, *numeric] if c not in dataset.leads.columns]
+    if missing:
+        raise ValueError(f"leads table: profile columns named in the metadata are missing: {missing}")
+    return tuple(meta.categorical_columns), tuple(numeric)
+
+
+def _outcomes_for_leads(dataset: LeadDataset) -> tuple[pd.DataFrame, int]:
+    """Outcome rows aligned to the leads table, and how many leads had no outcome row (-> open)."""
+    outcomes = dataset.outcomes
+    position = pd.Index(outcomes[LEAD_ID]).get_indexer(dataset.leads[LEAD_ID])
+    found = position >= 0
+    status = np.full(len(position), str(Outcome.OPEN), dtype=object)
+    status[found] = outcomes[STATUS].astype(str).to_numpy()[position[found]]
+    aligned = {STATUS: status}
+    for column in (HANDED_OVER_AT, CLOSED_AT):
+        stamps = np.full(len(position), _NAT_NS, dtype=np.int64)
+        if column in outcomes.columns:
+            stamps[found] = timestamps_ns(outcomes[column])[position[found]]
+        aligned[column] = stamps
+    return pd.DataFrame(aligned), int((~found).sum())
+
+
+def _observed_until_ns(dataset: LeadDataset) -> int:
+    """``metadata.observed_until``, else the latest timestamp anywhere in the dataset."""
+    if dataset.metadata.observed_until is not None:
+        return int(timestamps_ns([dataset.metadata.observed_until])[0])
+    latest = [timestamps_ns(dataset.leads[CREATED_AT])]
+    if dataset.has_events:
+        latest.append(timestamps_ns(dataset.events[OCCURRED_AT]))
+    for column in (HANDED_OVER_AT, CLOSED_AT):
+        if column in dataset.outcomes.columns:
+            latest.append(timestamps_ns(dataset.outcomes[column]))
+    stacked = np.concatenate(latest)
+    stacked = stacked[stacked != _NAT_NS]
+    if len(stacked) == 0:
+        raise ValueError(
+            "dataset has no timestamps at all: cannot infer observed_until; set it in the metadata"
+        )
+    return int(stacked.max())
+
+
+def _snapshot_frame(
+    dataset: LeadDataset,
+    lead_idx: np.ndarray,
+    cutoff_ns: np.ndarray,
+    columns: tuple[str, ...],
+    extra: dict[str, np.ndarray],
+) -> pd.DataFrame:
+    leads = dataset.leads
+    # ExtensionArray.take keeps every column's own storage (Arrow strings, categoricals): no Python objects.
+    frame: dict[str, Any] = {
+        LEAD_ID: leads[LEAD_ID].array.take(lead_idx),
+        CUTOFF: pd.DatetimeIndex(cutoff_ns.view("datetime64[ns]")).tz_localize("UTC"),
+    }
+    if CREATED_AT in leads.columns:
+        frame[CREATED_AT] = leads[CREATED_AT].array.take(lead_idx)
+    for column in columns:
+        frame[column] = leads[column].array.take(lead_idx)
+    frame.update(extra)
+    return pd.DataFrame(frame)
+
+
+# ----------------------------------------------------------------------------------- build_snapshots
+
+
+def build_snapshots(dataset: LeadDataset, policy: SnapshotPolicy = SnapshotPolicy()) -> LabelledSnapshots:
+    """Cut every lead of ``dataset`` at its cutoffs and label each snapshot (rules: module docstring).
+
+    Vectorised over leads: cutoffs are expanded with ``np.repeat``/``arange``, no loop per lead.
+    """
+    categorical, numeric = _profile_columns(dataset)
+    outcomes, missing_outcome = _outcomes_for_leads(dataset)
+    if dataset.metadata.time_basis == TimeBasis.ROW_ORDER:
+        result = _row_order_snapshots(dataset, outcomes, categorical, numeric)
+    else:
+        result = _timestamped_snapshots(dataset, outcomes, policy, categorical, numeric)
+    result.counts["missing_outcome"] = missing_outcome
+    return result
+
+
+def _row_order_snapshots(
+    dataset: LeadDataset, outcomes: pd.DataFrame, categorical: tuple[str, ...], numeric: tuple[str, ...]
+) -> LabelledSnapshots:
+    status = outcomes[STATUS].to_numpy()
+    known = status != str(Outcome.OPEN)
+    lead_idx = np.flatnonzero(known)
+    if ROW_ORDER in dataset.leads.columns:
+        row_order = dataset.leads[ROW_ORDER].to_numpy()[lead_idx]
+    else:
+        row_order = lead_idx.copy()  # the leads table is in time order by definition of row_order data
+    cutoffs = np.full(len(lead_idx), _NAT_NS, dtype=np.int64)
+    frame = _snapshot_frame(dataset, lead_idx, cutoffs, (*categorical, *numeric), {ROW_ORDER: row_order})
+    label = (status[lead_idx] == str(Outcome.WON)).astype(np.int8)
+    censored = int((~known).sum())
+    counts = {
+        "leads": len(status),
+        "built": len(lead_idx),
+        "censored": censored,
+        "positives": int(label.sum()),
+        "leads_with_snapshots": len(lead_idx),
+    }
+    batch = SnapshotBatch(frame, dataset.events, categorical, numeric)
+    return LabelledSnapshots(batch, label, censored, counts)
+
+
+def _timestamped_snapshots(
+    dataset: LeadDataset,
+    outcomes: pd.DataFrame,
+    policy: SnapshotPolicy,
+    categorical: tuple[str, ...],
+    numeric: tuple[str, ...],
+) -> LabelledSnapshots:
+    observed_until = _observed_until_ns(dataset)
+    every = policy.every_days * _DAY_NS
+    horizon = policy.horizon_days * _DAY_NS
+    created = timestamps_ns(dataset.leads[CREATED_AT])
+    closed = outcomes[CLOSED_AT].to_numpy()
+    handover = outcomes[HANDED_OVER_AT].to_numpy()
+    status = outcomes[STATUS].to_numpy()
+    is_won = status == str(Outcome.WON)
+    is_closed = is_won | (status == str(Outcome.LOST))
+
+    missing_created = created == _NAT_NS
+    closed_unplaced = ~missing_created & is_closed & (closed == _NAT_NS)
+    usable = ~missing_created & ~closed_unplaced
+    # A close stamped after observed_until is beyond what we know: the lead counts as open then.
+    close_known = usable & is_closed & (closed != _NAT_NS) & (closed <= observed_until)
+
+    # Periodic cutoffs k*every after creation: k_first..k_last, before the close, not after the data end.
+    age_at_end = np.where(usable, observed_until - created, -1)
+    k_last_observed = np.where(age_at_end >= 0, age_at_end // every, -1)
+    k_last_open = np.where(close_known, (closed - created - 1) // every, k_last_observed)
+    one_per_lead = not dataset.has_events
+    k_first = 0 if (policy.include_creation or one_per_lead) else 1
+    k_last = np.minimum(k_last_observed, k_last_open)
+    if one_per_lead:
+        k_last = np.minimum(k_last, 0)
+        after_close = close_known & (k_last_open < 0) & (k_last_observed >= 0)
+        after_close_count = int(after_close.sum())
+    else:
+        after_close_count = int(
+            np.clip(k_last_observed - np.maximum(k_last_open, k_first - 1), 0, None).sum()
+        )
+    per_lead = np.clip(k_last - k_first + 1, 0, None)
+    lead_idx = np.repeat(np.arange(len(created)), per_lead)
+    starts = np.cumsum(per_lead) - per_lead
+    k = np.arange(len(lead_idx)) - np.repeat(starts, per_lead) + k_first
+    cutoff = created[lead_idx] + k * every
+    at_handover = np.zeros(len(lead_idx), dtype=bool)
+
+    handover_count = 0
+    if policy.include_handover and not one_per_lead:
+        ok = usable & (handover != _NAT_NS) & (handover >= created) & (handover <= observed_until)
+        ok &= ~close_known | (handover < closed)
+        since = handover - created
+        on_periodic = (since % every == 0) & (since // every >= k_first) & (since // every <= k_last)
+        periodic_hit = ok & on_periodic
+        ok &= ~on_periodic
+        extra_idx = np.flatnonzero(ok)
+        handover_count = len(extra_idx) + int(periodic_hit.sum())
+        if periodic_hit.any():
+            hit_rows = periodic_hit[lead_idx] & (cutoff == handover[lead_idx])
+            at_handover[hit_rows] = True
+        # Merge the handover rows into the (lead, cutoff)-sorted periodic rows without a sort: a lead's
+        # handover row lands after its periodic cutoffs that precede it, shifted by earlier handover rows.
+        before = np.clip((since[extra_idx] - 1) // every - k_first + 1, 0, per_lead[extra_idx])
+        position = starts[extra_idx] + np.arange(len(extra_idx)) + before
+        is_extra = np.zeros(len(lead_idx) + len(extra_idx), dtype=bool)
+        is_extra[position] = True
+        lead_idx = _merge(lead_idx, extra_idx, is_extra)
+        cutoff = _merge(cutoff, handover[extra_idx], is_extra)
+        at_handover = _merge(at_handover, np.ones(len(extra_idx), dtype=bool), is_extra)
+
+    lead_closed = close_known[lead_idx]
+    lead_closed_at = closed[lead_idx]
+    censored = (cutoff + horizon > observed_until) & ~lead_closed
+    label = (
+        lead_closed & is_won[lead_idx] & (lead_closed_at > cutoff) & (lead_closed_at <= cutoff + horizon)
+    ).astype(np.int8)
+    lead_handover = handover[lead_idx]
+    after_handover = (
+        np.zeros(len(lead_idx), dtype=bool)
+        if policy.include_after_handover
+        else (lead_handover != _NAT_NS) & (cutoff > lead_handover)
+    )
+    keep = ~censored & ~after_handover
+    thinned = 0
+    if policy.max_per_lead is not None:
+        thin_keep = _evenly_spaced(lead_idx[keep], policy.max_per_lead)
+        thinned = int((~thin_keep).sum())
+        keep[np.flatnonzero(keep)[~thin_keep]] = False
+
+    lead_idx, cutoff, label = lead_idx[keep], cutoff[keep], label[keep]
+    frame = _snapshot_frame(
+        dataset, lead_idx, cutoff, (*categorical, *numeric), {AT_HANDOVER: at_handover[keep]}
+    )
+    counts = {
+        "leads": len(created),
+        "built": len(lead_idx),
+        "censored": int((censored & ~after_handover).sum()),
+        "after_close": after_close_count,
+        "after_handover": int(after_handover.sum()),
+        "handover": int(at_handover[keep].sum()) if handover_count else 0,
+        "thinned": thinned,
+        "positives": int(label.sum()),
+        "leads_with_snapshots": int(np.count_nonzero(np.diff(lead_idx))) + 1 if len(lead_idx) else 0,
+        "missing_created_at": int(missing_created.sum()),
+        "closed_without_closed_at": int(closed_unplaced.sum()),
+    }
+    batch = SnapshotBatch(frame, dataset.events, categorical, numeric)
+    return LabelledSnapshots(batch, label, counts["censored"], counts)
+
+
+def _merge(base: np.ndarray, extra: np.ndarray, is_extra: np.ndarray) -> np.ndarray:
+    merged = np.empty(len(is_extra), dtype=base.dtype)
+    merged[is_extra] = extra
+    merged[~is_extra] = base
+    return merged
+
+
+def _evenly_spaced(group: np.ndarray, limit: int) -> np.ndarray:
+    """Mask keeping at most ``limit`` rows per run of equal ``group`` values, evenly spaced in each run.
+
+    Row ``j`` of a run of length ``m > limit`` is kept iff ``j == floor(i * m / limit)`` for some
+    ``i < limit``, which is ``i = ceil(j * limit / m)``; ``group`` must be sorted.
+    """
+    if len(group) == 0:
+        return np.ones(0, dtype=bool)
+    run_start = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    run_length = np.diff(np.r_[run_start, len(group)])
+    m = np.repeat(run_length, run_length)
+    j = np.arange(len(group)) - np.repeat(run_start, run_length)
+    i = (j * limit + m - 1) // m
+    return (m <= limit) | ((i < limit) & ((i * m) // limit == j))
+
+
+# --------------------------------------------------------------------------------- batch_from_records
+
+
+def batch_from_records(
+    records: Sequence[Mapping[str, Any]],
+    *,
+    categorical_columns: Sequence[str] = (),
+    numeric_columns: Sequence[str] = (),
+    default_as_of: pd.Timestamp,
+) -> SnapshotBatch:
+    """Live leads as a ``SnapshotBatch``: one snapshot per record, for serving and the MLflow pyfunc.
+
+    A record is ``{"lead_id": ..., "as_of": ISO string or None, "created_at": ISO string (optional),
+    <profile fields>, "events": [{"occurred_at": ISO string, "event_type": str, ...}, ...]}``. The
+    cutoff is ``as_of`` or else ``default_as_of``; timestamps without a zone are taken as UTC. Missing
+    profile fields become missing values; extra event fields are ignored (features do not use them).
+    Raises ``ValueError`` naming the record (and event) when a value cannot be read.
+    """
+    try:
+        lead_ids = [str(record[LEAD_ID]) for record in records]
+    except KeyError:
+        bad = next(i for i, record in enumerate(records) if LEAD_ID not in record)
+        raise ValueError(f"record {bad}: missing '{LEAD_ID}'") from None
+    events_per_record = [_events_of(record, i) for i, record in enumerate(records)]
+    sizes = np.fromiter((len(events) for events in events_per_record), dtype=np.int64, count=len(records))
+    flat = [event for events in events_per_record for event in events]
+    try:
+        occurred = [event[OCCURRED_AT] for event in flat]
+        types = [event[EVENT_TYPE] for event in flat]
+    except (KeyError, TypeError):
+        position = next(
+            i
+            for i, e in enumerate(flat)
+            if not isinstance(e, Mapping) or {OCCURRED_AT, EVENT_TYPE} - e.keys()
+        )
+        record_no = _record_of(position, sizes)
+        raise ValueError(
+            f"record {record_no} ('{lead_ids[record_no]}'): an event lacks '{OCCURRED_AT}' or '{EVENT_TYPE}'"
+        ) from None
+    return batch_from_columns(
+        lead_ids,
+        as_of=[record.get(AS_OF) for record in records],
+        created_at=[record.get(CREATED_AT) for record in records],
+        profile={
+            column: [record.get(column) for record in records]
+            for column in (*categorical_columns, *numeric_columns)
+        },
+        event_counts=sizes,
+        event_times=occurred,
+        event_types=types,
+        categorical_columns=categorical_columns,
+        numeric_columns=numeric_columns,
+        default_as_of=default_as_of,
+    )
+
+
+def batch_from_columns(
+    lead_ids: Sequence[str],
+    *,
+    as_of: Sequence[Any],
+    created_at: Sequence[Any],
+    profile: Mapping[str, Sequence[Any]],
+    event_counts: np.ndarray | Sequence[int],
+    event_times: Sequence[Any],
+    event_types: Sequence[Any],
+    categorical_columns: Sequence[str] = (),
+    numeric_columns: Sequence[str] = (),
+    default_as_of: pd.Timestamp,
+) -> SnapshotBatch:
+    """``batch_from_records`` for leads already split into columns (one value per lead; events flattened
+    lead after lead, ``event_counts[i]`` of them for lead ``i``), so that a caller holding parsed values
+    (the API) builds no per-event dicts. Times are ISO strings, ``datetime``s or None; those without a
+    zone are UTC. ``profile`` maps each profile column to its values (a missing column: all missing).
+    Raises ``ValueError`` naming the record (by position) when a value cannot be read.
+    """
+    default_ns = int(timestamps_ns([default_as_of])[0])
+    if default_ns == _NAT_NS:
+        raise ValueError("batch_from_records: default_as_of must be a timestamp, got NaT/None")
+    n = len(lead_ids)
+    sizes = np.asarray(event_counts, dtype=np.int64)
+    if len(sizes) != n or int(sizes.sum()) != len(event_times) or len(event_times) != len(event_types):
+        raise ValueError(
+            f"batch_from_columns: {n} leads, {len(sizes)} event counts (sum {int(sizes.sum())}), "
+            f"{len(event_times)} event times and {len(event_types)} event types do not line up"
+        )
+    as_of_ns = _parse_times(as_of, f"'{AS_OF}'", None)
+    as_of_ns[as_of_ns == _NAT_NS] = default_ns
+    frame: dict[str, Any] = {
+        LEAD_ID: pd.array(lead_ids, dtype="str"),
+        CUTOFF: _utc_times(as_of_ns),
+        CREATED_AT: _utc_times(_parse_times(created_at, f"'{CREATED_AT}'", None)),
+    }
+    missing = [None] * n
+    for column in categorical_columns:
+        # Plain strings: LeadFeatures maps them onto its training categories itself.
+        values = profile.get(column, missing)
+        frame[column] = pd.array([None if v is None else str(v) for v in values], dtype="str")
+    for column in numeric_columns:
+        frame[column] = _parse_numbers(list(profile.get(column, missing)), column)
+
+    occurred_ns = _parse_times(event_times, f"event '{OCCURRED_AT}'", sizes)
+    if (occurred_ns == _NAT_NS).any():
+        record_no = _record_of(int(np.flatnonzero(occurred_ns == _NAT_NS)[0]), sizes)
+        raise ValueError(f"record {record_no} ('{lead_ids[record_no]}'): an event has no '{OCCURRED_AT}'")
+    # Events name their lead and type by category codes: one hash per distinct lead and per type,
+    # not one string per event.
+    lead_codes, distinct_leads = pd.factorize(np.asarray(lead_ids, dtype=object))
+    type_codes, distinct_types = pd.factorize(
+        np.fromiter(map(str, event_types), dtype=object, count=len(event_types))
+    )
+    events = pd.DataFrame(
+        {
+            LEAD_ID: pd.Categorical.from_codes(
+                np.repeat(lead_codes, sizes), dtype=pd.CategoricalDtype(pd.Index(distinct_leads, dtype="str"))
+            ),
+            OCCURRED_AT: _utc_times(occurred_ns),
+            EVENT_TYPE: pd.Categorical.from_codes(
+                type_codes, dtype=pd.CategoricalDtype(pd.Index(distinct_types, dtype="str"))
+            ),
+        }
+    )
+    return SnapshotBatch(pd.DataFrame(frame), events, tuple(categorical_columns), tuple(numeric_columns))
+
+
+def _utc_times(ns: np.ndarray) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
+
+
+def _record_of(position: int, sizes: np.ndarray) -> int:
+    """The record holding flattened event ``position``."""
+    return int(np.searchsorted(np.cumsum(sizes), position, side="right"))
+
+
+def _events_of(record: Mapping[str, Any], index: int) -> Sequence[Any]:
+    events = record.get(EVENTS) or ()
+    if not isinstance(events, Sequence) or isinstance(events, str):
+        raise ValueError(f"record {index}: '{EVENTS}' must be a list of events, got {type(events).__name__}")
+    return events
+
+
+_DATETIME_TYPES = frozenset({datetime, pd.Timestamp, type(None)})
+_PLAIN_NUMBER_TYPES = frozenset({float, int, type(None)})  # not bool: it goes through pd.to_numeric
+
+
+def _parse_times(values: Sequence[Any], what: str, sizes: np.ndarray | None) -> np.ndarray:
+    """ISO strings/datetimes/None -> int64 ns (NaT as int64.min); naive times are UTC. On failure name
+    the record holding the bad value."""
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    if set(map(type, values)) <= _DATETIME_TYPES:
+        # Already datetimes (e.g. parsed by the API's request models): no string parsing; mixed zones
+        # and naive times (UTC) alike.
+        try:
+            return timestamps_ns(pd.to_datetime(list(values), utc=True))
+        except (ValueError, TypeError, OverflowError):
+            pass
+    try:
+        return timestamps_ns(pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601"))
+    except (ValueError, TypeError, OverflowError):
+        pass
+    for position, value in enumerate(values):
+        try:
+            pd.to_datetime(value, utc=True, format="ISO8601")
+        except (ValueError, TypeError, OverflowError):
+            record_no = position if sizes is None else _record_of(position, sizes)
+            raise ValueError(f"record {record_no}: {what} is not an ISO timestamp: {value!r}") from None
+    raise ValueError(f"{what}: values are not ISO timestamps")  # mixed zones and the like
+
+
+def _parse_numbers(values: list[Any], column: str) -> np.ndarray:
+    if set(map(type, values)) <= _PLAIN_NUMBER_TYPES:
+        return np.asarray(values, dtype=np.float64)  # the common case: JSON numbers, no parsing needed
+    try:
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="raise").astype("float64").to_numpy()
+    except (ValueError, TypeError):
+        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+        bad = int(np.flatnonzero(numbers.isna().to_numpy() & pd.notna(pd.Series(values, dtype=object)))[0])
+        raise ValueError(f"record {bad}: field '{column}' is not a number: {values[bad]!r}") from None

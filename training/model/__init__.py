@@ -1,0 +1,1 @@
+"""Model stage: the readiness model, baselines, split, threshold, evaluation, reasons, serving stats."""

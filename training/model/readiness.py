@@ -1,0 +1,542 @@
+"""The readiness model: gradient-boosted trees on the lead features, calibrated into a probability.
+
+Trees (LightGBM) learn which engagement patterns and profiles come before wins; their raw output (the
+margin, in log-odds) is then mapped to a calibrated probability by Platt scaling, a logistic function of
+the margin fitted on a held-out, *time-later* slice of the training data. Because that mapping is
+strictly increasing, readiness ranks leads exactly as the raw margin does, and the per-feature additive
+contributions of the margin (TreeSHAP, ``pred_contrib``) explain the readiness faithfully.
+
+Prediction works on a plain float matrix that the model builds itself (categories become the integer
+codes seen in training, unknown categories become missing), so a single-row request does not pay
+LightGBM's pandas conversion on every call.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from training.layout_cache import LayoutCached
+
+if TYPE_CHECKING:
+    from training.features.snapshots import SnapshotBatch
+
+BASE_VALUE = "base_value"
+# Keep the calibration strictly increasing even when the margin carries no signal on the calibration slice.
+_MIN_PLATT_SLOPE = 1e-6
+_SINGLE_THREAD_BELOW = 2000
+# TreeSHAP per row costs about as much as a plain prediction of this many rows: contributions of 128 rows
+# or more are computed on n_jobs threads.
+_CONTRIBUTION_COST = 16
+_HAS_EVAL_X = "eval_X" in inspect.signature(lgb.LGBMClassifier.fit).parameters
+
+
+def fit_platt(raw: np.ndarray, y: np.ndarray, max_iter: int = 100) -> tuple[float, float]:
+    """Fit Platt scaling ``p = 1 / (1 + exp(-(slope * raw + intercept)))`` by Newton's method.
+
+    Uses Platt's smoothed targets ((N+ + 1) / (N+ + 2) for positives, 1 / (N- + 2) for negatives) so the
+    fit stays finite on perfectly separated data. The slope is forced to be at least a tiny positive
+    number, so the mapping is always strictly increasing in ``raw``.
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    positive = np.asarray(y).astype(bool)
+    n_pos = int(positive.sum())
+    n_neg = positive.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(
+            f"Platt calibration needs both outcomes, got {n_pos} positive and {n_neg} negative samples"
+        )
+    target = np.where(positive, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    # Standardise the margin so that Newton's method is well conditioned whatever its scale.
+    centre = float(raw.mean())
+    scale = float(raw.std()) or 1.0
+    z = (raw - centre) / scale
+    mean_target = float(target.mean())
+    a, b = 0.0, float(np.log(mean_target / (1.0 - mean_target)))
+
+    def loss(a_: float, b_: float) -> float:
+        m = a_ * z + b_
+        # log(1 + exp(m)) - target * m, the logistic loss on soft targets, computed stably.
+        return float(np.sum(np.logaddexp(0.0, m) - target * m))
+
+    current = loss(a, b)
+    for _ in range(max_iter):
+        p = 1.0 / (1.0 + np.exp(-(a * z + b)))
+        residual = p - target
+        gradient = np.array([residual @ z, residual.sum()])
+        w = p * (1.0 - p)
+        hessian = np.array([[w @ (z * z), w @ z], [w @ z, w.sum()]]) + 1e-9 * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        size = 1.0
+        # Backtracking keeps every step a descent step.
+        while size > 1e-8:
+            a_new, b_new = a - size * step[0], b - size * step[1]
+            new = loss(a_new, b_new)
+            if new <= current:
+                break
+            size /= 2.0
+        else:
+            break
+        a, b = a_new, b_new
+        done = current - new < 1e-12 * max(1.0, abs(current))
+        current = new
+        if done:
+            break
+    slope = a / scale
+    intercept = b - slope * centre
+    if slope < _MIN_PLATT_SLOPE:
+        # No usable ranking signal on this slice: predict its base rate, but keep the mapping increasing.
+        slope = _MIN_PLATT_SLOPE
+        intercept = float(np.log(mean_target / (1.0 - mean_target))) - slope * centre
+    return float(slope), float(intercept)
+
+
+def platt_probability(raw: np.ndarray, slope: float, intercept: float) -> np.ndarray:
+    """The Platt mapping of a raw margin to a probability (vectorised, overflow-safe)."""
+    margin = slope * np.asarray(raw, dtype=np.float64) + intercept
+    return np.exp(-np.logaddexp(0.0, -margin))
+
+
+class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
+    """LightGBM classifier with Platt calibration fitted on the most recent training snapshots.
+
+    ``fit(X, y, time_key=None, groups=None)``: ``X`` is the feature frame (``float64`` columns plus
+    pandas ``category`` columns, which LightGBM splits on natively). About ``calibration_fraction`` of
+    the rows, the time-latest ones, are held out: the trees are trained on the other rows, early-stop on
+    the held-out slice, and the Platt mapping is fitted on the trees' margins there.
+
+    - With ``groups`` (the snapshots' ``lead_id``; recommended for snapshot data): the held-out slice is
+      whole leads, those whose first snapshot is latest (by ``time_key``, or by row position without it),
+      taken until they hold ``calibration_fraction`` of the rows. Holding out whole leads matters: a lead
+      has many snapshots, and trees that saw a lead's other snapshots score it too well, so a slice
+      sharing leads with training would early-stop late (overfit) and calibrate overconfidently.
+    - Without ``groups``: the last ``calibration_fraction`` of the rows in time order (by ``time_key``;
+      without it the rows are assumed to be sorted by time already). Rows sharing the boundary time all
+      go to the held-out slice. With ``calibration_gap`` (e.g. the label horizon), training rows within
+      that gap before the held-out slice are dropped, so that no training label looks into it.
+
+    Fitted attributes: ``classes_``, ``feature_names_in_``, ``n_features_in_``, ``categories_`` (column ->
+    categories seen in training), ``booster_``, ``n_iterations_``, ``calibration_slope_``,
+    ``calibration_intercept_``, ``feature_importances_`` (total split gain per feature, normalised to sum
+    to 1), ``calibration_size_``.
+
+    The defaults grow small trees over large leaves (7 leaves, at least 100 rows each): snapshots of one
+    lead are strongly correlated, so fine-grained leaves memorise leads; measured in bench/bench_quality.py
+    (seeds 1-5) and bench/bench_datasets.py, equal or better than 15 leaves / 20 rows everywhere.
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 500,
+        learning_rate: float = 0.05,
+        num_leaves: int = 7,
+        min_child_samples: int = 100,
+        max_depth: int = -1,
+        subsample: float = 0.8,
+        subsample_freq: int = 1,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        min_data_per_group: int = 20,
+        cat_smooth: float = 10.0,
+        calibration_fraction: float = 0.2,
+        calibration_gap: pd.Timedelta | None = None,
+        early_stopping_rounds: int | None = 50,
+        random_state: int = 0,
+        n_jobs: int = 2,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.max_depth = max_depth
+        self.subsample = subsample
+        self.subsample_freq = subsample_freq
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.min_data_per_group = min_data_per_group
+        self.cat_smooth = cat_smooth
+        self.calibration_fraction = calibration_fraction
+        self.calibration_gap = calibration_gap
+        self.early_stopping_rounds = early_stopping_rounds
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        return tags
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: pd.DataFrame, y: Any, time_key: Any = None, groups: Any = None) -> ReadinessModel:
+        """Train the trees on the earlier rows and calibrate on the time-later slice; returns ``self``."""
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(
+                f"ReadinessModel.fit expects a pandas DataFrame of features, got {type(X).__name__}"
+            )
+        if not 0.0 < self.calibration_fraction < 1.0:
+            raise ValueError(f"calibration_fraction must be in (0, 1), got {self.calibration_fraction}")
+        labels = np.asarray(y)
+        if labels.shape != (len(X),):
+            raise ValueError(f"y has shape {labels.shape} but X has {len(X)} rows")
+        self.classes_ = np.unique(labels)
+        if self.classes_.size != 2:
+            raise ValueError(
+                f"ReadinessModel needs exactly two outcomes in y, found {self.classes_.tolist()}"
+            )
+        positive = labels == self.classes_[1]
+
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.categories_ = {
+            str(name): X[name].cat.categories
+            for name in X.columns
+            if isinstance(X[name].dtype, pd.CategoricalDtype)
+        }
+        matrix = self._encode(X)
+
+        fit_rows, calibration_rows = self.held_out_split(len(X), time_key, groups)
+        for part, rows in (("training", fit_rows), ("calibration", calibration_rows)):
+            n_pos = int(positive[rows].sum())
+            if n_pos == 0 or n_pos == rows.size:
+                raise ValueError(
+                    f"The {part} slice ({rows.size} rows; calibration_fraction={self.calibration_fraction}, "
+                    f"time-later rows calibrate) has {n_pos} positive and {rows.size - n_pos} negative rows; "
+                    "both outcomes are needed. Provide more data or change calibration_fraction."
+                )
+
+        categorical_idx = [i for i, name in enumerate(self.feature_names_in_) if name in self.categories_]
+        classifier = lgb.LGBMClassifier(
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            max_depth=self.max_depth,
+            subsample=self.subsample,
+            subsample_freq=self.subsample_freq,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            min_data_per_group=self.min_data_per_group,
+            cat_smooth=self.cat_smooth,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+            deterministic=True,
+            force_row_wise=True,
+            verbose=-1,
+        )
+        callbacks: list[Any] = []
+        if self.early_stopping_rounds:
+            callbacks.append(_stop_when_every_metric_is_stale(self.early_stopping_rounds))
+        eval_x, eval_y = matrix[calibration_rows], positive[calibration_rows].astype(np.int8)
+        # LightGBM 4.7 renamed eval_set to eval_X / eval_y; older 4.x only knows eval_set.
+        eval_kwargs: dict[str, Any] = (
+            {"eval_X": (eval_x,), "eval_y": (eval_y,)} if _HAS_EVAL_X else {"eval_set": [(eval_x, eval_y)]}
+        )
+        classifier.fit(
+            matrix[fit_rows],
+            positive[fit_rows].astype(np.int8),
+            **eval_kwargs,
+            eval_metric=["binary_logloss", "auc"],
+            # Generic names: LightGBM refuses some characters; the real names live in feature_names_in_.
+            feature_name=[f"f{i}" for i in range(self.n_features_in_)],
+            categorical_feature=categorical_idx or "auto",
+            callbacks=callbacks,
+        )
+        self.booster_ = classifier.booster_
+        best = classifier.best_iteration_ if self.early_stopping_rounds else 0
+        self.n_iterations_ = int(best) if best and best > 0 else int(self.booster_.current_iteration())
+
+        raw_calibration = self._raw_from_matrix(matrix[calibration_rows])
+        self.calibration_slope_, self.calibration_intercept_ = fit_platt(
+            raw_calibration, positive[calibration_rows]
+        )
+        self.calibration_size_ = int(calibration_rows.size)
+        gain = self.booster_.feature_importance("gain", iteration=self.n_iterations_).astype(np.float64)
+        self.feature_importances_ = gain / gain.sum() if gain.sum() > 0 else gain
+        return self
+
+    def _group_slices(self, n_rows: int, time_key: Any, groups: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Tree-training rows and held-out rows: whole groups that start latest (~calibration_fraction)."""
+        codes, uniques = pd.factorize(np.asarray(groups), use_na_sentinel=False)
+        if codes.size != n_rows:
+            raise ValueError(f"groups has {codes.size} values but X has {n_rows} rows")
+        if uniques.size < 2:
+            raise ValueError("groups must hold at least two distinct values to hold some out for calibration")
+        keys = np.arange(n_rows) if time_key is None else _time_values(time_key, n_rows)
+        start = pd.Series(keys).groupby(codes).min()
+        size = np.bincount(codes, minlength=uniques.size)
+        latest_first = np.argsort(start.to_numpy(), kind="stable")[::-1]
+        taken = np.cumsum(size[latest_first])
+        n_groups = int(np.searchsorted(taken, self.calibration_fraction * n_rows)) + 1
+        n_groups = min(n_groups, uniques.size - 1)  # keep at least one group for the trees
+        held_out = np.zeros(uniques.size, dtype=bool)
+        held_out[latest_first[:n_groups]] = True
+        is_calibration = held_out[codes]
+        return np.flatnonzero(~is_calibration), np.flatnonzero(is_calibration)
+
+    def held_out_split(
+        self, n_rows: int, time_key: Any = None, groups: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the tree-training rows and of the held-out (calibration) rows that ``fit`` uses
+        for the same arguments; e.g. to choose a threshold on predictions the trees did not fit."""
+        if groups is not None:
+            return self._group_slices(n_rows, time_key, groups)
+        return self._time_slices(n_rows, time_key)
+
+    def _time_slices(self, n_rows: int, time_key: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the tree-training rows and of the time-later calibration rows."""
+        n_calibration = max(1, int(np.ceil(self.calibration_fraction * n_rows)))
+        if time_key is None:
+            positions = np.arange(n_rows)
+            return positions[: n_rows - n_calibration], positions[n_rows - n_calibration :]
+        keys = pd.Series(_time_values(time_key, n_rows))
+        order = np.argsort(keys.to_numpy(), kind="stable")
+        boundary = keys.iloc[order[n_rows - n_calibration]]
+        is_calibration = (keys >= boundary).to_numpy()
+        if is_calibration.all():
+            # Every row shares the boundary time: fall back to the (stable) time order itself.
+            is_calibration = np.zeros(n_rows, dtype=bool)
+            is_calibration[order[n_rows - n_calibration :]] = True
+            is_fit = ~is_calibration
+        elif self.calibration_gap is not None:
+            is_fit = (keys < boundary - self.calibration_gap).to_numpy()
+        else:
+            is_fit = ~is_calibration
+        return np.flatnonzero(is_fit), np.flatnonzero(is_calibration)
+
+    # ------------------------------------------------------------------ encoding
+    def _encode(self, X: pd.DataFrame) -> np.ndarray:
+        """The float matrix LightGBM sees: numerics as float64, categories as training codes (unknown NaN).
+
+        C-contiguous float64, so LightGBM predicts on it without another copy.
+        """
+        layout = self._layout()
+        if not X.columns.equals(layout.columns):
+            missing = layout.columns.difference(X.columns)
+            if len(missing):
+                raise ValueError(
+                    f"Feature frame lacks {len(missing)} column(s) the model was trained on: "
+                    f"{list(missing[:10])}"
+                )
+            X = X[layout.columns]  # same columns, other order or extra ones: align once
+        matrix = np.empty((len(X), self.n_features_in_), dtype=np.float64)
+        # LeadFeatures' layout (numerics first, in one float block): a column slice is a view of that
+        # block, far cheaper than selecting ~100 columns by name (~1 ms per request).
+        where: slice | np.ndarray = slice(0, len(layout.numeric)) if layout.numeric_prefix else layout.numeric
+        numeric = X.iloc[:, where]
+        if len(layout.numeric):
+            try:
+                matrix[:, where] = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
+            except (TypeError, ValueError) as error:
+                bad = [n for n in numeric.columns if not pd.api.types.is_numeric_dtype(numeric[n].dtype)]
+                raise TypeError(
+                    f"Feature column(s) {bad[:5]} have dtype(s) {[str(numeric[n].dtype) for n in bad[:5]]}; "
+                    "expected numeric or category columns"
+                ) from error
+        for i in layout.categorical:
+            name = str(self.feature_names_in_[i])
+            matrix[:, i] = _category_codes(X[name].array, self.categories_[name])
+        return matrix
+
+    def _layout(self) -> _Layout:
+        """Where numeric and categorical features sit (computed once per fitted model, not per request)."""
+        names = self.feature_names_in_
+
+        def build() -> _Layout:
+            is_category = np.array([str(name) in self.categories_ for name in names], dtype=bool)
+            numeric = np.flatnonzero(~is_category)
+            return _Layout(
+                names=names,
+                columns=pd.Index(names),
+                numeric=numeric,
+                categorical=np.flatnonzero(is_category),
+                numeric_prefix=bool(np.array_equal(numeric, np.arange(len(numeric)))),
+            )
+
+        return self.cached_layout(names, build)
+
+    def _threads(self, n_rows: int, per_row_cost: int = 1) -> int:
+        # Small requests run single-threaded: waking OpenMP threads for one row costs far more than the
+        # prediction itself (measured ~25 ms vs 0.05 ms on a busy 2-core machine). TreeSHAP costs ~0.5 ms
+        # per row, so contributions go parallel much sooner than plain predictions.
+        return 1 if n_rows * per_row_cost < _SINGLE_THREAD_BELOW else self.n_jobs
+
+    def _raw_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        return np.asarray(
+            self.booster_.predict(
+                matrix,
+                raw_score=True,
+                num_iteration=self.n_iterations_,
+                num_threads=self._threads(len(matrix)),
+            )
+        )
+
+    def _contributions_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        return np.asarray(
+            self.booster_.predict(
+                matrix,
+                pred_contrib=True,
+                num_iteration=self.n_iterations_,
+                num_threads=self._threads(len(matrix), _CONTRIBUTION_COST),
+            )
+        )
+
+    # ------------------------------------------------------------------ prediction
+    def raw_score(self, X: pd.DataFrame) -> np.ndarray:
+        """The trees' margin (log-odds before calibration) for each row."""
+        check_is_fitted(self, "booster_")
+        return self._raw_from_matrix(self._encode(X))
+
+    def readiness(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of a win within the horizon; strictly increasing in ``raw_score``."""
+        return self.calibrate(self.raw_score(X))
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        """Map raw margins to calibrated probabilities with the fitted Platt mapping."""
+        check_is_fitted(self, "calibration_slope_")
+        return platt_probability(raw, self.calibration_slope_, self.calibration_intercept_)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Calibrated class probabilities, columns in the order of ``classes_``."""
+        p = self.readiness(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The more probable class (threshold 0.5); hand-over decisions use a ``ThresholdPolicy`` instead."""
+        return self.classes_[(self.readiness(X) >= 0.5).astype(int)]
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per-row additive contributions to the raw margin: one column per feature plus ``base_value``.
+
+        Each row sums to ``raw_score`` for that row (exact TreeSHAP values from LightGBM).
+        """
+        check_is_fitted(self, "booster_")
+        return self._contribution_frame(self._contributions_from_matrix(self._encode(X)), X.index)
+
+    def _contribution_frame(self, values: np.ndarray, index: pd.Index) -> pd.DataFrame:
+        columns = [*map(str, self.feature_names_in_), BASE_VALUE]
+        return pd.DataFrame(values, columns=columns, index=index)
+
+    def explain_features(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """Readiness, raw margin and contributions for a feature frame, encoding it only once."""
+        readiness, raw, values = self.explain_arrays(X)
+        return readiness, raw, self._contribution_frame(values, X.index)
+
+    def explain_arrays(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``explain_features`` as plain arrays: readiness, raw margin and an ``(n, n_features + 1)``
+        contribution matrix whose columns follow ``feature_names_in_`` and end with the base value.
+
+        The raw margin is the row sum of the contributions (TreeSHAP is exact), so the trees are walked
+        once, for the contributions only; serving uses this to skip building a wide DataFrame per call.
+        """
+        check_is_fitted(self, "booster_")
+        return self.explain_matrix(self._encode(X))
+
+    def explain_matrix(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``explain_arrays`` of a matrix already in the model's encoding: one float64 column per
+        ``feature_names_in_``, numerics as they are, categoricals as codes into ``categories_[name]``
+        (NaN for values unknown in training). The API builds it from ``FeatureMatrix`` directly."""
+        check_is_fitted(self, "booster_")
+        values = self._contributions_from_matrix(self._checked_matrix(matrix))
+        raw = values.sum(axis=1)
+        return self.calibrate(raw), raw, values
+
+    def readiness_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """``readiness`` of a matrix in the model's encoding (see ``explain_matrix``)."""
+        check_is_fitted(self, "booster_")
+        return self.calibrate(self._raw_from_matrix(self._checked_matrix(matrix)))
+
+    def _checked_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        if matrix.ndim != 2 or matrix.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"expected a matrix of {self.n_features_in_} feature columns, got shape {matrix.shape}"
+            )
+        return np.ascontiguousarray(matrix, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    names: np.ndarray  # the feature_names_in_ it was computed from
+    columns: pd.Index  # feature_names_in_ as an Index, for a cheap equality check per call
+    numeric: np.ndarray  # positions of numeric features
+    categorical: np.ndarray  # positions of category features
+    numeric_prefix: bool  # numeric features are exactly the first len(numeric) columns
+
+
+def _time_values(time_key: Any, n_rows: int) -> np.ndarray:
+    """The time key as a plain, complete array of one value per row (time-zone-aware times as UTC)."""
+    series = pd.Series(time_key.to_numpy() if isinstance(time_key, pd.Series | pd.Index) else time_key)
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    values = series.to_numpy()
+    if len(values) != n_rows:
+        raise ValueError(f"time_key has {len(values)} values but X has {n_rows} rows")
+    missing = pd.isna(values)
+    if missing.any():
+        raise ValueError(f"time_key has {int(missing.sum())} missing values; every row needs a time")
+    return values
+
+
+def _category_codes(values: Any, categories: pd.Index) -> np.ndarray:
+    """Codes of ``values`` (a column's array) in the training categories; unseen values and missing -> NaN."""
+    if isinstance(values, pd.Categorical) and values.categories.equals(categories):
+        codes = values.codes  # the common case: same categories as in training, no lookup
+    else:
+        plain = values.astype(object) if isinstance(values, pd.Categorical) else values
+        codes = categories.get_indexer(pd.Index(plain))
+    out = codes.astype(np.float64)
+    out[codes < 0] = np.nan
+    return out
+
+
+def _stop_when_every_metric_is_stale(patience: int) -> Callable[[Any], None]:
+    """Early stopping on the held-out leads that waits for *both* log-loss and ROC-AUC to stop improving
+    for ``patience`` rounds, and keeps the later of their best iterations.
+
+    Log-loss alone stops at the first trees when the base rate drifts over time (the held-out leads
+    are the latest ones; CRM conversion rates often move), AUC alone peaks early and noisily on a
+    stable base rate. Calibration to the base rate is Platt's job afterwards, so the trees only need to
+    have finished learning what either metric still rewards.
+    """
+    best: dict[str, tuple[float, int]] = {}
+
+    def callback(env: Any) -> None:
+        for _, metric, value, higher_is_better in env.evaluation_result_list:
+            score = value if higher_is_better else -value
+            if metric not in best or score > best[metric][0]:
+                best[metric] = (score, env.iteration)
+        latest_best = max(iteration for _, iteration in best.values())
+        if env.iteration - latest_best >= patience:
+            raise lgb.callback.EarlyStopException(latest_best, env.evaluation_result_list)
+
+    callback.order = 30  # type: ignore[attr-defined]  # run where LightGBM's own early stopping runs
+    return callback
+
+
+def build_pipeline(features: TransformerMixin, model: ReadinessModel) -> Pipeline:
+    """The fitted artifact's shape: the feature transformer followed by the readiness model."""
+    return Pipeline([("features", features), ("model", model)])
+
+
+def explain(pipeline: Pipeline, batch: SnapshotBatch) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Readiness, raw margin and per-feature contributions for a batch, computing the features once.
+
+    ``pipeline`` is a fitted ``build_pipeline`` result whose last step is a ``ReadinessModel``.
+    """
+    model = pipeline[-1]
+    if not isinstance(model, ReadinessModel):
+        raise TypeError(f"The pipeline's last step must be a ReadinessModel, got {type(model).__name__}")
+    features: Any = batch
+    for _, step in pipeline.steps[:-1]:  # plain transform calls: no per-request pipeline validation overhead
+        if step is not None and step != "passthrough":
+            features = step.transform(features)
+    return model.explain_features(features)

@@ -1,0 +1,1 @@
+"""Report stage: the marketing report (data, insights, plots, HTML template)."""
