@@ -53,6 +53,10 @@ class BlockJourneys:
     grid_ripeness: np.ndarray
     grid_win_probability: np.ndarray
     grid_handed_over: np.ndarray  # handed over at or before the cutoff
+    #: chance that a handover decided at the cutoff ends in a win within the horizon (``JourneyModel``'s
+    #: ``handover_win_probability``; for a lead already handed over or decided: its deal's own chance)
+    grid_handover_win_probability: np.ndarray
+    grid_state: np.ndarray  # the latent state index at the cutoff (``JourneyModel.state_index``)
 
 
 _U32 = 2.0**32
@@ -318,6 +322,8 @@ def simulate_block(
         grid_ripeness=grid_parts[2],
         grid_win_probability=grid_parts[3],
         grid_handed_over=grid_parts[4],
+        grid_handover_win_probability=grid_parts[5],
+        grid_state=grid_parts[6],
     )
 
 
@@ -347,10 +353,13 @@ def _grid_rows(
     handover_win_chance: np.ndarray,
     horizon_days: int,
 ) -> tuple[np.ndarray, ...]:
-    """Ground-truth rows (lead, day, ripeness, win probability, handed over) of the leads in ``rows``."""
+    """Ground-truth rows (lead, day, ripeness, win probability, handed over, win probability if handed
+    over at the cutoff, latent state) of the leads in ``rows``."""
     lead = pos[rows]
     cutoff = g + frac[rows]
     probability = nurtured_truth[state[rows]]
+    # Only reads tables: no random draw is added, so simulated data sets stay the same for a seed.
+    if_handed_over = model.handover_win_probability(horizon_days).reshape(-1)[state[rows] // 2]
     later = ~nurtured[rows]
     if later.any():
         # Handed over or decided: the deal's own chance, whatever the events do from now on.
@@ -358,10 +367,19 @@ def _grid_rows(
         probability[later] = handed_over_win_probability(
             model, handover_win_chance[deal], cutoff[later] - handed_over[deal], horizon_days
         )
+        if_handed_over[later] = probability[later]
     handed = later.copy()
     handed[later] = handed_over[lead[later]] <= cutoff[later]
     day = (g - created_day[lead]).astype(np.int32)
-    return lead.astype(np.int32), day, level[rows] / (INTEREST_LEVELS - 1), probability, handed
+    return (
+        lead.astype(np.int32),
+        day,
+        level[rows] / (INTEREST_LEVELS - 1),
+        probability,
+        handed,
+        if_handed_over,
+        state[rows].astype(np.int16),
+    )
 
 
 def _move_email_endings(

@@ -224,6 +224,13 @@ class JourneyModel:
         p = self.parameters
         return p.min_cycle_days + rng.gamma(2.0, p.cycle_scale_days, size)
 
+    def handover_win_probability(self, horizon_days: int) -> np.ndarray:
+        """P(won within ``horizon_days`` | handed over now), shape ``(INTEREST_LEVELS, FIT_TIERS)``: the
+        win chance at handover for the interest and fit, times the chance that the sales cycle, starting
+        now, closes within the horizon. This is the quantity a "ripe" verdict is about."""
+        closes_in_time = -np.expm1(self.log_cycle_survival(np.array(float(horizon_days))))
+        return self.win_chance * float(closes_in_time)
+
     def cycle_cdf_after_handover_day(self, days: np.ndarray) -> np.ndarray:
         """P(U + cycle <= days), U uniform on [0, 1): a handover decided on a day happens during the next."""
         p = self.parameters

@@ -4,8 +4,10 @@
 nurturing raises and neglect lets decay, a historical handover policy that sometimes hands leads over
 too early, and won/lost/open outcomes. Alongside the ``LeadDataset`` it returns the ground truth: for each
 lead every ``grid_days`` from its creation until it closes or observation ends, the latent ripeness and
-the exact probability of a win within 90 days given the full latent state, so that a model can be
-judged against the best any model could do. The dynamics live in ``training.simulation``.
+the exact probability of a win within 90 days given the full latent state (so that a model can be
+judged against the best any model could do), and the exact chance of a win within 90 days if the lead
+were handed over at that moment (what a "ripe" verdict is judged against). The dynamics live in
+``training.simulation``.
 """
 
 from __future__ import annotations
@@ -52,6 +54,13 @@ RIPENESS = "ripeness"
 P_WIN = "p_win_90d"
 #: Ground-truth column: the lead was handed over at or before the cutoff (its fate is then in sales' hands).
 HANDED_OVER = "handed_over"
+#: Ground-truth column: the true chance that a handover at the cutoff ends in a win within 90 days (the
+#: win chance at handover for the lead's interest and fit, times the chance that the sales cycle closes
+#: in time); for a lead already handed over, its deal's own chance (= ``p_win_90d``).
+P_WIN_IF_HANDED_OVER = "p_win_handover_90d"
+#: Ground-truth column: the latent state at the cutoff (``JourneyModel.state_index``), for truths that
+#: depend on a threshold (``training.simulation.truth.crossing_probability``).
+LATENT_STATE = "latent_state"
 
 DEFAULT_START = pd.Timestamp("2025-01-01", tz="UTC")
 #: Leads per independently seeded block, so that the result depends on the seed alone, not on how many
@@ -67,7 +76,9 @@ class SimulationResult:
 
     dataset: LeadDataset
     #: One row per lead and cutoff: ``lead_id``, ``cutoff``, ``ripeness`` (latent, 0..1), ``p_win_90d``
-    #: (true probability of a win within 90 days after the cutoff) and ``handed_over``.
+    #: (true probability of a win within 90 days after the cutoff), ``handed_over``,
+    #: ``p_win_handover_90d`` (true chance of a win within 90 days if handed over at the cutoff) and
+    #: ``latent_state``.
     ground_truth: pd.DataFrame
 
 
@@ -170,7 +181,15 @@ class _Assembler:
         self.done = 0
         self.leads: dict[str, list[np.ndarray]] = {}
         self.events: dict[str, list] = {LEAD_ID: [], OCCURRED_AT: [], EVENT_TYPE: []}
-        self.truth: dict[str, list] = {LEAD_ID: [], CUTOFF: [], RIPENESS: [], P_WIN: [], HANDED_OVER: []}
+        self.truth: dict[str, list] = {
+            LEAD_ID: [],
+            CUTOFF: [],
+            RIPENESS: [],
+            P_WIN: [],
+            HANDED_OVER: [],
+            P_WIN_IF_HANDED_OVER: [],
+            LATENT_STATE: [],
+        }
 
     def add(self, block: BlockJourneys) -> None:
         offset = self.done
@@ -189,6 +208,8 @@ class _Assembler:
         self.truth[RIPENESS].append(block.grid_ripeness)
         self.truth[P_WIN].append(block.grid_win_probability)
         self.truth[HANDED_OVER].append(block.grid_handed_over)
+        self.truth[P_WIN_IF_HANDED_OVER].append(block.grid_handover_win_probability)
+        self.truth[LATENT_STATE].append(block.grid_state)
         self.done += len(block.created)
 
     def finish(self, seed: int) -> SimulationResult:
@@ -227,6 +248,8 @@ class _Assembler:
                 RIPENESS: _join(parts, RIPENESS),
                 P_WIN: _join(parts, P_WIN),
                 HANDED_OVER: _join(parts, HANDED_OVER),
+                P_WIN_IF_HANDED_OVER: _join(parts, P_WIN_IF_HANDED_OVER),
+                LATENT_STATE: _join(parts, LATENT_STATE),
             },
             copy=False,
         )

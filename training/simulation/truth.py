@@ -58,7 +58,12 @@ def no_handover_transitions(model: JourneyModel) -> np.ndarray:
 
     Rows and columns are ``interest * 2 + emailable``.
     """
-    rates_kept = model.rates * (1.0 - model.handover_chance)[None, :]
+    return day_transitions(model, model.rates * (1.0 - model.handover_chance)[None, :])
+
+
+def day_transitions(model: JourneyModel, rates_kept: np.ndarray) -> np.ndarray:
+    """Day transition matrices when events happen at ``rates_kept`` (by state and type), shape
+    ``(FIT_TIERS, 2L, 2L)`` with rows and columns ``interest * 2 + emailable``."""
     gain = np.zeros((model.n_states, INTEREST_LEVELS))
     gain[:, 0] = 1.0
     for j in np.flatnonzero(model.boost > 0):
@@ -120,3 +125,20 @@ def handed_over_win_probability(
     # 1 - S(elapsed + horizon) / S(elapsed) with S the cycle's survival, in logs: stable for long cycles.
     log_survival_ratio = model.log_cycle_survival(elapsed + horizon_days) - model.log_cycle_survival(elapsed)
     return win_chance * -np.expm1(log_survival_ratio)
+
+
+def crossing_probability(model: JourneyModel, threshold: float, horizon_days: int) -> np.ndarray:
+    """P(the lead's chance of a win if handed over reaches ``threshold`` within ``horizon_days``), by state.
+
+    The lead is followed as if it stayed in nurturing: every event happens (none is thinned by a
+    handover) and nobody disqualifies it, so this is about the latent interest alone: will the lead
+    ripen if we wait? The chance at a state is ``JourneyModel.handover_win_probability``; a lead at or
+    above the threshold now has crossed already (probability 1).
+    """
+    ripe = (model.handover_win_probability(horizon_days) >= threshold).reshape(-1)  # by level * FIT + fit
+    ripe_by_fit = np.repeat(ripe.reshape(INTEREST_LEVELS, FIT_TIERS).T, 2, axis=1)  # (fit, level*2+email)
+    kernel = day_transitions(model, model.rates)
+    value = ripe_by_fit.astype(np.float64)
+    for _ in range(horizon_days):
+        value = np.where(ripe_by_fit, 1.0, np.einsum("fij,fj->fi", kernel, value))
+    return value.reshape(FIT_TIERS, INTEREST_LEVELS, 2).transpose(1, 0, 2).reshape(-1)
