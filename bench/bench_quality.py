@@ -162,9 +162,9 @@ def markdown(runs: list[SeedRun], config: TrainConfig, command: str) -> str:
         "",
         f"Command: `{command}`",
         "",
-        f"Configuration: model {dict(config.model) or 'defaults'}, features "
-        f"{dict(config.features) or 'defaults'}. Machine: {os.cpu_count()} cores (shared, so wall "
-        f"times are noisy), Python {platform.python_version()}, LightGBM {lgb.__version__}, "
+        f"Configuration: model {config.model.estimator_kwargs() or 'defaults'}, features "
+        f"{config.features.estimator_kwargs() or 'defaults'}. Machine: {os.cpu_count()} cores (shared, "
+        f"so wall times are noisy), Python {platform.python_version()}, LightGBM {lgb.__version__}, "
         f"pandas {pd.__version__}.",
         "",
         f"### Seed {main.seed}",

@@ -16,84 +16,191 @@ Example ``train.toml``::
     [model]
     n_estimators = 400
     learning_rate = 0.05
+
+Every section is a pydantic model with ``extra="forbid"`` and bounds on its numbers, so a typo or an
+out-of-range value anywhere (``[threshold] kindd = ...``) is refused when the file is read, naming the
+key's path, before any data is loaded or any model trained.
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import ErrorDetails
 
 
 class ConfigError(ValueError):
     """A training config that cannot be used; the message names the file and the key."""
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    horizon_days: int = 90
-    snapshot_every_days: int = 7
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ThresholdConfig(_Section):
+    """``[threshold]``: how the hand-over threshold is chosen (see ``training.model.threshold``).
+
+    Unset values take ``ThresholdPolicy``'s defaults; the bounds are the policy's own.
+    """
+
+    kind: Literal["expected_value", "acceptance_rate", "capacity"] = "expected_value"
+    value_of_won_deal: float | None = Field(default=None, gt=0)
+    cost_of_premature_handover: float | None = Field(default=None, gt=0)
+    target_acceptance_rate: float | None = Field(default=None, gt=0, le=1)
+    capacity_per_week: int | None = Field(default=None, ge=1)
+
+    def policy_kwargs(self) -> dict[str, Any]:
+        """The values to build a ``ThresholdPolicy`` from (unset ones keep the policy's defaults)."""
+        return self.model_dump(exclude_none=True)
+
+
+class ModelConfig(_Section):
+    """``[model]``: ``ReadinessModel`` parameters; only the keys given are passed on.
+
+    Only keys that were set reach the model (``None`` is meaningful for ``early_stopping_rounds``:
+    no early stopping), so the model's own defaults stay the single source of defaults.
+    """
+
+    n_estimators: int | None = Field(default=None, ge=1)
+    learning_rate: float | None = Field(default=None, gt=0, le=1)
+    num_leaves: int | None = Field(default=None, ge=2)
+    min_child_samples: int | None = Field(default=None, ge=1)
+    #: -1: no depth limit
+    max_depth: int | None = Field(default=None, ge=-1)
+    subsample: float | None = Field(default=None, gt=0, le=1)
+    subsample_freq: int | None = Field(default=None, ge=0)
+    colsample_bytree: float | None = Field(default=None, gt=0, le=1)
+    reg_lambda: float | None = Field(default=None, ge=0)
+    min_data_per_group: int | None = Field(default=None, ge=1)
+    cat_smooth: float | None = Field(default=None, ge=0)
+    calibration_fraction: float | None = Field(default=None, gt=0, lt=1)
+    early_stopping_rounds: int | None = Field(default=None, ge=1)
+    random_state: int | None = None
+    #: LightGBM threads; -1: all cores
+    n_jobs: int | None = Field(default=None, ge=-1)
+
+    def estimator_kwargs(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class FeaturesConfig(_Section):
+    """``[features]``: ``LeadFeatures`` parameters; only the keys given are passed on."""
+
+    windows_days: tuple[int, ...] | None = Field(default=None, min_length=1)
+    trend_days: tuple[int, int] | None = None
+    min_event_type_count: int | None = Field(default=None, ge=1)
+    min_category_frequency: int | None = Field(default=None, ge=1)
+    high_intent_event_types: tuple[str, ...] | None = None
+    high_intent_min_lift: float | None = Field(default=None, gt=0)
+    max_high_intent_types: int | None = Field(default=None, ge=0)
+    decay_half_lives_days: tuple[float, ...] | None = None
+    float_dtype: Literal["float64", "float32"] | None = None
+
+    def estimator_kwargs(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class TrainConfig(_Section):
+    """Everything a training run can be told; immutable, validated on construction."""
+
+    horizon_days: int = Field(default=90, ge=1)
+    snapshot_every_days: int = Field(default=7, ge=1)
     #: fraction of snapshots (the latest ones) held out as the test period
-    test_fraction: float = 0.25
+    test_fraction: float = Field(default=0.25, gt=0, lt=1)
     #: refuse to train when the training or test window has fewer positives or negatives than this
-    min_positives: int = 40
-    min_negatives: int = 40
+    min_positives: int = Field(default=40, ge=1)
+    min_negatives: int = Field(default=40, ge=1)
     #: snapshots per lead at most (None: all); caps the cost of very long-lived leads
-    max_snapshots_per_lead: int | None = None
+    max_snapshots_per_lead: int | None = Field(default=None, ge=1)
     #: also learn from snapshots after a lead was handed over (off: readiness is about leads not yet
     #: handed over, the population the API scores; see ``training.features.snapshots``)
     include_after_handover: bool = False
-    n_bootstrap: int = 200
+    n_bootstrap: int = Field(default=200, ge=1)
     seed: int = 0
     #: half-life of the rule-based points baseline, in days
-    points_half_life_days: float = 30.0
+    points_half_life_days: float = Field(default=30.0, gt=0)
     #: minimum ratio of the champion's ROC-AUC (on the new test window) a challenger must reach
-    min_champion_ratio: float = 0.95
-    model_name: str = "lead-maturity"
-    experiment_name: str = "leadripe"
-    threshold: dict[str, Any] = field(default_factory=lambda: {"kind": "expected_value"})
-    model: dict[str, Any] = field(default_factory=dict)
-    features: dict[str, Any] = field(default_factory=dict)
+    min_champion_ratio: float = Field(default=0.95, gt=0)
+    model_name: str = Field(default="lead-maturity", min_length=1)
+    experiment_name: str = Field(default="leadripe", min_length=1)
+    threshold: ThresholdConfig = ThresholdConfig()
+    model: ModelConfig = ModelConfig()
+    features: FeaturesConfig = FeaturesConfig()
 
     def with_overrides(self, **overrides: Any) -> TrainConfig:
-        """A copy with the given non-None values replaced (command-line options win over the file)."""
-        return replace(self, **{key: value for key, value in overrides.items() if value is not None})
+        """A copy with the given non-None values replaced (command-line options win over the file).
+
+        The copy is validated again, so an out-of-range override is refused like a bad file value.
+        """
+        values: dict[str, Any] = {name: getattr(self, name) for name in self.model_fields_set}
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        try:
+            return TrainConfig.model_validate(values)
+        except ValidationError as error:
+            raise ConfigError(_describe(error, TrainConfig)) from None
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-able record for the model card: every top-level value, and the section keys that
+        were set (``TrainConfig.from_record`` rebuilds the same config)."""
+        record = self.model_dump(mode="json", exclude={"model", "features"})
+        record["model"] = self.model.model_dump(mode="json", exclude_unset=True)
+        record["features"] = self.features.model_dump(mode="json", exclude_unset=True)
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> TrainConfig:
+        """The config stored by ``to_record``; keys unknown to this version are ignored (an older or
+        newer card), values are validated."""
+        known = {key: value for key, value in record.items() if key in cls.model_fields}
+        try:
+            return cls.model_validate(known)
+        except ValidationError as error:
+            raise ConfigError(f"stored training config: {_describe(error, cls)}") from None
 
 
 def load_train_config(path: Path | None) -> TrainConfig:
-    """Read a TOML training config; unknown keys are refused so that typos do not pass silently."""
+    """Read a TOML training config; unknown keys and out-of-range values are refused naming the key."""
     if path is None:
         return TrainConfig()
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
-    except tomllib.TOMLDecodeError as error:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
-    known = {f.name: f for f in fields(TrainConfig)}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}"
-        )
-    for key in ("threshold", "model", "features"):
-        if key in raw and not isinstance(raw[key], dict):
-            raise ConfigError(f"{path}: [{key}] must be a table")
-    config = TrainConfig(**raw)
-    _check_ranges(config, path)
-    return config
+    try:
+        return TrainConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: {_describe(error, TrainConfig)}") from None
 
 
-def _check_ranges(config: TrainConfig, path: Path) -> None:
-    problems = []
-    if config.horizon_days <= 0:
-        problems.append("horizon_days must be positive")
-    if config.snapshot_every_days <= 0:
-        problems.append("snapshot_every_days must be positive")
-    if not 0 < config.test_fraction < 1:
-        problems.append("test_fraction must be between 0 and 1")
-    if config.min_positives < 1 or config.min_negatives < 1:
-        problems.append("min_positives and min_negatives must be at least 1")
-    if problems:
-        raise ConfigError(f"{path}: " + "; ".join(problems))
+def _describe(error: ValidationError, root: type[BaseModel]) -> str:
+    """Pydantic's errors as one line per key: the key's dotted path and what is wrong with it."""
+    return "; ".join(_describe_one(detail, root) for detail in error.errors(include_url=False))
+
+
+def _describe_one(detail: ErrorDetails, root: type[BaseModel]) -> str:
+    location = [str(part) for part in detail["loc"]]
+    key = ".".join(location)
+    if detail["type"] == "extra_forbidden":
+        section = _section_model(root, location[:-1])
+        where = f"[{'.'.join(location[:-1])}]" if len(location) > 1 else "the top level"
+        known = ", ".join(section.model_fields) if section is not None else ""
+        return f"unknown key '{key}' (known keys in {where}: {known})"
+    if detail["type"] in ("model_type", "model_attributes_type", "dict_type"):
+        return f"key '{key}' must be a table"
+    return f"key '{key}': {detail['msg'][0].lower()}{detail['msg'][1:]}, not {detail['input']!r}"
+
+
+def _section_model(root: type[BaseModel], path: list[str]) -> type[BaseModel] | None:
+    """The pydantic model of the section at ``path`` (e.g. ``["threshold"]``)."""
+    model: type[BaseModel] = root
+    for part in path:
+        annotation = model.model_fields[part].annotation if part in model.model_fields else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return None
+        model = annotation
+    return model

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -101,7 +101,7 @@ def fit_and_evaluate(
     train_time = train_batch.time_key
 
     stage(f"computing features for {len(train_batch):,} training snapshots")
-    features = LeadFeatures(**config.features)
+    features = LeadFeatures(**config.features.estimator_kwargs())
     X_train = features.fit_transform(train_batch, y_train)
     X_test = features.transform(test_batch)
 
@@ -113,7 +113,7 @@ def fit_and_evaluate(
     warnings = audit_leakage(X_train, y_train, dataset=dataset, sparse_by_design=event_derived)
 
     stage("training the gradient-boosted readiness model")
-    model_params = {"random_state": config.seed, **config.model}
+    model_params = {"random_state": config.seed, **config.model.estimator_kwargs()}
     # Whole leads are held out for early stopping and calibration: a lead's other snapshots in the
     # trees' training rows would make the held-out slice look better than new leads will.
     model = ReadinessModel(**model_params).fit(
@@ -179,7 +179,7 @@ def fit_and_evaluate(
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
         dataset=dataset.metadata.name,
         data_fingerprint=data_fingerprint(dataset),
-        config=asdict(config),
+        config=config.to_record(),
         time_basis=str(dataset.metadata.time_basis),
         horizon_days=config.horizon_days,
         split=split.to_dict(),
@@ -221,7 +221,7 @@ def _choose_threshold(
 ) -> ThresholdDecision:
     """Apply the configured policy on the model's held-out calibration leads (training-period leads the
     trees did not fit), never on the test period whose metrics we report."""
-    policy = ThresholdPolicy.from_dict(dict(config.threshold))
+    policy = ThresholdPolicy(**config.threshold.policy_kwargs())
     _, held_out = model.held_out_split(len(X_train), train_batch.time_key, train_batch.snapshots["lead_id"])
     return choose_threshold(
         policy,

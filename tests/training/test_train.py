@@ -185,7 +185,7 @@ def test_training_config_refuses_unknown_keys(tmp_path: Path) -> None:
         load_train_config(path)
     path.write_text("horizon_days = 60\n[threshold]\nkind = 'capacity'\ncapacity_per_week = 5\n")
     config = load_train_config(path)
-    assert config.horizon_days == 60 and config.threshold["capacity_per_week"] == 5
+    assert config.horizon_days == 60 and config.threshold.capacity_per_week == 5
 
 
 def _fast_config(directory: Path) -> Path:

@@ -9,7 +9,6 @@ model and its baselines on it again, so the numbers match the ones logged at tra
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -231,8 +230,7 @@ def test_period_from_outcome(bundle: ModelBundle, outcome: TrainingOutcome) -> T
 
 def config_from_card(card: ModelCard) -> TrainConfig:
     """The ``TrainConfig`` a model was trained with (keys unknown to this version are ignored)."""
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    return TrainConfig(**{key: value for key, value in card.config.items() if key in known})
+    return TrainConfig.from_record(card.config)
 
 
 def rebuild_test_period(bundle: ModelBundle, dataset: LeadDataset) -> TestPeriod:
