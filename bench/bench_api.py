@@ -92,7 +92,7 @@ def train_and_register(work: Path, n_leads: int, seed: int) -> tuple[Any, Any]:
             y,
             readiness,
             batch.snapshots[["lead_id", "cutoff"]],
-            features.feature_groups_,
+            features.feature_specs(),
             decision.threshold,
             90,
         ),

@@ -28,6 +28,7 @@ from training.bundle import ModelBundle
 from training.features.matrix import FeatureMatrix
 from training.features.profile import cached_category_dtype
 from training.features.snapshot_arrays import SnapshotArrays
+from training.features.specs import FeatureCatalog
 from training.features.transformer import LeadFeatures
 from training.model.reasons import reason_sentence, ripening_sentence
 from training.model.serving_stats import grade_of, inactivity_days, percentile_of, ripening_band_of
@@ -68,7 +69,7 @@ class LeadScorer:
             )
         self.feature_names: list[str] = [str(name) for name in self.model.feature_names_in_]
         self._column_order, self._category_codes = _model_layout(self.features, self.model)
-        self.feature_groups: dict[str, str] = dict(card.feature_groups)
+        self.specs = FeatureCatalog(self.features.feature_specs())
         self.stats: dict[str, Any] = dict(card.serving or {})
         self.signal_stats: dict[str, Any] = self.stats.get("signals", {})
         self.known_event_types = frozenset(card.event_types)
@@ -290,23 +291,24 @@ class LeadScorer:
         """A ``Reason`` as a dict."""
         feature = self.feature_names[j]
         value = values.get(i, feature)
-        signal = self.feature_groups.get(feature, feature)
+        signal = self.specs.signal_of(feature)
         return {
             "feature": feature,
             "signal": signal,
             "value": value,
             "contribution": float(contributions[i, j]),
-            "sentence": self._sentence(feature, value, signal),
+            "sentence": self._sentence(feature, value),
         }
 
-    def _sentence(self, feature: str, value: float | str | None, signal: str) -> str:
+    def _sentence(self, feature: str, value: float | str | None) -> str:
         # Sentences depend only on (feature, value): counts and levels repeat a lot across leads.
         key = (feature, value)
         sentence = self._sentences.get(key)
         if sentence is None:
             if len(self._sentences) > _SENTENCE_CACHE_SIZE:
                 self._sentences.clear()
-            sentence = reason_sentence(feature, value, signal, self.signal_stats.get(signal))
+            spec = self.specs[feature]
+            sentence = reason_sentence(spec, value, self.signal_stats.get(spec.signal))
             self._sentences[key] = sentence
         return sentence
 

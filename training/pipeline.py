@@ -170,7 +170,7 @@ def fit_and_evaluate(
         y_test,
         test_scores[MODEL],
         test_batch.snapshots[["lead_id", "cutoff"]],
-        dict(features.feature_groups_),
+        features.feature_specs(),
         threshold.threshold,
         config.horizon_days,
     )

@@ -54,7 +54,7 @@ def importances(model: ModelDep) -> Importances:
     shares = gains / total if total > 0 else gains
     by_signal: dict[str, list[FeatureImportance]] = defaultdict(list)
     for feature, share in zip(scorer.feature_names, shares, strict=True):
-        by_signal[scorer.feature_groups.get(feature, feature)].append(
+        by_signal[scorer.specs.signal_of(feature)].append(
             FeatureImportance(feature=feature, importance=float(share))
         )
     signals = [

@@ -142,7 +142,7 @@ def train_bundle(dataset: LeadDataset, threshold: float = 0.3) -> ModelBundle:
         event_types=sorted(features.event_type_counts_),
         profile_columns=["source", "employees"],
         serving=build_serving_stats(
-            X, y, readiness, batch.snapshots[["lead_id", "cutoff"]], features.feature_groups_, threshold, 90
+            X, y, readiness, batch.snapshots[["lead_id", "cutoff"]], features.feature_specs(), threshold, 90
         ),
     )
     return ModelBundle(pipeline=build_pipeline(features, model), card=card)

@@ -34,6 +34,9 @@ Features (``<type>`` is the event type, sanitised to ``[a-z0-9_]``; rare types a
 profile columns, under their own names     numerics incl. activity columns, then categoricals (last)
 =========================================  ===========================================================
 
+``feature_specs()`` describes every output column for programs (``training.features.specs``): its kind,
+scope, business signal, event type, window, half-life and unit; readers use it, never the name.
+
 The event-type vocabulary is counted over all events of the training batch's leads (only which types
 exist and how common they are is learned, never any timing). Event and time features exist only when
 the training batch has events (``uses_events_``): row-order and event-less exports get profile features
@@ -51,7 +54,7 @@ else (no labels, or no type qualifies) the types whose name suggests buying inte
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,18 +64,23 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from training.data.contract import LEAD_ID
+from training.features.event_features import EventRows, write_event_features
 from training.features.events import DAY_NS, EventTimeline, type_slots
 from training.features.matrix import FeatureMatrix
 from training.features.profile import cached_category_dtype, category_codes, learn_levels
 from training.features.snapshot_arrays import NAT_NS, Coded, SnapshotArrays, event_columns
 from training.features.snapshots import CUTOFF, SnapshotBatch
+from training.features.specs import (
+    OTHER_EVENT,
+    FeatureScope,
+    FeatureSpec,
+    event_specs,
+    feature_specs,
+    half_life_label,
+    overall_specs,
+)
 from training.layout_cache import LayoutCached
 
-OTHER_EVENT = "other_event"
-#: ``feature_groups_`` value of features about all events together.
-ENGAGEMENT_GROUP = "engagement"
-HIGH_INTENT_GROUP = "high_intent"
-LEAD_AGE_GROUP = "lead_age"
 HIGH_INTENT_NAME_PATTERN = re.compile(
     r"pricing|price|demo|trial|contact|quote|meeting|proposal|call|purchase|buy|sales|request", re.IGNORECASE
 )
@@ -167,7 +175,8 @@ class LeadFeatures(LayoutCached, TransformerMixin, BaseEstimator):
                     f"trend_days must be (recent, baseline), 0 < recent < baseline; got {self.trend_days!r}"
                 )
         half_lives = list(self.decay_half_lives_days)
-        if any(not h > 0 for h in half_lives) or len(set(self._decay_labels())) != len(half_lives):
+        labels = {half_life_label(h) for h in half_lives if h > 0}
+        if any(not h > 0 for h in half_lives) or len(labels) != len(half_lives):
             raise ValueError(
                 "decay_half_lives_days must be distinct positive numbers of days, "
                 f"got {self.decay_half_lives_days!r}"
@@ -179,7 +188,8 @@ class LeadFeatures(LayoutCached, TransformerMixin, BaseEstimator):
         A stem whose feature names would clash with a profile column, an overall feature, the pooled
         ``other_event`` or an earlier stem gets a numeric suffix (``events`` -> ``events_2``).
         """
-        taken = {*self.categorical_columns_, *self.numeric_columns_, *(n for n, _ in self._overall_names())}
+        overall = overall_specs(self.windows_days, self.trend_days, self.decay_half_lives_days)
+        taken = {*self.categorical_columns_, *self.numeric_columns_, *(spec.name for spec in overall)}
         taken |= set(self._slot_feature_names(OTHER_EVENT))
         stems: list[str] = []
         for event_type in self.event_types_:
@@ -198,29 +208,15 @@ class LeadFeatures(LayoutCached, TransformerMixin, BaseEstimator):
         self.slot_groups_ = (*self.event_types_, *([OTHER_EVENT] if self.rare_event_types_ else []))
 
     def _slot_feature_names(self, stem: str) -> list[str]:
-        trend = self._trend_suffix()
-        counts = [f"{stem}_count_{w}d" for w in self.windows_days]
-        decayed = [f"{stem}_decayed_{label}" for label in self._decay_labels()]
-        return [*counts, f"{stem}_days_since_last", *([f"{stem}_{trend}"] if trend else []), *decayed]
-
-    def _decay_labels(self) -> list[str]:
-        # "14d", "7.5d": the half-life as written, so that names stay short and readable.
-        return [f"{float(h):g}d" for h in self.decay_half_lives_days]
-
-    def _overall_names(self) -> list[tuple[str, str]]:
-        """(name, group) of the features about all events together, in output order."""
-        trend = self._trend_suffix()
-        return [
-            *((f"events_count_{w}d", ENGAGEMENT_GROUP) for w in self.windows_days),
-            ("total_events", ENGAGEMENT_GROUP),
-            *([(f"engagement_{trend}", ENGAGEMENT_GROUP)] if trend else []),
-            *((f"engagement_decayed_{label}", ENGAGEMENT_GROUP) for label in self._decay_labels()),
-            *((f"distinct_event_types_{w}d", ENGAGEMENT_GROUP) for w in self.windows_days),
-            ("days_since_last_engagement", ENGAGEMENT_GROUP),
-            ("lead_age_days", LEAD_AGE_GROUP),
-            ("days_since_first_high_intent", HIGH_INTENT_GROUP),
-            ("has_high_intent", HIGH_INTENT_GROUP),
-        ]
+        specs = event_specs(
+            stem,
+            stem,
+            FeatureScope.POOLED_EVENTS,
+            self.windows_days,
+            self.trend_days,
+            self.decay_half_lives_days,
+        )
+        return [spec.name for spec in specs]
 
     def _choose_high_intent(
         self, arrays: SnapshotArrays, y: Any
@@ -261,34 +257,20 @@ class LeadFeatures(LayoutCached, TransformerMixin, BaseEstimator):
         return tuple(sorted(t for _, t in lifts[: self.max_high_intent_types]))
 
     def _name_features(self) -> None:
-        names: list[str] = []
-        groups: dict[str, str] = {}
-
-        def add(name: str, group: str) -> None:
-            names.append(name)
-            groups[name] = group
-
-        if self.uses_events_:
-            for stem, group in zip(self.slot_names_, self.slot_groups_, strict=True):
-                for name in self._slot_feature_names(stem):
-                    add(name, group)
-            for name, group in self._overall_names():
-                add(name, group)
-        for column in (*self.numeric_columns_, *self.categorical_columns_):
-            if column in groups:
-                raise ValueError(
-                    f"profile column '{column}' has the name of an engineered feature; rename it"
-                )
-            add(column, column)
-        self.feature_names_ = tuple(names)
-        self.feature_groups_ = groups
+        scopes = [FeatureScope.EVENT_TYPE] * len(self.event_types_)
+        scopes += [FeatureScope.POOLED_EVENTS] * (len(self.slot_names_) - len(self.event_types_))
+        self.feature_specs_ = feature_specs(
+            list(zip(self.slot_names_, self.slot_groups_, scopes, strict=True)),
+            self.windows_days,
+            self.trend_days,
+            self.decay_half_lives_days,
+            self.numeric_columns_,
+            self.categorical_columns_,
+            uses_events=self.uses_events_,
+        )
+        self.feature_names_ = tuple(spec.name for spec in self.feature_specs_)
+        self.feature_groups_ = {spec.name: spec.signal for spec in self.feature_specs_}
         self.categorical_features_ = list(self.categorical_columns_)
-
-    def _trend_suffix(self) -> str:
-        if self.trend_days is None:
-            return ""
-        recent, baseline = self.trend_days
-        return f"trend_{recent}d_vs_prior_{baseline - recent}d"
 
     # ------------------------------------------------------------------------------------ transform
 
@@ -320,7 +302,17 @@ class LeadFeatures(LayoutCached, TransformerMixin, BaseEstimator):
             written[rows] = True
 
         if self.uses_events_:
-            self._event_features(arrays, write, timeline or self._timeline(arrays))
+            write_event_features(
+                arrays,
+                timeline or self._timeline(arrays),
+                write,
+                layout.event_rows,
+                self.windows_days,
+                self.trend_days,
+                self.decay_half_lives_days,
+                len(self.slot_names_),
+                [self.slot_of_type_[t] for t in self.high_intent_event_types_],
+            )
         for column in self.numeric_columns_:
             write(layout.rows[column], arrays.numeric[column])
         if not written.all():  # a feature named in fit but never computed: a bug, never garbage
@@ -340,28 +332,14 @@ class LeadFeatures(LayoutCached, TransformerMixin, BaseEstimator):
         def build() -> _Layout:
             numeric_names = self.feature_names_[: len(self.feature_names_) - len(self.categorical_columns_)]
             rows = {name: i for i, name in enumerate(numeric_names)}
-            slot_rows: dict[str, np.ndarray] = {}
-            if self.uses_events_:
-                for kind, suffix in self._slot_kinds().items():
-                    slot_rows[kind] = np.array(
-                        [rows[f"{stem}_{suffix}"] for stem in self.slot_names_], dtype=np.intp
-                    )
             dtypes = {
                 column: cached_category_dtype(tuple(self.category_levels_[column]))
                 for column in self.categorical_columns_
             }
-            return _Layout(self.feature_names_, tuple(numeric_names), rows, slot_rows, dtypes)
+            event_rows = EventRows.of(self.feature_specs_, rows)
+            return _Layout(self.feature_names_, tuple(numeric_names), rows, event_rows, dtypes)
 
         return self.cached_layout(self.feature_names_, build)
-
-    def _slot_kinds(self) -> dict[str, str]:
-        """Per-slot feature kinds and the suffix of their names after the slot's stem."""
-        kinds = {f"count_{w}d": f"count_{w}d" for w in self.windows_days}
-        kinds["days_since_last"] = "days_since_last"
-        if self.trend_days is not None:
-            kinds["trend"] = self._trend_suffix()
-        kinds.update({f"decayed_{label}": f"decayed_{label}" for label in self._decay_labels()})
-        return kinds
 
     def _timeline(self, arrays: SnapshotArrays) -> EventTimeline:
         slots = type_slots(*arrays.event_types, self.slot_of_type_)
@@ -377,80 +355,18 @@ class LeadFeatures(LayoutCached, TransformerMixin, BaseEstimator):
             lookback,
         )
 
-    def _event_features(
-        self,
-        arrays: SnapshotArrays,
-        write: Callable[[int | np.ndarray, np.ndarray], None],
-        timeline: EventTimeline,
-    ) -> None:
-        layout = self._layout()
-        slot_rows, rows = layout.slot_rows, layout.rows
-        n = len(arrays)
-        window_totals = {w: np.zeros(n) for w in self.windows_days}
-        distinct = {w: np.zeros(n) for w in self.windows_days}
-        total = np.zeros(n)
-        recent_total, prior_total = np.zeros(n), np.zeros(n)
-        half_lives = {
-            label: round(float(h) * DAY_NS)
-            for label, h in zip(self._decay_labels(), self.decay_half_lives_days, strict=True)
-        }
-        decayed_totals = {label: np.zeros(n) for label in half_lives}
-        last_any = np.full(n, np.nan)
-        first_high_intent = np.full(n, np.nan)
-        is_high_intent = np.zeros(len(self.slot_names_), dtype=bool)
-        is_high_intent[[self.slot_of_type_[t] for t in self.high_intent_event_types_]] = True
-        for chunk in timeline.chunks:  # (slots of the chunk, snapshots) at a time
-            window_counts = {w: timeline.count(chunk, w * DAY_NS) for w in self.windows_days}
-            for w, counts in window_counts.items():
-                write(slot_rows[f"count_{w}d"][chunk], counts)
-                window_totals[w] += counts.sum(axis=0)  # whole numbers: exact in any order
-                distinct[w] += (counts > 0).sum(axis=0)
-            last = timeline.days_since_last(chunk)
-            write(slot_rows["days_since_last"][chunk], last)
-            last_any = np.fmin(last_any, np.fmin.reduce(last, axis=0))
-            total += timeline.count(chunk).sum(axis=0)
-            if self.trend_days is not None:
-                recent_days, baseline_days = self.trend_days
-                recent = window_counts.get(recent_days)
-                if recent is None:
-                    recent = timeline.count(chunk, recent_days * DAY_NS)
-                prior = timeline.count(chunk, baseline_days * DAY_NS, skip_ns=recent_days * DAY_NS)
-                write(slot_rows["trend"][chunk], _trend(recent, prior, recent_days, baseline_days))
-                recent_total += recent.sum(axis=0)
-                prior_total += prior.sum(axis=0)
-            for label, half_life_ns in half_lives.items():
-                decayed = timeline.decayed(chunk, half_life_ns)
-                write(slot_rows[f"decayed_{label}"][chunk], decayed)
-                for slot_values in decayed:  # slot by slot: the same float sums however slots are chunked
-                    decayed_totals[label] += slot_values
-            high_intent = is_high_intent[chunk]
-            if high_intent.any():
-                first = np.fmax.reduce(timeline.days_since_first(chunk)[high_intent], axis=0)
-                first_high_intent = np.fmax(first_high_intent, first)
-        invalid = ~timeline.valid
-        trend = self._trend_suffix()
-        for w in self.windows_days:
-            write(rows[f"events_count_{w}d"], _nan_where(window_totals[w], invalid))
-            write(rows[f"distinct_event_types_{w}d"], _nan_where(distinct[w], invalid))
-        write(rows["total_events"], _nan_where(total, invalid))
-        if self.trend_days is not None:
-            recent_days, baseline_days = self.trend_days
-            engagement = _trend(recent_total, prior_total, recent_days, baseline_days)
-            write(rows[f"engagement_{trend}"], _nan_where(engagement, invalid))
-        for label, values in decayed_totals.items():
-            write(rows[f"engagement_decayed_{label}"], values)  # NaN cutoffs are NaN in every slot already
-        write(rows["days_since_last_engagement"], last_any)
-        write(rows["lead_age_days"], _lead_age_days(arrays))
-        write(rows["days_since_first_high_intent"], first_high_intent)
-        has_high_intent = _nan_where(np.isfinite(first_high_intent).astype(np.float64), invalid)
-        write(rows["has_high_intent"], has_high_intent)
-
     # -------------------------------------------------------------------------------- introspection
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the ``transform`` output columns, in order."""
         check_is_fitted(self, "feature_names_")
         return np.asarray(self.feature_names_, dtype=object)
+
+    def feature_specs(self) -> tuple[FeatureSpec, ...]:
+        """What each output column is (kind, signal, event type, window, half-life, unit), aligned with
+        ``get_feature_names_out()``: read these rather than parsing names."""
+        check_is_fitted(self, "feature_specs_")
+        return self.feature_specs_
 
     def unknown_event_types(self, batch: SnapshotBatch) -> set[str]:
         """Event types in ``batch`` never seen in training (their events are ignored by ``transform``)."""
@@ -479,22 +395,6 @@ def _check_batch(batch: Any, where: str) -> None:
         raise ValueError(f"LeadFeatures.{where}: snapshots lack columns {missing}")
 
 
-def _trend(recent: np.ndarray, prior: np.ndarray, recent_days: int, baseline_days: int) -> np.ndarray:
-    # Compare rates per day on a log scale, +1 smoothing so that quiet leads sit at 0, not at +-inf.
-    expected_recent = prior * recent_days / (baseline_days - recent_days)
-    return np.log1p(recent) - np.log1p(expected_recent)
-
-
-def _nan_where(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return np.where(mask, np.nan, values)
-
-
-def _lead_age_days(arrays: SnapshotArrays) -> np.ndarray:
-    unknown = (arrays.cutoff_ns == NAT_NS) | (arrays.created_ns == NAT_NS)
-    elapsed = np.where(unknown, 0, arrays.cutoff_ns) - np.where(unknown, 0, arrays.created_ns)
-    return np.where(unknown, np.nan, elapsed / DAY_NS)
-
-
 @dataclass(frozen=True)
 class _Layout:
     """Where each feature goes in the output, computed once per fitted transformer (not per call)."""
@@ -502,5 +402,5 @@ class _Layout:
     names: tuple[str, ...]  # the feature_names_ it was computed from
     numeric_names: tuple[str, ...]
     rows: dict[str, int]  # numeric feature -> row of the numeric block
-    slot_rows: dict[str, np.ndarray]  # per-slot feature kind -> its block row for each slot
+    event_rows: EventRows  # rows of the event features, by spec
     dtypes: dict[str, pd.CategoricalDtype]

@@ -7,61 +7,46 @@ the last 30 days were won 2.4x as often as those who had not"). The historical h
 per-signal statistics of ``training.model.serving_stats.signal_stats``.
 
 Event types are an open vocabulary, so they are named by their humanised type ("pricing page view"),
-never by a hard-coded list. Feature names follow ``training.features.transformer``; a feature whose name
-matches no known pattern still gets a readable sentence built from its name.
+never by a hard-coded list. What a feature is comes from its ``FeatureSpec`` (``training.features.specs``),
+never from its name.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from typing import Any
 
-Value = float | str | None
+from training.features.specs import FeatureKind, FeatureScope, FeatureSpec, half_life_label
 
-_WINDOW = re.compile(r"^(?P<signal>.+)_count_(?P<days>\d+)d$")
-_RECENCY = re.compile(r"^(?P<signal>.+)_days_since_last$")
-_FIRST = re.compile(r"^(?P<signal>.+)_days_since_first$")
+Value = float | str | None
 
 
 def humanize(name: str) -> str:
     """``pricing_page_view`` -> ``pricing page view``; ``company_size`` -> ``company size``."""
-    return re.sub(r"[_\s]+", " ", str(name)).strip()
+    return " ".join(str(name).replace("_", " ").split())
 
 
-def reason_sentence(
-    feature: str,
-    value: Value,
-    signal: str | None = None,
-    signal_stats: dict[str, Any] | None = None,
-) -> str:
-    """One sentence for ``feature`` having ``value`` for a lead, with historical evidence if known.
+def reason_sentence(spec: FeatureSpec, value: Value, signal_stats: dict[str, Any] | None = None) -> str:
+    """One sentence for the feature ``spec`` having ``value`` for a lead, with historical evidence if known.
 
-    ``signal`` is the feature's business signal (event type or profile field); ``signal_stats`` that
-    signal's entry in ``ModelCard.serving["signals"]``.
+    ``signal_stats`` is the entry of the feature's signal in the serving statistics' ``signals``.
     """
-    what = describe_value(feature, value, signal)
+    what = describe_value(spec, value)
     evidence = describe_evidence(signal_stats, value) if signal_stats else None
     return f"{what}: {evidence}." if evidence else f"{what}."
 
 
-def describe_value(feature: str, value: Value, signal: str | None = None) -> str:
+def describe_value(spec: FeatureSpec, value: Value) -> str:
     """What the lead shows, e.g. "2 'webinar attended' events in the last 30 days"."""
-    for pattern, render in _VALUE_RENDERERS:
-        match = pattern.match(feature)
-        if match:
-            return render(match, value, signal)
-    if signal is not None and signal != feature and feature.startswith(f"{signal}_"):
-        # One-hot style feature "<field>_<level>".
-        level = feature[len(signal) + 1 :]
-        is_set = isinstance(value, int | float) and not _missing(value) and float(value) > 0
-        return f"{_label(signal)} is {'' if is_set else 'not '}{humanize(level)}"
+    render = _RENDERERS.get((spec.kind, spec.scope)) or _RENDERERS.get((spec.kind, None))
+    if render is not None:
+        return render(spec, value)
     if isinstance(value, str):
-        return f"{_label(signal or feature)}: {value}"
+        return f"{_label(spec.signal)}: {value}"
     if _missing(value):
-        return f"{_label(feature)}: unknown"
-    return f"{_label(feature)}: {_number(value)}"
+        return f"{_label(spec.name)}: unknown"
+    return f"{_label(spec.name)}: {_number(value)}"
 
 
 def describe_evidence(stats: dict[str, Any], value: Value) -> str | None:
@@ -110,8 +95,8 @@ def ripening_sentence(
 # --- value renderers -------------------------------------------------------------------------------
 
 
-def _window_count(match: re.Match[str], value: Value, signal: str | None) -> str:
-    name, days = humanize(signal or match["signal"]), match["days"]
+def _window_count(spec: FeatureSpec, value: Value) -> str:
+    name, days = humanize(spec.signal), spec.window_days
     count = _count(value)
     if count is None:
         return f"'{name}' events in the last {days} days: unknown"
@@ -120,48 +105,40 @@ def _window_count(match: re.Match[str], value: Value, signal: str | None) -> str
     return f"{count} '{name}' {'event' if count == 1 else 'events'} in the last {days} days"
 
 
-def _recency(match: re.Match[str], value: Value, signal: str | None) -> str:
-    name = humanize(signal or match["signal"])
+def _recency(spec: FeatureSpec, value: Value) -> str:
+    name = humanize(spec.signal)
     if _missing(value):
         return f"Never had a '{name}'"
     return f"Last '{name}' {_days(value)} ago"
 
 
-def _first(match: re.Match[str], value: Value, signal: str | None) -> str:
-    name = humanize(signal or match["signal"])
-    if _missing(value):
-        return f"Never had a '{name}'"
-    return f"First '{name}' {_days(value)} ago"
-
-
-def _inactivity(match: re.Match[str], value: Value, signal: str | None) -> str:
+def _inactivity(spec: FeatureSpec, value: Value) -> str:
     if _missing(value):
         return "No engagement yet"
     return f"Last engagement {_days(value)} ago"
 
 
-def _age(match: re.Match[str], value: Value, signal: str | None) -> str:
+def _age(spec: FeatureSpec, value: Value) -> str:
     return "Lead age unknown" if _missing(value) else f"Lead created {_days(value)} ago"
 
 
-def _breadth(match: re.Match[str], value: Value, signal: str | None) -> str:
+def _breadth(spec: FeatureSpec, value: Value) -> str:
     count = _count(value)
-    return f"{count} different kinds of engagement in the last {match['days']} days"
+    return f"{count} different kinds of engagement in the last {spec.window_days} days"
 
 
-def _all_events(match: re.Match[str], value: Value, signal: str | None) -> str:
+def _all_events(spec: FeatureSpec, value: Value) -> str:
     count = _count(value)
-    window = f" in the last {match['days']} days" if match.groupdict().get("days") else " so far"
+    window = f" in the last {spec.window_days} days" if spec.window_days is not None else " so far"
     if count == 0:
         return f"No engagement{window}"
     return f"{count} {'engagement' if count == 1 else 'engagements'}{window}"
 
 
-def _trend(match: re.Match[str], value: Value, signal: str | None) -> str:
-    subject = (
-        "Engagement" if match["stem"] == "engagement" else f"'{humanize(signal or match['stem'])}' activity"
-    )
-    period = f"the last {match['recent']} days vs the {match['prior']} before"
+def _trend(spec: FeatureSpec, value: Value) -> str:
+    every = spec.scope is FeatureScope.ALL_EVENTS
+    subject = "Engagement" if every else f"'{humanize(spec.signal)}' activity"
+    period = f"the last {spec.window_days} days vs the {spec.prior_days} before"
     if _missing(value):
         return f"{subject} trend unknown ({period})"
     number = float(value)  # type: ignore[arg-type]
@@ -169,42 +146,41 @@ def _trend(match: re.Match[str], value: Value, signal: str | None) -> str:
     return f"{subject} {direction} ({period})"
 
 
-def _decayed(match: re.Match[str], value: Value, signal: str | None) -> str:
-    stem = match["stem"]
-    subject = "engagement" if stem == "engagement" else f"'{humanize(signal or stem)}' activity"
-    half_life = f"each event counts half after {match['days']} days"
+def _decayed(spec: FeatureSpec, value: Value) -> str:
+    every = spec.scope is FeatureScope.ALL_EVENTS
+    subject = "engagement" if every else f"'{humanize(spec.signal)}' activity"
+    half_life = f"each event counts half after {half_life_label(spec.half_life_days or 0)} days"
     if _missing(value) or float(value) <= 0:  # type: ignore[arg-type]
         return f"No recent {subject} ({half_life})"
     return f"Recent {subject} worth {_number(value)} events ({half_life})"
 
 
-def _first_high_intent(match: re.Match[str], value: Value, signal: str | None) -> str:
+def _first_high_intent(spec: FeatureSpec, value: Value) -> str:
     if _missing(value):
         return "No high-intent action (such as pricing or demo) yet"
     return f"First high-intent action {_days(value)} ago"
 
 
-def _has_high_intent(match: re.Match[str], value: Value, signal: str | None) -> str:
+def _has_high_intent(spec: FeatureSpec, value: Value) -> str:
     if _missing(value) or float(value) <= 0:  # type: ignore[arg-type]
         return "No high-intent action (such as pricing or demo) yet"
     return "Has shown high intent (such as pricing or demo)"
 
 
-_Renderer = Callable[[re.Match[str], Value, str | None], str]
-# Overall features first: "events_count_30d" must not be read as the event type "events".
-_VALUE_RENDERERS: list[tuple[re.Pattern[str], _Renderer]] = [
-    (re.compile(r"^days_since_last_(?:event|engagement|activity)$"), _inactivity),
-    (re.compile(r"^(?:lead_)?age_days$"), _age),
-    (re.compile(r"^distinct_event_types_(?P<days>\d+)d$"), _breadth),
-    (re.compile(r"^events_count_(?P<days>\d+)d$|^total_events$"), _all_events),
-    (re.compile(r"^days_since_first_high_intent$"), _first_high_intent),
-    (re.compile(r"^has_high_intent$"), _has_high_intent),
-    (re.compile(r"^(?P<stem>.+)_trend_(?P<recent>\d+)d_vs_prior_(?P<prior>\d+)d$"), _trend),
-    (re.compile(r"^(?P<stem>.+)_decayed_(?P<days>\d+)d$"), _decayed),
-    (_WINDOW, _window_count),
-    (_RECENCY, _recency),
-    (_FIRST, _first),
-]
+_Renderer = Callable[[FeatureSpec, Value], str]
+#: (kind, scope) -> renderer; scope None: any scope without its own entry.
+_RENDERERS: dict[tuple[FeatureKind, FeatureScope | None], _Renderer] = {
+    (FeatureKind.COUNT, FeatureScope.ALL_EVENTS): _all_events,
+    (FeatureKind.COUNT, None): _window_count,
+    (FeatureKind.RECENCY, FeatureScope.ALL_EVENTS): _inactivity,
+    (FeatureKind.RECENCY, None): _recency,
+    (FeatureKind.TREND, None): _trend,
+    (FeatureKind.DECAYED, None): _decayed,
+    (FeatureKind.BREADTH, None): _breadth,
+    (FeatureKind.AGE, None): _age,
+    (FeatureKind.MILESTONE_DAYS, None): _first_high_intent,
+    (FeatureKind.MILESTONE_FLAG, None): _has_high_intent,
+}
 
 
 # --- formatting ------------------------------------------------------------------------------------

@@ -32,41 +32,29 @@
     or above the threshold, by score band. Serving estimates days to ripeness from the band's median,
     or says "unknown" when fewer than ``min_support`` leads in the band ever ripened.
 
-Feature names follow ``training.features.transformer``: ``{event_type}_count_{N}d`` counts per window, and an
-overall "days since last engagement" column. Both are looked up by pattern so that this module does
-not need the feature transformer itself.
+Features are found by their ``FeatureSpec`` (``training.features.specs``): an event type's count over
+the recent window, the days since the last engagement of any kind, the lead's age, the profile fields.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import re
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from training.features.matrix import FeatureMatrix
+from training.features.specs import OTHER_EVENT, FeatureCatalog, FeatureKind, FeatureScope, FeatureSpec
 
 #: Candidate inactivity thresholds (days) for the gone-cold rule.
 INACTIVITY_GRID = (7, 14, 21, 30, 45, 60, 75, 90, 120, 150, 180, 240, 365)
 #: The window (days) that counts as "recent" for an event type, when the features have it.
 PREFERRED_WINDOW_DAYS = 30
-#: Names the overall inactivity feature may take, in order of preference.
-INACTIVITY_FEATURE_CANDIDATES = (
-    "days_since_last_engagement",
-    "days_since_last_event",
-    "days_since_last_activity",
-    "recency_days",
-)
-
-_COUNT_PATTERN = re.compile(r"^(?P<signal>.+)_count_(?P<days>\d+)d$")
-_RECENCY_SUFFIX = "_days_since_last"
 #: Pools rare event types in ``training.features.transformer``; not an event anybody can add to a lead.
-POOLED_EVENT_SIGNAL = "other_event"
-#: Used as the inactivity of a lead that has never engaged (inactive since creation).
-LEAD_AGE_FEATURE = "lead_age_days"
+POOLED_EVENT_SIGNAL = OTHER_EVENT
 
 
 def build_serving_stats(
@@ -74,11 +62,10 @@ def build_serving_stats(
     y: np.ndarray,
     readiness: np.ndarray,
     snapshots: pd.DataFrame,
-    feature_groups: dict[str, str],
+    specs: Iterable[FeatureSpec],
     threshold: float,
     horizon_days: int,
     *,
-    inactivity_feature: str | None = None,
     max_rate: float = 0.05,
     relative_rate: float = 0.5,
     min_support: int = 30,
@@ -88,8 +75,8 @@ def build_serving_stats(
     """Summarise the training snapshots into what serving needs to explain a lead (see module doc).
 
     ``features``, ``y``, ``readiness`` and ``snapshots`` (``lead_id``, ``cutoff``) are aligned row by
-    row. ``feature_groups`` maps each feature to its business signal (event type or profile field).
-    ``inactivity_feature`` names the "days since last engagement" feature (looked up by name if None).
+    row. ``specs`` describe the features (``LeadFeatures.feature_specs()``): the inactivity feature is the
+    recency of all events, its fallback for leads that never engaged the lead's age.
     """
     n = len(features)
     if not (len(y) == len(readiness) == len(snapshots) == n):
@@ -103,12 +90,12 @@ def build_serving_stats(
     readiness = np.asarray(readiness, dtype=float)
     features = features.reset_index(drop=True)
     snapshots = snapshots.reset_index(drop=True)
-    event_windows = event_type_count_columns(features.columns, feature_groups)
-    inactivity = inactivity_feature or find_inactivity_feature(features.columns)
-    if inactivity is not None and inactivity not in features.columns:
-        raise ValueError(f"build_serving_stats: inactivity feature {inactivity!r} is not a feature column")
+    catalog = FeatureCatalog(spec for spec in specs if spec.name in features.columns)
+    event_windows = event_type_count_columns(catalog)
+    inactivity_spec, age_spec = catalog.inactivity(), catalog.lead_age()
+    inactivity = inactivity_spec.name if inactivity_spec is not None else None
     ripened_later = _ripened_later(snapshots, readiness, threshold, horizon_days)
-    fallback = LEAD_AGE_FEATURE if inactivity and LEAD_AGE_FEATURE in features.columns else None
+    fallback = age_spec.name if inactivity and age_spec is not None else None
     cold = gone_cold_rule(
         inactivity_days(features, inactivity, fallback) if inactivity else None,
         readiness,
@@ -128,21 +115,12 @@ def build_serving_stats(
         "percentiles": readiness_percentiles(readiness),
         "grades": grade_edges(readiness, threshold),
         "gone_cold": cold,
-        "signals": signal_stats(features, y, feature_groups, event_windows),
+        "signals": signal_stats(features, y, value_features(catalog), event_windows),
         "ripe_profile": ripe_profile(
             features, y, readiness, threshold, event_windows, min_lift=min_lift, max_signals=max_ripe_signals
         ),
         "ripening": ripening_trajectories(snapshots, readiness, threshold, min_support=min_support),
     }
-
-
-def find_inactivity_feature(columns: pd.Index | list[str]) -> str | None:
-    """The overall "days since last engagement" feature among ``columns``, or None."""
-    names = [str(c) for c in columns]
-    for candidate in INACTIVITY_FEATURE_CANDIDATES:
-        if candidate in names:
-            return candidate
-    return None
 
 
 def inactivity_days(features: pd.DataFrame | FeatureMatrix, feature: str, fallback: str | None) -> np.ndarray:
@@ -262,10 +240,12 @@ def gone_cold_rule(
 def signal_stats(
     features: pd.DataFrame,
     y: np.ndarray,
-    feature_groups: dict[str, str],
-    event_windows: dict[str, tuple[str, int]],
+    value_specs: dict[str, FeatureSpec],
+    event_windows: dict[str, tuple[str, int | None]],
 ) -> dict[str, dict[str, Any]]:
-    """Per business signal: win rates with/without a recent event, per level, or per quartile."""
+    """Per business signal: win rates with/without a recent event (``event_windows``: signal -> its
+    presence column and window), per level or per quartile (``value_specs``: signal -> its one feature,
+    levels for categorical profile fields, quartiles for numbers)."""
     overall = float(np.mean(y))
     stats: dict[str, dict[str, Any]] = {}
     for signal, (column, window) in event_windows.items():
@@ -282,10 +262,13 @@ def signal_stats(
             "lift": _json_float(_ratio(with_rate, without_rate)),
             "overall_win_rate": overall,
         }
-    for signal, columns in _profile_groups(feature_groups, set(event_windows), features.columns).items():
-        profile = _profile_signal_stats(features, y, signal, columns, overall)
-        if profile is not None:
-            stats[signal] = profile
+    for signal, spec in value_specs.items():
+        if signal in event_windows:
+            continue
+        if spec.kind is FeatureKind.PROFILE_CATEGORICAL:
+            stats[signal] = _level_stats(spec.name, features[spec.name].astype("string"), y, overall)
+        else:
+            stats[signal] = _quartile_stats(spec.name, features[spec.name].to_numpy(dtype=float), y, overall)
     return stats
 
 
@@ -294,7 +277,7 @@ def ripe_profile(
     y: np.ndarray,
     readiness: np.ndarray,
     threshold: float,
-    event_windows: dict[str, tuple[str, int]],
+    event_windows: dict[str, tuple[str, int | None]],
     *,
     min_lift: float = 1.2,
     min_share: float = 0.3,
@@ -399,87 +382,20 @@ def days_to_ripeness(readiness: np.ndarray, ripening: dict[str, Any]) -> list[fl
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def event_type_count_columns(columns: pd.Index, feature_groups: dict[str, str]) -> dict[str, tuple[str, int]]:
-    """event type -> (its count column for the "recent" window, window days).
-
-    A signal is an event type when its group holds per-window counts ``<stem>_count_<N>d`` and a
-    recency ``<stem>_days_since_last``; the overall engagement counts (``events_count_<N>d``, grouped
-    under "engagement") have no such recency and are not an event type.
-    """
-    windows: dict[str, dict[int, str]] = {}
-    recency: set[str] = set()
-    for column in map(str, columns):
-        signal = feature_groups.get(column)
-        if signal is None:
-            continue
-        match = _COUNT_PATTERN.match(column)
-        if match:
-            windows.setdefault(signal, {})[int(match["days"])] = column
-        elif column.endswith(_RECENCY_SUFFIX):
-            recency.add(signal)
-    chosen = {}
-    for signal, by_days in windows.items():
-        if signal not in recency:
-            continue
-        # The preferred window if present, else the closest one to it.
-        days = min(by_days, key=lambda d: (abs(d - PREFERRED_WINDOW_DAYS), d))
-        chosen[signal] = (by_days[days], days)
-    return chosen
+def event_type_count_columns(catalog: FeatureCatalog) -> dict[str, tuple[str, int | None]]:
+    """event type (and the pooled rare types) -> (its count feature for the "recent" window, window days):
+    the preferred window if the features have it, else the closest one."""
+    scopes = (FeatureScope.EVENT_TYPE, FeatureScope.POOLED_EVENTS)
+    chosen = catalog.window_counts(scopes, PREFERRED_WINDOW_DAYS)
+    return {signal: (spec.name, spec.window_days) for signal, spec in chosen.items()}
 
 
-def _profile_groups(
-    feature_groups: dict[str, str], event_signals: set[str], columns: pd.Index
-) -> dict[str, list[str]]:
-    """Profile signals and their columns. A profile field's feature carries the field's own name; a
-    derived group of several features (overall engagement, high intent) is not a field with levels or
-    bins, so it gets no statistics here (its one-hot reading would invent levels)."""
-    present = {str(c) for c in columns}
-    groups: dict[str, list[str]] = {}
-    for feature, signal in feature_groups.items():
-        if signal in event_signals or feature not in present:
-            continue
-        groups.setdefault(signal, []).append(feature)
-    return {
-        signal: [signal] if signal in members else members
-        for signal, members in groups.items()
-        if signal in members or len(members) == 1 or all(m.startswith(f"{signal}_") for m in members)
-    }
+def value_features(catalog: FeatureCatalog) -> dict[str, FeatureSpec]:
+    """Signals summarised by the values of one feature: each profile field, and the lead's age."""
+    return {spec.signal: spec for spec in catalog if spec.is_profile or spec.kind is FeatureKind.AGE}
 
 
-def _profile_signal_stats(
-    features: pd.DataFrame, y: np.ndarray, signal: str, columns: list[str], overall: float
-) -> dict[str, Any] | None:
-    if len(columns) == 1:
-        values = features[columns[0]]
-        if (
-            isinstance(values.dtype, pd.CategoricalDtype)
-            or values.dtype == object
-            or values.dtype == "string"
-        ):
-            return _level_stats(signal, columns[0], values.astype("string"), y, overall)
-        numeric = values.to_numpy(dtype=float)
-        return _quartile_stats(signal, columns[0], numeric, y, overall)
-    # One-hot indicator columns "{signal}_{level}": levels from the suffix.
-    prefix = f"{signal}_"
-    indicators = [c for c in columns if c.startswith(prefix)]
-    if not indicators:
-        return None
-    levels: dict[str, Any] = {}
-    for column in indicators:
-        mask = features[column].to_numpy(dtype=float) > 0
-        if mask.any():
-            rate = float(y[mask].mean())
-            levels[column[len(prefix) :]] = {
-                "n": int(mask.sum()),
-                "win_rate": rate,
-                "lift": _json_float(_ratio(rate, overall)),
-            }
-    return {"kind": "categorical", "features": indicators, "overall_win_rate": overall, "levels": levels}
-
-
-def _level_stats(
-    signal: str, column: str, values: pd.Series, y: np.ndarray, overall: float
-) -> dict[str, Any]:
+def _level_stats(column: str, values: pd.Series, y: np.ndarray, overall: float) -> dict[str, Any]:
     frame = pd.DataFrame({"level": values.fillna("(missing)").to_numpy(), "y": y})
     grouped = frame.groupby("level", sort=True)["y"].agg(["size", "mean"])
     levels = {
@@ -493,9 +409,7 @@ def _level_stats(
     return {"kind": "categorical", "feature": column, "overall_win_rate": overall, "levels": levels}
 
 
-def _quartile_stats(
-    signal: str, column: str, values: np.ndarray, y: np.ndarray, overall: float
-) -> dict[str, Any]:
+def _quartile_stats(column: str, values: np.ndarray, y: np.ndarray, overall: float) -> dict[str, Any]:
     known = ~np.isnan(values)
     result: dict[str, Any] = {"kind": "numeric", "feature": column, "overall_win_rate": overall, "bins": []}
     if not known.any():

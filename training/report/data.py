@@ -21,21 +21,18 @@ from training.bundle import ModelBundle, ModelCard
 from training.config import TrainConfig
 from training.data.contract import LeadDataset, TimeBasis
 from training.features.snapshots import SnapshotBatch
+from training.features.specs import FeatureCatalog
 from training.model.evaluation import EvaluationResult, evaluate, oracle_auc
 from training.pipeline import MODEL, POINTS, TrainingOutcome, load_labelled
-from training.report.insights import (
-    Backtest,
-    backtest,
-    card_threshold,
+from training.report.backtest import Backtest, backtest, card_threshold
+from training.report.importance import (
     contribution_importance_by_signal,
-    feature_label,
-    partial_dependence,
     permutation_importance_by_signal,
-    ripening_curves,
-    signal_label,
-    signal_win_rates,
     strongest_feature_per_signal,
 )
+from training.report.insights import partial_dependence, ripening_curves
+from training.report.signals import feature_label, signal_label
+from training.report.win_rates import signal_win_rates
 
 StageCallback = Callable[[str], None]
 
@@ -127,7 +124,7 @@ def assemble_report_data(
     if test.rebuilt:
         notes.append("The test period was rebuilt from the model card's training settings and scored again.")
     model = bundle.pipeline[-1]
-    groups = card.feature_groups or {str(c): str(c) for c in test.features.columns}
+    specs = FeatureCatalog(bundle.pipeline[0].feature_specs())
 
     stage("report: importances by business signal")
     n_test = len(test.y)
@@ -135,7 +132,7 @@ def assemble_report_data(
         model,
         test.features,
         test.y,
-        groups,
+        specs,
         n_repeats=PERMUTATION_REPEATS,
         max_rows=max_importance_rows,
         seed=seed,
@@ -145,7 +142,7 @@ def assemble_report_data(
     if n_test > max_contribution_rows:
         rows = np.sort(rng.choice(n_test, size=max_contribution_rows, replace=False))
     contributions = model.contributions(test.features.iloc[rows].reset_index(drop=True))
-    contribution = contribution_importance_by_signal(contributions, groups, seed=seed)
+    contribution = contribution_importance_by_signal(contributions, specs, seed=seed)
     if n_test > max_importance_rows:
         notes.append(
             f"Permutation importance used a random {max_importance_rows:,} of the {n_test:,} test snapshots "
@@ -153,11 +150,11 @@ def assemble_report_data(
         )
 
     stage("report: win rates per signal")
-    win_rates = signal_win_rates(test.features, test.y, groups)
+    win_rates = signal_win_rates(test.features, test.y, specs)
     top_signals = [s for s in contribution["signal"] if s in set(win_rates["signal"])][:TOP_SIGNALS]
 
     stage("report: how the strongest signals act")
-    strongest = strongest_feature_per_signal(contributions, groups)
+    strongest = strongest_feature_per_signal(contributions, specs)
     effects = []
     for signal in contribution["signal"][:TOP_EFFECTS]:
         feature = strongest[signal]
@@ -168,7 +165,7 @@ def assemble_report_data(
                     signal=signal,
                     label=signal_label(signal),
                     feature=feature,
-                    feature_label=feature_label(feature, signal),
+                    feature_label=feature_label(specs[feature]),
                     curve=curve,
                     categorical=isinstance(test.features[feature].dtype, pd.CategoricalDtype),
                 )

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from training.report.backtest import Backtest
 from training.report.data import Effect
-from training.report.insights import Backtest
 
 WON_COLOUR, LOST_COLOUR, THRESHOLD_COLOUR = "tab:green", "tab:red", "tab:purple"
 #: What each scorer is called in the report.

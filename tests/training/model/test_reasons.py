@@ -6,7 +6,21 @@ import math
 
 import pytest
 
+from training.features.specs import FeatureCatalog, FeatureScope, feature_specs
 from training.model.reasons import reason_sentence
+
+EVENT_TYPES = ("webinar_attended", "pricing_page_view", "email_click")
+#: The specs LeadFeatures publishes for these event types and default windows, trend and half-lives.
+SPECS = FeatureCatalog(
+    feature_specs(
+        [(t, t, FeatureScope.EVENT_TYPE) for t in EVENT_TYPES],
+        (7, 30, 90),
+        (30, 90),
+        (14, 45),
+        [],
+        ["source"],
+    )
+)
 
 EVENT_STATS = {
     "kind": "event_type",
@@ -77,11 +91,13 @@ EVENT_STATS = {
 def test_each_feature_kind_reads_as_a_sentence(
     feature: str, value: object, signal: str, expected: str
 ) -> None:
-    assert reason_sentence(feature, value, signal) == f"{expected}."  # type: ignore[arg-type]
+    spec = SPECS[feature]
+    assert spec.signal == signal
+    assert reason_sentence(spec, value) == f"{expected}."  # type: ignore[arg-type]
 
 
 def test_evidence_from_the_training_data_is_appended() -> None:
-    sentence = reason_sentence("webinar_attended_count_30d", 1.0, "webinar_attended", EVENT_STATS)
+    sentence = reason_sentence(SPECS["webinar_attended_count_30d"], 1.0, EVENT_STATS)
     assert sentence == (
         "1 'webinar attended' event in the last 30 days: leads who had one in the last 30 days were won "
         "2.4x as often as those who had not (12% vs 5%)."
@@ -91,6 +107,6 @@ def test_evidence_from_the_training_data_is_appended() -> None:
         "overall_win_rate": 0.05,
         "levels": {"referral": {"lift": 3.0, "win_rate": 0.15}},
     }
-    assert reason_sentence("source", "referral", "source", levels) == (
+    assert reason_sentence(SPECS["source"], "referral", levels) == (
         "Source: referral: leads with this value were won 3.0x as often as average (15% vs 5%)."
     )

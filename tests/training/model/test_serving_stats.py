@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from training.features.specs import FeatureCatalog, FeatureScope, feature_specs
 from training.model.serving_stats import (
     build_serving_stats,
     days_to_ripeness,
+    event_type_count_columns,
     gone_cold_rule,
     grade_edges,
     grade_of,
@@ -19,6 +21,7 @@ from training.model.serving_stats import (
     ripe_profile,
     ripening_trajectories,
     signal_stats,
+    value_features,
 )
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
@@ -108,19 +111,12 @@ def test_signal_stats_and_ripe_profile() -> None:
             "source": pd.Categorical(np.where(rng.random(n) < 0.5, "ads", "referral")),
         }
     )
-    groups = {
-        "demo_request_count_30d": "demo_request",
-        "demo_request_days_since_last": "demo_request",
-        "email_open_count_30d": "email_open",
-        "email_open_days_since_last": "email_open",
-        "events_count_30d": "engagement",
-        "source": "source",
-    }
-    from training.model.serving_stats import event_type_count_columns
-
-    windows = event_type_count_columns(features.columns, groups)
+    slots = [(t, t, FeatureScope.EVENT_TYPE) for t in ("demo_request", "email_open")]
+    specs = feature_specs(slots, (30,), None, (), [], ["source"])
+    catalog = FeatureCatalog(spec for spec in specs if spec.name in features.columns)
+    windows = event_type_count_columns(catalog)
     assert set(windows) == {"demo_request", "email_open"}  # "engagement" is no event type
-    stats = signal_stats(features, y, groups, windows)
+    stats = signal_stats(features, y, value_features(catalog), windows)
     demo_stats = stats["demo_request"]
     has = demo > 0
     assert demo_stats["win_rate_with"] == pytest.approx(y[has].mean())
@@ -146,7 +142,7 @@ def test_build_serving_stats_is_json_and_complete() -> None:
         np.array([1, 0, 1, 0, 1]),
         readiness,
         snapshots,
-        {"days_since_last_engagement": "engagement", "lead_age_days": "lead_age"},
+        feature_specs([], (30,), None, (), [], []),
         0.3,
         90,
     )
@@ -155,7 +151,7 @@ def test_build_serving_stats_is_json_and_complete() -> None:
     assert stats["gone_cold"]["inactivity_feature"] == "days_since_last_engagement"
     assert stats["gone_cold"]["fallback_feature"] == "lead_age_days"
     with pytest.raises(ValueError, match="same number of rows"):
-        build_serving_stats(features, np.zeros(2), readiness, snapshots, {}, 0.3, 90)
+        build_serving_stats(features, np.zeros(2), readiness, snapshots, [], 0.3, 90)
 
 
 def test_derived_groups_get_no_invented_levels() -> None:
@@ -169,12 +165,8 @@ def test_derived_groups_get_no_invented_levels() -> None:
             "source": pd.Categorical(["a", "b", "a", "b"]),
         }
     )
-    groups = {
-        "events_count_30d": "engagement",
-        "engagement_trend_30d_vs_prior_60d": "engagement",
-        "lead_age_days": "lead_age",
-        "source": "source",
-    }
+    specs = feature_specs([], (30,), (30, 90), (), [], ["source"])
+    groups = value_features(FeatureCatalog(s for s in specs if s.name in features.columns))
     stats = signal_stats(features, np.array([0.0, 1.0, 1.0, 0.0]), groups, {})
     assert "engagement" not in stats
     assert stats["lead_age"]["kind"] == "numeric"

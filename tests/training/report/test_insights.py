@@ -9,20 +9,14 @@ import pandas as pd
 import pytest
 
 from training.config import TrainConfig
+from training.features.specs import FeatureCatalog, FeatureScope, FeatureSpec, feature_specs
 from training.model.readiness import BASE_VALUE
 from training.pipeline import TrainingOutcome, fit_and_evaluate
-from training.report.insights import (
-    backtest,
-    card_threshold,
-    contribution_importance_by_signal,
-    explain_snapshots,
-    feature_label,
-    partial_dependence,
-    permutation_importance_by_signal,
-    ripening_curves,
-    signal_label,
-    signal_win_rates,
-)
+from training.report.backtest import backtest, card_threshold
+from training.report.importance import contribution_importance_by_signal, permutation_importance_by_signal
+from training.report.insights import explain_snapshots, partial_dependence, ripening_curves
+from training.report.signals import feature_label, signal_label
+from training.report.win_rates import signal_win_rates
 from training.simulation.simulator import SimulationResult, simulate
 
 
@@ -46,22 +40,31 @@ class ColumnModel:
         return 1.0 / (1.0 + np.exp(-self.raw_score(X).clip(-50, 50)))
 
 
+def specs_of(
+    event_types: list[str], numeric: tuple[str, ...] = (), categorical: tuple[str, ...] = (), windows=(30,)
+) -> tuple[FeatureSpec, ...]:
+    """The specs LeadFeatures publishes for these event types and profile fields (no trend, no decay)."""
+    slots = [(t, t, FeatureScope.EVENT_TYPE) for t in event_types]
+    return feature_specs(slots, windows, None, (), numeric, categorical)
+
+
 # ------------------------------------------------------------------------------------------ labels
 def test_signals_and_features_are_named_in_marketing_words() -> None:
     assert signal_label("webinar_attended") == "Webinar attended"
     assert signal_label("company_size") == "Company size"
     assert signal_label("engagement").startswith("Overall engagement")
-    assert feature_label("pricing_page_view_days_since_last", "pricing_page_view") == (
+    specs = FeatureCatalog(specs_of(["pricing_page_view", "webinar_attended"], windows=(7, 30)))
+    assert feature_label(specs["pricing_page_view_days_since_last"]) == (
         "Days since the last 'pricing page view'"
     )
-    assert feature_label("webinar_attended_count_30d", "webinar_attended") == (
+    assert feature_label(specs["webinar_attended_count_30d"]) == (
         "'webinar attended' events in the last 30 days"
     )
-    assert feature_label("events_count_7d", "engagement") == "Events of any kind in the last 7 days"
+    assert feature_label(specs["events_count_7d"]) == "Events of any kind in the last 7 days"
 
 
 # --------------------------------------------------------------------------------------- win rates
-def hand_built() -> tuple[pd.DataFrame, np.ndarray, dict[str, str]]:
+def hand_built() -> tuple[pd.DataFrame, np.ndarray, tuple[FeatureSpec, ...]]:
     # 10 snapshots: demo requests in the last 30 days for the first 4 (3 of them won), none for the rest
     # (1 of 6 won); source "webinar" for the first 5 (3 won), "ads" for the rest (1 won).
     features = pd.DataFrame(
@@ -72,12 +75,7 @@ def hand_built() -> tuple[pd.DataFrame, np.ndarray, dict[str, str]]:
         }
     )
     y = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 1])
-    groups = {
-        "demo_request_count_30d": "demo_request",
-        "demo_request_days_since_last": "demo_request",
-        "source": "source",
-    }
-    return features, y, groups
+    return features, y, specs_of(["demo_request"], categorical=("source",))
 
 
 def test_win_rates_with_and_without_an_event_and_per_level() -> None:
@@ -105,7 +103,7 @@ def test_contributions_are_summed_within_a_signal_before_taking_magnitudes() -> 
             BASE_VALUE: 9.0,
         }
     )
-    groups = {"a_count_7d": "a", "a_count_30d": "a", "b": "b"}
+    groups = specs_of(["a"], numeric=("b",), windows=(7, 30))
     table = contribution_importance_by_signal(contributions, groups, n_bootstrap=50).set_index("signal")
     assert set(table.index) == {"a", "b"}
     assert table.loc["a", "mean_abs_contribution"] == pytest.approx(0.0)
@@ -120,7 +118,7 @@ def test_permutation_importance_credits_only_the_signal_the_model_uses() -> None
     X = pd.DataFrame({"a_count_30d": rng.normal(size=n), "a_days_since_last": rng.normal(size=n)})
     X["b"] = rng.normal(size=n)
     y = (X["a_count_30d"] + rng.normal(scale=0.5, size=n) > 0).to_numpy()
-    groups = {"a_count_30d": "a", "a_days_since_last": "a", "b": "b"}
+    groups = specs_of(["a"], numeric=("b",))
     table = permutation_importance_by_signal(ColumnModel("a_count_30d"), X, y, groups, n_repeats=4, seed=1)
     drops = table.set_index("signal")
     assert drops.loc["a", "auc_drop"] > 0.2
@@ -134,14 +132,14 @@ def test_grouped_importances_cover_every_signal_of_a_trained_model(
 ) -> None:
     _, outcome = trained
     bundle = outcome.bundle
-    groups = bundle.card.feature_groups
+    groups = bundle.pipeline[0].feature_specs()
     X = bundle.pipeline[:-1].transform(outcome.test_batch)
     model = bundle.pipeline[-1]
     permutation = permutation_importance_by_signal(
         model, X, outcome.y_test, groups, n_repeats=2, max_rows=1500
     )
     contributions = contribution_importance_by_signal(model.contributions(X.iloc[:1500]), groups)
-    assert set(permutation["signal"]) == set(groups.values()) == set(contributions["signal"])
+    assert set(permutation["signal"]) == {s.signal for s in groups} == set(contributions["signal"])
     assert permutation["auc_drop"].iloc[0] > 0.005  # the strongest signal matters measurably
     assert (contributions["ci_low"] <= contributions["mean_abs_contribution"] + 1e-12).all()
     assert (contributions["mean_abs_contribution"] <= contributions["ci_high"] + 1e-12).all()
