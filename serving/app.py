@@ -8,9 +8,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
 from serving.batching import ScoringQueue, scoring_executor
+from serving.docs import add_docs
+from serving.errors import validation_error_handler
 from serving.logs import configure_logging, get_logger
 from serving.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from serving.model_holder import ModelHolder, holder_from_settings
@@ -64,6 +67,9 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Served from packaged files by add_docs, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
         telemetry={
             "tracing": settings.opentelemetry,
             "metrics": settings.opentelemetry,
@@ -75,8 +81,10 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
     app.state.queue = queue
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)  # outermost: every answer, even a 413, carries a request id
+    app.add_exception_handler(RequestValidationError, validation_error_handler)
     for router in (score.router, model.router, report.router, health.router, admin.router):
         app.include_router(router)
+    add_docs(app)
     return app
 
 

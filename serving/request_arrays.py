@@ -48,16 +48,15 @@ def check_leads(
             try:
                 float(value)
             except (TypeError, ValueError):
-                raise LeadInputError(
-                    i, ("profile", column), f"'{column}' must be a number, got {value!r}"
-                ) from None
+                # The message names the field, never the value (error answers do not echo input).
+                raise LeadInputError(i, ("profile", column), f"'{column}' must be a number") from None
         for field, moment in (("as_of", lead.as_of or default_as_of), ("created_at", lead.created_at)):
             if moment is not None and not _in_range(moment):
-                raise LeadInputError(i, (field,), _range_message(moment))
+                raise LeadInputError(i, (field,), _range_message())
         times = [event.occurred_at for event in lead.events]
         if not _all_in_range(times):
             j = next(j for j, moment in enumerate(times) if not _in_range(moment))
-            raise LeadInputError(i, ("events", j, "occurred_at"), _range_message(times[j]))
+            raise LeadInputError(i, ("events", j, "occurred_at"), _range_message())
 
 
 def arrays_from_leads(
@@ -121,11 +120,8 @@ def _all_in_range(times: list[datetime]) -> bool:
     return _in_range(earliest) and _in_range(latest)
 
 
-def _range_message(moment: datetime) -> str:
-    return (
-        f"{moment.isoformat()} is outside the supported time range "
-        f"({EARLIEST.date().isoformat()} to {LATEST.date().isoformat()})"
-    )
+def _range_message() -> str:
+    return f"the time is outside the supported time range ({EARLIEST.isoformat()} to {LATEST.isoformat()})"
 
 
 def _number(value: Any) -> float:

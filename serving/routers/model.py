@@ -8,9 +8,12 @@ import numpy as np
 from fastapi import APIRouter
 
 from serving.dependencies import ApiKeyDep, ModelDep
+from serving.routers.responses import AUTH_ERRORS, NO_MODEL
 from serving.schemas import FeatureImportance, Importances, ModelInfo, SignalImportance, ThresholdInfo
 
-router = APIRouter(prefix="/v1", tags=["model"], dependencies=[ApiKeyDep])
+router = APIRouter(
+    prefix="/v1", tags=["model"], dependencies=[ApiKeyDep], responses={**AUTH_ERRORS, **NO_MODEL}
+)
 
 
 @router.get(

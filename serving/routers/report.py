@@ -6,8 +6,13 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import HTMLResponse
 
 from serving.dependencies import ApiKeyDep, ModelDep
+from serving.routers.responses import AUTH_ERRORS, NO_MODEL
 
-router = APIRouter(tags=["report"], dependencies=[ApiKeyDep])
+router = APIRouter(
+    tags=["report"],
+    dependencies=[ApiKeyDep],
+    responses={**AUTH_ERRORS, **NO_MODEL, 404: {"description": "The served model has no report"}},
+)
 
 
 @router.get(

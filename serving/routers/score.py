@@ -12,6 +12,7 @@ from pydantic_core import to_json
 
 from serving.batching import ScoreOptions, score_many
 from serving.dependencies import ApiKeyDep, ModelDep, QueueDep, SettingsDep
+from serving.early_events import drop_early_events
 from serving.logs import get_logger
 from serving.schemas import BatchIn, BatchOut, LeadIn, LeadScore
 from serving.scorer import LeadInputError, LeadScorer
@@ -20,10 +21,14 @@ router = APIRouter(prefix="/v1/score", tags=["score"], dependencies=[ApiKeyDep])
 log = get_logger("score")
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body cannot be parsed (e.g. it is not valid UTF-8)"},
     401: {"description": "Missing API key"},
     403: {"description": "Wrong API key"},
     413: {"description": "Request body too large"},
-    422: {"description": "Invalid request; the detail names the field path"},
+    422: {
+        "description": "Invalid request: each error names the field path (loc), the problem (msg) and its "
+        "type; values are never echoed"
+    },
     503: {"description": "No model loaded yet"},
 }
 ReasonsQuery = Annotated[
@@ -40,11 +45,14 @@ async def score_lead(
     Concurrent requests are scored together in one vectorised call (see ``serving.batching``).
     """
     _check_leads(model.scorer, [lead], ("body",))
+    (lead,), (early,) = drop_early_events([lead])
     options = ScoreOptions(
         reasons_per_side=settings.reasons_per_side if reasons is None else reasons,
         max_ripening_steps=settings.max_ripening_steps,
     )
     answer = await queue.score(model.scorer, lead, datetime.now(UTC), options)
+    if early is not None:
+        answer["warnings"] = [*answer["warnings"], early]
     # The scorer's dicts have LeadScore's shape (tests validate them): serialised as they are, without
     # building and validating a model per reason again.
     return Response(to_json(answer), media_type="application/json")
@@ -65,27 +73,31 @@ async def score_batch(
                 }
             ]
         )
-    default_as_of = batch.as_of.astimezone(UTC) if batch.as_of else datetime.now(UTC)
+    default_as_of = batch.as_of or datetime.now(UTC)  # BatchIn made it UTC
     for i, lead in enumerate(batch.leads):
         if lead.as_of is None and lead.created_at is not None and default_as_of < lead.created_at:
             raise RequestValidationError(
                 [
                     {
                         "loc": ("body", "leads", i, "created_at"),
-                        "msg": f"the batch as_of ({default_as_of.isoformat()}) is before created_at",
+                        "msg": "the batch as_of is before created_at",
                         "type": "value_error",
                     }
                 ]
             )
     _check_leads(model.scorer, batch.leads, ("body", "leads"), default_as_of)
+    leads, early = drop_early_events(batch.leads)
     answers = await queue.run(
         score_many,
         model.scorer,
-        batch.leads,
+        leads,
         default_as_of=default_as_of,
         reasons_per_side=settings.reasons_per_side if reasons is None else reasons,
         max_ripening_steps=settings.max_ripening_steps,
     )
+    for answer, warning in zip(answers, early, strict=True):
+        if warning is not None:
+            answer["warnings"] = [*answer["warnings"], warning]
     out = {"model_version": model.scorer.version, "count": len(answers), "results": answers}
     log.info("batch scored", extra={"n_leads": len(answers), "model_version": model.scorer.version})
     return Response(to_json(out), media_type="application/json")
