@@ -12,19 +12,32 @@ from typing import Annotated
 import typer
 
 from training.cli import app
+from training.console import console, user_errors
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind; loopback by default.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: one per CPU, at most 2).", min=1)
     ] = None,
 ) -> None:
-    """Start the scoring API (model and settings come from LEADRIPE_* environment variables)."""
+    """Start the scoring API (model and settings come from LEADRIPE_* environment variables).
+
+    Refuses to start (exit 2) when the configured model is not there, naming the store it looked in.
+    """
     import uvicorn
 
+    from serving.preflight import check_model_source, tracking_uri
+    from serving.settings import Settings
+
+    with user_errors():
+        source = check_model_source(Settings())
+    # Workers resolve the store themselves: pin it to the one checked here (an absolute path), so a
+    # worker can never open (and create) another, empty one.
+    os.environ.setdefault("MLFLOW_TRACKING_URI", tracking_uri())
+    console.print(f"Serving {source} on http://{host}:{port}", highlight=False)
     # The API writes its own structured access line per request (with a request id, no personal data).
     uvicorn.run(
         "serving.app:create_app",

@@ -17,6 +17,15 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from training.data.contract import METADATA_FILE, TABLE_SUFFIXES, DatasetMetadata, LeadDataset
+from training.data.csv_checks import (
+    MAX_FIELD_CHARS,
+    Place,
+    cut_off_value,
+    ends_without_line_break,
+    overlong_field,
+    place_of_line,
+    unclosed_quote,
+)
 from training.data.validation import Mode, ValidationReport, validate_tables
 
 #: Delimiters tried when none is given, in order of preference on a tie.
@@ -44,10 +53,9 @@ def read_table(
     """
     path = Path(path)
     label = f"{path}" + (f" ({table} table)" if table else "")
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise DataFileError(f"{label}: file not found")
-    if not path.is_file():
-        raise DataFileError(f"{label}: not a file")
+    _require_regular_file(path, label)
     if path.stat().st_size == 0:
         raise DataFileError(f"{label}: the file is empty (0 bytes)")
     suffix = path.suffix.lower()
@@ -62,12 +70,38 @@ def read_table(
 
 
 def find_table(directory: Path, name: str) -> Path | None:
-    """The file holding table ``name`` in ``directory`` (``name.parquet`` before ``name.csv``), if any."""
-    for suffix in TABLE_SUFFIXES:
-        candidate = Path(directory) / f"{name}{suffix}"
-        if candidate.is_file():
-            return candidate
-    return None
+    """The file holding table ``name`` in ``directory``, if any.
+
+    Anything under a table's name must be a regular file: a directory, a FIFO or a dangling link named
+    ``events.csv`` is refused, not read as "no events". Two files for one table (``leads.csv`` beside
+    ``leads.parquet``) are refused as ambiguous rather than one silently winning.
+    """
+    present = [
+        Path(directory) / f"{name}{suffix}"
+        for suffix in TABLE_SUFFIXES
+        if (Path(directory) / f"{name}{suffix}").exists()
+        or (Path(directory) / f"{name}{suffix}").is_symlink()
+    ]
+    if len(present) > 1:
+        raise DataFileError(
+            f"{directory}: the {name} table is in more than one file "
+            f"({', '.join(path.name for path in present)}); keep one and move the others away"
+        )
+    if not present:
+        return None
+    _require_regular_file(present[0], f"{present[0]} ({name} table)")
+    return present[0]
+
+
+def _require_regular_file(path: Path, label: str) -> None:
+    if path.is_symlink() and not path.exists():
+        raise DataFileError(f"{label}: a symbolic link to {path.readlink()}, which does not exist")
+    if path.is_dir():
+        raise DataFileError(f"{label}: a directory, not a file")
+    if not path.is_file():
+        raise DataFileError(
+            f"{label}: not a regular file (a pipe, socket or device cannot be read as a table)"
+        )
 
 
 def load_dataset(
@@ -167,12 +201,36 @@ def _read_csv(path: Path, label: str, delimiter: str | None, encoding: str) -> p
         raise _explain_csv_failure(
             path, label, text_encoding, encoding, chosen, len(header), error
         ) from error
+    names = [name.strip() for name in header]
+    _check_shape(path, label, arrow_table, names)
     frame = arrow_table.to_pandas()
-    frame.columns = [name.strip() for name in header]
+    frame.columns = names
     if frame.empty:
         raise DataFileError(f"{label}: the file has a header but no data rows")
     # "" is how CSV says "missing"; literal strings such as "NA" stay values.
     return frame.where(frame != "")
+
+
+def _check_shape(path: Path, label: str, table: pa.Table, names: list[str]) -> None:
+    """What the parser accepted but the file gets wrong: see ``training.data.csv_checks``."""
+    opened = unclosed_quote(path)
+    if opened is not None:
+        raise _unclosed_quote_error(label, opened)
+    overlong = overlong_field(table, names)
+    if overlong is not None:
+        row, column, length = overlong
+        raise DataFileError(
+            f"{label}, row {row}, column {column}: a value of {length:,} characters, more than the "
+            f"{MAX_FIELD_CHARS // 1024} KiB a field may hold (a broken quote or a binary column?)"
+        )
+    if ends_without_line_break(path):
+        cut = cut_off_value(table, names)
+        if cut is not None:
+            raise DataFileError(
+                f"{label}, row {table.num_rows}, column {cut}: the file ends in the middle of this row "
+                f"(no final line break, and its {cut} value occurs nowhere else in the column); the "
+                "export looks truncated: export it again"
+            )
 
 
 def _first_line(path: Path, label: str, text_encoding: str, encoding: str) -> str:
@@ -224,14 +282,29 @@ def _explain_csv_failure(
     encoding_error = _encoding_error(path, label, text_encoding, encoding)
     if encoding_error is not None:
         return encoding_error
+    opened = unclosed_quote(path)
+    if opened is not None:
+        return _unclosed_quote_error(label, opened)
     ragged = _first_ragged_line(path, text_encoding, delimiter, width)
     if ragged is not None:
         line, found = ragged
+        where = f"{label}, {place_of_line(path, line)}"
+        if found < 0:
+            return DataFileError(
+                f"{where}: a field runs on for more than {MAX_FIELD_CHARS // 1024} KiB (a broken quote?)"
+            )
         return DataFileError(
-            f"{label}, line {line}: expected {width} fields like the header but found {found} "
+            f"{where}: expected {width} fields like the header but found {found} "
             f"(delimiter {delimiter!r}; check quoting and stray delimiters)"
         )
     return DataFileError(f"{label}: cannot parse as CSV: {error}")
+
+
+def _unclosed_quote_error(label: str, opened: Place) -> DataFileError:
+    return DataFileError(
+        f"{label}, {opened}: a quoted field opens here and is never closed (unbalanced quote); "
+        "every row after it would be read as part of this value"
+    )
 
 
 def _encoding_error(path: Path, label: str, text_encoding: str, encoding: str) -> DataFileError | None:
@@ -247,7 +320,8 @@ def _encoding_error(path: Path, label: str, text_encoding: str, encoding: str) -
                 byte = chunk[error.start]
                 suggestion = _likely_encoding(path)
                 return DataFileError(
-                    f"{label}, line {bad_line}: byte 0x{byte:02x} at offset {offset + error.start} is not "
+                    f"{label}, {place_of_line(path, bad_line)}: byte 0x{byte:02x} at offset "
+                    f"{offset + error.start} is not "
                     f"valid {encoding}; the file is in another encoding: pass it with the encoding option "
                     f"(e.g. encoding={suggestion!r})"
                 )
@@ -272,8 +346,12 @@ def _first_ragged_line(path: Path, text_encoding: str, delimiter: str, width: in
     with path.open(encoding=text_encoding, newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         start = 1
-        for record in reader:
-            if record and len(record) != width:
-                return start, len(record)
-            start = reader.line_num + 1
+        try:
+            for record in reader:
+                if record and len(record) != width:
+                    return start, len(record)
+                start = reader.line_num + 1
+        except csv.Error:
+            # A field beyond the csv module's limit: the record starting here is the broken one.
+            return start, -1
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -77,14 +78,14 @@ def test_bad_encoding_names_file_line_and_suggests_the_option(tmp_path: Path) ->
     with pytest.raises(DataFileError) as caught:
         read_table(path)
     message = str(caught.value)
-    assert "leads.csv, line 3" in message
+    assert "leads.csv, row 2 (line 3)" in message
     assert "0xfc" in message and "encoding='latin-1'" in message
     assert read_table(path, encoding="latin-1").loc[2, "city"] == "Zürich"
 
 
 def test_utf16_file_read_as_utf8_suggests_utf16(tmp_path: Path) -> None:
     path = write(tmp_path / "leads.csv", "lead_id,city\nL1,Zürich\n".encode("utf-16"))
-    with pytest.raises(DataFileError, match=r"leads\.csv, line 1: .*encoding='utf-16'"):
+    with pytest.raises(DataFileError, match=r"leads\.csv, line 1 \(header\): .*encoding='utf-16'"):
         read_table(path)
     assert read_table(path, encoding="utf-16").loc[1, "city"] == "Zürich"
 
@@ -95,18 +96,19 @@ def test_delimiter_must_be_one_character(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "line", "found"),
+    ("text", "where", "found"),
     [
-        ("a,b,c\n1,2,3\n4,5\n", 3, 2),
-        ("a,b\n1,2\n3,4,5\n", 3, 3),
-        ('a,b\n1,"x\ny"\n\n2,3,4\n', 5, 3),  # a quoted newline and a blank line still count as lines
+        ("a,b,c\n1,2,3\n4,5\n", "row 2 (line 3)", 2),
+        ("a,b\n1,2\n3,4,5\n", "row 2 (line 3)", 3),
+        # A quoted newline makes one row of two lines; a blank line is no row (the parser skips it).
+        ('a,b\n1,"x\ny"\n\n2,3,4\n', "row 2 (line 5)", 3),
     ],
 )
-def test_ragged_rows_name_the_line(tmp_path: Path, text: str, line: int, found: int) -> None:
+def test_ragged_rows_name_the_row_and_line(tmp_path: Path, text: str, where: str, found: int) -> None:
     path = write(tmp_path / "events.csv", text)
     with pytest.raises(
         DataFileError,
-        match=rf"events\.csv, line {line}: expected \d fields like the header but found {found}",
+        match=rf"events\.csv, {re.escape(where)}: expected \d fields like the header but found {found}",
     ):
         read_table(path)
 
@@ -160,12 +162,15 @@ def test_reads_a_real_semicolon_export() -> None:
 # find_table and load_dataset
 
 
-def test_find_table_prefers_parquet(tmp_path: Path) -> None:
+def test_find_table_refuses_two_files_for_one_table(tmp_path: Path) -> None:
     assert find_table(tmp_path, "leads") is None
     write(tmp_path / "leads.csv", LEADS_CSV)
     assert find_table(tmp_path, "leads") == tmp_path / "leads.csv"
     pd.DataFrame({"lead_id": ["x"]}).to_parquet(tmp_path / "leads.parquet")
-    assert find_table(tmp_path, "leads") == tmp_path / "leads.parquet"
+    with pytest.raises(
+        DataFileError, match=r"leads table is in more than one file \(leads\.parquet, leads\.csv\)"
+    ):
+        find_table(tmp_path, "leads")
 
 
 def test_load_hand_made_csvs_with_outcomes_in_the_leads_table(tmp_path: Path) -> None:
@@ -220,7 +225,7 @@ def test_load_reports_file_level_problems(tmp_path: Path) -> None:
 def test_load_passes_encoding_and_delimiter(tmp_path: Path) -> None:
     text = LEADS_CSV.replace(",", ";").replace("webinar", "séminaire")
     write(tmp_path / "leads.csv", text.encode("cp1252"))
-    with pytest.raises(DataFileError, match="line 3"):
+    with pytest.raises(DataFileError, match=r"row 2 \(line 3\)"):
         load_dataset(tmp_path, now=NOW)
     dataset, _ = load_dataset(tmp_path, now=NOW, encoding="cp1252")
     assert "séminaire" in set(dataset.leads["source"])
