@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import ErrorDetails
+
+from training.config_errors import config_problems
 
 
 class ConfigError(ValueError):
@@ -177,30 +178,15 @@ def load_train_config(path: Path | None) -> TrainConfig:
         raise ConfigError(f"{path}: {_describe(error, TrainConfig)}") from None
 
 
-def _describe(error: ValidationError, root: type[BaseModel]) -> str:
-    """Pydantic's errors as one line per key: the key's dotted path and what is wrong with it."""
-    return "; ".join(_describe_one(detail, root) for detail in error.errors(include_url=False))
-
-
-def _describe_one(detail: ErrorDetails, root: type[BaseModel]) -> str:
-    location = [str(part) for part in detail["loc"]]
-    key = ".".join(location)
-    if detail["type"] == "extra_forbidden":
-        section = _section_model(root, location[:-1])
-        where = f"[{'.'.join(location[:-1])}]" if len(location) > 1 else "the top level"
-        known = ", ".join(section.model_fields) if section is not None else ""
-        return f"unknown key '{key}' (known keys in {where}: {known})"
-    if detail["type"] in ("model_type", "model_attributes_type", "dict_type"):
-        return f"key '{key}' must be a table"
-    return f"key '{key}': {detail['msg'][0].lower()}{detail['msg'][1:]}, not {detail['input']!r}"
-
-
-def _section_model(root: type[BaseModel], path: list[str]) -> type[BaseModel] | None:
-    """The pydantic model of the section at ``path`` (e.g. ``["threshold"]``)."""
-    model: type[BaseModel] = root
-    for part in path:
-        annotation = model.model_fields[part].annotation if part in model.model_fields else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return None
-        model = annotation
-    return model
+def _describe(error: ValidationError, root: type[TrainConfig]) -> str:
+    """Every problem on one line, each naming the key's dotted path."""
+    messages = []
+    for problem in config_problems(error, root):
+        if problem.kind == "extra_forbidden":
+            section = problem.key.rpartition(".")[0]
+            where = f"[{section}]" if section else "the top level"
+            known = ", ".join(problem.allowed)
+            messages.append(f"unknown key '{problem.key}' (known keys in {where}: {known})")
+        else:
+            messages.append(f"key '{problem.key}': {problem.problem}")
+    return "; ".join(messages)

@@ -33,7 +33,7 @@ def _config(tmp_path: Path, text: str) -> Path:
         ("[threshold]\ntarget_acceptance_rate = 0\n", r"key 'threshold\.target_acceptance_rate'"),
         ("[model]\nlearning_rate = -0.1\n", r"key 'model\.learning_rate'"),
         ("[features]\nwindows_days = []\n", r"key 'features\.windows_days'"),
-        ("threshold = 3\n", r"key 'threshold' must be a table"),
+        ("threshold = 3\n", r"key 'threshold': must be a table"),
         ("seed = 'zero'\n", r"key 'seed'"),
     ],
 )

@@ -364,3 +364,39 @@ status_values = { "True" = "won", "False" = "lost" }
 def test_unknown_mode_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="mode must be 'strict' or 'lenient', not 'loose'"):
         import_export(_synthetic_export(tmp_path), tmp_path / "dataset", mode="loose")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('delimiter = "|"', 'delimiter = "||"', r"'leads\.delimiter'.*at most 1 character"),
+        ('lead_id = "Contact ID"', 'lead_id = { generate = "row_numbr" }', r"'leads\.lead_id\.generate'"),
+        (
+            'lead_id = "Contact ID"',
+            'lead_id = { generate = "row_number", x = 1 }',
+            r"'leads\.lead_id\.x'.*prefix",
+        ),
+        ('lead_id = "Contact ID"', "lead_id = 5", r"'leads\.lead_id': must be a string, not 5"),
+        (
+            'missing = ["n/a"]',
+            'missing = ["n/a"]\nvalues = { Employees = { "n/a" = 0 } }',
+            r"'leads\.values\.Employees\.n/a'",
+        ),
+        (
+            'closed_at = "Closed On"',
+            'closed_at = "Closed On"\nabsent = "lost"',
+            r"'outcome\.absent'.*only applies with 'file'",
+        ),
+        ('extra = ["channel"]', 'extra = ["channel", "channel"]', r"'events\.extra'.*more than once"),
+        (
+            'extra = ["channel"]',
+            'extra = ["channel"]\nrename = { channel = "lead_id" }',
+            r"'events\.rename\.channel'.*reserves",
+        ),
+        ('occurred_at = "when"', 'occurred_at = "when"\nwhen = 1', r"'events\.when'.*not a known setting"),
+    ],
+)
+def test_nested_config_problems_name_the_dotted_key(tmp_path: Path, old: str, new: str, message: str) -> None:
+    with pytest.raises(MappingConfigError, match=message) as caught:
+        load_mapping(_config_with(tmp_path, old, new))
+    assert str(caught.value).startswith(str(tmp_path / "config" / "crm.toml"))
