@@ -469,8 +469,8 @@ def main() -> None:
 def scoring_cost(bundle: Any, bodies: list[dict[str, Any]], repeats: int = 200) -> dict[str, float]:
     """CPU of ``LeadScorer.score_payloads`` alone (no HTTP, no JSON) for one lead and for 16 leads per
     call, on this process's one thread: what the server CPU per request splits into."""
-    from serving.schemas import LeadIn
     from serving.scorer import LeadScorer
+    from training.data.live import LeadIn
 
     scorer = LeadScorer(bundle, version="bench", source="memory")
     leads = [LeadIn.model_validate(body) for body in bodies]
@@ -635,7 +635,7 @@ def write_section(results: dict[str, Any], args: argparse.Namespace) -> None:
         f"Load average at the end of the run: {load1:.1f} (1 min), {load5:.1f} (5 min) on {os.cpu_count()} "
         "CPUs: figures from a busy machine are slower than the code is; the server CPU rows say what the "
         "code itself costs (the load generator's CPU is not in them). Scoring runs on plain arrays from "
-        "the request models to the model's input matrix (`serving.request_arrays` -> "
+        "the request models to the model's input matrix (`training.data.live_arrays` -> "
         "`LeadFeatures.transform_arrays` -> `ReadinessModel.explain_matrix`; no pandas frame), so a call "
         "has little fixed cost; concurrent single-lead requests are still coalesced into one call "
         "(`serving.batching`). The rest of the server CPU per request is HTTP, JSON parsing and "

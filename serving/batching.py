@@ -22,8 +22,8 @@ from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from serving.schemas import LeadIn
 from serving.scorer import LeadScorer
+from training.data.live import LeadIn
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from serving.schemas import LeadIn
+from training.data.live import LeadIn
 
 #: Most event positions a warning lists.
 MAX_LISTED = 20

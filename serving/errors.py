@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from serving.logs import get_logger
-from serving.schemas import has_surrogate
+from training.data.live import has_surrogate
 
 log = get_logger("errors")
 _SURROGATE = re.compile("[\ud800-\udfff]")

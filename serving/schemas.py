@@ -1,156 +1,36 @@
-"""Request and response bodies of the scoring API, named by role."""
+"""Request and response bodies of the scoring API, named by role.
+
+A lead's own schema (``LeadIn``, ``EventIn``) lives in ``training.data.live``: the API, the MLflow pyfunc
+and batch scoring share it. Here are the API's envelopes around it and its answers.
+"""
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-#: The times the pipeline can hold (int64 nanoseconds); ``serving.request_arrays`` checks them.
-SUPPORTED_TIME_RANGE = "1677-09-21T00:12:44Z to 2262-04-11T23:47:16Z"
-_TIME_RULES = (
-    f"ISO 8601 date-time string (no zone means UTC) from {SUPPORTED_TIME_RANGE}; numbers (epochs) are "
-    "refused, since seconds and milliseconds cannot be told apart."
-)
-
-
-def _not_a_number(value: Any) -> Any:
-    """Refuse numeric epochs where a date-time is expected: ``253402300800`` would silently be taken as
-    milliseconds (1978) or seconds (9999) depending on its size."""
-    if isinstance(value, int | float):
-        raise PydanticCustomError(
-            "datetime_type", "Input should be an ISO 8601 date-time string, not a number"
-        )
-    return value
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def has_surrogate(text: str) -> bool:
-    """True when ``text`` holds a lone UTF-16 surrogate (valid in a Python str, not in UTF-8 or JSON)."""
-    return not text.isascii() and _SURROGATE.search(text) is not None
-
-
-#: A date-time that must arrive as a string (or a datetime from Python callers).
-DateTimeString = Annotated[datetime, BeforeValidator(_not_a_number)]
-#: Finite numbers only: JSON has no NaN or Infinity, yet Python's parser accepts them (and 1e400 is inf).
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-ProfileValue = str | FiniteFloat | int | bool | None
-
-_EXAMPLE_LEAD: dict[str, Any] = {
-    "lead_id": "L-000123",
-    "created_at": "2024-03-01T09:00:00Z",
-    "as_of": "2024-04-15T12:00:00Z",
-    # Values the default (simulated) model knows, so the example scores without warnings.
-    "profile": {
-        "source": "webinar",
-        "industry": "software",
-        "company_size": "51-200",
-        "role": "manager",
-        "country": "US",
-        "employees": 120,
-    },
-    "events": [
-        {"occurred_at": "2024-03-02T10:00:00Z", "event_type": "email_open"},
-        {"occurred_at": "2024-03-20T15:30:00Z", "event_type": "webinar_attended"},
-        {"occurred_at": "2024-04-12T08:10:00Z", "event_type": "pricing_page_view"},
-    ],
-}
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    """Timestamps without a zone are taken as UTC (as in the data contract)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class EventIn(BaseModel):
-    """One engagement of the lead. Extra fields are accepted (CRMs send them) and ignored by the model."""
-
-    model_config = ConfigDict(extra="allow")
-
-    # No Python validator here (unlike the lead's own times): one runs per event, tens of thousands per
-    # batch. A time without a zone stays naive; the scorer takes it as UTC when it builds the batch.
-    occurred_at: DateTimeString = Field(
-        description=f"When it happened: {_TIME_RULES} Events before the lead's created_at are ignored "
-        "(with a warning naming them)."
-    )
-    event_type: str = Field(
-        min_length=1, max_length=100, description="Open vocabulary, e.g. webinar_attended."
-    )
-
-
-class LeadIn(BaseModel):
-    """One live lead: everything needed to score it is in the request (the service is stateless)."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_EXAMPLE_LEAD]})
-
-    lead_id: str = Field(min_length=1, max_length=200, description="Echoed back; never logged.")
-    created_at: DateTimeString | None = Field(
-        default=None, description=f"When the lead was created (optional): {_TIME_RULES}"
-    )
-    as_of: DateTimeString | None = Field(
-        default=None,
-        description=f"Score the lead as seen at this time (default: now): {_TIME_RULES} "
-        "Must not be before created_at.",
-    )
-    profile: dict[str, ProfileValue] = Field(
-        default_factory=dict,
-        description="Fit attributes by field name: strings, finite numbers, booleans or null "
-        "(NaN and Infinity are refused).",
-    )
-    events: list[EventIn] = Field(default_factory=list, max_length=100_000)
-
-    @field_validator("created_at", "as_of")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return _as_utc(value)
-
-    @field_validator("profile")
-    @classmethod
-    def _encodable_profile(cls, profile: dict[str, ProfileValue]) -> dict[str, ProfileValue]:
-        # A lone UTF-16 surrogate ("\ud800") is valid in Python's JSON parser but not in UTF-8: refuse
-        # it here, naming the field but never the value.
-        for key, value in profile.items():
-            if has_surrogate(key):
-                raise PydanticCustomError("string_unicode", "a profile field name is not valid Unicode")
-            if isinstance(value, str) and has_surrogate(value):
-                message = "the value of profile field '{field}' is not valid Unicode"
-                raise PydanticCustomError("string_unicode", message, {"field": key})
-        return profile
-
-    @field_validator("as_of")
-    @classmethod
-    def _as_of_not_before_creation(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
-        # A field validator (not a model validator) so that the 422 names the field: body.as_of.
-        created = info.data.get("created_at")
-        if value is not None and created is not None and value < created:
-            raise ValueError("as_of is before the lead's created_at")
-        return value
+from training.data.live import EXAMPLE_LEAD, TIME_RULES, DateTimeString, LeadIn, as_utc
 
 
 class BatchIn(BaseModel):
     """Several leads scored in one vectorised call."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"leads": [_EXAMPLE_LEAD], "as_of": None}]}
+        extra="forbid", json_schema_extra={"examples": [{"leads": [EXAMPLE_LEAD], "as_of": None}]}
     )
 
     leads: list[LeadIn] = Field(min_length=1)
     as_of: DateTimeString | None = Field(
-        default=None, description=f"Default as_of for leads that have none: {_TIME_RULES}"
+        default=None, description=f"Default as_of for leads that have none: {TIME_RULES}"
     )
 
     @field_validator("as_of")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
         # The same rule as a single lead's as_of: no zone means UTC.
-        return _as_utc(value)
+        return as_utc(value)
 
 
 class Reason(BaseModel):

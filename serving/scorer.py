@@ -3,7 +3,7 @@
 ``LeadScorer`` wraps one loaded ``ModelBundle`` and is immutable once built, so request threads share
 it freely and a reload simply swaps in a new one. Every lead of a request goes through the shared
 feature definition and model in one vectorised call, on plain arrays from end to end
-(``serving.request_arrays`` -> ``LeadFeatures.transform_arrays`` -> ``ReadinessModel.explain_matrix``):
+(``training.data.live_arrays`` -> ``LeadFeatures.transform_arrays`` -> ``ReadinessModel.explain_matrix``):
 building pandas frames for a handful of leads cost more than scoring them. The "what would ripen it"
 counterfactuals of all too-green leads are scored together in a second call.
 """
@@ -19,12 +19,10 @@ import numpy as np
 import pandas as pd
 
 from serving.counterfactuals import RipeningPlan, plan_ripening
-from serving.request_arrays import LeadInputError, arrays_from_leads, check_leads
-from serving.schemas import (
-    LeadIn,
-    LeadScore,
-)
+from serving.schemas import LeadScore
 from training.bundle import ModelBundle
+from training.data.live import LeadIn
+from training.data.live_arrays import LeadInputError, arrays_from_leads, check_leads
 from training.features.matrix import FeatureMatrix
 from training.features.profile import cached_category_dtype
 from training.features.snapshot_arrays import SnapshotArrays

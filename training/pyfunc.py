@@ -1,7 +1,8 @@
 """The trained ``ModelBundle`` as an MLflow pyfunc model, so that ``mlflow models serve`` can score leads.
 
-Input (same as the leadripe API): one row per lead with ``lead_id``, ``as_of``, profile fields and
-``events``, a list of ``{"occurred_at", "event_type", ...}`` per row. Output: ``score_records``.
+Input (the leadripe API's ``LeadIn``, parsed by ``training.data.live.parse_leads``): one row per lead
+with ``lead_id``, ``as_of``, profile fields (flat, or as a ``profile`` object) and ``events``, a list of
+``{"occurred_at", "event_type", ...}`` (or its JSON text) per row. Output: ``score_records``.
 
 Design choices, checked against MLflow 3.17's scoring server (``mlflow.pyfunc.scoring_server``):
 
@@ -19,14 +20,12 @@ Design choices, checked against MLflow 3.17's scoring server (``mlflow.pyfunc.sc
 
 from __future__ import annotations
 
-import json
 import tempfile
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import mlflow
-import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.models.model import ModelInfo
@@ -68,45 +67,9 @@ class LeadMaturityModel(PythonModel):
             raise RuntimeError("LeadMaturityModel.predict called before load_context loaded the bundle")
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)
         try:
-            return score_records(self.bundle, decode_events_column(frame))
+            return score_records(self.bundle, frame)
         except ValueError as error:
             raise MlflowException.invalid_parameter_value(str(error)) from error
-
-
-def decode_events_column(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose ``events`` cells are all lists: JSON strings decoded, missing -> ``[]``.
-
-    Raises ``ValueError`` naming the row and lead of an events cell that is not a list or valid JSON.
-    """
-    if EVENTS not in frame.columns:
-        return frame
-    decoded = frame.copy()
-    lead_ids = frame["lead_id"].tolist() if "lead_id" in frame.columns else [None] * len(frame)
-    cells = frame[EVENTS].tolist()
-    # Parsing nested JSON is per cell by nature; this runs once per request, not per feature.
-    decoded[EVENTS] = [_decode_events_cell(cells[row], row, lead_ids[row]) for row in range(len(cells))]
-    return decoded
-
-
-def _decode_events_cell(cell: Any, row: int, lead_id: Any) -> list[Any]:
-    where = f"row {row} (lead_id {lead_id!r}), column 'events'"
-    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
-        return []
-    if isinstance(cell, str):
-        if not cell.strip():
-            return []
-        try:
-            cell = json.loads(cell)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{where}: events is not valid JSON ({error.msg} at char {error.pos})") from None
-    if isinstance(cell, np.ndarray):
-        cell = cell.tolist()
-    if not isinstance(cell, list):
-        raise ValueError(
-            f"{where}: events must be a list of {{occurred_at, event_type}} objects, "
-            f"got {type(cell).__name__}"
-        )
-    return cell
 
 
 def log_bundle(bundle: ModelBundle, *, registered_model_name: str | None = None) -> ModelInfo:

@@ -1,4 +1,7 @@
-"""Records -> scores: the one implementation shared by the MLflow pyfunc model and the serving API.
+"""Records -> scores: the one implementation shared by the MLflow pyfunc model and batch scoring.
+
+Records are parsed into ``training.data.live.LeadIn`` models, the API's request schema, so every way
+into scoring reads a lead the same way.
 
 A bundle's pipeline is ``[("features", LeadFeatures), ("model", ReadinessModel)]``. Scoring runs the
 feature steps once and asks the final model for both the calibrated readiness and the raw score, so
@@ -7,7 +10,6 @@ that the two always describe the same feature rows.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,7 +18,8 @@ import pandas as pd
 
 from training.bundle import ModelBundle
 from training.data.contract import LEAD_ID
-from training.features.snapshots import SnapshotBatch, batch_from_records
+from training.data.live_arrays import batch_from_records
+from training.features.snapshots import SnapshotBatch
 
 #: Output columns of ``score_batch`` / ``score_records``, in order.
 SCORE_COLUMNS = ("lead_id", "as_of", "readiness", "score", "raw_score", "handover")
@@ -68,46 +71,21 @@ def score_records(
     *,
     default_as_of: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
-    """Score API-style lead records (``lead_id``, ``as_of``, profile fields, ``events``) with ``bundle``.
+    """Score lead records (``LeadIn``-shaped, or with flat profile fields) with ``bundle``.
 
-    A DataFrame is taken as one record per row. ``default_as_of`` (default: now, UTC) is the cutoff of
-    records without ``as_of``. Returns the frame of ``score_batch``, one row per record, in input order.
-    Raises ``ValueError`` naming the record when a value cannot be read.
+    A DataFrame is taken as one record per row (see ``training.data.live.parse_leads``).
+    ``default_as_of`` (default: now, UTC) is the cutoff of records without ``as_of``. Returns the frame
+    of ``score_batch``, one row per record, in input order. Raises ``ValueError`` naming the record when
+    a value cannot be read.
     """
-    rows: Sequence[Mapping[str, Any]]
-    if isinstance(records, pd.DataFrame):
-        # Missing cells become None rather than NaN, as they would be in parsed JSON.
-        frame = records.astype(object).where(records.notna(), None)
-        rows = [{str(key): value for key, value in row.items()} for row in frame.to_dict(orient="records")]
-    else:
-        rows = records
-    rows = [_flatten_profile(row) for row in rows]
     categorical, numeric = profile_schema(bundle)
     batch = batch_from_records(
-        rows,
+        records,
         categorical_columns=categorical,
         numeric_columns=numeric,
         default_as_of=default_as_of if default_as_of is not None else pd.Timestamp.now(tz="UTC"),
     )
     return score_batch(bundle, batch)
-
-
-def _flatten_profile(record: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Accept the API's shape too: profile fields nested under ``profile`` (a dict, or JSON text as a
-    CSV payload to ``mlflow models serve`` carries it) are lifted next to ``lead_id``."""
-    profile = record.get("profile")
-    if profile is None:
-        return record
-    if isinstance(profile, str):
-        try:
-            profile = json.loads(profile)
-        except json.JSONDecodeError as error:
-            raise ValueError(
-                f"lead {record.get('lead_id')!r}: profile is not valid JSON ({error.msg})"
-            ) from None
-    if not isinstance(profile, Mapping):
-        raise ValueError(f"lead {record.get('lead_id')!r}: profile must be an object of field values")
-    return {**{key: value for key, value in record.items() if key != "profile"}, **profile}
 
 
 def profile_schema(bundle: ModelBundle) -> tuple[list[str], list[str]]:

@@ -14,8 +14,9 @@ from serving.batching import ScoreOptions, score_many
 from serving.dependencies import ApiKeyDep, ModelDep, QueueDep, SettingsDep
 from serving.early_events import drop_early_events
 from serving.logs import get_logger
-from serving.schemas import BatchIn, BatchOut, LeadIn, LeadScore
+from serving.schemas import BatchIn, BatchOut, LeadScore
 from serving.scorer import LeadInputError, LeadScorer
+from training.data.live import LeadIn
 
 router = APIRouter(prefix="/v1/score", tags=["score"], dependencies=[ApiKeyDep])
 log = get_logger("score")

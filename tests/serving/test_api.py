@@ -28,12 +28,14 @@ from serving.app import create_app
 from serving.heap import settle_heap
 from serving.logs import LOGGER_NAME, JsonFormatter
 from serving.model_holder import LoadedModel, ModelHolder
-from serving.schemas import LeadIn, LeadScore
+from serving.schemas import LeadScore
 from serving.scorer import LeadScorer
 from serving.settings import Settings
 from training.bundle import ModelBundle, ModelCard
 from training.data.contract import DatasetMetadata, LeadDataset
-from training.features.snapshots import SnapshotPolicy, batch_from_records, build_snapshots
+from training.data.live import LeadIn
+from training.data.live_arrays import batch_from_records
+from training.features.snapshots import SnapshotPolicy, build_snapshots
 from training.features.transformer import LeadFeatures
 from training.model.readiness import ReadinessModel, build_pipeline
 from training.model.serving_stats import build_serving_stats

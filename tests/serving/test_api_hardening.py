@@ -17,10 +17,10 @@ from test_api import AS_OF, GREEN_EVENTS, holder_for, lead
 from serving.app import create_app
 from serving.logs import LOGGER_NAME, JsonFormatter
 from serving.model_holder import LoadedModel, ModelHolder
-from serving.request_arrays import EARLIEST, LATEST
-from serving.schemas import _EXAMPLE_LEAD, SUPPORTED_TIME_RANGE
 from serving.settings import Settings
 from training.bundle import ModelBundle
+from training.data.live import EXAMPLE_LEAD, SUPPORTED_TIME_RANGE
+from training.data.live_arrays import EARLIEST, LATEST
 
 KEY = "hardening-key"
 
@@ -194,14 +194,14 @@ def test_docs_example_fits_the_default_model() -> None:
     from training.simulation.model import ATTRIBUTES, EVENT_TYPES, NUMERIC_COLUMNS, SOURCES
 
     levels = {"source": set(SOURCES), **{a.name: set(a.values) for a in ATTRIBUTES}}
-    profile = _EXAMPLE_LEAD["profile"]
+    profile = EXAMPLE_LEAD["profile"]
     assert set(profile) == set(levels) | set(NUMERIC_COLUMNS)
     for column, value in profile.items():
         if column in levels:
             assert value in levels[column], column
         else:
             assert isinstance(value, int | float)
-    assert {event["event_type"] for event in _EXAMPLE_LEAD["events"]} <= set(EVENT_TYPES)
+    assert {event["event_type"] for event in EXAMPLE_LEAD["events"]} <= set(EVENT_TYPES)
 
 
 def test_docs_are_served_from_the_package_without_a_cdn(client: TestClient) -> None:

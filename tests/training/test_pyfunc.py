@@ -18,10 +18,11 @@ from mlflow.exceptions import MlflowException
 from mlflow.pyfunc.scoring_server import invocations
 
 from training.bundle import ModelBundle, ModelCard
-from training.features.snapshots import batch_from_records
+from training.data.live import decode_events_column
+from training.data.live_arrays import batch_from_records
 from training.features.transformer import LeadFeatures
 from training.model.readiness import ReadinessModel, build_pipeline
-from training.pyfunc import decode_events_column, log_bundle, pinned_requirements
+from training.pyfunc import log_bundle, pinned_requirements
 from training.registry import CHALLENGER, load_bundle, register_candidate
 from training.scoring import score_records
 from training.tracking import configure_tracking

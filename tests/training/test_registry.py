@@ -22,7 +22,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
 from training.bundle import ModelBundle, ModelCard
-from training.features.snapshots import batch_from_records
+from training.data.live_arrays import batch_from_records
 from training.pyfunc import log_bundle
 from training.registry import (
     CHALLENGER,

@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 from training.bundle import ModelBundle, ModelCard
-from training.features.snapshots import batch_from_records
+from training.data.live_arrays import batch_from_records
 from training.scoring import SCORE_COLUMNS, score_batch, score_records
 
 AS_OF = pd.Timestamp("2024-03-01", tz="UTC")

@@ -1,7 +1,7 @@
 """``SnapshotArrays``: what ``LeadFeatures`` reads from a ``SnapshotBatch``, as plain numpy arrays.
 
 Training and the MLflow model build it from a batch (``SnapshotArrays.from_batch``); the API builds it
-straight from its parsed request models (``serving.request_arrays``), so scoring a lead touches no
+straight from its parsed request models (``training.data.live_arrays``), so scoring a lead touches no
 pandas frame at all: building two small frames and their columns cost more than the features
 themselves (~4 ms of a ~9 ms single-lead answer). Both roads end in the same
 ``LeadFeatures.transform_arrays``, so there is still only one feature definition.

@@ -1,8 +1,9 @@
 """Snapshots: leads seen at cutoff times, the unit that features, labels and scores are about.
 
 ``build_snapshots`` turns a validated ``LeadDataset`` into labelled training snapshots;
-``batch_from_records`` turns live leads (JSON-like records) into the same ``SnapshotBatch`` shape, so
-that training and serving feed one feature definition (``training.features.transformer.LeadFeatures``).
+``batch_from_columns`` turns live leads (``training.data.live_arrays``) into the same ``SnapshotBatch``
+shape, so that training and serving feed one feature definition
+(``training.features.transformer.LeadFeatures``).
 
 How cutoffs are chosen (timestamped datasets with an events table):
 
@@ -415,60 +416,7 @@ def _evenly_spaced(group: np.ndarray, limit: int) -> np.ndarray:
     return (m <= limit) | ((i < limit) & ((i * m) // limit == j))
 
 
-# --------------------------------------------------------------------------------- batch_from_records
-
-
-def batch_from_records(
-    records: Sequence[Mapping[str, Any]],
-    *,
-    categorical_columns: Sequence[str] = (),
-    numeric_columns: Sequence[str] = (),
-    default_as_of: pd.Timestamp,
-) -> SnapshotBatch:
-    """Live leads as a ``SnapshotBatch``: one snapshot per record, for serving and the MLflow pyfunc.
-
-    A record is ``{"lead_id": ..., "as_of": ISO string or None, "created_at": ISO string (optional),
-    <profile fields>, "events": [{"occurred_at": ISO string, "event_type": str, ...}, ...]}``. The
-    cutoff is ``as_of`` or else ``default_as_of``; timestamps without a zone are taken as UTC. Missing
-    profile fields become missing values; extra event fields are ignored (features do not use them).
-    Raises ``ValueError`` naming the record (and event) when a value cannot be read.
-    """
-    try:
-        lead_ids = [str(record[LEAD_ID]) for record in records]
-    except KeyError:
-        bad = next(i for i, record in enumerate(records) if LEAD_ID not in record)
-        raise ValueError(f"record {bad}: missing '{LEAD_ID}'") from None
-    events_per_record = [_events_of(record, i) for i, record in enumerate(records)]
-    sizes = np.fromiter((len(events) for events in events_per_record), dtype=np.int64, count=len(records))
-    flat = [event for events in events_per_record for event in events]
-    try:
-        occurred = [event[OCCURRED_AT] for event in flat]
-        types = [event[EVENT_TYPE] for event in flat]
-    except (KeyError, TypeError):
-        position = next(
-            i
-            for i, e in enumerate(flat)
-            if not isinstance(e, Mapping) or {OCCURRED_AT, EVENT_TYPE} - e.keys()
-        )
-        record_no = _record_of(position, sizes)
-        raise ValueError(
-            f"record {record_no} ('{lead_ids[record_no]}'): an event lacks '{OCCURRED_AT}' or '{EVENT_TYPE}'"
-        ) from None
-    return batch_from_columns(
-        lead_ids,
-        as_of=[record.get(AS_OF) for record in records],
-        created_at=[record.get(CREATED_AT) for record in records],
-        profile={
-            column: [record.get(column) for record in records]
-            for column in (*categorical_columns, *numeric_columns)
-        },
-        event_counts=sizes,
-        event_times=occurred,
-        event_types=types,
-        categorical_columns=categorical_columns,
-        numeric_columns=numeric_columns,
-        default_as_of=default_as_of,
-    )
+# --------------------------------------------------------------------------------- batch_from_columns
 
 
 def batch_from_columns(
@@ -484,7 +432,8 @@ def batch_from_columns(
     numeric_columns: Sequence[str] = (),
     default_as_of: pd.Timestamp,
 ) -> SnapshotBatch:
-    """``batch_from_records`` for leads already split into columns (one value per lead; events flattened
+    """Live leads as a ``SnapshotBatch`` (``training.data.live_arrays.batch_from_records``), already split
+    into columns (one value per lead; events flattened
     lead after lead, ``event_counts[i]`` of them for lead ``i``), so that a caller holding parsed values
     (the API) builds no per-event dicts. Times are ISO strings, ``datetime``s or None; those without a
     zone are UTC. ``profile`` maps each profile column to its values (a missing column: all missing).
@@ -492,7 +441,7 @@ def batch_from_columns(
     """
     default_ns = int(timestamps_ns([default_as_of])[0])
     if default_ns == _NAT_NS:
-        raise ValueError("batch_from_records: default_as_of must be a timestamp, got NaT/None")
+        raise ValueError("batch_from_columns: default_as_of must be a timestamp, got NaT/None")
     n = len(lead_ids)
     sizes = np.asarray(event_counts, dtype=np.int64)
     if len(sizes) != n or int(sizes.sum()) != len(event_times) or len(event_times) != len(event_types):
@@ -546,13 +495,6 @@ def _utc_times(ns: np.ndarray) -> pd.DatetimeIndex:
 def _record_of(position: int, sizes: np.ndarray) -> int:
     """The record holding flattened event ``position``."""
     return int(np.searchsorted(np.cumsum(sizes), position, side="right"))
-
-
-def _events_of(record: Mapping[str, Any], index: int) -> Sequence[Any]:
-    events = record.get(EVENTS) or ()
-    if not isinstance(events, Sequence) or isinstance(events, str):
-        raise ValueError(f"record {index}: '{EVENTS}' must be a list of events, got {type(events).__name__}")
-    return events
 
 
 _DATETIME_TYPES = frozenset({datetime, pd.Timestamp, type(None)})

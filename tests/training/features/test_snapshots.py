@@ -25,11 +25,9 @@ from training.data.contract import (
 from training.features.snapshots import (
     AT_HANDOVER,
     CUTOFF,
-    SnapshotBatch,
     SnapshotPolicy,
     _evenly_spaced,
     batch_from_columns,
-    batch_from_records,
     build_snapshots,
 )
 
@@ -333,104 +331,7 @@ def test_policy_rejects_nonsense() -> None:
         SnapshotPolicy(max_per_lead=0)
 
 
-# ---------------------------------------------------------------------------------- batch_from_records
-
-
-def test_batch_from_records_parses_cutoffs_profiles_and_events() -> None:
-    records = [
-        {
-            LEAD_ID: "a",
-            "as_of": "2024-03-01T12:00:00+01:00",
-            "source": "ads",
-            "employees": 12,
-            "events": [
-                {"occurred_at": "2024-02-01T00:00:00Z", "event_type": "webinar_attended", "extra": 1},
-                {"occurred_at": "2024-02-03", "event_type": "email_click"},
-            ],
-        },
-        {LEAD_ID: "b", "as_of": None, "employees": None, "events": []},
-    ]
-    default = pd.Timestamp("2024-04-01", tz="UTC")
-    batch = batch_from_records(
-        records, categorical_columns=["source"], numeric_columns=["employees"], default_as_of=default
-    )
-    assert isinstance(batch, SnapshotBatch)
-    assert batch.snapshots[CUTOFF].tolist() == [pd.Timestamp("2024-03-01T11:00:00Z"), default]
-    assert batch.snapshots["source"].isna().tolist() == [False, True]
-    assert np.isnan(batch.snapshots["employees"].iloc[1])
-    assert batch.events[LEAD_ID].tolist() == ["a", "a"]
-    assert batch.events[OCCURRED_AT].tolist() == [pd.Timestamp("2024-02-01", tz="UTC"), day(33)]
-    assert batch.events[EVENT_TYPE].astype(str).tolist() == ["webinar_attended", "email_click"]
-
-
-@pytest.mark.parametrize(
-    ("record", "message"),
-    [
-        ({"as_of": None}, "record 1: missing 'lead_id'"),
-        ({LEAD_ID: "x", "as_of": "yesterday"}, "record 1: 'as_of' is not an ISO timestamp"),
-        ({LEAD_ID: "x", "employees": "many"}, "record 1: field 'employees' is not a number"),
-        ({LEAD_ID: "x", "events": [{"event_type": "a"}]}, r"record 1 \('x'\): an event lacks 'occurred_at'"),
-        (
-            {LEAD_ID: "x", "events": [{"occurred_at": "soon", "event_type": "a"}]},
-            "record 1: event 'occurred_at'",
-        ),
-        ({LEAD_ID: "x", "events": "lots"}, "record 1: 'events' must be a list"),
-    ],
-)
-def test_batch_from_records_names_the_bad_record(record: dict[str, Any], message: str) -> None:
-    records = [{LEAD_ID: "ok", "events": [{"occurred_at": "2024-01-01", "event_type": "a"}]}, record]
-    with pytest.raises(ValueError, match=message):
-        batch_from_records(records, numeric_columns=["employees"], default_as_of=T0)
-
-
-def test_batch_from_columns_takes_datetimes_and_equals_records() -> None:
-    from datetime import UTC, datetime, timedelta, timezone
-
-    plus_two = timezone(timedelta(hours=2))
-    records = [
-        {
-            LEAD_ID: "a",
-            "as_of": "2024-03-01T12:00:00+01:00",
-            "source": "ads",
-            "employees": 12,
-            "events": [
-                {"occurred_at": "2024-02-01T00:00:00Z", "event_type": "webinar_attended"},
-                {"occurred_at": "2024-02-03T02:00:00+02:00", "event_type": "email_click"},
-            ],
-        },
-        {
-            LEAD_ID: "b",
-            "as_of": None,
-            "employees": None,
-            "events": [{"occurred_at": "2024-02-05", "event_type": "x"}],
-        },
-    ]
-    default = pd.Timestamp("2024-04-01", tz="UTC")
-    expected = batch_from_records(
-        records, categorical_columns=["source"], numeric_columns=["employees"], default_as_of=default
-    )
-    # The same leads as parsed values: aware datetimes in two zones and a naive one (taken as UTC).
-    batch = batch_from_columns(
-        ["a", "b"],
-        as_of=[datetime(2024, 3, 1, 11, tzinfo=UTC), None],
-        created_at=[None, None],
-        profile={"source": ["ads", None], "employees": [12, None]},
-        event_counts=[2, 1],
-        event_times=[
-            datetime(2024, 2, 1, tzinfo=UTC),
-            datetime(2024, 2, 3, 2, tzinfo=plus_two),
-            datetime(2024, 2, 5),
-        ],
-        event_types=["webinar_attended", "email_click", "x"],
-        categorical_columns=["source"],
-        numeric_columns=["employees"],
-        default_as_of=default,
-    )
-    pd.testing.assert_frame_equal(batch.snapshots, expected.snapshots)
-    for column in (LEAD_ID, OCCURRED_AT, EVENT_TYPE):
-        assert batch.events[column].tolist() == expected.events[column].tolist()
-    assert batch.events[OCCURRED_AT].tolist()[1] == pd.Timestamp("2024-02-03", tz="UTC")
-    assert batch.snapshots["source"].tolist()[0] == "ads" and pd.isna(batch.snapshots["source"].iloc[1])
+# ---------------------------------------------------------------------------------- batch_from_columns
 
 
 def test_batch_from_columns_refuses_misaligned_events() -> None:

@@ -1,4 +1,9 @@
-"""The API's leads as ``SnapshotArrays``, straight from the parsed request models.
+"""Parsed live leads (``training.data.live.LeadIn``) as the inputs of the features.
+
+``arrays_from_leads``: the API's path, straight to ``SnapshotArrays``. ``batch_from_records``: the
+pyfunc's and batch scoring's path, records -> ``LeadIn`` -> ``SnapshotBatch`` (the shape training uses).
+Both check a lead the same way (``check_leads``).
+
 
 One snapshot per lead, at its ``as_of`` (or the request's default); lead codes are the leads' positions,
 so duplicate lead ids can never mix; events are laid out lead after lead, in request order. No pandas
@@ -9,15 +14,16 @@ The same values as ``training.features.snapshots.batch_from_columns`` (tests com
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from serving.schemas import LeadIn
+from training.data.live import LeadIn, LeadInputError, describe_lead_error, parse_leads
 from training.features.snapshot_arrays import NAT_NS, Coded, SnapshotArrays
+from training.features.snapshots import SnapshotBatch, batch_from_columns
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -26,13 +32,7 @@ EARLIEST = pd.Timestamp.min.ceil("s").to_pydatetime().replace(tzinfo=UTC)
 LATEST = pd.Timestamp.max.floor("s").to_pydatetime().replace(tzinfo=UTC)
 
 
-class LeadInputError(ValueError):
-    """A lead's value cannot be used; ``loc`` is the field path inside the lead (e.g. ("profile", "size"))."""
-
-    def __init__(self, index: int, loc: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.index = index
-        self.loc = loc
+__all__ = ["LeadInputError", "arrays_from_leads", "batch_from_leads", "batch_from_records", "check_leads"]
 
 
 def check_leads(
@@ -93,6 +93,53 @@ def arrays_from_leads(
         categorical={
             column: _coded([lead.profile.get(column) for lead in leads]) for column in categorical_columns
         },
+    )
+
+
+def batch_from_records(
+    records: Sequence[Mapping[str, Any]] | pd.DataFrame,
+    *,
+    categorical_columns: Sequence[str] = (),
+    numeric_columns: Sequence[str] = (),
+    default_as_of: pd.Timestamp,
+) -> SnapshotBatch:
+    """Live lead records as a ``SnapshotBatch``: one snapshot per record, for the pyfunc and batch scoring.
+
+    A record is a ``LeadIn`` (``lead_id``, optional ``as_of`` and ``created_at``, ``profile``,
+    ``events``), or the same with the profile fields flat next to ``lead_id`` (see ``parse_leads``). The
+    cutoff is ``as_of`` or else ``default_as_of``; timestamps without a zone are taken as UTC. Missing
+    profile fields become missing values; extra event fields are ignored (features do not use them).
+    Raises ``ValueError`` naming the record (and event) when a value cannot be read.
+    """
+    leads = parse_leads(records)
+    try:
+        check_leads(leads, numeric_columns, default_as_of.to_pydatetime())
+    except LeadInputError as error:
+        raise ValueError(describe_lead_error(error, leads)) from None
+    return batch_from_leads(leads, default_as_of, categorical_columns, numeric_columns)
+
+
+def batch_from_leads(
+    leads: Sequence[LeadIn],
+    default_as_of: pd.Timestamp,
+    categorical_columns: Sequence[str] = (),
+    numeric_columns: Sequence[str] = (),
+) -> SnapshotBatch:
+    """Parsed leads as a ``SnapshotBatch``, values taken as parsed (no per-event dicts are built)."""
+    return batch_from_columns(
+        [lead.lead_id for lead in leads],
+        as_of=[lead.as_of for lead in leads],
+        created_at=[lead.created_at for lead in leads],
+        profile={
+            column: [lead.profile.get(column) for lead in leads]
+            for column in (*categorical_columns, *numeric_columns)
+        },
+        event_counts=[len(lead.events) for lead in leads],
+        event_times=[event.occurred_at for lead in leads for event in lead.events],
+        event_types=[event.event_type for lead in leads for event in lead.events],
+        categorical_columns=categorical_columns,
+        numeric_columns=numeric_columns,
+        default_as_of=default_as_of,
     )
 
 
