@@ -21,9 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from training.data.contract import CREATED_AT, EVENT_TYPE, LEAD_ID, OCCURRED_AT
 from training.data.live import LeadIn, LeadInputError, describe_lead_error, parse_leads
 from training.features.snapshot_arrays import NAT_NS, Coded, SnapshotArrays
-from training.features.snapshots import SnapshotBatch, batch_from_columns
+from training.features.snapshots import CUTOFF, SnapshotBatch
+from training.features.timestamps import timestamps_ns
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -184,3 +186,124 @@ def _coded(values: list[Any]) -> Coded:
         len(values),
     )
     return codes, list(index)
+
+
+# ------------------------------------------------------------------------ parsed columns -> batch
+
+
+def batch_from_columns(
+    lead_ids: Sequence[str],
+    *,
+    as_of: Sequence[Any],
+    created_at: Sequence[Any],
+    profile: Mapping[str, Sequence[Any]],
+    event_counts: np.ndarray | Sequence[int],
+    event_times: Sequence[Any],
+    event_types: Sequence[Any],
+    categorical_columns: Sequence[str] = (),
+    numeric_columns: Sequence[str] = (),
+    default_as_of: pd.Timestamp,
+) -> SnapshotBatch:
+    """Live leads as a ``SnapshotBatch`` (``training.data.live_arrays.batch_from_records``), already split
+    into columns (one value per lead; events flattened
+    lead after lead, ``event_counts[i]`` of them for lead ``i``), so that a caller holding parsed values
+    (the API) builds no per-event dicts. Times are ISO strings, ``datetime``s or None; those without a
+    zone are UTC. ``profile`` maps each profile column to its values (a missing column: all missing).
+    Raises ``ValueError`` naming the record (by position) when a value cannot be read.
+    """
+    default_ns = int(timestamps_ns([default_as_of])[0])
+    if default_ns == NAT_NS:
+        raise ValueError("batch_from_columns: default_as_of must be a timestamp, got NaT/None")
+    n = len(lead_ids)
+    sizes = np.asarray(event_counts, dtype=np.int64)
+    if len(sizes) != n or int(sizes.sum()) != len(event_times) or len(event_times) != len(event_types):
+        raise ValueError(
+            f"batch_from_columns: {n} leads, {len(sizes)} event counts (sum {int(sizes.sum())}), "
+            f"{len(event_times)} event times and {len(event_types)} event types do not line up"
+        )
+    as_of_ns = _parse_times(as_of, "'as_of'", None)
+    as_of_ns[as_of_ns == NAT_NS] = default_ns
+    frame: dict[str, Any] = {
+        LEAD_ID: pd.array(lead_ids, dtype="str"),
+        CUTOFF: _utc_times(as_of_ns),
+        CREATED_AT: _utc_times(_parse_times(created_at, f"'{CREATED_AT}'", None)),
+    }
+    missing = [None] * n
+    for column in categorical_columns:
+        # Plain strings: LeadFeatures maps them onto its training categories itself.
+        values = profile.get(column, missing)
+        frame[column] = pd.array([None if v is None else str(v) for v in values], dtype="str")
+    for column in numeric_columns:
+        frame[column] = _parse_numbers(list(profile.get(column, missing)), column)
+
+    occurred_ns = _parse_times(event_times, f"event '{OCCURRED_AT}'", sizes)
+    if (occurred_ns == NAT_NS).any():
+        record_no = _record_of(int(np.flatnonzero(occurred_ns == NAT_NS)[0]), sizes)
+        raise ValueError(f"record {record_no} ('{lead_ids[record_no]}'): an event has no '{OCCURRED_AT}'")
+    # Events name their lead and type by category codes: one hash per distinct lead and per type,
+    # not one string per event.
+    lead_codes, distinct_leads = pd.factorize(np.asarray(lead_ids, dtype=object))
+    type_codes, distinct_types = pd.factorize(
+        np.fromiter(map(str, event_types), dtype=object, count=len(event_types))
+    )
+    events = pd.DataFrame(
+        {
+            LEAD_ID: pd.Categorical.from_codes(
+                np.repeat(lead_codes, sizes), dtype=pd.CategoricalDtype(pd.Index(distinct_leads, dtype="str"))
+            ),
+            OCCURRED_AT: _utc_times(occurred_ns),
+            EVENT_TYPE: pd.Categorical.from_codes(
+                type_codes, dtype=pd.CategoricalDtype(pd.Index(distinct_types, dtype="str"))
+            ),
+        }
+    )
+    return SnapshotBatch(pd.DataFrame(frame), events, tuple(categorical_columns), tuple(numeric_columns))
+
+
+def _utc_times(ns: np.ndarray) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
+
+
+def _record_of(position: int, sizes: np.ndarray) -> int:
+    """The record holding flattened event ``position``."""
+    return int(np.searchsorted(np.cumsum(sizes), position, side="right"))
+
+
+_DATETIME_TYPES = frozenset({datetime, pd.Timestamp, type(None)})
+_PLAIN_NUMBER_TYPES = frozenset({float, int, type(None)})  # not bool: it goes through pd.to_numeric
+
+
+def _parse_times(values: Sequence[Any], what: str, sizes: np.ndarray | None) -> np.ndarray:
+    """ISO strings/datetimes/None -> int64 ns (NaT as int64.min); naive times are UTC. On failure name
+    the record holding the bad value."""
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    if set(map(type, values)) <= _DATETIME_TYPES:
+        # Already datetimes (e.g. parsed by the API's request models): no string parsing; mixed zones
+        # and naive times (UTC) alike.
+        try:
+            return timestamps_ns(pd.to_datetime(list(values), utc=True))
+        except (ValueError, TypeError, OverflowError):
+            pass
+    try:
+        return timestamps_ns(pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601"))
+    except (ValueError, TypeError, OverflowError):
+        pass
+    for position, value in enumerate(values):
+        try:
+            pd.to_datetime(value, utc=True, format="ISO8601")
+        except (ValueError, TypeError, OverflowError):
+            record_no = position if sizes is None else _record_of(position, sizes)
+            raise ValueError(f"record {record_no}: {what} is not an ISO timestamp: {value!r}") from None
+    raise ValueError(f"{what}: values are not ISO timestamps")  # mixed zones and the like
+
+
+def _parse_numbers(values: list[Any], column: str) -> np.ndarray:
+    if set(map(type, values)) <= _PLAIN_NUMBER_TYPES:
+        return np.asarray(values, dtype=np.float64)  # the common case: JSON numbers, no parsing needed
+    try:
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="raise").astype("float64").to_numpy()
+    except (ValueError, TypeError):
+        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+        bad = int(np.flatnonzero(numbers.isna().to_numpy() & pd.notna(pd.Series(values, dtype=object)))[0])
+        raise ValueError(f"record {bad}: field '{column}' is not a number: {values[bad]!r}") from None

@@ -20,11 +20,8 @@ How cutoffs are chosen (timestamped datasets with an events table):
 * ``max_per_lead`` thins a lead's kept snapshots to that many, evenly spaced in time (the first is
   always kept).
 
-Labels: 1 when the lead was won with ``closed_at`` in ``(cutoff, cutoff + horizon]``, else 0. A
-snapshot whose horizon ends after ``observed_until`` while its lead has not closed by
-``observed_until`` is censored: left out and counted. A lead that closed by ``observed_until`` has a
-known label at every cutoff, even if the horizon runs past the end of the data. A close stamped after
-``observed_until`` is not trusted (nothing after it is known), so such a lead counts as still open.
+Labels (``training.features.labels``): won within the horizon after the cutoff; see there for
+censoring.
 
 Leads that cannot be placed in time are left out and counted, never dropped silently: no
 ``created_at`` (``missing_created_at``), or ``won``/``lost`` without ``closed_at``
@@ -40,9 +37,7 @@ lead's ``row_order``; label = (status == won); open leads are censored (their ou
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -51,28 +46,30 @@ import pandas as pd
 from training.data.contract import (
     CLOSED_AT,
     CREATED_AT,
-    EVENT_TYPE,
     HANDED_OVER_AT,
     LEAD_ID,
-    OCCURRED_AT,
     ROW_ORDER,
     STATUS,
     LeadDataset,
     Outcome,
     TimeBasis,
 )
+from training.features.labels import (
+    horizon_labels,
+    known_closes,
+    observed_until_ns,
+    outcomes_for_leads,
+    row_order_labels,
+)
+from training.features.timestamps import DAY_NS, NAT_NS, timestamps_ns
 
 #: Column of ``SnapshotBatch.snapshots`` holding the point in time the snapshot sees the lead at.
 CUTOFF = "cutoff"
 #: Boolean column of built snapshots: True for the cutoff placed at ``handed_over_at``.
 AT_HANDOVER = "at_handover"
-#: Key of a live record that holds the scoring time (``cutoff``); missing/None -> ``default_as_of``.
-AS_OF = "as_of"
-#: Key of a live record that holds the lead's events.
-EVENTS = "events"
 
-_DAY_NS = 86_400 * 10**9
-_NAT_NS = np.iinfo(np.int64).min
+_DAY_NS = DAY_NS
+_NAT_NS = NAT_NS
 
 
 @dataclass
@@ -166,16 +163,6 @@ class LabelledSnapshots:
 # ----------------------------------------------------------------------------------------- helpers
 
 
-def timestamps_ns(values: pd.Series | pd.Index | np.ndarray | Sequence[Any]) -> np.ndarray:
-    """UTC timestamps as int64 nanoseconds since the epoch, NaT as ``int64.min``, whatever the unit."""
-    if isinstance(values, pd.Series | pd.Index | np.ndarray) and values.dtype.kind == "M":
-        # Already timestamps: epoch values are UTC whatever the zone (naive ones are taken as UTC).
-        stamps = pd.DatetimeIndex(values)
-    else:
-        stamps = pd.DatetimeIndex(pd.to_datetime(values, utc=True))
-    return np.asarray(stamps.as_unit("ns").asi8, dtype=np.int64)
-
-
 def _profile_columns(dataset: LeadDataset) -> tuple[tuple[str, ...], tuple[str, ...]]:
     meta = dataset.metadata
     numeric = list(meta.numeric_columns)
@@ -184,41 +171,6 @@ def _profile_columns(dataset: LeadDataset) -> tuple[tuple[str, ...], tuple[str, 
     if missing:
         raise ValueError(f"leads table: profile columns named in the metadata are missing: {missing}")
     return tuple(meta.categorical_columns), tuple(numeric)
-
-
-def _outcomes_for_leads(dataset: LeadDataset) -> tuple[pd.DataFrame, int]:
-    """Outcome rows aligned to the leads table, and how many leads had no outcome row (-> open)."""
-    outcomes = dataset.outcomes
-    position = pd.Index(outcomes[LEAD_ID]).get_indexer(dataset.leads[LEAD_ID])
-    found = position >= 0
-    status = np.full(len(position), str(Outcome.OPEN), dtype=object)
-    status[found] = outcomes[STATUS].astype(str).to_numpy()[position[found]]
-    aligned = {STATUS: status}
-    for column in (HANDED_OVER_AT, CLOSED_AT):
-        stamps = np.full(len(position), _NAT_NS, dtype=np.int64)
-        if column in outcomes.columns:
-            stamps[found] = timestamps_ns(outcomes[column])[position[found]]
-        aligned[column] = stamps
-    return pd.DataFrame(aligned), int((~found).sum())
-
-
-def _observed_until_ns(dataset: LeadDataset) -> int:
-    """``metadata.observed_until``, else the latest timestamp anywhere in the dataset."""
-    if dataset.metadata.observed_until is not None:
-        return int(timestamps_ns([dataset.metadata.observed_until])[0])
-    latest = [timestamps_ns(dataset.leads[CREATED_AT])]
-    if dataset.has_events:
-        latest.append(timestamps_ns(dataset.events[OCCURRED_AT]))
-    for column in (HANDED_OVER_AT, CLOSED_AT):
-        if column in dataset.outcomes.columns:
-            latest.append(timestamps_ns(dataset.outcomes[column]))
-    stacked = np.concatenate(latest)
-    stacked = stacked[stacked != _NAT_NS]
-    if len(stacked) == 0:
-        raise ValueError(
-            "dataset has no timestamps at all: cannot infer observed_until; set it in the metadata"
-        )
-    return int(stacked.max())
 
 
 def _snapshot_frame(
@@ -251,7 +203,7 @@ def build_snapshots(dataset: LeadDataset, policy: SnapshotPolicy = SnapshotPolic
     Vectorised over leads: cutoffs are expanded with ``np.repeat``/``arange``, no loop per lead.
     """
     categorical, numeric = _profile_columns(dataset)
-    outcomes, missing_outcome = _outcomes_for_leads(dataset)
+    outcomes, missing_outcome = outcomes_for_leads(dataset)
     if dataset.metadata.time_basis == TimeBasis.ROW_ORDER:
         result = _row_order_snapshots(dataset, outcomes, categorical, numeric)
     else:
@@ -264,7 +216,7 @@ def _row_order_snapshots(
     dataset: LeadDataset, outcomes: pd.DataFrame, categorical: tuple[str, ...], numeric: tuple[str, ...]
 ) -> LabelledSnapshots:
     status = outcomes[STATUS].to_numpy()
-    known = status != str(Outcome.OPEN)
+    known, label = row_order_labels(status)
     lead_idx = np.flatnonzero(known)
     if ROW_ORDER in dataset.leads.columns:
         row_order = dataset.leads[ROW_ORDER].to_numpy()[lead_idx]
@@ -272,7 +224,6 @@ def _row_order_snapshots(
         row_order = lead_idx.copy()  # the leads table is in time order by definition of row_order data
     cutoffs = np.full(len(lead_idx), _NAT_NS, dtype=np.int64)
     frame = _snapshot_frame(dataset, lead_idx, cutoffs, (*categorical, *numeric), {ROW_ORDER: row_order})
-    label = (status[lead_idx] == str(Outcome.WON)).astype(np.int8)
     censored = int((~known).sum())
     counts = {
         "leads": len(status),
@@ -292,21 +243,18 @@ def _timestamped_snapshots(
     categorical: tuple[str, ...],
     numeric: tuple[str, ...],
 ) -> LabelledSnapshots:
-    observed_until = _observed_until_ns(dataset)
+    observed_until = observed_until_ns(dataset)
     every = policy.every_days * _DAY_NS
     horizon = policy.horizon_days * _DAY_NS
     created = timestamps_ns(dataset.leads[CREATED_AT])
     closed = outcomes[CLOSED_AT].to_numpy()
     handover = outcomes[HANDED_OVER_AT].to_numpy()
     status = outcomes[STATUS].to_numpy()
-    is_won = status == str(Outcome.WON)
-    is_closed = is_won | (status == str(Outcome.LOST))
-
+    is_closed = (status == str(Outcome.WON)) | (status == str(Outcome.LOST))
     missing_created = created == _NAT_NS
     closed_unplaced = ~missing_created & is_closed & (closed == _NAT_NS)
     usable = ~missing_created & ~closed_unplaced
-    # A close stamped after observed_until is beyond what we know: the lead counts as open then.
-    close_known = usable & is_closed & (closed != _NAT_NS) & (closed <= observed_until)
+    is_won, close_known = known_closes(usable, status, closed, observed_until)
 
     # Periodic cutoffs k*every after creation: k_first..k_last, before the close, not after the data end.
     age_at_end = np.where(usable, observed_until - created, -1)
@@ -353,12 +301,9 @@ def _timestamped_snapshots(
         cutoff = _merge(cutoff, handover[extra_idx], is_extra)
         at_handover = _merge(at_handover, np.ones(len(extra_idx), dtype=bool), is_extra)
 
-    lead_closed = close_known[lead_idx]
-    lead_closed_at = closed[lead_idx]
-    censored = (cutoff + horizon > observed_until) & ~lead_closed
-    label = (
-        lead_closed & is_won[lead_idx] & (lead_closed_at > cutoff) & (lead_closed_at <= cutoff + horizon)
-    ).astype(np.int8)
+    label, censored = horizon_labels(
+        cutoff, close_known[lead_idx], closed[lead_idx], is_won[lead_idx], horizon, observed_until
+    )
     lead_handover = handover[lead_idx]
     after_handover = (
         np.zeros(len(lead_idx), dtype=bool)
@@ -414,124 +359,3 @@ def _evenly_spaced(group: np.ndarray, limit: int) -> np.ndarray:
     j = np.arange(len(group)) - np.repeat(run_start, run_length)
     i = (j * limit + m - 1) // m
     return (m <= limit) | ((i < limit) & ((i * m) // limit == j))
-
-
-# --------------------------------------------------------------------------------- batch_from_columns
-
-
-def batch_from_columns(
-    lead_ids: Sequence[str],
-    *,
-    as_of: Sequence[Any],
-    created_at: Sequence[Any],
-    profile: Mapping[str, Sequence[Any]],
-    event_counts: np.ndarray | Sequence[int],
-    event_times: Sequence[Any],
-    event_types: Sequence[Any],
-    categorical_columns: Sequence[str] = (),
-    numeric_columns: Sequence[str] = (),
-    default_as_of: pd.Timestamp,
-) -> SnapshotBatch:
-    """Live leads as a ``SnapshotBatch`` (``training.data.live_arrays.batch_from_records``), already split
-    into columns (one value per lead; events flattened
-    lead after lead, ``event_counts[i]`` of them for lead ``i``), so that a caller holding parsed values
-    (the API) builds no per-event dicts. Times are ISO strings, ``datetime``s or None; those without a
-    zone are UTC. ``profile`` maps each profile column to its values (a missing column: all missing).
-    Raises ``ValueError`` naming the record (by position) when a value cannot be read.
-    """
-    default_ns = int(timestamps_ns([default_as_of])[0])
-    if default_ns == _NAT_NS:
-        raise ValueError("batch_from_columns: default_as_of must be a timestamp, got NaT/None")
-    n = len(lead_ids)
-    sizes = np.asarray(event_counts, dtype=np.int64)
-    if len(sizes) != n or int(sizes.sum()) != len(event_times) or len(event_times) != len(event_types):
-        raise ValueError(
-            f"batch_from_columns: {n} leads, {len(sizes)} event counts (sum {int(sizes.sum())}), "
-            f"{len(event_times)} event times and {len(event_types)} event types do not line up"
-        )
-    as_of_ns = _parse_times(as_of, f"'{AS_OF}'", None)
-    as_of_ns[as_of_ns == _NAT_NS] = default_ns
-    frame: dict[str, Any] = {
-        LEAD_ID: pd.array(lead_ids, dtype="str"),
-        CUTOFF: _utc_times(as_of_ns),
-        CREATED_AT: _utc_times(_parse_times(created_at, f"'{CREATED_AT}'", None)),
-    }
-    missing = [None] * n
-    for column in categorical_columns:
-        # Plain strings: LeadFeatures maps them onto its training categories itself.
-        values = profile.get(column, missing)
-        frame[column] = pd.array([None if v is None else str(v) for v in values], dtype="str")
-    for column in numeric_columns:
-        frame[column] = _parse_numbers(list(profile.get(column, missing)), column)
-
-    occurred_ns = _parse_times(event_times, f"event '{OCCURRED_AT}'", sizes)
-    if (occurred_ns == _NAT_NS).any():
-        record_no = _record_of(int(np.flatnonzero(occurred_ns == _NAT_NS)[0]), sizes)
-        raise ValueError(f"record {record_no} ('{lead_ids[record_no]}'): an event has no '{OCCURRED_AT}'")
-    # Events name their lead and type by category codes: one hash per distinct lead and per type,
-    # not one string per event.
-    lead_codes, distinct_leads = pd.factorize(np.asarray(lead_ids, dtype=object))
-    type_codes, distinct_types = pd.factorize(
-        np.fromiter(map(str, event_types), dtype=object, count=len(event_types))
-    )
-    events = pd.DataFrame(
-        {
-            LEAD_ID: pd.Categorical.from_codes(
-                np.repeat(lead_codes, sizes), dtype=pd.CategoricalDtype(pd.Index(distinct_leads, dtype="str"))
-            ),
-            OCCURRED_AT: _utc_times(occurred_ns),
-            EVENT_TYPE: pd.Categorical.from_codes(
-                type_codes, dtype=pd.CategoricalDtype(pd.Index(distinct_types, dtype="str"))
-            ),
-        }
-    )
-    return SnapshotBatch(pd.DataFrame(frame), events, tuple(categorical_columns), tuple(numeric_columns))
-
-
-def _utc_times(ns: np.ndarray) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC")
-
-
-def _record_of(position: int, sizes: np.ndarray) -> int:
-    """The record holding flattened event ``position``."""
-    return int(np.searchsorted(np.cumsum(sizes), position, side="right"))
-
-
-_DATETIME_TYPES = frozenset({datetime, pd.Timestamp, type(None)})
-_PLAIN_NUMBER_TYPES = frozenset({float, int, type(None)})  # not bool: it goes through pd.to_numeric
-
-
-def _parse_times(values: Sequence[Any], what: str, sizes: np.ndarray | None) -> np.ndarray:
-    """ISO strings/datetimes/None -> int64 ns (NaT as int64.min); naive times are UTC. On failure name
-    the record holding the bad value."""
-    if not len(values):
-        return np.zeros(0, dtype=np.int64)
-    if set(map(type, values)) <= _DATETIME_TYPES:
-        # Already datetimes (e.g. parsed by the API's request models): no string parsing; mixed zones
-        # and naive times (UTC) alike.
-        try:
-            return timestamps_ns(pd.to_datetime(list(values), utc=True))
-        except (ValueError, TypeError, OverflowError):
-            pass
-    try:
-        return timestamps_ns(pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601"))
-    except (ValueError, TypeError, OverflowError):
-        pass
-    for position, value in enumerate(values):
-        try:
-            pd.to_datetime(value, utc=True, format="ISO8601")
-        except (ValueError, TypeError, OverflowError):
-            record_no = position if sizes is None else _record_of(position, sizes)
-            raise ValueError(f"record {record_no}: {what} is not an ISO timestamp: {value!r}") from None
-    raise ValueError(f"{what}: values are not ISO timestamps")  # mixed zones and the like
-
-
-def _parse_numbers(values: list[Any], column: str) -> np.ndarray:
-    if set(map(type, values)) <= _PLAIN_NUMBER_TYPES:
-        return np.asarray(values, dtype=np.float64)  # the common case: JSON numbers, no parsing needed
-    try:
-        return pd.to_numeric(pd.Series(values, dtype=object), errors="raise").astype("float64").to_numpy()
-    except (ValueError, TypeError):
-        numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
-        bad = int(np.flatnonzero(numbers.isna().to_numpy() & pd.notna(pd.Series(values, dtype=object)))[0])
-        raise ValueError(f"record {bad}: field '{column}' is not a number: {values[bad]!r}") from None

@@ -11,8 +11,8 @@ import pytest
 
 from training.data.contract import EVENT_TYPE, LEAD_ID, OCCURRED_AT
 from training.data.live import LeadIn, parse_leads
-from training.data.live_arrays import batch_from_records
-from training.features.snapshots import CUTOFF, SnapshotBatch, batch_from_columns
+from training.data.live_arrays import batch_from_columns, batch_from_records
+from training.features.snapshots import CUTOFF, SnapshotBatch
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
 

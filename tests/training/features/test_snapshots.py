@@ -22,12 +22,12 @@ from training.data.contract import (
     TimeBasis,
     empty_events,
 )
+from training.data.live_arrays import batch_from_columns
 from training.features.snapshots import (
     AT_HANDOVER,
     CUTOFF,
     SnapshotPolicy,
     _evenly_spaced,
-    batch_from_columns,
     build_snapshots,
 )
 
