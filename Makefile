@@ -2,16 +2,19 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-# Re-install when the dependency list changes, not on every call.
+# Re-install when the dependency list or the pinned versions change, not on every call.
 STAMP := $(VENV)/.installed-stamp
+# The exact versions the tests ran with (scripts/freeze_constraints.py writes it from a tested venv).
+CONSTRAINTS := constraints.txt
+SHARED_DATASETS := ../shared/datasets
 
-.PHONY: venv demo test lint bench clean browser
+.PHONY: venv demo test lint bench bench-full constraints clean browser
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -29,9 +32,29 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Every benchmark in bench/, quick: small sizes, figures printed, BENCHMARKS.md left alone (~5 min).
 bench: $(STAMP)
-	$(BIN)/python bench/bench_simulator.py
-	$(BIN)/python bench/bench_features.py
+	$(BIN)/python bench/bench_simulator.py --leads 2000 20000
+	$(BIN)/python bench/bench_features.py --leads 20000 --fit-leads 20000 --snapshot-leads 20000
+	$(BIN)/python bench/bench_quality.py --leads 3000
+	$(BIN)/python bench/bench_api.py --train-leads 1000 --requests 300 --concurrency 4 --rounds 1 \
+	  --batches 1 --batch-size 100 --max-seconds 15
+	@echo "bench_datasets.py: skipped in the quick run (trains on three real exports, minutes each);" \
+	  "\`make bench-full\` runs it when $(SHARED_DATASETS) exists"
+
+# The sizes BENCHMARKS.md reports, each section rewritten (--write). Long: about an hour on 2 cores,
+# 1M-lead runs need ~8 GiB.
+bench-full: $(STAMP)
+	$(BIN)/python bench/bench_simulator.py --write
+	$(BIN)/python bench/bench_features.py --write
+	$(BIN)/python bench/bench_quality.py --write
+	$(BIN)/python bench/bench_api.py --write
+	@if [ -d $(SHARED_DATASETS) ]; then $(BIN)/python bench/bench_datasets.py --write; \
+	else echo "bench_datasets.py: skipped, $(SHARED_DATASETS) not found (the public CRM exports)"; fi
+
+# Re-pin constraints.txt to the versions installed in .venv (after changing dependencies and testing).
+constraints: $(STAMP)
+	$(BIN)/python scripts/freeze_constraints.py
 
 # Headless Chromium (Debian's package) for the test that renders the marketing report; needs root.
 browser:
