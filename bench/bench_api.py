@@ -56,7 +56,7 @@ def train_and_register(work: Path, n_leads: int, seed: int) -> tuple[Any, Any]:
     """Train a small bundle on simulated leads and register it as the champion; returns it and the events."""
     import mlflow
 
-    from training.bundle import ModelBundle, ModelCard
+    from training.bundle import ModelBundle, ModelCard, ThresholdRecord
     from training.features.snapshots import SnapshotPolicy, build_snapshots
     from training.features.transformer import LeadFeatures
     from training.model.readiness import ReadinessModel, build_pipeline
@@ -78,13 +78,8 @@ def train_and_register(work: Path, n_leads: int, seed: int) -> tuple[Any, Any]:
     card = ModelCard(
         dataset="simulated",
         horizon_days=90,
-        threshold={
-            "value": decision.threshold,
-            "policy": decision.policy.to_dict(),
-            "explanation": decision.explanation,
-        },
-        feature_names=list(features.get_feature_names_out()),
-        feature_groups=dict(features.feature_groups_),
+        threshold=ThresholdRecord.of(decision),
+        features=list(features.feature_specs()),
         event_types=sorted(features.event_type_counts_),
         profile_columns=list(dataset.metadata.profile_columns),
         serving=build_serving_stats(
@@ -346,7 +341,7 @@ def main() -> None:
     bundle, dataset = train_and_register(work, args.train_leads, seed=11)
     print(
         f"trained and registered in {time.perf_counter() - t0:.1f} s "
-        f"(threshold {bundle.card.threshold['value']:.3f})"
+        f"(threshold {bundle.card.threshold_value():.3f})"
     )
     bodies = make_leads(dataset, max(200, args.batch_size), args.events, seed=3)
     in_process = scoring_cost(bundle, bodies[:16])
@@ -636,7 +631,7 @@ def write_section(results: dict[str, Any], args: argparse.Namespace) -> None:
         "CPUs: figures from a busy machine are slower than the code is; the server CPU rows say what the "
         "code itself costs (the load generator's CPU is not in them). Scoring runs on plain arrays from "
         "the request models to the model's input matrix (`training.data.live_arrays` -> "
-        "`LeadFeatures.transform_arrays` -> `ReadinessModel.explain_matrix`; no pandas frame), so a call "
+        "`LeadFeatures.transform_arrays` -> `ReadinessModel.explain`; no pandas frame), so a call "
         "has little fixed cost; concurrent single-lead requests are still coalesced into one call "
         "(`serving.batching`). The rest of the server CPU per request is HTTP, JSON parsing and "
         "validation, and routing. Per lead, TreeSHAP contributions dominate, and they are most of the "

@@ -1,6 +1,7 @@
 """Counterfactual leads for "what would ripen it": the lead plus the high-intent events it lacks.
 
-For each too-green lead and each signal of the model card's ripe profile that the lead shows less of
+For each too-green lead and each signal of the model card's ripe profile (``RipeSignal``: an event type,
+its count feature and window, as the features' specs name them) that the lead shows less of
 than ripe leads typically do (its count in the profile's window is below the typical count), we build
 a copy of the lead with the missing events added one day before ``as_of`` (one second apart), and one
 more copy with all missing signals added together. All copies of all leads form one ``SnapshotArrays``
@@ -11,13 +12,13 @@ model's answer, not a guess.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from training.features.matrix import FeatureMatrix
 from training.features.snapshot_arrays import SnapshotArrays
+from training.model.serving_types import RipeSignal
 
 #: How long before ``as_of`` the added events are placed.
 ADDED_EVENT_LEAD_TIME = pd.Timedelta(days=1)
@@ -40,7 +41,7 @@ class RipeningPlan:
 
 
 def plan_ripening(
-    arrays: SnapshotArrays, features: FeatureMatrix, rows: np.ndarray, ripe_profile: list[dict[str, Any]]
+    arrays: SnapshotArrays, features: FeatureMatrix, rows: np.ndarray, ripe_profile: list[RipeSignal]
 ) -> RipeningPlan | None:
     """Counterfactuals for the snapshots at ``rows`` of ``arrays`` (whose features are ``features``).
 
@@ -49,9 +50,9 @@ def plan_ripening(
     """
     if not len(rows) or not ripe_profile:
         return None
-    typical = np.array([int(p["typical_count"]) for p in ripe_profile])
+    typical = np.array([p.typical_count for p in ripe_profile])
     current = (
-        np.column_stack([np.nan_to_num(features.numeric(p["feature"])[rows]) for p in ripe_profile])
+        np.column_stack([np.nan_to_num(features.numeric(p.feature)[rows]) for p in ripe_profile])
         .round()
         .astype(int)
     )
@@ -76,8 +77,9 @@ def plan_ripening(
         add_cf = np.concatenate([add_cf, len(lead_pos) + all_lead])
         add_signal = np.concatenate([add_signal, all_profile])
         add_count = np.concatenate([add_count, missing[several][all_lead, all_profile]])
-    signal_names = np.array([str(p["signal"]) for p in ripe_profile], dtype=object)
-    added = _added_events(arrays, cf_rows, add_cf, signal_names[add_signal], add_count)
+    # The events added are of the profile's event type as the data names it (the feature's own type).
+    event_types = np.array([p.event_type for p in ripe_profile], dtype=object)
+    added = _added_events(arrays, cf_rows, add_cf, event_types[add_signal], add_count)
     return RipeningPlan(
         arrays=_counterfactual_arrays(arrays, cf_rows, added),
         rows=cf_rows,

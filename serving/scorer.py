@@ -3,7 +3,7 @@
 ``LeadScorer`` wraps one loaded ``ModelBundle`` and is immutable once built, so request threads share
 it freely and a reload simply swaps in a new one. Every lead of a request goes through the shared
 feature definition and model in one vectorised call, on plain arrays from end to end
-(``training.data.live_arrays`` -> ``LeadFeatures.transform_arrays`` -> ``ReadinessModel.explain_matrix``):
+(``training.data.live_arrays`` -> ``LeadFeatures.transform_arrays`` -> ``ReadinessModel.explain``):
 building pandas frames for a handful of leads cost more than scoring them. The "what would ripen it"
 counterfactuals of all too-green leads are scored together in a second call.
 """
@@ -16,25 +16,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from serving.counterfactuals import RipeningPlan, plan_ripening
 from serving.schemas import LeadScore
-from training.bundle import ModelBundle
+from training.bundle import ArtifactError, ModelBundle
 from training.data.live import LeadIn
 from training.data.live_arrays import LeadInputError, arrays_from_leads, check_leads
 from training.features.matrix import FeatureMatrix
-from training.features.profile import cached_category_dtype
 from training.features.snapshot_arrays import SnapshotArrays
 from training.features.specs import FeatureCatalog
 from training.features.transformer import LeadFeatures
+from training.model.readiness import ReadinessModel
 from training.model.reasons import reason_sentence, ripening_sentence
-from training.model.serving_stats import grade_of, inactivity_days, percentile_of, ripening_band_of
-from training.scoring import readiness_threshold
+from training.model.serving_types import ServingStats
 
-__all__ = ["LeadInputError", "LeadScorer", "Scored", "card_threshold"]
+__all__ = ["LeadInputError", "LeadScorer", "Scored"]
 
-BASE_VALUE = "base_value"
 _SENTENCE_CACHE_SIZE = 50_000
 
 
@@ -57,36 +54,34 @@ class LeadScorer:
         self.version = version
         self.source = source
         card = bundle.card
-        self.threshold = card_threshold(bundle)
-        self.features = bundle.pipeline[0]
-        self.model = bundle.pipeline[-1]
-        if len(bundle.pipeline) != 2 or not isinstance(self.features, LeadFeatures):
+        features, model = bundle.pipeline[0], bundle.pipeline[-1]
+        if (
+            len(bundle.pipeline) != 2
+            or not isinstance(features, LeadFeatures)
+            or not isinstance(model, ReadinessModel)
+        ):
             raise TypeError(
-                "the bundle's pipeline must be LeadFeatures followed by the model "
+                "the bundle's pipeline must be LeadFeatures followed by ReadinessModel "
                 "(training.model.readiness.build_pipeline)"
             )
-        self.feature_names: list[str] = [str(name) for name in self.model.feature_names_in_]
-        self._column_order, self._category_codes = _model_layout(self.features, self.model)
-        self.specs = FeatureCatalog(self.features.feature_specs())
-        self.stats: dict[str, Any] = dict(card.serving or {})
-        self.signal_stats: dict[str, Any] = self.stats.get("signals", {})
+        self.features: LeadFeatures = features
+        self.model: ReadinessModel = model
+        self.threshold = card.threshold_value()
+        self.stats = card.serving_stats()
+        self.feature_names: list[str] = [str(name) for name in model.feature_names_in_]
+        self.specs = FeatureCatalog(features.feature_specs())
+        _check_card_fits(self.stats, self.specs, model)
         self.known_event_types = frozenset(card.event_types)
-        self.categorical_columns, self.numeric_columns = _profile_kinds(bundle)
+        self.categorical_columns = tuple(map(str, features.categorical_columns_))
+        self.numeric_columns = tuple(map(str, features.numeric_columns_))
         self._profile_set = frozenset((*self.categorical_columns, *self.numeric_columns))
         # Levels learned in training (without the "other"/"missing" placeholders unseen values map to).
-        levels = getattr(bundle.pipeline[0], "category_levels_", {}) or {}
+        levels = features.category_levels_
         self.known_levels = {column: frozenset(map(str, levels[column])) for column in levels}
-        self._categorical_features = frozenset(getattr(self.model, "categories_", {}) or {})
-        rule = dict(self.stats.get("gone_cold", {}))
-        feature = rule.get("inactivity_feature")
-        self.cold_rule = (
-            rule if rule.get("available") and feature in self.feature_names else {"available": False, **rule}
-        )
+        self._categorical_features = frozenset(model.categories_)
+        self.cold_rule = self.stats.gone_cold
+        self.ripe_profile = self.stats.ripe_profile
         self._sentences: dict[tuple[str, float | str | None], str] = {}
-        numeric_features = set(self.features.get_feature_names_out()) - set(self.categorical_columns)
-        self.ripe_profile = [
-            p for p in self.stats.get("ripe_profile", []) if p.get("feature") in numeric_features
-        ]
 
     # ------------------------------------------------------------------------------------ scoring
     def score_leads(
@@ -124,19 +119,11 @@ class LeadScorer:
         n = len(leads)
         readiness = scored.readiness
         handover = readiness >= self.threshold
-        days_inactive = self._days_inactive(scored.features)
-        cold = ~handover & self._is_cold(days_inactive)
+        days_inactive = self.cold_rule.days_inactive(scored.features)
+        cold = ~handover & self.cold_rule.is_cold(days_inactive)
         verdicts = np.where(handover, "ripe", np.where(cold, "gone_cold", "too_green"))
-        grades = (
-            grade_of(readiness, self.stats["grades"])
-            if "grades" in self.stats
-            else _threshold_grades(readiness, self.threshold)
-        )
-        percentiles = (
-            percentile_of(readiness, self.stats["percentiles"])
-            if "percentiles" in self.stats
-            else np.full(n, np.nan)
-        )
+        grades = self.stats.grades.grades(readiness)
+        percentiles = self.stats.percentiles.of(readiness)
         green = np.flatnonzero(verdicts == "too_green")
         plans = self._ripening_plans(arrays, scored, green, max_ripening_steps)
         warnings = self._warnings(leads, arrays)
@@ -156,7 +143,7 @@ class LeadScorer:
                     "score": _score(readiness[i]),
                     "readiness": float(readiness[i]),
                     "grade": str(grades[i]),
-                    "percentile": None if np.isnan(percentiles[i]) else float(percentiles[i]),
+                    "percentile": float(percentiles[i]),
                     "threshold_score": threshold_score,
                     "verdict": verdict,
                     "handover": bool(handover[i]),
@@ -178,24 +165,15 @@ class LeadScorer:
     def run_model(self, arrays: SnapshotArrays) -> Scored:
         """Features, calibrated readiness, raw score and exact contributions for every snapshot."""
         features = self.features.transform_arrays(arrays)
-        # Columns in feature_names_in_ order (= self.feature_names), base value last.
-        readiness, raw, values = self.model.explain_matrix(self.model_matrix(features))
+        # Contributions in feature_names_in_ order (= self.feature_names).
+        explanation = self.model.explain(features)
         return Scored(
             features=features,
-            readiness=np.asarray(readiness, dtype=float),
-            raw=np.asarray(raw, dtype=float),
-            contributions=values[:, :-1],
-            base_value=values[:, -1],
+            readiness=np.asarray(explanation.readiness, dtype=float),
+            raw=np.asarray(explanation.raw, dtype=float),
+            contributions=explanation.contributions,
+            base_value=explanation.base_value,
         )
-
-    def model_matrix(self, features: FeatureMatrix) -> np.ndarray:
-        """The float matrix the model reads (``ReadinessModel.explain_matrix``) from the feature arrays."""
-        n_numeric = len(features.numeric_names)
-        matrix = np.empty((len(features), n_numeric + len(features.categorical_names)))
-        matrix[:, :n_numeric] = features.numeric_block.T
-        for k, model_codes in enumerate(self._category_codes):
-            matrix[:, n_numeric + k] = model_codes[features.category_codes[k]]
-        return matrix if self._column_order is None else matrix[:, self._column_order]
 
     def check_leads(self, leads: Sequence[LeadIn], default_as_of: datetime | None = None) -> None:
         """Values the model cannot use (non-numeric numeric fields, times out of range): raises
@@ -203,30 +181,15 @@ class LeadScorer:
         check_leads(leads, self.numeric_columns, default_as_of)
 
     # ------------------------------------------------------------------------------------ verdict
-    def _days_inactive(self, features: FeatureMatrix) -> np.ndarray:
-        rule = self.stats.get("gone_cold", {})
-        feature = rule.get("inactivity_feature")
-        if feature and feature in features:
-            return inactivity_days(features, feature, rule.get("fallback_feature"))
-        return np.full(len(features), np.nan)
-
-    def _is_cold(self, days_inactive: np.ndarray) -> np.ndarray:
-        if not self.cold_rule.get("available"):
-            return np.zeros(len(days_inactive), dtype=bool)
-        with np.errstate(invalid="ignore"):
-            return days_inactive >= float(self.cold_rule["min_days_inactive"])
-
     def _cold_answer(self, days_inactive: float | None) -> dict[str, Any]:
         """A ``GoneColdRule`` as a dict."""
         rule = self.cold_rule
         return {
-            "available": bool(rule.get("available")),
-            "min_days_inactive": rule.get("min_days_inactive"),
+            "available": rule.available,
+            "min_days_inactive": rule.min_days_inactive,
             "days_inactive": None if days_inactive is None else round(days_inactive, 2),
-            "ripen_rate_beyond": rule.get("ripen_rate_beyond"),
-            "rule": rule.get(
-                "rule", "No gone-cold rule is stored with this model: no lead is called gone cold."
-            ),
+            "ripen_rate_beyond": rule.ripen_rate_beyond,
+            "rule": rule.rule,
         }
 
     def _advice(
@@ -239,7 +202,7 @@ class LeadScorer:
                 f"the threshold {threshold:.0f}."
             )
         if verdict == "gone_cold":
-            rate = self.cold_rule.get("ripen_rate_beyond")
+            rate = self.cold_rule.ripen_rate_beyond
             history = (
                 f" Historically only {rate:.0%} of leads this inactive ripened." if rate is not None else ""
             )
@@ -306,7 +269,7 @@ class LeadScorer:
             if len(self._sentences) > _SENTENCE_CACHE_SIZE:
                 self._sentences.clear()
             spec = self.specs[feature]
-            sentence = reason_sentence(spec, value, self.signal_stats.get(spec.signal))
+            sentence = reason_sentence(spec, value, self.stats.signal(spec.signal))
             self._sentences[key] = sentence
         return sentence
 
@@ -316,20 +279,18 @@ class LeadScorer:
     ) -> dict[int, dict[str, Any]]:
         """A ``ToRipen`` (as a dict) per too-green row."""
         plan = plan_ripening(arrays, scored.features, rows, self.ripe_profile) if max_steps > 0 else None
-        bands = ripening_band_of(scored.readiness[rows], self.stats.get("ripening", {}))
+        bands = self.stats.ripening.bands_of(scored.readiness[rows])
         steps_by_row: dict[int, list[dict[str, Any]]] = {int(r): [] for r in rows}
         all_by_row: dict[int, float] = {}
         if plan is not None and len(plan):
             # Only the scores are needed here, not their explanations (TreeSHAP is the costly part).
             cf_features = self.features.transform_arrays(plan.arrays)
-            cf_readiness = np.asarray(
-                self.model.readiness_matrix(self.model_matrix(cf_features)), dtype=float
-            )
+            cf_readiness = np.asarray(self.model.readiness(cf_features), dtype=float)
             self._collect_steps(plan, cf_readiness, steps_by_row, all_by_row)
         threshold_score = _score(self.threshold)
         out = {}
         for row, band in zip(rows.tolist(), bands, strict=True):
-            estimate = band["median_days"] if band is not None and band.get("estimate_available") else None
+            estimate = None if band is None else band.estimated_days
             steps = sorted(steps_by_row[row], key=lambda step: -step["score_if_added"])[:max_steps]
             for step in steps:  # sentences only for the steps shown
                 step["sentence"] = ripening_sentence(
@@ -346,7 +307,7 @@ class LeadScorer:
                 "ripe_if_all_added": None if all_score is None else all_score >= threshold_score,
                 "estimated_days_to_ripeness": "unknown" if estimate is None else round(estimate, 1),
                 "estimate_basis": self._estimate_basis(estimate),
-                "share_of_similar_that_ripened": None if band is None else band.get("ripen_rate"),
+                "share_of_similar_that_ripened": None if band is None else band.ripen_rate,
             }
         return out
 
@@ -371,10 +332,10 @@ class LeadScorer:
             profile = self.ripe_profile[profile_index[k]]
             steps_by_row[row].append(
                 {
-                    "signal": profile["signal"],
-                    "window_days": int(profile["window_days"]),
+                    "signal": profile.signal,
+                    "window_days": profile.window_days,
                     "current_count": int(current[k]),
-                    "typical_count": int(profile["typical_count"]),
+                    "typical_count": profile.typical_count,
                     "add_events": int(add_events[k]),
                     "score_if_added": score,
                     "ripe_if_added": score >= threshold_score,
@@ -383,11 +344,11 @@ class LeadScorer:
             )
 
     def _estimate_basis(self, estimate: float | None) -> str:
-        ripening = self.stats.get("ripening", {})
+        ripening = self.stats.ripening
         if estimate is None:
             return (
                 "Unknown: too few historical leads with a similar score ripened later (needs at least "
-                f"{ripening.get('min_support', '?')} and {ripening.get('min_ripen_rate', 0):.0%} of them) "
+                f"{ripening.min_support} and {ripening.min_ripen_rate:.0%} of them) "
                 "to estimate when this one will."
             )
         return (
@@ -457,47 +418,17 @@ class LeadScorer:
         return warnings
 
 
-def card_threshold(bundle: ModelBundle) -> float:
-    """The handover threshold of the card: ``threshold["value"]`` (``training.scoring``'s contract), or
-    ``threshold["threshold"]`` as ``ThresholdDecision.to_dict`` writes it."""
-    stored = bundle.card.threshold or {}
-    if stored.get("value") is None and stored.get("threshold") is not None:
-        return float(stored["threshold"])
-    return readiness_threshold(bundle)
-
-
-def _profile_kinds(bundle: ModelBundle) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(categorical, numeric) profile columns the feature step reads."""
-    features_step = bundle.pipeline[0]
-    categorical = getattr(features_step, "categorical_columns_", None)
-    numeric = getattr(features_step, "numeric_columns_", None)
-    if categorical is not None and numeric is not None:
-        return tuple(map(str, categorical)), tuple(map(str, numeric))
-    model_categories = getattr(bundle.pipeline[-1], "categories_", {}) or {}
-    columns = list(bundle.card.profile_columns)
-    return (
-        tuple(c for c in columns if c in model_categories),
-        tuple(c for c in columns if c not in model_categories),
-    )
-
-
-def _model_layout(features: LeadFeatures, model: Any) -> tuple[np.ndarray | None, list[np.ndarray]]:
-    """How ``FeatureMatrix`` columns become the model's: the column order (None when it is already the
-    model's) and, per categorical feature, the model's code (float, NaN if unknown) of each feature code."""
-    names = [str(name) for name in features.get_feature_names_out()]
-    model_names = [str(name) for name in model.feature_names_in_]
-    position = {name: i for i, name in enumerate(names)}
-    lacking = [name for name in model_names if name not in position]
-    if lacking:
-        raise ValueError(f"the model uses features the feature step does not make: {lacking[:10]}")
-    order = np.array([position[name] for name in model_names], dtype=np.intp)
-    column_order = None if np.array_equal(order, np.arange(len(names))) else order
-    category_codes = []
-    for column in features.categorical_columns_:
-        feature_categories = cached_category_dtype(tuple(features.category_levels_[column])).categories
-        codes = pd.Index(model.categories_[column]).get_indexer(feature_categories)
-        category_codes.append(np.where(codes >= 0, codes, np.nan).astype(np.float64))
-    return column_order, category_codes
+def _check_card_fits(stats: ServingStats, specs: FeatureCatalog, model: ReadinessModel) -> None:
+    """Refuse a card whose serving statistics name features this pipeline does not make: the gone-cold
+    rule and the counterfactuals would otherwise be silently switched off or wrong."""
+    rule = stats.gone_cold
+    named = [rule.inactivity_feature, rule.fallback_feature, *(p.feature for p in stats.ripe_profile)]
+    missing = sorted({name for name in named if name is not None and name not in specs})
+    if missing:
+        raise ArtifactError(f"the model card's serving statistics name features the model lacks: {missing}")
+    categorical = [p.feature for p in stats.ripe_profile if p.feature in model.categories_]
+    if categorical:
+        raise ArtifactError(f"the model card's ripe profile names categorical features: {categorical}")
 
 
 class _FeatureValues:
@@ -514,11 +445,6 @@ class _FeatureValues:
             value = float(values[row])
             return None if np.isnan(value) else round(value, 6)
         return str(self._categorical[name][row])  # a category name; missing values are "missing"
-
-
-def _threshold_grades(readiness: np.ndarray, threshold: float) -> np.ndarray:
-    edges = {"A": threshold, "B": 0.66 * threshold, "C": 0.33 * threshold}
-    return grade_of(readiness, edges)
 
 
 def _score(readiness: float) -> float:

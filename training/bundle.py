@@ -5,29 +5,91 @@ serving loads it back. Everything the API needs to answer beyond the raw score (
 gone-cold rule, percentiles of the training population, per-signal win rates for plain-language
 reasons, what ripe leads typically show) is computed once at training time and kept in the card,
 so serving never needs the training data.
+
+The card is a typed contract (pydantic, unknown fields refused) with a format number. Loading a card of
+another format, a card with a field this version does not know or lacks, or a pipeline whose feature
+step predates feature specs fails with an ``ArtifactError`` that names the file and what is wrong: an
+artifact is never half-understood, and nothing falls back to defaults silently.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import joblib
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sklearn.pipeline import Pipeline
+
+from training.audit import LeakageWarning
+from training.features.specs import FeatureCatalog, FeatureSpec
+from training.features.transformer import LeadFeatures
+from training.model.serving_types import ServingStats
+from training.model.threshold import ThresholdDecision, ThresholdPolicy
 
 PIPELINE_FILE = "pipeline.joblib"
 BASELINES_FILE = "baselines.joblib"
 CARD_FILE = "model_card.json"
 REPORT_FILE = "report.html"
+#: Format of the model card this version writes and reads. Bump it whenever the card's fields change
+#: meaning, so that an artifact of another format is refused by name rather than misread.
+CARD_FORMAT = 2
 
 
-@dataclass
-class ModelCard:
-    """Facts about a trained model, JSON-serialisable. Sections are plain dicts so that the card can
-    grow without breaking older artifacts; each producer documents its own section."""
+class ArtifactError(ValueError):
+    """A model artifact this version of leadripe cannot use: old, foreign or inconsistent."""
 
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ThresholdRecord(_Record):
+    """The handover threshold (stored once), the policy that chose it and what it did on held-out leads."""
+
+    value: float
+    policy: ThresholdPolicy | None = None
+    explanation: str = ""
+    handover_rate: float | None = None
+    acceptance_rate: float | None = None
+
+    @classmethod
+    def of(cls, decision: ThresholdDecision) -> ThresholdRecord:
+        """The record of a ``ThresholdDecision`` (unknown rates as None)."""
+        raw = decision.to_dict()
+        return cls(
+            value=decision.threshold,
+            policy=decision.policy,
+            explanation=decision.explanation,
+            handover_rate=raw["handover_rate"],
+            acceptance_rate=raw["acceptance_rate"],
+        )
+
+
+class SplitRecord(_Record):
+    """Train/gap/test boundaries and counts (``training.model.split.SplitInfo.to_dict``)."""
+
+    kind: str
+    test_start: str | int | float | None
+    train_start: str | int | float | None
+    train_end: str | int | float | None
+    test_end: str | int | float | None
+    horizon: str | int | float | None
+    n_train: int
+    n_gap: int
+    n_test: int
+    train_positives: int | None = None
+    test_positives: int | None = None
+
+
+class ModelCard(BaseModel):
+    """Facts about a trained model, JSON-serialisable and typed (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    card_format: int = CARD_FORMAT
     name: str = "lead-maturity"
     version: str | None = None
     trained_at: str = ""
@@ -35,31 +97,83 @@ class ModelCard:
     #: where the training data was read from (for ``leadripe report`` to rebuild the test period)
     data_dir: str = ""
     data_fingerprint: str = ""
-    #: the ``TrainConfig`` the model was trained with, as a dict
-    config: dict[str, Any] = field(default_factory=dict)
+    #: the ``TrainConfig`` the model was trained with, as its fields
+    config: dict[str, Any] = {}
     time_basis: str = "timestamps"
     horizon_days: int = 90
-    #: train/gap/test boundaries and counts, from ``training.model.split``.
-    split: dict[str, Any] = field(default_factory=dict)
-    #: threshold value, policy and its explanation, from ``training.model.threshold``.
-    threshold: dict[str, Any] = field(default_factory=dict)
+    split: SplitRecord | None = None
+    threshold: ThresholdRecord | None = None
     #: flat test metrics of the model and each baseline: {"model": {...}, "logistic": {...}, ...}.
-    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
-    feature_names: list[str] = field(default_factory=list)
-    #: feature -> business signal (event type or profile field), for grouped importances.
-    feature_groups: dict[str, str] = field(default_factory=dict)
-    event_types: list[str] = field(default_factory=list)
-    profile_columns: list[str] = field(default_factory=list)
-    #: what serving needs to explain: percentiles, gone-cold rule, signal stats, ripe profile, ...
-    serving: dict[str, Any] = field(default_factory=dict)
-    leakage_warnings: list[dict[str, str]] = field(default_factory=list)
+    metrics: dict[str, dict[str, float]] = {}
+    #: what each model input is, in the model's column order (``LeadFeatures.feature_specs()``)
+    features: list[FeatureSpec] = []
+    event_types: list[str] = []
+    profile_columns: list[str] = []
+    #: what serving needs to explain: percentiles, grades, gone-cold rule, signal stats, ripe profile, ...
+    serving: ServingStats | None = None
+    leakage_warnings: list[LeakageWarning] = []
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [spec.name for spec in self.features]
+
+    @property
+    def feature_groups(self) -> dict[str, str]:
+        """feature -> business signal (event type, profile field or derived group)."""
+        return {spec.name: spec.signal for spec in self.features}
+
+    def catalog(self) -> FeatureCatalog:
+        """The features' specs with lookups by name and kind."""
+        return FeatureCatalog(self.features)
+
+    def threshold_value(self) -> float:
+        """The readiness at or above which a lead is handed over; a clear error if the card has none."""
+        if self.threshold is None:
+            raise ArtifactError(
+                f"model card of {self.name!r} (version {self.version}) has no threshold['value']; "
+                "the bundle was saved before its threshold was chosen"
+            )
+        return self.threshold.value
+
+    def serving_stats(self) -> ServingStats:
+        """The serving statistics; a clear error if the card has none (not made by ``leadripe train``)."""
+        if self.serving is None:
+            raise ArtifactError(
+                f"model card of {self.name!r} (version {self.version}) has no serving statistics "
+                "(percentiles, grades, gone-cold rule): it was not made by `leadripe train`"
+            )
+        return self.serving
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2, default=str)
+        return self.model_dump_json(indent=2)
 
     @classmethod
-    def from_json(cls, text: str) -> ModelCard:
-        return cls(**json.loads(text))
+    def from_json(cls, text: str, source: str = "model card") -> ModelCard:
+        """Parse a card written by ``to_json``; else an ``ArtifactError`` naming ``source`` and the field."""
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ArtifactError(f"{source}: not valid JSON ({error.msg}, line {error.lineno})") from None
+        if not isinstance(raw, dict):
+            raise ArtifactError(f"{source}: expected a JSON object, got {type(raw).__name__}")
+        found = raw.get("card_format")
+        if found != CARD_FORMAT:
+            written = (
+                "no card_format (written before leadripe versioned its cards)"
+                if found is None
+                else (f"card_format {found!r}")
+            )
+            raise ArtifactError(
+                f"{source} has {written}; this leadripe reads card_format {CARD_FORMAT}. Retrain the model "
+                "(`leadripe train`) or serve it with the leadripe version that trained it."
+            )
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or '(card)'}: {e['msg']}" for e in error.errors()[:5]
+            )
+            raise ArtifactError(f"{source} is not a valid leadripe model card: {problems}") from None
 
 
 @dataclass
@@ -83,10 +197,36 @@ class ModelBundle:
 
     @classmethod
     def load(cls, directory: Path) -> ModelBundle:
-        """Load a bundle written by ``save``. Only ever called on trusted, configured paths."""
+        """Load a bundle written by ``save``. Only ever called on trusted, configured paths.
+
+        Raises ``ArtifactError`` naming the file when the card or pipeline is of another version.
+        """
+        card_path = directory / CARD_FILE
+        if not card_path.exists():
+            raise ArtifactError(f"{card_path}: no model card; not a leadripe model directory")
+        card = ModelCard.from_json(card_path.read_text(), source=str(card_path))
         pipeline = joblib.load(directory / PIPELINE_FILE)
-        card = ModelCard.from_json((directory / CARD_FILE).read_text())
+        check_pipeline(pipeline, card, str(directory / PIPELINE_FILE))
         baselines_path, report_path = directory / BASELINES_FILE, directory / REPORT_FILE
         baselines = joblib.load(baselines_path) if baselines_path.exists() else {}
         report = report_path.read_text(encoding="utf-8") if report_path.exists() else None
         return cls(pipeline=pipeline, card=card, baselines=baselines, report_html=report)
+
+
+def check_pipeline(pipeline: Any, card: ModelCard, source: str) -> None:
+    """Refuse a pipeline that does not fit its card: not a Pipeline, a feature step fitted before
+    features published their specs, or features other than the card's."""
+    if not isinstance(pipeline, Pipeline) or len(pipeline.steps) < 2:
+        raise ArtifactError(
+            f"{source}: expected a fitted scikit-learn Pipeline, got {type(pipeline).__name__}"
+        )
+    features = pipeline[0]
+    if not isinstance(features, LeadFeatures):
+        return  # a custom feature step (tests, experiments): only LeadFeatures publishes specs
+    if "feature_specs_" not in vars(features):
+        raise ArtifactError(
+            f"{source}: the feature step was fitted by an older leadripe (it publishes no feature specs). "
+            "Retrain the model (`leadripe train`) or serve it with the leadripe version that trained it."
+        )
+    if card.features and [s.name for s in features.feature_specs()] != card.feature_names:
+        raise ArtifactError(f"{source}: the pipeline's features differ from those its model card lists")

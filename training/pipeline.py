@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from training.audit import LeakageWarning, audit_leakage
-from training.bundle import ModelBundle, ModelCard
+from training.bundle import ModelBundle, ModelCard, SplitRecord, ThresholdRecord
 from training.config import TrainConfig
 from training.data.contract import LeadDataset, TimeBasis
 from training.features.snapshots import LabelledSnapshots, SnapshotBatch, SnapshotPolicy, build_snapshots
@@ -182,15 +182,14 @@ def fit_and_evaluate(
         config=config.to_record(),
         time_basis=str(dataset.metadata.time_basis),
         horizon_days=config.horizon_days,
-        split=split.to_dict(),
-        threshold={"value": threshold.threshold, **threshold.to_dict()},
+        split=SplitRecord.model_validate(split.to_dict()),
+        threshold=ThresholdRecord.of(threshold),
         metrics={name: result.to_dict() for name, result in evaluations.items()},
-        feature_names=[str(name) for name in features.get_feature_names_out()],
-        feature_groups=dict(features.feature_groups_),
+        features=list(features.feature_specs()),
         event_types=sorted(map(str, features.event_type_counts_)),
         profile_columns=list(train_batch.profile_columns),
         serving=serving,
-        leakage_warnings=[w.to_dict() for w in warnings],
+        leakage_warnings=list(warnings),
     )
     for name, (difference, low, high) in comparisons.items():
         card.metrics[f"model_minus_{name}"] = {"roc_auc": difference, "ci_low": low, "ci_high": high}

@@ -88,7 +88,7 @@ def log_bundle(bundle: ModelBundle, *, registered_model_name: str | None = None)
             artifacts={BUNDLE_ARTIFACT: str(bundle_dir)},
             pip_requirements=pinned_requirements(),
             registered_model_name=registered_model_name,
-            metadata={"leadripe_model": bundle.card.name, "threshold": bundle.card.threshold.get("value")},
+            metadata={"leadripe_model": bundle.card.name, "threshold": bundle.card.threshold_value()},
         )
 
 

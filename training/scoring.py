@@ -28,13 +28,7 @@ CUTOFF = "cutoff"
 
 def readiness_threshold(bundle: ModelBundle) -> float:
     """The readiness at or above which a lead is handed over, from the bundle's model card."""
-    value = bundle.card.threshold.get("value")
-    if value is None:
-        raise ValueError(
-            f"model card of {bundle.card.name!r} (version {bundle.card.version}) has no threshold['value']; "
-            "the bundle was saved before its threshold was chosen"
-        )
-    return float(value)
+    return bundle.card.threshold_value()
 
 
 def score_batch(bundle: ModelBundle, batch: SnapshotBatch) -> pd.DataFrame:

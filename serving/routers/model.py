@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 
 import numpy as np
@@ -22,7 +23,8 @@ router = APIRouter(
 def model_info(model: ModelDep) -> ModelInfo:
     scorer = model.scorer
     card = scorer.bundle.card
-    threshold = card.threshold or {}
+    threshold = card.threshold
+    policy = threshold.policy if threshold is not None else None
     return ModelInfo(
         name=card.name,
         version=scorer.version,
@@ -31,17 +33,17 @@ def model_info(model: ModelDep) -> ModelInfo:
         trained_at=card.trained_at,
         dataset=card.dataset,
         horizon_days=card.horizon_days,
-        training_window=card.split,
+        training_window=card.split.model_dump() if card.split is not None else {},
         threshold=ThresholdInfo(
             value=scorer.threshold,
-            policy=threshold.get("policy"),
-            explanation=threshold.get("explanation"),
+            policy=dataclasses.asdict(policy) if policy is not None else None,
+            explanation=threshold.explanation if threshold is not None else None,
         ),
         metrics=card.metrics,
         features=scorer.feature_names,
         event_types=sorted(scorer.known_event_types),
         profile_columns=list(card.profile_columns),
-        gone_cold_rule=scorer.stats.get("gone_cold", {}),
+        gone_cold_rule=scorer.stats.gone_cold.model_dump(),
     )
 
 

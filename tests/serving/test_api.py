@@ -31,7 +31,7 @@ from serving.model_holder import LoadedModel, ModelHolder
 from serving.schemas import LeadScore
 from serving.scorer import LeadScorer
 from serving.settings import Settings
-from training.bundle import ModelBundle, ModelCard
+from training.bundle import ArtifactError, ModelBundle, ModelCard, ThresholdRecord
 from training.data.contract import DatasetMetadata, LeadDataset
 from training.data.live import LeadIn
 from training.data.live_arrays import batch_from_records
@@ -39,6 +39,7 @@ from training.features.snapshots import SnapshotPolicy, build_snapshots
 from training.features.transformer import LeadFeatures
 from training.model.readiness import ReadinessModel, build_pipeline
 from training.model.serving_stats import build_serving_stats
+from training.model.threshold import ThresholdDecision, ThresholdPolicy
 from training.scoring import score_records
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
@@ -137,10 +138,9 @@ def train_bundle(dataset: LeadDataset, threshold: float = 0.3) -> ModelBundle:
         trained_at="2025-01-01T00:00:00Z",
         dataset="api-test",
         horizon_days=90,
-        threshold={"value": threshold, "policy": {"kind": "fixed"}, "explanation": "fixed for tests"},
+        threshold={"value": threshold, "policy": ThresholdPolicy(), "explanation": "fixed for tests"},
         metrics={"model": {"roc_auc": 0.9}},
-        feature_names=list(features.get_feature_names_out()),
-        feature_groups=dict(features.feature_groups_),
+        features=list(features.feature_specs()),
         event_types=sorted(features.event_type_counts_),
         profile_columns=["source", "employees"],
         serving=build_serving_stats(
@@ -509,11 +509,15 @@ def test_missing_and_wrong_api_key(client: TestClient) -> None:
 
 
 def test_threshold_as_written_by_the_threshold_decision(bundle: ModelBundle) -> None:
-    card = dataclasses.replace(
-        bundle.card, threshold={"threshold": 0.3, "policy": {"kind": "expected_value"}}
-    )
+    decision = ThresholdDecision(0.3, ThresholdPolicy(), "for the test")
+    card = bundle.card.model_copy(update={"threshold": ThresholdRecord.of(decision)})
     scorer = LeadScorer(ModelBundle(bundle.pipeline, card), version="x", source="memory")
     assert scorer.threshold == 0.3
+    # The old key of the threshold's value is refused by name, not read as a fallback.
+    raw = json.loads(bundle.card.to_json())
+    raw["threshold"] = {"threshold": 0.3}
+    with pytest.raises(ArtifactError, match="threshold"):
+        ModelCard.from_json(json.dumps(raw))
 
 
 def test_no_key_configured_means_open_scoring_but_no_admin(bundle: ModelBundle) -> None:

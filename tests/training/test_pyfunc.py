@@ -73,7 +73,7 @@ def fit_bundle(records: list[dict]) -> ModelBundle:
     features = LeadFeatures(min_event_type_count=5, min_category_frequency=5).fit(batch, labels)
     model = ReadinessModel(n_estimators=30, min_child_samples=5, early_stopping_rounds=None, n_jobs=1)
     model.fit(features.transform(batch), labels)
-    card = ModelCard(threshold={"value": 0.5, "policy": "test"}, profile_columns=["industry", "employees"])
+    card = ModelCard(threshold={"value": 0.5}, profile_columns=["industry", "employees"])
     return ModelBundle(build_pipeline(features, model), card)
 
 

@@ -64,8 +64,9 @@ def test_model_beats_chance_and_records_its_threshold(first_run: TrainingRun) ->
     assert outcome.evaluations[MODEL].roc_auc > 0.8
     assert outcome.oracle_auc is not None and outcome.evaluations[MODEL].roc_auc <= outcome.oracle_auc + 0.02
     card = outcome.bundle.card
-    assert card.threshold["value"] == pytest.approx(1000 / 6000)
-    assert card.threshold["policy"]["kind"] == "expected_value"
+    assert card.threshold is not None and card.threshold.policy is not None
+    assert card.threshold.value == pytest.approx(1000 / 6000)
+    assert card.threshold.policy.kind == "expected_value"
     assert POINTS in outcome.evaluations and card.config["horizon_days"] == 90
 
 

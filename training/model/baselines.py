@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from training.data.contract import EVENT_TYPE, LEAD_ID, OCCURRED_AT
 from training.features.snapshots import SnapshotBatch
-from training.model.readiness import fit_platt, platt_probability
+from training.model.calibration import fit_platt, platt_probability
 
 CUTOFF = "cutoff"
 _MISSING_CATEGORY = "__missing__"

@@ -6,9 +6,11 @@ the margin fitted on a held-out, *time-later* slice of the training data. Becaus
 strictly increasing, readiness ranks leads exactly as the raw margin does, and the per-feature additive
 contributions of the margin (TreeSHAP, ``pred_contrib``) explain the readiness faithfully.
 
-Prediction works on a plain float matrix that the model builds itself (categories become the integer
-codes seen in training, unknown categories become missing), so a single-row request does not pay
-LightGBM's pandas conversion on every call.
+Prediction works on a plain float matrix built by the model's one ``FeatureEncoder``
+(``training.model.encoding``) from a feature frame or a ``FeatureMatrix`` (categories become the codes
+seen in training, unknown ones missing), so a single-row request does not pay LightGBM's pandas
+conversion. The public prediction methods are ``readiness``, ``raw_score``, ``calibrate`` and
+``explain`` (plus scikit-learn's ``predict_proba`` / ``predict``).
 """
 
 from __future__ import annotations
@@ -25,85 +27,22 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from training.features.matrix import FeatureMatrix
 from training.layout_cache import LayoutCached
+from training.model.calibration import fit_platt, platt_probability
+from training.model.encoding import FeatureEncoder
 
 if TYPE_CHECKING:
     from training.features.snapshots import SnapshotBatch
 
 BASE_VALUE = "base_value"
-# Keep the calibration strictly increasing even when the margin carries no signal on the calibration slice.
-_MIN_PLATT_SLOPE = 1e-6
+#: What the model predicts from: a feature frame (training, reports) or a ``FeatureMatrix`` (the API).
+Features = pd.DataFrame | FeatureMatrix
 _SINGLE_THREAD_BELOW = 2000
 # TreeSHAP per row costs about as much as a plain prediction of this many rows: contributions of 128 rows
 # or more are computed on n_jobs threads.
 _CONTRIBUTION_COST = 16
 _HAS_EVAL_X = "eval_X" in inspect.signature(lgb.LGBMClassifier.fit).parameters
-
-
-def fit_platt(raw: np.ndarray, y: np.ndarray, max_iter: int = 100) -> tuple[float, float]:
-    """Fit Platt scaling ``p = 1 / (1 + exp(-(slope * raw + intercept)))`` by Newton's method.
-
-    Uses Platt's smoothed targets ((N+ + 1) / (N+ + 2) for positives, 1 / (N- + 2) for negatives) so the
-    fit stays finite on perfectly separated data. The slope is forced to be at least a tiny positive
-    number, so the mapping is always strictly increasing in ``raw``.
-    """
-    raw = np.asarray(raw, dtype=np.float64)
-    positive = np.asarray(y).astype(bool)
-    n_pos = int(positive.sum())
-    n_neg = positive.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError(
-            f"Platt calibration needs both outcomes, got {n_pos} positive and {n_neg} negative samples"
-        )
-    target = np.where(positive, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
-    # Standardise the margin so that Newton's method is well conditioned whatever its scale.
-    centre = float(raw.mean())
-    scale = float(raw.std()) or 1.0
-    z = (raw - centre) / scale
-    mean_target = float(target.mean())
-    a, b = 0.0, float(np.log(mean_target / (1.0 - mean_target)))
-
-    def loss(a_: float, b_: float) -> float:
-        m = a_ * z + b_
-        # log(1 + exp(m)) - target * m, the logistic loss on soft targets, computed stably.
-        return float(np.sum(np.logaddexp(0.0, m) - target * m))
-
-    current = loss(a, b)
-    for _ in range(max_iter):
-        p = 1.0 / (1.0 + np.exp(-(a * z + b)))
-        residual = p - target
-        gradient = np.array([residual @ z, residual.sum()])
-        w = p * (1.0 - p)
-        hessian = np.array([[w @ (z * z), w @ z], [w @ z, w.sum()]]) + 1e-9 * np.eye(2)
-        step = np.linalg.solve(hessian, gradient)
-        size = 1.0
-        # Backtracking keeps every step a descent step.
-        while size > 1e-8:
-            a_new, b_new = a - size * step[0], b - size * step[1]
-            new = loss(a_new, b_new)
-            if new <= current:
-                break
-            size /= 2.0
-        else:
-            break
-        a, b = a_new, b_new
-        done = current - new < 1e-12 * max(1.0, abs(current))
-        current = new
-        if done:
-            break
-    slope = a / scale
-    intercept = b - slope * centre
-    if slope < _MIN_PLATT_SLOPE:
-        # No usable ranking signal on this slice: predict its base rate, but keep the mapping increasing.
-        slope = _MIN_PLATT_SLOPE
-        intercept = float(np.log(mean_target / (1.0 - mean_target))) - slope * centre
-    return float(slope), float(intercept)
-
-
-def platt_probability(raw: np.ndarray, slope: float, intercept: float) -> np.ndarray:
-    """The Platt mapping of a raw margin to a probability (vectorised, overflow-safe)."""
-    margin = slope * np.asarray(raw, dtype=np.float64) + intercept
-    return np.exp(-np.logaddexp(0.0, -margin))
 
 
 class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
@@ -202,7 +141,7 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
             for name in X.columns
             if isinstance(X[name].dtype, pd.CategoricalDtype)
         }
-        matrix = self._encode(X)
+        matrix = self.encoder().encode(X)
 
         fit_rows, calibration_rows = self.held_out_split(len(X), time_key, groups)
         for part, rows in (("training", fit_rows), ("calibration", calibration_rows)):
@@ -314,55 +253,12 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         return np.flatnonzero(is_fit), np.flatnonzero(is_calibration)
 
     # ------------------------------------------------------------------ encoding
-    def _encode(self, X: pd.DataFrame) -> np.ndarray:
-        """The float matrix LightGBM sees: numerics as float64, categories as training codes (unknown NaN).
-
-        C-contiguous float64, so LightGBM predicts on it without another copy.
-        """
-        layout = self._layout()
-        if not X.columns.equals(layout.columns):
-            missing = layout.columns.difference(X.columns)
-            if len(missing):
-                raise ValueError(
-                    f"Feature frame lacks {len(missing)} column(s) the model was trained on: "
-                    f"{list(missing[:10])}"
-                )
-            X = X[layout.columns]  # same columns, other order or extra ones: align once
-        matrix = np.empty((len(X), self.n_features_in_), dtype=np.float64)
-        # LeadFeatures' layout (numerics first, in one float block): a column slice is a view of that
-        # block, far cheaper than selecting ~100 columns by name (~1 ms per request).
-        where: slice | np.ndarray = slice(0, len(layout.numeric)) if layout.numeric_prefix else layout.numeric
-        numeric = X.iloc[:, where]
-        if len(layout.numeric):
-            try:
-                matrix[:, where] = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
-            except (TypeError, ValueError) as error:
-                bad = [n for n in numeric.columns if not pd.api.types.is_numeric_dtype(numeric[n].dtype)]
-                raise TypeError(
-                    f"Feature column(s) {bad[:5]} have dtype(s) {[str(numeric[n].dtype) for n in bad[:5]]}; "
-                    "expected numeric or category columns"
-                ) from error
-        for i in layout.categorical:
-            name = str(self.feature_names_in_[i])
-            matrix[:, i] = _category_codes(X[name].array, self.categories_[name])
-        return matrix
-
-    def _layout(self) -> _Layout:
-        """Where numeric and categorical features sit (computed once per fitted model, not per request)."""
-        names = self.feature_names_in_
-
-        def build() -> _Layout:
-            is_category = np.array([str(name) in self.categories_ for name in names], dtype=bool)
-            numeric = np.flatnonzero(~is_category)
-            return _Layout(
-                names=names,
-                columns=pd.Index(names),
-                numeric=numeric,
-                categorical=np.flatnonzero(is_category),
-                numeric_prefix=bool(np.array_equal(numeric, np.arange(len(numeric)))),
-            )
-
-        return self.cached_layout(names, build)
+    def encoder(self) -> FeatureEncoder:
+        """The one encoder from features (frame or ``FeatureMatrix``) to this model's matrix; built once
+        per fitted model, not per request."""
+        return self.cached_layout(
+            self.feature_names_in_, lambda: FeatureEncoder.of(self.feature_names_in_, self.categories_)
+        )
 
     def _threads(self, n_rows: int, per_row_cost: int = 1) -> int:
         # Small requests run single-threaded: waking OpenMP threads for one row costs far more than the
@@ -391,12 +287,12 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         )
 
     # ------------------------------------------------------------------ prediction
-    def raw_score(self, X: pd.DataFrame) -> np.ndarray:
-        """The trees' margin (log-odds before calibration) for each row."""
+    def raw_score(self, X: Features) -> np.ndarray:
+        """The trees' margin (log-odds before calibration) for each row of a feature frame or matrix."""
         check_is_fitted(self, "booster_")
-        return self._raw_from_matrix(self._encode(X))
+        return self._raw_from_matrix(self.encoder().encode(X))
 
-    def readiness(self, X: pd.DataFrame) -> np.ndarray:
+    def readiness(self, X: Features) -> np.ndarray:
         """Calibrated probability of a win within the horizon; strictly increasing in ``raw_score``."""
         return self.calibrate(self.raw_score(X))
 
@@ -405,71 +301,43 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "calibration_slope_")
         return platt_probability(raw, self.calibration_slope_, self.calibration_intercept_)
 
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Calibrated class probabilities, columns in the order of ``classes_``."""
+    def explain(self, X: Features) -> Explanation:
+        """Readiness, raw margin and exact per-feature contributions (TreeSHAP), encoding ``X`` once.
+
+        The raw margin is the row sum of the contributions (TreeSHAP is exact), so the trees are walked
+        once, for the contributions only.
+        """
+        check_is_fitted(self, "booster_")
+        values = self._contributions_from_matrix(self.encoder().encode(X))
+        raw = values.sum(axis=1)
+        names = tuple(map(str, self.feature_names_in_))
+        return Explanation(self.calibrate(raw), raw, values[:, :-1], values[:, -1], names)
+
+    def predict_proba(self, X: Features) -> np.ndarray:
+        """Calibrated class probabilities, columns in the order of ``classes_`` (scikit-learn's contract)."""
         p = self.readiness(X)
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
+    def predict(self, X: Features) -> np.ndarray:
         """The more probable class (threshold 0.5); hand-over decisions use a ``ThresholdPolicy`` instead."""
         return self.classes_[(self.readiness(X) >= 0.5).astype(int)]
 
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Per-row additive contributions to the raw margin: one column per feature plus ``base_value``.
-
-        Each row sums to ``raw_score`` for that row (exact TreeSHAP values from LightGBM).
-        """
-        check_is_fitted(self, "booster_")
-        return self._contribution_frame(self._contributions_from_matrix(self._encode(X)), X.index)
-
-    def _contribution_frame(self, values: np.ndarray, index: pd.Index) -> pd.DataFrame:
-        columns = [*map(str, self.feature_names_in_), BASE_VALUE]
-        return pd.DataFrame(values, columns=columns, index=index)
-
-    def explain_features(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-        """Readiness, raw margin and contributions for a feature frame, encoding it only once."""
-        readiness, raw, values = self.explain_arrays(X)
-        return readiness, raw, self._contribution_frame(values, X.index)
-
-    def explain_arrays(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``explain_features`` as plain arrays: readiness, raw margin and an ``(n, n_features + 1)``
-        contribution matrix whose columns follow ``feature_names_in_`` and end with the base value.
-
-        The raw margin is the row sum of the contributions (TreeSHAP is exact), so the trees are walked
-        once, for the contributions only; serving uses this to skip building a wide DataFrame per call.
-        """
-        check_is_fitted(self, "booster_")
-        return self.explain_matrix(self._encode(X))
-
-    def explain_matrix(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``explain_arrays`` of a matrix already in the model's encoding: one float64 column per
-        ``feature_names_in_``, numerics as they are, categoricals as codes into ``categories_[name]``
-        (NaN for values unknown in training). The API builds it from ``FeatureMatrix`` directly."""
-        check_is_fitted(self, "booster_")
-        values = self._contributions_from_matrix(self._checked_matrix(matrix))
-        raw = values.sum(axis=1)
-        return self.calibrate(raw), raw, values
-
-    def readiness_matrix(self, matrix: np.ndarray) -> np.ndarray:
-        """``readiness`` of a matrix in the model's encoding (see ``explain_matrix``)."""
-        check_is_fitted(self, "booster_")
-        return self.calibrate(self._raw_from_matrix(self._checked_matrix(matrix)))
-
-    def _checked_matrix(self, matrix: np.ndarray) -> np.ndarray:
-        if matrix.ndim != 2 or matrix.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"expected a matrix of {self.n_features_in_} feature columns, got shape {matrix.shape}"
-            )
-        return np.ascontiguousarray(matrix, dtype=np.float64)
-
 
 @dataclass(frozen=True)
-class _Layout:
-    names: np.ndarray  # the feature_names_in_ it was computed from
-    columns: pd.Index  # feature_names_in_ as an Index, for a cheap equality check per call
-    numeric: np.ndarray  # positions of numeric features
-    categorical: np.ndarray  # positions of category features
-    numeric_prefix: bool  # numeric features are exactly the first len(numeric) columns
+class Explanation:
+    """What ``ReadinessModel.explain`` returns, aligned by row: ``contributions`` is ``(n, n_features)``
+    in ``feature_names`` order; each row plus its ``base_value`` sums to ``raw``."""
+
+    readiness: np.ndarray
+    raw: np.ndarray
+    contributions: np.ndarray
+    base_value: np.ndarray
+    feature_names: tuple[str, ...]
+
+    def frame(self, index: pd.Index | None = None) -> pd.DataFrame:
+        """The contributions as a frame: one column per feature, then ``base_value``."""
+        values = np.column_stack([self.contributions, self.base_value])
+        return pd.DataFrame(values, columns=[*self.feature_names, BASE_VALUE], index=index)
 
 
 def _time_values(time_key: Any, n_rows: int) -> np.ndarray:
@@ -484,18 +352,6 @@ def _time_values(time_key: Any, n_rows: int) -> np.ndarray:
     if missing.any():
         raise ValueError(f"time_key has {int(missing.sum())} missing values; every row needs a time")
     return values
-
-
-def _category_codes(values: Any, categories: pd.Index) -> np.ndarray:
-    """Codes of ``values`` (a column's array) in the training categories; unseen values and missing -> NaN."""
-    if isinstance(values, pd.Categorical) and values.categories.equals(categories):
-        codes = values.codes  # the common case: same categories as in training, no lookup
-    else:
-        plain = values.astype(object) if isinstance(values, pd.Categorical) else values
-        codes = categories.get_indexer(pd.Index(plain))
-    out = codes.astype(np.float64)
-    out[codes < 0] = np.nan
-    return out
 
 
 def _stop_when_every_metric_is_stale(patience: int) -> Callable[[Any], None]:
@@ -527,8 +383,8 @@ def build_pipeline(features: TransformerMixin, model: ReadinessModel) -> Pipelin
     return Pipeline([("features", features), ("model", model)])
 
 
-def explain(pipeline: Pipeline, batch: SnapshotBatch) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Readiness, raw margin and per-feature contributions for a batch, computing the features once.
+def explain(pipeline: Pipeline, batch: SnapshotBatch) -> Explanation:
+    """``ReadinessModel.explain`` of a batch, computing the features once.
 
     ``pipeline`` is a fitted ``build_pipeline`` result whose last step is a ``ReadinessModel``.
     """
@@ -539,4 +395,4 @@ def explain(pipeline: Pipeline, batch: SnapshotBatch) -> tuple[np.ndarray, np.nd
     for _, step in pipeline.steps[:-1]:  # plain transform calls: no per-request pipeline validation overhead
         if step is not None and step != "passthrough":
             features = step.transform(features)
-    return model.explain_features(features)
+    return model.explain(features)

@@ -4,7 +4,7 @@ Used by the scoring API (one sentence per reason) and reusable by the marketing 
 two halves: what the lead shows ("Attended a webinar 3 days ago", "No pricing page view in the last 30
 days") and, when the training data supports it, what that meant historically ("leads who had one in
 the last 30 days were won 2.4x as often as those who had not"). The historical half comes from the
-per-signal statistics of ``training.model.serving_stats.signal_stats``.
+per-signal statistics of ``training.model.signal_stats``.
 
 Event types are an open vocabulary, so they are named by their humanised type ("pricing page view"),
 never by a hard-coded list. What a feature is comes from its ``FeatureSpec`` (``training.features.specs``),
@@ -18,6 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 from training.features.specs import FeatureKind, FeatureScope, FeatureSpec, half_life_label
+from training.model.serving_types import (
+    CategoricalSignalStats,
+    EventSignalStats,
+    NumericSignalStats,
+    SignalStats,
+)
 
 Value = float | str | None
 
@@ -27,7 +33,7 @@ def humanize(name: str) -> str:
     return " ".join(str(name).replace("_", " ").split())
 
 
-def reason_sentence(spec: FeatureSpec, value: Value, signal_stats: dict[str, Any] | None = None) -> str:
+def reason_sentence(spec: FeatureSpec, value: Value, signal_stats: SignalStats | None = None) -> str:
     """One sentence for the feature ``spec`` having ``value`` for a lead, with historical evidence if known.
 
     ``signal_stats`` is the entry of the feature's signal in the serving statistics' ``signals``.
@@ -49,35 +55,31 @@ def describe_value(spec: FeatureSpec, value: Value) -> str:
     return f"{_label(spec.name)}: {_number(value)}"
 
 
-def describe_evidence(stats: dict[str, Any], value: Value) -> str | None:
+def describe_evidence(stats: SignalStats, value: Value) -> str | None:
     """What the signal meant historically, or None when the statistics cannot say."""
-    kind = stats.get("kind")
-    if kind == "event_type":
-        lift = stats.get("lift")
-        if lift is None or stats.get("win_rate_with") is None:
-            return None
-        window = stats.get("window_days")
-        with_rate, without_rate = stats["win_rate_with"], stats["win_rate_without"]
-        return (
-            f"leads who had one in the last {window} days were won {_times(lift)} as often as those who "
-            f"had not ({with_rate:.0%} vs {without_rate:.0%})"
-        )
-    overall = stats.get("overall_win_rate")
-    if kind == "categorical" and isinstance(value, str):
-        level = stats.get("levels", {}).get(value)
-        if level is None or level.get("lift") is None or overall is None:
+    if isinstance(stats, EventSignalStats):
+        if stats.lift is None or stats.win_rate_with is None or stats.win_rate_without is None:
             return None
         return (
-            f"leads with this value were won {_times(level['lift'])} as often as average "
-            f"({level['win_rate']:.0%} vs {overall:.0%})"
+            f"leads who had one in the last {stats.window_days} days were won {_times(stats.lift)} as often "
+            f"as those who had not ({stats.win_rate_with:.0%} vs {stats.win_rate_without:.0%})"
         )
-    if kind == "numeric" and isinstance(value, int | float) and not _missing(value):
-        for band in stats.get("bins", []):
-            if band["lower"] <= float(value) <= band["upper"] and band.get("lift") is not None:
-                return (
-                    f"leads between {_number(band['lower'])} and {_number(band['upper'])} were won "
-                    f"{_times(band['lift'])} as often as average ({band['win_rate']:.0%} vs {overall:.0%})"
-                )
+    overall = stats.overall_win_rate
+    if isinstance(stats, CategoricalSignalStats) and isinstance(value, str):
+        level = stats.level(value)
+        if level is None or level.lift is None:
+            return None
+        return (
+            f"leads with this value were won {_times(level.lift)} as often as average "
+            f"({level.win_rate:.0%} vs {overall:.0%})"
+        )
+    if isinstance(stats, NumericSignalStats) and isinstance(value, int | float) and not _missing(value):
+        band = stats.bin_of(float(value))
+        if band is not None and band.lift is not None:
+            return (
+                f"leads between {_number(band.lower)} and {_number(band.upper)} were won "
+                f"{_times(band.lift)} as often as average ({band.win_rate:.0%} vs {overall:.0%})"
+            )
     return None
 
 

@@ -12,17 +12,11 @@ import pandas as pd
 from training.bundle import ModelBundle
 from training.data.contract import CLOSED_AT, CREATED_AT, LEAD_ID, STATUS, LeadDataset
 from training.features.snapshots import CUTOFF, SnapshotBatch
-from training.model.serving_stats import grade_of
 
 
 def card_threshold(bundle: ModelBundle) -> float:
-    """The hand-over threshold in the bundle's card: ``value`` (as ``training.scoring`` reads it), else
-    ``threshold`` (the key of ``ThresholdDecision.to_dict``, all that cards written before had)."""
-    section = bundle.card.threshold
-    value = section.get("value", section.get("threshold"))
-    if value is None:
-        raise ValueError(f"model card of {bundle.card.name!r} has no hand-over threshold: {section}")
-    return float(value)
+    """The hand-over threshold stored (once) in the bundle's card; a clear error if it has none."""
+    return bundle.card.threshold_value()
 
 
 @dataclass
@@ -73,7 +67,7 @@ def backtest(
     """
     horizon = int(horizon_days or bundle.card.horizon_days)
     split = bundle.card.split
-    not_before = split.get("test_start") if split.get("kind") == "time" else None
+    not_before = split.test_start if split is not None and split.kind == "time" else None
     when = pd.Timestamp(as_of) if as_of is not None else default_backtest_date(dataset, horizon, not_before)
     if when.tzinfo is None:
         when = when.tz_localize("UTC")
@@ -114,14 +108,14 @@ def backtest(
             f"the horizon ends {end.date()}, after the data ends ({pd.Timestamp(until).date()}): "
             "some 'still open' leads may yet have been won in time"
         )
-    grades = bundle.card.serving.get("grades")
+    stats = bundle.card.serving
     frame = pd.DataFrame(
         {
             LEAD_ID: chosen[LEAD_ID].to_numpy(),
             "readiness": readiness,
             "score": np.round(readiness * 100.0, 1),
             "handover": readiness >= threshold,
-            "grade": grade_of(readiness, grades) if grades else "",
+            "grade": stats.grades.grades(readiness) if stats is not None else "",
             "what_happened": happened,
         }
     )

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from training.audit import LeakageWarning
 from training.bundle import ModelBundle, ModelCard
 from training.config import TrainConfig
 from training.data.contract import LeadDataset, TimeBasis
@@ -89,7 +90,7 @@ class ReportData:
     effects: list[Effect]
     ripening: pd.DataFrame
     backtest: Backtest | None
-    leakage_warnings: list[dict[str, Any]]
+    leakage_warnings: list[LeakageWarning]
     oracle_auc: float | None = None
     #: how the numbers were made (subsamples, skipped sections), shown in the report
     notes: list[str] = field(default_factory=list)
@@ -195,7 +196,7 @@ def assemble_report_data(
         n_events=len(dataset.events),
         horizon_days=int(card.horizon_days),
         threshold=threshold,
-        threshold_explanation=str(card.threshold.get("explanation", "")),
+        threshold_explanation=card.threshold.explanation if card.threshold is not None else "",
         test=test,
         permutation=permutation,
         contribution=contribution,
@@ -237,7 +238,7 @@ def rebuild_test_period(bundle: ModelBundle, dataset: LeadDataset) -> TestPeriod
     ``ValueError`` naming the problem when the card lacks them or no snapshot falls in the period.
     """
     card = bundle.card
-    if not card.config or "test_start" not in card.split:
+    if not card.config or card.split is None or card.split.test_start is None:
         raise ValueError(
             f"model card of {card.name!r} (version {card.version}) lacks the training config or the split's "
             "test_start, so its test period cannot be rebuilt; pass the training outcome instead"
@@ -245,8 +246,8 @@ def rebuild_test_period(bundle: ModelBundle, dataset: LeadDataset) -> TestPeriod
     config = config_from_card(card)
     labelled = load_labelled(dataset, config)
     keys = labelled.time_key
-    start: Any = card.split["test_start"]
-    if card.split.get("kind") == "time":
+    start: Any = card.split.test_start
+    if card.split.kind == "time":
         start = pd.Timestamp(start)
     is_test = np.asarray(keys >= start, dtype=bool)
     if not is_test.any():

@@ -141,12 +141,13 @@ def explain_snapshots(bundle: ModelBundle, batch: SnapshotBatch, *, top: int = 3
     (summed log-odds of the signal's features), ``direction`` and ``sentence`` (from
     ``training.model.reasons``, quoting the model card's historical win rates when it has them).
     """
-    readiness, _, contributions = explain(bundle.pipeline, batch)
+    explanation = explain(bundle.pipeline, batch)
+    readiness, contributions = explanation.readiness, explanation.frame()
     features = bundle.pipeline[:-1].transform(batch)
     catalog = FeatureCatalog(bundle.pipeline[0].feature_specs())
     by_signal = contributions_by_signal(contributions, catalog)
     strongest = contributions.drop(columns=[BASE_VALUE]).abs()
-    stats = bundle.card.serving.get("signals", {})
+    stats = bundle.card.serving_stats()
     rows = []
     pushes = by_signal.to_numpy(dtype=np.float64)
     magnitudes = np.abs(pushes)
@@ -166,7 +167,7 @@ def explain_snapshots(bundle: ModelBundle, batch: SnapshotBatch, *, top: int = 3
                     "signal": signal_label(signal),
                     "contribution": contribution,
                     "direction": "raises" if contribution > 0 else "lowers",
-                    "sentence": reason_sentence(catalog[feature], value, stats.get(signal)),
+                    "sentence": reason_sentence(catalog[feature], value, stats.signal(signal)),
                 }
             )
     return pd.DataFrame(rows)

@@ -82,7 +82,9 @@ def report_context(data: ReportData) -> dict[str, Any]:
         "title": f"What drives lead readiness: {card.name}" + (f" v{card.version}" if card.version else ""),
         "card": card,
         "data": data,
-        "test_window": f"{_date(split.get('test_start'))} to {_date(split.get('test_end'))}",
+        "test_window": (
+            f"{_date(split.test_start)} to {_date(split.test_end)}" if split is not None else "unknown"
+        ),
         "n_test": len(test.y),
         "base_rate": model.base_rate,
         "headlines": _headlines(data),

@@ -24,7 +24,12 @@ from training.features.specs import (
     as_catalog,
 )
 from training.model.reasons import humanize
-from training.model.serving_stats import (
+from training.model.serving_types import (
+    CategoricalSignalStats,
+    EventSignalStats,
+    SignalStats,
+)
+from training.model.signal_stats import (
     PREFERRED_WINDOW_DAYS,
     event_type_count_columns,
     signal_stats,
@@ -69,41 +74,33 @@ def signal_win_rates(features: pd.DataFrame, y: Any, specs: Iterable[FeatureSpec
     return pd.DataFrame(rows, columns=columns)
 
 
-def _rows_of(signal: str, entry: dict[str, Any], n_total: int) -> list[dict[str, Any]]:
-    label, kind, overall = signal_label(signal), entry["kind"], entry["overall_win_rate"]
+def _rows_of(signal: str, entry: SignalStats, n_total: int) -> list[dict[str, Any]]:
+    label, kind, overall = signal_label(signal), entry.kind, entry.overall_win_rate
     base = {"signal": signal, "label": label, "kind": kind, "overall_win_rate": overall}
     rows: list[dict[str, Any]] = []
-    if kind == "event_type":
-        window = entry.get("window_days")
+    if isinstance(entry, EventSignalStats):
+        window = entry.window_days
         recently = f"in the last {window} days" if window else "so far"
         name = humanize(signal)
         noun = _PRESENCE_NOUNS.get(signal, f"{'an' if name[:1] in 'aeiou' else 'a'} '{name}'")
-        n_with = int(entry["n_with"])
+        n_with = entry.n_with
         for level, rate, n in (
-            (f"with {noun} {recently}", entry["win_rate_with"], n_with),
-            (f"without {noun} {recently}", entry["win_rate_without"], n_total - n_with),
+            (f"with {noun} {recently}", entry.win_rate_with, n_with),
+            (f"without {noun} {recently}", entry.win_rate_without, n_total - n_with),
         ):
             rows.append(
                 {**base, "level": level, "short_level": level.split(" ")[0], "n": n, "win_rate": rate}
             )
         return _finish(rows, overall)
-    if kind == "categorical":
-        for level, values in entry.get("levels", {}).items():
+    if isinstance(entry, CategoricalSignalStats):
+        for level, values in entry.levels.items():
             rows.append(
-                {
-                    **base,
-                    "level": str(level),
-                    "short_level": str(level),
-                    "n": values["n"],
-                    "win_rate": values["win_rate"],
-                }
+                {**base, "level": level, "short_level": level, "n": values.n, "win_rate": values.win_rate}
             )
         return _finish(rows, overall)
-    for band in entry.get("bins", []):
-        level = f"{_short_number(band['lower'])} to {_short_number(band['upper'])}"
-        rows.append(
-            {**base, "level": level, "short_level": level, "n": band["n"], "win_rate": band["win_rate"]}
-        )
+    for band in entry.bins:
+        level = f"{_short_number(band.lower)} to {_short_number(band.upper)}"
+        rows.append({**base, "level": level, "short_level": level, "n": band.n, "win_rate": band.win_rate})
     return _finish(rows, overall)
 
 

@@ -103,5 +103,5 @@ def test_a_profile_column_named_like_an_event_count_stays_a_profile_field() -> N
         {"lead_id": [f"L{i}" for i in range(n)], "cutoff": pd.Timestamp("2024-01-01", tz="UTC")}
     )
     stats = build_serving_stats(features, np.arange(n) % 2, np.linspace(0, 1, n), snapshots, specs, 0.5, 90)
-    assert stats["signals"]["demo_count_30d"]["kind"] == "numeric"
-    assert stats["ripe_profile"] == []
+    assert stats.signals["demo_count_30d"].kind == "numeric"
+    assert stats.ripe_profile == []

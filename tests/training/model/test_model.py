@@ -74,7 +74,7 @@ def test_predict_proba_columns_and_readiness_agree(fitted: ReadinessModel, probl
 
 def test_contributions_sum_exactly_to_raw_score(fitted: ReadinessModel, problem) -> None:
     _, _, X_test, _ = problem
-    contributions = fitted.contributions(X_test)
+    contributions = fitted.explain(X_test).frame()
     assert list(contributions.columns) == ["a", "b", "noise", "lead_source", BASE_VALUE]
     raw = fitted.raw_score(X_test)
     np.testing.assert_allclose(contributions.sum(axis=1).to_numpy(), raw, rtol=1e-9, atol=1e-9)
@@ -207,18 +207,22 @@ def test_pipeline_and_explain_run_features_once(problem) -> None:
     )
     batch = SnapshotBatch(snapshots, pd.DataFrame(columns=["lead_id", "occurred_at", "event_type"]))
     pipeline = build_pipeline(_FrameFeatures(), ReadinessModel(**FAST)).fit(batch, y)
-    proba, raw, contributions = explain(pipeline, batch.take([0, 1, 2]))
+    explanation = explain(pipeline, batch.take([0, 1, 2]))
+    proba, raw, contributions = explanation.readiness, explanation.raw, explanation.frame()
     model = pipeline[-1]
     np.testing.assert_allclose(proba, pipeline.predict_proba(batch.take([0, 1, 2]))[:, 1])
     np.testing.assert_allclose(raw, model.raw_score(X.iloc[:3]))
     np.testing.assert_allclose(contributions.sum(axis=1).to_numpy(), raw, rtol=1e-9, atol=1e-9)
 
 
-def test_explain_arrays_match_the_frame_api(fitted: ReadinessModel, problem) -> None:
+def test_explanation_arrays_match_its_frame(fitted: ReadinessModel, problem) -> None:
     _, _, X_test, _ = problem
-    readiness, raw, values = fitted.explain_arrays(X_test.iloc[:300])
-    frame = fitted.contributions(X_test.iloc[:300])
+    explanation = fitted.explain(X_test.iloc[:300])
+    readiness, raw = explanation.readiness, explanation.raw
+    values = np.column_stack([explanation.contributions, explanation.base_value])
+    frame = explanation.frame(X_test.index[:300])
     np.testing.assert_allclose(values, frame.to_numpy(), rtol=1e-12, atol=1e-12)
+    assert list(frame.index) == list(X_test.index[:300])
     np.testing.assert_allclose(raw, fitted.raw_score(X_test.iloc[:300]), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(readiness, fitted.calibrate(raw))
 

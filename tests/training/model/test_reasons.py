@@ -8,6 +8,7 @@ import pytest
 
 from training.features.specs import FeatureCatalog, FeatureScope, feature_specs
 from training.model.reasons import reason_sentence
+from training.model.serving_types import CategoricalSignalStats, EventSignalStats, LevelStats
 
 EVENT_TYPES = ("webinar_attended", "pricing_page_view", "email_click")
 #: The specs LeadFeatures publishes for these event types and default windows, trend and half-lives.
@@ -22,13 +23,15 @@ SPECS = FeatureCatalog(
     )
 )
 
-EVENT_STATS = {
-    "kind": "event_type",
-    "lift": 2.4,
-    "win_rate_with": 0.12,
-    "win_rate_without": 0.05,
-    "window_days": 30,
-}
+EVENT_STATS = EventSignalStats(
+    feature="webinar_attended_count_30d",
+    window_days=30,
+    n_with=40,
+    win_rate_with=0.12,
+    win_rate_without=0.05,
+    lift=2.4,
+    overall_win_rate=0.06,
+)
 
 
 @pytest.mark.parametrize(
@@ -102,11 +105,11 @@ def test_evidence_from_the_training_data_is_appended() -> None:
         "1 'webinar attended' event in the last 30 days: leads who had one in the last 30 days were won "
         "2.4x as often as those who had not (12% vs 5%)."
     )
-    levels = {
-        "kind": "categorical",
-        "overall_win_rate": 0.05,
-        "levels": {"referral": {"lift": 3.0, "win_rate": 0.15}},
-    }
+    levels = CategoricalSignalStats(
+        feature="source",
+        overall_win_rate=0.05,
+        levels={"referral": LevelStats(n=20, lift=3.0, win_rate=0.15)},
+    )
     assert reason_sentence(SPECS["source"], "referral", levels) == (
         "Source: referral: leads with this value were won 3.0x as often as average (15% vs 5%)."
     )

@@ -11,18 +11,18 @@ import pytest
 from training.features.specs import FeatureCatalog, FeatureScope, feature_specs
 from training.model.serving_stats import (
     build_serving_stats,
-    days_to_ripeness,
-    event_type_count_columns,
     gone_cold_rule,
     grade_edges,
-    grade_of,
-    percentile_of,
     readiness_percentiles,
-    ripe_profile,
-    ripening_trajectories,
-    signal_stats,
-    value_features,
 )
+from training.model.serving_types import (
+    CategoricalSignalStats,
+    EventSignalStats,
+    Percentiles,
+    ServingStats,
+)
+from training.model.signal_stats import event_type_count_columns, ripe_profile, signal_stats, value_features
+from training.model.trajectories import ripening_trajectories
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
 
@@ -31,18 +31,18 @@ def test_percentiles_place_a_lead_in_the_training_population() -> None:
     readiness = np.linspace(0, 1, 1001)
     quantiles = readiness_percentiles(readiness)
     assert len(quantiles) == 101 and quantiles == sorted(quantiles)
-    got = percentile_of(np.array([-1.0, 0.25, 0.5, 0.9, 2.0]), quantiles)
+    got = Percentiles(quantiles=quantiles).of(np.array([-1.0, 0.25, 0.5, 0.9, 2.0]))
     assert got.tolist() == pytest.approx([0.0, 25.0, 50.0, 90.0, 100.0], abs=0.2)
     # Ties: a value shared by the whole lower half sits in the middle of its rank range, not at 0.
     tied = np.r_[np.zeros(500), np.linspace(0.5, 1, 500)]
-    assert percentile_of(np.array([0.0]), readiness_percentiles(tied))[0] == pytest.approx(25, abs=1)
+    assert Percentiles(quantiles=readiness_percentiles(tied)).percentile(0.0) == pytest.approx(25, abs=1)
 
 
 def test_grades_split_below_threshold_population() -> None:
     readiness = np.r_[np.linspace(0, 0.2, 400), np.linspace(0.3, 0.9, 100)]
     edges = grade_edges(readiness, 0.3)
-    assert edges["A"] == 0.3 and edges["C"] < edges["B"] < 0.3
-    assert grade_of(np.array([0.95, 0.29, 0.11, 0.01]), edges).tolist() == ["A", "B", "C", "D"]
+    assert edges.a == 0.3 and edges.c < edges.b < 0.3
+    assert edges.grades(np.array([0.95, 0.29, 0.11, 0.01])).tolist() == ["A", "B", "C", "D"]
 
 
 def test_gone_cold_rule_finds_the_inactivity_after_which_leads_rarely_ripen() -> None:
@@ -53,12 +53,12 @@ def test_gone_cold_rule_finds_the_inactivity_after_which_leads_rarely_ripen() ->
     rule = gone_cold_rule(
         days, np.full(4000, 0.1), 0.3, ripened, inactivity_feature="days_since_last_engagement"
     )
-    assert rule["available"] and rule["min_days_inactive"] == 30
-    assert rule["ripen_rate_beyond"] == 0.0 and rule["n_beyond"] == int((days >= 30).sum())
-    assert "30 days" in rule["rule"]
-    curve = {point["min_days_inactive"]: point for point in rule["curve"]}
+    assert rule.available and rule.min_days_inactive == 30
+    assert rule.ripen_rate_beyond == 0.0 and rule.n_beyond == int((days >= 30).sum())
+    assert "30 days" in rule.rule
+    curve = {point.min_days_inactive: point for point in rule.curve}
     # On average leads inactive 21+ days ripen rarely too, but those at 21-29 days still do: not cold yet.
-    assert 0 < curve[21]["ripen_rate"] < 0.05
+    assert 0 < (curve[21].ripen_rate or 0) < 0.05
 
 
 def test_gone_cold_rule_is_unavailable_when_inactivity_does_not_matter() -> None:
@@ -66,8 +66,8 @@ def test_gone_cold_rule_is_unavailable_when_inactivity_does_not_matter() -> None
     days = rng.uniform(0, 90, 2000)
     ripened = rng.random(2000) < 0.3
     rule = gone_cold_rule(days, np.full(2000, 0.1), 0.3, ripened, inactivity_feature="x")
-    assert not rule["available"] and rule["min_days_inactive"] is None
-    assert not gone_cold_rule(None, np.zeros(3), 0.3, np.zeros(3, bool), inactivity_feature=None)["available"]
+    assert not rule.available and rule.min_days_inactive is None
+    assert not gone_cold_rule(None, np.zeros(3), 0.3, np.zeros(3, bool), inactivity_feature=None).available
 
 
 def _trajectory_snapshots() -> tuple[pd.DataFrame, np.ndarray]:
@@ -85,14 +85,14 @@ def _trajectory_snapshots() -> tuple[pd.DataFrame, np.ndarray]:
 def test_ripening_trajectories_measure_days_to_the_first_crossing() -> None:
     snapshots, readiness = _trajectory_snapshots()
     ripening = ripening_trajectories(snapshots, readiness, 0.3, min_support=1, min_ripen_rate=0.0)
-    bands = ripening["bands"]
+    bands = ripening.bands
     low = bands[0]  # readiness below 0.075: a@0 (ripened after 14 days) and b@0 (never)
-    assert (low["n_below"], low["n_ripened"], low["median_days"]) == (2, 1, 14.0)
-    band_of_a7 = next(b for b in bands if b["lower"] <= 0.2 < b["upper"])
-    assert band_of_a7["median_days"] == 7.0
-    assert days_to_ripeness(np.array([0.01, 0.2, 0.9]), ripening) == [14.0, 7.0, None]
+    assert (low.n_below, low.n_ripened, low.median_days) == (2, 1, 14.0)
+    band_of_a7 = next(b for b in bands if b.lower <= 0.2 < b.upper)
+    assert band_of_a7.median_days == 7.0
+    assert ripening.days_to_ripeness(np.array([0.01, 0.2, 0.9])) == [14.0, 7.0, None]
     strict = ripening_trajectories(snapshots, readiness, 0.3, min_support=5)
-    assert days_to_ripeness(np.array([0.01]), strict) == [None]
+    assert strict.days_to_ripeness(np.array([0.01])) == [None]
 
 
 def test_signal_stats_and_ripe_profile() -> None:
@@ -118,15 +118,17 @@ def test_signal_stats_and_ripe_profile() -> None:
     assert set(windows) == {"demo_request", "email_open"}  # "engagement" is no event type
     stats = signal_stats(features, y, value_features(catalog), windows)
     demo_stats = stats["demo_request"]
+    assert isinstance(demo_stats, EventSignalStats)
     has = demo > 0
-    assert demo_stats["win_rate_with"] == pytest.approx(y[has].mean())
-    assert demo_stats["lift"] == pytest.approx(y[has].mean() / y[~has].mean())
-    assert set(stats["source"]["levels"]) == {"ads", "referral"}
+    assert demo_stats.win_rate_with == pytest.approx(y[has].mean())
+    assert demo_stats.lift == pytest.approx(y[has].mean() / y[~has].mean())
+    source = stats["source"]
+    assert isinstance(source, CategoricalSignalStats) and set(source.levels) == {"ads", "referral"}
 
     readiness = np.where(demo > 0, 0.6, 0.1)
-    profile = ripe_profile(features, y, readiness, 0.3, windows)
-    assert profile[0]["signal"] == "demo_request"
-    assert profile[0]["typical_count"] == int(np.ceil(np.median(demo[demo > 0])))
+    profile = ripe_profile(features, y, readiness, 0.3, catalog)
+    assert profile[0].signal == "demo_request" and profile[0].event_type == "demo_request"
+    assert profile[0].typical_count == int(np.ceil(np.median(demo[demo > 0])))
 
 
 def test_build_serving_stats_is_json_and_complete() -> None:
@@ -146,16 +148,17 @@ def test_build_serving_stats_is_json_and_complete() -> None:
         0.3,
         90,
     )
-    json.dumps(stats, allow_nan=False)
-    assert set(stats) >= {"percentiles", "grades", "gone_cold", "signals", "ripe_profile", "ripening"}
-    assert stats["gone_cold"]["inactivity_feature"] == "days_since_last_engagement"
-    assert stats["gone_cold"]["fallback_feature"] == "lead_age_days"
+    dumped = json.loads(stats.model_dump_json())
+    json.dumps(dumped, allow_nan=False)
+    assert set(dumped) >= {"percentiles", "grades", "gone_cold", "signals", "ripe_profile", "ripening"}
+    assert ServingStats.model_validate(dumped) == stats
+    assert stats.gone_cold.inactivity_feature == "days_since_last_engagement"
+    assert stats.gone_cold.fallback_feature == "lead_age_days"
     with pytest.raises(ValueError, match="same number of rows"):
         build_serving_stats(features, np.zeros(2), readiness, snapshots, [], 0.3, 90)
 
 
 def test_derived_groups_get_no_invented_levels() -> None:
-    from training.model.serving_stats import signal_stats
 
     features = pd.DataFrame(
         {
@@ -169,5 +172,6 @@ def test_derived_groups_get_no_invented_levels() -> None:
     groups = value_features(FeatureCatalog(s for s in specs if s.name in features.columns))
     stats = signal_stats(features, np.array([0.0, 1.0, 1.0, 0.0]), groups, {})
     assert "engagement" not in stats
-    assert stats["lead_age"]["kind"] == "numeric"
-    assert stats["source"]["levels"]["a"]["win_rate"] == 0.5
+    assert stats["lead_age"].kind == "numeric"
+    source = stats["source"]
+    assert isinstance(source, CategoricalSignalStats) and source.levels["a"].win_rate == 0.5

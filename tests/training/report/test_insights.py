@@ -138,7 +138,7 @@ def test_grouped_importances_cover_every_signal_of_a_trained_model(
     permutation = permutation_importance_by_signal(
         model, X, outcome.y_test, groups, n_repeats=2, max_rows=1500
     )
-    contributions = contribution_importance_by_signal(model.contributions(X.iloc[:1500]), groups)
+    contributions = contribution_importance_by_signal(model.explain(X.iloc[:1500]).frame(), groups)
     assert set(permutation["signal"]) == {s.signal for s in groups} == set(contributions["signal"])
     assert permutation["auc_drop"].iloc[0] > 0.005  # the strongest signal matters measurably
     assert (contributions["ci_low"] <= contributions["mean_abs_contribution"] + 1e-12).all()
