@@ -15,18 +15,22 @@ from training.features.events import DAY_NS, EventTimeline
 from training.features.snapshot_arrays import NAT_NS, SnapshotArrays
 from training.features.specs import FeatureKind, FeatureScope, FeatureSpec
 
-#: (kind, scope, window_days, half_life_days); scope is None for per-slot features (any event slot).
-SpecKey = tuple[FeatureKind, FeatureScope | None, int | None, float | None]
+#: (kind, scope, window_days, half_life_days) as plain values (enum members hash in Python, and this runs
+#: per request); scope is None for per-slot features (any event slot).
+SpecKey = tuple[str, str | None, int | None, float | None]
 Write = Callable[[int | np.ndarray, np.ndarray], None]
 _SLOT_SCOPES = (FeatureScope.EVENT_TYPE, FeatureScope.POOLED_EVENTS)
-
 K, S = FeatureKind, FeatureScope
+
+_COUNT, _RECENCY, _TREND, _DECAYED = (k.value for k in (K.COUNT, K.RECENCY, K.TREND, K.DECAYED))
+_BREADTH, _AGE, _FIRST, _FLAG = (k.value for k in (K.BREADTH, K.AGE, K.MILESTONE_DAYS, K.MILESTONE_FLAG))
+_ALL, _LEAD, _HIGH_INTENT = S.ALL_EVENTS.value, S.LEAD.value, S.HIGH_INTENT.value
 
 
 def spec_key(spec: FeatureSpec) -> SpecKey:
     """The key under which ``EventRows`` keeps the spec's row(s)."""
-    scope = None if spec.scope in _SLOT_SCOPES else spec.scope
-    return spec.kind, scope, spec.window_days, spec.half_life_days
+    scope = None if spec.scope in _SLOT_SCOPES else spec.scope.value
+    return spec.kind.value, scope, spec.window_days, spec.half_life_days
 
 
 @dataclass(frozen=True)
@@ -76,11 +80,11 @@ def write_event_features(
     for chunk in timeline.chunks:  # (slots of the chunk, snapshots) at a time
         window_counts = {w: timeline.count(chunk, w * DAY_NS) for w in windows_days}
         for w, counts in window_counts.items():
-            write(slot_rows[(K.COUNT, None, w, None)][chunk], counts)
+            write(slot_rows[(_COUNT, None, w, None)][chunk], counts)
             window_totals[w] += counts.sum(axis=0)  # whole numbers: exact in any order
             distinct[w] += (counts > 0).sum(axis=0)
         last = timeline.days_since_last(chunk)
-        write(slot_rows[(K.RECENCY, None, None, None)][chunk], last)
+        write(slot_rows[(_RECENCY, None, None, None)][chunk], last)
         last_any = np.fmin(last_any, np.fmin.reduce(last, axis=0))
         total += timeline.count(chunk).sum(axis=0)
         if trend_days is not None:
@@ -89,12 +93,12 @@ def write_event_features(
             if recent is None:
                 recent = timeline.count(chunk, recent_days * DAY_NS)
             prior = timeline.count(chunk, baseline_days * DAY_NS, skip_ns=recent_days * DAY_NS)
-            write(slot_rows[(K.TREND, None, recent_days, None)][chunk], trend(recent, prior, *trend_days))
+            write(slot_rows[(_TREND, None, recent_days, None)][chunk], trend(recent, prior, *trend_days))
             recent_total += recent.sum(axis=0)
             prior_total += prior.sum(axis=0)
         for h, half_life_ns in half_lives.items():
             decayed = timeline.decayed(chunk, half_life_ns)
-            write(slot_rows[(K.DECAYED, None, None, h)][chunk], decayed)
+            write(slot_rows[(_DECAYED, None, None, h)][chunk], decayed)
             for slot_values in decayed:  # slot by slot: the same float sums however slots are chunked
                 decayed_totals[h] += slot_values
         high_intent = is_high_intent[chunk]
@@ -103,20 +107,20 @@ def write_event_features(
             first_high_intent = np.fmax(first_high_intent, first)
     invalid = ~timeline.valid
     for w in windows_days:
-        write(overall[(K.COUNT, S.ALL_EVENTS, w, None)], _nan_where(window_totals[w], invalid))
-        write(overall[(K.BREADTH, S.ALL_EVENTS, w, None)], _nan_where(distinct[w], invalid))
-    write(overall[(K.COUNT, S.ALL_EVENTS, None, None)], _nan_where(total, invalid))
+        write(overall[(_COUNT, _ALL, w, None)], _nan_where(window_totals[w], invalid))
+        write(overall[(_BREADTH, _ALL, w, None)], _nan_where(distinct[w], invalid))
+    write(overall[(_COUNT, _ALL, None, None)], _nan_where(total, invalid))
     if trend_days is not None:
         engagement = trend(recent_total, prior_total, *trend_days)
-        write(overall[(K.TREND, S.ALL_EVENTS, trend_days[0], None)], _nan_where(engagement, invalid))
+        write(overall[(_TREND, _ALL, trend_days[0], None)], _nan_where(engagement, invalid))
     for h, values in decayed_totals.items():
         # NaN cutoffs are NaN in every slot already
-        write(overall[(K.DECAYED, S.ALL_EVENTS, None, h)], values)
-    write(overall[(K.RECENCY, S.ALL_EVENTS, None, None)], last_any)
-    write(overall[(K.AGE, S.LEAD, None, None)], lead_age_days(arrays))
-    write(overall[(K.MILESTONE_DAYS, S.HIGH_INTENT, None, None)], first_high_intent)
+        write(overall[(_DECAYED, _ALL, None, h)], values)
+    write(overall[(_RECENCY, _ALL, None, None)], last_any)
+    write(overall[(_AGE, _LEAD, None, None)], lead_age_days(arrays))
+    write(overall[(_FIRST, _HIGH_INTENT, None, None)], first_high_intent)
     has_high_intent = _nan_where(np.isfinite(first_high_intent).astype(np.float64), invalid)
-    write(overall[(K.MILESTONE_FLAG, S.HIGH_INTENT, None, None)], has_high_intent)
+    write(overall[(_FLAG, _HIGH_INTENT, None, None)], has_high_intent)
 
 
 def trend(recent: np.ndarray, prior: np.ndarray, recent_days: int, baseline_days: int) -> np.ndarray:

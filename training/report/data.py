@@ -142,7 +142,7 @@ def assemble_report_data(
     rows = np.arange(n_test)
     if n_test > max_contribution_rows:
         rows = np.sort(rng.choice(n_test, size=max_contribution_rows, replace=False))
-    contributions = model.contributions(test.features.iloc[rows].reset_index(drop=True))
+    contributions = model.explain(test.features.iloc[rows].reset_index(drop=True)).frame()
     contribution = contribution_importance_by_signal(contributions, specs, seed=seed)
     if n_test > max_importance_rows:
         notes.append(

@@ -104,7 +104,7 @@ def contribution_importance_by_signal(
 ) -> pd.DataFrame:
     """Mean |summed contribution| of each signal's features, with a bootstrap interval over snapshots.
 
-    ``contributions`` is ``ReadinessModel.contributions`` output (log-odds). Returns ``signal``, ``label``,
+    ``contributions`` is ``ReadinessModel.explain(X).frame()`` (log-odds). Returns ``signal``, ``label``,
     ``kind``, ``mean_abs_contribution``, ``ci_low``, ``ci_high``, ``share`` (of the sum over signals),
     ``n_rows``; largest first.
     """
