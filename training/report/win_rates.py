@@ -1,6 +1,6 @@
 """Historical win rates per business signal, one row per comparison, with a sentence each.
 
-The numbers are those of ``training.model.serving_stats.signal_stats`` (the same numbers the API's
+The numbers are those of ``training.model.signal_stats.signal_stats`` (the same numbers the API's
 reasons quote): with vs without a recent event, per level, per quartile, against the overall rate.
 """
 
