@@ -17,7 +17,7 @@ from serving.errors import validation_error_handler
 from serving.logs import configure_logging, get_logger
 from serving.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from serving.model_holder import ModelHolder, holder_from_settings
-from serving.routers import admin, health, model, report, score
+from serving.routers import admin, compare, health, model, report, score
 from serving.settings import Settings
 from training import __version__
 
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)  # outermost: every answer, even a 413, carries a request id
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    for router in (score.router, model.router, report.router, health.router, admin.router):
+    for router in (score.router, compare.router, model.router, report.router, health.router, admin.router):
         app.include_router(router)
     add_docs(app)
     return app

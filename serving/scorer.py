@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from serving.counterfactuals import RipeningPlan, plan_ripening
+from serving.explanation import Explainer, facts_from_specs
 from serving.schemas import LeadScore
-from training.bundle import ModelBundle
+from training.bundle import ModelBundle, ModelCard
 from training.data.live import LeadIn
 from training.data.live_arrays import LeadInputError, arrays_from_leads, check_leads
 from training.features.matrix import FeatureMatrix
@@ -28,14 +29,15 @@ from training.features.profile import cached_category_dtype
 from training.features.snapshot_arrays import SnapshotArrays
 from training.features.specs import FeatureCatalog
 from training.features.transformer import LeadFeatures
-from training.model.reasons import reason_sentence, ripening_sentence
+from training.model.explanation_stats import EXPLANATION_SECTION, ExplanationStats
+from training.model.reasons import ripening_sentence
 from training.model.serving_stats import grade_of, inactivity_days, percentile_of, ripening_band_of
+from training.report.signals import signal_label
 from training.scoring import readiness_threshold
 
 __all__ = ["LeadInputError", "LeadScorer", "Scored", "card_threshold"]
 
 BASE_VALUE = "base_value"
-_SENTENCE_CACHE_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,14 @@ class LeadScorer:
         self.cold_rule = (
             rule if rule.get("available") and feature in self.feature_names else {"available": False, **rule}
         )
-        self._sentences: dict[tuple[str, float | str | None], str] = {}
+        self.explainer = Explainer(
+            facts_from_specs(self.specs, self.features.high_intent_event_types_),
+            self.feature_names,
+            explanation_stats_of(card),
+            self.signal_stats,
+            {spec.signal: signal_label(spec.signal) for spec in self.specs},
+            self._categorical_features,
+        )
         numeric_features = set(self.features.get_feature_names_out()) - set(self.categorical_columns)
         self.ripe_profile = [
             p for p in self.stats.get("ripe_profile", []) if p.get("feature") in numeric_features
@@ -140,7 +149,10 @@ class LeadScorer:
         green = np.flatnonzero(verdicts == "too_green")
         plans = self._ripening_plans(arrays, scored, green, max_ripening_steps)
         warnings = self._warnings(leads, arrays)
-        reasons = self._explanations(scored, reasons_per_side)
+        axes = self.explainer.axes(scored.contributions)
+        reasons = self.explainer.explanations(
+            scored.features, scored.contributions, scored.raw, scored.base_value, axes, reasons_per_side
+        )
         cutoffs = [_utc(lead.as_of or default_as_of) for lead in leads]
         threshold_score = _score(self.threshold)
         answers = []
@@ -156,6 +168,10 @@ class LeadScorer:
                     "score": _score(readiness[i]),
                     "readiness": float(readiness[i]),
                     "grade": str(grades[i]),
+                    "fit": axes.fit[i],
+                    "interest": axes.interest[i],
+                    "fit_interest": axes.label(i),
+                    "fit_interest_summary": axes.summary(i),
                     "percentile": None if np.isnan(percentiles[i]) else float(percentiles[i]),
                     "threshold_score": threshold_score,
                     "verdict": verdict,
@@ -254,61 +270,6 @@ class LeadScorer:
         if plan is not None and plan["steps"]:
             text += f" Most promising: {plan['steps'][0]['sentence']}."
         return text
-
-    # ------------------------------------------------------------------------------------ reasons
-    def _explanations(self, scored: Scored, per_side: int) -> list[dict[str, Any]]:
-        """An ``Explanation`` (as a dict) per row."""
-        contributions = scored.contributions
-        n, n_features = contributions.shape
-        k = min(per_side, n_features)
-        # Largest positive and most negative contributions per row, vectorised over the whole batch.
-        up = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
-        down = np.argsort(contributions, axis=1, kind="stable")[:, :k]
-        totals = contributions.sum(axis=1)
-        used = np.unique(np.concatenate([up.ravel(), down.ravel()]))
-        values = _FeatureValues(
-            scored.features, [self.feature_names[j] for j in used], self._categorical_features
-        )
-        explanations = []
-        for i in range(n):
-            positive = [self._reason(j, values, contributions, i) for j in up[i] if contributions[i, j] > 0]
-            negative = [self._reason(j, values, contributions, i) for j in down[i] if contributions[i, j] < 0]
-            listed = sum(r["contribution"] for r in positive) + sum(r["contribution"] for r in negative)
-            explanations.append(
-                {
-                    "raw_score": float(scored.raw[i]),
-                    "base_value": float(scored.base_value[i]),
-                    "positive": positive,
-                    "negative": negative,
-                    "other_contributions": float(totals[i] - listed),
-                }
-            )
-        return explanations
-
-    def _reason(self, j: int, values: _FeatureValues, contributions: np.ndarray, i: int) -> dict[str, Any]:
-        """A ``Reason`` as a dict."""
-        feature = self.feature_names[j]
-        value = values.get(i, feature)
-        signal = self.specs.signal_of(feature)
-        return {
-            "feature": feature,
-            "signal": signal,
-            "value": value,
-            "contribution": float(contributions[i, j]),
-            "sentence": self._sentence(feature, value),
-        }
-
-    def _sentence(self, feature: str, value: float | str | None) -> str:
-        # Sentences depend only on (feature, value): counts and levels repeat a lot across leads.
-        key = (feature, value)
-        sentence = self._sentences.get(key)
-        if sentence is None:
-            if len(self._sentences) > _SENTENCE_CACHE_SIZE:
-                self._sentences.clear()
-            spec = self.specs[feature]
-            sentence = reason_sentence(spec, value, self.signal_stats.get(spec.signal))
-            self._sentences[key] = sentence
-        return sentence
 
     # ------------------------------------------------------------------------------------ to ripen
     def _ripening_plans(
@@ -466,6 +427,17 @@ def card_threshold(bundle: ModelBundle) -> float:
     return readiness_threshold(bundle)
 
 
+def explanation_stats_of(card: ModelCard) -> ExplanationStats:
+    """The card's explanation statistics; a ``ValueError`` saying what to do when it has none."""
+    section = (card.serving or {}).get(EXPLANATION_SECTION)
+    if section is None:
+        raise ValueError(
+            f"the model card of {card.name!r} (version {card.version}) has no explanation statistics "
+            "(reference values, fit/interest edges): it was trained by an older leadripe; retrain it"
+        )
+    return ExplanationStats.model_validate(section)
+
+
 def _profile_kinds(bundle: ModelBundle) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(categorical, numeric) profile columns the feature step reads."""
     features_step = bundle.pipeline[0]
@@ -498,22 +470,6 @@ def _model_layout(features: LeadFeatures, model: Any) -> tuple[np.ndarray | None
         codes = pd.Index(model.categories_[column]).get_indexer(feature_categories)
         category_codes.append(np.where(codes >= 0, codes, np.nan).astype(np.float64))
     return column_order, category_codes
-
-
-class _FeatureValues:
-    """Reason values, for the features that are reasons somewhere in the batch only: numeric ones as
-    floats, categorical ones as their category names."""
-
-    def __init__(self, features: FeatureMatrix, names: list[str], categorical: frozenset[str]) -> None:
-        self._numeric = {name: features.numeric(name) for name in names if name not in categorical}
-        self._categorical = {name: features.category_names(name) for name in names if name in categorical}
-
-    def get(self, row: int, name: str) -> float | str | None:
-        values = self._numeric.get(name)
-        if values is not None:
-            value = float(values[row])
-            return None if np.isnan(value) else round(value, 6)
-        return str(self._categorical[name][row])  # a category name; missing values are "missing"
 
 
 def _threshold_grades(readiness: np.ndarray, threshold: float) -> np.ndarray:

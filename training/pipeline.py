@@ -25,10 +25,16 @@ from training.features.snapshots import LabelledSnapshots, SnapshotBatch, Snapsh
 from training.features.transformer import LeadFeatures
 from training.model.baselines import LogisticBaseline, PointsScoreBaseline
 from training.model.evaluation import EvaluationResult, evaluate, oracle_auc, paired_auc_difference
+from training.model.explanation_stats import EXPLANATION_SECTION, explanation_stats_for_model
 from training.model.readiness import ReadinessModel, build_pipeline
 from training.model.serving_stats import build_serving_stats
 from training.model.split import SplitInfo, time_split
 from training.model.threshold import ThresholdDecision, ThresholdPolicy, choose_threshold
+from training.report.importance_summary import (
+    IMPORTANCES_SECTION,
+    importance_tables,
+    summarise_importances,
+)
 
 StageCallback = Callable[[str], None]
 
@@ -174,6 +180,13 @@ def fit_and_evaluate(
         threshold.threshold,
         config.horizon_days,
     )
+    # Reference values and fit/interest edges on the same population as the percentiles and grades.
+    profile_features = [spec.name for spec in features.feature_specs() if spec.is_profile]
+    explanation = explanation_stats_for_model(model, X_test, profile_features, seed=config.seed)
+    serving[EXPLANATION_SECTION] = explanation.model_dump(mode="json")
+    # What the report shows about signals (same tables, same subsamples), for GET /v1/importances.
+    tables = importance_tables(model, X_test, y_test, features.feature_specs())
+    serving[IMPORTANCES_SECTION] = summarise_importances(tables, y_test).model_dump(mode="json")
     card = ModelCard(
         name=config.model_name,
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
