@@ -21,7 +21,7 @@ model's prediction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,14 +31,12 @@ from serving.sentences import (
     Direction,
     Evidence,
     FeatureFacts,
-    SentenceKind,
     agrees,
     article,
     reason_sentence,
     value_phrase,
 )
 from training.features.matrix import FeatureMatrix
-from training.features.specs import FeatureKind, FeatureScope, FeatureSpec
 from training.model.explanation_stats import ExplanationStats, fit_mask, split_contributions
 
 _SENTENCE_CACHE_SIZE = 50_000
@@ -341,63 +339,3 @@ def _event_evidence(facts: FeatureFacts, stats: Mapping[str, Any], count: Any) -
 def _number(value: float) -> str:
     number = float(value)
     return f"{number:,.0f}" if number == round(number) or abs(number) >= 100 else f"{number:,.2g}"
-
-
-def facts_from_specs(
-    specs: Iterable[FeatureSpec], high_intent_types: Sequence[str]
-) -> dict[str, FeatureFacts]:
-    """Sentence facts of every feature, read from the feature transformer's specs."""
-    examples = ", ".join(_readable(t) for t in high_intent_types) or "pricing, demo, ..."
-    facts: dict[str, FeatureFacts] = {}
-    for spec in specs:
-        kind = _sentence_kind(spec)
-        if spec.scope is FeatureScope.PROFILE:
-            subject = _readable(spec.signal)
-        elif spec.scope is FeatureScope.POOLED_EVENTS:
-            subject = "other (rarer) event"
-        elif spec.scope is FeatureScope.EVENT_TYPE:
-            subject = _readable(spec.event_type or spec.signal)
-        else:
-            subject = _readable(spec.signal)
-        facts[spec.name] = FeatureFacts(
-            feature=spec.name,
-            kind=kind,
-            signal=spec.signal,
-            subject=subject,
-            window_days=spec.window_days,
-            half_life_days=spec.half_life_days,
-            prior_days=spec.prior_days,
-            examples=examples,
-        )
-    return facts
-
-
-def _sentence_kind(spec: FeatureSpec) -> SentenceKind:
-    """Which wording a feature gets: by its kind and whether it is about one event type or all events."""
-    one_type = spec.scope in (FeatureScope.EVENT_TYPE, FeatureScope.POOLED_EVENTS)
-    kind = spec.kind
-    if kind is FeatureKind.COUNT:
-        if one_type:
-            return "event_count"
-        return "engagement_count" if spec.window_days is not None else "engagement_total"
-    if kind is FeatureKind.RECENCY:
-        return "event_recency" if one_type else "inactivity"
-    if kind is FeatureKind.TREND:
-        return "event_trend" if one_type else "engagement_trend"
-    if kind is FeatureKind.DECAYED:
-        return "event_decayed" if one_type else "engagement_decayed"
-    return _BY_KIND[kind]
-
-
-_BY_KIND: dict[FeatureKind, SentenceKind] = {
-    FeatureKind.BREADTH: "breadth",
-    FeatureKind.AGE: "lead_age",
-    FeatureKind.MILESTONE_DAYS: "first_high_intent",
-    FeatureKind.MILESTONE_FLAG: "has_high_intent",
-    FeatureKind.PROFILE_NUMERIC: "profile_numeric",
-    FeatureKind.PROFILE_CATEGORICAL: "profile_categorical",
-}
-
-
-def _readable(name: str) -> str:
-    return " ".join(str(name).replace("_", " ").split())

@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from serving.counterfactuals import RipeningPlan, plan_ripening
-from serving.explanation import Explainer, facts_from_specs
+from serving.explanation import Explainer
 from serving.schemas import LeadScore
+from serving.sentences import facts_from_specs
 from training.bundle import ModelBundle, ModelCard
 from training.data.live import LeadIn
 from training.data.live_arrays import LeadInputError, arrays_from_leads, check_leads

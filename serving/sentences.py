@@ -17,8 +17,11 @@ that the sentence states it.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from training.features.specs import FeatureKind, FeatureScope, FeatureSpec
 
 Value = float | str | None
 Direction = Literal["up", "down"]
@@ -244,3 +247,66 @@ def _number(number: float) -> str:
     if number == round(number) or abs(number) >= 100:
         return f"{number:,.0f}"
     return f"{number:,.2g}" if abs(number) < 1 else f"{number:,.1f}"
+
+
+# ---------------------------------------------------------------------------------- from the specs
+
+
+def facts_from_specs(
+    specs: Iterable[FeatureSpec], high_intent_types: Sequence[str]
+) -> dict[str, FeatureFacts]:
+    """Sentence facts of every feature, read from the feature transformer's specs."""
+    examples = ", ".join(_readable(t) for t in high_intent_types) or "pricing, demo, ..."
+    facts: dict[str, FeatureFacts] = {}
+    for spec in specs:
+        kind = _sentence_kind(spec)
+        if spec.scope is FeatureScope.PROFILE:
+            subject = _readable(spec.signal)
+        elif spec.scope is FeatureScope.POOLED_EVENTS:
+            subject = "other (rarer) event"
+        elif spec.scope is FeatureScope.EVENT_TYPE:
+            subject = _readable(spec.event_type or spec.signal)
+        else:
+            subject = _readable(spec.signal)
+        facts[spec.name] = FeatureFacts(
+            feature=spec.name,
+            kind=kind,
+            signal=spec.signal,
+            subject=subject,
+            window_days=spec.window_days,
+            half_life_days=spec.half_life_days,
+            prior_days=spec.prior_days,
+            examples=examples,
+        )
+    return facts
+
+
+def _sentence_kind(spec: FeatureSpec) -> SentenceKind:
+    """Which wording a feature gets: by its kind and whether it is about one event type or all events."""
+    one_type = spec.scope in (FeatureScope.EVENT_TYPE, FeatureScope.POOLED_EVENTS)
+    kind = spec.kind
+    if kind is FeatureKind.COUNT:
+        if one_type:
+            return "event_count"
+        return "engagement_count" if spec.window_days is not None else "engagement_total"
+    if kind is FeatureKind.RECENCY:
+        return "event_recency" if one_type else "inactivity"
+    if kind is FeatureKind.TREND:
+        return "event_trend" if one_type else "engagement_trend"
+    if kind is FeatureKind.DECAYED:
+        return "event_decayed" if one_type else "engagement_decayed"
+    return _BY_KIND[kind]
+
+
+_BY_KIND: dict[FeatureKind, SentenceKind] = {
+    FeatureKind.BREADTH: "breadth",
+    FeatureKind.AGE: "lead_age",
+    FeatureKind.MILESTONE_DAYS: "first_high_intent",
+    FeatureKind.MILESTONE_FLAG: "has_high_intent",
+    FeatureKind.PROFILE_NUMERIC: "profile_numeric",
+    FeatureKind.PROFILE_CATEGORICAL: "profile_categorical",
+}
+
+
+def _readable(name: str) -> str:
+    return " ".join(str(name).replace("_", " ").split())
