@@ -322,7 +322,19 @@ class Health(BaseModel):
     model_version: str | None = None
 
 
+class WorkerOut(BaseModel):
+    """One worker process of the server after a reload."""
+
+    pid: int
+    model_version: str | None
+    switched: bool
+    error: str | None = None
+
+
 class ReloadOut(BaseModel):
     previous_version: str | None
     model_version: str
     source: str
+    workers: list[WorkerOut] = Field(
+        default_factory=list, description="Every worker of the server and whether it switched."
+    )
