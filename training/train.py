@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
@@ -22,6 +22,7 @@ from training.config import TrainConfig
 from training.data.contract import GROUND_TRUTH_FILE, LeadDataset
 from training.data.io import load_dataset
 from training.data.validation import Mode, ValidationReport, write_rejects
+from training.interrupted import repair_interrupted, run_identity_tags
 from training.model.evaluation import roc_auc
 from training.model.plots import save_evaluation_plots
 from training.pipeline import MODEL, StageCallback, TrainingOutcome, fit_and_evaluate
@@ -50,6 +51,8 @@ class TrainingRun:
     decision: PromotionDecision
     champion_before: int | None
     champion_auc_on_new_window: float | None
+    #: What was cleaned up after earlier interrupted runs (``training.interrupted``), in words.
+    repairs: list[str] = field(default_factory=list)
 
     @property
     def promoted(self) -> bool:
@@ -70,6 +73,11 @@ def train(
     stage(f"loading and validating {data_dir}")
     dataset, validation = load_dataset(data_dir, mode=mode)
     ground_truth = _ground_truth(data_dir)
+    # Before the long part: clean up after runs that were killed, so the registry is whole again.
+    uri = configure_tracking(tracking_uri, experiment=config.experiment_name)
+    repairs = repair_interrupted(config.model_name, config.experiment_name)
+    for message in repairs.messages():
+        stage(message)
     outcome = fit_and_evaluate(dataset, config, ground_truth=ground_truth, on_stage=stage)
     outcome.bundle.card.data_dir = str(data_dir.resolve())
     # The marketing report travels inside the model, so the API serves the one that fits its model.
@@ -78,14 +86,14 @@ def train(
     )
 
     stage("logging the run to MLflow")
-    uri = configure_tracking(tracking_uri, experiment=config.experiment_name)
     champion = load_champion(config.model_name)
     champion_auc = None if champion is None else _champion_auc(champion[1], outcome)
     baselines = {name: result.roc_auc for name, result in outcome.evaluations.items() if name != MODEL}
     decision = decide_promotion(
         outcome.evaluations[MODEL].roc_auc, baselines, champion_auc, min_ratio=config.min_champion_ratio
     )
-    with mlflow.start_run(run_name=f"train-{dataset.metadata.name}") as run:
+    # Tagged with this process, so that a later run can tell when this one was killed.
+    with mlflow.start_run(run_name=f"train-{dataset.metadata.name}", tags=run_identity_tags()) as run:
         _log_run(dataset, config, outcome, validation, decision, champion_auc)
         info = log_bundle(outcome.bundle)
         version = register_candidate(
@@ -111,6 +119,7 @@ def train(
         decision=decision,
         champion_before=None if champion is None else champion[0],
         champion_auc_on_new_window=champion_auc,
+        repairs=repairs.messages(),
     )
 
 
