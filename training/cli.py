@@ -16,7 +16,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from training.console import console, key_value_table, progress_bar, user_errors
+from training.console import console, key_value_table, progress_bar, stage_progress, user_errors
 
 if TYPE_CHECKING:
     from training.train import TrainingRun
@@ -117,12 +117,7 @@ def train(
         raise typer.BadParameter("must be 'strict' or 'lenient'", param_hint="--mode")
     with user_errors():
         train_config = load_train_config(config).with_overrides(horizon_days=horizon, model_name=model_name)
-        with console.status("training") as status:
-
-            def on_stage(message: str) -> None:
-                console.log(message)
-                status.update(message)
-
+        with stage_progress("starting") as on_stage:
             run = run_training(data, train_config, mode=mode, on_stage=on_stage)  # type: ignore[arg-type]
         console.print(training_summary(run))
 
@@ -160,8 +155,14 @@ def training_summary(run: TrainingRun) -> Group:
     if outcome.oracle_auc is not None:
         ratio = outcome.evaluations["model"].roc_auc / outcome.oracle_auc
         metrics.add_row("oracle (truth)", f"{outcome.oracle_auc:.3f}", "", "", "", "", "")
-    metrics.caption = "baselines: logistic regression on the same features; points per event type, halved"
-    metrics.caption += " every 30 days. accepted: share of handed-over leads won."
+    # Name only the baselines that ran (the points baseline is skipped without events).
+    described = {
+        "logistic_baseline": "logistic regression on the same features",
+        "points_baseline": "points per event type, halved every 30 days",
+    }
+    ran = [text for name, text in described.items() if name in outcome.evaluations]
+    metrics.caption = f"baselines: {'; '.join(ran)}. " if ran else ""
+    metrics.caption += "accepted: share of handed-over leads won."
     for name, (difference, low, high) in outcome.comparisons.items():
         metrics.caption += (
             f" Model minus {SCORER_LABELS.get(name, name)}: {difference:+.3f} ROC-AUC"
@@ -186,17 +187,36 @@ def training_summary(run: TrainingRun) -> Group:
         ("champion", champion),
         ("why", run.decision.reason),
         ("MLflow run", f"{run.run_id} in {run.tracking_uri}"),
+        *_artifact_rows(run),
     ]
     parts: list[RenderableType] = [metrics, key_value_table("Model", rows)]
     if outcome.leakage_warnings:
         parts.append(Text("Leakage audit warnings:", style="bold yellow"))
         parts.extend(Text(f"  - {warning.detail}", style="yellow") for warning in outcome.leakage_warnings)
     parts.extend(Text(f"note: {note}") for note in outcome.notes)
+    parts.extend(Text(f"repaired: {repair}") for repair in run.repairs)
     if len(run.validation.rejects):
         parts.append(
-            Text(f"{len(run.validation.rejects):,} input rows quarantined: rejects.csv in the MLflow run")
+            Text(f"{len(run.validation.rejects):,} input rows quarantined into rejects.csv (see above)")
         )
     return Group(*parts)
+
+
+def _artifact_rows(run: TrainingRun) -> list[tuple[str, str]]:
+    """Where the run's report and rejects went (the run's artifact directory, as a path when local)."""
+    from mlflow.tracking import MlflowClient
+
+    try:
+        location = MlflowClient(tracking_uri=run.tracking_uri).get_run(run.run_id).info.artifact_uri
+    except Exception:  # the summary must never fail on a lookup
+        return []
+    where = location[len("file://") :] if location.startswith("file://") else location
+    rows = []
+    if run.outcome.bundle.report_html is not None:
+        rows.append(("report", f"{where}/report.html"))
+    if len(run.validation.rejects):
+        rows.append(("rejects", f"{where}/rejects.csv ({len(run.validation.rejects):,} rows)"))
+    return rows
 
 
 def _day(value: object) -> str:

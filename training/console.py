@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 console = Console(stderr=False)
@@ -34,6 +42,35 @@ def progress_bar(description: str) -> Iterator[ProgressCallback]:
             progress.update(task, completed=done, total=total)
 
         yield update
+
+
+@contextmanager
+def stage_progress(first: str) -> Iterator[Callable[[str], None]]:
+    """A spinner with the current stage and its running time; each finished stage stays as a line
+    with its duration. Yields ``on_stage(message)``, the callback library functions take."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(first, total=None)
+        started = time.monotonic()
+        current = first
+
+        def on_stage(message: str) -> None:
+            nonlocal started, current
+            progress.console.print(
+                f"  [green]✓[/] {current} [dim]({time.monotonic() - started:.1f} s)[/]", highlight=False
+            )
+            current, started = message, time.monotonic()
+            progress.reset(task, description=message)
+
+        yield on_stage
+        progress.console.print(
+            f"  [green]✓[/] {current} [dim]({time.monotonic() - started:.1f} s)[/]", highlight=False
+        )
 
 
 def key_value_table(title: str, rows: list[tuple[str, str]]) -> Table:

@@ -19,6 +19,8 @@ Every function works on the store chosen by ``training.tracking.configure_tracki
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 from collections.abc import Mapping
@@ -135,7 +137,9 @@ def register_candidate(
         version = int(already)
     else:
         try:
-            version = int(mlflow.register_model(model_uri, name).version)
+            # MLflow prints "Successfully registered model ..." to stderr: not for leadripe's users.
+            with contextlib.redirect_stderr(io.StringIO()):
+                version = int(mlflow.register_model(model_uri, name).version)
         except MlflowException as error:
             raise RegistryError(f"cannot register {model_uri!r} as {name!r}: {error.message}") from None
     for key, value in (tags or {}).items():
