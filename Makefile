@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 CONSTRAINTS := constraints.txt
 SHARED_DATASETS := ../shared/datasets
 
-.PHONY: venv demo test lint bench bench-full constraints clean browser
+.PHONY: venv demo test lint bench bench-full constraints clean browser fuzz
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
@@ -26,6 +26,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest --nbmake notebooks/
+
+# The API's OpenAPI schema fuzzed by Schemathesis with many more examples than the suite's quick run.
+fuzz: $(STAMP)
+	LEADRIPE_FUZZ_EXAMPLES=300 $(BIN)/python -m pytest tests/serving/test_fuzz.py -q -p no:logging
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -117,7 +117,7 @@ def train(
         raise typer.BadParameter("must be 'strict' or 'lenient'", param_hint="--mode")
     with user_errors():
         train_config = load_train_config(config).with_overrides(horizon_days=horizon, model_name=model_name)
-        with stage_progress("starting") as on_stage:
+        with stage_progress() as on_stage:
             run = run_training(data, train_config, mode=mode, on_stage=on_stage)  # type: ignore[arg-type]
         console.print(training_summary(run))
 

@@ -45,7 +45,7 @@ def progress_bar(description: str) -> Iterator[ProgressCallback]:
 
 
 @contextmanager
-def stage_progress(first: str) -> Iterator[Callable[[str], None]]:
+def stage_progress(waiting: str = "starting") -> Iterator[Callable[[str], None]]:
     """A spinner with the current stage and its running time; each finished stage stays as a line
     with its duration. Yields ``on_stage(message)``, the callback library functions take."""
     with Progress(
@@ -55,28 +55,29 @@ def stage_progress(first: str) -> Iterator[Callable[[str], None]]:
         console=console,
         transient=True,
     ) as progress:
-        task = progress.add_task(first, total=None)
+        task = progress.add_task(waiting, total=None)
         started = time.monotonic()
-        current = first
+        current: str | None = None
+
+        def finish() -> None:
+            if current is not None:
+                took = time.monotonic() - started
+                progress.console.print(f"  [green]✓[/] {current} [dim]({took:.1f} s)[/]", highlight=False)
 
         def on_stage(message: str) -> None:
             nonlocal started, current
-            progress.console.print(
-                f"  [green]✓[/] {current} [dim]({time.monotonic() - started:.1f} s)[/]", highlight=False
-            )
+            finish()
             current, started = message, time.monotonic()
             progress.reset(task, description=message)
 
         yield on_stage
-        progress.console.print(
-            f"  [green]✓[/] {current} [dim]({time.monotonic() - started:.1f} s)[/]", highlight=False
-        )
+        finish()
 
 
 def key_value_table(title: str, rows: list[tuple[str, str]]) -> Table:
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column(style="bold")
-    table.add_column()
+    table.add_column(overflow="fold")  # paths wrap rather than end in an ellipsis
     for label, value in rows:
         table.add_row(label, value)
     return table
