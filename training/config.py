@@ -28,7 +28,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from training.config_errors import config_problems
 
@@ -104,6 +104,34 @@ class FeaturesConfig(_Section):
         return self.model_dump(exclude_unset=True)
 
 
+class SelectionConfig(_Section):
+    """``[selection]``: the candidate models and the rolling time folds that choose between them
+    (``training.model.selection``)."""
+
+    #: candidates, from the simplest: a more complex one must beat the choice so far by one paired SE
+    candidates: tuple[Literal["linear", "trees", "blend"], ...] = Field(
+        default=("linear", "trees", "blend"), min_length=1
+    )
+    #: rolling validation blocks at the end of the training period
+    folds: int = Field(default=3, ge=1, le=10)
+    #: share of the training snapshots in each validation block (folds x fold_fraction < 1)
+    fold_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    #: the trees' weight in the log-odds blend, tried on the folds
+    blend_weights: tuple[float, ...] = Field(default=(0.25, 0.5, 0.75), min_length=1)
+    #: bootstrap replicates (resampling leads) per fold for the paired standard error
+    n_bootstrap: int = Field(default=100, ge=10)
+    #: a validation block counts only with at least this many won and not-won snapshots
+    min_class_per_fold: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> SelectionConfig:
+        if self.folds * self.fold_fraction >= 1:
+            raise ValueError("folds x fold_fraction must be below 1 (some training rows must remain)")
+        if any(not 0.0 <= weight <= 1.0 for weight in self.blend_weights):
+            raise ValueError("blend_weights must lie in [0, 1]")
+        return self
+
+
 class TrainConfig(_Section):
     """Everything a training run can be told; immutable, validated on construction."""
 
@@ -130,6 +158,7 @@ class TrainConfig(_Section):
     threshold: ThresholdConfig = ThresholdConfig()
     model: ModelConfig = ModelConfig()
     features: FeaturesConfig = FeaturesConfig()
+    selection: SelectionConfig = SelectionConfig()
 
     def with_overrides(self, **overrides: Any) -> TrainConfig:
         """A copy with the given non-None values replaced (command-line options win over the file).

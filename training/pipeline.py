@@ -27,6 +27,12 @@ from training.model.baselines import LogisticBaseline, PointsScoreBaseline
 from training.model.evaluation import EvaluationResult, evaluate, oracle_auc, paired_auc_difference
 from training.model.explanation_stats import EXPLANATION_SECTION, explanation_stats_for_model
 from training.model.readiness import ReadinessModel, build_pipeline
+from training.model.selection import (
+    SelectionResult,
+    build_candidate,
+    select_model,
+    tree_capacity,
+)
 from training.model.serving_stats import build_serving_stats
 from training.model.split import SplitInfo, time_split
 from training.model.threshold import ThresholdDecision, ThresholdPolicy, choose_threshold
@@ -63,6 +69,8 @@ class TrainingOutcome:
     comparisons: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     oracle_auc: float | None = None
     notes: list[str] = field(default_factory=list)
+    #: how the served model family was chosen on rolling folds of the training period
+    selection: SelectionResult | None = None
 
 
 def data_fingerprint(dataset: LeadDataset) -> str:
@@ -118,12 +126,28 @@ def fit_and_evaluate(
     event_derived = [name for name in X_train.columns if name not in profile]
     warnings = audit_leakage(X_train, y_train, dataset=dataset, sparse_by_design=event_derived)
 
-    stage("training the gradient-boosted readiness model")
-    model_params = {"random_state": config.seed, **config.model.estimator_kwargs()}
+    stage("choosing the readiness model on rolling time folds of the training period")
+    lead_ids = train_batch.snapshots["lead_id"]
+    tree_params = {
+        "random_state": config.seed,
+        **tree_capacity(len(X_train), int(np.sum(y_train)), int(lead_ids.nunique())),
+        **config.model.estimator_kwargs(),  # what the user set explicitly wins over the size rule
+    }
+    selection = select_model(
+        X_train,
+        y_train,
+        train_time,
+        lead_ids,
+        None if row_order else horizon,
+        config.selection,
+        tree_params,
+        seed=config.seed,
+    )
+    stage(f"training the chosen readiness model ({selection.chosen})")
     # Whole leads are held out for early stopping and calibration: a lead's other snapshots in the
     # trees' training rows would make the held-out slice look better than new leads will.
-    model = ReadinessModel(**model_params).fit(
-        X_train, y_train, time_key=train_time, groups=train_batch.snapshots["lead_id"]
+    model = build_candidate(selection.chosen, tree_params, selection.blend_weight).fit(
+        X_train, y_train, time_key=train_time, groups=lead_ids
     )
 
     stage("choosing the hand-over threshold")
@@ -132,7 +156,7 @@ def fit_and_evaluate(
     stage("training the baselines")
     logistic = LogisticBaseline().fit(X_train, y_train)
     baselines: dict[str, Any] = {LOGISTIC: logistic}
-    notes: list[str] = []
+    notes: list[str] = [selection.reason, *selection.notes]
     if dataset.has_events:
         baselines[POINTS] = PointsScoreBaseline(half_life_days=config.points_half_life_days).fit(
             train_batch, y_train
@@ -209,6 +233,11 @@ def fit_and_evaluate(
         card.metrics[f"model_minus_{name}"] = {"roc_auc": difference, "ci_low": low, "ci_high": high}
     if oracle is not None:
         card.metrics["oracle"] = {"roc_auc": oracle}
+    card.metrics["selection"] = {
+        **{f"{name}_fold_roc_auc": selection.mean_auc(name) for name in selection.fold_auc},
+        "folds": float(selection.folds_used),
+        "blend_weight": selection.blend_weight,
+    }
     return TrainingOutcome(
         bundle=ModelBundle(pipeline=build_pipeline(features, model), card=card, baselines=baselines),
         evaluations=evaluations,
@@ -222,6 +251,7 @@ def fit_and_evaluate(
         comparisons=comparisons,
         oracle_auc=oracle,
         notes=notes,
+        selection=selection,
     )
 
 

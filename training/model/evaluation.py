@@ -461,3 +461,11 @@ def oracle_auc(
     if not known.any():
         raise ValueError("No snapshot matched a ground-truth row by (lead_id, cutoff)")
     return roc_auc(labels[known], truth[known])
+
+
+def bootstrap_roc_auc(score: Any, y_true: Any, weights: np.ndarray) -> np.ndarray:
+    """ROC-AUC for each row of ``weights`` (``(replicates, n)`` resampling weights, e.g. counts of each
+    snapshot's lead in a bootstrap over leads); NaN where a replicate lacks one outcome."""
+    positive = np.asarray(y_true).astype(bool)
+    auc, _ = _weighted_ranking(np.asarray(score, dtype=np.float64), positive, np.asarray(weights, np.float64))
+    return auc

@@ -393,7 +393,7 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ prediction
     def raw_score(self, X: pd.DataFrame) -> np.ndarray:
         """The trees' margin (log-odds before calibration) for each row."""
-        check_is_fitted(self, "booster_")
+        check_is_fitted(self, "calibration_slope_")
         return self._raw_from_matrix(self._encode(X))
 
     def readiness(self, X: pd.DataFrame) -> np.ndarray:
@@ -419,7 +419,7 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
 
         Each row sums to ``raw_score`` for that row (exact TreeSHAP values from LightGBM).
         """
-        check_is_fitted(self, "booster_")
+        check_is_fitted(self, "calibration_slope_")
         return self._contribution_frame(self._contributions_from_matrix(self._encode(X)), X.index)
 
     def _contribution_frame(self, values: np.ndarray, index: pd.Index) -> pd.DataFrame:
@@ -438,21 +438,21 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         The raw margin is the row sum of the contributions (TreeSHAP is exact), so the trees are walked
         once, for the contributions only; serving uses this to skip building a wide DataFrame per call.
         """
-        check_is_fitted(self, "booster_")
+        check_is_fitted(self, "calibration_slope_")
         return self.explain_matrix(self._encode(X))
 
     def explain_matrix(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``explain_arrays`` of a matrix already in the model's encoding: one float64 column per
         ``feature_names_in_``, numerics as they are, categoricals as codes into ``categories_[name]``
         (NaN for values unknown in training). The API builds it from ``FeatureMatrix`` directly."""
-        check_is_fitted(self, "booster_")
+        check_is_fitted(self, "calibration_slope_")
         values = self._contributions_from_matrix(self._checked_matrix(matrix))
         raw = values.sum(axis=1)
         return self.calibrate(raw), raw, values
 
     def readiness_matrix(self, matrix: np.ndarray) -> np.ndarray:
         """``readiness`` of a matrix in the model's encoding (see ``explain_matrix``)."""
-        check_is_fitted(self, "booster_")
+        check_is_fitted(self, "calibration_slope_")
         return self.calibrate(self._raw_from_matrix(self._checked_matrix(matrix)))
 
     def _checked_matrix(self, matrix: np.ndarray) -> np.ndarray:
