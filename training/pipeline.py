@@ -26,6 +26,7 @@ from training.features.transformer import LeadFeatures
 from training.model.baselines import LogisticBaseline, PointsScoreBaseline
 from training.model.evaluation import EvaluationResult, evaluate, oracle_auc, paired_auc_difference
 from training.model.explanation_stats import EXPLANATION_SECTION, explanation_stats_for_model
+from training.model.handover_check import handover_warning
 from training.model.readiness import ReadinessModel, build_pipeline
 from training.model.selection import (
     SelectionResult,
@@ -190,6 +191,14 @@ def fit_and_evaluate(
         for name, proba in test_scores.items()
         if name != MODEL
     }
+    warning = handover_warning(
+        threshold.threshold,
+        test_scores[MODEL],
+        None if row_order else test_batch.time_key,
+        float(np.mean(y_train)),
+    )
+    if warning is not None:
+        notes.append(warning)
     oracle = None
     if ground_truth is not None and not row_order:
         oracle = oracle_auc(ground_truth, test_batch.snapshots, y_test)
