@@ -29,6 +29,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+EncodingOption = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Text encoding of the CSV files (e.g. cp1252, latin-1); default utf-8."),
+]
+
 ModeOption = Annotated[
     str,
     typer.Option(
@@ -86,6 +91,17 @@ def import_command(
     data_root: Annotated[
         Path | None, typer.Option("--data-root", help="Directory the mapping's source paths are relative to.")
     ] = None,
+    encoding: EncodingOption = None,
+    max_reject_share: Annotated[
+        float | None,
+        typer.Option(
+            "--max-reject-share",
+            min=0.0,
+            max=1.0,
+            help="Lenient mode fails when more than this share of a file's rows would be quarantined "
+            "(default: the mapping's max_reject_share, else 0.02).",
+        ),
+    ] = None,
 ) -> None:
     """Import a CRM export through a mapping config, validate it and write the contract's tables."""
     from training.data.mapping import import_export
@@ -93,7 +109,14 @@ def import_command(
     if mode not in ("strict", "lenient"):
         raise typer.BadParameter("must be 'strict' or 'lenient'", param_hint="--mode")
     with user_errors():
-        summary = import_export(mapping, out, mode=mode, data_root=data_root)
+        summary = import_export(
+            mapping,
+            out,
+            mode=mode,
+            data_root=data_root,
+            encoding=encoding,
+            max_reject_share=max_reject_share,
+        )
         console.print(key_value_table(f"Imported {summary.name}", summary.to_table()))
         for warning in summary.warnings:
             console.print(f"[yellow]warning:[/] {warning}", highlight=False)
@@ -108,6 +131,7 @@ def train(
     config: Annotated[Path | None, typer.Option("--config", help="Training config (TOML).")] = None,
     model_name: Annotated[str | None, typer.Option("--model-name", help="Registered model name.")] = None,
     mode: ModeOption = "strict",
+    encoding: EncodingOption = None,
 ) -> None:
     """Train, evaluate against the baselines on a later test period, register, and maybe promote."""
     from training.config import load_train_config
@@ -118,7 +142,13 @@ def train(
     with user_errors():
         train_config = load_train_config(config).with_overrides(horizon_days=horizon, model_name=model_name)
         with stage_progress() as on_stage:
-            run = run_training(data, train_config, mode=mode, on_stage=on_stage)  # type: ignore[arg-type]
+            run = run_training(
+                data,
+                train_config,
+                mode=mode,  # type: ignore[arg-type]
+                encoding=encoding or "utf-8",
+                on_stage=on_stage,
+            )
         console.print(training_summary(run))
 
 

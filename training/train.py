@@ -65,13 +65,14 @@ def train(
     *,
     tracking_uri: str | None = None,
     mode: Mode = "strict",
+    encoding: str = "utf-8",
     on_stage: StageCallback | None = None,
 ) -> TrainingRun:
     """Train on the dataset in ``data_dir`` and register the model; see the module docstring."""
     config = config or TrainConfig()
     stage = on_stage or (lambda _message: None)
     stage(f"loading and validating {data_dir}")
-    dataset, validation = load_dataset(data_dir, mode=mode)
+    dataset, validation = load_dataset(data_dir, mode=mode, encoding=encoding)
     ground_truth = _ground_truth(data_dir)
     # Before the long part: clean up after runs that were killed, so the registry is whole again.
     uri = configure_tracking(tracking_uri, experiment=config.experiment_name)
@@ -181,6 +182,11 @@ def _log_run(
         metrics["model.auc_to_oracle_ratio"] = outcome.evaluations[MODEL].roc_auc / outcome.oracle_auc
     if champion_auc is not None:
         metrics["champion.roc_auc_on_new_window"] = champion_auc
+    if outcome.selection is not None:
+        # The candidates that were not chosen stay visible as comparisons (mean ROC-AUC over the folds).
+        for name in outcome.selection.fold_auc:
+            metrics[f"selection.{name}.fold_roc_auc"] = outcome.selection.mean_auc(name)
+        mlflow.set_tag("leadripe.model_family", outcome.selection.chosen)
     metrics.update({f"snapshots.{key}": float(value) for key, value in outcome.snapshot_counts.items()})
     metrics["validation.rejected_rows"] = float(len(validation.rejects))
     mlflow.log_metrics({key: value for key, value in metrics.items() if np.isfinite(value)})
@@ -197,6 +203,7 @@ def _log_run(
             "split": outcome.split.to_dict(),
             "threshold": outcome.threshold.to_dict(),
             "decision": decision.reason,
+            "model_selection": outcome.selection.to_dict() if outcome.selection is not None else None,
             "validation": validation.summary(),
         }
         # Quarantined rows go with the run, never into the (immutable) input directory.

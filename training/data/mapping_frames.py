@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from training.data.contract import (
@@ -20,6 +21,7 @@ from training.data.contract import (
     HANDED_OVER_AT,
     LEAD_ID,
     OCCURRED_AT,
+    ROW_ORDER,
     STATUS,
 )
 from training.data.io import read_table
@@ -59,12 +61,16 @@ class RawTables:
         return {file: len(frame) for file, frame in self.raw_frames.items()}
 
 
-def build_raw_tables(config: MappingConfig, data_root: Path | None = None) -> RawTables:
-    """Read every file the config names and map it onto the contract's column names (no validation)."""
+def build_raw_tables(
+    config: MappingConfig, data_root: Path | None = None, *, encoding: str | None = None
+) -> RawTables:
+    """Read every file the config names and map it onto the contract's column names (no validation).
+
+    ``encoding`` (e.g. from ``--encoding``) wins over the encodings the config gives its files."""
     root = Path(data_root) if data_root is not None else config.root
     warnings: list[str] = []
     leads_file = config.leads.source.file
-    leads_raw = _read(config, "leads", config.leads.source, root)
+    leads_raw = _read(config, "leads", config.leads.source, root, encoding)
     leads, lead_columns = _leads_table(config, leads_raw, warnings)
     files = {"leads": leads_file}
     raw_frames = {leads_file: leads_raw}
@@ -79,7 +85,7 @@ def build_raw_tables(config: MappingConfig, data_root: Path | None = None) -> Ra
         outcomes = None
     else:
         outcome_file = outcome.source.file
-        outcome_raw = _read(config, "outcome", outcome.source, root)
+        outcome_raw = _read(config, "outcome", outcome.source, root, encoding)
         _require(config, "outcome", outcome_file, outcome_raw, {"lead_id": outcome.lead_id})
         lead_ids = outcome_raw[str(outcome.lead_id)]
         outcomes, outcome_columns = _outcome_table(config, outcome, outcome_raw, lead_ids, warnings)
@@ -97,7 +103,7 @@ def build_raw_tables(config: MappingConfig, data_root: Path | None = None) -> Ra
     events = None
     if config.events is not None:
         events_file = config.events.source.file
-        events_raw = _read(config, "events", config.events.source, root)
+        events_raw = _read(config, "events", config.events.source, root, encoding)
         events, event_columns = _events_table(config, config.events, events_raw, warnings)
         files["events"] = events_file
         raw_frames[events_file] = events_raw
@@ -124,14 +130,18 @@ def _add_absent_leads(outcomes: pd.DataFrame, lead_ids: pd.Series, absent: str) 
     return pd.concat([outcomes, added], axis=0)
 
 
-def _read(config: MappingConfig, section: str, source: SourceFile, root: Path) -> pd.DataFrame:
+def _read(
+    config: MappingConfig, section: str, source: SourceFile, root: Path, encoding: str | None = None
+) -> pd.DataFrame:
     path = root / source.file
     if not path.exists():
         raise MappingConfigError(
             f"{config.path}: key '{section}.file': {path} does not exist "
             f"(files are relative to 'root' in the config, or to --data-root)"
         )
-    return read_table(path, delimiter=source.delimiter, encoding=source.encoding, table=source.table)
+    return read_table(
+        path, delimiter=source.delimiter, encoding=encoding or source.encoding, table=source.table
+    )
 
 
 def _require(
@@ -211,7 +221,13 @@ def _leads_table(
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     leads = config.leads
     file = leads.source.file
-    _require(config, "leads", file, raw, {"lead_id": leads.lead_id, "created_at": leads.created_at})
+    _require(
+        config,
+        "leads",
+        file,
+        raw,
+        {"lead_id": leads.lead_id, "created_at": leads.created_at, "sequence_column": leads.sequence_column},
+    )
     for key, columns in (
         ("categorical", leads.categorical),
         ("numeric", leads.numeric),
@@ -229,7 +245,14 @@ def _leads_table(
         raise MappingConfigError(
             f"{config.path}: key 'leads': outcome columns {leaking} may not also be profile attributes"
         )
-    accounted = {leads.lead_id, leads.created_at, *profile, *leads.drop, *outcome_columns} - {None}
+    accounted = {
+        leads.lead_id,
+        leads.created_at,
+        leads.sequence_column,
+        *profile,
+        *leads.drop,
+        *outcome_columns,
+    } - {None}
     others = [str(column) for column in raw.columns if column not in accounted]
     if others and leads.other_columns == "error":
         raise MappingConfigError(
@@ -259,12 +282,42 @@ def _leads_table(
     if leads.created_at is not None:
         table[CREATED_AT] = _dates(cleaned[leads.created_at], leads.date_format)
         original[CREATED_AT] = leads.created_at
+    else:
+        table[ROW_ORDER] = _row_positions(config, raw)
     for column in profile:
         name = leads.rename.get(column, column)
         table[name] = cleaned[column]
         if name != column:
             original[name] = column
     return table, original
+
+
+def _row_positions(config: MappingConfig, raw: pd.DataFrame) -> pd.Series:
+    """Each row's position in time (0 = oldest) from the declared ``row_order``, after checking the
+    optional sequence column agrees with it: a file whose numbering runs the other way is refused."""
+    leads = config.leads
+    n = len(raw)
+    newest_first = leads.row_order == "newest_first"
+    if leads.sequence_column is not None:
+        column = leads.sequence_column
+        sequence = pd.to_numeric(raw[column], errors="coerce")
+        present = sequence.dropna()
+        steps = present.diff().iloc[1:]
+        against = steps > 0 if newest_first else steps < 0
+        if bool(against.any()):
+            position = int(np.argmax(against.to_numpy())) + 1  # into present; steps start at its 2nd row
+            row = present.index[position]
+            previous, current = float(present.iloc[position - 1]), float(present.iloc[position])
+            rising = int((steps > 0).sum())
+            falling = int((steps < 0).sum())
+            raise MappingConfigError(
+                f"{config.path}: key 'leads.row_order' = {leads.row_order!r} contradicts the sequence "
+                f"column {column!r} of {leads.source.file}: at row {row} it goes from {previous:g} to "
+                f"{current:g} ({rising:,} steps up, {falling:,} steps down over the file). "
+                "Check which rows are the latest and declare row_order accordingly."
+            )
+    positions = pd.Series(range(n), index=raw.index, dtype="int64")
+    return (n - 1 - positions) if newest_first else positions
 
 
 def _outcome_table(
