@@ -27,13 +27,9 @@ from training.model.baselines import LogisticBaseline, PointsScoreBaseline
 from training.model.evaluation import EvaluationResult, evaluate, oracle_auc, paired_auc_difference
 from training.model.explanation_stats import EXPLANATION_SECTION, explanation_stats_for_model
 from training.model.handover_check import handover_warning
+from training.model.prior_shift import shift_note
 from training.model.readiness import ReadinessModel, build_pipeline
-from training.model.selection import (
-    SelectionResult,
-    build_candidate,
-    select_model,
-    tree_capacity,
-)
+from training.model.selection import SelectionResult, fit_selected
 from training.model.serving_stats import build_serving_stats
 from training.model.split import SplitInfo, time_split
 from training.model.threshold import ThresholdDecision, ThresholdPolicy, choose_threshold
@@ -128,27 +124,8 @@ def fit_and_evaluate(
     warnings = audit_leakage(X_train, y_train, dataset=dataset, sparse_by_design=event_derived)
 
     stage("choosing the readiness model on rolling time folds of the training period")
-    lead_ids = train_batch.snapshots["lead_id"]
-    tree_params = {
-        "random_state": config.seed,
-        **tree_capacity(len(X_train), int(np.sum(y_train)), int(lead_ids.nunique())),
-        **config.model.estimator_kwargs(),  # what the user set explicitly wins over the size rule
-    }
-    selection = select_model(
-        X_train,
-        y_train,
-        train_time,
-        lead_ids,
-        None if row_order else horizon,
-        config.selection,
-        tree_params,
-        seed=config.seed,
-    )
-    stage(f"training the chosen readiness model ({selection.chosen})")
-    # Whole leads are held out for early stopping and calibration: a lead's other snapshots in the
-    # trees' training rows would make the held-out slice look better than new leads will.
-    model = build_candidate(selection.chosen, tree_params, selection.blend_weight).fit(
-        X_train, y_train, time_key=train_time, groups=lead_ids
+    model, selection = fit_selected(
+        X_train, y_train, train_time, train_batch.snapshots["lead_id"], None if row_order else horizon, config
     )
 
     stage("choosing the hand-over threshold")
@@ -199,6 +176,11 @@ def fit_and_evaluate(
     )
     if warning is not None:
         notes.append(warning)
+    shift = shift_note(
+        float(np.mean(y_train)), y_test, test_scores[MODEL], float(np.mean(model.readiness(X_train)))
+    )
+    if shift is not None:
+        notes.append(shift)
     oracle = None
     if ground_truth is not None and not row_order:
         oracle = oracle_auc(ground_truth, test_batch.snapshots, y_test)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.config import SelectionConfig
+from training.config import SelectionConfig, TrainConfig
 from training.model.blend import BlendedReadinessModel
 from training.model.evaluation import bootstrap_roc_auc, roc_auc
 from training.model.linear import LinearReadinessModel
@@ -248,3 +248,26 @@ def _paired_difference(
         variances.append(float(finite.var(ddof=1)) if finite.size > 1 else 0.0)
     k = len(differences)
     return float(np.mean(differences)), float(np.sqrt(np.sum(variances)) / k)
+
+
+def fit_selected(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    time_key: pd.Series,
+    groups: pd.Series,
+    gap: pd.Timedelta | int | None,
+    config: TrainConfig,
+) -> tuple[ReadinessModel, SelectionResult]:
+    """What a training run serves: the trees sized to the data (``[model]`` keys win), the candidate
+    chosen on rolling folds of these training rows, fitted on all of them. Returns the fitted model and
+    how it was chosen."""
+    tree_params = {
+        "random_state": config.seed,
+        **tree_capacity(len(X), int(np.sum(y)), int(pd.Series(groups).nunique())),
+        **config.model.estimator_kwargs(),  # what the user set explicitly wins over the size rule
+    }
+    selection = select_model(X, y, time_key, groups, gap, config.selection, tree_params, seed=config.seed)
+    # Whole leads are held out for early stopping and calibration: a lead's other snapshots in the
+    # trees' training rows would make the held-out slice look better than new leads will.
+    model = build_candidate(selection.chosen, tree_params, selection.blend_weight)
+    return model.fit(X, y, time_key=time_key, groups=groups), selection
