@@ -24,6 +24,7 @@ from training.data.contract import (
     ROW_ORDER,
     STATUS,
 )
+from training.data.date_order import AmbiguousDatesError, day_month_format
 from training.data.io import read_table
 from training.data.mapping_config import (
     ColumnRules,
@@ -206,11 +207,27 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.astype("str").where(values.notna())
 
 
-def _dates(values: pd.Series, date_format: str | None) -> pd.Series:
+def _dates(
+    values: pd.Series, date_format: str | None, where: str, warnings: list[str] | None = None
+) -> pd.Series:
     """Rewrite dates in ``date_format`` as ISO 8601; values that do not parse are left for validation
-    to report with their row and column. Typed timestamps (Parquet) need no format."""
-    if date_format is None or not pd.api.types.is_string_dtype(values.dtype):
+    to report with their row and column. Typed timestamps (Parquet) need no format. Without a format,
+    d/m/y-style dates are read in the order their values show (with a warning saying so), and refused
+    when they fit both orders (``training.data.date_order``): never guessed silently."""
+    if not pd.api.types.is_string_dtype(values.dtype):
         return values
+    if date_format is None:
+        try:
+            date_format = day_month_format(values, where)
+        except AmbiguousDatesError as error:
+            raise MappingConfigError(str(error)) from None
+        if date_format is None:
+            return values
+        if warnings is not None:
+            warnings.append(
+                f'{where}: non-ISO dates read as "{date_format}" (the values show it); set '
+                "date_format to make it explicit"
+            )
     parsed = pd.to_datetime(values, format=date_format, errors="coerce", utc=True)
     iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     return values.where(parsed.isna(), iso)
@@ -280,7 +297,12 @@ def _leads_table(
         table[LEAD_ID] = cleaned[leads.lead_id]
         original[LEAD_ID] = leads.lead_id
     if leads.created_at is not None:
-        table[CREATED_AT] = _dates(cleaned[leads.created_at], leads.date_format)
+        table[CREATED_AT] = _dates(
+            cleaned[leads.created_at],
+            leads.date_format,
+            f"{config.path}: key 'leads.date_format' (column {leads.created_at!r} of {file})",
+            warnings,
+        )
         original[CREATED_AT] = leads.created_at
     else:
         table[ROW_ORDER] = _row_positions(config, raw)
@@ -360,7 +382,12 @@ def _outcome_table(
         table[STATUS] = str(outcome.status)
     for name, column in timestamps.items():
         if column is not None:
-            table[name] = _dates(cleaned[column], outcome.date_format)
+            table[name] = _dates(
+                cleaned[column],
+                outcome.date_format,
+                f"{config.path}: key 'outcome.date_format' (column {column!r} of {file})",
+                warnings,
+            )
             original[name] = column
     return table, original
 
@@ -390,7 +417,12 @@ def _events_table(
     table = pd.DataFrame(
         {
             LEAD_ID: cleaned[events.lead_id],
-            OCCURRED_AT: _dates(cleaned[events.occurred_at], events.date_format),
+            OCCURRED_AT: _dates(
+                cleaned[events.occurred_at],
+                events.date_format,
+                f"{config.path}: key 'events.date_format' (column {events.occurred_at!r} of {file})",
+                warnings,
+            ),
         },
         index=raw.index,
     )

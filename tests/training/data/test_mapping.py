@@ -521,3 +521,50 @@ def test_sequence_column_that_contradicts_the_declared_order_is_refused(tmp_path
     # Declared the way the numbers run, it imports.
     config.write_text(config.read_text().replace("newest_first", "oldest_first"))
     assert import_export(config, tmp_path / "d").leads == 4
+
+
+# --- day/month order of non-ISO dates ------------------------------------------------------------
+
+
+def _dated_config(tmp_path: Path, created: list[str], date_format: str | None = None) -> Path:
+    rows = "\n".join(f"c{i},{day},web,{'yes' if i % 2 else 'no'}" for i, day in enumerate(created))
+    _write(tmp_path / "leads.csv", "id,Created,Source,Won\n" + rows)
+    fmt = f'date_format = "{date_format}"' if date_format else ""
+    return _write(
+        tmp_path / "leads.toml",
+        f"""
+name = "dated"
+observed_until = 2025-01-01
+[leads]
+file = "leads.csv"
+lead_id = "id"
+created_at = "Created"
+{fmt}
+categorical = ["Source"]
+[outcome]
+status_column = "Won"
+status_values = {{ yes = "won", no = "lost" }}
+""",
+    )
+
+
+def test_dates_that_fit_both_orders_are_refused_until_the_mapping_says_which(tmp_path: Path) -> None:
+    config = _dated_config(tmp_path, ["03/04/2024", "05/06/2024", "11/12/2024"])
+    with pytest.raises(MappingConfigError) as caught:
+        import_export(config, tmp_path / "d")
+    message = str(caught.value)
+    assert "leads.date_format" in message and "'Created'" in message
+    assert '"%d/%m/%Y" (day first) or "%m/%d/%Y" (month first)' in message
+    day_first = _dated_config(tmp_path, ["03/04/2024", "05/06/2024", "11/12/2024"], "%d/%m/%Y")
+    import_export(day_first, tmp_path / "d")
+    assert _leads(tmp_path / "d")["created_at"].iloc[0] == pd.Timestamp("2024-04-03", tz="UTC")
+
+
+def test_dates_whose_values_show_the_order_are_read_that_way_with_a_warning(tmp_path: Path) -> None:
+    config = _dated_config(tmp_path, ["03/04/2024", "25/06/2024", "11/12/2024"])
+    summary = import_export(config, tmp_path / "d")
+    assert _leads(tmp_path / "d")["created_at"].iloc[0] == pd.Timestamp("2024-04-03", tz="UTC")
+    assert any('read as "%d/%m/%Y"' in warning for warning in summary.warnings)
+    mixed = _dated_config(tmp_path, ["03/25/2024", "25/06/2024"])
+    with pytest.raises(MappingConfigError, match="mix day-first and month-first"):
+        import_export(mixed, tmp_path / "e")
