@@ -243,7 +243,12 @@ def _leads_table(
         "leads",
         file,
         raw,
-        {"lead_id": leads.lead_id, "created_at": leads.created_at, "sequence_column": leads.sequence_column},
+        {
+            "lead_id": leads.lead_id,
+            "created_at": leads.created_at,
+            "created_at_fallback": leads.created_at_fallback,
+            "sequence_column": leads.sequence_column,
+        },
     )
     for key, columns in (
         ("categorical", leads.categorical),
@@ -265,6 +270,7 @@ def _leads_table(
     accounted = {
         leads.lead_id,
         leads.created_at,
+        leads.created_at_fallback,
         leads.sequence_column,
         *profile,
         *leads.drop,
@@ -280,6 +286,8 @@ def _leads_table(
         warnings.append(f"dropped columns of {file} the mapping does not mention: {others}")
 
     timestamp_columns = [leads.created_at] if leads.created_at else []
+    if leads.created_at_fallback is not None:
+        timestamp_columns.append(leads.created_at_fallback)
     cleaned = _clean(
         config,
         "leads",
@@ -297,8 +305,18 @@ def _leads_table(
         table[LEAD_ID] = cleaned[leads.lead_id]
         original[LEAD_ID] = leads.lead_id
     if leads.created_at is not None:
+        created = cleaned[leads.created_at]
+        if leads.created_at_fallback is not None:
+            # Where the primary date is missing (a field added late, a failed sync), take the fallback.
+            absent = created.isna() | (created.astype("str").str.strip() == "")
+            created = created.where(~absent, cleaned[leads.created_at_fallback])
+            if int(absent.sum()):
+                warnings.append(
+                    f"{int(absent.sum()):,} leads of {file} have no {leads.created_at!r}: "
+                    f"{leads.created_at_fallback!r} used instead"
+                )
         table[CREATED_AT] = _dates(
-            cleaned[leads.created_at],
+            created,
             leads.date_format,
             f"{config.path}: key 'leads.date_format' (column {leads.created_at!r} of {file})",
             warnings,

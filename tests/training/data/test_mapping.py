@@ -568,3 +568,30 @@ def test_dates_whose_values_show_the_order_are_read_that_way_with_a_warning(tmp_
     mixed = _dated_config(tmp_path, ["03/25/2024", "25/06/2024"])
     with pytest.raises(MappingConfigError, match="mix day-first and month-first"):
         import_export(mixed, tmp_path / "e")
+
+
+def test_fallback_date_column_fills_missing_primary_dates(tmp_path: Path) -> None:
+    _write(
+        tmp_path / "leads.csv",
+        "id,Created,Added,Won\nc1,2024-01-05,2023-12-01,yes\nc2,,2024-02-01,no\nc3,2024-03-01,,no\n",
+    )
+    config = _write(
+        tmp_path / "leads.toml",
+        """
+name = "fallback"
+observed_until = 2025-01-01
+[leads]
+file = "leads.csv"
+lead_id = "id"
+created_at = "Created"
+created_at_fallback = "Added"
+[outcome]
+status_column = "Won"
+status_values = { yes = "won", no = "lost" }
+""",
+    )
+    summary = import_export(config, tmp_path / "d", mode="strict")
+    created = _leads(tmp_path / "d").set_index("lead_id")["created_at"]
+    assert created["c1"] == pd.Timestamp("2024-01-05", tz="UTC")  # the primary wins where present
+    assert created["c2"] == pd.Timestamp("2024-02-01", tz="UTC")
+    assert any("1 leads of leads.csv have no 'Created': 'Added' used instead" in w for w in summary.warnings)
