@@ -101,9 +101,11 @@ def test_the_api_shape_with_a_nested_profile_scores_the_same(
 def test_a_deliberately_worse_model_becomes_challenger_but_not_champion(
     first_run: TrainingRun, simulated_dir: Path, tracking_uri: str
 ) -> None:
-    # One tiny tree on profile features only: far worse than the baselines and the champion.
+    # One tiny tree on profile features only (no selection: the trees are served whatever they score):
+    # far worse than the baselines and the champion.
     worse = TrainConfig(
         n_bootstrap=50,
+        selection={"candidates": ["trees"]},
         model={"n_estimators": 1, "num_leaves": 2, "early_stopping_rounds": None},
         features={"windows_days": (7,), "min_event_type_count": 10**9},
     )
