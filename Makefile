@@ -55,6 +55,9 @@ bench-full: $(STAMP)
 	$(BIN)/python bench/bench_api.py --write
 	@if [ -d $(SHARED_DATASETS) ]; then $(BIN)/python bench/bench_datasets.py --write; \
 	else echo "bench_datasets.py: skipped, $(SHARED_DATASETS) not found (the public CRM exports)"; fi
+	@if [ -d $(SHARED_DATASETS) ]; then LEADRIPE_SHARED_DATASETS=$(SHARED_DATASETS) \
+	  $(BIN)/python bench/bench_models.py --write; \
+	else echo "bench_models.py: skipped, $(SHARED_DATASETS) not found (the public CRM exports)"; fi
 
 # Re-pin constraints.txt to the versions installed in .venv (after changing dependencies and testing).
 constraints: $(STAMP)
