@@ -54,3 +54,37 @@ def day_month_format(values: pd.Series, where: str) -> str | None:
 
 def _example(text: pd.Series, mask: pd.Series) -> str:
     return repr(str(text[mask].iloc[0]))
+
+
+def to_iso_dates(
+    values: pd.Series, date_format: str | None, where: str, warnings: list[str] | None = None
+) -> pd.Series:
+    """Rewrite dates in ``date_format`` as ISO 8601; values that do not parse are left for validation
+    to report with their row and column. Typed timestamps (Parquet) need no format. Without a format,
+    d/m/y-style dates are read in the order their values show (with a warning saying so) and refused
+    (``AmbiguousDatesError``) when they fit both orders: never guessed silently."""
+    if not pd.api.types.is_string_dtype(values.dtype):
+        return values
+    if date_format is None:
+        date_format = day_month_format(values, where)
+        if date_format is None:
+            return values
+        if warnings is not None:
+            warnings.append(
+                f'{where}: non-ISO dates read as "{date_format}" (the values show it); set date_format '
+                "to make it explicit"
+            )
+    parsed = pd.to_datetime(values, format=date_format, errors="coerce", utc=True)
+    iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    return values.where(parsed.isna(), iso)
+
+
+def with_fallback(primary: pd.Series, fallback: pd.Series, file: str, warnings: list[str]) -> pd.Series:
+    """``primary`` dates, with ``fallback``'s where the primary is empty (a field added late, a failed
+    sync); how many were filled goes into ``warnings``."""
+    absent = primary.isna() | (primary.astype("str").str.strip() == "")
+    if int(absent.sum()):
+        warnings.append(
+            f"{int(absent.sum()):,} leads of {file} have no {primary.name!r}: {fallback.name!r} used instead"
+        )
+    return primary.where(~absent, fallback)

@@ -43,6 +43,7 @@ from training.data.contract import (
     Outcome,
 )
 from training.data.reject_cap import DEFAULT_MAX_REJECT_SHARE
+from training.data.row_order import TimeAxisKeys
 
 #: Names that the contract reserves; a renamed profile column may not take one of them.
 RESERVED_NAMES = frozenset(
@@ -129,7 +130,7 @@ def _lead_id_kind(value: Any) -> str:
     return "generator" if isinstance(value, dict | LeadIdGenerator) else "column"
 
 
-class LeadsMapping(_FileSection):
+class LeadsMapping(_FileSection, TimeAxisKeys):
     """The ``[leads]`` section: one row per lead."""
 
     file: ColumnName
@@ -139,12 +140,6 @@ class LeadsMapping(_FileSection):
     ] = Field(alias="lead_id")
     #: Source column of ``created_at``; ``None`` means the export has no timestamps (row order).
     created_at: str | None = None
-    #: Source column whose date is used where ``created_at`` is empty (same ``date_format``).
-    created_at_fallback: str | None = None
-    #: For exports without timestamps: how the rows are ordered in time (required there).
-    row_order: Literal["oldest_first", "newest_first"] | None = None
-    #: An optional column numbering the leads in time (e.g. a lead number), checked against ``row_order``.
-    sequence_column: str | None = None
     date_format: str | None = None
     categorical: ColumnList = ()
     numeric: ColumnList = ()
@@ -176,19 +171,6 @@ class LeadsMapping(_FileSection):
 
     @model_validator(mode="after")
     def _dates_need_a_column(self) -> LeadsMapping:
-        if self.created_at is None and self.row_order is None:
-            raise KeyProblem(
-                "row_order",
-                "the export has no created_at column, so its rows' order is its only time axis: declare "
-                'it with row_order = "oldest_first" or "newest_first" (check the file: which rows are '
-                "the latest?)",
-            )
-        if self.created_at is not None and self.row_order is not None:
-            raise KeyProblem("row_order", "only applies to exports without created_at")
-        if self.sequence_column is not None and self.row_order is None:
-            raise KeyProblem("sequence_column", "only applies together with row_order")
-        if self.created_at_fallback is not None and self.created_at is None:
-            raise KeyProblem("created_at_fallback", "only applies together with created_at")
         if self.date_format is not None and self.created_at is None:
             raise KeyProblem("date_format", "there is no created_at column to parse")
         return self
@@ -306,8 +288,7 @@ class _MappingFile(_Table):
     root: str = "."
     #: An explicit UTC timestamp, or ``"max"``: the latest timestamp in the imported tables.
     observed_until: Annotated[Any, AfterValidator(_observed_until)] = OBSERVED_UNTIL_MAX
-    #: A lenient import fails when more than this share of a file's rows would be quarantined.
-    max_reject_share: float = Field(default=DEFAULT_MAX_REJECT_SHARE, ge=0, le=1)
+    max_reject_share: float = Field(default=DEFAULT_MAX_REJECT_SHARE, ge=0, le=1)  # lenient import cap
     leads: LeadsMapping
     outcome: OutcomeMapping
     events: EventsMapping | None = None
@@ -334,8 +315,7 @@ class MappingConfig:
     events: EventsMapping | None = None
     #: An explicit UTC timestamp, or ``"max"``: the latest timestamp in the imported tables.
     observed_until: pd.Timestamp | Literal["max"] = OBSERVED_UNTIL_MAX
-    #: A lenient import fails when more than this share of a file's rows would be quarantined.
-    max_reject_share: float = DEFAULT_MAX_REJECT_SHARE
+    max_reject_share: float = DEFAULT_MAX_REJECT_SHARE  # a lenient import fails above this rejected share
 
     @property
     def has_timestamps(self) -> bool:
@@ -391,11 +371,7 @@ def _check_columns(leads: LeadsMapping) -> None:
         # Activity columns are numeric by definition; listing them under numeric too is allowed.
         if column in roles and roles[column] != "leads.numeric":
             raise KeyProblem("leads.activity", f"column {column!r} is already listed under '{roles[column]}'")
-    for single_key, single in (
-        ("lead_id", leads.lead_id),
-        ("created_at", leads.created_at),
-        ("sequence_column", leads.sequence_column),
-    ):
+    for single_key, single in (("lead_id", leads.lead_id), ("created_at", leads.created_at)):
         if single is not None and single in roles:
             raise KeyProblem(
                 f"leads.{single_key}", f"column {single!r} is also listed under '{roles[single]}'"

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from training.data.contract import (
@@ -24,7 +23,7 @@ from training.data.contract import (
     ROW_ORDER,
     STATUS,
 )
-from training.data.date_order import AmbiguousDatesError, day_month_format
+from training.data.date_order import AmbiguousDatesError, to_iso_dates, with_fallback
 from training.data.io import read_table
 from training.data.mapping_config import (
     ColumnRules,
@@ -34,6 +33,7 @@ from training.data.mapping_config import (
     OutcomeMapping,
     SourceFile,
 )
+from training.data.row_order import RowOrderError, row_positions
 
 
 @dataclass
@@ -68,6 +68,13 @@ def build_raw_tables(
     """Read every file the config names and map it onto the contract's column names (no validation).
 
     ``encoding`` (e.g. from ``--encoding``) wins over the encodings the config gives its files."""
+    try:
+        return _build_raw_tables(config, data_root, encoding)
+    except (AmbiguousDatesError, RowOrderError) as error:  # the data contradicts (or needs) a setting
+        raise MappingConfigError(str(error)) from None
+
+
+def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: str | None) -> RawTables:
     root = Path(data_root) if data_root is not None else config.root
     warnings: list[str] = []
     leads_file = config.leads.source.file
@@ -207,32 +214,6 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.astype("str").where(values.notna())
 
 
-def _dates(
-    values: pd.Series, date_format: str | None, where: str, warnings: list[str] | None = None
-) -> pd.Series:
-    """Rewrite dates in ``date_format`` as ISO 8601; values that do not parse are left for validation
-    to report with their row and column. Typed timestamps (Parquet) need no format. Without a format,
-    d/m/y-style dates are read in the order their values show (with a warning saying so), and refused
-    when they fit both orders (``training.data.date_order``): never guessed silently."""
-    if not pd.api.types.is_string_dtype(values.dtype):
-        return values
-    if date_format is None:
-        try:
-            date_format = day_month_format(values, where)
-        except AmbiguousDatesError as error:
-            raise MappingConfigError(str(error)) from None
-        if date_format is None:
-            return values
-        if warnings is not None:
-            warnings.append(
-                f'{where}: non-ISO dates read as "{date_format}" (the values show it); set '
-                "date_format to make it explicit"
-            )
-    parsed = pd.to_datetime(values, format=date_format, errors="coerce", utc=True)
-    iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-    return values.where(parsed.isna(), iso)
-
-
 def _leads_table(
     config: MappingConfig, raw: pd.DataFrame, warnings: list[str]
 ) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -267,15 +248,8 @@ def _leads_table(
         raise MappingConfigError(
             f"{config.path}: key 'leads': outcome columns {leaking} may not also be profile attributes"
         )
-    accounted = {
-        leads.lead_id,
-        leads.created_at,
-        leads.created_at_fallback,
-        leads.sequence_column,
-        *profile,
-        *leads.drop,
-        *outcome_columns,
-    } - {None}
+    time_axis = [leads.created_at, leads.created_at_fallback, leads.sequence_column]
+    accounted = {leads.lead_id, *time_axis, *profile, *leads.drop, *outcome_columns} - {None}
     others = [str(column) for column in raw.columns if column not in accounted]
     if others and leads.other_columns == "error":
         raise MappingConfigError(
@@ -307,57 +281,18 @@ def _leads_table(
     if leads.created_at is not None:
         created = cleaned[leads.created_at]
         if leads.created_at_fallback is not None:
-            # Where the primary date is missing (a field added late, a failed sync), take the fallback.
-            absent = created.isna() | (created.astype("str").str.strip() == "")
-            created = created.where(~absent, cleaned[leads.created_at_fallback])
-            if int(absent.sum()):
-                warnings.append(
-                    f"{int(absent.sum()):,} leads of {file} have no {leads.created_at!r}: "
-                    f"{leads.created_at_fallback!r} used instead"
-                )
-        table[CREATED_AT] = _dates(
-            created,
-            leads.date_format,
-            f"{config.path}: key 'leads.date_format' (column {leads.created_at!r} of {file})",
-            warnings,
-        )
+            created = with_fallback(created, cleaned[leads.created_at_fallback], file, warnings)
+        where = f"{config.path}: key 'leads.date_format' (column {leads.created_at!r} of {file})"
+        table[CREATED_AT] = to_iso_dates(created, leads.date_format, where, warnings)
         original[CREATED_AT] = leads.created_at
     else:
-        table[ROW_ORDER] = _row_positions(config, raw)
+        table[ROW_ORDER] = row_positions(raw, leads.row_order, leads.sequence_column, str(config.path), file)
     for column in profile:
         name = leads.rename.get(column, column)
         table[name] = cleaned[column]
         if name != column:
             original[name] = column
     return table, original
-
-
-def _row_positions(config: MappingConfig, raw: pd.DataFrame) -> pd.Series:
-    """Each row's position in time (0 = oldest) from the declared ``row_order``, after checking the
-    optional sequence column agrees with it: a file whose numbering runs the other way is refused."""
-    leads = config.leads
-    n = len(raw)
-    newest_first = leads.row_order == "newest_first"
-    if leads.sequence_column is not None:
-        column = leads.sequence_column
-        sequence = pd.to_numeric(raw[column], errors="coerce")
-        present = sequence.dropna()
-        steps = present.diff().iloc[1:]
-        against = steps > 0 if newest_first else steps < 0
-        if bool(against.any()):
-            position = int(np.argmax(against.to_numpy())) + 1  # into present; steps start at its 2nd row
-            row = present.index[position]
-            previous, current = float(present.iloc[position - 1]), float(present.iloc[position])
-            rising = int((steps > 0).sum())
-            falling = int((steps < 0).sum())
-            raise MappingConfigError(
-                f"{config.path}: key 'leads.row_order' = {leads.row_order!r} contradicts the sequence "
-                f"column {column!r} of {leads.source.file}: at row {row} it goes from {previous:g} to "
-                f"{current:g} ({rising:,} steps up, {falling:,} steps down over the file). "
-                "Check which rows are the latest and declare row_order accordingly."
-            )
-    positions = pd.Series(range(n), index=raw.index, dtype="int64")
-    return (n - 1 - positions) if newest_first else positions
 
 
 def _outcome_table(
@@ -400,7 +335,7 @@ def _outcome_table(
         table[STATUS] = str(outcome.status)
     for name, column in timestamps.items():
         if column is not None:
-            table[name] = _dates(
+            table[name] = to_iso_dates(
                 cleaned[column],
                 outcome.date_format,
                 f"{config.path}: key 'outcome.date_format' (column {column!r} of {file})",
@@ -435,7 +370,7 @@ def _events_table(
     table = pd.DataFrame(
         {
             LEAD_ID: cleaned[events.lead_id],
-            OCCURRED_AT: _dates(
+            OCCURRED_AT: to_iso_dates(
                 cleaned[events.occurred_at],
                 events.date_format,
                 f"{config.path}: key 'events.date_format' (column {events.occurred_at!r} of {file})",
