@@ -492,7 +492,7 @@ status_values = {{ yes = "won", no = "lost" }}
 def test_export_without_dates_must_declare_its_row_order(tmp_path: Path) -> None:
     with pytest.raises(MappingConfigError, match=r"leads\.row_order.*oldest_first.*newest_first"):
         import_export(_row_order_config(tmp_path, ""), tmp_path / "d")
-    with pytest.raises(MappingConfigError, match='must be "oldest_first" or "newest_first"'):
+    with pytest.raises(MappingConfigError, match="'oldest_first' or 'newest_first', not 'latest_last'"):
         import_export(_row_order_config(tmp_path, 'row_order = "latest_last"'), tmp_path / "d")
 
 
