@@ -91,6 +91,15 @@ def holder_from_settings(settings: Settings) -> ModelHolder:
     return ModelHolder(lambda: _load_registry(uri), lambda: _registry_fingerprint(uri), settle_heap)
 
 
+def load_model(source: str) -> LoadedModel:
+    """A model from a local bundle directory (when ``source`` is one) or an MLflow model URI, loaded
+    the way the server loads it (an alias is resolved to its version first)."""
+    directory = Path(source)
+    if directory.is_dir():
+        return _load_directory(directory)
+    return _load_registry(source)
+
+
 def _load_directory(directory: Path) -> LoadedModel:
     fingerprint = _directory_fingerprint(directory)
     bundle = ModelBundle.load(directory)
