@@ -43,6 +43,35 @@ class AnswerOptions:
         return self.reasons_per_side > 0
 
 
+#: The answer columns before the reasons, with their SQL types (Spark's output schema).
+BASE_COLUMNS = {
+    "lead_id": "string",
+    "as_of": "timestamp",
+    "model_version": "string",
+    "score": "double",
+    "readiness": "double",
+    "grade": "string",
+    "percentile": "double",
+    "threshold_score": "double",
+    "verdict": "string",
+    "handover": "boolean",
+    "days_inactive": "double",
+    "raw_score": "double",
+    "base_value": "double",
+}
+_REASON_TYPES = {"signal": "string", "feature": "string", "value": "double", "level": "string"}
+_REASON_TYPES |= {"contribution": "double", "sentence": "string"}
+
+
+def answer_columns(reasons_per_side: int) -> dict[str, str]:
+    """Every column of ``answer_frame`` in order, with its SQL type."""
+    columns = dict(BASE_COLUMNS)
+    for side in SIDES:
+        for rank in range(1, reasons_per_side + 1):
+            columns |= {reason_column(side, rank, f): _REASON_TYPES[f] for f in REASON_FIELDS}
+    return columns
+
+
 def reason_column(side: str, rank: int, field: str) -> str:
     """The name of one reason column, e.g. ``reason_up_1_sentence``."""
     return f"reason_{side}_{rank}_{field}"

@@ -163,8 +163,12 @@ def summary_table(summary: BatchSummary, out: Path) -> Table:
     for grade in sorted(summary.by_grade):
         rows.append((f"grade {grade}", f"{summary.by_grade[grade]:,}"))
     for counts in summary.per_as_of[:10]:
-        left_out = f"{counts.closed:,} closed, {counts.not_yet_created:,} not yet created"
-        rows.append((f"as of {counts.as_of.isoformat()}", f"{counts.scored:,} leads ({left_out})"))
+        left_out = (
+            ""
+            if counts.closed is None or counts.not_yet_created is None
+            else f" ({counts.closed:,} closed, {counts.not_yet_created:,} not yet created)"
+        )
+        rows.append((f"as of {counts.as_of.isoformat()}", f"{counts.scored:,} leads{left_out}"))
     if len(summary.per_as_of) > 10:
         rows.append(("as of ...", f"{len(summary.per_as_of) - 10} more times"))
     rows.append(("seconds", f"{summary.seconds:.1f}"))

@@ -44,12 +44,13 @@ class BatchPlan:
 
 @dataclass(frozen=True)
 class AsOfCounts:
-    """Leads scored at one ``as_of`` and those left out (``serving.batch.tables``)."""
+    """Leads scored at one ``as_of`` and those left out (``serving.batch.tables``); None: not counted
+    (the Spark engine counts what it scored only)."""
 
     as_of: pd.Timestamp
     scored: int
-    not_yet_created: int
-    closed: int
+    not_yet_created: int | None
+    closed: int | None
 
 
 @dataclass
