@@ -70,7 +70,7 @@ def train_small_bundle(dataset: LeadDataset) -> ModelBundle:
             y,
             model.readiness(X),
             batch.snapshots[["lead_id", "cutoff"]],
-            features.feature_groups_,
+            features.feature_specs(),
             THRESHOLD,
             90,
         ),
