@@ -27,6 +27,7 @@ from training.model.baselines import LogisticBaseline, PointsScoreBaseline
 from training.model.evaluation import EvaluationResult, evaluate, oracle_auc, paired_auc_difference
 from training.model.explanation_stats import EXPLANATION_SECTION, explanation_stats_for_model
 from training.model.readiness import ReadinessModel, build_pipeline
+from training.model.sampling import SnapshotSample, sample_by_lead
 from training.model.serving_stats import build_serving_stats
 from training.model.split import SplitInfo, time_split
 from training.model.threshold import ThresholdDecision, ThresholdPolicy, choose_threshold
@@ -63,6 +64,8 @@ class TrainingOutcome:
     comparisons: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     oracle_auc: float | None = None
     notes: list[str] = field(default_factory=list)
+    #: how the training and test snapshots were sampled by lead ("train", "test"; see training.model.sampling)
+    sampling: dict[str, SnapshotSample] = field(default_factory=dict)
 
 
 def data_fingerprint(dataset: LeadDataset) -> str:
@@ -102,6 +105,12 @@ def fit_and_evaluate(
         min_positives=config.min_positives,
         min_negatives=config.min_negatives,
     )
+    # Above the budgets whole leads are sampled uniformly (training.model.sampling): memory stays bounded
+    # and the test metrics stay unbiased estimates; what was done goes into the run.
+    lead_ids = labelled.batch.snapshots["lead_id"]
+    train_idx, train_sample = sample_by_lead(train_idx, lead_ids, config.max_train_snapshots, config.seed)
+    test_idx, test_sample = sample_by_lead(test_idx, lead_ids, config.max_test_snapshots, config.seed + 1)
+    sampling = {"train": train_sample, "test": test_sample}
     train_batch, test_batch = labelled.batch.take(train_idx), labelled.batch.take(test_idx)
     y_train, y_test = labelled.label[train_idx], labelled.label[test_idx]
     train_time = train_batch.time_key
@@ -139,6 +148,15 @@ def fit_and_evaluate(
         )
     else:
         notes.append("no event log: the rule-based points baseline (points per event type) was skipped")
+    for part, sample in sampling.items():
+        if sample.sampled:
+            notes.append(
+                f"{part} snapshots sampled by lead: {sample.snapshots_after:,} of "
+                f"{sample.snapshots_before:,} "
+                f"({sample.leads_after:,} of {sample.leads_before:,} leads, each with probability "
+                f"{sample.fraction:.4f}) to stay within {sample.budget:,} snapshots; uniform by lead, so the "
+                "metrics are unbiased estimates (training.model.sampling)"
+            )
 
     stage(f"evaluating on {len(test_batch):,} test snapshots the model never saw")
     slices = _slice_columns(test_batch)
@@ -195,7 +213,7 @@ def fit_and_evaluate(
         config=config.to_record(),
         time_basis=str(dataset.metadata.time_basis),
         horizon_days=config.horizon_days,
-        split=split.to_dict(),
+        split={**split.to_dict(), "sampling": {part: sample.to_dict() for part, sample in sampling.items()}},
         threshold={"value": threshold.threshold, **threshold.to_dict()},
         metrics={name: result.to_dict() for name, result in evaluations.items()},
         feature_names=[str(name) for name in features.get_feature_names_out()],
@@ -216,7 +234,11 @@ def fit_and_evaluate(
         y_test=y_test,
         test_batch=test_batch,
         split=split,
-        snapshot_counts=dict(labelled.counts),
+        snapshot_counts={
+            **labelled.counts,
+            **{f"{part}_sampled_out": s.snapshots_before - s.snapshots_after for part, s in sampling.items()},
+        },
+        sampling=sampling,
         threshold=threshold,
         leakage_warnings=warnings,
         comparisons=comparisons,
