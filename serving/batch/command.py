@@ -29,9 +29,17 @@ EngineOption = Annotated[
 
 
 def score(
-    data: Annotated[Path, typer.Option("--data", help="Directory with leads/events/outcomes tables.")],
+    data: Annotated[
+        str,
+        typer.Option(
+            "--data", help="Directory with leads/events/outcomes tables (Spark: any path it reads)."
+        ),
+    ],
     out: Annotated[
-        Path, typer.Option("--out", help="File to write (Parquet, or CSV with --format crm-csv).")
+        str,
+        typer.Option(
+            "--out", help="File to write (Parquet, or CSV with --format crm-csv); Spark: an output directory."
+        ),
     ],
     as_of: Annotated[
         list[str] | None,
@@ -89,7 +97,7 @@ def score(
         raise typer.BadParameter("must be 'strict' or 'lenient'", param_hint="--mode")
     fmt: OutputFormat = "crm-csv" if output_format == "crm-csv" else "parquet"
     with user_errors():
-        metadata_until = _observed_until(data)
+        metadata_until = _observed_until(data, engine)
         default = metadata_until if metadata_until is not None else pd.Timestamp.now(tz="UTC")
         plan = BatchPlan(
             as_of=as_of_times(as_of or [], every_days=every, default=default),
@@ -104,8 +112,8 @@ def score(
                 data, plan, out, model_uri=model, output_format=fmt, changed_since=changed_since
             )
         else:
-            summary = _score_locally(data, plan, out, model, fmt, changed_since, mode)
-        console.print(summary_table(summary, out))
+            summary = _score_locally(Path(data), plan, Path(out), model, fmt, changed_since, mode)
+        console.print(summary_table(summary, str(out)))
 
 
 def _score_locally(
@@ -140,10 +148,14 @@ def _score_locally(
         )
 
 
-def _observed_until(data: Path) -> pd.Timestamp | None:
+def _observed_until(data: str, engine: str) -> pd.Timestamp | None:
     from training.data.contract import METADATA_FILE, DatasetMetadata
 
-    path = data / METADATA_FILE
+    if engine == "spark":  # the path may be remote: read dataset.json through Spark
+        from serving.batch.spark import dataset_metadata, spark_session
+
+        return dataset_metadata(data, spark_session()).observed_until
+    path = Path(data) / METADATA_FILE
     if not path.is_file():
         return None
     try:
@@ -152,9 +164,9 @@ def _observed_until(data: Path) -> pd.Timestamp | None:
         return None  # load_dataset reports a broken dataset.json with its file name
 
 
-def summary_table(summary: BatchSummary, out: Path) -> Table:
+def summary_table(summary: BatchSummary, out: str) -> Table:
     """Counts by verdict and grade, leads left out, and where the scores went."""
-    rows = [("written to", str(out)), ("rows scored", f"{summary.rows_scored:,}")]
+    rows = [("written to", out), ("rows scored", f"{summary.rows_scored:,}")]
     if summary.rows_unchanged:
         rows.append(("unchanged (not written)", f"{summary.rows_unchanged:,}"))
     rows.append(("rows written", f"{summary.rows_written:,}"))

@@ -204,7 +204,7 @@ def score_with_spark(
     root = str(data).rstrip("/")
     tracking_uri = None if Path(model_uri).is_dir() else configure_tracking()
     resolved = resolve_model_uri(model_uri)
-    metadata = _metadata(root, session)
+    metadata = dataset_metadata(root, session)
     leads = session.read.parquet(f"{root}/leads.parquet")
     events = _optional(session, f"{root}/events.parquet")
     outcomes = _optional(session, f"{root}/outcomes.parquet")
@@ -286,8 +286,9 @@ def spark_session(master: str | None = None, app_name: str = "leadripe-score") -
     )
 
 
-def _metadata(root: str, session: SparkSession) -> DatasetMetadata:
+def dataset_metadata(root: str, session: SparkSession) -> DatasetMetadata:
     """``dataset.json`` of the dataset folder (read through Spark, so remote paths work too)."""
+    root = root.rstrip("/")
     try:
         text = "\n".join(
             row.value for row in session.read.text(f"{root}/{METADATA_FILE}", wholetext=True).collect()
