@@ -268,16 +268,26 @@ def _crm_batches(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
 
 
 def spark_session(master: str | None = None, app_name: str = "leadripe-score") -> SparkSession:
-    """A Spark session with UTC as its time zone (the data contract's) and Arrow transfers on;
-    ``master`` (e.g. ``local[2]``) only when not submitted to a cluster by ``spark-submit``."""
+    """A Spark session with UTC as its time zone (the data contract's) and Arrow transfers on.
+
+    Under ``spark-submit`` the cluster's master and settings apply. Otherwise Spark runs on this machine:
+    ``master``, else ``LEADRIPE_SPARK_MASTER``, else ``local[*]``, with the driver's memory from
+    ``LEADRIPE_SPARK_DRIVER_MEMORY`` (default 4g)."""
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName(app_name)
+    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
+        # Not launched by spark-submit (which starts the JVM first and says where): run Spark here.
+        master = os.environ.get("LEADRIPE_SPARK_MASTER", "local[*]")
     if master is not None:
         # Local executors run this interpreter (its virtual environment), not whatever python3 is first
         # on the PATH; on a cluster, spark-submit's PYSPARK_PYTHON decides.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        builder = builder.master(master)
+        # In local mode the driver's JVM is the executor too; Spark's 1 GiB default is too small for
+        # buckets of 50,000 leads and their events on the way to Python.
+        builder = builder.master(master).config(
+            "spark.driver.memory", os.environ.get("LEADRIPE_SPARK_DRIVER_MEMORY", "4g")
+        )
     return (
         builder.config("spark.sql.session.timeZone", "UTC")
         .config(_NANOS_AS_LONG, "true")
