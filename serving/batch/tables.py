@@ -30,7 +30,7 @@ from training.features.snapshot_arrays import (
     event_columns,
     lead_codes,
 )
-from training.features.snapshots import timestamps_ns
+from training.features.timestamps import timestamps_ns
 
 
 class MissingProfileColumnsError(ValueError):
