@@ -327,16 +327,4 @@ def _spark_schema(reasons_per_side: int, output_format: OutputFormat) -> str:
     return ", ".join(f"`{name}` {kind}" for name, kind in columns.items())
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point for ``spark-submit``: the same options as ``leadripe score`` (``--engine`` is implied)."""
-    from serving.cli import app
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    app(["score", *args, "--engine", "spark"])
-
-
-if __name__ == "__main__":
-    main()
-
-
-__all__: list[Any] = ["main", "score_group", "score_spark_frames", "score_with_spark", "spark_session"]
+__all__: list[Any] = ["score_group", "score_spark_frames", "score_with_spark", "spark_session"]
