@@ -13,6 +13,7 @@ from training.data.contract import LeadDataset
 from training.data.io import load_dataset
 from training.features.snapshots import SnapshotPolicy, build_snapshots
 from training.features.transformer import LeadFeatures
+from training.model.explanation_stats import EXPLANATION_SECTION, explanation_stats_for_model
 from training.model.readiness import ReadinessModel, build_pipeline
 from training.model.serving_stats import build_serving_stats
 from training.simulation.simulator import simulate, write_simulation
@@ -54,6 +55,17 @@ def train_small_bundle(dataset: LeadDataset) -> ModelBundle:
     X = features.transform(batch)
     model = ReadinessModel(n_estimators=40, num_leaves=7, early_stopping_rounds=None, n_jobs=1)
     model.fit(X, y, time_key=batch.snapshots["cutoff"])
+    serving = build_serving_stats(
+        X,
+        y,
+        model.readiness(X),
+        batch.snapshots[["lead_id", "cutoff"]],
+        features.feature_specs(),
+        THRESHOLD,
+        90,
+    )
+    profile = [spec.name for spec in features.feature_specs() if spec.is_profile]
+    serving[EXPLANATION_SECTION] = explanation_stats_for_model(model, X, profile).model_dump(mode="json")
     card = ModelCard(
         version="3",
         trained_at="2026-01-01T00:00:00Z",
@@ -65,15 +77,7 @@ def train_small_bundle(dataset: LeadDataset) -> ModelBundle:
         feature_groups=dict(features.feature_groups_),
         event_types=sorted(features.event_type_counts_),
         profile_columns=list(batch.profile_columns),
-        serving=build_serving_stats(
-            X,
-            y,
-            model.readiness(X),
-            batch.snapshots[["lead_id", "cutoff"]],
-            features.feature_specs(),
-            THRESHOLD,
-            90,
-        ),
+        serving=serving,
     )
     return ModelBundle(pipeline=build_pipeline(features, model), card=card)
 

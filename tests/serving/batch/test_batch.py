@@ -231,6 +231,8 @@ def test_crm_csv_and_changed_since(
         "grade",
         "verdict",
         "handover",
+        "fit",
+        "interest",
         "reasons_up",
         "reasons_down",
         "model_version",
