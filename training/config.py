@@ -5,8 +5,17 @@ Example ``train.toml``::
     horizon_days = 90
     snapshot_every_days = 7
     test_fraction = 0.25
-    min_positives = 40
-    min_negatives = 40
+    min_positives = 40                # won leads, on each side of the split
+    min_negatives = 40                # not-won leads, on each side of the split
+    exclude_columns = ["leads.lead_quality"]
+
+    [audit]
+    accept = ["leads.partner_score"]  # blocking findings judged harmless, recorded with the run
+    max_test_auc = 0.95
+
+    [promotion]
+    chance_margin = 0.02
+    min_champion_ratio = 0.95
 
     [threshold]
     kind = "expected_value"          # or "acceptance_rate", "capacity"
@@ -31,6 +40,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from training.config_errors import config_problems
+from training.guard_settings import AuditSettings, PromotionSettings
 
 
 class ConfigError(ValueError):
@@ -111,7 +121,8 @@ class TrainConfig(_Section):
     snapshot_every_days: int = Field(default=7, ge=1)
     #: fraction of snapshots (the latest ones) held out as the test period
     test_fraction: float = Field(default=0.25, gt=0, lt=1)
-    #: refuse to train when the training or test window has fewer positives or negatives than this
+    #: refuse to train when the training or test window has fewer won (positives) or not-won
+    #: (negatives) *leads* than this; the error says how many more are needed
     min_positives: int = Field(default=40, ge=1)
     min_negatives: int = Field(default=40, ge=1)
     #: snapshots per lead at most (None: all); caps the cost of very long-lived leads
@@ -128,8 +139,13 @@ class TrainConfig(_Section):
     seed: int = 0
     #: half-life of the rule-based points baseline, in days
     points_half_life_days: float = Field(default=30.0, gt=0)
-    #: minimum ratio of the champion's ROC-AUC (on the new test window) a challenger must reach
-    min_champion_ratio: float = Field(default=0.95, gt=0)
+    #: lead columns never used as features, as ``"leads.column"`` or ``"column"`` (the mapping's
+    #: ``exclude_columns`` adds to these)
+    exclude_columns: tuple[str, ...] = ()
+    #: ``[audit]``: thresholds of the leakage audit, and the columns whose blocking findings are accepted
+    audit: AuditSettings = AuditSettings()
+    #: ``[promotion]``: the promotion guards (``training.promotion``)
+    promotion: PromotionSettings = PromotionSettings()
     model_name: str = Field(default="lead-maturity", min_length=1)
     experiment_name: str = Field(default="leadripe", min_length=1)
     threshold: ThresholdConfig = ThresholdConfig()
