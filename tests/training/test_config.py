@@ -91,7 +91,9 @@ def test_cli_refuses_a_nested_typo_before_reading_any_data(tmp_path: Path) -> No
 
 def test_audit_and_promotion_sections_are_typed(tmp_path: Path) -> None:
     path = tmp_path / "train.toml"
-    path.write_text('exclude_columns = ["leads.grade"]\n[audit]\naccept = ["leads.score"]\nmax_test_auc = 0.9\n')
+    path.write_text(
+        'exclude_columns = ["leads.grade"]\n[audit]\naccept = ["leads.score"]\nmax_test_auc = 0.9\n'
+    )
     config = load_train_config(path)
     assert config.audit.accept == ("leads.score",) and config.audit.max_test_auc == 0.9
     assert config.exclude_columns == ("leads.grade",)
