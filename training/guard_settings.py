@@ -25,7 +25,8 @@ class AuditSettings(BaseModel):
     #: ... or when its distance from 0.5 is this many robust deviations (MAD) above the columns' median.
     outlier_mads: float = Field(default=4.0, gt=0.0)
     #: A level is near-pure when at least ``min_level_count`` leads hold it and at most this share of
-    #: them has the minority outcome (won or not won).
+    #: them has the outcome it lacks (won or not won), which is also at most a tenth of what the base
+    #: rate predicts (and the base rate predicts at least 10): surprising, not just a weak level.
     near_pure_share: float = Field(default=0.02, ge=0.0, lt=0.5)
     min_level_count: int = Field(default=20, ge=1)
     #: Warn when a column's populated share differs by this much between leads that progressed in

@@ -124,18 +124,23 @@ def test_one_column_doing_the_models_work_is_blocked(tracking_uri: str, tmp_path
     assert "leakage audit pass" in output, output
 
 
-def test_excluding_or_accepting_the_column_resolves_the_block(
+def test_accepting_or_excluding_the_column_resolves_the_block(
     leaky_dir: Path, tracking_uri: str, tmp_path: Path
 ) -> None:
-    output, version = _train(leaky_dir, tmp_path, "guards-excluded", 'exclude_columns = ["leads.field_a"]\n')
+    name = "guards-resolved"
+    output, accepted = _train(leaky_dir, tmp_path, name, '[audit]\naccept = ["leads.field_a"]\n')
+    assert "BLOCKED" not in output and "accepted" in output and "leads.field_a" in output
+    tags = MlflowClient().get_model_version(name, str(accepted)).tags
+    assert tags["audit_accepted"] == "leads.field_a" and tags[AUDIT_BLOCKED_TAG] == ""
+    if current_champion(name) != accepted:  # accepted findings do not stop a promotion by hand
+        assert CliRunner().invoke(app, ["promote", str(accepted), "--model-name", name]).exit_code == 0
+
+    output, excluded = _train(leaky_dir, tmp_path, name, 'exclude_columns = ["leads.field_a"]\n')
     assert "BLOCKED" not in output and "training config's exclude_columns" in output
     assert "leakage audit pass" in output
-    assert MlflowClient().get_model_version("guards-excluded", str(version)).tags[AUDIT_BLOCKED_TAG] == ""
-
-    output, version = _train(leaky_dir, tmp_path, "guards-accepted", '[audit]\naccept = ["leads.field_a"]\n')
-    assert "BLOCKED" not in output and "accepted" in output and "leads.field_a" in output
-    tags = MlflowClient().get_model_version("guards-accepted", str(version)).tags
-    assert tags["audit_accepted"] == "leads.field_a" and tags[AUDIT_BLOCKED_TAG] == ""
+    assert MlflowClient().get_model_version(name, str(excluded)).tags[AUDIT_BLOCKED_TAG] == ""
+    # The champion reads field_a, which the new run no longer has: it cannot veto the challenger.
+    assert f"champion v{accepted} cannot be scored" in output
 
 
 def test_shuffled_labels_never_produce_a_champion(

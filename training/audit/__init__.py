@@ -92,7 +92,7 @@ def audit_dataset(
             report.findings += near_pure_levels("leads", column, values, won_sample, cfg)
             report.findings += progress_missingness("leads", column, values, stage, cfg)
             report.findings += sales_vocabulary("leads", column, values, cfg)
-        signals += _event_type_signals(dataset, won, cfg)
+        signals += _event_type_signals(dataset, sample[LEAD_ID], won_sample, cfg)
     report.findings += auc_outliers(signals, cfg)
     if dataset.has_events and EVENT_TYPE in events:
         report.findings += sales_vocabulary("events", EVENT_TYPE, events[EVENT_TYPE], cfg)
@@ -142,11 +142,16 @@ def audit_model(
     return combined.with_acceptance(cfg.accept)
 
 
-def _event_type_signals(dataset: LeadDataset, won: np.ndarray, cfg: AuditSettings) -> list[ColumnSignal]:
-    """Each event type as a column: how many such events a lead had before its hand-over or close."""
+def _event_type_signals(
+    dataset: LeadDataset, lead_ids: pd.Series, won: np.ndarray, cfg: AuditSettings
+) -> list[ColumnSignal]:
+    """Each event type as a column: how many such events a lead (of ``lead_ids``, the audited sample)
+    had before its hand-over or close."""
     events = dataset.events
     if not dataset.has_events or EVENT_TYPE not in events:
         return []
+    if len(lead_ids) < len(dataset.leads):
+        events = events[events[LEAD_ID].isin(lead_ids)]
     moment = events[LEAD_ID].map(outcome_moment(dataset.outcomes))
     before = (pd.to_datetime(events[OCCURRED_AT], utc=True) < moment).to_numpy(dtype=bool, na_value=True)
     counts = (
@@ -154,7 +159,7 @@ def _event_type_signals(dataset: LeadDataset, won: np.ndarray, cfg: AuditSetting
         .groupby([LEAD_ID, EVENT_TYPE], observed=True)
         .size()
         .unstack(fill_value=0)
-        .reindex(dataset.leads[LEAD_ID], fill_value=0)
+        .reindex(lead_ids, fill_value=0)
     )
     signals = []
     for event_type in counts.columns:

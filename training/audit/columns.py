@@ -23,7 +23,7 @@ POOLED = "(rare levels)"
 NUMERIC_BINS = 10
 #: A near-pure level must be surprising: at the base rate it would hold at least this many leads of
 #: the outcome it lacks.
-MIN_EXPECTED_MINORITY = 5
+MIN_EXPECTED_MINORITY = 10
 #: Levels shown per column in the ranking.
 LEVELS_SHOWN = 3
 
@@ -89,7 +89,7 @@ def auc_outliers(signals: list[ColumnSignal], cfg: AuditSettings) -> list[Findin
     median = float(np.median(strength))
     # A floor on the spread: with a handful of similar columns the MAD is tiny and any column would
     # look like an outlier.
-    mad = max(float(np.median(np.abs(strength - median))), 0.03)
+    mad = max(float(np.median(np.abs(strength - median))), 0.05)
     found = []
     for signal, value in zip(signals, strength, strict=True):
         robust = len(signals) >= 5 and value > median + cfg.outlier_mads * mad and signal.auc >= 0.65
@@ -129,12 +129,13 @@ def near_pure_levels(
         if level == POOLED or n < cfg.min_level_count:
             continue
         rate = wins[i] / n
-        # Pure relative to the base rate too: 2% won is unremarkable when 6% of all leads are won.
-        all_won = (
-            rate >= 1 - min(cfg.near_pure_share, (1 - base) / 4) and n * (1 - base) >= MIN_EXPECTED_MINORITY
-        )
-        none_won = rate <= min(cfg.near_pure_share, base / 4) and n * base >= MIN_EXPECTED_MINORITY
-        if all_won or none_won:
+        # The outcome the level (almost) lacks, observed and as expected at the base rate: a level is
+        # near-pure only when that is surprising (1 win in 169 leads is unremarkable at a 5% base rate).
+        won_level = rate >= 0.5
+        observed = n - wins[i] if won_level else wins[i]
+        expected = n * (1 - base) if won_level else n * base
+        pure_enough = observed <= cfg.near_pure_share * n and observed <= expected / 10
+        if pure_enough and expected >= MIN_EXPECTED_MINORITY:
             pure.append(f"{level!r} ({n:,} leads, {rate:.0%} won)")
     if not pure:
         return []
