@@ -147,11 +147,9 @@ class LeadsMapping(_FileSection):
     #: What to do with columns the config does not mention: refuse (default) or drop with a warning.
     other_columns: Literal["error", "drop"] = "error"
     rename: ValueMap = Field(default_factory=dict)
-    #: profile column -> when it is known (``creation`` by default; ``after_contact`` columns are
-    #: imported for the audit but never features)
+    #: profile column -> when known (default creation; after_contact: imported, never a feature)
     known_at: dict[str, KnownAt] = Field(default_factory=dict)
-    #: profile columns imported but never used as features
-    exclude_columns: ColumnList = ()
+    exclude_columns: ColumnList = ()  # profile columns imported but never used as features
 
     @property
     def source(self) -> SourceFile:
@@ -378,14 +376,10 @@ def _check_columns(leads: LeadsMapping) -> None:
                 f"leads.{single_key}", f"column {single!r} is also listed under '{roles[single]}'"
             )
     profile = {*leads.categorical, *leads.numeric, *leads.activity}
-    for column in leads.known_at:
+    for column in [*leads.known_at, *leads.exclude_columns]:
         if column not in profile:
-            raise KeyProblem(f"leads.known_at.{column}", "is not a categorical, numeric or activity column")
-    for column in leads.exclude_columns:
-        if column not in profile:
-            raise KeyProblem(
-                "leads.exclude_columns", f"column {column!r} is not a categorical, numeric or activity column"
-            )
+            key = "leads.known_at" if column in leads.known_at else "leads.exclude_columns"
+            raise KeyProblem(key, f"{column!r} is not a categorical, numeric or activity column")
     for source_name, target in leads.rename.items():
         if source_name not in profile:
             raise KeyProblem(

@@ -423,8 +423,11 @@ def test_known_at_and_exclude_columns_reach_the_dataset_metadata(tmp_path: Path)
 @pytest.mark.parametrize(
     ("new", "message"),
     [
-        ('known_at = { "Lead Source" = "later" }', r"'leads\.known_at\.Lead Source': must be one of"),
-        ('known_at = { "Notes" = "after_contact" }', r"'leads\.known_at\.Notes'.*not a categorical"),
+        (
+            'known_at = { "Lead Source" = "later" }',
+            r"'leads\.known_at\.Lead Source': input should be 'creation', 'after_contact' or 'unknown'",
+        ),
+        ('known_at = { "Notes" = "after_contact" }', r"'leads\.known_at'.*'Notes'.*not a categorical"),
         ('exclude_columns = ["Nope"]', r"'leads\.exclude_columns'.*'Nope'"),
     ],
 )
