@@ -8,13 +8,13 @@ STAMP := $(VENV)/.installed-stamp
 CONSTRAINTS := constraints.txt
 SHARED_DATASETS := ../shared/datasets
 
-.PHONY: venv demo test lint bench bench-full constraints clean browser fuzz
+.PHONY: venv demo test lint bench bench-full constraints clean browser fuzz java
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev,spark]"
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -68,6 +68,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@chromium --version
+
+# A Java runtime (Debian's package) for the Spark tests (PySpark runs Spark in a JVM); needs root.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+	@java -version 2>&1 | head -1
 
 clean:
 	rm -rf $(VENV) out mlruns mlflow.db

@@ -14,8 +14,11 @@ from typing import Annotated
 
 import typer
 
+from serving.batch.command import score
 from training.cli import app
 from training.console import console, user_errors
+
+app.command(name="score")(score)
 
 
 @app.command()

@@ -36,7 +36,7 @@ from training.model.serving_stats import grade_of, inactivity_days, percentile_o
 from training.report.signals import signal_label
 from training.scoring import readiness_threshold
 
-__all__ = ["LeadInputError", "LeadScorer", "Scored", "card_threshold"]
+__all__ = ["Decisions", "LeadInputError", "LeadScorer", "Scored", "TopReasons", "card_threshold"]
 
 BASE_VALUE = "base_value"
 
@@ -50,6 +50,30 @@ class Scored:
     raw: np.ndarray
     contributions: np.ndarray  # (n, n_features), without the base value
     base_value: np.ndarray
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """The vectorised part of the answers for a batch of scored snapshots, aligned by row: what the API
+    answers per lead and batch scoring (``serving.batch``) writes as columns."""
+
+    readiness: np.ndarray
+    handover: np.ndarray  # bool
+    verdicts: np.ndarray  # "ripe" / "too_green" / "gone_cold"
+    grades: np.ndarray  # "A".."D"
+    percentiles: np.ndarray  # NaN when the model has no percentile table
+    days_inactive: np.ndarray  # NaN when unknown
+
+
+@dataclass(frozen=True)
+class TopReasons:
+    """Per row, the features with the largest positive (``up``) and most negative (``down``)
+    contributions, ``(n, k)`` feature indices into ``LeadScorer.feature_names``, best first. A slot
+    counts as a reason only where its contribution has the side's sign."""
+
+    up: np.ndarray
+    down: np.ndarray
+    contributions: np.ndarray  # (n, n_features)
 
 
 class LeadScorer:
@@ -132,21 +156,9 @@ class LeadScorer:
         arrays = self.build_arrays(leads, default_as_of)
         scored = self.run_model(arrays)
         n = len(leads)
-        readiness = scored.readiness
-        handover = readiness >= self.threshold
-        days_inactive = self._days_inactive(scored.features)
-        cold = ~handover & self._is_cold(days_inactive)
-        verdicts = np.where(handover, "ripe", np.where(cold, "gone_cold", "too_green"))
-        grades = (
-            grade_of(readiness, self.stats["grades"])
-            if "grades" in self.stats
-            else _threshold_grades(readiness, self.threshold)
-        )
-        percentiles = (
-            percentile_of(readiness, self.stats["percentiles"])
-            if "percentiles" in self.stats
-            else np.full(n, np.nan)
-        )
+        decided = self.decide(scored)
+        readiness, handover, verdicts = decided.readiness, decided.handover, decided.verdicts
+        grades, percentiles, days_inactive = decided.grades, decided.percentiles, decided.days_inactive
         green = np.flatnonzero(verdicts == "too_green")
         plans = self._ripening_plans(arrays, scored, green, max_ripening_steps)
         warnings = self._warnings(leads, arrays)
@@ -192,9 +204,19 @@ class LeadScorer:
         self.check_leads(leads, default_as_of)
         return arrays_from_leads(leads, default_as_of, self.categorical_columns, self.numeric_columns)
 
-    def run_model(self, arrays: SnapshotArrays) -> Scored:
-        """Features, calibrated readiness, raw score and exact contributions for every snapshot."""
+    def run_model(self, arrays: SnapshotArrays, *, explain: bool = True) -> Scored:
+        """Features, calibrated readiness, raw score and exact contributions for every snapshot.
+
+        ``explain=False`` skips the contributions (TreeSHAP, most of the cost per lead) for callers that
+        need the readiness only (batch scores without reasons): ``raw`` and ``base_value`` are then NaN
+        and ``contributions`` has no columns. The readiness comes from the trees' plain prediction, which
+        equals the sum of the contributions up to float rounding (~1e-15).
+        """
         features = self.features.transform_arrays(arrays)
+        if not explain:
+            readiness = np.asarray(self.model.readiness_matrix(self.model_matrix(features)), dtype=float)
+            unknown = np.full(len(readiness), np.nan)
+            return Scored(features, readiness, unknown, np.zeros((len(readiness), 0)), unknown)
         # Columns in feature_names_in_ order (= self.feature_names), base value last.
         readiness, raw, values = self.model.explain_matrix(self.model_matrix(features))
         return Scored(
@@ -220,6 +242,25 @@ class LeadScorer:
         check_leads(leads, self.numeric_columns, default_as_of)
 
     # ------------------------------------------------------------------------------------ verdict
+    def decide(self, scored: Scored) -> Decisions:
+        """Readiness, handover, verdict, grade, percentile and days inactive for every row of ``scored``."""
+        readiness = scored.readiness
+        handover = readiness >= self.threshold
+        days_inactive = self._days_inactive(scored.features)
+        cold = ~handover & self._is_cold(days_inactive)
+        verdicts = np.where(handover, "ripe", np.where(cold, "gone_cold", "too_green"))
+        grades = (
+            grade_of(readiness, self.stats["grades"])
+            if "grades" in self.stats
+            else _threshold_grades(readiness, self.threshold)
+        )
+        percentiles = (
+            percentile_of(readiness, self.stats["percentiles"])
+            if "percentiles" in self.stats
+            else np.full(len(readiness), np.nan)
+        )
+        return Decisions(readiness, handover, verdicts, grades, percentiles, days_inactive)
+
     def _days_inactive(self, features: FeatureMatrix) -> np.ndarray:
         rule = self.stats.get("gone_cold", {})
         feature = rule.get("inactivity_feature")

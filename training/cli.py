@@ -17,6 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from training.console import console, key_value_table, progress_bar, stage_progress, user_errors
+from training.console_audit import audit_renderables, drift_renderables, guard_table
 
 if TYPE_CHECKING:
     from training.train import TrainingRun
@@ -219,10 +220,12 @@ def training_summary(run: TrainingRun) -> Group:
         ("MLflow run", f"{run.run_id} in {run.tracking_uri}"),
         *_artifact_rows(run),
     ]
-    parts: list[RenderableType] = [metrics, key_value_table("Model", rows)]
-    if outcome.leakage_warnings:
-        parts.append(Text("Leakage audit warnings:", style="bold yellow"))
-        parts.extend(Text(f"  - {warning.detail}", style="yellow") for warning in outcome.leakage_warnings)
+    parts: list[RenderableType] = [
+        metrics,
+        *audit_renderables(outcome.audit),
+        *drift_renderables(outcome.drift),
+    ]
+    parts += [guard_table(run.decision), key_value_table("Model", rows)]
     parts.extend(Text(f"note: {note}") for note in outcome.notes)
     parts.extend(Text(f"repaired: {repair}") for repair in run.repairs)
     if len(run.validation.rejects):
@@ -295,15 +298,28 @@ def report(
 def promote(
     version: Annotated[int, typer.Argument(help="Model version to make champion.")],
     model_name: Annotated[str, typer.Option("--model-name", help="Registered model name.")] = "lead-maturity",
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason",
+            help="Why, recorded on the version (e.g. overriding the champion-collapse check).",
+        ),
+    ] = None,
 ) -> None:
-    """Make VERSION the champion by hand (the API serves the champion)."""
+    """Make VERSION the champion by hand (the API serves the champion).
+
+    Overrides the automatic promotion checks (record why with --reason), except the leakage audit: a
+    version with blocking findings is never promoted.
+    """
     from training.registry import promote as promote_version
     from training.tracking import configure_tracking
 
     with user_errors():
         configure_tracking()
-        change = promote_version(model_name, version)
+        change = promote_version(model_name, version, reason=reason)
         console.print(f"{change.name}: champion v{change.previous} -> v{change.current}")
+        if reason:
+            console.print(f"reason recorded on v{change.current}: {reason}", markup=False, highlight=False)
 
 
 @app.command()

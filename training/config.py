@@ -5,8 +5,17 @@ Example ``train.toml``::
     horizon_days = 90
     snapshot_every_days = 7
     test_fraction = 0.25
-    min_positives = 40
-    min_negatives = 40
+    min_positives = 40                # won leads, on each side of the split
+    min_negatives = 40                # not-won leads, on each side of the split
+    exclude_columns = ["leads.lead_quality"]
+
+    [audit]
+    accept = ["leads.partner_score"]  # blocking findings judged harmless, recorded with the run
+    max_test_auc = 0.95
+
+    [promotion]
+    chance_margin = 0.02
+    min_champion_ratio = 0.95
 
     [threshold]
     kind = "expected_value"          # or "acceptance_rate", "capacity"
@@ -31,6 +40,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from training.config_errors import config_problems
+from training.guard_settings import AuditSettings, PromotionSettings
 
 
 class ConfigError(ValueError):
@@ -139,7 +149,8 @@ class TrainConfig(_Section):
     snapshot_every_days: int = Field(default=7, ge=1)
     #: fraction of snapshots (the latest ones) held out as the test period
     test_fraction: float = Field(default=0.25, gt=0, lt=1)
-    #: refuse to train when the training or test window has fewer positives or negatives than this
+    #: refuse to train when the training or test window has fewer won (positives) or not-won
+    #: (negatives) *leads* than this; the error says how many more are needed
     min_positives: int = Field(default=40, ge=1)
     min_negatives: int = Field(default=40, ge=1)
     #: snapshots per lead at most (None: all); caps the cost of very long-lived leads
@@ -147,12 +158,22 @@ class TrainConfig(_Section):
     #: also learn from snapshots after a lead was handed over (off: readiness is about leads not yet
     #: handed over, the population the API scores; see ``training.features.snapshots``)
     include_after_handover: bool = False
+    #: training / test snapshots at most: above, whole leads are sampled uniformly so that memory stays
+    #: bounded on one machine (None: no limit; see ``training.model.sampling``). 2M training snapshots
+    #: keep a run within ~8 GB; 100k simulated leads make ~0.9M, 1M leads ~8.5M.
+    max_train_snapshots: int | None = Field(default=2_000_000, ge=1000)
+    max_test_snapshots: int | None = Field(default=1_000_000, ge=1000)
     n_bootstrap: int = Field(default=200, ge=1)
     seed: int = 0
     #: half-life of the rule-based points baseline, in days
     points_half_life_days: float = Field(default=30.0, gt=0)
-    #: minimum ratio of the champion's ROC-AUC (on the new test window) a challenger must reach
-    min_champion_ratio: float = Field(default=0.95, gt=0)
+    #: lead columns never used as features, as ``"leads.column"`` or ``"column"`` (the mapping's
+    #: ``exclude_columns`` adds to these)
+    exclude_columns: tuple[str, ...] = ()
+    #: ``[audit]``: thresholds of the leakage audit, and the columns whose blocking findings are accepted
+    audit: AuditSettings = AuditSettings()
+    #: ``[promotion]``: the promotion guards (``training.promotion``)
+    promotion: PromotionSettings = PromotionSettings()
     model_name: str = Field(default="lead-maturity", min_length=1)
     experiment_name: str = Field(default="leadripe", min_length=1)
     threshold: ThresholdConfig = ThresholdConfig()

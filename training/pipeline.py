@@ -17,18 +17,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.audit import LeakageWarning, audit_leakage
+from training.audit import AuditReport, Finding, Severity, audit_dataset, audit_model
+from training.audit.exclusions import resolve_exclusions, without_columns
 from training.bundle import ModelBundle, ModelCard
 from training.config import TrainConfig
-from training.data.contract import LeadDataset, TimeBasis
+from training.data.contract import KnownAt, LeadDataset, TimeBasis
 from training.features.snapshots import LabelledSnapshots, SnapshotBatch, SnapshotPolicy, build_snapshots
 from training.features.transformer import LeadFeatures
 from training.model.baselines import LogisticBaseline, PointsScoreBaseline
+from training.model.drift import DriftReport, drift_report
 from training.model.evaluation import EvaluationResult, evaluate, oracle_auc, paired_auc_difference
 from training.model.explanation_stats import EXPLANATION_SECTION, explanation_stats_for_model
 from training.model.handover_check import handover_warning
 from training.model.prior_shift import shift_note
 from training.model.readiness import ReadinessModel, build_pipeline
+from training.model.sampling import SnapshotSample, sample_by_lead
 from training.model.selection import SelectionResult, fit_selected
 from training.model.serving_stats import build_serving_stats
 from training.model.split import SplitInfo, time_split
@@ -46,6 +49,8 @@ LOGISTIC = "logistic_baseline"
 POINTS = "points_baseline"
 #: Profile columns with more levels than this are not reported as evaluation slices (too thin).
 MAX_SLICE_LEVELS = 12
+#: Test snapshots at most for the model's contributions in the audit (random subsample beyond).
+MAX_AUDIT_ROWS = 5_000
 
 
 @dataclass
@@ -61,13 +66,23 @@ class TrainingOutcome:
     split: SplitInfo
     snapshot_counts: dict[str, int]
     threshold: ThresholdDecision
-    leakage_warnings: list[LeakageWarning]
+    #: the leakage audit: ranking of columns, findings, exclusions and accepted columns
+    audit: AuditReport
     #: baseline -> (model ROC-AUC minus the baseline's, paired-bootstrap CI low, high)
     comparisons: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     oracle_auc: float | None = None
     notes: list[str] = field(default_factory=list)
     #: how the served model family was chosen on rolling folds of the training period
     selection: SelectionResult | None = None
+    #: how the training and test snapshots were sampled by lead ("train", "test"; see training.model.sampling)
+    sampling: dict[str, SnapshotSample] = field(default_factory=dict)
+    #: base rate and feature-group distribution change between the training and test periods
+    drift: DriftReport | None = None
+
+    @property
+    def leakage_warnings(self) -> list[Finding]:
+        """The audit's warnings and blocking findings (not the information about exclusions)."""
+        return [finding for finding in self.audit.findings if finding.severity != Severity.INFO]
 
 
 def data_fingerprint(dataset: LeadDataset) -> str:
@@ -89,12 +104,19 @@ def fit_and_evaluate(
     """Train the readiness model and its baselines on ``dataset`` and evaluate them on the test period.
 
     Raises ``training.model.split.InsufficientDataError`` when the training or test window has too few won or
-    not-won snapshots (``config.min_positives`` / ``min_negatives``).
+    not-won leads (``config.min_positives`` / ``min_negatives``). Excluded and ``after_contact`` columns
+    (``training.audit.exclusions``) are never features.
     """
     config = config or TrainConfig()
     stage = on_stage or (lambda _message: None)
     row_order = dataset.metadata.time_basis == TimeBasis.ROW_ORDER
     horizon = pd.Timedelta(days=config.horizon_days)
+    after_contact = dataset.metadata.columns_known(KnownAt.AFTER_CONTACT)
+    exclusions = resolve_exclusions(dataset, config.exclude_columns)
+    dataset = without_columns(dataset, list(exclusions))
+
+    stage("auditing the data for leakage")
+    data_audit = audit_dataset(dataset, dataset.metadata.profile_columns, config.audit, excluded=exclusions)
 
     stage("building point-in-time snapshots and labels")
     labelled = load_labelled(dataset, config)
@@ -104,9 +126,16 @@ def fit_and_evaluate(
         None if row_order else horizon,
         config.test_fraction,
         y=labelled.label,
+        groups=labelled.batch.snapshots["lead_id"].to_numpy(),
         min_positives=config.min_positives,
         min_negatives=config.min_negatives,
     )
+    # Above the budgets whole leads are sampled uniformly (training.model.sampling): memory stays bounded
+    # and the test metrics stay unbiased estimates; what was done goes into the run.
+    lead_ids = labelled.batch.snapshots["lead_id"]
+    train_idx, train_sample = sample_by_lead(train_idx, lead_ids, config.max_train_snapshots, config.seed)
+    test_idx, test_sample = sample_by_lead(test_idx, lead_ids, config.max_test_snapshots, config.seed + 1)
+    sampling = {"train": train_sample, "test": test_sample}
     train_batch, test_batch = labelled.batch.take(train_idx), labelled.batch.take(test_idx)
     y_train, y_test = labelled.label[train_idx], labelled.label[test_idx]
     train_time = train_batch.time_key
@@ -115,13 +144,6 @@ def fit_and_evaluate(
     features = LeadFeatures(**config.features.estimator_kwargs())
     X_train = features.fit_transform(train_batch, y_train)
     X_test = features.transform(test_batch)
-
-    stage("auditing for leakage")
-    # Event-derived features are missing until the event first happens (recency, milestones): sparse by
-    # design, not "populated for one outcome". Profile columns keep both checks.
-    profile = set(train_batch.profile_columns)
-    event_derived = [name for name in X_train.columns if name not in profile]
-    warnings = audit_leakage(X_train, y_train, dataset=dataset, sparse_by_design=event_derived)
 
     stage("choosing the readiness model on rolling time folds of the training period")
     model, selection = fit_selected(
@@ -141,9 +163,20 @@ def fit_and_evaluate(
         )
     else:
         notes.append("no event log: the rule-based points baseline (points per event type) was skipped")
+    for part, sample in sampling.items():
+        if sample.sampled:
+            notes.append(
+                f"{part} snapshots sampled by lead: {sample.snapshots_after:,} of "
+                f"{sample.snapshots_before:,} "
+                f"({sample.leads_after:,} of {sample.leads_before:,} leads, each with probability "
+                f"{sample.fraction:.4f}) to stay within {sample.budget:,} snapshots; uniform by lead, so the "
+                "metrics are unbiased estimates (training.model.sampling)"
+            )
 
     stage(f"evaluating on {len(test_batch):,} test snapshots the model never saw")
     slices = _slice_columns(test_batch)
+    # Intervals resample whole leads: a lead's snapshots share one outcome.
+    test_leads = test_batch.snapshots["lead_id"].to_numpy()
     # The points baseline reads events itself; every other scorer reads the feature frame.
     test_scores = {MODEL: model.readiness(X_test), LOGISTIC: logistic.predict_proba(X_test)[:, 1]}
     if POINTS in baselines:
@@ -156,6 +189,7 @@ def fit_and_evaluate(
             slices=slices,
             n_bootstrap=config.n_bootstrap,
             seed=config.seed,
+            groups=test_leads,
         )
         for name, proba in test_scores.items()
     }
@@ -163,7 +197,12 @@ def fit_and_evaluate(
     # test snapshots (two separate intervals overlapping says little about the difference).
     comparisons = {
         name: paired_auc_difference(
-            y_test, test_scores[MODEL], proba, n_bootstrap=config.n_bootstrap, seed=config.seed
+            y_test,
+            test_scores[MODEL],
+            proba,
+            n_bootstrap=config.n_bootstrap,
+            seed=config.seed,
+            groups=test_leads,
         )
         for name, proba in test_scores.items()
         if name != MODEL
@@ -184,6 +223,30 @@ def fit_and_evaluate(
     oracle = None
     if ground_truth is not None and not row_order:
         oracle = oracle_auc(ground_truth, test_batch.snapshots, y_test)
+
+    stage("auditing the trained model")
+    audit_rows = np.arange(len(X_test))
+    if audit_rows.size > MAX_AUDIT_ROWS:
+        audit_rows = np.random.default_rng(config.seed).choice(audit_rows, MAX_AUDIT_ROWS, replace=False)
+    audit = audit_model(
+        data_audit,
+        test_auc=evaluations[MODEL].roc_auc,
+        contributions=model.contributions(X_test.iloc[audit_rows]),
+        feature_groups=dict(features.feature_groups_),
+        used_columns=list(train_batch.profile_columns),
+        event_types=[str(t) for t in features.event_type_counts_],
+        after_contact=after_contact,
+        settings=config.audit,
+    )
+    drift = drift_report(
+        X_train,
+        X_test,
+        y_train,
+        y_test,
+        dict(features.feature_groups_),
+        max_psi=config.audit.drift_psi,
+        base_rate_factor=config.audit.drift_base_rate_factor,
+    )
 
     stage("summarising what serving needs to explain scores")
     serving = build_serving_stats(
@@ -210,7 +273,7 @@ def fit_and_evaluate(
         config=config.to_record(),
         time_basis=str(dataset.metadata.time_basis),
         horizon_days=config.horizon_days,
-        split=split.to_dict(),
+        split={**split.to_dict(), "sampling": {part: sample.to_dict() for part, sample in sampling.items()}},
         threshold={"value": threshold.threshold, **threshold.to_dict()},
         metrics={name: result.to_dict() for name, result in evaluations.items()},
         feature_names=[str(name) for name in features.get_feature_names_out()],
@@ -218,7 +281,7 @@ def fit_and_evaluate(
         event_types=sorted(map(str, features.event_type_counts_)),
         profile_columns=list(train_batch.profile_columns),
         serving=serving,
-        leakage_warnings=[w.to_dict() for w in warnings],
+        leakage_warnings=[f.to_dict() for f in audit.findings if f.severity != Severity.INFO],
     )
     for name, (difference, low, high) in comparisons.items():
         card.metrics[f"model_minus_{name}"] = {"roc_auc": difference, "ci_low": low, "ci_high": high}
@@ -236,13 +299,18 @@ def fit_and_evaluate(
         y_test=y_test,
         test_batch=test_batch,
         split=split,
-        snapshot_counts=dict(labelled.counts),
+        snapshot_counts={
+            **labelled.counts,
+            **{f"{part}_sampled_out": s.snapshots_before - s.snapshots_after for part, s in sampling.items()},
+        },
+        sampling=sampling,
         threshold=threshold,
-        leakage_warnings=warnings,
+        audit=audit,
         comparisons=comparisons,
         oracle_auc=oracle,
         notes=notes,
         selection=selection,
+        drift=drift,
     )
 
 

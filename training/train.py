@@ -26,13 +26,14 @@ from training.interrupted import repair_interrupted, run_identity_tags
 from training.model.evaluation import roc_auc
 from training.model.plots import save_evaluation_plots
 from training.pipeline import MODEL, StageCallback, TrainingOutcome, fit_and_evaluate
+from training.promotion import ChallengerEvidence, ChampionEvidence, PromotionDecision, decide_promotion
 from training.pyfunc import log_bundle
 from training.registry import (
-    PromotionDecision,
-    decide_promotion,
+    AUDIT_BLOCKED_TAG,
     load_champion,
     promote,
     register_candidate,
+    version_tags,
 )
 from training.report.build import build_report, write_report
 from training.scoring import score_batch
@@ -87,12 +88,17 @@ def train(
     )
 
     stage("logging the run to MLflow")
-    champion = load_champion(config.model_name)
-    champion_auc = None if champion is None else _champion_auc(champion[1], outcome)
-    baselines = {name: result.roc_auc for name, result in outcome.evaluations.items() if name != MODEL}
-    decision = decide_promotion(
-        outcome.evaluations[MODEL].roc_auc, baselines, champion_auc, min_ratio=config.min_champion_ratio
+    champion = _champion_evidence(config.model_name, outcome)
+    champion_auc = None if champion is None else champion.auc_on_new_window
+    model_result = outcome.evaluations[MODEL]
+    blocked = outcome.audit.blocking_columns
+    challenger = ChallengerEvidence(
+        roc_auc=model_result.roc_auc,
+        roc_auc_ci=model_result.roc_auc_ci,
+        baseline_differences=dict(outcome.comparisons),
+        blocking_columns=blocked,
     )
+    decision = decide_promotion(challenger, champion, config.promotion)
     # Tagged with this process, so that a later run can tell when this one was killed.
     with mlflow.start_run(run_name=f"train-{dataset.metadata.name}", tags=run_identity_tags()) as run:
         _log_run(dataset, config, outcome, validation, decision, champion_auc)
@@ -104,8 +110,10 @@ def train(
                 "test_roc_auc": f"{outcome.evaluations[MODEL].roc_auc:.4f}",
                 "dataset": dataset.metadata.name,
                 "data_fingerprint": outcome.bundle.card.data_fingerprint,
-                "promotion_decision": decision.reason,
+                "promotion_decision": decision.reason[:5000],
                 "run_id": run.info.run_id,
+                AUDIT_BLOCKED_TAG: ", ".join(blocked),
+                "audit_accepted": ", ".join(config.audit.accept),
             },
         )
     # Aliases move last: only a fully logged, registered version can become champion.
@@ -118,7 +126,7 @@ def train(
         tracking_uri=uri,
         version=version,
         decision=decision,
-        champion_before=None if champion is None else champion[0],
+        champion_before=None if champion is None else champion.version,
         champion_auc_on_new_window=champion_auc,
         repairs=repairs.messages(),
     )
@@ -130,12 +138,31 @@ def _ground_truth(data_dir: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.exists() else None
 
 
+def _champion_evidence(name: str, outcome: TrainingOutcome) -> ChampionEvidence | None:
+    """The current champion measured on the new test window, with its recorded score and its own
+    blocking findings; None when there is no champion."""
+    loaded = load_champion(name)
+    if loaded is None:
+        return None
+    version, bundle = loaded
+    recorded = bundle.card.metrics.get(MODEL, {}).get("roc_auc")
+    blocked = [
+        c.strip() for c in version_tags(name, version).get(AUDIT_BLOCKED_TAG, "").split(",") if c.strip()
+    ]
+    return ChampionEvidence(
+        version=version,
+        auc_on_new_window=_champion_auc(bundle, outcome),
+        recorded_auc=None if recorded is None else float(recorded),
+        blocking_columns=blocked,
+    )
+
+
 def _champion_auc(champion: ModelBundle, outcome: TrainingOutcome) -> float:
     """The current champion's ROC-AUC on the new test window: the bar a challenger must reach.
 
     A champion that cannot score the new data at all (other profile columns, another company's
-    export, an artifact of an older leadripe) cannot be compared: NaN, which refuses automatic
-    promotion with a reason (promote by hand).
+    export, an artifact of an older leadripe) cannot be compared: NaN, and it no longer vetoes the
+    challenger (``training.promotion``).
     """
     try:
         scores = score_batch(champion, outcome.test_batch)["readiness"].to_numpy()
@@ -190,14 +217,23 @@ def _log_run(
     metrics.update({f"snapshots.{key}": float(value) for key, value in outcome.snapshot_counts.items()})
     metrics["validation.rejected_rows"] = float(len(validation.rejects))
     mlflow.log_metrics({key: value for key, value in metrics.items() if np.isfinite(value)})
-    mlflow.set_tags({"leadripe.promote": str(decision.promote), "leadripe.decision": decision.reason[:5000]})
+    mlflow.set_tags(
+        {
+            "leadripe.promote": str(decision.promote),
+            "leadripe.decision": decision.reason[:5000],
+            "leadripe.audit_blocked": ", ".join(outcome.audit.blocking_columns),
+            "leadripe.audit_accepted": ", ".join(config.audit.accept),
+        }
+    )
     with tempfile.TemporaryDirectory(prefix="leadripe-run-") as tmp:
         directory = Path(tmp)
         plots = save_evaluation_plots(outcome.y_test, outcome.test_scores, directory / "plots", primary=MODEL)
         for path in plots.values():
             mlflow.log_artifact(str(path), artifact_path="plots")
         report = {
-            "leakage_warnings": [w.to_dict() for w in outcome.leakage_warnings],
+            "audit": outcome.audit.to_dict(),
+            "promotion": decision.to_dict(),
+            "drift": outcome.drift.to_dict() if outcome.drift is not None else None,
             "notes": outcome.notes,
             "snapshot_counts": outcome.snapshot_counts,
             "split": outcome.split.to_dict(),

@@ -158,6 +158,8 @@ def _metadata(config: MappingConfig) -> DatasetMetadata:
         numeric_columns=list(dict.fromkeys(renamed((*leads.numeric, *leads.activity)))),
         activity_columns=renamed(leads.activity),
         source=source,
+        known_at={leads.rename.get(column, column): when for column, when in leads.known_at.items()},
+        excluded_columns=renamed(leads.exclude_columns),
     )
 
 

@@ -40,6 +40,7 @@ from training.data.contract import (
     OCCURRED_AT,
     ROW_ORDER,
     STATUS,
+    KnownAt,
     Outcome,
 )
 from training.data.reject_cap import DEFAULT_MAX_REJECT_SHARE
@@ -148,6 +149,9 @@ class LeadsMapping(_FileSection, TimeAxisKeys):
     #: What to do with columns the config does not mention: refuse (default) or drop with a warning.
     other_columns: Literal["error", "drop"] = "error"
     rename: ValueMap = Field(default_factory=dict)
+    #: profile column -> when known (default creation; after_contact: imported, never a feature)
+    known_at: dict[str, KnownAt] = Field(default_factory=dict)
+    exclude_columns: ColumnList = ()  # profile columns imported but never used as features
 
     @property
     def source(self) -> SourceFile:
@@ -377,6 +381,10 @@ def _check_columns(leads: LeadsMapping) -> None:
                 f"leads.{single_key}", f"column {single!r} is also listed under '{roles[single]}'"
             )
     profile = {*leads.categorical, *leads.numeric, *leads.activity}
+    for column in [*leads.known_at, *leads.exclude_columns]:
+        if column not in profile:
+            key = "leads.known_at" if column in leads.known_at else "leads.exclude_columns"
+            raise KeyProblem(key, f"{column!r} is not a categorical, numeric or activity column")
     for source_name, target in leads.rename.items():
         if source_name not in profile:
             raise KeyProblem(

@@ -3,6 +3,7 @@ exercise the format (events log, status column, renames, dates), bad configs and
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -333,6 +334,8 @@ def test_annotated_example_in_the_readme_is_a_valid_config(tmp_path: Path) -> No
     assert config.leads.lead_id == "Contact ID"
     assert config.outcome.status_values["Closed Won"] == "won"
     assert config.events is not None and config.events.extra == ("channel",)
+    assert config.leads.known_at == {"Lead Quality": "after_contact"}
+    assert config.leads.exclude_columns == ("Employees",)
 
 
 def test_parquet_export_with_typed_columns_and_generated_ids(tmp_path: Path) -> None:
@@ -595,3 +598,35 @@ status_values = { yes = "won", no = "lost" }
     assert created["c1"] == pd.Timestamp("2024-01-05", tz="UTC")  # the primary wins where present
     assert created["c2"] == pd.Timestamp("2024-02-01", tz="UTC")
     assert any("1 leads of leads.csv have no 'Created': 'Added' used instead" in w for w in summary.warnings)
+
+
+def test_known_at_and_exclude_columns_reach_the_dataset_metadata(tmp_path: Path) -> None:
+    config = _config_with(
+        tmp_path,
+        'numeric = ["Employees"]',
+        'numeric = ["Employees"]\nknown_at = { "Lead Source" = "after_contact" }\n'
+        'exclude_columns = ["Employees"]',
+    )
+    import_export(config, tmp_path / "dataset")
+    metadata = json.loads((tmp_path / "dataset" / "dataset.json").read_text())
+    # Named by their output (renamed) names; still imported, for the audit.
+    assert metadata["known_at"] == {"source": "after_contact"}
+    assert metadata["excluded_columns"] == ["employees"]
+    assert {"source", "employees"} <= set(_leads(tmp_path / "dataset").columns)
+
+
+@pytest.mark.parametrize(
+    ("new", "message"),
+    [
+        (
+            'known_at = { "Lead Source" = "later" }',
+            r"'leads\.known_at\.Lead Source': input should be 'creation', 'after_contact' or 'unknown'",
+        ),
+        ('known_at = { "Notes" = "after_contact" }', r"'leads\.known_at'.*'Notes'.*not a categorical"),
+        ('exclude_columns = ["Nope"]', r"'leads\.exclude_columns'.*'Nope'"),
+    ],
+)
+def test_bad_known_at_or_exclusions_are_refused(tmp_path: Path, new: str, message: str) -> None:
+    config = _config_with(tmp_path, 'numeric = ["Employees"]', f'numeric = ["Employees"]\n{new}')
+    with pytest.raises(MappingConfigError, match=message):
+        load_mapping(config)
