@@ -1,14 +1,9 @@
 """The mapping config: a declarative TOML description of how a CRM export maps onto the data contract.
 
-``load_mapping`` reads and checks the file; ``training.data.mapping`` applies it. The format is documented,
-with an annotated example, in ``data/mappings/README.md``. Every column name in a config is the
-column's name in the export, as the user sees it; ``rename`` only decides the name it gets in the
-imported tables.
-
-Each section is a pydantic model shaped like the TOML table (``extra="forbid"``), so a typo never
-silently changes what is imported; checks that span keys raise ``KeyProblem`` to blame one key. Errors
-name the file and the key's dotted path.
-"""
+``load_mapping`` reads and checks it; ``training.data.mapping`` applies it; ``data/mappings/README.md``
+documents it. Column names are the export's (``rename`` names the imported columns). Sections are
+pydantic models (``extra="forbid"``): a typo never silently changes the import; cross-key checks raise
+``KeyProblem``. Errors name the file and the key's dotted path."""
 
 from __future__ import annotations
 
@@ -43,7 +38,7 @@ from training.data.contract import (
     KnownAt,
     Outcome,
 )
-from training.data.reject_cap import DEFAULT_MAX_REJECT_SHARE
+from training.data.reject_cap import DEFAULT_MAX_REJECT_SHARE, RejectCapKey
 from training.data.row_order import TimeAxisKeys
 
 #: Names that the contract reserves; a renamed profile column may not take one of them.
@@ -284,7 +279,7 @@ def _observed_until(value: Any) -> pd.Timestamp | Literal["max"]:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-class _MappingFile(_Table):
+class _MappingFile(_Table, RejectCapKey):
     """The whole TOML file, before its ``root`` is resolved against the file's folder."""
 
     name: ColumnName
@@ -292,7 +287,6 @@ class _MappingFile(_Table):
     root: str = "."
     #: An explicit UTC timestamp, or ``"max"``: the latest timestamp in the imported tables.
     observed_until: Annotated[Any, AfterValidator(_observed_until)] = OBSERVED_UNTIL_MAX
-    max_reject_share: float = Field(default=DEFAULT_MAX_REJECT_SHARE, ge=0, le=1)  # lenient import cap
     leads: LeadsMapping
     outcome: OutcomeMapping
     events: EventsMapping | None = None

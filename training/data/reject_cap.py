@@ -10,10 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from pydantic import BaseModel, Field
 
 DEFAULT_MAX_REJECT_SHARE = 0.02
 #: Problems listed in the failure message, most frequent first.
 _LISTED = 5
+
+
+class RejectCapKey(BaseModel):
+    """The mapping config's top-level ``max_reject_share`` key (a lenient import fails above it)."""
+
+    max_reject_share: float = Field(default=DEFAULT_MAX_REJECT_SHARE, ge=0, le=1)
 
 
 class TooManyRejectsError(ValueError):
