@@ -66,6 +66,8 @@ _REASON_TYPES |= {"contribution": "double", "sentence": "string"}
 def answer_columns(reasons_per_side: int) -> dict[str, str]:
     """Every column of ``answer_frame`` in order, with its SQL type."""
     columns = dict(BASE_COLUMNS)
+    if reasons_per_side > 0:  # fit and interest come from the same contributions as the reasons
+        columns |= {"fit": "string", "interest": "bigint"}
     for side in SIDES:
         for rank in range(1, reasons_per_side + 1):
             columns |= {reason_column(side, rank, f): _REASON_TYPES[f] for f in REASON_FIELDS}
