@@ -47,7 +47,14 @@ DERIVED_KINDS = {
 @pytest.fixture(scope="module")
 def trained() -> tuple[LeadDataset, TrainingOutcome]:
     dataset = simulate(N_LEADS, seed=21).dataset
-    config = TrainConfig(n_bootstrap=10, max_snapshots_per_lead=20, model={"n_estimators": 120})
+    # Enough won leads for sentences to check, fewer than the 40 per side a served model needs.
+    config = TrainConfig(
+        n_bootstrap=10,
+        max_snapshots_per_lead=20,
+        min_positives=15,
+        min_negatives=15,
+        model={"n_estimators": 120},
+    )
     return dataset, fit_and_evaluate(dataset, config)
 
 
