@@ -8,13 +8,13 @@ STAMP := $(VENV)/.installed-stamp
 CONSTRAINTS := constraints.txt
 SHARED_DATASETS := ../shared/datasets
 
-.PHONY: venv demo test lint bench bench-full constraints clean browser
+.PHONY: venv demo test lint bench bench-full constraints clean browser fuzz java
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=..."; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev,spark]"
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -26,6 +26,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 	$(BIN)/python -m pytest --nbmake notebooks/
+
+# The API's OpenAPI schema fuzzed by Schemathesis with many more examples than the suite's quick run.
+fuzz: $(STAMP)
+	LEADRIPE_FUZZ_EXAMPLES=300 $(BIN)/python -m pytest tests/serving/test_fuzz.py -q -p no:logging
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -51,6 +55,9 @@ bench-full: $(STAMP)
 	$(BIN)/python bench/bench_api.py --write
 	@if [ -d $(SHARED_DATASETS) ]; then $(BIN)/python bench/bench_datasets.py --write; \
 	else echo "bench_datasets.py: skipped, $(SHARED_DATASETS) not found (the public CRM exports)"; fi
+	@if [ -d $(SHARED_DATASETS) ]; then LEADRIPE_SHARED_DATASETS=$(SHARED_DATASETS) \
+	  $(BIN)/python bench/bench_models.py --write; \
+	else echo "bench_models.py: skipped, $(SHARED_DATASETS) not found (the public CRM exports)"; fi
 
 # Re-pin constraints.txt to the versions installed in .venv (after changing dependencies and testing).
 constraints: $(STAMP)
@@ -61,6 +68,12 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@chromium --version
+
+# A Java runtime (Debian's package) for the Spark tests (PySpark runs Spark in a JVM); needs root.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+	@java -version 2>&1 | head -1
 
 clean:
 	rm -rf $(VENV) out mlruns mlflow.db

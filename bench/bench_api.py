@@ -59,6 +59,7 @@ def train_and_register(work: Path, n_leads: int, seed: int) -> tuple[Any, Any]:
     from training.bundle import ModelBundle, ModelCard, ThresholdRecord
     from training.features.snapshots import SnapshotPolicy, build_snapshots
     from training.features.transformer import LeadFeatures
+    from training.model.explanation_stats import explanation_stats_for_model
     from training.model.readiness import ReadinessModel, build_pipeline
     from training.model.serving_stats import build_serving_stats
     from training.model.threshold import ThresholdPolicy, choose_threshold
@@ -75,22 +76,25 @@ def train_and_register(work: Path, n_leads: int, seed: int) -> tuple[Any, Any]:
     model = ReadinessModel().fit(X, y, time_key=batch.snapshots["cutoff"])
     readiness = model.readiness(X)
     decision = choose_threshold(ThresholdPolicy(), y, readiness)
+    serving = build_serving_stats(
+        X,
+        y,
+        readiness,
+        batch.snapshots[["lead_id", "cutoff"]],
+        features.feature_specs(),
+        decision.threshold,
+        90,
+    )
+    profile = [spec.name for spec in features.feature_specs() if spec.is_profile]
     card = ModelCard(
+        explanation=explanation_stats_for_model(model, X, profile),
         dataset="simulated",
         horizon_days=90,
         threshold=ThresholdRecord.of(decision),
         features=list(features.feature_specs()),
         event_types=sorted(features.event_type_counts_),
         profile_columns=list(dataset.metadata.profile_columns),
-        serving=build_serving_stats(
-            X,
-            y,
-            readiness,
-            batch.snapshots[["lead_id", "cutoff"]],
-            features.feature_specs(),
-            decision.threshold,
-            90,
-        ),
+        serving=serving,
     )
     bundle = ModelBundle(build_pipeline(features, model), card)
     configure_tracking(f"sqlite:///{work / 'mlflow.db'}", experiment="bench-api")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,8 +18,9 @@ from serving.errors import validation_error_handler
 from serving.logs import configure_logging, get_logger
 from serving.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from serving.model_holder import ModelHolder, holder_from_settings
-from serving.routers import admin, health, model, report, score
+from serving.routers import admin, compare, health, model, report, score
 from serving.settings import Settings
+from serving.worker_sync import WorkerSync
 from training import __version__
 
 log = get_logger("app")
@@ -40,9 +42,11 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
     configure_logging(settings.log_level)
     holder = holder or holder_from_settings(settings)
     queue = ScoringQueue(scoring_executor())
+    sync = WorkerSync(settings.state_dir) if settings.state_dir is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        generation = sync.generation() if sync is not None else 0
         try:
             await run_in_threadpool(holder.reload)
         except Exception as error:
@@ -50,17 +54,22 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
             log.error(
                 "model could not be loaded at startup", extra={"error": f"{type(error).__name__}: {error}"}
             )
-        poller = (
-            asyncio.create_task(_poll(holder, settings.reload_poll_seconds))
-            if settings.reload_poll_seconds
+        if sync is not None:
+            current = holder.current
+            sync.acknowledge(generation, current.scorer.version if current else None)
+        watcher = (
+            asyncio.create_task(_watch(holder, sync, settings))
+            if sync is not None or settings.reload_poll_seconds
             else None
         )
         yield
         queue.executor.shutdown(wait=False, cancel_futures=True)
-        if poller is not None:
-            poller.cancel()
+        if watcher is not None:
+            watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await poller
+                await watcher
+        if sync is not None:
+            sync.leave()
 
     app = FastAPI(
         title="leadripe scoring API",
@@ -79,21 +88,42 @@ def create_app(settings: Settings | None = None, holder: ModelHolder | None = No
     app.state.settings = settings
     app.state.holder = holder
     app.state.queue = queue
+    app.state.sync = sync
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)  # outermost: every answer, even a 413, carries a request id
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    for router in (score.router, model.router, report.router, health.router, admin.router):
+    for router in (score.router, compare.router, model.router, report.router, health.router, admin.router):
         app.include_router(router)
     add_docs(app)
     return app
 
 
-async def _poll(holder: ModelHolder, every_seconds: float) -> None:
-    """Reload whenever the configured source holds a different model (e.g. the champion alias moved)."""
+async def _watch(holder: ModelHolder, sync: WorkerSync | None, settings: Settings) -> None:
+    """Reload when another worker started a new generation (an admin reload), and whenever the
+    configured source holds a different model (e.g. the champion alias moved)."""
+    every = settings.sync_poll_seconds if sync is not None else settings.reload_poll_seconds
+    next_source_check = time.monotonic() + settings.reload_poll_seconds
     while True:
-        await asyncio.sleep(every_seconds)
+        await asyncio.sleep(every)
         try:
-            if await run_in_threadpool(holder.source_changed):
-                await run_in_threadpool(holder.reload)
+            if sync is not None and (generation := sync.generation()) > sync.seen:
+                await _reload(holder, sync, generation)
+            if settings.reload_poll_seconds and time.monotonic() >= next_source_check:
+                next_source_check = time.monotonic() + settings.reload_poll_seconds
+                if await run_in_threadpool(holder.source_changed):
+                    await _reload(holder, sync, sync.seen if sync is not None else 0)
         except Exception as error:  # a failed poll must never stop polling or the service
             log.warning("model poll failed", extra={"error": f"{type(error).__name__}: {error}"})
+
+
+async def _reload(holder: ModelHolder, sync: WorkerSync | None, generation: int) -> None:
+    """Reload, and acknowledge the generation with the version now served (or the failure)."""
+    try:
+        loaded = await run_in_threadpool(holder.reload)
+    except Exception as error:
+        if sync is not None:
+            current = holder.current
+            sync.acknowledge(generation, current.scorer.version if current else None, type(error).__name__)
+        raise
+    if sync is not None:
+        sync.acknowledge(generation, loaded.scorer.version)

@@ -6,13 +6,19 @@ the other way round.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from typing import Annotated
 
 import typer
 
+from serving.batch.command import score
 from training.cli import app
 from training.console import console, user_errors
+
+app.command(name="score")(score)
 
 
 @app.command()
@@ -37,6 +43,11 @@ def serve(
     # Workers resolve the store themselves: pin it to the one checked here (an absolute path), so a
     # worker can never open (and create) another, empty one.
     os.environ.setdefault("MLFLOW_TRACKING_URI", tracking_uri())
+    # One shared directory per server: an admin reload in one worker reaches all (serving.worker_sync).
+    if not os.environ.get("LEADRIPE_STATE_DIR"):
+        state_dir = tempfile.mkdtemp(prefix="leadripe-serve-")
+        os.environ["LEADRIPE_STATE_DIR"] = state_dir
+        atexit.register(shutil.rmtree, state_dir, ignore_errors=True)
     console.print(f"Serving {source} on http://{host}:{port}", highlight=False)
     # The API writes its own structured access line per request (with a request id, no personal data).
     uvicorn.run(
@@ -51,3 +62,6 @@ def serve(
 
 
 __all__ = ["app"]
+
+if __name__ == "__main__":  # `python -m serving.cli ...` runs the working tree's code (tests, development)
+    app()

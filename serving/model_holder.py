@@ -91,6 +91,25 @@ def holder_from_settings(settings: Settings) -> ModelHolder:
     return ModelHolder(lambda: _load_registry(uri), lambda: _registry_fingerprint(uri), settle_heap)
 
 
+def load_model(source: str) -> LoadedModel:
+    """A model from a local bundle directory (when ``source`` is one) or an MLflow model URI, loaded
+    the way the server loads it (an alias is resolved to its version first)."""
+    directory = Path(source)
+    if directory.is_dir():
+        return _load_directory(directory)
+    return _load_registry(source)
+
+
+def resolve_model_uri(source: str) -> str:
+    """``source`` with a registry alias (``models:/name@alias``) replaced by the version it points at
+    now, so that every process loading it (e.g. Spark executors) gets the same model; other sources
+    as they are."""
+    match = _ALIAS_URI.match(source)
+    if Path(source).is_dir() or not match:
+        return source
+    return f"models:/{match['name']}/{_registry_fingerprint(source)}"
+
+
 def _load_directory(directory: Path) -> LoadedModel:
     fingerprint = _directory_fingerprint(directory)
     bundle = ModelBundle.load(directory)

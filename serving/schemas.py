@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from training.data.live import EXAMPLE_LEAD, TIME_RULES, DateTimeString, LeadIn, as_utc
+from training.report.importance_summary import SignalSummary
 
 
 class BatchIn(BaseModel):
@@ -33,14 +34,34 @@ class BatchIn(BaseModel):
         return as_utc(value)
 
 
+class Evidence(BaseModel):
+    """A historical win-rate comparison that agrees with the reason's direction."""
+
+    group: str = Field(
+        description="Leads like this one, e.g. \"leads with a 'demo request' in the last 30 days\"."
+    )
+    win_rate: float = Field(ge=0, le=1)
+    compared_group: str = Field(description='Whom they are compared with: "those without", "average".')
+    compared_win_rate: float = Field(ge=0, le=1)
+
+
 class Reason(BaseModel):
-    """A signal pushing the readiness up (positive contribution) or down (negative)."""
+    """A signal pushing the readiness up (positive contribution) or down (negative), with its facts."""
 
     feature: str
     signal: str = Field(description="The business signal: an event type or a profile field.")
-    value: float | str | None = Field(description="The feature's value for this lead.")
+    label: str = Field(description="The signal's readable name.")
+    kind: str = Field(description="What the feature measures: event_count, event_recency, lead_age, ...")
+    value: float | str | None = Field(description="The feature's value for this lead (None: never/unknown).")
+    reference: float | str | None = Field(
+        description="What a typical lead shows: the median, or the most common level (None: never/none)."
+    )
+    direction: Literal["up", "down"]
     contribution: float = Field(description="Exact additive contribution to the raw score (log-odds).")
-    sentence: str
+    evidence: Evidence | None = Field(
+        default=None, description="Historical win rates, only when they agree with the direction."
+    )
+    sentence: str = Field(description="Generated from the fields above.")
 
 
 class Explanation(BaseModel):
@@ -48,6 +69,10 @@ class Explanation(BaseModel):
 
     raw_score: float
     base_value: float
+    fit_contribution: float = Field(description="Sum of the profile features' contributions (fit).")
+    interest_contribution: float = Field(
+        description="Sum of the other features' contributions (engagement and timing: interest)."
+    )
     positive: list[Reason]
     negative: list[Reason]
     other_contributions: float = Field(description="Sum of the contributions not listed as reasons.")
@@ -111,6 +136,22 @@ class LeadScore(BaseModel):
     )
     readiness: float = Field(ge=0, le=1)
     grade: Literal["A", "B", "C", "D"]
+    fit: Literal["A", "B", "C", "D"] | None = Field(
+        description="Who they are: quartile of the summed profile contributions among the training run's "
+        "leads (A: top quarter); None when the model has no profile fields.",
+        examples=["B"],
+    )
+    interest: Literal[1, 2, 3, 4] | None = Field(
+        description="How engaged they are now: quartile of the summed engagement contributions "
+        "(1: top quarter); None when the model has no event features.",
+        examples=[2],
+    )
+    fit_interest: str | None = Field(description="Both axes together.", examples=["B2"])
+    fit_interest_summary: str = Field(
+        description="The axes in words: good fit and engaged, good fit but not engaged yet, engaged but a "
+        "poor fit, or neither.",
+        examples=["B3: good fit, not engaged yet"],
+    )
     percentile: float = Field(description="Share of the training population scoring at or below this lead.")
     threshold_score: float = Field(description="The handover threshold on the 0-100 scale.")
     verdict: Literal["ripe", "too_green", "gone_cold"]
@@ -151,21 +192,129 @@ class ModelInfo(BaseModel):
     gone_cold_rule: dict[str, Any]
 
 
-class FeatureImportance(BaseModel):
-    feature: str
-    importance: float
-
-
-class SignalImportance(BaseModel):
-    signal: str
-    importance: float = Field(description="Share of the model's total split gain (all signals sum to 1).")
-    features: list[FeatureImportance]
-
-
 class Importances(BaseModel):
+    """What the report shows about business signals: readable names, the average push with its 95%
+    interval, the ROC-AUC drop when shuffled, and historical win rates per level."""
+
     model_version: str
     measure: str
-    signals: list[SignalImportance]
+    n_rows: int
+    overall_win_rate: float
+    signals: list[SignalSummary]
+
+
+class CompareIn(BaseModel):
+    """Two leads to compare; ``as_of`` applies to either lead that has none (default: now)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "a": EXAMPLE_LEAD,
+                    "b": {**EXAMPLE_LEAD, "lead_id": "L-000124", "events": EXAMPLE_LEAD["events"][:1]},
+                    "as_of": None,
+                }
+            ]
+        },
+    )
+
+    a: LeadIn
+    b: LeadIn
+    as_of: DateTimeString | None = Field(
+        default=None, description=f"Default as_of for leads that have none: {TIME_RULES}"
+    )
+
+    @field_validator("as_of")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return as_utc(value)
+
+
+class ComparedLead(BaseModel):
+    lead_id: str
+    score: float = Field(ge=0, le=100)
+    fit: Literal["A", "B", "C", "D"] | None = Field(examples=["A"])
+    interest: Literal[1, 2, 3, 4] | None = Field(examples=[1])
+    fit_interest: str | None = Field(examples=["A1"])
+    raw_score: float
+
+
+class SignalDifference(BaseModel):
+    """One business signal's share of the difference between the two leads."""
+
+    signal: str
+    label: str
+    feature: str = Field(description="The signal's feature that differs most; its values are quoted.")
+    a_value: float | str | None
+    b_value: float | str | None
+    difference: float = Field(description="Contributions of lead A minus those of lead B (log-odds).")
+    favours: Literal["a", "b"]
+    sentence: str
+
+
+class Comparison(BaseModel):
+    """``raw_difference`` = sum of every signal's difference = listed + ``other_difference``, exactly."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model_version": "3",
+                    "a": {
+                        "lead_id": "L-000123",
+                        "score": 41.2,
+                        "fit": "B",
+                        "interest": 1,
+                        "fit_interest": "B1",
+                        "raw_score": -0.36,
+                    },
+                    "b": {
+                        "lead_id": "L-000124",
+                        "score": 6.3,
+                        "fit": "B",
+                        "interest": 4,
+                        "fit_interest": "B4",
+                        "raw_score": -2.7,
+                    },
+                    "higher": "a",
+                    "raw_difference": 2.34,
+                    "signals_for": [
+                        {
+                            "signal": "pricing_page_view",
+                            "label": "Pricing page view",
+                            "feature": "pricing_page_view_count_30d",
+                            "a_value": 1.0,
+                            "b_value": 0.0,
+                            "difference": 1.1,
+                            "favours": "a",
+                            "sentence": "Pricing page view: lead A 1 'pricing page view' event in the last "
+                            "30 days; lead B no 'pricing page view' in the last 30 days. This favours "
+                            "lead A, 47% of the difference.",
+                        }
+                    ],
+                    "signals_against": [],
+                    "other_difference": 1.24,
+                    "summary": "Lead A scores higher than lead B (41.2 vs 6.3), mostly because of: "
+                    "Pricing page view.",
+                }
+            ]
+        }
+    )
+
+    model_version: str
+    a: ComparedLead
+    b: ComparedLead
+    higher: Literal["a", "b"] | None = Field(description="None when both score the same.")
+    raw_difference: float = Field(description="Raw score of lead A minus lead B (log-odds).")
+    signals_for: list[SignalDifference] = Field(
+        description="Signals favouring the higher lead, largest first."
+    )
+    signals_against: list[SignalDifference] = Field(
+        description="Signals favouring the lower lead despite its lower score, largest first."
+    )
+    other_difference: float = Field(description="Sum of the differences of the signals not listed.")
+    summary: str
 
 
 class Health(BaseModel):
@@ -173,7 +322,19 @@ class Health(BaseModel):
     model_version: str | None = None
 
 
+class WorkerOut(BaseModel):
+    """One worker process of the server after a reload."""
+
+    pid: int
+    model_version: str | None
+    switched: bool
+    error: str | None = None
+
+
 class ReloadOut(BaseModel):
     previous_version: str | None
     model_version: str
     source: str
+    workers: list[WorkerOut] = Field(
+        default_factory=list, description="Every worker of the server and whether it switched."
+    )

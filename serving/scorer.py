@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 
 from serving.counterfactuals import RipeningPlan, plan_ripening
+from serving.explanation import Explainer
 from serving.schemas import LeadScore
+from serving.sentences import facts_from_specs
 from training.bundle import ArtifactError, ModelBundle
 from training.data.live import LeadIn
 from training.data.live_arrays import LeadInputError, arrays_from_leads, check_leads
@@ -27,12 +29,11 @@ from training.features.snapshot_arrays import SnapshotArrays
 from training.features.specs import FeatureCatalog
 from training.features.transformer import LeadFeatures
 from training.model.readiness import ReadinessModel
-from training.model.reasons import reason_sentence, ripening_sentence
+from training.model.reasons import ripening_sentence
 from training.model.serving_types import ServingStats
+from training.report.signals import signal_label
 
-__all__ = ["LeadInputError", "LeadScorer", "Scored"]
-
-_SENTENCE_CACHE_SIZE = 50_000
+__all__ = ["Decisions", "LeadInputError", "LeadScorer", "Scored", "TopReasons"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,30 @@ class Scored:
     raw: np.ndarray
     contributions: np.ndarray  # (n, n_features), without the base value
     base_value: np.ndarray
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """The vectorised part of the answers for a batch of scored snapshots, aligned by row: what the API
+    answers per lead and batch scoring (``serving.batch``) writes as columns."""
+
+    readiness: np.ndarray
+    handover: np.ndarray  # bool
+    verdicts: np.ndarray  # "ripe" / "too_green" / "gone_cold"
+    grades: np.ndarray  # "A".."D"
+    percentiles: np.ndarray  # 0-100 in the training population
+    days_inactive: np.ndarray  # NaN when unknown
+
+
+@dataclass(frozen=True)
+class TopReasons:
+    """Per row, the features with the largest positive (``up``) and most negative (``down``)
+    contributions, ``(n, k)`` feature indices into ``LeadScorer.feature_names``, best first. A slot
+    counts as a reason only where its contribution has the side's sign."""
+
+    up: np.ndarray
+    down: np.ndarray
+    contributions: np.ndarray  # (n, n_features)
 
 
 class LeadScorer:
@@ -61,7 +86,7 @@ class LeadScorer:
             or not isinstance(model, ReadinessModel)
         ):
             raise TypeError(
-                "the bundle's pipeline must be LeadFeatures followed by ReadinessModel "
+                "the bundle's pipeline must be LeadFeatures followed by a ReadinessModel "
                 "(training.model.readiness.build_pipeline)"
             )
         self.features: LeadFeatures = features
@@ -81,7 +106,19 @@ class LeadScorer:
         self._categorical_features = frozenset(model.categories_)
         self.cold_rule = self.stats.gone_cold
         self.ripe_profile = self.stats.ripe_profile
-        self._sentences: dict[tuple[str, float | str | None], str] = {}
+        if card.explanation is None:
+            raise ArtifactError(
+                f"the model card of {card.name!r} (version {card.version}) has no explanation statistics "
+                "(reference values, fit/interest edges): it was trained by an older leadripe; retrain it"
+            )
+        self.explainer = Explainer(
+            facts_from_specs(self.specs, features.high_intent_event_types_),
+            self.feature_names,
+            card.explanation,
+            self.stats.signals,
+            {spec.signal: signal_label(spec.signal) for spec in self.specs},
+            self._categorical_features,
+        )
 
     # ------------------------------------------------------------------------------------ scoring
     def score_leads(
@@ -117,17 +154,16 @@ class LeadScorer:
         arrays = self.build_arrays(leads, default_as_of)
         scored = self.run_model(arrays)
         n = len(leads)
-        readiness = scored.readiness
-        handover = readiness >= self.threshold
-        days_inactive = self.cold_rule.days_inactive(scored.features)
-        cold = ~handover & self.cold_rule.is_cold(days_inactive)
-        verdicts = np.where(handover, "ripe", np.where(cold, "gone_cold", "too_green"))
-        grades = self.stats.grades.grades(readiness)
-        percentiles = self.stats.percentiles.of(readiness)
+        decided = self.decide(scored)
+        readiness, handover, verdicts = decided.readiness, decided.handover, decided.verdicts
+        grades, percentiles, days_inactive = decided.grades, decided.percentiles, decided.days_inactive
         green = np.flatnonzero(verdicts == "too_green")
         plans = self._ripening_plans(arrays, scored, green, max_ripening_steps)
         warnings = self._warnings(leads, arrays)
-        reasons = self._explanations(scored, reasons_per_side)
+        axes = self.explainer.axes(scored.contributions)
+        reasons = self.explainer.explanations(
+            scored.features, scored.contributions, scored.raw, scored.base_value, axes, reasons_per_side
+        )
         cutoffs = [_utc(lead.as_of or default_as_of) for lead in leads]
         threshold_score = _score(self.threshold)
         answers = []
@@ -143,7 +179,11 @@ class LeadScorer:
                     "score": _score(readiness[i]),
                     "readiness": float(readiness[i]),
                     "grade": str(grades[i]),
-                    "percentile": float(percentiles[i]),
+                    "fit": axes.fit[i],
+                    "interest": axes.interest[i],
+                    "fit_interest": axes.label(i),
+                    "fit_interest_summary": axes.summary(i),
+                    "percentile": None if np.isnan(percentiles[i]) else float(percentiles[i]),
                     "threshold_score": threshold_score,
                     "verdict": verdict,
                     "handover": bool(handover[i]),
@@ -162,9 +202,19 @@ class LeadScorer:
         self.check_leads(leads, default_as_of)
         return arrays_from_leads(leads, default_as_of, self.categorical_columns, self.numeric_columns)
 
-    def run_model(self, arrays: SnapshotArrays) -> Scored:
-        """Features, calibrated readiness, raw score and exact contributions for every snapshot."""
+    def run_model(self, arrays: SnapshotArrays, *, explain: bool = True) -> Scored:
+        """Features, calibrated readiness, raw score and exact contributions for every snapshot.
+
+        ``explain=False`` skips the contributions (TreeSHAP, most of the cost per lead) for callers that
+        need the readiness only (batch scores without reasons): ``raw`` and ``base_value`` are then NaN
+        and ``contributions`` has no columns. The readiness comes from the trees' plain prediction, which
+        equals the sum of the contributions up to float rounding (~1e-15).
+        """
         features = self.features.transform_arrays(arrays)
+        if not explain:
+            readiness = np.asarray(self.model.readiness(features), dtype=float)
+            unknown = np.full(len(readiness), np.nan)
+            return Scored(features, readiness, unknown, np.zeros((len(readiness), 0)), unknown)
         # Contributions in feature_names_in_ order (= self.feature_names).
         explanation = self.model.explain(features)
         return Scored(
@@ -181,6 +231,17 @@ class LeadScorer:
         check_leads(leads, self.numeric_columns, default_as_of)
 
     # ------------------------------------------------------------------------------------ verdict
+    def decide(self, scored: Scored) -> Decisions:
+        """Readiness, handover, verdict, grade, percentile and days inactive for every row of ``scored``."""
+        readiness = scored.readiness
+        handover = readiness >= self.threshold
+        days_inactive = self.cold_rule.days_inactive(scored.features)
+        cold = ~handover & self.cold_rule.is_cold(days_inactive)
+        verdicts = np.where(handover, "ripe", np.where(cold, "gone_cold", "too_green"))
+        grades = self.stats.grades.grades(readiness)
+        percentiles = self.stats.percentiles.of(readiness)
+        return Decisions(readiness, handover, verdicts, grades, percentiles, days_inactive)
+
     def _cold_answer(self, days_inactive: float | None) -> dict[str, Any]:
         """A ``GoneColdRule`` as a dict."""
         rule = self.cold_rule
@@ -217,61 +278,6 @@ class LeadScorer:
         if plan is not None and plan["steps"]:
             text += f" Most promising: {plan['steps'][0]['sentence']}."
         return text
-
-    # ------------------------------------------------------------------------------------ reasons
-    def _explanations(self, scored: Scored, per_side: int) -> list[dict[str, Any]]:
-        """An ``Explanation`` (as a dict) per row."""
-        contributions = scored.contributions
-        n, n_features = contributions.shape
-        k = min(per_side, n_features)
-        # Largest positive and most negative contributions per row, vectorised over the whole batch.
-        up = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
-        down = np.argsort(contributions, axis=1, kind="stable")[:, :k]
-        totals = contributions.sum(axis=1)
-        used = np.unique(np.concatenate([up.ravel(), down.ravel()]))
-        values = _FeatureValues(
-            scored.features, [self.feature_names[j] for j in used], self._categorical_features
-        )
-        explanations = []
-        for i in range(n):
-            positive = [self._reason(j, values, contributions, i) for j in up[i] if contributions[i, j] > 0]
-            negative = [self._reason(j, values, contributions, i) for j in down[i] if contributions[i, j] < 0]
-            listed = sum(r["contribution"] for r in positive) + sum(r["contribution"] for r in negative)
-            explanations.append(
-                {
-                    "raw_score": float(scored.raw[i]),
-                    "base_value": float(scored.base_value[i]),
-                    "positive": positive,
-                    "negative": negative,
-                    "other_contributions": float(totals[i] - listed),
-                }
-            )
-        return explanations
-
-    def _reason(self, j: int, values: _FeatureValues, contributions: np.ndarray, i: int) -> dict[str, Any]:
-        """A ``Reason`` as a dict."""
-        feature = self.feature_names[j]
-        value = values.get(i, feature)
-        signal = self.specs.signal_of(feature)
-        return {
-            "feature": feature,
-            "signal": signal,
-            "value": value,
-            "contribution": float(contributions[i, j]),
-            "sentence": self._sentence(feature, value),
-        }
-
-    def _sentence(self, feature: str, value: float | str | None) -> str:
-        # Sentences depend only on (feature, value): counts and levels repeat a lot across leads.
-        key = (feature, value)
-        sentence = self._sentences.get(key)
-        if sentence is None:
-            if len(self._sentences) > _SENTENCE_CACHE_SIZE:
-                self._sentences.clear()
-            spec = self.specs[feature]
-            sentence = reason_sentence(spec, value, self.stats.signal(spec.signal))
-            self._sentences[key] = sentence
-        return sentence
 
     # ------------------------------------------------------------------------------------ to ripen
     def _ripening_plans(
@@ -429,22 +435,6 @@ def _check_card_fits(stats: ServingStats, specs: FeatureCatalog, model: Readines
     categorical = [p.feature for p in stats.ripe_profile if p.feature in model.categories_]
     if categorical:
         raise ArtifactError(f"the model card's ripe profile names categorical features: {categorical}")
-
-
-class _FeatureValues:
-    """Reason values, for the features that are reasons somewhere in the batch only: numeric ones as
-    floats, categorical ones as their category names."""
-
-    def __init__(self, features: FeatureMatrix, names: list[str], categorical: frozenset[str]) -> None:
-        self._numeric = {name: features.numeric(name) for name in names if name not in categorical}
-        self._categorical = {name: features.category_names(name) for name in names if name in categorical}
-
-    def get(self, row: int, name: str) -> float | str | None:
-        values = self._numeric.get(name)
-        if values is not None:
-            value = float(values[row])
-            return None if np.isnan(value) else round(value, 6)
-        return str(self._categorical[name][row])  # a category name; missing values are "missing"
 
 
 def _score(readiness: float) -> float:

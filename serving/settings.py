@@ -26,8 +26,16 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(default=1000, ge=1)
     #: Largest accepted request body; larger bodies get 413 before they are parsed.
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
-    #: Check the model source for a new version every N seconds and reload it (0 = off).
-    reload_poll_seconds: float = Field(default=0.0, ge=0.0)
+    #: Check the model source for a new version every N seconds and reload it (0 = off): a moved
+    #: champion alias is served within this time (plus the load) by every worker.
+    reload_poll_seconds: float = Field(default=2.0, ge=0.0)
+    #: A directory the workers of one server share to reload together (``serving.worker_sync``);
+    #: ``leadripe serve`` makes a fresh one when unset. Unset: each process reloads alone.
+    state_dir: Path | None = None
+    #: How often a worker checks the shared directory for a reload by another worker.
+    sync_poll_seconds: float = Field(default=0.25, gt=0.0, le=5.0)
+    #: How long an admin reload waits for every worker to switch before answering which did not.
+    reload_wait_seconds: float = Field(default=10.0, gt=0.0, le=120.0)
     #: Default number of positive and of negative reasons per lead.
     reasons_per_side: int = Field(default=5, ge=0, le=50)
     #: Most "what would ripen it" suggestions per too-green lead.

@@ -23,11 +23,14 @@ import joblib
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sklearn.pipeline import Pipeline
 
-from training.audit import LeakageWarning
+from training.audit.findings import Finding
 from training.features.specs import FeatureCatalog, FeatureSpec
 from training.features.transformer import LeadFeatures
+from training.model.explanation_stats import ExplanationStats
+from training.model.sampling import SnapshotSample
 from training.model.serving_types import ServingStats
 from training.model.threshold import ThresholdDecision, ThresholdPolicy
+from training.report.importance_summary import ImportanceSummary
 
 PIPELINE_FILE = "pipeline.joblib"
 BASELINES_FILE = "baselines.joblib"
@@ -68,6 +71,23 @@ class ThresholdRecord(_Record):
         )
 
 
+class SamplingRecord(_Record):
+    """What sampling by lead did to one part's snapshots (``training.model.sampling.SnapshotSample``)."""
+
+    budget: int | None
+    snapshots_before: int
+    snapshots_after: int
+    leads_before: int
+    leads_after: int
+    fraction: float
+    sampled: bool
+    weight: float
+
+    @classmethod
+    def of(cls, sample: SnapshotSample) -> SamplingRecord:
+        return cls.model_validate(sample.to_dict())
+
+
 class SplitRecord(_Record):
     """Train/gap/test boundaries and counts (``training.model.split.SplitInfo.to_dict``)."""
 
@@ -82,6 +102,29 @@ class SplitRecord(_Record):
     n_test: int
     train_positives: int | None = None
     test_positives: int | None = None
+    train_won_leads: int | None = None
+    train_not_won_leads: int | None = None
+    test_won_leads: int | None = None
+    test_not_won_leads: int | None = None
+    #: per part ("train", "test"): how snapshots were sampled by lead (``SnapshotSample``)
+    sampling: dict[str, SamplingRecord] = {}
+
+
+class FindingRecord(_Record):
+    """A leakage-audit finding as the card keeps it (``training.audit.findings.Finding.to_dict``)."""
+
+    table: str
+    column: str
+    kind: str
+    severity: str
+    detail: str
+    action: str
+    value: str = ""
+    accepted: str = "no"
+
+    @classmethod
+    def of(cls, finding: Finding) -> FindingRecord:
+        return cls.model_validate(finding.to_dict())
 
 
 class ModelCard(BaseModel):
@@ -111,7 +154,12 @@ class ModelCard(BaseModel):
     profile_columns: list[str] = []
     #: what serving needs to explain: percentiles, grades, gone-cold rule, signal stats, ripe profile, ...
     serving: ServingStats | None = None
-    leakage_warnings: list[LeakageWarning] = []
+    #: reference values and fit/interest edges behind the reasons (``serving.explanation``)
+    explanation: ExplanationStats | None = None
+    #: the report's importance tables by business signal, as ``GET /v1/importances`` serves them
+    importances: ImportanceSummary | None = None
+    #: the leakage audit's warnings and blocking findings (not its information notes)
+    leakage_warnings: list[FindingRecord] = []
 
     @property
     def feature_names(self) -> list[str]:

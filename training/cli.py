@@ -16,7 +16,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from training.console import console, key_value_table, progress_bar, user_errors
+from training.console import console, key_value_table, progress_bar, stage_progress, user_errors
+from training.console_audit import audit_renderables, drift_renderables, guard_table
 
 if TYPE_CHECKING:
     from training.train import TrainingRun
@@ -28,6 +29,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+EncodingOption = Annotated[
+    str | None,
+    typer.Option("--encoding", help="Text encoding of the CSV files (e.g. cp1252, latin-1); default utf-8."),
+]
 
 ModeOption = Annotated[
     str,
@@ -86,6 +92,17 @@ def import_command(
     data_root: Annotated[
         Path | None, typer.Option("--data-root", help="Directory the mapping's source paths are relative to.")
     ] = None,
+    encoding: EncodingOption = None,
+    max_reject_share: Annotated[
+        float | None,
+        typer.Option(
+            "--max-reject-share",
+            min=0.0,
+            max=1.0,
+            help="Lenient mode fails when more than this share of a file's rows would be quarantined "
+            "(default: the mapping's max_reject_share, else 0.02).",
+        ),
+    ] = None,
 ) -> None:
     """Import a CRM export through a mapping config, validate it and write the contract's tables."""
     from training.data.mapping import import_export
@@ -93,7 +110,14 @@ def import_command(
     if mode not in ("strict", "lenient"):
         raise typer.BadParameter("must be 'strict' or 'lenient'", param_hint="--mode")
     with user_errors():
-        summary = import_export(mapping, out, mode=mode, data_root=data_root)
+        summary = import_export(
+            mapping,
+            out,
+            mode=mode,
+            data_root=data_root,
+            encoding=encoding,
+            max_reject_share=max_reject_share,
+        )
         console.print(key_value_table(f"Imported {summary.name}", summary.to_table()))
         for warning in summary.warnings:
             console.print(f"[yellow]warning:[/] {warning}", highlight=False)
@@ -108,6 +132,7 @@ def train(
     config: Annotated[Path | None, typer.Option("--config", help="Training config (TOML).")] = None,
     model_name: Annotated[str | None, typer.Option("--model-name", help="Registered model name.")] = None,
     mode: ModeOption = "strict",
+    encoding: EncodingOption = None,
 ) -> None:
     """Train, evaluate against the baselines on a later test period, register, and maybe promote."""
     from training.config import load_train_config
@@ -117,13 +142,14 @@ def train(
         raise typer.BadParameter("must be 'strict' or 'lenient'", param_hint="--mode")
     with user_errors():
         train_config = load_train_config(config).with_overrides(horizon_days=horizon, model_name=model_name)
-        with console.status("training") as status:
-
-            def on_stage(message: str) -> None:
-                console.log(message)
-                status.update(message)
-
-            run = run_training(data, train_config, mode=mode, on_stage=on_stage)  # type: ignore[arg-type]
+        with stage_progress() as on_stage:
+            run = run_training(
+                data,
+                train_config,
+                mode=mode,  # type: ignore[arg-type]
+                encoding=encoding or "utf-8",
+                on_stage=on_stage,
+            )
         console.print(training_summary(run))
 
 
@@ -160,8 +186,14 @@ def training_summary(run: TrainingRun) -> Group:
     if outcome.oracle_auc is not None:
         ratio = outcome.evaluations["model"].roc_auc / outcome.oracle_auc
         metrics.add_row("oracle (truth)", f"{outcome.oracle_auc:.3f}", "", "", "", "", "")
-    metrics.caption = "baselines: logistic regression on the same features; points per event type, halved"
-    metrics.caption += " every 30 days. accepted: share of handed-over leads won."
+    # Name only the baselines that ran (the points baseline is skipped without events).
+    described = {
+        "logistic_baseline": "logistic regression on the same features",
+        "points_baseline": "points per event type, halved every 30 days",
+    }
+    ran = [text for name, text in described.items() if name in outcome.evaluations]
+    metrics.caption = f"baselines: {'; '.join(ran)}. " if ran else ""
+    metrics.caption += "accepted: share of handed-over leads won."
     for name, (difference, low, high) in outcome.comparisons.items():
         metrics.caption += (
             f" Model minus {SCORER_LABELS.get(name, name)}: {difference:+.3f} ROC-AUC"
@@ -186,17 +218,38 @@ def training_summary(run: TrainingRun) -> Group:
         ("champion", champion),
         ("why", run.decision.reason),
         ("MLflow run", f"{run.run_id} in {run.tracking_uri}"),
+        *_artifact_rows(run),
     ]
-    parts: list[RenderableType] = [metrics, key_value_table("Model", rows)]
-    if outcome.leakage_warnings:
-        parts.append(Text("Leakage audit warnings:", style="bold yellow"))
-        parts.extend(Text(f"  - {warning.detail}", style="yellow") for warning in outcome.leakage_warnings)
+    parts: list[RenderableType] = [
+        metrics,
+        *audit_renderables(outcome.audit),
+        *drift_renderables(outcome.drift),
+    ]
+    parts += [guard_table(run.decision), key_value_table("Model", rows)]
     parts.extend(Text(f"note: {note}") for note in outcome.notes)
+    parts.extend(Text(f"repaired: {repair}") for repair in run.repairs)
     if len(run.validation.rejects):
         parts.append(
-            Text(f"{len(run.validation.rejects):,} input rows quarantined: rejects.csv in the MLflow run")
+            Text(f"{len(run.validation.rejects):,} input rows quarantined into rejects.csv (see above)")
         )
     return Group(*parts)
+
+
+def _artifact_rows(run: TrainingRun) -> list[tuple[str, str]]:
+    """Where the run's report and rejects went (the run's artifact directory, as a path when local)."""
+    from mlflow.tracking import MlflowClient
+
+    try:
+        location = MlflowClient(tracking_uri=run.tracking_uri).get_run(run.run_id).info.artifact_uri
+    except Exception:  # the summary must never fail on a lookup
+        return []
+    where = location[len("file://") :] if location.startswith("file://") else location
+    rows = []
+    if run.outcome.bundle.report_html is not None:
+        rows.append(("report", f"{where}/report.html"))
+    if len(run.validation.rejects):
+        rows.append(("rejects", f"{where}/rejects.csv ({len(run.validation.rejects):,} rows)"))
+    return rows
 
 
 def _day(value: object) -> str:
@@ -245,15 +298,28 @@ def report(
 def promote(
     version: Annotated[int, typer.Argument(help="Model version to make champion.")],
     model_name: Annotated[str, typer.Option("--model-name", help="Registered model name.")] = "lead-maturity",
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason",
+            help="Why, recorded on the version (e.g. overriding the champion-collapse check).",
+        ),
+    ] = None,
 ) -> None:
-    """Make VERSION the champion by hand (the API serves the champion)."""
+    """Make VERSION the champion by hand (the API serves the champion).
+
+    Overrides the automatic promotion checks (record why with --reason), except the leakage audit: a
+    version with blocking findings is never promoted.
+    """
     from training.registry import promote as promote_version
     from training.tracking import configure_tracking
 
     with user_errors():
         configure_tracking()
-        change = promote_version(model_name, version)
+        change = promote_version(model_name, version, reason=reason)
         console.print(f"{change.name}: champion v{change.previous} -> v{change.current}")
+        if reason:
+            console.print(f"reason recorded on v{change.current}: {reason}", markup=False, highlight=False)
 
 
 @app.command()

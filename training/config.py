@@ -5,8 +5,17 @@ Example ``train.toml``::
     horizon_days = 90
     snapshot_every_days = 7
     test_fraction = 0.25
-    min_positives = 40
-    min_negatives = 40
+    min_positives = 40                # won leads, on each side of the split
+    min_negatives = 40                # not-won leads, on each side of the split
+    exclude_columns = ["leads.lead_quality"]
+
+    [audit]
+    accept = ["leads.partner_score"]  # blocking findings judged harmless, recorded with the run
+    max_test_auc = 0.95
+
+    [promotion]
+    chance_margin = 0.02
+    min_champion_ratio = 0.95
 
     [threshold]
     kind = "expected_value"          # or "acceptance_rate", "capacity"
@@ -28,9 +37,10 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from training.config_errors import config_problems
+from training.guard_settings import AuditSettings, PromotionSettings
 
 
 class ConfigError(ValueError):
@@ -104,6 +114,34 @@ class FeaturesConfig(_Section):
         return self.model_dump(exclude_unset=True)
 
 
+class SelectionConfig(_Section):
+    """``[selection]``: the candidate models and the rolling time folds that choose between them
+    (``training.model.selection``)."""
+
+    #: candidates, from the simplest: a more complex one must beat the choice so far by one paired SE
+    candidates: tuple[Literal["linear", "trees", "blend"], ...] = Field(
+        default=("linear", "trees", "blend"), min_length=1
+    )
+    #: rolling validation blocks at the end of the training period
+    folds: int = Field(default=3, ge=1, le=10)
+    #: share of the training snapshots in each validation block (folds x fold_fraction < 1)
+    fold_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    #: the trees' weight in the log-odds blend, tried on the folds
+    blend_weights: tuple[float, ...] = Field(default=(0.25, 0.5, 0.75), min_length=1)
+    #: bootstrap replicates (resampling leads) per fold for the paired standard error
+    n_bootstrap: int = Field(default=100, ge=10)
+    #: a validation block counts only with at least this many won and not-won snapshots
+    min_class_per_fold: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> SelectionConfig:
+        if self.folds * self.fold_fraction >= 1:
+            raise ValueError("folds x fold_fraction must be below 1 (some training rows must remain)")
+        if any(not 0.0 <= weight <= 1.0 for weight in self.blend_weights):
+            raise ValueError("blend_weights must lie in [0, 1]")
+        return self
+
+
 class TrainConfig(_Section):
     """Everything a training run can be told; immutable, validated on construction."""
 
@@ -111,7 +149,8 @@ class TrainConfig(_Section):
     snapshot_every_days: int = Field(default=7, ge=1)
     #: fraction of snapshots (the latest ones) held out as the test period
     test_fraction: float = Field(default=0.25, gt=0, lt=1)
-    #: refuse to train when the training or test window has fewer positives or negatives than this
+    #: refuse to train when the training or test window has fewer won (positives) or not-won
+    #: (negatives) *leads* than this; the error says how many more are needed
     min_positives: int = Field(default=40, ge=1)
     min_negatives: int = Field(default=40, ge=1)
     #: snapshots per lead at most (None: all); caps the cost of very long-lived leads
@@ -119,17 +158,28 @@ class TrainConfig(_Section):
     #: also learn from snapshots after a lead was handed over (off: readiness is about leads not yet
     #: handed over, the population the API scores; see ``training.features.snapshots``)
     include_after_handover: bool = False
+    #: training / test snapshots at most: above, whole leads are sampled uniformly so that memory stays
+    #: bounded on one machine (None: no limit; see ``training.model.sampling``). 2M training snapshots
+    #: keep a run within ~8 GB; 100k simulated leads make ~0.9M, 1M leads ~8.5M.
+    max_train_snapshots: int | None = Field(default=2_000_000, ge=1000)
+    max_test_snapshots: int | None = Field(default=1_000_000, ge=1000)
     n_bootstrap: int = Field(default=200, ge=1)
     seed: int = 0
     #: half-life of the rule-based points baseline, in days
     points_half_life_days: float = Field(default=30.0, gt=0)
-    #: minimum ratio of the champion's ROC-AUC (on the new test window) a challenger must reach
-    min_champion_ratio: float = Field(default=0.95, gt=0)
+    #: lead columns never used as features, as ``"leads.column"`` or ``"column"`` (the mapping's
+    #: ``exclude_columns`` adds to these)
+    exclude_columns: tuple[str, ...] = ()
+    #: ``[audit]``: thresholds of the leakage audit, and the columns whose blocking findings are accepted
+    audit: AuditSettings = AuditSettings()
+    #: ``[promotion]``: the promotion guards (``training.promotion``)
+    promotion: PromotionSettings = PromotionSettings()
     model_name: str = Field(default="lead-maturity", min_length=1)
     experiment_name: str = Field(default="leadripe", min_length=1)
     threshold: ThresholdConfig = ThresholdConfig()
     model: ModelConfig = ModelConfig()
     features: FeaturesConfig = FeaturesConfig()
+    selection: SelectionConfig = SelectionConfig()
 
     def with_overrides(self, **overrides: Any) -> TrainConfig:
         """A copy with the given non-None values replaced (command-line options win over the file).

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 console = Console(stderr=False)
@@ -36,10 +44,40 @@ def progress_bar(description: str) -> Iterator[ProgressCallback]:
         yield update
 
 
+@contextmanager
+def stage_progress(waiting: str = "starting") -> Iterator[Callable[[str], None]]:
+    """A spinner with the current stage and its running time; each finished stage stays as a line
+    with its duration. Yields ``on_stage(message)``, the callback library functions take."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(waiting, total=None)
+        started = time.monotonic()
+        current: str | None = None
+
+        def finish() -> None:
+            if current is not None:
+                took = time.monotonic() - started
+                progress.console.print(f"  [green]✓[/] {current} [dim]({took:.1f} s)[/]", highlight=False)
+
+        def on_stage(message: str) -> None:
+            nonlocal started, current
+            finish()
+            current, started = message, time.monotonic()
+            progress.reset(task, description=message)
+
+        yield on_stage
+        finish()
+
+
 def key_value_table(title: str, rows: list[tuple[str, str]]) -> Table:
     table = Table(title=title, show_header=False, title_justify="left")
     table.add_column(style="bold")
-    table.add_column()
+    table.add_column(overflow="fold")  # paths wrap rather than end in an ellipsis
     for label, value in rows:
         table.add_row(label, value)
     return table

@@ -17,18 +17,36 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.audit import LeakageWarning, audit_leakage
-from training.bundle import ModelBundle, ModelCard, SplitRecord, ThresholdRecord
+from training.audit import AuditReport, Finding, Severity, audit_dataset, audit_model
+from training.audit.exclusions import resolve_exclusions, without_columns
+from training.bundle import (
+    FindingRecord,
+    ModelBundle,
+    ModelCard,
+    SamplingRecord,
+    SplitRecord,
+    ThresholdRecord,
+)
 from training.config import TrainConfig
-from training.data.contract import LeadDataset, TimeBasis
+from training.data.contract import KnownAt, LeadDataset, TimeBasis
 from training.features.snapshots import LabelledSnapshots, SnapshotBatch, SnapshotPolicy, build_snapshots
 from training.features.transformer import LeadFeatures
 from training.model.baselines import LogisticBaseline, PointsScoreBaseline
+from training.model.drift import DriftReport, drift_report
 from training.model.evaluation import EvaluationResult, evaluate, oracle_auc, paired_auc_difference
+from training.model.explanation_stats import explanation_stats_for_model
+from training.model.handover_check import handover_warning
+from training.model.prior_shift import shift_note
 from training.model.readiness import ReadinessModel, build_pipeline
+from training.model.sampling import SnapshotSample, sample_by_lead
+from training.model.selection import SelectionResult, fit_selected
 from training.model.serving_stats import build_serving_stats
 from training.model.split import SplitInfo, time_split
 from training.model.threshold import ThresholdDecision, ThresholdPolicy, choose_threshold
+from training.report.importance_summary import (
+    importance_tables,
+    summarise_importances,
+)
 
 StageCallback = Callable[[str], None]
 
@@ -37,6 +55,8 @@ LOGISTIC = "logistic_baseline"
 POINTS = "points_baseline"
 #: Profile columns with more levels than this are not reported as evaluation slices (too thin).
 MAX_SLICE_LEVELS = 12
+#: Test snapshots at most for the model's contributions in the audit (random subsample beyond).
+MAX_AUDIT_ROWS = 5_000
 
 
 @dataclass
@@ -52,11 +72,23 @@ class TrainingOutcome:
     split: SplitInfo
     snapshot_counts: dict[str, int]
     threshold: ThresholdDecision
-    leakage_warnings: list[LeakageWarning]
+    #: the leakage audit: ranking of columns, findings, exclusions and accepted columns
+    audit: AuditReport
     #: baseline -> (model ROC-AUC minus the baseline's, paired-bootstrap CI low, high)
     comparisons: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     oracle_auc: float | None = None
     notes: list[str] = field(default_factory=list)
+    #: how the served model family was chosen on rolling folds of the training period
+    selection: SelectionResult | None = None
+    #: how the training and test snapshots were sampled by lead ("train", "test"; see training.model.sampling)
+    sampling: dict[str, SnapshotSample] = field(default_factory=dict)
+    #: base rate and feature-group distribution change between the training and test periods
+    drift: DriftReport | None = None
+
+    @property
+    def leakage_warnings(self) -> list[Finding]:
+        """The audit's warnings and blocking findings (not the information about exclusions)."""
+        return [finding for finding in self.audit.findings if finding.severity != Severity.INFO]
 
 
 def data_fingerprint(dataset: LeadDataset) -> str:
@@ -78,12 +110,19 @@ def fit_and_evaluate(
     """Train the readiness model and its baselines on ``dataset`` and evaluate them on the test period.
 
     Raises ``training.model.split.InsufficientDataError`` when the training or test window has too few won or
-    not-won snapshots (``config.min_positives`` / ``min_negatives``).
+    not-won leads (``config.min_positives`` / ``min_negatives``). Excluded and ``after_contact`` columns
+    (``training.audit.exclusions``) are never features.
     """
     config = config or TrainConfig()
     stage = on_stage or (lambda _message: None)
     row_order = dataset.metadata.time_basis == TimeBasis.ROW_ORDER
     horizon = pd.Timedelta(days=config.horizon_days)
+    after_contact = dataset.metadata.columns_known(KnownAt.AFTER_CONTACT)
+    exclusions = resolve_exclusions(dataset, config.exclude_columns)
+    dataset = without_columns(dataset, list(exclusions))
+
+    stage("auditing the data for leakage")
+    data_audit = audit_dataset(dataset, dataset.metadata.profile_columns, config.audit, excluded=exclusions)
 
     stage("building point-in-time snapshots and labels")
     labelled = load_labelled(dataset, config)
@@ -93,9 +132,16 @@ def fit_and_evaluate(
         None if row_order else horizon,
         config.test_fraction,
         y=labelled.label,
+        groups=labelled.batch.snapshots["lead_id"].to_numpy(),
         min_positives=config.min_positives,
         min_negatives=config.min_negatives,
     )
+    # Above the budgets whole leads are sampled uniformly (training.model.sampling): memory stays bounded
+    # and the test metrics stay unbiased estimates; what was done goes into the run.
+    lead_ids = labelled.batch.snapshots["lead_id"]
+    train_idx, train_sample = sample_by_lead(train_idx, lead_ids, config.max_train_snapshots, config.seed)
+    test_idx, test_sample = sample_by_lead(test_idx, lead_ids, config.max_test_snapshots, config.seed + 1)
+    sampling = {"train": train_sample, "test": test_sample}
     train_batch, test_batch = labelled.batch.take(train_idx), labelled.batch.take(test_idx)
     y_train, y_test = labelled.label[train_idx], labelled.label[test_idx]
     train_time = train_batch.time_key
@@ -105,19 +151,9 @@ def fit_and_evaluate(
     X_train = features.fit_transform(train_batch, y_train)
     X_test = features.transform(test_batch)
 
-    stage("auditing for leakage")
-    # Event-derived features are missing until the event first happens (recency, milestones): sparse by
-    # design, not "populated for one outcome". Profile columns keep both checks.
-    profile = set(train_batch.profile_columns)
-    event_derived = [name for name in X_train.columns if name not in profile]
-    warnings = audit_leakage(X_train, y_train, dataset=dataset, sparse_by_design=event_derived)
-
-    stage("training the gradient-boosted readiness model")
-    model_params = {"random_state": config.seed, **config.model.estimator_kwargs()}
-    # Whole leads are held out for early stopping and calibration: a lead's other snapshots in the
-    # trees' training rows would make the held-out slice look better than new leads will.
-    model = ReadinessModel(**model_params).fit(
-        X_train, y_train, time_key=train_time, groups=train_batch.snapshots["lead_id"]
+    stage("choosing the readiness model on rolling time folds of the training period")
+    model, selection = fit_selected(
+        X_train, y_train, train_time, train_batch.snapshots["lead_id"], None if row_order else horizon, config
     )
 
     stage("choosing the hand-over threshold")
@@ -126,16 +162,27 @@ def fit_and_evaluate(
     stage("training the baselines")
     logistic = LogisticBaseline().fit(X_train, y_train)
     baselines: dict[str, Any] = {LOGISTIC: logistic}
-    notes: list[str] = []
+    notes: list[str] = [selection.reason, *selection.notes]
     if dataset.has_events:
         baselines[POINTS] = PointsScoreBaseline(half_life_days=config.points_half_life_days).fit(
             train_batch, y_train
         )
     else:
         notes.append("no event log: the rule-based points baseline (points per event type) was skipped")
+    for part, sample in sampling.items():
+        if sample.sampled:
+            notes.append(
+                f"{part} snapshots sampled by lead: {sample.snapshots_after:,} of "
+                f"{sample.snapshots_before:,} "
+                f"({sample.leads_after:,} of {sample.leads_before:,} leads, each with probability "
+                f"{sample.fraction:.4f}) to stay within {sample.budget:,} snapshots; uniform by lead, so the "
+                "metrics are unbiased estimates (training.model.sampling)"
+            )
 
     stage(f"evaluating on {len(test_batch):,} test snapshots the model never saw")
     slices = _slice_columns(test_batch)
+    # Intervals resample whole leads: a lead's snapshots share one outcome.
+    test_leads = test_batch.snapshots["lead_id"].to_numpy()
     # The points baseline reads events itself; every other scorer reads the feature frame.
     test_scores = {MODEL: model.readiness(X_test), LOGISTIC: logistic.predict_proba(X_test)[:, 1]}
     if POINTS in baselines:
@@ -148,6 +195,7 @@ def fit_and_evaluate(
             slices=slices,
             n_bootstrap=config.n_bootstrap,
             seed=config.seed,
+            groups=test_leads,
         )
         for name, proba in test_scores.items()
     }
@@ -155,14 +203,56 @@ def fit_and_evaluate(
     # test snapshots (two separate intervals overlapping says little about the difference).
     comparisons = {
         name: paired_auc_difference(
-            y_test, test_scores[MODEL], proba, n_bootstrap=config.n_bootstrap, seed=config.seed
+            y_test,
+            test_scores[MODEL],
+            proba,
+            n_bootstrap=config.n_bootstrap,
+            seed=config.seed,
+            groups=test_leads,
         )
         for name, proba in test_scores.items()
         if name != MODEL
     }
+    warning = handover_warning(
+        threshold.threshold,
+        test_scores[MODEL],
+        None if row_order else test_batch.time_key,
+        float(np.mean(y_train)),
+    )
+    if warning is not None:
+        notes.append(warning)
+    shift = shift_note(
+        float(np.mean(y_train)), y_test, test_scores[MODEL], float(np.mean(model.readiness(X_train)))
+    )
+    if shift is not None:
+        notes.append(shift)
     oracle = None
     if ground_truth is not None and not row_order:
         oracle = oracle_auc(ground_truth, test_batch.snapshots, y_test)
+
+    stage("auditing the trained model")
+    audit_rows = np.arange(len(X_test))
+    if audit_rows.size > MAX_AUDIT_ROWS:
+        audit_rows = np.random.default_rng(config.seed).choice(audit_rows, MAX_AUDIT_ROWS, replace=False)
+    audit = audit_model(
+        data_audit,
+        test_auc=evaluations[MODEL].roc_auc,
+        contributions=model.explain(X_test.iloc[audit_rows]).frame(X_test.index[audit_rows]),
+        feature_groups=dict(features.feature_groups_),
+        used_columns=list(train_batch.profile_columns),
+        event_types=[str(t) for t in features.event_type_counts_],
+        after_contact=after_contact,
+        settings=config.audit,
+    )
+    drift = drift_report(
+        X_train,
+        X_test,
+        y_train,
+        y_test,
+        dict(features.feature_groups_),
+        max_psi=config.audit.drift_psi,
+        base_rate_factor=config.audit.drift_base_rate_factor,
+    )
 
     stage("summarising what serving needs to explain scores")
     serving = build_serving_stats(
@@ -174,6 +264,11 @@ def fit_and_evaluate(
         threshold.threshold,
         config.horizon_days,
     )
+    # Reference values and fit/interest edges on the same population as the percentiles and grades.
+    profile_features = [spec.name for spec in features.feature_specs() if spec.is_profile]
+    explanation = explanation_stats_for_model(model, X_test, profile_features, seed=config.seed)
+    # What the report shows about signals (same tables, same subsamples), for GET /v1/importances.
+    tables = importance_tables(model, X_test, y_test, features.feature_specs())
     card = ModelCard(
         name=config.model_name,
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -182,19 +277,28 @@ def fit_and_evaluate(
         config=config.to_record(),
         time_basis=str(dataset.metadata.time_basis),
         horizon_days=config.horizon_days,
-        split=SplitRecord.model_validate(split.to_dict()),
+        split=SplitRecord.model_validate(
+            {**split.to_dict(), "sampling": {part: SamplingRecord.of(s) for part, s in sampling.items()}}
+        ),
         threshold=ThresholdRecord.of(threshold),
         metrics={name: result.to_dict() for name, result in evaluations.items()},
         features=list(features.feature_specs()),
         event_types=sorted(map(str, features.event_type_counts_)),
         profile_columns=list(train_batch.profile_columns),
         serving=serving,
-        leakage_warnings=list(warnings),
+        explanation=explanation,
+        importances=summarise_importances(tables, y_test),
+        leakage_warnings=[FindingRecord.of(f) for f in audit.findings if f.severity != Severity.INFO],
     )
     for name, (difference, low, high) in comparisons.items():
         card.metrics[f"model_minus_{name}"] = {"roc_auc": difference, "ci_low": low, "ci_high": high}
     if oracle is not None:
         card.metrics["oracle"] = {"roc_auc": oracle}
+    card.metrics["selection"] = {
+        **{f"{name}_fold_roc_auc": selection.mean_auc(name) for name in selection.fold_auc},
+        "folds": float(selection.folds_used),
+        "blend_weight": selection.blend_weight,
+    }
     return TrainingOutcome(
         bundle=ModelBundle(pipeline=build_pipeline(features, model), card=card, baselines=baselines),
         evaluations=evaluations,
@@ -202,12 +306,18 @@ def fit_and_evaluate(
         y_test=y_test,
         test_batch=test_batch,
         split=split,
-        snapshot_counts=dict(labelled.counts),
+        snapshot_counts={
+            **labelled.counts,
+            **{f"{part}_sampled_out": s.snapshots_before - s.snapshots_after for part, s in sampling.items()},
+        },
+        sampling=sampling,
         threshold=threshold,
-        leakage_warnings=warnings,
+        audit=audit,
         comparisons=comparisons,
         oracle_auc=oracle,
         notes=notes,
+        selection=selection,
+        drift=drift,
     )
 
 

@@ -19,8 +19,9 @@ Every function works on the store chosen by ``training.tracking.configure_tracki
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,16 +41,14 @@ CHALLENGER = "challenger"
 HISTORY_TAG = "leadripe.champion_history"
 PREVIOUS_CHAMPION_TAG = "previous_champion"
 PROMOTED_AT_TAG = "promoted_at"
+#: Reason given by the person who promoted by hand (``leadripe promote N --reason ...``).
+PROMOTION_REASON_TAG = "promotion_reason"
+#: ``table.column`` of a version's unresolved blocking audit findings (comma-separated; empty: none).
+AUDIT_BLOCKED_TAG = "audit_blocked"
 
 
 class RegistryError(ValueError):
     """A registry request that cannot be honoured; the message is meant for the CLI user."""
-
-
-@dataclass(frozen=True)
-class PromotionDecision:
-    promote: bool
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -63,57 +62,6 @@ class ChampionChange:
     def __str__(self) -> str:
         before = f"v{self.previous}" if self.previous is not None else "none"
         return f"{self.name}: champion {before} -> v{self.current}"
-
-
-def decide_promotion(
-    candidate_auc: float,
-    baseline_aucs: Mapping[str, float],
-    champion_auc_on_new_window: float | None,
-    *,
-    min_ratio: float = 0.95,
-) -> PromotionDecision:
-    """Whether a candidate should become champion, and why, in one sentence.
-
-    Promote iff the candidate's test AUC beats (strictly) every baseline's and there is no champion or
-    ``candidate_auc >= min_ratio * champion_auc_on_new_window``: the champion is measured on the
-    *same new* test window, so data drift that hurts both models does not block the newer one.
-    Undefined (NaN) AUCs: a NaN candidate or champion AUC refuses (nothing can be compared); a NaN
-    baseline is skipped and named in the reason.
-    """
-    if math.isnan(candidate_auc):
-        return PromotionDecision(
-            False, "candidate AUC is undefined (does the test window hold only one class?)"
-        )
-    skipped = sorted(name for name, auc in baseline_aucs.items() if math.isnan(auc))
-    skipped_note = f"; skipped baselines with undefined AUC: {', '.join(skipped)}" if skipped else ""
-    beaten_by = {
-        name: auc for name, auc in baseline_aucs.items() if not math.isnan(auc) and auc >= candidate_auc
-    }
-    if beaten_by:
-        listed = ", ".join(f"{name} {auc:.4f}" for name, auc in sorted(beaten_by.items()))
-        return PromotionDecision(
-            False, f"candidate AUC {candidate_auc:.4f} does not beat every baseline ({listed}){skipped_note}"
-        )
-    baselines_note = f"beats every baseline{skipped_note}" if baseline_aucs else "has no baselines to beat"
-    if champion_auc_on_new_window is None:
-        return PromotionDecision(True, f"candidate AUC {candidate_auc:.4f} {baselines_note}; no champion yet")
-    if math.isnan(champion_auc_on_new_window):
-        return PromotionDecision(
-            False,
-            f"champion AUC on the new test window is undefined, so the candidate (AUC {candidate_auc:.4f}) "
-            "cannot be compared with it; promote by hand if intended",
-        )
-    floor = min_ratio * champion_auc_on_new_window
-    comparison = (
-        f"{min_ratio:g} x champion AUC {champion_auc_on_new_window:.4f} on the new test window = {floor:.4f}"
-    )
-    if candidate_auc >= floor:
-        return PromotionDecision(
-            True, f"candidate AUC {candidate_auc:.4f} {baselines_note} and is >= {comparison}"
-        )
-    return PromotionDecision(
-        False, f"candidate AUC {candidate_auc:.4f} {baselines_note} but is < {comparison}"
-    )
 
 
 def register_candidate(
@@ -135,7 +83,9 @@ def register_candidate(
         version = int(already)
     else:
         try:
-            version = int(mlflow.register_model(model_uri, name).version)
+            # MLflow prints "Successfully registered model ..." to stderr: not for leadripe's users.
+            with contextlib.redirect_stderr(io.StringIO()):
+                version = int(mlflow.register_model(model_uri, name).version)
         except MlflowException as error:
             raise RegistryError(f"cannot register {model_uri!r} as {name!r}: {error.message}") from None
     for key, value in (tags or {}).items():
@@ -144,15 +94,26 @@ def register_candidate(
     return version
 
 
-def promote(name: str, version: int | str) -> ChampionChange:
+def promote(name: str, version: int | str, *, reason: str | None = None) -> ChampionChange:
     """Make ``version`` the champion of ``name``, remembering the champion it replaces for ``rollback``.
 
-    Promoting the current champion again changes nothing.
+    Promoting the current champion again changes nothing. ``reason`` (a person promoting by hand,
+    e.g. over a champion-collapse guard) is recorded on the version. A version with unresolved blocking
+    audit findings is never promoted: ``RegistryError`` names its columns.
     """
     client = MlflowClient()
     registered = _require_model(client, name)
-    target = int(_require_version(client, name, version).version)
+    found = _require_version(client, name, version)
+    target = int(found.version)
+    blocked = (found.tags or {}).get(AUDIT_BLOCKED_TAG, "")
+    if blocked:
+        raise RegistryError(
+            f"model {name!r} v{target} has blocking leakage-audit findings on {blocked}: it is never "
+            "promoted. Exclude those columns (exclude_columns) or accept them (audit.accept) and train again"
+        )
     previous = _alias_version(registered, CHAMPION)
+    if reason:
+        client.set_model_version_tag(name, str(target), PROMOTION_REASON_TAG, reason[:5000])
     if previous == target:
         return ChampionChange(name, previous, target)
     history = _history_ending_at(registered, previous)
@@ -201,6 +162,12 @@ def current_champion(name: str = DEFAULT_MODEL_NAME) -> int | None:
     except MlflowException:
         return None
     return _alias_version(registered, CHAMPION)
+
+
+def version_tags(name: str, version: int) -> dict[str, str]:
+    """The tags of one registered version (empty when it does not exist)."""
+    found = _version_of(MlflowClient(), name, version)
+    return dict(found.tags or {}) if found is not None else {}
 
 
 def load_bundle(model_uri: str) -> ModelBundle:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
@@ -22,16 +22,18 @@ from training.config import TrainConfig
 from training.data.contract import GROUND_TRUTH_FILE, LeadDataset
 from training.data.io import load_dataset
 from training.data.validation import Mode, ValidationReport, write_rejects
+from training.interrupted import repair_interrupted, run_identity_tags
 from training.model.evaluation import roc_auc
 from training.model.plots import save_evaluation_plots
 from training.pipeline import MODEL, StageCallback, TrainingOutcome, fit_and_evaluate
+from training.promotion import ChallengerEvidence, ChampionEvidence, PromotionDecision, decide_promotion
 from training.pyfunc import log_bundle
 from training.registry import (
-    PromotionDecision,
-    decide_promotion,
+    AUDIT_BLOCKED_TAG,
     load_champion,
     promote,
     register_candidate,
+    version_tags,
 )
 from training.report.build import build_report, write_report
 from training.scoring import score_batch
@@ -50,6 +52,8 @@ class TrainingRun:
     decision: PromotionDecision
     champion_before: int | None
     champion_auc_on_new_window: float | None
+    #: What was cleaned up after earlier interrupted runs (``training.interrupted``), in words.
+    repairs: list[str] = field(default_factory=list)
 
     @property
     def promoted(self) -> bool:
@@ -62,14 +66,20 @@ def train(
     *,
     tracking_uri: str | None = None,
     mode: Mode = "strict",
+    encoding: str = "utf-8",
     on_stage: StageCallback | None = None,
 ) -> TrainingRun:
     """Train on the dataset in ``data_dir`` and register the model; see the module docstring."""
     config = config or TrainConfig()
     stage = on_stage or (lambda _message: None)
     stage(f"loading and validating {data_dir}")
-    dataset, validation = load_dataset(data_dir, mode=mode)
+    dataset, validation = load_dataset(data_dir, mode=mode, encoding=encoding)
     ground_truth = _ground_truth(data_dir)
+    # Before the long part: clean up after runs that were killed, so the registry is whole again.
+    uri = configure_tracking(tracking_uri, experiment=config.experiment_name)
+    repairs = repair_interrupted(config.model_name, config.experiment_name)
+    for message in repairs.messages():
+        stage(message)
     outcome = fit_and_evaluate(dataset, config, ground_truth=ground_truth, on_stage=stage)
     outcome.bundle.card.data_dir = str(data_dir.resolve())
     # The marketing report travels inside the model, so the API serves the one that fits its model.
@@ -78,14 +88,19 @@ def train(
     )
 
     stage("logging the run to MLflow")
-    uri = configure_tracking(tracking_uri, experiment=config.experiment_name)
-    champion = load_champion(config.model_name)
-    champion_auc = None if champion is None else _champion_auc(champion[1], outcome)
-    baselines = {name: result.roc_auc for name, result in outcome.evaluations.items() if name != MODEL}
-    decision = decide_promotion(
-        outcome.evaluations[MODEL].roc_auc, baselines, champion_auc, min_ratio=config.min_champion_ratio
+    champion = _champion_evidence(config.model_name, outcome)
+    champion_auc = None if champion is None else champion.auc_on_new_window
+    model_result = outcome.evaluations[MODEL]
+    blocked = outcome.audit.blocking_columns
+    challenger = ChallengerEvidence(
+        roc_auc=model_result.roc_auc,
+        roc_auc_ci=model_result.roc_auc_ci,
+        baseline_differences=dict(outcome.comparisons),
+        blocking_columns=blocked,
     )
-    with mlflow.start_run(run_name=f"train-{dataset.metadata.name}") as run:
+    decision = decide_promotion(challenger, champion, config.promotion)
+    # Tagged with this process, so that a later run can tell when this one was killed.
+    with mlflow.start_run(run_name=f"train-{dataset.metadata.name}", tags=run_identity_tags()) as run:
         _log_run(dataset, config, outcome, validation, decision, champion_auc)
         info = log_bundle(outcome.bundle)
         version = register_candidate(
@@ -95,8 +110,10 @@ def train(
                 "test_roc_auc": f"{outcome.evaluations[MODEL].roc_auc:.4f}",
                 "dataset": dataset.metadata.name,
                 "data_fingerprint": outcome.bundle.card.data_fingerprint,
-                "promotion_decision": decision.reason,
+                "promotion_decision": decision.reason[:5000],
                 "run_id": run.info.run_id,
+                AUDIT_BLOCKED_TAG: ", ".join(blocked),
+                "audit_accepted": ", ".join(config.audit.accept),
             },
         )
     # Aliases move last: only a fully logged, registered version can become champion.
@@ -109,8 +126,9 @@ def train(
         tracking_uri=uri,
         version=version,
         decision=decision,
-        champion_before=None if champion is None else champion[0],
+        champion_before=None if champion is None else champion.version,
         champion_auc_on_new_window=champion_auc,
+        repairs=repairs.messages(),
     )
 
 
@@ -120,12 +138,31 @@ def _ground_truth(data_dir: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.exists() else None
 
 
+def _champion_evidence(name: str, outcome: TrainingOutcome) -> ChampionEvidence | None:
+    """The current champion measured on the new test window, with its recorded score and its own
+    blocking findings; None when there is no champion."""
+    loaded = load_champion(name)
+    if loaded is None:
+        return None
+    version, bundle = loaded
+    recorded = bundle.card.metrics.get(MODEL, {}).get("roc_auc")
+    blocked = [
+        c.strip() for c in version_tags(name, version).get(AUDIT_BLOCKED_TAG, "").split(",") if c.strip()
+    ]
+    return ChampionEvidence(
+        version=version,
+        auc_on_new_window=_champion_auc(bundle, outcome),
+        recorded_auc=None if recorded is None else float(recorded),
+        blocking_columns=blocked,
+    )
+
+
 def _champion_auc(champion: ModelBundle, outcome: TrainingOutcome) -> float:
     """The current champion's ROC-AUC on the new test window: the bar a challenger must reach.
 
     A champion that cannot score the new data at all (other profile columns, another company's
-    export, an artifact of an older leadripe) cannot be compared: NaN, which refuses automatic
-    promotion with a reason (promote by hand).
+    export, an artifact of an older leadripe) cannot be compared: NaN, and it no longer vetoes the
+    challenger (``training.promotion``).
     """
     try:
         scores = score_batch(champion, outcome.test_batch)["readiness"].to_numpy()
@@ -172,22 +209,37 @@ def _log_run(
         metrics["model.auc_to_oracle_ratio"] = outcome.evaluations[MODEL].roc_auc / outcome.oracle_auc
     if champion_auc is not None:
         metrics["champion.roc_auc_on_new_window"] = champion_auc
+    if outcome.selection is not None:
+        # The candidates that were not chosen stay visible as comparisons (mean ROC-AUC over the folds).
+        for name in outcome.selection.fold_auc:
+            metrics[f"selection.{name}.fold_roc_auc"] = outcome.selection.mean_auc(name)
+        mlflow.set_tag("leadripe.model_family", outcome.selection.chosen)
     metrics.update({f"snapshots.{key}": float(value) for key, value in outcome.snapshot_counts.items()})
     metrics["validation.rejected_rows"] = float(len(validation.rejects))
     mlflow.log_metrics({key: value for key, value in metrics.items() if np.isfinite(value)})
-    mlflow.set_tags({"leadripe.promote": str(decision.promote), "leadripe.decision": decision.reason[:5000]})
+    mlflow.set_tags(
+        {
+            "leadripe.promote": str(decision.promote),
+            "leadripe.decision": decision.reason[:5000],
+            "leadripe.audit_blocked": ", ".join(outcome.audit.blocking_columns),
+            "leadripe.audit_accepted": ", ".join(config.audit.accept),
+        }
+    )
     with tempfile.TemporaryDirectory(prefix="leadripe-run-") as tmp:
         directory = Path(tmp)
         plots = save_evaluation_plots(outcome.y_test, outcome.test_scores, directory / "plots", primary=MODEL)
         for path in plots.values():
             mlflow.log_artifact(str(path), artifact_path="plots")
         report = {
-            "leakage_warnings": [w.to_dict() for w in outcome.leakage_warnings],
+            "audit": outcome.audit.to_dict(),
+            "promotion": decision.to_dict(),
+            "drift": outcome.drift.to_dict() if outcome.drift is not None else None,
             "notes": outcome.notes,
             "snapshot_counts": outcome.snapshot_counts,
             "split": outcome.split.to_dict(),
             "threshold": outcome.threshold.to_dict(),
             "decision": decision.reason,
+            "model_selection": outcome.selection.to_dict() if outcome.selection is not None else None,
             "validation": validation.summary(),
         }
         # Quarantined rows go with the run, never into the (immutable) input directory.

@@ -21,7 +21,7 @@ from training.data.live import LeadIn
 router = APIRouter(prefix="/v1/score", tags=["score"], dependencies=[ApiKeyDep])
 log = get_logger("score")
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body cannot be parsed (e.g. it is not valid UTF-8)"},
     401: {"description": "Missing API key"},
     403: {"description": "Wrong API key"},
@@ -37,7 +37,7 @@ ReasonsQuery = Annotated[
 ]
 
 
-@router.post("", response_model=LeadScore, responses=_ERRORS, summary="Score one lead")
+@router.post("", response_model=LeadScore, responses=ERRORS, summary="Score one lead")
 async def score_lead(
     lead: LeadIn, model: ModelDep, settings: SettingsDep, queue: QueueDep, reasons: ReasonsQuery = None
 ) -> Response:
@@ -45,7 +45,7 @@ async def score_lead(
 
     Concurrent requests are scored together in one vectorised call (see ``serving.batching``).
     """
-    _check_leads(model.scorer, [lead], ("body",))
+    check_leads_or_422(model.scorer, [lead], ("body",))
     (lead,), (early,) = drop_early_events([lead])
     options = ScoreOptions(
         reasons_per_side=settings.reasons_per_side if reasons is None else reasons,
@@ -59,7 +59,7 @@ async def score_lead(
     return Response(to_json(answer), media_type="application/json")
 
 
-@router.post("/batch", response_model=BatchOut, responses=_ERRORS, summary="Score many leads at once")
+@router.post("/batch", response_model=BatchOut, responses=ERRORS, summary="Score many leads at once")
 async def score_batch(
     batch: BatchIn, model: ModelDep, settings: SettingsDep, queue: QueueDep, reasons: ReasonsQuery = None
 ) -> Response:
@@ -86,7 +86,7 @@ async def score_batch(
                     }
                 ]
             )
-    _check_leads(model.scorer, batch.leads, ("body", "leads"), default_as_of)
+    check_leads_or_422(model.scorer, batch.leads, ("body", "leads"), default_as_of)
     leads, early = drop_early_events(batch.leads)
     answers = await queue.run(
         score_many,
@@ -104,12 +104,13 @@ async def score_batch(
     return Response(to_json(out), media_type="application/json")
 
 
-def _check_leads(
+def check_leads_or_422(
     scorer: LeadScorer,
     leads: Sequence[LeadIn],
     loc_prefix: tuple[str, ...],
     default_as_of: datetime | None = None,
 ) -> None:
+    """Raise a 422 naming the field (under ``loc_prefix``) when a lead cannot be scored."""
     # Before queueing: a lead that cannot be scored must fail its own request only, not the others
     # scored in the same call.
     try:

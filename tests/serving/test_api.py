@@ -31,14 +31,11 @@ from serving.model_holder import LoadedModel, ModelHolder
 from serving.schemas import LeadScore
 from serving.scorer import LeadScorer
 from serving.settings import Settings
+from tests.serving.small_bundles import train_small_bundle
 from training.bundle import ArtifactError, ModelBundle, ModelCard, ThresholdRecord
 from training.data.contract import DatasetMetadata, LeadDataset
 from training.data.live import LeadIn
 from training.data.live_arrays import batch_from_records
-from training.features.snapshots import SnapshotPolicy, build_snapshots
-from training.features.transformer import LeadFeatures
-from training.model.readiness import ReadinessModel, build_pipeline
-from training.model.serving_stats import build_serving_stats
 from training.model.threshold import ThresholdDecision, ThresholdPolicy
 from training.scoring import score_records
 
@@ -126,28 +123,7 @@ def make_dataset(n_leads: int = 1200, seed: int = 7) -> LeadDataset:
 
 def train_bundle(dataset: LeadDataset, threshold: float = 0.3) -> ModelBundle:
     """A small but real bundle: LeadFeatures + ReadinessModel, threshold and serving statistics."""
-    snapshots = build_snapshots(dataset, SnapshotPolicy(every_days=7, horizon_days=90))
-    batch, y = snapshots.batch, snapshots.label
-    features = LeadFeatures(min_event_type_count=5, min_category_frequency=5).fit(batch, y)
-    X = features.transform(batch)
-    model = ReadinessModel(n_estimators=80, num_leaves=7, early_stopping_rounds=None, n_jobs=1)
-    model.fit(X, y, time_key=batch.snapshots["cutoff"])
-    readiness = model.readiness(X)
-    card = ModelCard(
-        version="7",
-        trained_at="2025-01-01T00:00:00Z",
-        dataset="api-test",
-        horizon_days=90,
-        threshold={"value": threshold, "policy": ThresholdPolicy(), "explanation": "fixed for tests"},
-        metrics={"model": {"roc_auc": 0.9}},
-        features=list(features.feature_specs()),
-        event_types=sorted(features.event_type_counts_),
-        profile_columns=["source", "employees"],
-        serving=build_serving_stats(
-            X, y, readiness, batch.snapshots[["lead_id", "cutoff"]], features.feature_specs(), threshold, 90
-        ),
-    )
-    return ModelBundle(pipeline=build_pipeline(features, model), card=card)
+    return train_small_bundle(dataset, threshold=threshold, profile_columns=["source", "employees"])
 
 
 @pytest.fixture(scope="module")
@@ -336,7 +312,7 @@ def test_reason_sentences_speak_plainly(client: TestClient) -> None:
     pricing = [s for f, s in sentences.items() if f.startswith("pricing_page_view_")]
     assert pricing and all("'pricing page view'" in s for s in pricing)
     assert not any("_" in s.split(":")[0] for s in sentences.values()), "no raw feature names"
-    assert any("as often as" in s for s in sentences.values())
+    assert any("were won more often than" in s for s in sentences.values())
 
 
 def test_lead_ripens_as_buying_signals_are_added_and_goes_cold_when_left(client: TestClient) -> None:
@@ -491,8 +467,25 @@ def test_model_and_importances(client: TestClient, bundle: ModelBundle) -> None:
     assert info["gone_cold_rule"]["available"]
     importances = client.get("/v1/importances").json()
     signals = importances["signals"]
-    assert sum(s["importance"] for s in signals) == pytest.approx(1.0)
-    assert [s["importance"] for s in signals] == sorted((s["importance"] for s in signals), reverse=True)
+    assert sum(s["share"] for s in signals) == pytest.approx(1.0)
+    pushes = [s["mean_abs_contribution"] for s in signals]
+    assert pushes == sorted(pushes, reverse=True)
+    assert all(s["ci_low"] <= s["mean_abs_contribution"] <= s["ci_high"] for s in signals)
+    by_signal = {s["signal"]: s for s in signals}
+    # Readable names and win rates per signal, not feature ids.
+    demo = by_signal["demo_request"]
+    assert demo["label"] == "Demo request" and demo["auc_drop"] is not None
+    assert [level["level"].split(" ")[0] for level in demo["win_rates"]] == ["with", "without"]
+    assert all("_" not in s["label"] for s in signals)
+    assert {level["level"] for level in by_signal["source"]["win_rates"]} == {"ads", "webinar", "referral"}
+
+
+def test_importances_need_a_summary_in_the_model(bundle: ModelBundle) -> None:
+    serving = {k: v for k, v in bundle.card.serving.items() if k != "importances"}
+    old = ModelBundle(bundle.pipeline, dataclasses.replace(bundle.card, serving=serving))
+    with TestClient(create_app(Settings(), holder_for(old))) as test_client:
+        response = test_client.get("/v1/importances")
+    assert response.status_code == 503 and "retrain" in response.json()["detail"]
 
 
 # ----------------------------------------------------------------------------------- error paths
@@ -753,3 +746,61 @@ def test_reload_under_concurrent_requests_never_fails(bundle: ModelBundle) -> No
                 worker.join()
     assert not failures, failures[:3]
     assert len(versions) >= 2  # requests really ran across reloads
+
+
+# ------------------------------------------------------------------------------------------ compare
+
+
+def test_compare_names_the_signals_that_make_the_difference(client: TestClient) -> None:
+    ripe, green = lead(RIPE_EVENTS, lead_id="A-1"), lead(GREEN_EVENTS, lead_id="B-1")
+    response = client.post("/v1/compare", json={"a": ripe, "b": green})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["higher"] == "a" and answer["a"]["lead_id"] == "A-1"
+    # The same numbers as scoring each lead alone.
+    a_alone, b_alone = score(client, ripe), score(client, green)
+    assert answer["a"]["score"] == a_alone["score"] and answer["b"]["fit"] == b_alone["fit"]
+    raw_difference = a_alone["reasons"]["raw_score"] - b_alone["reasons"]["raw_score"]
+    assert answer["raw_difference"] == pytest.approx(raw_difference, abs=1e-9)
+    # Listed and other differences add up exactly to the difference of the raw scores.
+    listed = [*answer["signals_for"], *answer["signals_against"]]
+    total = sum(s["difference"] for s in listed) + answer["other_difference"]
+    assert total == pytest.approx(answer["raw_difference"], abs=1e-9)
+    assert all(s["difference"] > 0 and s["favours"] == "a" for s in answer["signals_for"])
+    assert all(s["difference"] < 0 and s["favours"] == "b" for s in answer["signals_against"])
+    assert [s["difference"] for s in answer["signals_for"]] == sorted(
+        (s["difference"] for s in answer["signals_for"]), reverse=True
+    )
+    strongest = answer["signals_for"][0]["sentence"]
+    assert "lead A: " in strongest and "lead B: " in strongest, strongest
+    assert "This favours lead A (" in strongest and "_" not in strongest
+    assert answer["summary"].startswith("Lead A scores higher than lead B")
+    # Swapping the leads swaps the answer.
+    swapped = client.post("/v1/compare", json={"a": green, "b": ripe}).json()
+    assert swapped["higher"] == "b"
+    assert swapped["raw_difference"] == pytest.approx(-answer["raw_difference"], abs=1e-9)
+    assert [s["signal"] for s in swapped["signals_for"]] == [s["signal"] for s in answer["signals_for"]]
+
+
+def test_compare_of_equal_leads_and_bad_input(client: TestClient) -> None:
+    same = client.post("/v1/compare", json={"a": lead(GREEN_EVENTS), "b": lead(GREEN_EVENTS)}).json()
+    assert same["higher"] is None and same["signals_for"] == [] and same["signals_against"] == []
+    assert "score the same" in same["summary"]
+    broken = lead(GREEN_EVENTS)
+    broken["profile"]["employees"] = "many"
+    response = client.post("/v1/compare", json={"a": lead(GREEN_EVENTS), "b": broken})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][:2] == ["body", "b"]
+
+
+def test_openapi_documents_fit_interest_and_compare(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    compare = schema["paths"]["/v1/compare"]["post"]
+    assert compare["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("CompareIn")
+    components = schema["components"]["schemas"]
+    assert components["CompareIn"]["examples"] and components["Comparison"]["examples"]
+    score_fields = components["LeadScore"]["properties"]
+    for field in ("fit", "interest", "fit_interest"):
+        assert score_fields[field]["examples"], field
+    reason_fields = components["Reason"]["properties"]
+    assert {"value", "reference", "direction", "evidence", "label"} <= set(reason_fields)

@@ -87,3 +87,23 @@ def test_cli_refuses_a_nested_typo_before_reading_any_data(tmp_path: Path) -> No
     output = " ".join(result.output.split())  # rich wraps long lines
     assert "unknown key 'threshold.kindd'" in output
     assert "Traceback" not in output
+
+
+def test_audit_and_promotion_sections_are_typed(tmp_path: Path) -> None:
+    path = tmp_path / "train.toml"
+    path.write_text(
+        'exclude_columns = ["leads.grade"]\n[audit]\naccept = ["leads.score"]\nmax_test_auc = 0.9\n'
+    )
+    config = load_train_config(path)
+    assert config.audit.accept == ("leads.score",) and config.audit.max_test_auc == 0.9
+    assert config.exclude_columns == ("leads.grade",)
+    assert TrainConfig.from_record(config.to_record()) == config
+    path.write_text("[audit]\nacept = ['leads.score']\n")
+    with pytest.raises(ConfigError, match=r"audit\.acept"):
+        load_train_config(path)
+    path.write_text("[audit]\naccept = ['score']\n")
+    with pytest.raises(ConfigError, match="must name a table and a column"):
+        load_train_config(path)
+    path.write_text("[promotion]\nchance_margin = 0.7\n")
+    with pytest.raises(ConfigError, match=r"promotion\.chance_margin"):
+        load_train_config(path)

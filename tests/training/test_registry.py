@@ -6,7 +6,6 @@ regression, with ReadinessModel's method names) keeps logging fast; ``test_pyfun
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,14 +22,16 @@ from sklearn.pipeline import Pipeline
 
 from training.bundle import ModelBundle, ModelCard
 from training.data.live_arrays import batch_from_records
+from training.promotion import ChallengerEvidence, ChampionEvidence, decide_promotion
 from training.pyfunc import log_bundle
 from training.registry import (
+    AUDIT_BLOCKED_TAG,
     CHALLENGER,
     CHAMPION,
     PREVIOUS_CHAMPION_TAG,
+    PROMOTION_REASON_TAG,
     RegistryError,
     current_champion,
-    decide_promotion,
     load_bundle,
     load_champion,
     promote,
@@ -93,44 +94,6 @@ def make_bundle(*, backwards: bool = False) -> ModelBundle:
     pipeline = Pipeline([("features", EventCount()), ("model", StandInModel())])
     pipeline.fit(batch, 1 - labels if backwards else labels)
     return ModelBundle(pipeline, ModelCard(threshold={"value": 0.5}))
-
-
-# ------------------------------------------------------------------------------ decide_promotion
-
-
-@pytest.mark.parametrize(
-    ("candidate", "baselines", "champion", "expected"),
-    [
-        (0.80, {"logistic": 0.70, "prior": 0.50}, None, True),  # first model, beats baselines
-        (0.80, {}, None, True),  # no baselines, no champion
-        (0.80, {"logistic": 0.85, "prior": 0.50}, None, False),  # loses to a baseline
-        (0.80, {"logistic": 0.80}, None, False),  # a tie does not beat the baseline
-        (0.80, {"logistic": 0.70}, 0.82, True),  # 0.80 >= 0.95 * 0.82 = 0.779
-        (0.76, {"logistic": 0.70}, 0.82, False),  # 0.76 < 0.779
-        (0.95, {"logistic": 0.70}, 1.00, True),  # exactly at the floor
-        (0.90, {"logistic": 0.95}, 0.70, False),  # better than the champion but loses to a baseline
-        (math.nan, {"logistic": 0.70}, None, False),  # undefined candidate AUC
-        (0.80, {"logistic": 0.70}, math.nan, False),  # champion could not be measured
-        (0.80, {"logistic": math.nan, "prior": 0.5}, None, True),  # undefined baseline is skipped
-    ],
-)
-def test_decide_promotion_truth_table(
-    candidate: float, baselines: dict[str, float], champion: float | None, expected: bool
-) -> None:
-    decision = decide_promotion(candidate, baselines, champion)
-    assert decision.promote is expected
-    assert decision.reason
-
-
-def test_decision_reasons_name_what_decided() -> None:
-    lost = decide_promotion(0.70, {"logistic": 0.75, "prior": 0.5}, None)
-    assert "logistic 0.7500" in lost.reason and "prior" not in lost.reason
-    below = decide_promotion(0.70, {"prior": 0.5}, 0.80, min_ratio=0.9)
-    assert "0.7200" in below.reason  # the floor 0.9 * 0.80
-    skipped = decide_promotion(0.70, {"logistic": math.nan}, None)
-    assert "skipped" in skipped.reason and "logistic" in skipped.reason
-    assert decide_promotion(0.81, {"prior": 0.5}, 0.80, min_ratio=1.0).promote
-    assert not decide_promotion(0.79, {"prior": 0.5}, 0.80, min_ratio=1.0).promote
 
 
 # ------------------------------------------------------------------------------ MLflow-backed tests
@@ -198,7 +161,8 @@ def test_first_model_becomes_champion(logged: dict[str, ModelInfo], name: str) -
     assert client.get_model_version(name, str(version)).tags["test_auc"] == "0.9"
     assert current_champion(name) is None  # registering alone never crowns a champion
 
-    decision = decide_promotion(_auc(load_bundle(f"models:/{name}@{CHALLENGER}")), {"prior": 0.5}, None)
+    auc = _auc(load_bundle(f"models:/{name}@{CHALLENGER}"))
+    decision = decide_promotion(ChallengerEvidence(auc, (auc - 0.05, auc + 0.05)), None)
     assert decision.promote, decision.reason
     change = promote(name, version)
     assert (change.previous, change.current) == (None, version)
@@ -217,7 +181,10 @@ def test_worse_model_is_challenger_but_not_promoted(logged: dict[str, ModelInfo]
     champion_auc = _auc(champion[1])
     candidate_auc = _auc(load_bundle(f"models:/{name}@{CHALLENGER}"))
     assert candidate_auc < 0.5 < champion_auc  # the test data really separates the two models
-    decision = decide_promotion(candidate_auc, {"prior": 0.5}, champion_auc)
+    decision = decide_promotion(
+        ChallengerEvidence(candidate_auc, (candidate_auc - 0.05, candidate_auc + 0.05)),
+        ChampionEvidence(champion[0], champion_auc, recorded_auc=champion_auc),
+    )
 
     assert not decision.promote
     assert current_champion(name) == first
@@ -294,3 +261,25 @@ def test_registry_errors_are_clear(logged: dict[str, ModelInfo], name: str) -> N
         rollback(name)
     with pytest.raises(RegistryError, match="cannot load model"):
         load_bundle(f"models:/{name}@{CHAMPION}")
+
+
+def test_promote_records_the_reason_and_refuses_audit_blocked_versions(
+    logged: dict[str, ModelInfo], name: str
+) -> None:
+    first = register_candidate(logged["good"], name)
+    promote(name, first, reason="data fixed after the March export")
+    client = MlflowClient()
+    assert (
+        client.get_model_version(name, str(first)).tags[PROMOTION_REASON_TAG]
+        == "data fixed after the March export"
+    )
+    blocked = register_candidate(
+        logged["good"], name, tags={AUDIT_BLOCKED_TAG: "leads.field_a, leads.field_b"}
+    )
+    with pytest.raises(
+        RegistryError, match=r"blocking leakage-audit findings on leads.field_a, leads.field_b"
+    ):
+        promote(name, blocked, reason="I am sure")
+    assert current_champion(name) == first
+    clean = register_candidate(logged["good"], name, tags={AUDIT_BLOCKED_TAG: ""})
+    assert promote(name, clean).current == clean

@@ -7,7 +7,11 @@ behavioural model checks).
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,15 +102,17 @@ def test_the_api_shape_with_a_nested_profile_scores_the_same(
 def test_a_deliberately_worse_model_becomes_challenger_but_not_champion(
     first_run: TrainingRun, simulated_dir: Path, tracking_uri: str
 ) -> None:
-    # One tiny tree on profile features only: far worse than the baselines and the champion.
+    # One tiny tree on profile features only (no selection: the trees are served whatever they score):
+    # far worse than the baselines and the champion.
     worse = TrainConfig(
         n_bootstrap=50,
+        selection={"candidates": ["trees"]},
         model={"n_estimators": 1, "num_leaves": 2, "early_stopping_rounds": None},
         features={"windows_days": (7,), "min_event_type_count": 10**9},
     )
     run = train(simulated_dir, worse, tracking_uri=tracking_uri)
     assert not run.promoted
-    assert "does not beat" in run.decision.reason or "<" in run.decision.reason
+    assert "not promoted" in run.decision.reason and "vs logistic_baseline" in run.decision.reason
     assert current_champion("lead-maturity") == first_run.version
     client = MlflowClient(tracking_uri)
     assert str(client.get_model_version_by_alias("lead-maturity", CHALLENGER).version) == str(run.version)
@@ -169,6 +175,11 @@ def test_cli_train_prints_the_summary_and_refuses_bad_data_cleanly(
         "champion",
     ):
         assert expected in result.output, result.output
+    # Written for a person: no logging call sites, no MLflow chatter, where the report went.
+    assert not re.search(r"\w+\.py:\d+", result.output), result.output
+    assert "Successfully registered" not in result.output and "Created version" not in result.output
+    assert "report.html" in " ".join(result.output.split())
+    assert "✓" in result.output  # finished stages, with their durations
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "leads.csv").write_text("lead_id,created_at\nA,2024-01-01\nA,2024-01-02\n")
@@ -240,3 +251,35 @@ def test_cli_promote_rollback_and_report_work_on_the_registry(
     assert report.exit_code == 0, report.output
     html = (tmp_path / "report" / "report.html").read_text()
     assert '<section id="importances"' in html and '<section id="quality"' in html
+
+
+def test_summary_names_only_the_baselines_that_ran(first_run: TrainingRun) -> None:
+    from rich.console import Console
+
+    from training.cli import training_summary
+
+    def rendered(run: TrainingRun) -> str:
+        console = Console(width=200, record=True, file=io.StringIO())
+        console.print(training_summary(run))
+        return console.export_text()
+
+    assert "points per event type" in rendered(first_run)
+    evaluations = {k: v for k, v in first_run.outcome.evaluations.items() if k != "points_baseline"}
+    comparisons = {k: v for k, v in first_run.outcome.comparisons.items() if k != "points_baseline"}
+    outcome = dataclasses.replace(first_run.outcome, evaluations=evaluations, comparisons=comparisons)
+    # The promotion checks are per baseline too: a run without the points baseline has no check for it.
+    checks = tuple(check for check in first_run.decision.checks if "points" not in check.name)
+    decision = dataclasses.replace(first_run.decision, checks=checks)
+    text = rendered(dataclasses.replace(first_run, outcome=outcome, decision=decision))
+    assert "points" not in text and "logistic regression on the same features" in text
+
+
+def test_report_html_is_readable_per_umask(tmp_path: Path) -> None:
+    from training.report.build import write_report
+
+    previous = os.umask(0o022)
+    try:
+        path = write_report("<html></html>", tmp_path)
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -203,7 +203,15 @@ def check_leads(
 
 
 def _not_a_number(original: pd.Series) -> Describe:
-    return lambda pos: [f"cannot parse {show(v)} as a number" for v in values_at(original, pos)]
+    return lambda pos: [_number_problem(v) for v in values_at(original, pos)]
+
+
+def _number_problem(value: object) -> str:
+    try:
+        infinite = bool(np.isinf(float(str(value))))
+    except ValueError:
+        infinite = False
+    return f"{show(value)} is not a finite number" if infinite else f"cannot parse {show(value)} as a number"
 
 
 def _check_row_order(source: Source, findings: Findings) -> pd.Series:

@@ -14,6 +14,9 @@ events    optional; one row per engagement, in input order: ``lead_id``, ``occur
           ``event_type`` (``category``, open vocabulary), any extra fields.
 outcomes  one row per lead, in the leads' order: ``lead_id``, ``status`` (``category`` of ``won`` /
           ``lost`` / ``open``), ``handed_over_at`` and ``closed_at`` (optional).
+profile history  optional, not saved with the tables: field changes as CRMs export them,
+          ``lead_id``, ``field`` (a leads column), ``changed_at`` (and old/new values). The leakage
+          audit reads it to find profile values written after the hand-over or close.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ HANDED_OVER_AT = "handed_over_at"
 CLOSED_AT = "closed_at"
 #: Position of a lead in an export without timestamps; the time axis of ``TimeBasis.ROW_ORDER``.
 ROW_ORDER = "row_order"
+#: Columns of a profile history table (one row per field change).
+HISTORY_FIELD = "field"
+CHANGED_AT = "changed_at"
 
 LEAD_REQUIRED = (LEAD_ID,)
 EVENT_REQUIRED = (LEAD_ID, OCCURRED_AT, EVENT_TYPE)
@@ -69,6 +75,24 @@ class TimeBasis(StrEnum):
     ROW_ORDER = "row_order"
 
 
+#: Columns of a profile history table (one row per field change).
+HISTORY_FIELD = "field"
+CHANGED_AT = "changed_at"
+
+
+class KnownAt(StrEnum):
+    """When a lead column's value is known.
+
+    ``creation``: when the lead is created (or by the cutoff), so it may be a feature. ``after_contact``:
+    written by sales after the first contact (a status, a quality grade, "last activity"): never a
+    feature. ``unknown``: used, but the leakage audit names it so that someone finds out.
+    """
+
+    CREATION = "creation"
+    AFTER_CONTACT = "after_contact"
+    UNKNOWN = "unknown"
+
+
 @dataclass
 class DatasetMetadata:
     """What the tables alone cannot say; stored as ``dataset.json`` beside them."""
@@ -82,10 +106,15 @@ class DatasetMetadata:
     #: Numeric columns that aggregate engagement (counts, durations) rather than describe fit.
     activity_columns: list[str] = field(default_factory=list)
     source: str = ""
+    #: column -> when it is known; columns not listed are known at creation (see ``KnownAt``)
+    known_at: dict[str, KnownAt] = field(default_factory=dict)
+    #: lead columns kept in the tables but never used as features (the mapping's ``exclude_columns``)
+    excluded_columns: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         raw = asdict(self)
         raw["time_basis"] = str(self.time_basis)
+        raw["known_at"] = {column: str(when) for column, when in self.known_at.items()}
         raw["observed_until"] = self.observed_until.isoformat() if self.observed_until is not None else None
         return json.dumps(raw, indent=2)
 
@@ -95,7 +124,22 @@ class DatasetMetadata:
         raw["time_basis"] = TimeBasis(raw.get("time_basis", TimeBasis.TIMESTAMPS))
         until = raw.get("observed_until")
         raw["observed_until"] = pd.Timestamp(until) if until else None
+        known = raw.get("known_at") or {}
+        if not isinstance(known, dict):
+            raise ValueError(f"{METADATA_FILE}: known_at must map column names to when they are known")
+        try:
+            raw["known_at"] = {str(column): KnownAt(when) for column, when in known.items()}
+        except ValueError:
+            allowed = ", ".join(repr(str(k)) for k in KnownAt)
+            raise ValueError(
+                f"{METADATA_FILE}: known_at values must be one of {allowed}, got {known}"
+            ) from None
         return cls(**raw)
+
+    def columns_known(self, when: KnownAt) -> list[str]:
+        """Profile columns declared known at ``when`` (``creation`` includes undeclared columns)."""
+        declared = {column: self.known_at.get(column, KnownAt.CREATION) for column in self.profile_columns}
+        return [column for column, known in declared.items() if known == when]
 
     @property
     def profile_columns(self) -> list[str]:
@@ -110,6 +154,8 @@ class LeadDataset:
     events: pd.DataFrame
     outcomes: pd.DataFrame
     metadata: DatasetMetadata
+    #: optional field-change history of the leads' profile columns (see the module docstring)
+    profile_history: pd.DataFrame | None = None
 
     @property
     def has_events(self) -> bool:

@@ -30,6 +30,7 @@ from training.data.contract import (
 )
 from training.data.mapping_config import OBSERVED_UNTIL_MAX, MappingConfig, MappingConfigError, load_mapping
 from training.data.mapping_frames import RawTables, build_raw_tables
+from training.data.reject_cap import check_reject_share
 from training.data.validation import (
     DataValidationError,
     Mode,
@@ -83,6 +84,8 @@ def import_export(
     mode: str = "lenient",
     data_root: Path | None = None,
     now: pd.Timestamp | None = None,
+    encoding: str | None = None,
+    max_reject_share: float | None = None,
 ) -> ImportSummary:
     """Import the export a mapping config describes into ``out_dir`` and summarise what happened.
 
@@ -91,12 +94,16 @@ def import_export(
     ``DataValidationError``; ``lenient``: bad rows are quarantined into the rejects file), and writes
     the dataset and rejects to a temporary directory that then replaces ``out_dir`` in one rename, so
     that an import is never half-written. Problems name the export's file, row and column.
+
+    ``encoding`` overrides every file's encoding in the config. In lenient mode, when more than
+    ``max_reject_share`` (else the config's, default 2%) of any file's rows would be quarantined, the
+    import fails with ``TooManyRejectsError`` and writes nothing.
     """
     if mode not in ("strict", "lenient"):
         raise ValueError(f"mode must be 'strict' or 'lenient', not {mode!r}")
     checked_mode: Mode = "strict" if mode == "strict" else "lenient"
     config = load_mapping(Path(mapping_path))
-    raw = build_raw_tables(config, data_root)
+    raw = build_raw_tables(config, data_root, encoding=encoding)
     try:
         dataset, report = validate_tables(
             raw.leads,
@@ -110,6 +117,8 @@ def import_export(
     except DataValidationError as error:
         raise DataValidationError(_translated_problems(error.problems, raw)) from None
     report = _translated_report(report, raw)
+    cap = config.max_reject_share if max_reject_share is None else max_reject_share
+    check_reject_share(raw.rows_read, report.rejects, cap)
     if config.observed_until == OBSERVED_UNTIL_MAX:
         # Validation ran without an end of observation (only "not in the future"); now it is known.
         dataset.metadata.observed_until = _latest_timestamp(dataset)
@@ -149,6 +158,8 @@ def _metadata(config: MappingConfig) -> DatasetMetadata:
         numeric_columns=list(dict.fromkeys(renamed((*leads.numeric, *leads.activity)))),
         activity_columns=renamed(leads.activity),
         source=source,
+        known_at={leads.rename.get(column, column): when for column, when in leads.known_at.items()},
+        excluded_columns=renamed(leads.exclude_columns),
     )
 
 

@@ -1,14 +1,9 @@
 """The mapping config: a declarative TOML description of how a CRM export maps onto the data contract.
 
-``load_mapping`` reads and checks the file; ``training.data.mapping`` applies it. The format is documented,
-with an annotated example, in ``data/mappings/README.md``. Every column name in a config is the
-column's name in the export, as the user sees it; ``rename`` only decides the name it gets in the
-imported tables.
-
-Each section is a pydantic model shaped like the TOML table (``extra="forbid"``), so a typo never
-silently changes what is imported; checks that span keys raise ``KeyProblem`` to blame one key. Errors
-name the file and the key's dotted path.
-"""
+``load_mapping`` reads and checks it; ``training.data.mapping`` applies it; ``data/mappings/README.md``
+documents it. Column names are the export's (``rename`` names the imported columns). Sections are
+pydantic models (``extra="forbid"``): a typo never silently changes the import; cross-key checks raise
+``KeyProblem``. Errors name the file and the key's dotted path."""
 
 from __future__ import annotations
 
@@ -40,8 +35,11 @@ from training.data.contract import (
     OCCURRED_AT,
     ROW_ORDER,
     STATUS,
+    KnownAt,
     Outcome,
 )
+from training.data.reject_cap import DEFAULT_MAX_REJECT_SHARE, RejectCapKey
+from training.data.row_order import TimeAxisKeys
 
 #: Names that the contract reserves; a renamed profile column may not take one of them.
 RESERVED_NAMES = frozenset(
@@ -128,7 +126,7 @@ def _lead_id_kind(value: Any) -> str:
     return "generator" if isinstance(value, dict | LeadIdGenerator) else "column"
 
 
-class LeadsMapping(_FileSection):
+class LeadsMapping(_FileSection, TimeAxisKeys):
     """The ``[leads]`` section: one row per lead."""
 
     file: ColumnName
@@ -146,6 +144,9 @@ class LeadsMapping(_FileSection):
     #: What to do with columns the config does not mention: refuse (default) or drop with a warning.
     other_columns: Literal["error", "drop"] = "error"
     rename: ValueMap = Field(default_factory=dict)
+    #: profile column -> when known (default creation; after_contact: imported, never a feature)
+    known_at: dict[str, KnownAt] = Field(default_factory=dict)
+    exclude_columns: ColumnList = ()  # profile columns imported but never used as features
 
     @property
     def source(self) -> SourceFile:
@@ -278,7 +279,7 @@ def _observed_until(value: Any) -> pd.Timestamp | Literal["max"]:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-class _MappingFile(_Table):
+class _MappingFile(_Table, RejectCapKey):
     """The whole TOML file, before its ``root`` is resolved against the file's folder."""
 
     name: ColumnName
@@ -312,6 +313,7 @@ class MappingConfig:
     events: EventsMapping | None = None
     #: An explicit UTC timestamp, or ``"max"``: the latest timestamp in the imported tables.
     observed_until: pd.Timestamp | Literal["max"] = OBSERVED_UNTIL_MAX
+    max_reject_share: float = DEFAULT_MAX_REJECT_SHARE  # a lenient import fails above this rejected share
 
     @property
     def has_timestamps(self) -> bool:
@@ -345,6 +347,7 @@ def load_mapping(path: Path) -> MappingConfig:
         outcome=parsed.outcome,
         events=parsed.events,
         observed_until=parsed.observed_until,
+        max_reject_share=parsed.max_reject_share,
     )
 
 
@@ -372,6 +375,10 @@ def _check_columns(leads: LeadsMapping) -> None:
                 f"leads.{single_key}", f"column {single!r} is also listed under '{roles[single]}'"
             )
     profile = {*leads.categorical, *leads.numeric, *leads.activity}
+    for column in [*leads.known_at, *leads.exclude_columns]:
+        if column not in profile:
+            key = "leads.known_at" if column in leads.known_at else "leads.exclude_columns"
+            raise KeyProblem(key, f"{column!r} is not a categorical, numeric or activity column")
     for source_name, target in leads.rename.items():
         if source_name not in profile:
             raise KeyProblem(

@@ -20,8 +20,10 @@ from training.data.contract import (
     HANDED_OVER_AT,
     LEAD_ID,
     OCCURRED_AT,
+    ROW_ORDER,
     STATUS,
 )
+from training.data.date_order import AmbiguousDatesError, to_iso_dates, with_fallback
 from training.data.io import read_table
 from training.data.mapping_config import (
     ColumnRules,
@@ -31,6 +33,7 @@ from training.data.mapping_config import (
     OutcomeMapping,
     SourceFile,
 )
+from training.data.row_order import RowOrderError, row_positions
 
 
 @dataclass
@@ -59,12 +62,23 @@ class RawTables:
         return {file: len(frame) for file, frame in self.raw_frames.items()}
 
 
-def build_raw_tables(config: MappingConfig, data_root: Path | None = None) -> RawTables:
-    """Read every file the config names and map it onto the contract's column names (no validation)."""
+def build_raw_tables(
+    config: MappingConfig, data_root: Path | None = None, *, encoding: str | None = None
+) -> RawTables:
+    """Read every file the config names and map it onto the contract's column names (no validation).
+
+    ``encoding`` (e.g. from ``--encoding``) wins over the encodings the config gives its files."""
+    try:
+        return _build_raw_tables(config, data_root, encoding)
+    except (AmbiguousDatesError, RowOrderError) as error:  # the data contradicts (or needs) a setting
+        raise MappingConfigError(str(error)) from None
+
+
+def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: str | None) -> RawTables:
     root = Path(data_root) if data_root is not None else config.root
     warnings: list[str] = []
     leads_file = config.leads.source.file
-    leads_raw = _read(config, "leads", config.leads.source, root)
+    leads_raw = _read(config, "leads", config.leads.source, root, encoding)
     leads, lead_columns = _leads_table(config, leads_raw, warnings)
     files = {"leads": leads_file}
     raw_frames = {leads_file: leads_raw}
@@ -79,7 +93,7 @@ def build_raw_tables(config: MappingConfig, data_root: Path | None = None) -> Ra
         outcomes = None
     else:
         outcome_file = outcome.source.file
-        outcome_raw = _read(config, "outcome", outcome.source, root)
+        outcome_raw = _read(config, "outcome", outcome.source, root, encoding)
         _require(config, "outcome", outcome_file, outcome_raw, {"lead_id": outcome.lead_id})
         lead_ids = outcome_raw[str(outcome.lead_id)]
         outcomes, outcome_columns = _outcome_table(config, outcome, outcome_raw, lead_ids, warnings)
@@ -97,7 +111,7 @@ def build_raw_tables(config: MappingConfig, data_root: Path | None = None) -> Ra
     events = None
     if config.events is not None:
         events_file = config.events.source.file
-        events_raw = _read(config, "events", config.events.source, root)
+        events_raw = _read(config, "events", config.events.source, root, encoding)
         events, event_columns = _events_table(config, config.events, events_raw, warnings)
         files["events"] = events_file
         raw_frames[events_file] = events_raw
@@ -124,14 +138,18 @@ def _add_absent_leads(outcomes: pd.DataFrame, lead_ids: pd.Series, absent: str) 
     return pd.concat([outcomes, added], axis=0)
 
 
-def _read(config: MappingConfig, section: str, source: SourceFile, root: Path) -> pd.DataFrame:
+def _read(
+    config: MappingConfig, section: str, source: SourceFile, root: Path, encoding: str | None = None
+) -> pd.DataFrame:
     path = root / source.file
     if not path.exists():
         raise MappingConfigError(
             f"{config.path}: key '{section}.file': {path} does not exist "
             f"(files are relative to 'root' in the config, or to --data-root)"
         )
-    return read_table(path, delimiter=source.delimiter, encoding=source.encoding, table=source.table)
+    return read_table(
+        path, delimiter=source.delimiter, encoding=encoding or source.encoding, table=source.table
+    )
 
 
 def _require(
@@ -196,22 +214,23 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.astype("str").where(values.notna())
 
 
-def _dates(values: pd.Series, date_format: str | None) -> pd.Series:
-    """Rewrite dates in ``date_format`` as ISO 8601; values that do not parse are left for validation
-    to report with their row and column. Typed timestamps (Parquet) need no format."""
-    if date_format is None or not pd.api.types.is_string_dtype(values.dtype):
-        return values
-    parsed = pd.to_datetime(values, format=date_format, errors="coerce", utc=True)
-    iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-    return values.where(parsed.isna(), iso)
-
-
 def _leads_table(
     config: MappingConfig, raw: pd.DataFrame, warnings: list[str]
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     leads = config.leads
     file = leads.source.file
-    _require(config, "leads", file, raw, {"lead_id": leads.lead_id, "created_at": leads.created_at})
+    _require(
+        config,
+        "leads",
+        file,
+        raw,
+        {
+            "lead_id": leads.lead_id,
+            "created_at": leads.created_at,
+            "created_at_fallback": leads.created_at_fallback,
+            "sequence_column": leads.sequence_column,
+        },
+    )
     for key, columns in (
         ("categorical", leads.categorical),
         ("numeric", leads.numeric),
@@ -229,7 +248,8 @@ def _leads_table(
         raise MappingConfigError(
             f"{config.path}: key 'leads': outcome columns {leaking} may not also be profile attributes"
         )
-    accounted = {leads.lead_id, leads.created_at, *profile, *leads.drop, *outcome_columns} - {None}
+    time_axis = [leads.created_at, leads.created_at_fallback, leads.sequence_column]
+    accounted = {leads.lead_id, *time_axis, *profile, *leads.drop, *outcome_columns} - {None}
     others = [str(column) for column in raw.columns if column not in accounted]
     if others and leads.other_columns == "error":
         raise MappingConfigError(
@@ -240,6 +260,8 @@ def _leads_table(
         warnings.append(f"dropped columns of {file} the mapping does not mention: {others}")
 
     timestamp_columns = [leads.created_at] if leads.created_at else []
+    if leads.created_at_fallback is not None:
+        timestamp_columns.append(leads.created_at_fallback)
     cleaned = _clean(
         config,
         "leads",
@@ -257,8 +279,14 @@ def _leads_table(
         table[LEAD_ID] = cleaned[leads.lead_id]
         original[LEAD_ID] = leads.lead_id
     if leads.created_at is not None:
-        table[CREATED_AT] = _dates(cleaned[leads.created_at], leads.date_format)
+        created = cleaned[leads.created_at]
+        if leads.created_at_fallback is not None:
+            created = with_fallback(created, cleaned[leads.created_at_fallback], file, warnings)
+        where = f"{config.path}: key 'leads.date_format' (column {leads.created_at!r} of {file})"
+        table[CREATED_AT] = to_iso_dates(created, leads.date_format, where, warnings)
         original[CREATED_AT] = leads.created_at
+    else:
+        table[ROW_ORDER] = row_positions(raw, leads.row_order, leads.sequence_column, str(config.path), file)
     for column in profile:
         name = leads.rename.get(column, column)
         table[name] = cleaned[column]
@@ -307,7 +335,12 @@ def _outcome_table(
         table[STATUS] = str(outcome.status)
     for name, column in timestamps.items():
         if column is not None:
-            table[name] = _dates(cleaned[column], outcome.date_format)
+            table[name] = to_iso_dates(
+                cleaned[column],
+                outcome.date_format,
+                f"{config.path}: key 'outcome.date_format' (column {column!r} of {file})",
+                warnings,
+            )
             original[name] = column
     return table, original
 
@@ -337,7 +370,12 @@ def _events_table(
     table = pd.DataFrame(
         {
             LEAD_ID: cleaned[events.lead_id],
-            OCCURRED_AT: _dates(cleaned[events.occurred_at], events.date_format),
+            OCCURRED_AT: to_iso_dates(
+                cleaned[events.occurred_at],
+                events.date_format,
+                f"{config.path}: key 'events.date_format' (column {events.occurred_at!r} of {file})",
+                warnings,
+            ),
         },
         index=raw.index,
     )

@@ -93,13 +93,19 @@ def _parse_clean_iso(text: pd.Series) -> pd.Series | None:
     return None
 
 
-def parse_numbers(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Parse into float64; returns the values and a mask of present but non-numeric ones."""
+def parse_numbers(series: pd.Series, *, finite: bool = True) -> tuple[pd.Series, np.ndarray]:
+    """Parse into float64; returns the values and a mask of present but non-numeric ones (with
+    ``finite``, infinities count as non-numeric too: ``inf`` and ``1e400`` break training later)."""
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
-        return series.astype("float64"), np.zeros(len(series), dtype=bool)
-    text = as_text(series)
-    numbers = pd.to_numeric(text, errors="coerce").astype("float64")
-    return numbers, (numbers.isna() & text.notna()).to_numpy()
+        numbers = series.astype("float64")
+        bad = np.zeros(len(series), dtype=bool)
+    else:
+        text = as_text(series)
+        numbers = pd.to_numeric(text, errors="coerce").astype("float64")
+        bad = (numbers.isna() & text.notna()).to_numpy()
+    if finite:
+        bad = bad | np.isinf(numbers.to_numpy())
+    return numbers, bad
 
 
 def to_category(series: pd.Series) -> pd.Series:
@@ -115,7 +121,8 @@ def looks_numeric(series: pd.Series) -> bool:
         return True
     if isinstance(series.dtype, pd.CategoricalDtype) or pd.api.types.is_datetime64_any_dtype(series.dtype):
         return False
-    numbers, bad = parse_numbers(series)
+    # Infinities still make a column numeric here: validation then refuses those values by row.
+    numbers, bad = parse_numbers(series, finite=False)
     return bool(numbers.notna().any()) and not bad.any()
 
 

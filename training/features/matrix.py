@@ -51,6 +51,18 @@ class FeatureMatrix:
         categories = np.asarray(self.dtypes[name].categories, dtype=object)
         return categories[self.category_codes[k]]
 
+    def take(self, rows: np.ndarray) -> FeatureMatrix:
+        """The features of the snapshots at positions ``rows`` only (same layout: encoders built for
+        this matrix's layout apply unchanged)."""
+        return FeatureMatrix(
+            numeric_names=self.numeric_names,
+            numeric_block=np.ascontiguousarray(self.numeric_block[:, rows]),
+            numeric_rows=self.numeric_rows,
+            categorical_names=self.categorical_names,
+            category_codes=np.ascontiguousarray(self.category_codes[:, rows]),
+            dtypes=self.dtypes,
+        )
+
     def to_frame(self) -> pd.DataFrame:
         """The ``LeadFeatures.transform`` frame: float numerics (no copy of the block), then ``category``
         columns with their fixed categories; index ``0..n-1``."""

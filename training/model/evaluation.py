@@ -96,8 +96,18 @@ def average_precision(y_true: Any, score: Any) -> float:
     return float(ap[0])
 
 
-def _bootstrap_counts(n: int, n_bootstrap: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
-    """Resampling counts per row, ``(replicates, n)``, in chunks that keep memory bounded."""
+def _bootstrap_counts(
+    n: int, n_bootstrap: int, rng: np.random.Generator, groups: Any = None
+) -> Iterator[np.ndarray]:
+    """Resampling counts per row, ``(replicates, n)``, in chunks that keep memory bounded.
+
+    With ``groups`` (one lead id per row) whole leads are resampled: a lead's snapshots share its
+    outcome, so resampling them one by one would pretend to more independent evidence than there is
+    and give intervals that are too narrow.
+    """
+    if groups is not None:
+        yield from _cluster_bootstrap_counts(n, n_bootstrap, rng, groups)
+        return
     chunk = max(1, _BOOTSTRAP_CELLS // max(n, 1))
     for start in range(0, n_bootstrap, chunk):
         b = min(chunk, n_bootstrap - start)
@@ -107,11 +117,32 @@ def _bootstrap_counts(n: int, n_bootstrap: int, rng: np.random.Generator) -> Ite
         yield counts.astype(np.float64)
 
 
+def _cluster_bootstrap_counts(
+    n: int, n_bootstrap: int, rng: np.random.Generator, groups: Any
+) -> Iterator[np.ndarray]:
+    codes, uniques = pd.factorize(np.asarray(groups))
+    if codes.shape != (n,):
+        raise ValueError(f"groups has shape {codes.shape} but there are {n} rows")
+    n_groups = len(uniques)
+    chunk = max(1, _BOOTSTRAP_CELLS // max(n, n_groups, 1))
+    for start in range(0, n_bootstrap, chunk):
+        b = min(chunk, n_bootstrap - start)
+        draws = rng.integers(0, n_groups, size=(b, n_groups))
+        per_group = np.bincount(
+            (draws + (np.arange(b) * n_groups)[:, None]).ravel(), minlength=b * n_groups
+        ).reshape(b, n_groups)
+        yield per_group[:, codes].astype(np.float64)
+
+
 def _bootstrap_ranking(
-    score: np.ndarray, positive: np.ndarray, n_bootstrap: int, rng: np.random.Generator
+    score: np.ndarray,
+    positive: np.ndarray,
+    n_bootstrap: int,
+    rng: np.random.Generator,
+    groups: Any = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     aucs, aps = [], []
-    for counts in _bootstrap_counts(score.size, n_bootstrap, rng):
+    for counts in _bootstrap_counts(score.size, n_bootstrap, rng, groups):
         auc, ap = _weighted_ranking(score, positive, counts)
         aucs.append(auc)
         aps.append(ap)
@@ -119,12 +150,19 @@ def _bootstrap_ranking(
 
 
 def paired_auc_difference(
-    y_true: Any, score_a: Any, score_b: Any, *, n_bootstrap: int = 200, seed: int = 0, ci_level: float = 0.95
+    y_true: Any,
+    score_a: Any,
+    score_b: Any,
+    *,
+    n_bootstrap: int = 200,
+    seed: int = 0,
+    ci_level: float = 0.95,
+    groups: Any = None,
 ) -> tuple[float, float, float]:
     """ROC-AUC of ``score_a`` minus that of ``score_b`` on the same snapshots, with a paired bootstrap
     interval: both scorers are judged on the same resampled rows, so the interval reflects how sure we
     are that one ranks better than the other (much narrower than comparing two separate intervals).
-    Returns ``(difference, low, high)``."""
+    ``groups`` (lead ids) resamples whole leads. Returns ``(difference, low, high)``."""
     positive = np.asarray(y_true).astype(bool)
     a = np.asarray(score_a, dtype=np.float64)
     b = np.asarray(score_b, dtype=np.float64)
@@ -132,7 +170,7 @@ def paired_auc_difference(
         raise ValueError(f"y_true {positive.shape}, score_a {a.shape} and score_b {b.shape} must match")
     differences = [
         _weighted_ranking(a, positive, counts)[0] - _weighted_ranking(b, positive, counts)[0]
-        for counts in _bootstrap_counts(positive.size, n_bootstrap, np.random.default_rng(seed))
+        for counts in _bootstrap_counts(positive.size, n_bootstrap, np.random.default_rng(seed), groups)
     ]
     low, high = _percentile_ci(np.concatenate(differences), ci_level)
     return roc_auc(positive, a) - roc_auc(positive, b), low, high
@@ -287,6 +325,7 @@ def evaluate(
     seed: int = 0,
     min_slice_size: int = 50,
     ci_level: float = 0.95,
+    groups: Any = None,
 ) -> EvaluationResult:
     """Evaluate probabilities ``proba`` of a win against outcomes ``y_true``.
 
@@ -294,6 +333,7 @@ def evaluate(
     categoricals); each column gives one metric row per value (numeric columns are cut into quartiles).
     Slices with fewer than ``min_slice_size`` snapshots are listed but marked skipped; slices with a
     single outcome get NaN for the ranking metrics and a note. ``n_bootstrap=0`` disables the CIs.
+    ``groups`` (one lead id per row) makes the bootstrap resample whole leads.
     """
     positive = np.asarray(y_true).astype(bool)
     p = np.asarray(proba, dtype=np.float64)
@@ -312,7 +352,7 @@ def evaluate(
     auc_ci = ap_ci = (math.nan, math.nan)
     if n_bootstrap > 0 and p.size > 1 and 0 < n_pos < p.size:
         rng = np.random.default_rng(seed)
-        boot_auc, boot_ap = _bootstrap_ranking(p, positive, n_bootstrap, rng)
+        boot_auc, boot_ap = _bootstrap_ranking(p, positive, n_bootstrap, rng, groups)
         auc_ci, ap_ci = _percentile_ci(boot_auc, ci_level), _percentile_ci(boot_ap, ci_level)
         dropped = int((~np.isfinite(boot_auc)).sum())
         if dropped:
@@ -461,3 +501,11 @@ def oracle_auc(
     if not known.any():
         raise ValueError("No snapshot matched a ground-truth row by (lead_id, cutoff)")
     return roc_auc(labels[known], truth[known])
+
+
+def bootstrap_roc_auc(score: Any, y_true: Any, weights: np.ndarray) -> np.ndarray:
+    """ROC-AUC for each row of ``weights`` (``(replicates, n)`` resampling weights, e.g. counts of each
+    snapshot's lead in a bootstrap over leads); NaN where a replicate lacks one outcome."""
+    positive = np.asarray(y_true).astype(bool)
+    auc, _ = _weighted_ranking(np.asarray(score, dtype=np.float64), positive, np.asarray(weights, np.float64))
+    return auc

@@ -289,7 +289,7 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ prediction
     def raw_score(self, X: Features) -> np.ndarray:
         """The trees' margin (log-odds before calibration) for each row of a feature frame or matrix."""
-        check_is_fitted(self, "booster_")
+        check_is_fitted(self, "calibration_slope_")
         return self._raw_from_matrix(self.encoder().encode(X))
 
     def readiness(self, X: Features) -> np.ndarray:
@@ -307,7 +307,7 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         The raw margin is the row sum of the contributions (TreeSHAP is exact), so the trees are walked
         once, for the contributions only.
         """
-        check_is_fitted(self, "booster_")
+        check_is_fitted(self, "calibration_slope_")
         values = self._contributions_from_matrix(self.encoder().encode(X))
         raw = values.sum(axis=1)
         names = tuple(map(str, self.feature_names_in_))

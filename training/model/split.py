@@ -18,7 +18,7 @@ DEFAULT_MIN_NEGATIVES = 40
 
 
 class InsufficientDataError(ValueError):
-    """Too few won or not-won snapshots on one side of the split to train or evaluate honestly."""
+    """Too few won or not-won leads (or snapshots) on one side of the split to train or evaluate honestly."""
 
 
 @dataclass
@@ -36,6 +36,11 @@ class SplitInfo:
     n_test: int
     train_positives: int | None = None
     test_positives: int | None = None
+    #: distinct leads with a won snapshot / with snapshots but none won, per side (when lead ids are known)
+    train_won_leads: int | None = None
+    train_not_won_leads: int | None = None
+    test_won_leads: int | None = None
+    test_not_won_leads: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Flat values as strings/ints, ready for MLflow params or a run report."""
@@ -51,6 +56,7 @@ def time_split(
     test_fraction: float = 0.25,
     *,
     y: np.ndarray | pd.Series | None = None,
+    groups: np.ndarray | pd.Series | None = None,
     min_positives: int = DEFAULT_MIN_POSITIVES,
     min_negatives: int = DEFAULT_MIN_NEGATIVES,
 ) -> tuple[np.ndarray, np.ndarray, SplitInfo]:
@@ -63,7 +69,9 @@ def time_split(
     Test = snapshots with ``time_key >= T``, ``T`` chosen so that about ``test_fraction`` of the snapshots
     are test (all snapshots sharing ``T`` go to test). Train = snapshots with ``time_key + horizon <= T``
     and ``time_key < T``. With ``y`` given, raises ``InsufficientDataError`` when either side has fewer
-    than ``min_positives`` positive or ``min_negatives`` negative snapshots.
+    than ``min_positives`` won or ``min_negatives`` not-won *leads* (``groups`` holds each snapshot's
+    lead id; without it snapshots are counted). Leads, not snapshots: one lead seen weekly for a year
+    gives 50 snapshots but only one outcome, so snapshot counts overstate how much evidence there is.
 
     Returns ``(train_idx, test_idx, info)``; the index arrays are sorted positions into ``time_key``.
     """
@@ -124,8 +132,32 @@ def time_split(
             raise ValueError(f"y has shape {labels.shape} but time_key has {n} values")
         info.train_positives = int(labels[train_idx].sum())
         info.test_positives = int(labels[test_idx].sum())
-        check_class_counts(labels[train_idx], labels[test_idx], min_positives, min_negatives, info=info)
+        lead_ids = None if groups is None else np.asarray(groups)
+        if lead_ids is not None and lead_ids.shape != (n,):
+            raise ValueError(f"groups has shape {lead_ids.shape} but time_key has {n} values")
+        check_class_counts(
+            labels[train_idx],
+            labels[test_idx],
+            min_positives,
+            min_negatives,
+            info=info,
+            groups_train=None if lead_ids is None else lead_ids[train_idx],
+            groups_test=None if lead_ids is None else lead_ids[test_idx],
+        )
     return train_idx, test_idx, info
+
+
+def lead_counts(labels: np.ndarray, groups: np.ndarray | None) -> tuple[int, int]:
+    """(won, not won) counted by lead when ``groups`` (lead ids) is given, else by snapshot.
+
+    A lead counts as won on a side when any of its snapshots there is labelled won; otherwise as not won.
+    """
+    positive = np.asarray(labels).astype(bool)
+    if groups is None:
+        return int(positive.sum()), int(positive.size - positive.sum())
+    frame = pd.DataFrame({"lead": np.asarray(groups), "won": positive})
+    won_by_lead = frame.groupby("lead", sort=False, observed=True)["won"].any()
+    return int(won_by_lead.sum()), int((~won_by_lead).sum())
 
 
 def check_class_counts(
@@ -135,17 +167,33 @@ def check_class_counts(
     min_negatives: int = DEFAULT_MIN_NEGATIVES,
     *,
     info: SplitInfo | None = None,
+    groups_train: np.ndarray | None = None,
+    groups_test: np.ndarray | None = None,
 ) -> None:
-    """Raise ``InsufficientDataError`` naming the counts when either side lacks positives or negatives."""
-    counts = {}
-    for side, labels in (("train", y_train), ("test", y_test)):
-        positive = np.asarray(labels).astype(bool)
-        counts[side] = (int(positive.sum()), int(positive.size - positive.sum()))
+    """Raise ``InsufficientDataError`` naming the counts, and how many more are needed, when either side
+    has too few won or not-won leads (snapshots when no lead ids are given)."""
+    by_lead = groups_train is not None and groups_test is not None
+    counts = {
+        "train": lead_counts(y_train, groups_train if by_lead else None),
+        "test": lead_counts(y_test, groups_test if by_lead else None),
+    }
+    if info is not None and by_lead:
+        info.train_won_leads, info.train_not_won_leads = counts["train"]
+        info.test_won_leads, info.test_not_won_leads = counts["test"]
     short = [side for side, (pos, neg) in counts.items() if pos < min_positives or neg < min_negatives]
     if short:
+        unit = "leads" if by_lead else "snapshots"
+        won_word, lost_word = ("won", "not-won") if by_lead else ("positive", "negative")
         described = "; ".join(
-            f"{side}: {pos} positive / {neg} negative snapshots" for side, (pos, neg) in counts.items()
+            f"{side}: {pos} {won_word} / {neg} {lost_word} {unit}" for side, (pos, neg) in counts.items()
         )
+        missing = []
+        for side, (pos, neg) in counts.items():
+            if pos < min_positives:
+                missing.append(f"{min_positives - pos} more {won_word} {unit} on the {side} side")
+            if neg < min_negatives:
+                missing.append(f"{min_negatives - neg} more {lost_word} {unit} on the {side} side")
+        described += f" (needs {', '.join(missing)})"
         window = ""
         if info is not None:
             window = (
@@ -155,5 +203,6 @@ def check_class_counts(
         raise InsufficientDataError(
             f"Too few outcomes to train and evaluate on {' and '.join(short)}: {described}{window}. "
             f"Each side needs at least min_positives={min_positives} and min_negatives={min_negatives} "
-            "(configurable). Use more history, a shorter horizon or a different test_fraction."
+            f"(configurable; counted in {unit}). Use more history, a shorter horizon or a different "
+            "test_fraction."
         )

@@ -59,8 +59,16 @@ def write_report(html: str, out_dir: Path) -> Path:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as tmp:
             tmp.write(html)
+        # mkstemp makes the file owner-only; a report is for sharing: the permissions the umask gives.
+        os.chmod(tmp_name, 0o666 & ~_umask())
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -17,30 +17,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.audit import LeakageWarning
-from training.bundle import ModelBundle, ModelCard
+from training.bundle import FindingRecord, ModelBundle, ModelCard
 from training.config import TrainConfig
 from training.data.contract import LeadDataset, TimeBasis
 from training.features.snapshots import SnapshotBatch
 from training.features.specs import FeatureCatalog
 from training.model.evaluation import EvaluationResult, evaluate, oracle_auc
+from training.model.explanation_stats import fit_interest_grid
 from training.pipeline import MODEL, POINTS, TrainingOutcome, load_labelled
 from training.report.backtest import Backtest, backtest, card_threshold
-from training.report.importance import (
-    contribution_importance_by_signal,
-    permutation_importance_by_signal,
-    strongest_feature_per_signal,
+from training.report.importance import strongest_feature_per_signal
+from training.report.importance_summary import (
+    IMPORTANCE_SEED,
+    MAX_CONTRIBUTION_ROWS,
+    MAX_IMPORTANCE_ROWS,
+    PERMUTATION_REPEATS,
+    importance_tables,
 )
 from training.report.insights import partial_dependence, ripening_curves
 from training.report.signals import feature_label, signal_label
-from training.report.win_rates import signal_win_rates
 
 StageCallback = Callable[[str], None]
 
-#: Snapshots at most for permutation importance and for contributions (random subsample beyond).
-MAX_IMPORTANCE_ROWS = 3000
-MAX_CONTRIBUTION_ROWS = 5000
-PERMUTATION_REPEATS = 5
 #: Signals shown with their win rates, and with an effect plot.
 TOP_SIGNALS = 6
 TOP_EFFECTS = 4
@@ -89,8 +87,10 @@ class ReportData:
     top_signals: list[str]
     effects: list[Effect]
     ripening: pd.DataFrame
+    #: leads by fit (A-D) and interest (1-4) with win rates; None when the card has no axes
+    fit_interest: pd.DataFrame | None
     backtest: Backtest | None
-    leakage_warnings: list[LeakageWarning]
+    leakage_warnings: list[FindingRecord]
     oracle_auc: float | None = None
     #: how the numbers were made (subsamples, skipped sections), shown in the report
     notes: list[str] = field(default_factory=list)
@@ -103,7 +103,7 @@ def assemble_report_data(
     outcome: TrainingOutcome | None = None,
     ground_truth: pd.DataFrame | None = None,
     on_stage: StageCallback | None = None,
-    seed: int = 0,
+    seed: int = IMPORTANCE_SEED,
     max_importance_rows: int = MAX_IMPORTANCE_ROWS,
     max_contribution_rows: int = MAX_CONTRIBUTION_ROWS,
 ) -> ReportData:
@@ -127,31 +127,25 @@ def assemble_report_data(
     model = bundle.pipeline[-1]
     specs = FeatureCatalog(bundle.pipeline[0].feature_specs())
 
-    stage("report: importances by business signal")
+    stage("report: importances and win rates by business signal")
     n_test = len(test.y)
-    permutation = permutation_importance_by_signal(
+    # The same tables (same subsamples and seed) as the model card's importance summary.
+    tables = importance_tables(
         model,
         test.features,
         test.y,
         specs,
-        n_repeats=PERMUTATION_REPEATS,
-        max_rows=max_importance_rows,
         seed=seed,
+        max_importance_rows=max_importance_rows,
+        max_contribution_rows=max_contribution_rows,
     )
-    rng = np.random.default_rng(seed)
-    rows = np.arange(n_test)
-    if n_test > max_contribution_rows:
-        rows = np.sort(rng.choice(n_test, size=max_contribution_rows, replace=False))
-    contributions = model.explain(test.features.iloc[rows].reset_index(drop=True)).frame()
-    contribution = contribution_importance_by_signal(contributions, specs, seed=seed)
+    permutation, contributions = tables.permutation, tables.contributions
+    contribution, win_rates = tables.contribution, tables.win_rates
     if n_test > max_importance_rows:
         notes.append(
             f"Permutation importance used a random {max_importance_rows:,} of the {n_test:,} test snapshots "
-            f"({PERMUTATION_REPEATS} reshuffles each); contributions used {len(rows):,}."
+            f"({PERMUTATION_REPEATS} reshuffles each); contributions used {len(tables.rows):,}."
         )
-
-    stage("report: win rates per signal")
-    win_rates = signal_win_rates(test.features, test.y, specs)
     top_signals = [s for s in contribution["signal"] if s in set(win_rates["signal"])][:TOP_SIGNALS]
 
     stage("report: how the strongest signals act")
@@ -171,6 +165,13 @@ def assemble_report_data(
                     categorical=isinstance(test.features[feature].dtype, pd.CategoricalDtype),
                 )
             )
+
+    stage("report: leads by fit and interest")
+    grid = None
+    if card.explanation is not None:
+        grid = fit_interest_grid(contributions, test.y[tables.rows], card.explanation.axes)
+    else:
+        notes.append("No fit and interest grid: the model card has no fit/interest edges.")
 
     stage("report: ripening curves and backtest")
     ripening = ripening_curves(
@@ -204,6 +205,7 @@ def assemble_report_data(
         top_signals=top_signals,
         effects=effects,
         ripening=ripening,
+        fit_interest=grid,
         backtest=past,
         leakage_warnings=list(card.leakage_warnings),
         oracle_auc=None if oracle is None or not math.isfinite(oracle) else float(oracle),

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from training.model.evaluation import EvaluationResult
 from training.model.plots import calibration_figure, lift_figure, roc_figure
 from training.report.data import MODEL, ReportData
+from training.report.fit_interest import fit_interest_context
 from training.report.plots import (
     backtest_figure,
     effects_figure,
@@ -33,6 +34,7 @@ SECTIONS = (
     ("importances", "What drives readiness"),
     ("signals", "Win rates per signal"),
     ("effects", "How the strongest signals act"),
+    ("fit_interest", "Leads by fit and interest"),
     ("ripening", "Ripening curves"),
     ("quality", "How good the model is"),
     ("backtest", "Backtest"),
@@ -103,6 +105,7 @@ def report_context(data: ReportData) -> dict[str, Any]:
             else None
         ),
         "ripening_text": _ripening_text(data),
+        **fit_interest_context(data.fit_interest, data.test.evaluations[MODEL].base_rate),
         # The model first, then the baselines.
         "quality_rows": [
             _quality_row(name, test.evaluations[name])

@@ -84,3 +84,27 @@ def test_timestamps_need_a_timedelta_horizon() -> None:
 def test_check_class_counts_reports_negatives_too() -> None:
     with pytest.raises(InsufficientDataError, match="train: 50 positive / 3 negative"):
         check_class_counts(np.r_[np.ones(50), np.zeros(3)], np.r_[np.ones(50), np.zeros(50)])
+
+
+def test_counts_distinct_leads_not_snapshots_and_says_how_many_more() -> None:
+    # 12 won leads seen 10 times each: 120 won snapshots, but only 12 won leads.
+    y_train = np.r_[np.ones(120), np.zeros(500)]
+    leads_train = np.r_[np.repeat(np.arange(12), 10), 100 + np.arange(500)]
+    y_test = np.r_[np.ones(60), np.zeros(60)]
+    leads_test = np.r_[1000 + np.arange(60), 2000 + np.arange(60)]
+    check_class_counts(y_train, y_test)  # by snapshot it would pass
+    with pytest.raises(InsufficientDataError) as error:
+        check_class_counts(y_train, y_test, groups_train=leads_train, groups_test=leads_test)
+    message = str(error.value)
+    assert "train: 12 won / 500 not-won leads" in message
+    assert "needs 28 more won leads on the train side" in message
+
+
+def test_a_lead_won_in_any_snapshot_counts_once_as_won() -> None:
+    cutoffs = weekly_cutoffs(104, 10)
+    y = np.random.default_rng(1).random(len(cutoffs)) < 0.3
+    leads = np.arange(len(cutoffs)) // 2  # two snapshots per lead
+    train, _, info = time_split(cutoffs, HORIZON, y=y, groups=leads, min_positives=5, min_negatives=5)
+    won_train = {lead for lead, label in zip(leads[train], y[train], strict=True) if label}
+    assert info.train_won_leads == len(won_train)
+    assert info.train_not_won_leads == len(set(leads[train]) - won_train)

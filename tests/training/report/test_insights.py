@@ -23,7 +23,14 @@ from training.simulation.simulator import SimulationResult, simulate
 @pytest.fixture(scope="module")
 def trained() -> tuple[SimulationResult, TrainingOutcome]:
     simulation = simulate(1500, seed=3)
-    config = TrainConfig(n_bootstrap=20, max_snapshots_per_lead=20, model={"n_estimators": 150})
+    # A small simulation keeps the test fast; it has fewer than the default 40 won leads per side.
+    config = TrainConfig(
+        n_bootstrap=20,
+        max_snapshots_per_lead=20,
+        model={"n_estimators": 150},
+        min_positives=10,
+        min_negatives=10,
+    )
     return simulation, fit_and_evaluate(simulation.dataset, config)
 
 

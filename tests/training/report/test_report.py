@@ -22,7 +22,14 @@ SECTIONS_WITH_PLOTS = ("importances", "signals", "effects", "ripening", "quality
 @pytest.fixture(scope="module")
 def trained() -> tuple[SimulationResult, TrainingOutcome]:
     simulation = simulate(1200, seed=5)
-    config = TrainConfig(n_bootstrap=20, max_snapshots_per_lead=20, model={"n_estimators": 150})
+    # A small simulation keeps the test fast; it has fewer than the default 40 won leads per side.
+    config = TrainConfig(
+        n_bootstrap=20,
+        max_snapshots_per_lead=20,
+        model={"n_estimators": 150},
+        min_positives=10,
+        min_negatives=10,
+    )
     return simulation, fit_and_evaluate(simulation.dataset, config, ground_truth=simulation.ground_truth)
 
 

@@ -78,7 +78,14 @@ def chromium(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str
 @pytest.fixture(scope="module")
 def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     simulation = simulate(1200, seed=11)
-    config = TrainConfig(n_bootstrap=20, max_snapshots_per_lead=20, model={"n_estimators": 150})
+    # A small simulation keeps the test fast; it has fewer than the default 40 won leads per side.
+    config = TrainConfig(
+        n_bootstrap=20,
+        max_snapshots_per_lead=20,
+        model={"n_estimators": 150},
+        min_positives=10,
+        min_negatives=10,
+    )
     outcome = fit_and_evaluate(simulation.dataset, config)
     data = assemble_report_data(
         outcome.bundle,

@@ -1,0 +1,232 @@
+"""Batch scoring (`leadripe score`) on one machine and on Spark local[2], and bounded-memory training.
+
+Scoring: simulated data sets of each size (`simulate(n, seed=0)`, written once to --work) are scored
+with one model trained on 20,000 other simulated leads (seed 99), as of the data's end, every lead
+(`--all`), by the real command in a fresh process each: `leadripe score` (wall time from process start
+to exit, loading the data and the model included) and its peak RSS (the process and its waited-for
+children; for Spark the JVM and its Python workers). Goal (issue 14): 1M leads / ~30M events scored
+(score, grade, verdict) in <= 60 s and <= 8 GiB; with reasons in <= 5 min.
+
+Training (--train): `leadripe train` on the simulated leads with the default snapshot budgets, its
+wall time and peak RSS; and at 100k leads the ROC-AUC cost of sampling training snapshots by lead at
+the fraction 1M leads need, measured on the same test snapshots as the unsampled run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from benchmarks_md import write_section
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "PYSPARK_PYTHON": sys.executable}
+
+
+def simulated(work: Path, n_leads: int, seed: int = 0) -> Path:
+    """A simulated data set of ``n_leads`` in ``work`` (made once)."""
+    directory = work / f"sim-{n_leads}-{seed}"
+    if not (directory / "leads.parquet").exists():
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "serving.cli",
+                "simulate",
+                "--leads",
+                str(n_leads),
+                "--seed",
+                str(seed),
+                "--out",
+                str(directory),
+            ],
+            check=True,
+            env=_env(),
+            capture_output=True,
+        )
+    return directory
+
+
+def model_dir(work: Path) -> Path:
+    """A model bundle trained on 20,000 simulated leads (seed 99), saved once."""
+    directory = work / "model-20k"
+    if not (directory / "model_card.json").exists():
+        code = (
+            "import sys; from pathlib import Path; from training.data.io import load_dataset;"
+            "from training.pipeline import fit_and_evaluate;"
+            "d, _ = load_dataset(Path(sys.argv[1])); o = fit_and_evaluate(d);"
+            "o.bundle.card.version = '20k'; o.bundle.save(Path(sys.argv[2]))"
+        )
+        subprocess.run(
+            [sys.executable, "-c", code, str(simulated(work, 20_000, 99)), str(directory)],
+            check=True,
+            env=_env(),
+        )
+    return directory
+
+
+# A fresh wrapper process per measurement: RUSAGE_CHILDREN's peak is the largest child ever waited
+# for, so measuring in this process would carry one run's peak into the next.
+_WRAPPER = (
+    "import json, resource, subprocess, sys;"
+    "r = subprocess.run(sys.argv[1:]);"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN);"
+    "print('MEASURED ' + json.dumps({'rc': r.returncode, 'cpu_s': u.ru_utime + u.ru_stime,"
+    " 'peak_rss_gib': u.ru_maxrss / 2**20}), file=sys.stderr)"
+)
+
+
+def measured(command: list[str]) -> dict[str, float]:
+    """Wall time, CPU time and peak RSS (GiB) of one command run in a fresh process tree; the command's
+    own stdout is returned as ``stdout``."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *command], env=_env(), capture_output=True, text=True
+    )
+    wall = time.perf_counter() - started
+    line = [x for x in result.stderr.splitlines() if x.startswith("MEASURED ")][-1]
+    figures = json.loads(line.removeprefix("MEASURED "))
+    if figures.pop("rc") != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return {"wall_s": wall, **figures, "load": os.getloadavg()[0], "stdout": result.stdout}
+
+
+def score_run(work: Path, n_leads: int, engine: str, reasons: int) -> dict[str, object]:
+    data = simulated(work, n_leads)
+    out = work / f"scores-{n_leads}-{engine}-{reasons}" / ("scores.parquet" if engine == "local" else "")
+    command = [
+        sys.executable,
+        "-m",
+        "serving.cli",
+        "score",
+        "--data",
+        str(data),
+        "--model",
+        str(model_dir(work)),
+        "--out",
+        str(out),
+        "--all",
+        "--reasons",
+        str(reasons),
+        "--engine",
+        engine,
+    ]
+    figures = measured(command)
+    figures.pop("stdout")
+    events = pq.ParquetFile(data / "events.parquet").metadata.num_rows
+    return {"leads": n_leads, "events": events, "engine": engine, "reasons": reasons, **figures}
+
+
+def train_run(work: Path, n_leads: int, overrides: dict[str, object]) -> dict[str, object]:
+    """`fit_and_evaluate` with the config overrides in a fresh process: wall, peak RSS, test ROC-AUC."""
+    code = (
+        "import json, sys; from pathlib import Path; from training.data.io import load_dataset;"
+        "from training.config import TrainConfig; from training.pipeline import fit_and_evaluate;"
+        "d, _ = load_dataset(Path(sys.argv[1])); c = TrainConfig(**json.loads(sys.argv[2]));"
+        "o = fit_and_evaluate(d, c);"
+        "print(json.dumps({'auc': o.evaluations['model'].roc_auc, 'n_test': len(o.y_test),"
+        " 'n_train': o.sampling['train'].snapshots_after, 'fraction': o.sampling['train'].fraction,"
+        " 'test_fraction': o.sampling['test'].fraction}))"
+    )
+    data = simulated(work, n_leads)
+    figures = measured([sys.executable, "-c", code, str(data), json.dumps(overrides)])
+    result = json.loads(str(figures.pop("stdout")).strip().splitlines()[-1])
+    return {"leads": n_leads, "overrides": overrides, **figures, **result}
+
+
+def scoring_table(rows: list[dict[str, object]]) -> str:
+    lines = [
+        "| leads | engine | reasons per side | wall s | CPU s (process tree) | peak RSS GiB | load |",
+        "|---:|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['leads']:,} | {r['engine']} | {r['reasons']} | {r['wall_s']:.1f} | {r['cpu_s']:.1f} | "
+            f"{r['peak_rss_gib']:.2f} | {r['load']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def training_table(rows: list[dict[str, object]]) -> str:
+    lines = [
+        "| leads | config | train snapshots used | sampled fraction (train / test) | test snapshots | "
+        "test ROC-AUC | wall s | peak RSS GiB | load |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['leads']:,} | `{json.dumps(r['overrides'])}` | {r['n_train']:,} | "
+            f"{r['fraction']:.3f} / {r['test_fraction']:.3f} | {r['n_test']:,} | {r['auc']:.4f} | "
+            f"{r['wall_s']:.0f} | {r['peak_rss_gib']:.2f} | {r['load']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--leads", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--engines", nargs="+", default=["local"], choices=["local", "spark"])
+    parser.add_argument("--reasons", type=int, nargs="+", default=[0])
+    parser.add_argument("--train", type=int, nargs="*", default=[], help="lead counts to train on")
+    parser.add_argument(
+        "--sampling-cost",
+        type=int,
+        default=None,
+        help="leads at which to compare sampled (--sample-fraction) and unsampled training",
+    )
+    parser.add_argument("--sample-fraction", type=float, default=0.235)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/leadripe-bench-batch"))
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    scoring = []
+    for n in args.leads:
+        for engine in args.engines:
+            for reasons in args.reasons:
+                row = score_run(args.work, n, engine, reasons)
+                print(json.dumps(row), flush=True)
+                scoring.append(row)
+    training = []
+    for n in args.train:
+        row = train_run(args.work, n, {})
+        print(json.dumps(row, default=str), flush=True)
+        training.append(row)
+    if args.sampling_cost:
+        full = train_run(args.work, args.sampling_cost, {"max_train_snapshots": None})
+        budget = max(1000, int(full["n_train"] * args.sample_fraction))
+        sampled = train_run(args.work, args.sampling_cost, {"max_train_snapshots": budget})
+        for row in (full, sampled):
+            print(json.dumps(row, default=str), flush=True)
+            training.append(row)
+    command = "python bench/bench_batch.py " + " ".join(sys.argv[1:])
+    text = [
+        "## Batch scoring and bounded-memory training",
+        "",
+        __doc__.split("\n\n", 1)[1].strip(),
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Machine: 2 cores shared with other jobs (`load` = 1-minute load "
+        f"average at the end of each run), Python {sys.version.split()[0]}.",
+        "",
+    ]
+    if scoring:
+        text += [scoring_table(scoring), ""]
+    if training:
+        text += [training_table(training), ""]
+    if args.write:
+        write_section("\n".join(text))
+    print("\n".join(text))
+
+
+if __name__ == "__main__":
+    main()

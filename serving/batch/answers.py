@@ -1,0 +1,179 @@
+"""The API's answer for many leads as columns: the scorer's own decisions, laid flat for Parquet.
+
+Everything here comes from ``serving.scorer.LeadScorer`` (``run_model``, ``decide``, ``top_reasons``,
+``sentence``): batch scoring has no verdict, grade or reason logic of its own, so its rows equal the
+API's answers for the same leads and ``as_of`` (a test compares them exactly). What is computed per lead
+is vectorised over a chunk; reason sentences are made once per distinct (feature, value).
+
+Columns (in order): ``lead_id``, ``as_of`` (UTC), ``model_version``, ``score`` (0-100, one decimal),
+``readiness``, ``grade``, ``percentile``, ``threshold_score``, ``verdict``, ``handover``,
+``days_inactive``, ``raw_score``, ``base_value`` (these two NaN without reasons: the contributions
+that give them are not computed); then, with ``reasons_per_side = k > 0``, for
+``side`` in ``up`` (pushes readiness up) and ``down`` and ``i = 1..k``: ``reason_{side}_{i}_signal``,
+``_feature``, ``_value`` (numeric feature value), ``_level`` (categorical value), ``_contribution`` and
+``_sentence``, empty where the lead has fewer reasons on that side. The API's ``advice``,
+``to_ripen`` and ``warnings`` are per-lead prose and what-if scoring: ask the API for a single lead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from serving.scorer import LeadScorer, Scored
+from training.features.snapshot_arrays import SnapshotArrays
+
+REASON_FIELDS = ("signal", "feature", "value", "level", "contribution", "sentence")
+SIDES = ("up", "down")
+#: Relative readiness difference within which a fast (no-contribution) answer is recomputed exactly.
+_TIE_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class AnswerOptions:
+    """What goes into each row besides the decisions: reasons per side (0: none, the fast path)."""
+
+    reasons_per_side: int = 0
+
+    @property
+    def explain(self) -> bool:
+        """Whether the exact contributions (TreeSHAP) are needed: only for reasons."""
+        return self.reasons_per_side > 0
+
+
+#: The answer columns before the reasons, with their SQL types (Spark's output schema).
+BASE_COLUMNS = {
+    "lead_id": "string",
+    "as_of": "timestamp",
+    "model_version": "string",
+    "score": "double",
+    "readiness": "double",
+    "grade": "string",
+    "percentile": "double",
+    "threshold_score": "double",
+    "verdict": "string",
+    "handover": "boolean",
+    "days_inactive": "double",
+    "raw_score": "double",
+    "base_value": "double",
+}
+_REASON_TYPES = {"signal": "string", "feature": "string", "value": "double", "level": "string"}
+_REASON_TYPES |= {"contribution": "double", "sentence": "string"}
+
+
+def answer_columns(reasons_per_side: int) -> dict[str, str]:
+    """Every column of ``answer_frame`` in order, with its SQL type."""
+    columns = dict(BASE_COLUMNS)
+    if reasons_per_side > 0:  # fit and interest come from the same contributions as the reasons
+        columns |= {"fit": "string", "interest": "bigint"}
+    for side in SIDES:
+        for rank in range(1, reasons_per_side + 1):
+            columns |= {reason_column(side, rank, f): _REASON_TYPES[f] for f in REASON_FIELDS}
+    return columns
+
+
+def reason_column(side: str, rank: int, field: str) -> str:
+    """The name of one reason column, e.g. ``reason_up_1_sentence``."""
+    return f"reason_{side}_{rank}_{field}"
+
+
+def answer_frame(
+    scorer: LeadScorer,
+    arrays: SnapshotArrays,
+    lead_ids: np.ndarray,
+    options: AnswerOptions = AnswerOptions(),
+) -> pd.DataFrame:
+    """One row per snapshot of ``arrays`` (in order), with the columns in the module docstring."""
+    scored = scorer.run_model(arrays, explain=options.explain)
+    if not options.explain:
+        scored = _settle_near_ties(scorer, scored)
+    decided = scorer.decide(scored)
+    n = len(arrays)
+    readiness = decided.readiness
+    frame = pd.DataFrame(
+        {
+            "lead_id": pd.array(lead_ids, dtype="str"),
+            "as_of": pd.DatetimeIndex(arrays.cutoff_ns.view("datetime64[ns]")).tz_localize("UTC"),
+            "model_version": pd.array(np.full(n, scorer.version, dtype=object), dtype="str"),
+            # The API's rounding (serving.scorer._score): round(readiness * 100, 1).
+            "score": np.round(readiness * 100.0, 1),
+            "readiness": readiness,
+            "grade": pd.array(decided.grades.astype(str), dtype="str"),
+            "percentile": decided.percentiles.astype(np.float64),
+            "threshold_score": np.full(n, round(scorer.threshold * 100.0, 1)),
+            "verdict": pd.array(decided.verdicts.astype(str), dtype="str"),
+            "handover": decided.handover.astype(bool),
+            "days_inactive": np.round(decided.days_inactive, 2),
+            "raw_score": scored.raw,
+            "base_value": scored.base_value,
+        }
+    )
+    if options.reasons_per_side > 0:
+        frame = pd.concat([frame, _reason_columns(scorer, scored, options.reasons_per_side)], axis=1)
+    return frame
+
+
+def _settle_near_ties(scorer: LeadScorer, scored: Scored) -> Scored:
+    """Without contributions, readiness comes from the trees' plain prediction, which can differ from
+    the API's (the sum of the exact contributions) in the last bits. Where that could change an answer
+    (a readiness within a relative ``_TIE_TOLERANCE`` of the threshold, a grade or score-rounding edge
+    or a percentile step), the row's readiness is recomputed the API's way, so that score, grade,
+    percentile, verdict and handover equal the API's exactly; elsewhere readiness agrees to ~1e-15."""
+    readiness = scored.readiness
+    low = scorer.decide(replace(scored, readiness=readiness * (1 - _TIE_TOLERANCE)))
+    high = scorer.decide(replace(scored, readiness=readiness * (1 + _TIE_TOLERANCE)))
+    uncertain = (
+        (low.handover != high.handover)
+        | (low.grades != high.grades)
+        | (np.round(low.readiness * 100.0, 1) != np.round(high.readiness * 100.0, 1))
+        | ~((low.percentiles == high.percentiles) | (np.isnan(low.percentiles) & np.isnan(high.percentiles)))
+    )
+    rows = np.flatnonzero(uncertain)
+    if not len(rows):
+        return scored
+    exact = scorer.model.explain(scored.features.take(rows)).readiness
+    settled = readiness.copy()
+    settled[rows] = exact
+    return replace(scored, readiness=settled)
+
+
+def _reason_columns(scorer: LeadScorer, scored: Scored, per_side: int) -> pd.DataFrame:
+    """Fit, interest and the top reasons, from the scorer's own explainer (the API's answers, laid flat)."""
+    explainer = scorer.explainer
+    axes = explainer.axes(scored.contributions)
+    explanations = explainer.explanations(
+        scored.features, scored.contributions, scored.raw, scored.base_value, axes, per_side
+    )
+    columns: dict[str, object] = {
+        "fit": pd.array([None if f is None else str(f) for f in axes.fit], dtype="str"),
+        "interest": pd.array([None if i is None else int(i) for i in axes.interest], dtype="Int64"),
+    }
+    for side, key in (("up", "positive"), ("down", "negative")):
+        for rank in range(per_side):
+            listed = [e[key][rank] if rank < len(e[key]) else None for e in explanations]
+            columns[reason_column(side, rank + 1, "signal")] = _text([r and r["signal"] for r in listed])
+            columns[reason_column(side, rank + 1, "feature")] = _text([r and r["feature"] for r in listed])
+            values = [None if r is None else r["value"] for r in listed]
+            columns[reason_column(side, rank + 1, "value")] = np.array(
+                [np.nan if v is None or isinstance(v, str) else float(v) for v in values]
+            )
+            columns[reason_column(side, rank + 1, "level")] = _text(
+                [v if isinstance(v, str) else None for v in values]
+            )
+            columns[reason_column(side, rank + 1, "contribution")] = np.array(
+                [np.nan if r is None else float(r["contribution"]) for r in listed]
+            )
+            columns[reason_column(side, rank + 1, "sentence")] = _text([r and r["sentence"] for r in listed])
+    return pd.DataFrame(columns)
+
+
+def _text(values: list[object]) -> pd.api.extensions.ExtensionArray:
+    return pd.array([None if v is None else str(v) for v in values], dtype="str")
+
+
+def _strings(values: np.ndarray, present: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    picked = values.astype(object)
+    picked[~present] = None
+    return pd.array(picked, dtype="str")

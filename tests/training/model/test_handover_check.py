@@ -1,0 +1,32 @@
+"""The run says so when the threshold hands over nobody or everybody, and suggests a policy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from training.model.handover_check import handover_warning
+
+
+def weekly_cutoffs(n: int) -> pd.Series:
+    return pd.Series(pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.arange(n) // 10, "W"))
+
+
+def test_threshold_that_hands_over_nobody_is_reported_with_policies() -> None:
+    readiness = np.linspace(0.01, 0.12, 100)  # 10 snapshots a week for 10 weeks, all below 0.167
+    warning = handover_warning(1 / 6, readiness, weekly_cutoffs(100), train_win_rate=0.09)
+    assert warning is not None
+    assert "hands over nobody" in warning and "0 of 100" in warning and "0.120" in warning
+    assert "target_acceptance_rate = 0.18" in warning
+    assert "capacity_per_week = 1" in warning  # 10 a week x 9% won, rounded up
+
+
+def test_everybody_and_row_order() -> None:
+    warning = handover_warning(0.1, np.full(50, 0.4), None, train_win_rate=0.3)
+    assert warning is not None and "hands over everybody" in warning
+    assert "capacity" not in warning  # row-order data has no weeks
+
+
+def test_no_warning_when_some_are_handed_over() -> None:
+    readiness = np.array([0.05, 0.1, 0.3])
+    assert handover_warning(0.2, readiness, weekly_cutoffs(3), train_win_rate=0.1) is None

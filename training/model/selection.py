@@ -1,0 +1,273 @@
+"""Choose the readiness model for the data: candidates compared on rolling time folds of the training period.
+
+Three candidates share one interface (``ReadinessModel``'s: readiness, raw score, exact contributions):
+
+- ``linear``: the regularised logistic model over spline/one-hot bases (``LinearReadinessModel``);
+- ``trees``: gradient-boosted trees with a capacity set from the data size (``tree_capacity``);
+- ``blend``: both averaged in calibrated log-odds, Platt-calibrated (``BlendedReadinessModel``).
+
+Each is fitted on the earlier part of the training period and scored on a later block, for
+``folds`` rolling blocks at the end of the training period (a horizon gap before each block, so no
+fold's training label peeks into its validation block); the test period is never touched. Candidates
+are ranked from simplest to most complex, and a more complex one replaces the current choice only if
+its mean ROC-AUC over the folds is higher by more than one paired standard error (a bootstrap over
+leads within each fold, combined over folds). The others stay in the result as comparisons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from training.config import SelectionConfig, TrainConfig
+from training.model.blend import BlendedReadinessModel
+from training.model.evaluation import bootstrap_roc_auc, roc_auc
+from training.model.linear import LinearReadinessModel
+from training.model.readiness import ReadinessModel
+
+LINEAR = "linear"
+TREES = "trees"
+BLEND = "blend"
+#: From simplest to most complex: the order in which a candidate must earn its place.
+COMPLEXITY_ORDER: tuple[str, ...] = (LINEAR, TREES, BLEND)
+
+
+@dataclass
+class Comparison:
+    """A more complex candidate against the choice so far: mean fold ROC-AUC difference and its SE."""
+
+    challenger: str
+    incumbent: str
+    difference: float
+    standard_error: float
+    replaced: bool
+
+
+@dataclass
+class SelectionResult:
+    """What the selection saw and chose (JSON-able through ``to_dict``)."""
+
+    chosen: str
+    #: candidate -> ROC-AUC on each usable fold (the blend at its chosen weight)
+    fold_auc: dict[str, list[float]]
+    comparisons: list[Comparison]
+    blend_weight: float
+    tree_params: dict[str, Any]
+    folds_used: int
+    reason: str
+    notes: list[str] = field(default_factory=list)
+
+    def mean_auc(self, name: str) -> float:
+        values = self.fold_auc.get(name, [])
+        return float(np.mean(values)) if values else float("nan")
+
+    def to_dict(self) -> dict[str, Any]:
+        raw = asdict(self)
+        raw["mean_auc"] = {name: self.mean_auc(name) for name in self.fold_auc}
+        return raw
+
+
+def tree_capacity(n_rows: int, n_positives: int, n_leads: int) -> dict[str, Any]:
+    """Tree parameters scaled to the data: fewer, larger leaves and more shrinkage on small data.
+
+    Snapshots of one lead are correlated, so what limits the trees is the number of leads and of
+    wins, not of rows: with a few hundred won leads, 4 leaves of at least ~2% of the rows and a strong
+    L2 penalty keep the trees from memorising leads; with thousands, the defaults that measured best on
+    the simulator (7 leaves, 100 rows each).
+    """
+    evidence = min(n_positives, n_leads)
+    if evidence < 500:
+        return {
+            "num_leaves": 4,
+            "min_child_samples": int(np.clip(n_rows // 50, 20, 100)),
+            "reg_lambda": 10.0,
+            "cat_smooth": 50.0,
+            "min_data_per_group": 50,
+            "learning_rate": 0.03,
+        }
+    if evidence < 3000:
+        return {"num_leaves": 7, "min_child_samples": int(np.clip(n_rows // 100, 50, 100)), "reg_lambda": 5.0}
+    return {"num_leaves": 7, "min_child_samples": 100, "reg_lambda": 1.0}
+
+
+def rolling_folds(
+    time_key: pd.Series, gap: pd.Timedelta | int | None, folds: int, fold_fraction: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``folds`` (train, validation) position pairs: validation blocks are consecutive slices of the last
+    ``folds x fold_fraction`` of the rows in time; each trains on rows ``gap`` or more before its block."""
+    keys = pd.Series(np.asarray(time_key))
+    order = np.argsort(keys.to_numpy(), kind="stable")
+    n = len(keys)
+    out = []
+    for k in range(folds):
+        start = int(n * (1.0 - (folds - k) * fold_fraction))
+        end = int(n * (1.0 - (folds - k - 1) * fold_fraction))
+        if start <= 0 or end <= start:
+            continue
+        block_start, block_end = keys.iloc[order[start]], keys.iloc[order[end - 1]]
+        is_val = ((keys >= block_start) & (keys <= block_end)).to_numpy()
+        # Training rows end a horizon before the block, so no training label looks into it.
+        bound = block_start if gap is None else block_start - gap
+        is_train = ((keys < bound) & (keys < block_start)).to_numpy()
+        out.append((np.flatnonzero(is_train), np.flatnonzero(is_val)))
+    return out
+
+
+def build_candidate(
+    name: str, tree_params: dict[str, Any], blend_weight: float = 0.5, calibration_gap: Any = None
+) -> ReadinessModel:
+    """An unfitted candidate estimator by name."""
+    trees = ReadinessModel(**tree_params)
+    if calibration_gap is not None:
+        trees.set_params(calibration_gap=calibration_gap)
+    if name == TREES:
+        return trees
+    if name == LINEAR:
+        return LinearReadinessModel(calibration_gap=calibration_gap)
+    if name == BLEND:
+        return BlendedReadinessModel(trees=trees, weight=blend_weight, calibration_gap=calibration_gap)
+    raise ValueError(f"unknown candidate {name!r}; choose one of {list(COMPLEXITY_ORDER)}")
+
+
+def select_model(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    time_key: pd.Series,
+    groups: pd.Series,
+    gap: pd.Timedelta | int | None,
+    settings: SelectionConfig,
+    tree_params: dict[str, Any],
+    seed: int = 0,
+) -> SelectionResult:
+    """Compare the candidates on rolling folds of the training period and pick one (see module doc)."""
+    positive = np.asarray(y).astype(bool)
+    names: list[str] = [name for name in COMPLEXITY_ORDER if name in settings.candidates]
+    notes: list[str] = []
+    if len(names) == 1:
+        return SelectionResult(names[0], {}, [], 0.5, tree_params, 0, "the only configured candidate")
+    needs = {TREES: TREES in names or BLEND in names, LINEAR: LINEAR in names or BLEND in names}
+    logits: dict[str, list[np.ndarray]] = {TREES: [], LINEAR: []}
+    labels: list[np.ndarray] = []
+    leads: list[np.ndarray] = []
+    group_values = np.asarray(groups)
+    for fold, (train, val) in enumerate(rolling_folds(time_key, gap, settings.folds, settings.fold_fraction)):
+        y_fit, y_val = positive[train], positive[val]
+        if min(y_fit.sum(), (~y_fit).sum(), y_val.sum(), (~y_val).sum()) < settings.min_class_per_fold:
+            notes.append(f"fold {fold + 1} skipped: too few won or not-won snapshots")
+            continue
+        X_fit, X_val = X.iloc[train], X.iloc[val]
+        try:
+            for name in (TREES, LINEAR):
+                if needs[name]:
+                    model = build_candidate(name, tree_params)
+                    model.fit(X_fit, y_fit, time_key=time_key.iloc[train], groups=group_values[train])
+                    raw = model.raw_score(X_val)
+                    logits[name].append(model.calibration_slope_ * raw + model.calibration_intercept_)
+        except ValueError as error:  # e.g. a held-out slice with one outcome only
+            notes.append(f"fold {fold + 1} skipped: {error}")
+            for name in (TREES, LINEAR):
+                del logits[name][len(labels) :]
+            continue
+        labels.append(y_val)
+        leads.append(group_values[val])
+    if not labels:
+        chosen = names[0]
+        reason = f"no usable time fold in the training period: the simplest candidate ({chosen}) is used"
+        return SelectionResult(chosen, {}, [], 0.5, tree_params, 0, reason, notes)
+
+    scores: dict[str, list[np.ndarray]] = {}
+    if TREES in names:
+        scores[TREES] = logits[TREES]
+    if LINEAR in names:
+        scores[LINEAR] = logits[LINEAR]
+    weight = 0.5
+    if BLEND in names:
+        weight = max(
+            settings.blend_weights,
+            key=lambda w: np.mean(
+                [
+                    roc_auc(lab, w * t + (1 - w) * lin)
+                    for lab, t, lin in zip(labels, logits[TREES], logits[LINEAR], strict=True)
+                ]
+            ),
+        )
+        scores[BLEND] = [
+            weight * t + (1 - weight) * lin for t, lin in zip(logits[TREES], logits[LINEAR], strict=True)
+        ]
+    fold_auc: dict[str, list[float]] = {
+        name: [roc_auc(lab, s) for lab, s in zip(labels, scores[name], strict=True)] for name in names
+    }
+
+    rng = np.random.default_rng(seed)
+    chosen = names[0]
+    comparisons = []
+    for challenger in names[1:]:
+        difference, se = _paired_difference(
+            labels, leads, scores[challenger], scores[chosen], settings.n_bootstrap, rng
+        )
+        replaced = bool(difference > se)
+        comparisons.append(Comparison(challenger, chosen, difference, se, replaced))
+        if replaced:
+            chosen = challenger
+    reason = f"{chosen} chosen on {len(labels)} rolling time fold(s) of the training period: " + "; ".join(
+        f"{c.challenger} vs {c.incumbent} {c.difference:+.4f} (SE {c.standard_error:.4f}, "
+        f"{'wins' if c.replaced else 'not better by more than one SE'})"
+        for c in comparisons
+    )
+    return SelectionResult(
+        chosen, fold_auc, comparisons, float(weight), tree_params, len(labels), reason, notes
+    )
+
+
+def _paired_difference(
+    labels: Sequence[np.ndarray],
+    leads: Sequence[np.ndarray],
+    challenger: Sequence[np.ndarray],
+    incumbent: Sequence[np.ndarray],
+    n_bootstrap: int,
+    rng: np.random.Generator,
+) -> tuple[float, float]:
+    """Mean over folds of ROC-AUC(challenger) - ROC-AUC(incumbent), and its paired standard error.
+
+    Within a fold, leads (not snapshots, which are correlated within a lead) are resampled and both
+    scorers are judged on the same resample; fold variances add up as the folds are disjoint.
+    """
+    differences, variances = [], []
+    for y, lead, a, b in zip(labels, leads, challenger, incumbent, strict=True):
+        differences.append(roc_auc(y, a) - roc_auc(y, b))
+        codes, uniques = pd.factorize(lead)
+        draws = rng.integers(0, uniques.size, size=(n_bootstrap, uniques.size))
+        per_lead = np.stack([np.bincount(row, minlength=uniques.size) for row in draws]).astype(np.float64)
+        weights = per_lead[:, codes]
+        replicate = bootstrap_roc_auc(a, y, weights) - bootstrap_roc_auc(b, y, weights)
+        finite = replicate[np.isfinite(replicate)]
+        variances.append(float(finite.var(ddof=1)) if finite.size > 1 else 0.0)
+    k = len(differences)
+    return float(np.mean(differences)), float(np.sqrt(np.sum(variances)) / k)
+
+
+def fit_selected(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    time_key: pd.Series,
+    groups: pd.Series,
+    gap: pd.Timedelta | int | None,
+    config: TrainConfig,
+) -> tuple[ReadinessModel, SelectionResult]:
+    """What a training run serves: the trees sized to the data (``[model]`` keys win), the candidate
+    chosen on rolling folds of these training rows, fitted on all of them. Returns the fitted model and
+    how it was chosen."""
+    tree_params = {
+        "random_state": config.seed,
+        **tree_capacity(len(X), int(np.sum(y)), int(pd.Series(groups).nunique())),
+        **config.model.estimator_kwargs(),  # what the user set explicitly wins over the size rule
+    }
+    selection = select_model(X, y, time_key, groups, gap, config.selection, tree_params, seed=config.seed)
+    # Whole leads are held out for early stopping and calibration: a lead's other snapshots in the
+    # trees' training rows would make the held-out slice look better than new leads will.
+    model = build_candidate(selection.chosen, tree_params, selection.blend_weight)
+    return model.fit(X, y, time_key=time_key, groups=groups), selection
