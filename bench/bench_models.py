@@ -41,8 +41,10 @@ from training.data.io import load_dataset
 from training.data.mapping import import_export
 from training.features.transformer import LeadFeatures
 from training.model.baselines import LogisticBaseline
-from training.model.evaluation import expected_calibration_error, oracle_auc, roc_auc
+from training.model.evaluation import expected_calibration_error
+from training.model.oracle import oracle_auc
 from training.model.prior_shift import base_rates_shifted, prior_shift_correction
+from training.model.ranking import roc_auc
 from training.model.selection import fit_selected
 from training.model.split import InsufficientDataError, time_split
 from training.pipeline import load_labelled

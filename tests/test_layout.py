@@ -21,10 +21,6 @@ MAX_LINES = 400
 BEING_SPLIT = frozenset(
     {
         "serving/scorer.py",  # issue 10: decision module + orchestration
-        "training/model/serving_stats.py",  # issue 9: types + builder
-        "training/model/readiness.py",  # issue 9: prediction methods cut down
-        "training/features/transformer.py",  # issue 9: feature metadata
-        "training/model/evaluation.py",  # issues 12 and 13 are changing it (guards, model selection)
         "training/simulation/journeys.py",  # issue 10: simulator truth for handover-win chance
     }
 )

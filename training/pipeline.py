@@ -33,10 +33,12 @@ from training.features.snapshots import LabelledSnapshots, SnapshotBatch, Snapsh
 from training.features.transformer import LeadFeatures
 from training.model.baselines import LogisticBaseline, PointsScoreBaseline
 from training.model.drift import DriftReport, drift_report
-from training.model.evaluation import EvaluationResult, evaluate, oracle_auc, paired_auc_difference
+from training.model.evaluation import EvaluationResult, evaluate
 from training.model.explanation_stats import explanation_stats_for_model
 from training.model.handover_check import handover_warning
+from training.model.oracle import oracle_auc
 from training.model.prior_shift import shift_note
+from training.model.ranking import paired_auc_difference
 from training.model.readiness import ReadinessModel, build_pipeline
 from training.model.sampling import SnapshotSample, sample_by_lead
 from training.model.selection import SelectionResult, fit_selected

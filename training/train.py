@@ -23,8 +23,8 @@ from training.data.contract import GROUND_TRUTH_FILE, LeadDataset
 from training.data.io import load_dataset
 from training.data.validation import Mode, ValidationReport, write_rejects
 from training.interrupted import repair_interrupted, run_identity_tags
-from training.model.evaluation import roc_auc
 from training.model.plots import save_evaluation_plots
+from training.model.ranking import roc_auc
 from training.pipeline import MODEL, StageCallback, TrainingOutcome, fit_and_evaluate
 from training.promotion import ChallengerEvidence, ChampionEvidence, PromotionDecision, decide_promotion
 from training.pyfunc import log_bundle

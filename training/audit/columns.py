@@ -16,7 +16,7 @@ import pandas as pd
 from training.audit.findings import ColumnSignal, Finding, FindingKind, LevelRate, Severity
 from training.audit.vocabulary import sales_words
 from training.guard_settings import AuditSettings
-from training.model.evaluation import roc_auc
+from training.model.ranking import roc_auc
 
 MISSING = "(missing)"
 POOLED = "(rare levels)"

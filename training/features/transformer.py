@@ -66,6 +66,7 @@ from sklearn.utils.validation import check_is_fitted
 from training.data.contract import LEAD_ID
 from training.features.event_features import EventRows, write_event_features
 from training.features.events import DAY_NS, EventTimeline, type_slots
+from training.features.high_intent import HIGH_INTENT_NAME_PATTERN, high_intent_by_lift
 from training.features.matrix import FeatureMatrix
 from training.features.profile import cached_category_dtype, category_codes, learn_levels
 from training.features.snapshot_arrays import NAT_NS, Coded, SnapshotArrays, event_columns
@@ -80,10 +81,6 @@ from training.features.specs import (
     overall_specs,
 )
 from training.layout_cache import LayoutCached
-
-HIGH_INTENT_NAME_PATTERN = re.compile(
-    r"pricing|price|demo|trial|contact|quote|meeting|proposal|call|purchase|buy|sales|request", re.IGNORECASE
-)
 
 
 class LeadFeatures(LayoutCached, TransformerMixin, BaseEstimator):
@@ -233,28 +230,17 @@ class LeadFeatures(LayoutCached, TransformerMixin, BaseEstimator):
             if len(labels) != len(arrays):
                 raise ValueError(f"fit: y has {len(labels)} labels for {len(arrays)} snapshots")
             timeline = self._timeline(arrays)
-            learned = self._high_intent_by_lift(timeline, labels)
+            learned = high_intent_by_lift(
+                timeline,
+                labels,
+                self.event_types_,
+                min_count=self.min_event_type_count,
+                min_lift=self.high_intent_min_lift,
+                max_types=self.max_high_intent_types,
+            )
             if learned:
                 return learned, timeline
         return tuple(t for t in self.event_types_ if HIGH_INTENT_NAME_PATTERN.search(t)), timeline
-
-    def _high_intent_by_lift(self, timeline: EventTimeline, y: np.ndarray) -> tuple[str, ...]:
-        base_rate = float(np.mean(y[timeline.valid])) if timeline.valid.any() else 0.0
-        if base_rate <= 0.0:
-            return ()
-        lifts: list[tuple[float, str]] = []
-        for chunk in timeline.chunks:
-            for slot, has_events in zip(
-                range(chunk.start, chunk.stop), timeline.count(chunk) > 0, strict=True
-            ):
-                if slot >= len(self.event_types_):  # the pooled rare types are no candidate
-                    continue
-                if has_events.sum() >= self.min_event_type_count:
-                    lift = float(y[has_events].mean()) / base_rate
-                    if lift >= self.high_intent_min_lift:
-                        lifts.append((lift, self.event_types_[slot]))
-        lifts.sort(key=lambda item: (-item[0], item[1]))
-        return tuple(sorted(t for _, t in lifts[: self.max_high_intent_types]))
 
     def _name_features(self) -> None:
         scopes = [FeatureScope.EVENT_TYPE] * len(self.event_types_)

@@ -18,19 +18,15 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from training.data.contract import LEAD_ID
+from training.model.ranking import bootstrap_ranking, percentile_ci, ranking_metrics
 
-CUTOFF = "cutoff"
 ECE_BINS = 10
-# Bootstrap weights are built in chunks of about this many cells, to bound memory on large test sets.
-_BOOTSTRAP_CELLS = 2_000_000
 _HEADLINE = (
     "roc_auc",
     "roc_auc_ci_low",
@@ -48,141 +44,6 @@ _HEADLINE = (
     "n",
     "n_positive",
 )
-
-
-# ---------------------------------------------------------------------- ranking metrics
-def _weighted_ranking(
-    score: np.ndarray, positive: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """ROC-AUC and average precision for each row of ``weights`` (one row per bootstrap replicate).
-
-    Scores are grouped into distinct levels once; each replicate then needs only cumulative sums of its
-    positive and negative weight per level, so ties are handled exactly and no replicate is re-sorted.
-    """
-    order = np.argsort(-score, kind="stable")  # descending score
-    sorted_score = score[order]
-    starts = np.flatnonzero(np.r_[True, sorted_score[1:] != sorted_score[:-1]])
-    w = weights[:, order]
-    pos_sorted = positive[order]
-    pos_w = np.add.reduceat(w * pos_sorted, starts, axis=1)  # per level, descending score
-    neg_w = np.add.reduceat(w * ~pos_sorted, starts, axis=1)
-    total_pos = pos_w.sum(axis=1)
-    total_neg = neg_w.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # AUC: each positive beats the negatives scored strictly lower, and half-beats those tied with it.
-        neg_below = total_neg[:, None] - np.cumsum(neg_w, axis=1)
-        auc = (pos_w * (neg_below + 0.5 * neg_w)).sum(axis=1) / (total_pos * total_neg)
-        tp = np.cumsum(pos_w, axis=1)
-        fp = np.cumsum(neg_w, axis=1)
-        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
-        ap = (pos_w * precision).sum(axis=1) / total_pos
-    invalid = (total_pos == 0) | (total_neg == 0)
-    auc[invalid] = np.nan
-    ap[total_pos == 0] = np.nan
-    return auc, ap
-
-
-def roc_auc(y_true: Any, score: Any) -> float:
-    """ROC-AUC (ties count half); NaN when only one outcome is present."""
-    positive = np.asarray(y_true).astype(bool)
-    auc, _ = _weighted_ranking(np.asarray(score, dtype=np.float64), positive, np.ones((1, positive.size)))
-    return float(auc[0])
-
-
-def average_precision(y_true: Any, score: Any) -> float:
-    """PR-AUC as average precision; NaN without positives."""
-    positive = np.asarray(y_true).astype(bool)
-    _, ap = _weighted_ranking(np.asarray(score, dtype=np.float64), positive, np.ones((1, positive.size)))
-    return float(ap[0])
-
-
-def _bootstrap_counts(
-    n: int, n_bootstrap: int, rng: np.random.Generator, groups: Any = None
-) -> Iterator[np.ndarray]:
-    """Resampling counts per row, ``(replicates, n)``, in chunks that keep memory bounded.
-
-    With ``groups`` (one lead id per row) whole leads are resampled: a lead's snapshots share its
-    outcome, so resampling them one by one would pretend to more independent evidence than there is
-    and give intervals that are too narrow.
-    """
-    if groups is not None:
-        yield from _cluster_bootstrap_counts(n, n_bootstrap, rng, groups)
-        return
-    chunk = max(1, _BOOTSTRAP_CELLS // max(n, 1))
-    for start in range(0, n_bootstrap, chunk):
-        b = min(chunk, n_bootstrap - start)
-        draws = rng.integers(0, n, size=(b, n))
-        # Resampling counts per snapshot: one bincount over row-offset draws instead of a loop.
-        counts = np.bincount((draws + (np.arange(b) * n)[:, None]).ravel(), minlength=b * n).reshape(b, n)
-        yield counts.astype(np.float64)
-
-
-def _cluster_bootstrap_counts(
-    n: int, n_bootstrap: int, rng: np.random.Generator, groups: Any
-) -> Iterator[np.ndarray]:
-    codes, uniques = pd.factorize(np.asarray(groups))
-    if codes.shape != (n,):
-        raise ValueError(f"groups has shape {codes.shape} but there are {n} rows")
-    n_groups = len(uniques)
-    chunk = max(1, _BOOTSTRAP_CELLS // max(n, n_groups, 1))
-    for start in range(0, n_bootstrap, chunk):
-        b = min(chunk, n_bootstrap - start)
-        draws = rng.integers(0, n_groups, size=(b, n_groups))
-        per_group = np.bincount(
-            (draws + (np.arange(b) * n_groups)[:, None]).ravel(), minlength=b * n_groups
-        ).reshape(b, n_groups)
-        yield per_group[:, codes].astype(np.float64)
-
-
-def _bootstrap_ranking(
-    score: np.ndarray,
-    positive: np.ndarray,
-    n_bootstrap: int,
-    rng: np.random.Generator,
-    groups: Any = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    aucs, aps = [], []
-    for counts in _bootstrap_counts(score.size, n_bootstrap, rng, groups):
-        auc, ap = _weighted_ranking(score, positive, counts)
-        aucs.append(auc)
-        aps.append(ap)
-    return np.concatenate(aucs), np.concatenate(aps)
-
-
-def paired_auc_difference(
-    y_true: Any,
-    score_a: Any,
-    score_b: Any,
-    *,
-    n_bootstrap: int = 200,
-    seed: int = 0,
-    ci_level: float = 0.95,
-    groups: Any = None,
-) -> tuple[float, float, float]:
-    """ROC-AUC of ``score_a`` minus that of ``score_b`` on the same snapshots, with a paired bootstrap
-    interval: both scorers are judged on the same resampled rows, so the interval reflects how sure we
-    are that one ranks better than the other (much narrower than comparing two separate intervals).
-    ``groups`` (lead ids) resamples whole leads. Returns ``(difference, low, high)``."""
-    positive = np.asarray(y_true).astype(bool)
-    a = np.asarray(score_a, dtype=np.float64)
-    b = np.asarray(score_b, dtype=np.float64)
-    if not (a.shape == b.shape == positive.shape):
-        raise ValueError(f"y_true {positive.shape}, score_a {a.shape} and score_b {b.shape} must match")
-    differences = [
-        _weighted_ranking(a, positive, counts)[0] - _weighted_ranking(b, positive, counts)[0]
-        for counts in _bootstrap_counts(positive.size, n_bootstrap, np.random.default_rng(seed), groups)
-    ]
-    low, high = _percentile_ci(np.concatenate(differences), ci_level)
-    return roc_auc(positive, a) - roc_auc(positive, b), low, high
-
-
-def _percentile_ci(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return math.nan, math.nan
-    tail = (1.0 - level) / 2.0 * 100.0
-    low, high = np.percentile(finite, [tail, 100.0 - tail])
-    return float(low), float(high)
 
 
 # ---------------------------------------------------------------------- calibration and decisions
@@ -348,12 +209,12 @@ def evaluate(
     if n_pos in (0, positive.size):
         notes.append(f"only one outcome present ({n_pos} won of {positive.size}): ranking metrics are NaN")
 
-    auc, ap = _weighted_ranking(p, positive, np.ones((1, p.size)))
+    auc, ap = ranking_metrics(positive, p)
     auc_ci = ap_ci = (math.nan, math.nan)
     if n_bootstrap > 0 and p.size > 1 and 0 < n_pos < p.size:
         rng = np.random.default_rng(seed)
-        boot_auc, boot_ap = _bootstrap_ranking(p, positive, n_bootstrap, rng, groups)
-        auc_ci, ap_ci = _percentile_ci(boot_auc, ci_level), _percentile_ci(boot_ap, ci_level)
+        boot_auc, boot_ap = bootstrap_ranking(p, positive, n_bootstrap, rng, groups)
+        auc_ci, ap_ci = percentile_ci(boot_auc, ci_level), percentile_ci(boot_ap, ci_level)
         dropped = int((~np.isfinite(boot_auc)).sum())
         if dropped:
             notes.append(
@@ -369,9 +230,9 @@ def evaluate(
     return EvaluationResult(
         n=int(p.size),
         n_positive=n_pos,
-        roc_auc=float(auc[0]),
+        roc_auc=auc,
         roc_auc_ci=auc_ci,
-        pr_auc=float(ap[0]),
+        pr_auc=ap,
         pr_auc_ci=ap_ci,
         brier=float(np.mean((p - positive) ** 2)) if p.size else math.nan,
         ece=expected_calibration_error(positive, p),
@@ -410,11 +271,11 @@ def _slice_metrics(
                 row["note"] = f"skipped: {n} snapshots < min_slice_size={min_size}"
             else:
                 sp, sy = p[members], positive[members]
-                auc, ap = _weighted_ranking(sp, sy, np.ones((1, n)))
+                auc, ap = ranking_metrics(sy, sp)
                 at = threshold_metrics(sy, sp, threshold)
                 row.update(
-                    roc_auc=float(auc[0]),
-                    pr_auc=float(ap[0]),
+                    roc_auc=auc,
+                    pr_auc=ap,
                     brier=float(np.mean((sp - sy) ** 2)),
                     ece=expected_calibration_error(sy, sp),
                     lift_top_decile=lift_top_decile(sy, sp),
@@ -432,80 +293,3 @@ def summary_table(results: dict[str, EvaluationResult]) -> pd.DataFrame:
     """Headline metrics of several scorers side by side (one row per scorer, e.g. model vs baselines)."""
     table = pd.DataFrame({name: result.to_dict() for name, result in results.items()}).T
     return table[[c for c in _HEADLINE if c in table.columns]]
-
-
-# ---------------------------------------------------------------------- the oracle
-def match_ground_truth(
-    snapshots: pd.DataFrame, ground_truth: pd.DataFrame, column: str = "p_win_90d"
-) -> np.ndarray:
-    """The simulator's truth ``column`` for each snapshot (NaN where no truth is known).
-
-    Snapshots and ground truth share the simulator's grid (cutoffs every 7 days from creation), so matches
-    are normally exact on ``(lead_id, cutoff)``; otherwise each snapshot takes its lead's latest truth row
-    at or before its cutoff (``merge_asof`` backward per lead).
-    """
-    for name, frame, required in (
-        ("snapshots", snapshots, (LEAD_ID, CUTOFF)),
-        ("ground_truth", ground_truth, (LEAD_ID, CUTOFF, column)),
-    ):
-        absent = [c for c in required if c not in frame.columns]
-        if absent:
-            raise ValueError(f"{name} lacks column(s) {absent}; it has {list(frame.columns)}")
-    left = pd.DataFrame(
-        {
-            LEAD_ID: snapshots[LEAD_ID].astype(str).to_numpy(),
-            CUTOFF: _utc_ns(snapshots[CUTOFF]),
-            "position": np.arange(len(snapshots)),
-        }
-    )
-    right = pd.DataFrame(
-        {
-            LEAD_ID: ground_truth[LEAD_ID].astype(str).to_numpy(),
-            CUTOFF: _utc_ns(ground_truth[CUTOFF]),
-            "truth": ground_truth[column].to_numpy(dtype=np.float64),
-        }
-    )
-    if left[CUTOFF].isna().any() or right[CUTOFF].isna().any():
-        raise ValueError("match_ground_truth needs cutoffs on both snapshots and ground truth (no NaT)")
-    matched = pd.merge_asof(
-        left.sort_values(CUTOFF, kind="stable"),
-        right.sort_values(CUTOFF, kind="stable"),
-        on=CUTOFF,
-        by=LEAD_ID,
-        direction="backward",
-    )
-    out = np.full(len(snapshots), np.nan)
-    out[matched["position"].to_numpy()] = matched["truth"].to_numpy(dtype=np.float64)
-    return out
-
-
-def _utc_ns(values: pd.Series) -> np.ndarray:
-    # One time zone and one unit on both sides of the as-of merge, as plain datetime64[ns] values.
-    stamps = pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
-    return np.asarray(stamps.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]"))
-
-
-def oracle_auc(
-    ground_truth: pd.DataFrame, snapshots: pd.DataFrame, y_true: Any, column: str = "p_win_90d"
-) -> float:
-    """ROC-AUC of the simulator's true win probability against the realised labels of the same snapshots.
-
-    The best any model could rank these snapshots, up to chance. Snapshots without a truth row are left
-    out; raises ``ValueError`` when none match.
-    """
-    truth = match_ground_truth(snapshots, ground_truth, column)
-    labels = np.asarray(y_true).astype(bool)
-    if labels.shape != truth.shape:
-        raise ValueError(f"y_true has {labels.size} values but snapshots has {truth.size} rows")
-    known = np.isfinite(truth)
-    if not known.any():
-        raise ValueError("No snapshot matched a ground-truth row by (lead_id, cutoff)")
-    return roc_auc(labels[known], truth[known])
-
-
-def bootstrap_roc_auc(score: Any, y_true: Any, weights: np.ndarray) -> np.ndarray:
-    """ROC-AUC for each row of ``weights`` (``(replicates, n)`` resampling weights, e.g. counts of each
-    snapshot's lead in a bootstrap over leads); NaN where a replicate lacks one outcome."""
-    positive = np.asarray(y_true).astype(bool)
-    auc, _ = _weighted_ranking(np.asarray(score, dtype=np.float64), positive, np.asarray(weights, np.float64))
-    return auc

@@ -26,7 +26,7 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
 from training.model.calibration import fit_platt
-from training.model.evaluation import roc_auc
+from training.model.ranking import roc_auc
 from training.model.readiness import ReadinessModel
 
 #: Quantiles of a numeric feature where its spline may bend (duplicates collapse on skewed counts).

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from training.model.evaluation import ECE_BINS, roc_auc
+from training.model.evaluation import ECE_BINS
+from training.model.ranking import roc_auc
 
 
 def _as_arrays(y_true: Any, proba: Any) -> tuple[np.ndarray, np.ndarray]:

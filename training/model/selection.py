@@ -25,8 +25,8 @@ import pandas as pd
 
 from training.config import SelectionConfig, TrainConfig
 from training.model.blend import BlendedReadinessModel
-from training.model.evaluation import bootstrap_roc_auc, roc_auc
 from training.model.linear import LinearReadinessModel
+from training.model.ranking import bootstrap_roc_auc, roc_auc
 from training.model.readiness import ReadinessModel
 
 LINEAR = "linear"

@@ -22,8 +22,9 @@ from training.config import TrainConfig
 from training.data.contract import LeadDataset, TimeBasis
 from training.features.snapshots import SnapshotBatch
 from training.features.specs import FeatureCatalog
-from training.model.evaluation import EvaluationResult, evaluate, oracle_auc
+from training.model.evaluation import EvaluationResult, evaluate
 from training.model.explanation_stats import fit_interest_grid
+from training.model.oracle import oracle_auc
 from training.pipeline import MODEL, POINTS, TrainingOutcome, load_labelled
 from training.report.backtest import Backtest, backtest, card_threshold
 from training.report.importance import strongest_feature_per_signal

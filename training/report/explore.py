@@ -19,7 +19,7 @@ from training.data.contract import (
     STATUS,
     LeadDataset,
 )
-from training.features.transformer import HIGH_INTENT_NAME_PATTERN
+from training.features.high_intent import HIGH_INTENT_NAME_PATTERN
 
 
 def _status(dataset: LeadDataset) -> pd.Series:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from training.features.specs import FeatureSpec, as_catalog
-from training.model.evaluation import roc_auc
+from training.model.ranking import roc_auc
 from training.model.readiness import BASE_VALUE, ReadinessModel
 from training.report.signals import group_columns, signal_kinds, signal_label, signals_of
 

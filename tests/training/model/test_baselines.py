@@ -8,7 +8,7 @@ import pytest
 
 from training.features.snapshots import SnapshotBatch
 from training.model.baselines import LogisticBaseline, PointsScoreBaseline
-from training.model.evaluation import roc_auc
+from training.model.ranking import roc_auc
 
 
 def ts(text: str) -> pd.Timestamp:

@@ -12,16 +12,13 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from training.model.evaluation import (
     EvaluationResult,
-    average_precision,
     evaluate,
     expected_calibration_error,
     lift_top_decile,
-    match_ground_truth,
-    oracle_auc,
-    roc_auc,
     summary_table,
     threshold_metrics,
 )
+from training.model.oracle import match_ground_truth, oracle_auc
 from training.model.plots import (
     calibration_figure,
     decile_lift,
@@ -29,6 +26,7 @@ from training.model.plots import (
     roc_figure,
     save_evaluation_plots,
 )
+from training.model.ranking import average_precision, roc_auc
 
 
 def test_ece_by_hand() -> None:
@@ -166,7 +164,7 @@ def test_decile_lift_by_hand() -> None:
 
 
 def test_paired_auc_difference_is_exact_and_its_interval_is_paired() -> None:
-    from training.model.evaluation import paired_auc_difference, roc_auc
+    from training.model.ranking import paired_auc_difference, roc_auc
 
     rng = np.random.default_rng(5)
     y = rng.random(3000) < 0.2

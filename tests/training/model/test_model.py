@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from training.features.snapshots import SnapshotBatch
 from training.model.baselines import LogisticBaseline
-from training.model.evaluation import roc_auc
+from training.model.ranking import roc_auc
 from training.model.readiness import BASE_VALUE, ReadinessModel, build_pipeline, explain, fit_platt
 
 FAST: dict[str, Any] = {"n_estimators": 200, "learning_rate": 0.1}

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from training.config import SelectionConfig
 from training.model.blend import BlendedReadinessModel
-from training.model.evaluation import roc_auc
 from training.model.linear import LinearReadinessModel
+from training.model.ranking import roc_auc
 from training.model.readiness import BASE_VALUE, ReadinessModel
 from training.model.selection import (
     BLEND,
