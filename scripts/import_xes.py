@@ -1,7 +1,8 @@
 """Convert an XES event log into two flat CSV files that a mapping config then imports.
 
-    python scripts/import_xes.py data/mappings/bpi_challenge_2012.xes.toml --out data/bpi_challenge_2012_log
-    leadripe import --mapping data/mappings/bpi_challenge_2012.toml --out data/bpi_challenge_2012
+    python scripts/import_xes.py data/mappings/event_logs/bpi_challenge_2012.xes.toml \
+        --out data/bpi_challenge_2012_log
+    leadripe import --mapping data/mappings/event_logs/bpi_challenge_2012.toml --out data/bpi_challenge_2012
 
 An XES log (process mining's export format: one trace per case, one event per step) has no outcome
 column: the outcome is itself an event (``A_APPROVED``, ``A_DECLINED``). The converter's config (TOML,

@@ -19,10 +19,10 @@ from xes_log import XesError, read_xes  # noqa: E402
 
 from training.audit.timestamps import event_and_lead_timestamps  # noqa: E402
 from training.data.io import load_dataset  # noqa: E402
-from training.data.mapping import import_export  # noqa: E402
+from training.data.mapping import import_export, load_mapping  # noqa: E402
 
-CONFIG = REPO / "data" / "mappings" / "bpi_challenge_2012.xes.toml"
-MAPPING = REPO / "data" / "mappings" / "bpi_challenge_2012.toml"
+CONFIG = REPO / "data" / "mappings" / "event_logs" / "bpi_challenge_2012.xes.toml"
+MAPPING = REPO / "data" / "mappings" / "event_logs" / "bpi_challenge_2012.toml"
 
 HEAD = """<?xml version="1.0" encoding="UTF-8" ?>
 <log xes.version="1.0" xmlns="http://www.xes-standard.org/">
@@ -121,6 +121,14 @@ def test_outcomes_events_and_exclusions(tmp_path: Path) -> None:
     assert summary.traces == 3 and summary.events_read == 13 and summary.events_written == 8
     assert summary.excluded == {"O_ACCEPTED": 1, "A_APPROVED": 1, "A_DECLINED": 1}
     assert summary.after_outcome == {"W_Completeren aanvraag": 1, "W_Afhandelen leads": 1}
+
+
+def test_bpi_configs_find_the_shared_log_and_the_conversion(shared_datasets: Path) -> None:
+    # The two-step commands in data/mappings/README.md work as written from the repository root.
+    config = import_xes.load_config(CONFIG)
+    assert (CONFIG.parent / config.root).resolve() == shared_datasets.resolve()
+    assert (shared_datasets / config.file).is_file()
+    assert load_mapping(MAPPING).root == (REPO / "data" / "bpi_challenge_2012_log").resolve()
 
 
 def test_bpi_mapping_imports_the_conversion(tmp_path: Path) -> None:

@@ -1,0 +1,205 @@
+"""The BPI Challenge 2012 event log (a real, timestamped process log): converted from XES, imported
+through its mapping, trained and evaluated exactly as ``leadripe train`` does (``fit_and_evaluate``),
+with the figures the simulator cannot prove: the served model against the baselines (logistic, points)
+on the later test period, calibration, and when each test snapshot was taken relative to its case's
+outcome (days before the decision), with the model's ranking and calibration per timing bucket.
+
+    .venv/bin/python bench/bench_bpi.py --write [--horizon 30]
+
+The log lives in ``../shared/datasets/bpi_challenge_2012`` (``LEADRIPE_SHARED_DATASETS`` elsewhere);
+the converter config and mapping in ``data/mappings/event_logs/``. ``--write`` replaces
+the ``## BPI Challenge 2012 event log`` section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+
+from benchmarks_md import write_section
+from import_xes import convert_file
+
+from training.config import TrainConfig
+from training.data.io import load_dataset
+from training.data.mapping import import_export
+from training.model.evaluation import expected_calibration_error, roc_auc
+from training.pipeline import LOGISTIC, MODEL, POINTS, TrainingOutcome, fit_and_evaluate
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("LEADRIPE_SHARED_DATASETS", ROOT.parent / "shared" / "datasets"))
+MAPPINGS = ROOT / "data" / "mappings" / "event_logs"
+SECTION = "## BPI Challenge 2012 event log"
+#: What the figures say, checked against the measured run before each --write (written as it stands).
+READING = (
+    "Reading: the served blend beats the logistic baseline by a small margin whose paired interval "
+    "excludes zero, and the points score by far; it is well calibrated on the test period (the base "
+    "rate barely drifts). The timing table says where the ranking comes from: snapshots taken within "
+    "a week of the decision (over half of the test snapshots) are ranked almost perfectly, because a "
+    "late process step (an offer sent back, a validation scheduled) nearly decides the case, while "
+    "two or more weeks before the decision the model ranks modestly. The first snapshot of every case "
+    "is taken at submission, before any event, and the 62% of declines that come within an hour fall "
+    "into the first row with it. The decision figures of issue 10 (weekly verdict switch rate, "
+    "calibration of the hand-raiser slice) need the decision module, which is not on main yet; they "
+    "are not reported here."
+)
+#: Days from a snapshot's cutoff to its case's decision: (label, lower bound, upper bound], in days.
+TIMING_BUCKETS = (("< 1 day", 0.0, 1.0), ("1-7 days", 1.0, 7.0), ("7-14 days", 7.0, 14.0))
+
+
+def _buckets(horizon_days: int) -> list[tuple[str, float, float]]:
+    return [
+        *TIMING_BUCKETS,
+        (f"14-{horizon_days} days", 14.0, float(horizon_days)),
+        (f"> {horizon_days} days", float(horizon_days), np.inf),
+    ]
+
+
+def snapshot_timing(outcome: TrainingOutcome, outcomes: pd.DataFrame, horizon_days: int) -> list[str]:
+    """Table rows: the test snapshots by days from cutoff to the case's decision (still-open cases
+    apart), with their win rate, the model's ROC-AUC inside the bucket and mean predicted vs observed."""
+    snapshots = outcome.test_batch.snapshots
+    closed = pd.to_datetime(outcomes.set_index("lead_id")["closed_at"], utc=True)
+    cutoff = pd.to_datetime(snapshots["cutoff"], utc=True)
+    days = ((snapshots["lead_id"].map(closed) - cutoff).dt.total_seconds() / 86400.0).to_numpy()
+    y, p = outcome.y_test.astype(int), outcome.test_scores[MODEL]
+    rows = []
+    groups = [(label, (days > low) & (days <= high)) for label, low, high in _buckets(horizon_days)]
+    groups.append(("open at the log's end", np.isnan(days)))
+    for label, mask in groups:
+        n = int(mask.sum())
+        if not n:
+            continue
+        both = 0 < y[mask].sum() < n
+        auc = f"{roc_auc(y[mask], p[mask]):.3f}" if both else "-"
+        rows.append(
+            f"| {label} | {n:,} ({n / len(y):.0%}) | {snapshots['lead_id'][mask].nunique():,} "
+            f"| {y[mask].mean():.1%} | {auc} | {p[mask].mean():.1%} |"
+        )
+    decided = ~np.isnan(days)
+    quantiles: list[float] = list(np.percentile(days[decided], [10, 25, 50, 75, 90])) if decided.any() else []
+    summary = ", ".join(f"p{q} {v:.1f}" for q, v in zip((10, 25, 50, 75, 90), quantiles, strict=False))
+    won = decided & (y == 1)
+    won_q: list[float] = list(np.percentile(days[won], [10, 50, 90])) if won.any() else []
+    won_summary = ", ".join(f"p{q} {v:.1f}" for q, v in zip((10, 50, 90), won_q, strict=False))
+    return [
+        f"Days from cutoff to decision, decided cases' test snapshots: {summary}; won within the horizon "
+        f"(label 1): {won_summary}.",
+        "",
+        "| cutoff before the decision | test snapshots | cases | won within horizon | model ROC-AUC "
+        "| mean readiness |",
+        "|---|---:|---:|---:|---:|---:|",
+        *rows,
+    ]
+
+
+def model_rows(outcome: TrainingOutcome) -> list[str]:
+    family = outcome.selection.chosen if outcome.selection is not None else "trees"
+    rows = []
+    for key, label in (
+        (MODEL, f"served model ({family})"),
+        (LOGISTIC, "logistic baseline"),
+        (POINTS, "points"),
+    ):
+        result = outcome.evaluations.get(key)
+        if result is None:
+            continue
+        low, high = result.roc_auc_ci
+        diff = "-"
+        if key in outcome.comparisons:
+            delta, d_low, d_high = outcome.comparisons[key]
+            diff = f"{delta:+.3f} [{d_low:+.3f}, {d_high:+.3f}]"
+        ece = expected_calibration_error(outcome.y_test, outcome.test_scores[key])
+        rows.append(
+            f"| {label} | {result.roc_auc:.3f} [{low:.3f}, {high:.3f}] | {result.pr_auc:.3f} "
+            f"| {result.brier:.3f} | {ece:.3f} | {result.lift_top_decile:.2f} | {diff} |"
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="replace the section in BENCHMARKS.md")
+    parser.add_argument("--horizon", type=int, default=30, help="horizon in days (default 30)")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="leadripe-bpi-") as tmp:
+        log_dir, data_dir = Path(tmp) / "log", Path(tmp) / "dataset"
+        conversion = convert_file(MAPPINGS / "bpi_challenge_2012.xes.toml", log_dir, data_root=SHARED)
+        converted = time.perf_counter() - started
+        imported = import_export(
+            MAPPINGS / "bpi_challenge_2012.toml", data_dir, mode="strict", data_root=log_dir
+        )
+        dataset, _ = load_dataset(data_dir)
+        fit_started = time.perf_counter()
+        outcome = fit_and_evaluate(dataset, TrainConfig(horizon_days=args.horizon))
+        fit_seconds = time.perf_counter() - fit_started
+    split, model = outcome.split, outcome.evaluations[MODEL]
+    selection = outcome.selection
+    folds = (
+        ", ".join(f"{name} {selection.mean_auc(name):.3f}" for name in selection.fold_auc)
+        if selection is not None
+        else "-"
+    )
+    findings = [f"{f.severity.value} {f.key}: {f.evidence}" for f in outcome.leakage_warnings]
+    threshold = outcome.threshold
+    command = "python bench/bench_bpi.py --write" + (
+        f" --horizon {args.horizon}" if args.horizon != 30 else ""
+    )
+    section = "\n".join(
+        [
+            SECTION,
+            "",
+            "The BPI Challenge 2012 loan-application log (XES; `../shared/datasets/bpi_challenge_2012`), "
+            "converted by `scripts/import_xes.py` and imported through "
+            "`data/mappings/event_logs/bpi_challenge_2012.toml` (outcome and post-decision events left out: "
+            "data/mappings/README.md), then trained and evaluated as "
+            f"`leadripe train --horizon {args.horizon}` does. A lead is an application, a win its "
+            "approval; the events are the bank's process steps, so this tests the event features on a "
+            "real log, not marketing engagement.",
+            "",
+            f"Command: `{command}` (conversion {converted:.0f} s, training and evaluation "
+            f"{fit_seconds:.0f} s on the shared 2-core machine).",
+            "",
+            f"- Data: {imported.leads:,} cases ({imported.outcome_counts.get('won', 0):,} won, "
+            f"{imported.outcome_counts.get('lost', 0):,} lost, {imported.outcome_counts.get('open', 0):,} "
+            f"open), {conversion.events_written:,} events kept of {conversion.events_read:,} "
+            f"({sum(conversion.excluded.values()):,} outcome events and "
+            f"{sum(conversion.after_outcome.values()):,} at or after the decision left out).",
+            f"- Split: {split.n_train:,} training / {split.n_test:,} test snapshots (test from "
+            f"{pd.Timestamp(split.test_start):%Y-%m-%d}, after a {args.horizon}-day gap); test win rate "
+            f"{model.base_rate:.1%}; snapshot counts {outcome.snapshot_counts}.",
+            f"- Served family: {selection.chosen if selection else '-'} (mean fold ROC-AUC: {folds}).",
+            f"- Threshold: {threshold.threshold:.3f} ({threshold.policy.kind}); hands over "
+            f"{model.at_threshold.handover_rate:.1%} of test snapshots, of which "
+            f"{model.at_threshold.acceptance_rate:.1%} won.",
+            f"- Leakage audit: {len(findings)} warnings or blocking findings"
+            + ("".join(f"\n  - {line}" for line in findings) if findings else "."),
+            "",
+            "| scorer | test ROC-AUC [95% CI] | PR-AUC | Brier | ECE | lift top decile "
+            "| model - scorer ROC-AUC [paired 95% CI] |",
+            "|---|---|---:|---:|---:|---:|---|",
+            *model_rows(outcome),
+            "",
+            *snapshot_timing(outcome, dataset.outcomes, args.horizon),
+            "",
+            READING,
+            "",
+        ]
+    )
+    print(section)
+    if args.write:
+        write_section(section)
+
+
+if __name__ == "__main__":
+    main()
