@@ -4,7 +4,7 @@ selection), the logistic baseline, default LightGBM, scikit-learn's HistGradient
     .venv/bin/python bench/bench_models.py --write [--flaml-budget 60] [--sim-leads 5000]
 
 For each public export (imported through its mapping in ``data/mappings``; the data live in
-``../shared/datasets``) and for simulated data, three rolling test folds: the data up to 80%, 90% and
+``../shared/datasets``) and for simulated data, three rolling test folds: the data up to 90%, 95% and
 100% of its time span, each split as ``leadripe train`` splits (the latest 25% of snapshots are the test
 period, one horizon gap before it for dated data), features fitted on the training side only. Every
 family is trained on exactly the same training rows and scored on the same test rows. Reported: the
