@@ -32,7 +32,8 @@ from import_xes import convert_file
 from training.config import TrainConfig
 from training.data.io import load_dataset
 from training.data.mapping import import_export
-from training.model.evaluation import expected_calibration_error, roc_auc
+from training.model.evaluation import expected_calibration_error
+from training.model.ranking import roc_auc
 from training.pipeline import LOGISTIC, MODEL, POINTS, TrainingOutcome, fit_and_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
