@@ -1,4 +1,4 @@
-"""What drives readiness, beyond importances: effects of one feature, ripening over age, explanations.
+"""What drives readiness, beyond importances: effects of one feature, ripening over age.
 
 Library functions behind the marketing report (``training.report.build``) and notebook 03. They take a
 fitted ``ReadinessModel`` (or a ``ModelBundle``), a feature frame and labels, and return tidy frames;
@@ -8,7 +8,8 @@ they log and plot nothing (``training.report.plots`` draws them). Grouped import
 
 - ``partial_dependence``: the average readiness (0-100) when every snapshot gets one value of a feature.
 - ``ripening_curves``: average readiness by lead age, for leads later won vs lost.
-- ``explain_snapshots``: each snapshot's strongest signals as sentences.
+
+A snapshot's reasons, as the API gives them: ``serving.snapshot_reasons.explain_snapshots``.
 """
 
 from __future__ import annotations
@@ -18,14 +19,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from training.bundle import ModelBundle
 from training.data.contract import CREATED_AT, LEAD_ID, STATUS, Outcome
-from training.features.snapshots import CUTOFF, SnapshotBatch
-from training.features.specs import FeatureCatalog
-from training.model.readiness import BASE_VALUE, ReadinessModel, explain
-from training.model.reasons import reason_sentence
-from training.report.importance import contributions_by_signal, subsample
-from training.report.signals import signal_label
+from training.features.snapshots import CUTOFF
+from training.model.readiness import ReadinessModel
+from training.report.importance import subsample
 
 
 # ------------------------------------------------------------------------------------------ effects
@@ -131,43 +128,3 @@ def ripening_curves(
     table["p25_score"] = grouped.quantile(0.25).to_numpy()
     table["p75_score"] = grouped.quantile(0.75).to_numpy()
     return table[table["n"] >= min_leads][columns].reset_index(drop=True)
-
-
-# ----------------------------------------------------------------------------------- explanations
-def explain_snapshots(bundle: ModelBundle, batch: SnapshotBatch, *, top: int = 3) -> pd.DataFrame:
-    """Readiness and the ``top`` signals pushing each snapshot's score up or down, as sentences.
-
-    One row per snapshot and reason: ``lead_id``, ``score`` (0-100), ``signal``, ``contribution``
-    (summed log-odds of the signal's features), ``direction`` and ``sentence`` (from
-    ``training.model.reasons``, quoting the model card's historical win rates when it has them).
-    """
-    explanation = explain(bundle.pipeline, batch)
-    readiness, contributions = explanation.readiness, explanation.frame()
-    features = bundle.pipeline[:-1].transform(batch)
-    catalog = FeatureCatalog(bundle.pipeline[0].feature_specs())
-    by_signal = contributions_by_signal(contributions, catalog)
-    strongest = contributions.drop(columns=[BASE_VALUE]).abs()
-    stats = bundle.card.serving_stats()
-    rows = []
-    pushes = by_signal.to_numpy(dtype=np.float64)
-    magnitudes = np.abs(pushes)
-    order = np.argsort(-magnitudes, axis=1, kind="stable")[:, :top]
-    for i in range(len(batch)):  # a handful of leads to explain: presentation, not a hot path
-        for j in order[i]:
-            signal = str(by_signal.columns[j])
-            members = [f for f in strongest.columns if catalog.signal_of(f) == signal]
-            feature = str(strongest.loc[strongest.index[i], members].idxmax())
-            raw: Any = features[feature].iloc[i]
-            value = str(raw) if isinstance(raw, str) else None if pd.isna(raw) else float(raw)
-            contribution = float(pushes[i, j])
-            rows.append(
-                {
-                    LEAD_ID: batch.snapshots[LEAD_ID].iloc[i],
-                    "score": round(float(readiness[i]) * 100, 1),
-                    "signal": signal_label(signal),
-                    "contribution": contribution,
-                    "direction": "raises" if contribution > 0 else "lowers",
-                    "sentence": reason_sentence(catalog[feature], value, stats.signal(signal)),
-                }
-            )
-    return pd.DataFrame(rows)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,7 +12,7 @@ from training.model.readiness import BASE_VALUE
 from training.pipeline import TrainingOutcome, fit_and_evaluate
 from training.report.backtest import backtest, card_threshold
 from training.report.importance import contribution_importance_by_signal, permutation_importance_by_signal
-from training.report.insights import explain_snapshots, partial_dependence, ripening_curves
+from training.report.insights import partial_dependence, ripening_curves
 from training.report.signals import feature_label, signal_label
 from training.report.win_rates import signal_win_rates
 from training.simulation.simulator import SimulationResult, simulate
@@ -206,15 +204,3 @@ def test_backtest_scores_open_leads_and_looks_up_what_happened(
     assert by_handover["leads"].sum() == len(scored)
     # The model's ripe leads are won far more often than the ones it keeps in nurture.
     assert by_handover.loc[True, "win_rate"] > 2 * by_handover.loc[False, "win_rate"]
-
-
-def test_explanations_name_signals_and_sum_to_the_strongest_pushes(
-    trained: tuple[SimulationResult, TrainingOutcome],
-) -> None:
-    _, outcome = trained
-    explanations = explain_snapshots(outcome.bundle, outcome.test_batch.take([0, 1]), top=3)
-    assert len(explanations) == 6
-    assert set(explanations["direction"]) <= {"raises", "lowers"}
-    assert ((explanations["contribution"] > 0) == (explanations["direction"] == "raises")).all()
-    first: Any = explanations.iloc[0]
-    assert first["sentence"].endswith(".") and "_" not in first["signal"]
