@@ -20,6 +20,8 @@ after the decision (work items being closed) and a model must not learn from it.
 the summary. ``"keep"`` for either exists to let the leakage audit show what it would catch.
 
 A trace with both won and lost activities is refused, naming it: the config must say what it means.
+The XML is streamed, but the two tables are built in memory before they are written (BPI 2012, 232k
+kept events: 10 s of CPU, 400 MB peak); a log many times larger would want chunked writing.
 Errors (a malformed file, a trace without id or timestamps) name the file and the line or trace, and
 exit with status 2; nothing is written then.
 """
