@@ -38,6 +38,7 @@ from training.data.contract import (
     KnownAt,
     Outcome,
 )
+from training.data.date_formats import DateFormatKeys
 from training.data.reject_cap import DEFAULT_MAX_REJECT_SHARE, RejectCapKey
 from training.data.row_order import TimeAxisKeys
 
@@ -126,7 +127,7 @@ def _lead_id_kind(value: Any) -> str:
     return "generator" if isinstance(value, dict | LeadIdGenerator) else "column"
 
 
-class LeadsMapping(_FileSection, TimeAxisKeys):
+class LeadsMapping(_FileSection, TimeAxisKeys, DateFormatKeys):
     """The ``[leads]`` section: one row per lead."""
 
     file: ColumnName
@@ -136,7 +137,6 @@ class LeadsMapping(_FileSection, TimeAxisKeys):
     ] = Field(alias="lead_id")
     #: Source column of ``created_at``; ``None`` means the export has no timestamps (row order).
     created_at: str | None = None
-    date_format: str | None = None
     categorical: ColumnList = ()
     numeric: ColumnList = ()
     activity: ColumnList = ()
@@ -168,14 +168,11 @@ class LeadsMapping(_FileSection, TimeAxisKeys):
         """Generated ids are ``prefix + row number`` (1-based data row of the file)."""
         return self.lead_id_setting.prefix if isinstance(self.lead_id_setting, LeadIdGenerator) else ""
 
-    @model_validator(mode="after")
-    def _dates_need_a_column(self) -> LeadsMapping:
-        if self.date_format is not None and self.created_at is None:
-            raise KeyProblem("date_format", "there is no created_at column to parse")
-        return self
+    def date_columns(self) -> tuple[str, ...]:
+        return tuple(column for column in (self.created_at, self.created_at_fallback) if column)
 
 
-class OutcomeMapping(_FileSection):
+class OutcomeMapping(_FileSection, DateFormatKeys):
     """The ``[outcome]`` section: what became of each lead.
 
     Either columns of the leads file (``file`` unset) or a second file joined on ``lead_id``. The
@@ -190,7 +187,6 @@ class OutcomeMapping(_FileSection):
     status_values: ValueMap = Field(default_factory=dict)
     closed_at: str | None = None
     handed_over_at: str | None = None
-    date_format: str | None = None
     # Default "open" with a file: a lead missing from a file of won deals was not necessarily lost;
     # snapshot censoring handles the horizon instead of inventing negatives.
     absent_setting: Literal["open", "lost"] | None = Field(default=None, alias="absent")
@@ -226,18 +222,18 @@ class OutcomeMapping(_FileSection):
                 )
         if self.absent_setting is not None and not has_file:
             raise KeyProblem("absent", "only applies with 'file': every lead of the leads file has a status")
-        if self.date_format is not None and self.closed_at is None and self.handed_over_at is None:
-            raise KeyProblem("date_format", "there is no closed_at or handed_over_at column to parse")
         return self
 
+    def date_columns(self) -> tuple[str, ...]:
+        return tuple(column for column in (self.closed_at, self.handed_over_at) if column)
 
-class EventsMapping(_FileSection):
+
+class EventsMapping(_FileSection, DateFormatKeys):
     """The optional ``[events]`` section: an engagement log, one row per event."""
 
     file: ColumnName
     lead_id: ColumnName
     occurred_at: ColumnName
-    date_format: str | None = None
     event_type: str | None = None
     event_type_column: str | None = None
     event_type_values: ValueMap = Field(default_factory=dict)
@@ -249,6 +245,9 @@ class EventsMapping(_FileSection):
         source = self._source()
         assert source is not None  # ``file`` is required in this section
         return source
+
+    def date_columns(self) -> tuple[str, ...]:
+        return (self.occurred_at,)
 
     @model_validator(mode="after")
     def _consistent(self) -> EventsMapping:

@@ -23,15 +23,21 @@ from training.data.contract import (
     ROW_ORDER,
     STATUS,
 )
-from training.data.date_order import AmbiguousDatesError, to_iso_dates, with_fallback
-from training.data.io import read_table
+from training.data.date_order import AmbiguousDatesError, with_fallback
+from training.data.mapping_columns import (
+    as_text,
+    clean_columns,
+    id_text,
+    read_source,
+    require_all,
+    require_columns,
+    section_dates,
+)
 from training.data.mapping_config import (
-    ColumnRules,
     EventsMapping,
     MappingConfig,
     MappingConfigError,
     OutcomeMapping,
-    SourceFile,
 )
 from training.data.row_order import RowOrderError, row_positions
 
@@ -78,7 +84,7 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
     root = Path(data_root) if data_root is not None else config.root
     warnings: list[str] = []
     leads_file = config.leads.source.file
-    leads_raw = _read(config, "leads", config.leads.source, root, encoding)
+    leads_raw = read_source(config, "leads", config.leads.source, root, encoding)
     leads, lead_columns = _leads_table(config, leads_raw, warnings)
     files = {"leads": leads_file}
     raw_frames = {leads_file: leads_raw}
@@ -93,13 +99,13 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
         outcomes = None
     else:
         outcome_file = outcome.source.file
-        outcome_raw = _read(config, "outcome", outcome.source, root, encoding)
-        _require(config, "outcome", outcome_file, outcome_raw, {"lead_id": outcome.lead_id})
+        outcome_raw = read_source(config, "outcome", outcome.source, root, encoding)
+        require_columns(config, "outcome", outcome_file, outcome_raw, {"lead_id": outcome.lead_id})
         lead_ids = outcome_raw[str(outcome.lead_id)]
         outcomes, outcome_columns = _outcome_table(config, outcome, outcome_raw, lead_ids, warnings)
         outcome_columns[LEAD_ID] = str(outcome.lead_id)
         outcomes = _add_absent_leads(outcomes, leads[LEAD_ID], str(outcome.absent))
-        unmatched = int((~_ids(lead_ids).isin(_ids(leads[LEAD_ID]))).sum())
+        unmatched = int((~id_text(lead_ids).isin(id_text(leads[LEAD_ID]))).sum())
         if unmatched:
             warnings.append(
                 f"{unmatched:,} of {len(outcome_raw):,} rows of {outcome_file} match no lead of {leads_file}"
@@ -111,18 +117,12 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
     events = None
     if config.events is not None:
         events_file = config.events.source.file
-        events_raw = _read(config, "events", config.events.source, root, encoding)
+        events_raw = read_source(config, "events", config.events.source, root, encoding)
         events, event_columns = _events_table(config, config.events, events_raw, warnings)
         files["events"] = events_file
         raw_frames[events_file] = events_raw
         original_columns.setdefault(events_file, {}).update(event_columns)
     return RawTables(leads, outcomes, events, files, original_columns, raw_frames, warnings)
-
-
-def _ids(values: pd.Series) -> pd.Series:
-    """Lead ids as validation compares them: stripped text, blank = missing."""
-    text = values.astype("str").str.strip()
-    return text.where(values.notna() & (text != ""))
 
 
 def _add_absent_leads(outcomes: pd.DataFrame, lead_ids: pd.Series, absent: str) -> pd.DataFrame:
@@ -131,87 +131,11 @@ def _add_absent_leads(outcomes: pd.DataFrame, lead_ids: pd.Series, absent: str) 
     Only leads with a usable id get one: a missing or duplicated id is reported on the lead itself.
     Their row numbers are 0, -1, -2, ...: no file has them.
     """
-    ids = _ids(lead_ids)
-    usable = ids.notna() & ~ids.duplicated(keep=False) & ~ids.isin(_ids(outcomes[LEAD_ID]))
+    ids = id_text(lead_ids)
+    usable = ids.notna() & ~ids.duplicated(keep=False) & ~ids.isin(id_text(outcomes[LEAD_ID]))
     missing = ids[usable]
     added = pd.DataFrame({LEAD_ID: missing.to_numpy(), STATUS: absent}, index=-pd.RangeIndex(len(missing)))
     return pd.concat([outcomes, added], axis=0)
-
-
-def _read(
-    config: MappingConfig, section: str, source: SourceFile, root: Path, encoding: str | None = None
-) -> pd.DataFrame:
-    path = root / source.file
-    if not path.exists():
-        raise MappingConfigError(
-            f"{config.path}: key '{section}.file': {path} does not exist "
-            f"(files are relative to 'root' in the config, or to --data-root)"
-        )
-    return read_table(
-        path, delimiter=source.delimiter, encoding=encoding or source.encoding, table=source.table
-    )
-
-
-def _require(
-    config: MappingConfig, section: str, file: str, frame: pd.DataFrame, columns: dict[str, str | None]
-) -> None:
-    """Refuse a config that names a column the file does not have, naming the key that does."""
-    for key, column in columns.items():
-        if column is not None and column not in frame.columns:
-            raise MappingConfigError(
-                f"{config.path}: key '{section}.{key}': column {column!r} is not in {file} "
-                f"(its columns: {', '.join(map(str, frame.columns))})"
-            )
-
-
-def _require_all(
-    config: MappingConfig, section: str, file: str, frame: pd.DataFrame, key: str, columns: tuple[str, ...]
-) -> None:
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        _require(config, section, file, frame, {key: missing[0]})
-
-
-def _clean(
-    config: MappingConfig,
-    section: str,
-    file: str,
-    frame: pd.DataFrame,
-    columns: list[str],
-    rules: ColumnRules,
-    warnings: list[str],
-) -> pd.DataFrame:
-    """Apply the value maps, then the missing markers ("" = missing), to the mapped columns."""
-    unknown = [column for column in rules.values if column not in frame.columns]
-    if unknown:
-        _require(config, section, file, frame, {f"values.{unknown[0]}": unknown[0]})
-    unmapped = [column for column in rules.values if column not in columns]
-    if unmapped:
-        raise MappingConfigError(
-            f"{config.path}: key '{section}.values.{unmapped[0]}': column {unmapped[0]!r} is not imported "
-            "(it is dropped or not mentioned), so a value map for it has no effect"
-        )
-    cleaned = frame[columns].copy()
-    for column in rules.values if not rules.missing else columns:
-        cleaned[column] = _as_text(cleaned[column])
-    for column, value_map in rules.values.items():
-        never_seen = sorted(set(value_map) - set(cleaned[column].unique()))
-        if never_seen:
-            warnings.append(
-                f"{section}.values.{column}: {never_seen} never occur in column {column!r} of {file}"
-            )
-        cleaned[column] = cleaned[column].replace(value_map)
-    if rules.missing:
-        cleaned = cleaned.mask(cleaned.isin(list(rules.missing)), "")
-    return cleaned
-
-
-def _as_text(values: pd.Series) -> pd.Series:
-    """Values as the text a CSV would hold (typed Parquet columns too), so that value maps and missing
-    markers compare like for like; missing stays missing."""
-    if pd.api.types.is_string_dtype(values.dtype):
-        return values
-    return values.astype("str").where(values.notna())
 
 
 def _leads_table(
@@ -219,7 +143,7 @@ def _leads_table(
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     leads = config.leads
     file = leads.source.file
-    _require(
+    require_columns(
         config,
         "leads",
         file,
@@ -237,7 +161,7 @@ def _leads_table(
         ("activity", leads.activity),
         ("drop", leads.drop),
     ):
-        _require_all(config, "leads", file, raw, key, columns)
+        require_all(config, "leads", file, raw, key, columns)
     profile = list(dict.fromkeys([*leads.categorical, *leads.numeric, *leads.activity]))
     outcome = config.outcome
     outcome_columns = (
@@ -262,7 +186,7 @@ def _leads_table(
     timestamp_columns = [leads.created_at] if leads.created_at else []
     if leads.created_at_fallback is not None:
         timestamp_columns.append(leads.created_at_fallback)
-    cleaned = _clean(
+    cleaned = clean_columns(
         config,
         "leads",
         file,
@@ -282,8 +206,7 @@ def _leads_table(
         created = cleaned[leads.created_at]
         if leads.created_at_fallback is not None:
             created = with_fallback(created, cleaned[leads.created_at_fallback], file, warnings)
-        where = f"{config.path}: key 'leads.date_format' (column {leads.created_at!r} of {file})"
-        table[CREATED_AT] = to_iso_dates(created, leads.date_format, where, warnings)
+        table[CREATED_AT] = section_dates(config, "leads", leads, file, leads.created_at, created, warnings)
         original[CREATED_AT] = leads.created_at
     else:
         table[ROW_ORDER] = row_positions(raw, leads.row_order, leads.sequence_column, str(config.path), file)
@@ -303,7 +226,7 @@ def _outcome_table(
     warnings: list[str],
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     file = outcome.source.file if outcome.source is not None else config.leads.source.file
-    _require(
+    require_columns(
         config,
         "outcome",
         file,
@@ -316,11 +239,11 @@ def _outcome_table(
     )
     timestamps = {CLOSED_AT: outcome.closed_at, HANDED_OVER_AT: outcome.handed_over_at}
     used = [column for column in [outcome.status_column, *timestamps.values()] if column is not None]
-    cleaned = _clean(config, "outcome", file, raw, used, outcome.rules, warnings)
+    cleaned = clean_columns(config, "outcome", file, raw, used, outcome.rules, warnings)
     table = pd.DataFrame({LEAD_ID: lead_ids}, index=raw.index)
     original: dict[str, str] = {}
     if outcome.status_column is not None:
-        status = _as_text(cleaned[outcome.status_column])
+        status = as_text(cleaned[outcome.status_column])
         if outcome.status_values:
             never_seen = sorted(set(outcome.status_values) - set(status.unique()))
             if never_seen:
@@ -335,12 +258,7 @@ def _outcome_table(
         table[STATUS] = str(outcome.status)
     for name, column in timestamps.items():
         if column is not None:
-            table[name] = to_iso_dates(
-                cleaned[column],
-                outcome.date_format,
-                f"{config.path}: key 'outcome.date_format' (column {column!r} of {file})",
-                warnings,
-            )
+            table[name] = section_dates(config, "outcome", outcome, file, column, cleaned[column], warnings)
             original[name] = column
     return table, original
 
@@ -349,7 +267,7 @@ def _events_table(
     config: MappingConfig, events: EventsMapping, raw: pd.DataFrame, warnings: list[str]
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     file = events.source.file
-    _require(
+    require_columns(
         config,
         "events",
         file,
@@ -360,28 +278,25 @@ def _events_table(
             "event_type_column": events.event_type_column,
         },
     )
-    _require_all(config, "events", file, raw, "extra", events.extra)
+    require_all(config, "events", file, raw, "extra", events.extra)
     used = [
         events.lead_id,
         events.occurred_at,
         *([events.event_type_column] if events.event_type_column else []),
     ]
-    cleaned = _clean(config, "events", file, raw, [*used, *events.extra], events.rules, warnings)
+    cleaned = clean_columns(config, "events", file, raw, [*used, *events.extra], events.rules, warnings)
     table = pd.DataFrame(
         {
             LEAD_ID: cleaned[events.lead_id],
-            OCCURRED_AT: to_iso_dates(
-                cleaned[events.occurred_at],
-                events.date_format,
-                f"{config.path}: key 'events.date_format' (column {events.occurred_at!r} of {file})",
-                warnings,
+            OCCURRED_AT: section_dates(
+                config, "events", events, file, events.occurred_at, cleaned[events.occurred_at], warnings
             ),
         },
         index=raw.index,
     )
     original = {LEAD_ID: events.lead_id, OCCURRED_AT: events.occurred_at}
     if events.event_type_column is not None:
-        event_types = _as_text(cleaned[events.event_type_column])
+        event_types = as_text(cleaned[events.event_type_column])
         if events.event_type_values:
             event_types = event_types.replace(events.event_type_values)
         table[EVENT_TYPE] = event_types

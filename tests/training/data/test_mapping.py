@@ -226,7 +226,7 @@ def test_dirty_row_is_quarantined_with_original_file_row_and_column(tmp_path: Pa
     assert lead_reject["row"] == "4"
     # Named by the export's column names, not by the contract's or the renamed ones.
     assert lead_reject["column"] == "Created, Employees"
-    assert "cannot parse '31/02/2024' as a timestamp" in lead_reject["reason"]
+    assert "cannot parse '31/02/2024 (not a %d/%m/%Y date)' as a timestamp" in lead_reject["reason"]
     assert '"Employees": "lots"' in lead_reject["record"]
     event_reject = rejects[rejects["file"] == "activities.csv"].iloc[0]
     assert (event_reject["row"], event_reject["column"]) == ("4", "who")
