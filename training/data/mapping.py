@@ -28,6 +28,7 @@ from training.data.contract import (
     Outcome,
     TimeBasis,
 )
+from training.data.joins import JoinSummary
 from training.data.mapping_config import OBSERVED_UNTIL_MAX, MappingConfig, MappingConfigError, load_mapping
 from training.data.mapping_frames import RawTables, build_raw_tables
 from training.data.reject_cap import check_reject_share
@@ -61,6 +62,8 @@ class ImportSummary:
     warnings: list[str] = field(default_factory=list)
     #: The end of observation written into the dataset's metadata (None: the export has no timestamps).
     observed_until: pd.Timestamp | None = None
+    #: How each lookup table of ``[[joins]]`` matched the leads.
+    joins: list[JoinSummary] = field(default_factory=list)
 
     def to_table(self) -> list[tuple[str, str]]:
         """(label, value) pairs for a two-column table."""
@@ -70,6 +73,7 @@ class ImportSummary:
         rows += [
             ("win rate", f"{self.outcome_rate:.1%}"),
             ("rows rejected", f"{self.rejects:,}"),
+            *((f"joined {Path(join.file).name} on {join.on}", join.describe()) for join in self.joins),
             ("time basis", self.time_basis),
             ("observed until", str(self.observed_until) if self.observed_until is not None else "-"),
             ("written to", str(self.out_dir)),
@@ -139,6 +143,7 @@ def import_export(
         out_dir=out_dir,
         warnings=[*raw.warnings, *_rejects_warnings(report, out_dir)],
         observed_until=dataset.metadata.observed_until,
+        joins=raw.joins,
     )
 
 
@@ -148,17 +153,22 @@ def _metadata(config: MappingConfig) -> DatasetMetadata:
     def renamed(columns: tuple[str, ...]) -> list[str]:
         return [leads.rename.get(column, column) for column in columns]
 
+    joined_categorical = [join.output_name(c) for join in config.joins for c in join.categorical]
+    joined_numeric = [join.output_name(c) for join in config.joins for c in join.numeric]
+    known_at = {leads.rename.get(column, column): when for column, when in leads.known_at.items()}
+    known_at.update({join.output_name(c): when for join in config.joins for c, when in join.known_at.items()})
+
     source = f"{config.description} (mapping: {config.path.name})" if config.description else config.path.name
     return DatasetMetadata(
         name=config.name,
         time_basis=TimeBasis.TIMESTAMPS if config.has_timestamps else TimeBasis.ROW_ORDER,
         observed_until=None if config.observed_until == "max" else config.observed_until,
-        categorical_columns=renamed(leads.categorical),
+        categorical_columns=[*renamed(leads.categorical), *joined_categorical],
         # Activity columns are numeric profile columns by the contract's definition.
-        numeric_columns=list(dict.fromkeys(renamed((*leads.numeric, *leads.activity)))),
+        numeric_columns=[*dict.fromkeys(renamed((*leads.numeric, *leads.activity))), *joined_numeric],
         activity_columns=renamed(leads.activity),
         source=source,
-        known_at={leads.rename.get(column, column): when for column, when in leads.known_at.items()},
+        known_at=known_at,
         excluded_columns=renamed(leads.exclude_columns),
     )
 

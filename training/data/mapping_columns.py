@@ -13,7 +13,8 @@ import pandas as pd
 from training.data.date_formats import DateFormatKeys
 from training.data.date_order import to_iso_dates
 from training.data.io import read_table
-from training.data.mapping_config import ColumnRules, MappingConfig, MappingConfigError, SourceFile
+from training.data.mapping_config import MappingConfig
+from training.data.mapping_sections import ColumnRules, MappingConfigError, SourceFile
 
 
 def id_text(values: pd.Series) -> pd.Series:

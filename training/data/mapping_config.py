@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 import pandas as pd
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Discriminator,
     Field,
     Tag,
@@ -27,25 +25,24 @@ from pydantic import (
 
 from training.config_errors import KeyProblem, config_problems
 from training.data.contract import (
-    CLOSED_AT,
-    CREATED_AT,
-    EVENT_TYPE,
-    HANDED_OVER_AT,
-    LEAD_ID,
-    OCCURRED_AT,
-    ROW_ORDER,
-    STATUS,
     KnownAt,
     Outcome,
 )
 from training.data.date_formats import DateFormatKeys
+from training.data.join_config import JoinMapping
+from training.data.mapping_sections import (
+    RESERVED_NAMES,
+    ColumnList,
+    ColumnName,
+    ConfigSection,
+    FileSection,
+    MappingConfigError,
+    SourceFile,
+    ValueMap,
+)
 from training.data.reject_cap import DEFAULT_MAX_REJECT_SHARE, RejectCapKey
 from training.data.row_order import TimeAxisKeys
 
-#: Names that the contract reserves; a renamed profile column may not take one of them.
-RESERVED_NAMES = frozenset(
-    {LEAD_ID, CREATED_AT, OCCURRED_AT, EVENT_TYPE, STATUS, HANDED_OVER_AT, CLOSED_AT, ROW_ORDER}
-)
 #: The only way to generate lead ids for exports without one.
 GENERATE_FROM_ROW_NUMBER = "row_number"
 #: ``observed_until = "max"``: the latest timestamp seen in any mapped file.
@@ -53,70 +50,7 @@ OBSERVED_UNTIL_MAX: Final = "max"
 _STATUSES = tuple(str(outcome) for outcome in Outcome)
 
 
-class MappingConfigError(ValueError):
-    """A mapping config is unreadable, incomplete or inconsistent (with the export it describes)."""
-
-
-def _no_duplicates(value: tuple[str, ...]) -> tuple[str, ...]:
-    duplicates = sorted({item for item in value if value.count(item) > 1})
-    if duplicates:
-        raise ValueError(f"lists {duplicates} more than once")
-    return value
-
-
-ColumnList = Annotated[tuple[str, ...], AfterValidator(_no_duplicates)]
-ColumnName = Annotated[str, Field(min_length=1)]
-#: ``"raw value" = "replacement"`` pairs; ``""`` means missing.
-ValueMap = dict[str, str]
-
-
-class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """Where one table of the export comes from and how to read it."""
-
-    file: str
-    delimiter: str | None = None
-    encoding: str = "utf-8"
-    table: str | None = None
-
-
-@dataclass(frozen=True)
-class ColumnRules:
-    """Value cleaning shared by every file section: missing markers and per-column value maps.
-
-    ``missing`` lists values meaning "missing" in any mapped column of the file; ``values`` maps, per
-    source column, raw values to replacements ("" = missing). Maps are applied before ``missing``.
-    """
-
-    missing: tuple[str, ...] = ()
-    values: dict[str, dict[str, str]] = field(default_factory=dict)
-
-
-class _FileSection(_Table):
-    """Keys every file section shares: where the file is, how to read it, how to clean its values."""
-
-    file: ColumnName | None = None
-    delimiter: Annotated[str, Field(min_length=1, max_length=1)] | None = None
-    encoding: str = "utf-8"
-    table: str | None = None
-    missing: ColumnList = ()
-    values: dict[str, ValueMap] = Field(default_factory=dict)
-
-    def _source(self) -> SourceFile | None:
-        if self.file is None:
-            return None
-        return SourceFile(file=self.file, delimiter=self.delimiter, encoding=self.encoding, table=self.table)
-
-    @property
-    def rules(self) -> ColumnRules:
-        return ColumnRules(missing=self.missing, values=self.values)
-
-
-class LeadIdGenerator(_Table):
+class LeadIdGenerator(ConfigSection):
     """``lead_id = { generate = "row_number", prefix = "s" }``: ids for exports without one."""
 
     generate: Literal["row_number"]
@@ -127,7 +61,7 @@ def _lead_id_kind(value: Any) -> str:
     return "generator" if isinstance(value, dict | LeadIdGenerator) else "column"
 
 
-class LeadsMapping(_FileSection, TimeAxisKeys, DateFormatKeys):
+class LeadsMapping(FileSection, TimeAxisKeys, DateFormatKeys):
     """The ``[leads]`` section: one row per lead."""
 
     file: ColumnName
@@ -172,7 +106,7 @@ class LeadsMapping(_FileSection, TimeAxisKeys, DateFormatKeys):
         return tuple(column for column in (self.created_at, self.created_at_fallback) if column)
 
 
-class OutcomeMapping(_FileSection, DateFormatKeys):
+class OutcomeMapping(FileSection, DateFormatKeys):
     """The ``[outcome]`` section: what became of each lead.
 
     Either columns of the leads file (``file`` unset) or a second file joined on ``lead_id``. The
@@ -228,7 +162,7 @@ class OutcomeMapping(_FileSection, DateFormatKeys):
         return tuple(column for column in (self.closed_at, self.handed_over_at) if column)
 
 
-class EventsMapping(_FileSection, DateFormatKeys):
+class EventsMapping(FileSection, DateFormatKeys):
     """The optional ``[events]`` section: an engagement log, one row per event."""
 
     file: ColumnName
@@ -278,7 +212,7 @@ def _observed_until(value: Any) -> pd.Timestamp | Literal["max"]:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-class _MappingFile(_Table, RejectCapKey):
+class _MappingFile(ConfigSection, RejectCapKey):
     """The whole TOML file, before its ``root`` is resolved against the file's folder."""
 
     name: ColumnName
@@ -289,10 +223,12 @@ class _MappingFile(_Table, RejectCapKey):
     leads: LeadsMapping
     outcome: OutcomeMapping
     events: EventsMapping | None = None
+    joins: tuple[JoinMapping, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> _MappingFile:
         _check_columns(self.leads)
+        _check_joined_names(self.leads, self.joins)
         if self.events is not None and self.leads.created_at is None:
             raise KeyProblem("events", "an events log needs lead timestamps: set leads.created_at")
         return self
@@ -312,6 +248,8 @@ class MappingConfig:
     events: EventsMapping | None = None
     #: An explicit UTC timestamp, or ``"max"``: the latest timestamp in the imported tables.
     observed_until: pd.Timestamp | Literal["max"] = OBSERVED_UNTIL_MAX
+    #: Lookup tables joined onto the leads (``[[joins]]``), in the config's order.
+    joins: tuple[JoinMapping, ...] = ()
     max_reject_share: float = DEFAULT_MAX_REJECT_SHARE  # a lenient import fails above this rejected share
 
     @property
@@ -346,6 +284,7 @@ def load_mapping(path: Path) -> MappingConfig:
         outcome=parsed.outcome,
         events=parsed.events,
         observed_until=parsed.observed_until,
+        joins=parsed.joins,
         max_reject_share=parsed.max_reject_share,
     )
 
@@ -396,3 +335,20 @@ def _check_columns(leads: LeadsMapping) -> None:
         raise KeyProblem(
             "leads", f"profile columns {reserved} have names the data contract reserves; rename them"
         )
+
+
+def _check_joined_names(leads: LeadsMapping, joins: tuple[JoinMapping, ...]) -> None:
+    """Each joined column's output name is new: no clash with the leads' profile columns or another join's."""
+    taken = {
+        leads.rename.get(column, column) for column in (*leads.categorical, *leads.numeric, *leads.activity)
+    }
+    for index, join in enumerate(joins):
+        for column in join.columns:
+            name = join.output_name(column)
+            if name in taken:
+                raise KeyProblem(
+                    f"joins.{index}",
+                    f"column {column!r} of {join.file} would be called {name!r}, like another profile "
+                    "column; set prefix or rename",
+                )
+            taken.add(name)

@@ -24,6 +24,7 @@ from training.data.contract import (
     STATUS,
 )
 from training.data.date_order import AmbiguousDatesError, with_fallback
+from training.data.joins import JoinSummary, join_lookup
 from training.data.mapping_columns import (
     as_text,
     clean_columns,
@@ -61,6 +62,8 @@ class RawTables:
     #: File -> the frame as read, to quote a rejected row as the user's file has it.
     raw_frames: dict[str, pd.DataFrame]
     warnings: list[str] = field(default_factory=list)
+    #: How each lookup table of ``[[joins]]`` matched the leads.
+    joins: list[JoinSummary] = field(default_factory=list)
 
     @property
     def rows_read(self) -> dict[str, int]:
@@ -85,9 +88,16 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
     warnings: list[str] = []
     leads_file = config.leads.source.file
     leads_raw = read_source(config, "leads", config.leads.source, root, encoding)
-    leads, lead_columns = _leads_table(config, leads_raw, warnings)
+    leads, lead_columns, join_keys = _leads_table(config, leads_raw, warnings)
     files = {"leads": leads_file}
     raw_frames = {leads_file: leads_raw}
+    joins = []
+    for index in range(len(config.joins)):
+        joined = join_lookup(config, index, join_keys, root, encoding, warnings)
+        leads = pd.concat([leads, joined.columns], axis=1)
+        lead_columns.update(joined.original)
+        raw_frames.setdefault(joined.summary.file, joined.raw)
+        joins.append(joined.summary)
     original_columns = {leads_file: lead_columns}
 
     outcome = config.outcome
@@ -122,7 +132,7 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
         files["events"] = events_file
         raw_frames[events_file] = events_raw
         original_columns.setdefault(events_file, {}).update(event_columns)
-    return RawTables(leads, outcomes, events, files, original_columns, raw_frames, warnings)
+    return RawTables(leads, outcomes, events, files, original_columns, raw_frames, warnings, joins)
 
 
 def _add_absent_leads(outcomes: pd.DataFrame, lead_ids: pd.Series, absent: str) -> pd.DataFrame:
@@ -140,7 +150,8 @@ def _add_absent_leads(outcomes: pd.DataFrame, lead_ids: pd.Series, absent: str) 
 
 def _leads_table(
     config: MappingConfig, raw: pd.DataFrame, warnings: list[str]
-) -> tuple[pd.DataFrame, dict[str, str]]:
+) -> tuple[pd.DataFrame, dict[str, str], pd.DataFrame]:
+    """The leads table, the export's name of each renamed column, and the join key columns (cleaned)."""
     leads = config.leads
     file = leads.source.file
     require_columns(
@@ -162,6 +173,8 @@ def _leads_table(
         ("drop", leads.drop),
     ):
         require_all(config, "leads", file, raw, key, columns)
+    for index, join in enumerate(config.joins):
+        require_columns(config, f"joins.{index}", file, raw, {"on": join.on})
     profile = list(dict.fromkeys([*leads.categorical, *leads.numeric, *leads.activity]))
     outcome = config.outcome
     outcome_columns = (
@@ -173,7 +186,8 @@ def _leads_table(
             f"{config.path}: key 'leads': outcome columns {leaking} may not also be profile attributes"
         )
     time_axis = [leads.created_at, leads.created_at_fallback, leads.sequence_column]
-    accounted = {leads.lead_id, *time_axis, *profile, *leads.drop, *outcome_columns} - {None}
+    join_keys = [join.on for join in config.joins]
+    accounted = {leads.lead_id, *time_axis, *profile, *leads.drop, *outcome_columns, *join_keys} - {None}
     others = [str(column) for column in raw.columns if column not in accounted]
     if others and leads.other_columns == "error":
         raise MappingConfigError(
@@ -191,7 +205,11 @@ def _leads_table(
         "leads",
         file,
         raw,
-        [*timestamp_columns, *profile, *([leads.lead_id] if leads.lead_id else [])],
+        list(
+            dict.fromkeys(
+                [*timestamp_columns, *profile, *([leads.lead_id] if leads.lead_id else []), *join_keys]
+            )
+        ),
         leads.rules,
         warnings,
     )
@@ -215,7 +233,7 @@ def _leads_table(
         table[name] = cleaned[column]
         if name != column:
             original[name] = column
-    return table, original
+    return table, original, cleaned[list(dict.fromkeys(join_keys))]
 
 
 def _outcome_table(
