@@ -7,7 +7,8 @@ recorded after the close, and lead timestamp columns that mostly fall at or afte
 Blocking, where a profile history exists (field changes with timestamps, as CRMs export them): a
 feature column whose value was written or changed after the lead's hand-over or close for more than
 ``max_changed_after_outcome_share`` of those leads. The leads table holds the latest value, so the
-model would learn from what sales wrote after the outcome.
+model would learn from what sales wrote after the outcome. A history with old and new values is not
+judged: the features read those fields as of each cutoff, so a change after the outcome never reaches them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from training.data.contract import (
     LEAD_ID,
     OCCURRED_AT,
 )
+from training.features.profile_asof import has_values
 
 
 def outcome_moment(outcomes: pd.DataFrame) -> pd.Series:
@@ -122,8 +124,15 @@ def changed_after_outcome(
     columns: Sequence[str],
     max_share: float,
 ) -> list[Finding]:
-    """Blocking findings: feature columns written or changed after the hand-over or close (history)."""
+    """Blocking findings: feature columns written or changed after the hand-over or close (history).
+
+    Only for a history of change times without values: with old and new values, snapshots read each
+    field as of their cutoff (``training.features.profile_asof``), so a later change never reaches a
+    feature.
+    """
     if history is None or not len(history) or not {LEAD_ID, HISTORY_FIELD, CHANGED_AT} <= set(history):
+        return []
+    if has_values(history):
         return []
     moment = outcome_moment(outcomes)
     progressed = moment.dropna()

@@ -14,9 +14,12 @@ events    optional; one row per engagement, in input order: ``lead_id``, ``occur
           ``event_type`` (``category``, open vocabulary), any extra fields.
 outcomes  one row per lead, in the leads' order: ``lead_id``, ``status`` (``category`` of ``won`` /
           ``lost`` / ``open``), ``handed_over_at`` and ``closed_at`` (optional).
-profile history  optional, not saved with the tables: field changes as CRMs export them,
-          ``lead_id``, ``field`` (a leads column), ``changed_at`` (and old/new values). The leakage
-          audit reads it to find profile values written after the hand-over or close.
+profile history  optional: field changes as CRMs export them (Salesforce/HubSpot field history), one
+          row per change: ``lead_id``, ``field`` (a profile column), ``old_value``, ``new_value`` (text;
+          missing = empty) and ``changed_at``. Snapshots read a field that has history as of their
+          cutoff (``training.features.profile_asof``): the ``new_value`` of its last change before the
+          cutoff, or the ``old_value`` of its first change when all changes come later; leads without
+          history for a field keep the leads table's value. Checked by ``training.data.profile_history``.
 """
 
 from __future__ import annotations
@@ -39,8 +42,12 @@ CLOSED_AT = "closed_at"
 ROW_ORDER = "row_order"
 #: Columns of a profile history table (one row per field change).
 HISTORY_FIELD = "field"
+OLD_VALUE = "old_value"
+NEW_VALUE = "new_value"
 CHANGED_AT = "changed_at"
-
+HISTORY_REQUIRED = (LEAD_ID, HISTORY_FIELD, OLD_VALUE, NEW_VALUE, CHANGED_AT)
+#: The optional profile history's table name (``profile_history.parquet`` / ``.csv`` in a dataset folder).
+PROFILE_HISTORY = "profile_history"
 LEAD_REQUIRED = (LEAD_ID,)
 EVENT_REQUIRED = (LEAD_ID, OCCURRED_AT, EVENT_TYPE)
 OUTCOME_REQUIRED = (LEAD_ID, STATUS)
@@ -73,11 +80,6 @@ class TimeBasis(StrEnum):
 
     TIMESTAMPS = "timestamps"
     ROW_ORDER = "row_order"
-
-
-#: Columns of a profile history table (one row per field change).
-HISTORY_FIELD = "field"
-CHANGED_AT = "changed_at"
 
 
 class KnownAt(StrEnum):
@@ -166,6 +168,11 @@ class LeadDataset:
         directory.mkdir(parents=True, exist_ok=True)
         for name, frame in (("leads", self.leads), ("events", self.events), ("outcomes", self.outcomes)):
             _atomic_parquet(frame, directory / f"{name}.parquet")
+        history_path = directory / f"{PROFILE_HISTORY}.parquet"
+        if self.profile_history is not None:
+            _atomic_parquet(self.profile_history, history_path)
+        else:
+            history_path.unlink(missing_ok=True)  # a history left from an earlier save is not this dataset's
         tmp = directory / f".{METADATA_FILE}.tmp"
         tmp.write_text(self.metadata.to_json())
         tmp.replace(directory / METADATA_FILE)

@@ -16,7 +16,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from training.data.contract import METADATA_FILE, TABLE_SUFFIXES, DatasetMetadata, LeadDataset
+from training.data.contract import (
+    METADATA_FILE,
+    PROFILE_HISTORY,
+    TABLE_SUFFIXES,
+    DatasetMetadata,
+    LeadDataset,
+)
 from training.data.csv_checks import (
     MAX_FIELD_CHARS,
     Place,
@@ -26,6 +32,7 @@ from training.data.csv_checks import (
     place_of_line,
     unclosed_quote,
 )
+from training.data.profile_history import attach_profile_history
 from training.data.validation import Mode, ValidationReport, validate_tables
 
 #: Delimiters tried when none is given, in order of preference on a tie.
@@ -112,7 +119,8 @@ def load_dataset(
     encoding: str = "utf-8",
     delimiter: str | None = None,
 ) -> tuple[LeadDataset, ValidationReport]:
-    """Read and validate a dataset folder: leads, optional events and outcomes, optional dataset.json.
+    """Read and validate a dataset folder: leads, optional events and outcomes, optional dataset.json,
+    optional profile history (``training.data.profile_history``).
 
     Without an outcomes table the outcome columns must be columns of the leads table. Without
     ``dataset.json`` the metadata is a default one named after the folder (profile columns inferred).
@@ -132,7 +140,7 @@ def load_dataset(
         if path is not None
     }
     files = {name: path.name for name, path in paths.items() if path is not None}
-    return validate_tables(
+    dataset, report = validate_tables(
         frames["leads"],
         frames.get("events"),
         frames.get("outcomes"),
@@ -141,6 +149,11 @@ def load_dataset(
         files=files,
         now=now,
     )
+    history_path = find_table(directory, PROFILE_HISTORY)
+    if history_path is None:
+        return dataset, report
+    history = read_table(history_path, delimiter=delimiter, encoding=encoding, table=PROFILE_HISTORY)
+    return attach_profile_history(dataset, report, history, file=history_path.name, strict=mode == "strict")
 
 
 def _read_metadata(directory: Path) -> DatasetMetadata:

@@ -21,6 +21,7 @@ from training.data.contract import (
     HANDED_OVER_AT,
     METADATA_FILE,
     OCCURRED_AT,
+    PROFILE_HISTORY,
     REJECTS_FILE,
     STATUS,
     DatasetMetadata,
@@ -31,6 +32,7 @@ from training.data.contract import (
 from training.data.joins import JoinSummary
 from training.data.mapping_config import OBSERVED_UNTIL_MAX, MappingConfig, MappingConfigError, load_mapping
 from training.data.mapping_frames import RawTables, build_raw_tables
+from training.data.profile_history import attach_profile_history
 from training.data.reject_cap import check_reject_share
 from training.data.validation import (
     DataValidationError,
@@ -64,6 +66,8 @@ class ImportSummary:
     observed_until: pd.Timestamp | None = None
     #: How each lookup table of ``[[joins]]`` matched the leads.
     joins: list[JoinSummary] = field(default_factory=list)
+    #: Profile changes imported from the field history (``None``: no history mapped).
+    profile_changes: int | None = None
 
     def to_table(self) -> list[tuple[str, str]]:
         """(label, value) pairs for a two-column table."""
@@ -74,6 +78,11 @@ class ImportSummary:
             ("win rate", f"{self.outcome_rate:.1%}"),
             ("rows rejected", f"{self.rejects:,}"),
             *((f"joined {Path(join.file).name} on {join.on}", join.describe()) for join in self.joins),
+            *(
+                (("profile changes", f"{self.profile_changes:,}"),)
+                if self.profile_changes is not None
+                else ()
+            ),
             ("time basis", self.time_basis),
             ("observed until", str(self.observed_until) if self.observed_until is not None else "-"),
             ("written to", str(self.out_dir)),
@@ -118,6 +127,10 @@ def import_export(
             files=raw.files,
             now=now,
         )
+        if raw.profile_history is not None:
+            dataset, report = attach_profile_history(
+                dataset, report, raw.profile_history, file=raw.files[PROFILE_HISTORY], strict=mode == "strict"
+            )
     except DataValidationError as error:
         raise DataValidationError(_translated_problems(error.problems, raw)) from None
     report = _translated_report(report, raw)
@@ -144,6 +157,7 @@ def import_export(
         warnings=[*raw.warnings, *_rejects_warnings(report, out_dir)],
         observed_until=dataset.metadata.observed_until,
         joins=raw.joins,
+        profile_changes=len(dataset.profile_history) if dataset.profile_history is not None else None,
     )
 
 

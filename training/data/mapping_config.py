@@ -29,6 +29,7 @@ from training.data.contract import (
     Outcome,
 )
 from training.data.date_formats import DateFormatKeys
+from training.data.history_config import ProfileHistoryMapping
 from training.data.join_config import JoinMapping
 from training.data.mapping_sections import (
     RESERVED_NAMES,
@@ -224,6 +225,7 @@ class _MappingFile(ConfigSection, RejectCapKey):
     outcome: OutcomeMapping
     events: EventsMapping | None = None
     joins: tuple[JoinMapping, ...] = ()
+    profile_history: ProfileHistoryMapping | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> _MappingFile:
@@ -231,6 +233,10 @@ class _MappingFile(ConfigSection, RejectCapKey):
         _check_joined_names(self.leads, self.joins)
         if self.events is not None and self.leads.created_at is None:
             raise KeyProblem("events", "an events log needs lead timestamps: set leads.created_at")
+        if self.profile_history is not None and self.leads.created_at is None:
+            raise KeyProblem(
+                "profile_history", "a profile history needs lead timestamps: set leads.created_at"
+            )
         return self
 
 
@@ -250,6 +256,8 @@ class MappingConfig:
     observed_until: pd.Timestamp | Literal["max"] = OBSERVED_UNTIL_MAX
     #: Lookup tables joined onto the leads (``[[joins]]``), in the config's order.
     joins: tuple[JoinMapping, ...] = ()
+    #: A field-history export giving profile values as of each cutoff (``[profile_history]``).
+    profile_history: ProfileHistoryMapping | None = None
     max_reject_share: float = DEFAULT_MAX_REJECT_SHARE  # a lenient import fails above this rejected share
 
     @property
@@ -285,6 +293,7 @@ def load_mapping(path: Path) -> MappingConfig:
         events=parsed.events,
         observed_until=parsed.observed_until,
         joins=parsed.joins,
+        profile_history=parsed.profile_history,
         max_reject_share=parsed.max_reject_share,
     )
 

@@ -20,6 +20,7 @@ from training.data.contract import (
     HANDED_OVER_AT,
     LEAD_ID,
     OCCURRED_AT,
+    PROFILE_HISTORY,
     ROW_ORDER,
     STATUS,
 )
@@ -40,6 +41,7 @@ from training.data.mapping_config import (
     MappingConfigError,
     OutcomeMapping,
 )
+from training.data.mapping_history import history_table
 from training.data.row_order import RowOrderError, row_positions
 
 
@@ -64,6 +66,8 @@ class RawTables:
     warnings: list[str] = field(default_factory=list)
     #: How each lookup table of ``[[joins]]`` matched the leads.
     joins: list[JoinSummary] = field(default_factory=list)
+    #: The field-history export as the contract's profile history table (``None``: none mapped).
+    profile_history: pd.DataFrame | None = None
 
     @property
     def rows_read(self) -> dict[str, int]:
@@ -132,7 +136,14 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
         files["events"] = events_file
         raw_frames[events_file] = events_raw
         original_columns.setdefault(events_file, {}).update(event_columns)
-    return RawTables(leads, outcomes, events, files, original_columns, raw_frames, warnings, joins)
+    history = None
+    if config.profile_history is not None:
+        history_file = config.profile_history.file
+        history, history_columns, history_raw = history_table(config, root, encoding, warnings)
+        files[PROFILE_HISTORY] = history_file
+        raw_frames[history_file] = history_raw
+        original_columns.setdefault(history_file, {}).update(history_columns)
+    return RawTables(leads, outcomes, events, files, original_columns, raw_frames, warnings, joins, history)
 
 
 def _add_absent_leads(outcomes: pd.DataFrame, lead_ids: pd.Series, absent: str) -> pd.DataFrame:

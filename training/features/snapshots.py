@@ -31,6 +31,9 @@ rate). Leads without an outcome row count as open (``missing_outcome``).
 Timestamped datasets without events (e.g. an export of marketing-qualified leads): one snapshot per lead
 at its ``created_at``, labelled by the horizon as above.
 
+Profile columns: the leads table's values, except for fields with a profile history, which are taken as
+of each cutoff (``training.features.profile_asof``), so a value changed after the cutoff does not leak.
+
 Row-order datasets (``TimeBasis.ROW_ORDER``): one snapshot per lead with ``cutoff = NaT`` and the
 lead's ``row_order``; label = (status == won); open leads are censored (their outcome is unknown).
 """
@@ -61,6 +64,7 @@ from training.features.labels import (
     outcomes_for_leads,
     row_order_labels,
 )
+from training.features.profile_asof import history_fields, values_as_of
 from training.features.timestamps import DAY_NS, NAT_NS, timestamps_ns
 
 #: Column of ``SnapshotBatch.snapshots`` holding the point in time the snapshot sees the lead at.
@@ -190,6 +194,14 @@ def _snapshot_frame(
         frame[CREATED_AT] = leads[CREATED_AT].array.take(lead_idx)
     for column in columns:
         frame[column] = leads[column].array.take(lead_idx)
+    # Fields with a profile history are seen as of the cutoff, not as the leads table has them now.
+    history = dataset.profile_history
+    for column in history_fields(history, columns):
+        assert history is not None
+        numeric = pd.api.types.is_numeric_dtype(leads[column].dtype)
+        frame[column], _ = values_as_of(
+            history, column, leads[LEAD_ID], lead_idx, cutoff_ns, frame[column], numeric=numeric
+        )
     frame.update(extra)
     return pd.DataFrame(frame)
 
