@@ -54,47 +54,59 @@ def values_as_of(
     Numeric columns come back as float64, categorical ones as a ``Categorical`` whose categories add
     the history's values to the current ones.
     """
-    changes = history[history[HISTORY_FIELD].astype(str) == column]
+    changes = history[history[HISTORY_FIELD].to_numpy(dtype=object) == column]
     change_lead = pd.Index(lead_ids.astype(str)).get_indexer(pd.Index(changes[LEAD_ID].astype(str)))
     change_ns = timestamps_ns(changes[CHANGED_AT])
     usable = (change_lead >= 0) & (change_ns != NAT_NS)
     if not usable.any():
         return current, 0
     order = np.lexsort((change_ns[usable], change_lead[usable]))  # by lead, then time (stable)
-    lead_sorted = change_lead[usable][order]
+    lead_sorted = change_lead[usable][order].astype(np.int64)
     ns_sorted = change_ns[usable][order]
-    old = _values(changes[OLD_VALUE], numeric)[usable][order]
-    new = _values(changes[NEW_VALUE], numeric)[usable][order]
+    # Only snapshots of leads with history (and a cutoff time) need a look-up.
+    lead_has_history = np.zeros(int(max(lead_sorted.max(), lead_idx.max(initial=0))) + 1, dtype=bool)
+    lead_has_history[lead_sorted] = True
+    chosen = np.flatnonzero(lead_has_history[lead_idx] & (cutoff_ns != NAT_NS))
+    leads_chosen = lead_idx[chosen].astype(np.int64)
     # (lead, time) as one sortable int64: times replaced by their rank among the distinct change times.
     times = np.unique(ns_sorted)
     stride = np.int64(len(times) + 1)
-    keys = lead_sorted.astype(np.int64) * stride + np.searchsorted(times, ns_sorted)
+    keys = lead_sorted * stride + np.searchsorted(times, ns_sorted)
     # Changes strictly before the cutoff: rank < (number of distinct change times before the cutoff).
-    before = np.searchsorted(times, cutoff_ns, side="left")
-    last = np.searchsorted(keys, lead_idx.astype(np.int64) * stride + before, side="left") - 1
-    first = np.searchsorted(lead_sorted, lead_idx, side="left")
-    timed = cutoff_ns != NAT_NS
-    has_history = timed & (first < len(lead_sorted))
-    has_history[has_history] &= lead_sorted[first[has_history]] == lead_idx[has_history]
-    changed = has_history & (last >= 0)
-    changed[changed] &= lead_sorted[last[changed]] == lead_idx[changed]
-    from_history = np.where(changed, new[np.maximum(last, 0)], old[np.minimum(first, len(old) - 1)])
-    used = int(has_history.sum())
+    before = np.searchsorted(times, cutoff_ns[chosen], side="left")
+    last = np.searchsorted(keys, leads_chosen * stride + before, side="left") - 1
+    first = np.searchsorted(lead_sorted, leads_chosen, side="left")
+    changed = last >= 0
+    changed[changed] &= lead_sorted[last[changed]] == leads_chosen[changed]
+    # The change row each chosen snapshot reads: its last one before the cutoff (new value), else its
+    # first one (old value).
+    row = np.where(changed, last, first)
+    old_rows = changes[OLD_VALUE].to_numpy(dtype=object)[usable][order]
+    new_rows = changes[NEW_VALUE].to_numpy(dtype=object)[usable][order]
     if numeric:
         values = np.asarray(current, dtype=np.float64).copy()
-        values[has_history] = from_history[has_history].astype(np.float64)
-        return values, used
+        old, new = _numbers(old_rows), _numbers(new_rows)
+        values[chosen] = np.where(changed, new[row], old[row])
+        return values, len(chosen)
+    # Categorical: work on codes; the categories gain the history's values.
     current_values = pd.Categorical(current)
-    replaced = pd.Series(np.asarray(current_values, dtype=object))
-    replaced[has_history] = from_history[has_history]
-    present = pd.Series(from_history[has_history]).dropna().astype(str).unique()
-    categories = current_values.categories.union(pd.Index(present, dtype=object))
-    return pd.Categorical(replaced, categories=categories), used
+    texts = pd.Index(pd.unique(np.concatenate([old_rows, new_rows]))).dropna().astype(str)
+    categories = current_values.categories.union(texts.difference(current_values.categories))
+    recode = np.append(categories.get_indexer(current_values.categories), -1)
+    codes = recode[current_values.codes]
+    old_codes = _codes(old_rows, categories)
+    new_codes = _codes(new_rows, categories)
+    codes[chosen] = np.where(changed, new_codes[row], old_codes[row])
+    return pd.Categorical.from_codes(codes, categories=categories), len(chosen)
 
 
-def _values(values: pd.Series, numeric: bool) -> np.ndarray:
-    """History values as float64 (numeric fields; validated to parse) or text objects, missing as NaN."""
-    if numeric:
-        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    text = values.astype(object).where(values.notna(), np.nan)
-    return np.asarray(text, dtype=object)
+def _numbers(values: np.ndarray) -> np.ndarray:
+    """History values of a numeric field (validated to parse) as float64, missing as NaN."""
+    return pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _codes(values: np.ndarray, categories: pd.Index) -> np.ndarray:
+    """Codes of history values in ``categories``; missing values get -1."""
+    text = pd.Series(values, dtype=object)
+    codes = categories.get_indexer(pd.Index(text.where(text.isna(), text.astype(str))))
+    return np.where(text.isna().to_numpy(), -1, codes)
