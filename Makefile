@@ -40,6 +40,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_simulator.py --leads 2000 20000
 	$(BIN)/python bench/bench_features.py --leads 20000 --fit-leads 20000 --snapshot-leads 20000
+	$(BIN)/python bench/bench_profile_history.py --leads 20000
 	$(BIN)/python bench/bench_quality.py --leads 3000
 	$(BIN)/python bench/bench_api.py --train-leads 1000 --requests 300 --concurrency 4 --rounds 1 \
 	  --batches 1 --batch-size 100 --max-seconds 15
@@ -51,6 +52,7 @@ bench: $(STAMP)
 bench-full: $(STAMP)
 	$(BIN)/python bench/bench_simulator.py --write
 	$(BIN)/python bench/bench_features.py --write
+	$(BIN)/python bench/bench_profile_history.py --write
 	$(BIN)/python bench/bench_quality.py --write
 	$(BIN)/python bench/bench_api.py --write
 	@if [ -d $(SHARED_DATASETS) ]; then $(BIN)/python bench/bench_datasets.py --write; \

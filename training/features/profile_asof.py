@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from training.data.contract import CHANGED_AT, HISTORY_FIELD, LEAD_ID, NEW_VALUE, OLD_VALUE
+from training.data.contract import CHANGED_AT, HISTORY_FIELD, LEAD_ID, NEW_VALUE, OLD_VALUE, LeadDataset
 from training.features.timestamps import NAT_NS, timestamps_ns
 
 
@@ -36,6 +36,24 @@ def history_fields(history: pd.DataFrame | None, columns: Sequence[str]) -> list
     assert history is not None
     present = set(history[HISTORY_FIELD].astype(str).unique())
     return [column for column in columns if column in present]
+
+
+def profile_at(
+    dataset: LeadDataset, lead_idx: np.ndarray, cutoff_ns: np.ndarray, columns: Sequence[str]
+) -> dict[str, pd.api.extensions.ExtensionArray | np.ndarray]:
+    """The ``columns`` that have history, per snapshot (lead at position ``lead_idx[i]`` of the leads
+    table, at ``cutoff_ns[i]``), as of the cutoff; columns without history are not in the result."""
+    history = dataset.profile_history
+    leads = dataset.leads
+    values: dict[str, pd.api.extensions.ExtensionArray | np.ndarray] = {}
+    for column in history_fields(history, columns):
+        assert history is not None
+        numeric = pd.api.types.is_numeric_dtype(leads[column].dtype)
+        current = leads[column].array.take(lead_idx)
+        values[column], _ = values_as_of(
+            history, column, leads[LEAD_ID], lead_idx, cutoff_ns, current, numeric=numeric
+        )
+    return values
 
 
 def values_as_of(

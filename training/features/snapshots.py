@@ -64,7 +64,7 @@ from training.features.labels import (
     outcomes_for_leads,
     row_order_labels,
 )
-from training.features.profile_asof import history_fields, values_as_of
+from training.features.profile_asof import profile_at
 from training.features.timestamps import DAY_NS, NAT_NS, timestamps_ns
 
 #: Column of ``SnapshotBatch.snapshots`` holding the point in time the snapshot sees the lead at.
@@ -195,13 +195,7 @@ def _snapshot_frame(
     for column in columns:
         frame[column] = leads[column].array.take(lead_idx)
     # Fields with a profile history are seen as of the cutoff, not as the leads table has them now.
-    history = dataset.profile_history
-    for column in history_fields(history, columns):
-        assert history is not None
-        numeric = pd.api.types.is_numeric_dtype(leads[column].dtype)
-        frame[column], _ = values_as_of(
-            history, column, leads[LEAD_ID], lead_idx, cutoff_ns, frame[column], numeric=numeric
-        )
+    frame.update(profile_at(dataset, lead_idx, cutoff_ns, columns))
     frame.update(extra)
     return pd.DataFrame(frame)
 

@@ -11,7 +11,9 @@ import pandas as pd
 
 from training.bundle import ModelBundle
 from training.data.contract import CLOSED_AT, CREATED_AT, LEAD_ID, STATUS, LeadDataset
+from training.features.profile_asof import profile_at
 from training.features.snapshots import CUTOFF, SnapshotBatch
+from training.features.timestamps import timestamps_ns
 
 
 def card_threshold(bundle: ModelBundle) -> float:
@@ -83,6 +85,12 @@ def backtest(
         raise ValueError(f"backtest: no lead was open at {when} (created before it and not yet closed)")
     snapshots = chosen.copy()
     snapshots.insert(1, CUTOFF, when)
+    # Profile fields with history as they were at the backtest date, as training saw them.
+    positions = np.flatnonzero(open_then)
+    cutoff_ns = np.repeat(timestamps_ns([when]), len(positions))
+    as_of = profile_at(dataset, positions, cutoff_ns, list(chosen.columns))
+    for column, values in as_of.items():
+        snapshots[column] = values
     features = bundle.pipeline[0]
     batch = SnapshotBatch(
         snapshots,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -204,3 +206,32 @@ def test_backtest_scores_open_leads_and_looks_up_what_happened(
     assert by_handover["leads"].sum() == len(scored)
     # The model's ripe leads are won far more often than the ones it keeps in nurture.
     assert by_handover.loc[True, "win_rate"] > 2 * by_handover.loc[False, "win_rate"]
+
+
+def test_backtest_reads_profile_fields_with_history_as_of_its_date(
+    trained: tuple[SimulationResult, TrainingOutcome],
+) -> None:
+    simulation, outcome = trained
+    dataset = simulation.dataset
+    plain = backtest(outcome.bundle, dataset)
+    column = dataset.metadata.categorical_columns[0]
+    levels = [str(level) for level in dataset.leads[column].cat.categories]
+    # Every lead's field was another level until the day after the backtest date.
+    earlier = (
+        dataset.leads[column].astype(str).map(lambda level: levels[(levels.index(level) + 1) % len(levels)])
+    )
+    history = pd.DataFrame(
+        {
+            "lead_id": dataset.leads["lead_id"],
+            "field": column,
+            "old_value": earlier,
+            "new_value": dataset.leads[column].astype(str),
+            "changed_at": plain.as_of + pd.Timedelta(days=1),
+        }
+    )
+    with_history = replace(dataset, profile_history=history)
+    as_then = replace(dataset, leads=dataset.leads.assign(**{column: earlier.astype("category")}))
+    scored = backtest(outcome.bundle, with_history, plain.as_of).leads
+    expected = backtest(outcome.bundle, as_then, plain.as_of).leads
+    assert np.allclose(scored["readiness"], expected["readiness"])
+    assert not np.allclose(scored["readiness"], plain.leads["readiness"])  # the current values differ
