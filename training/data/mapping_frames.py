@@ -232,10 +232,16 @@ def _leads_table(
         table[LEAD_ID] = cleaned[leads.lead_id]
         original[LEAD_ID] = leads.lead_id
     if leads.created_at is not None:
-        created = cleaned[leads.created_at]
-        if leads.created_at_fallback is not None:
-            created = with_fallback(created, cleaned[leads.created_at_fallback], file, warnings)
-        table[CREATED_AT] = section_dates(config, "leads", leads, file, leads.created_at, created, warnings)
+        created = section_dates(
+            config, "leads", leads, file, leads.created_at, cleaned[leads.created_at], warnings
+        )
+        fallback = leads.created_at_fallback
+        if fallback is not None:  # each column in its own declared format, then merged
+            fallback_dates = section_dates(
+                config, "leads", leads, file, fallback, cleaned[fallback], warnings
+            )
+            created = with_fallback(created, fallback_dates, file, warnings)
+        table[CREATED_AT] = created
         original[CREATED_AT] = leads.created_at
     else:
         table[ROW_ORDER] = row_positions(raw, leads.row_order, leads.sequence_column, str(config.path), file)

@@ -22,7 +22,7 @@ RowOrder = Literal["oldest_first", "newest_first"]
 class TimeAxisKeys(BaseModel):
     """The ``[leads]`` keys besides ``created_at`` that define an export's time axis."""
 
-    #: used where ``created_at`` is empty (same ``date_format``)
+    #: used where ``created_at`` is empty (its own format in ``date_formats``, else ``date_format``)
     created_at_fallback: str | None = None
     #: required without ``created_at``: which rows are the oldest
     row_order: RowOrder | None = None

@@ -111,3 +111,18 @@ def test_bad_date_format_settings_are_refused_naming_the_key(
 ) -> None:
     with pytest.raises(MappingConfigError, match=message):
         load_mapping(_config(tmp_path, leads_formats))
+
+
+def test_the_fallback_date_column_is_read_in_its_own_format(tmp_path: Path) -> None:
+    table = """
+id,Created,Added,Closed,Handed,Won
+c1,03/04/2024,2023.12.01,,,open
+c2,,2024.02.01,,,open
+"""
+    config = _config(tmp_path, 'date_format = "%d/%m/%Y"\ndate_formats = { Added = "%Y.%m.%d" }', table=table)
+    text = config.read_text().replace('drop = ["Added"]', 'created_at_fallback = "Added"')
+    config.write_text(text)
+    import_export(config, tmp_path / "d", mode="strict")
+    leads = _frame(tmp_path / "d", "leads")
+    assert leads.loc["c1", "created_at"] == pd.Timestamp("2024-04-03", tz="UTC")
+    assert leads.loc["c2", "created_at"] == pd.Timestamp("2024-02-01", tz="UTC")  # from Added, as %Y.%m.%d
