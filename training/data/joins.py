@@ -84,13 +84,18 @@ def join_lookup(
     cleaned = clean_columns(
         config, section, join.file, raw, [join.lookup_key, *join.columns], join.rules, warnings
     )
-    keys = as_text(cleaned[join.lookup_key])
+    keys = _key_text(cleaned[join.lookup_key])
     _refuse_duplicates(config, section, join, keys)
     blank = int(keys.isna().sum())
     if blank:
         warnings.append(f"{blank:,} rows of {join.file} have no {join.lookup_key!r}: no lead can match them")
-    lead_keys = as_text(lead_keys_raw[join.on])
+    lead_keys = _key_text(lead_keys_raw[join.on])
     present = keys.notna().to_numpy()
+    if not present.any():
+        raise MappingConfigError(
+            f"{config.path}: key '{section}.key': column {join.lookup_key!r} of {join.file} is empty in "
+            "every row, so no lead can be joined to it"
+        )
     position = pd.Index(keys[present]).get_indexer(lead_keys)
     matched = position >= 0
     without_key = lead_keys.isna().to_numpy()
@@ -133,6 +138,13 @@ def join_lookup(
     )
     original = {join.output_name(column): f"{column} (from {join.file})" for column in join.columns}
     return JoinedColumns(columns, original, raw, summary)
+
+
+def _key_text(values: pd.Series) -> pd.Series:
+    """Keys as stripped text, blank = missing, and ``12.0`` read as ``12`` (an id column that a
+    spreadsheet or a typed file turned into floats must still match its text form)."""
+    text = as_text(values)
+    return text.str.replace(r"^(-?\d+)\.0+$", r"\1", regex=True)
 
 
 def _refuse_duplicates(config: MappingConfig, section: str, join: JoinMapping, keys: pd.Series) -> None:

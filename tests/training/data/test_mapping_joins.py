@@ -167,3 +167,12 @@ def test_joined_column_problem_names_the_lookup_file(tmp_path: Path) -> None:
         import_export(_config(tmp_path, accounts=accounts), tmp_path / "d", mode="strict")
     assert "Employees (from accounts.csv)" in str(caught.value)
     assert "cannot parse 'lots' as a number" in str(caught.value)
+
+
+def test_typed_keys_match_their_text_form(tmp_path: Path) -> None:
+    # A lookup exported from a spreadsheet: numeric ids with a ".0"; the leads file has "7".
+    leads = "id,Created,Account,Won\nl1,2024-01-02,7,yes\nl2,2024-01-03,8,no\n"
+    config = _config(tmp_path, leads=leads)
+    (tmp_path / "accounts.csv").write_text("Id,Industry,Region,Employees\n7.0,Retail,EU,1\n8.0,Media,US,2\n")
+    summary = import_export(config, tmp_path / "d", mode="strict")
+    assert summary.joins[0].matched == 2
