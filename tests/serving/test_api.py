@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
-import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -26,7 +25,6 @@ from pydantic import SecretStr
 
 from serving.app import create_app
 from serving.heap import settle_heap
-from serving.logs import LOGGER_NAME, JsonFormatter
 from serving.model_holder import LoadedModel, ModelHolder
 from serving.schemas import LeadScore
 from serving.scorer import LeadScorer
@@ -501,6 +499,25 @@ def test_missing_and_wrong_api_key(client: TestClient) -> None:
     assert client.get("/healthz", headers={"X-API-Key": ""}).status_code == 200
 
 
+def test_every_operation_that_declares_the_key_refuses_requests_without_it(client: TestClient) -> None:
+    """Each operation whose OpenAPI entry requires the API key answers 401 without it and 403 with a
+    wrong one, whatever the body or query (the fuzz test leaves this to this explicit check)."""
+    paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    secured = [
+        (method, path)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if operation.get("security") and "{" not in path
+    ]
+    assert {("post", "/v1/score"), ("post", "/v1/score/batch"), ("get", "/v1/model")} <= set(secured)
+    for method, path in secured:
+        for key, status in (("", 401), ("nope", 403)):
+            response = client.request(
+                method.upper(), path, params={"extra": "1"}, json=lead(), headers={"X-API-Key": key}
+            )
+            assert response.status_code == status, (method, path, key, response.status_code)
+
+
 def test_threshold_as_written_by_the_threshold_decision(bundle: ModelBundle) -> None:
     decision = ThresholdDecision(0.3, ThresholdPolicy(), "for the test")
     card = bundle.card.model_copy(update={"threshold": ThresholdRecord.of(decision)})
@@ -598,25 +615,14 @@ def test_request_id_is_echoed_or_made(client: TestClient) -> None:
     assert made and made != "bad id with spaces"
 
 
-def test_logs_are_json_and_free_of_personal_data(client: TestClient) -> None:
-    lines: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(JsonFormatter().format(record))
-
-    handler = Collect()
-    logger = logging.getLogger(LOGGER_NAME)
-    logger.addHandler(handler)
-    try:
-        body = lead(GREEN_EVENTS, lead_id="secret-lead-42", source="webinar")
-        client.post("/v1/score", json=body, headers={"X-Request-ID": "req-1"})
-        client.post("/v1/score/batch", json={"leads": [body]}, headers={"X-Request-ID": "req-2"})
-        client.post(
-            "/v1/score", json={**body, "as_of": "1999-01-01T00:00:00Z"}, headers={"X-Request-ID": "req-3"}
-        )
-    finally:
-        logger.removeHandler(handler)
+def test_logs_are_json_and_free_of_personal_data(client: TestClient, api_logs: list[str]) -> None:
+    body = lead(GREEN_EVENTS, lead_id="secret-lead-42", source="webinar")
+    client.post("/v1/score", json=body, headers={"X-Request-ID": "req-1"})
+    client.post("/v1/score/batch", json={"leads": [body]}, headers={"X-Request-ID": "req-2"})
+    client.post(
+        "/v1/score", json={**body, "as_of": "1999-01-01T00:00:00Z"}, headers={"X-Request-ID": "req-3"}
+    )
+    lines = api_logs
     parsed = [json.loads(line) for line in lines]
     assert {p.get("request_id") for p in parsed} >= {"req-1", "req-2", "req-3"}
     assert {p.get("status") for p in parsed if p.get("path")} >= {200, 422}

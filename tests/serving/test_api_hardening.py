@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -15,7 +14,6 @@ from pydantic import SecretStr
 from test_api import AS_OF, GREEN_EVENTS, holder_for, lead
 
 from serving.app import create_app
-from serving.logs import LOGGER_NAME, JsonFormatter
 from serving.model_holder import LoadedModel, ModelHolder
 from serving.settings import Settings
 from training.bundle import ModelBundle
@@ -30,23 +28,6 @@ def client(small_bundle: ModelBundle) -> Iterator[TestClient]:
     app = create_app(Settings(api_key=SecretStr(KEY), max_body_bytes=2_000_000), holder_for(small_bundle))
     with TestClient(app, headers={"X-API-Key": KEY}) as test_client:
         yield test_client
-
-
-@pytest.fixture
-def api_logs() -> Iterator[list[str]]:
-    lines: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(JsonFormatter().format(record))
-
-    handler = Collect()
-    logger = logging.getLogger(LOGGER_NAME)
-    logger.addHandler(handler)
-    try:
-        yield lines
-    finally:
-        logger.removeHandler(handler)
 
 
 def post_raw(client: TestClient, path: str, text: str) -> Any:

@@ -17,7 +17,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from pydantic import SecretStr
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
 from serving.app import create_app
 from serving.model_holder import LoadedModel, ModelHolder
@@ -102,7 +102,9 @@ def positive_data_accepted_except_cross_field_rules(ctx: Any, response: Any, cas
 def test_api_conforms_to_its_openapi_schema(case: Any) -> None:
     case.call_and_validate(
         headers={"X-API-Key": KEY},
-        excluded_checks=[positive_data_acceptance],
+        # ignored_auth failed now and then (a 200 for a probe it believed carried no key; its probes are
+        # re-sent with these call headers). test_api checks 401/403 on every secured operation instead.
+        excluded_checks=[positive_data_acceptance, ignored_auth],
         additional_checks=[positive_data_accepted_except_cross_field_rules],
     )
 

@@ -69,23 +69,7 @@ class LinearReadinessModel(ReadinessModel):
     # ------------------------------------------------------------------ fitting
     def fit(self, X: pd.DataFrame, y: Any, time_key: Any = None, groups: Any = None) -> LinearReadinessModel:
         """Build the bases, choose the L2 strength on the held-out leads, calibrate there, refit on all."""
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError(f"LinearReadinessModel.fit expects a pandas DataFrame, got {type(X).__name__}")
-        labels = np.asarray(y)
-        if labels.shape != (len(X),):
-            raise ValueError(f"y has shape {labels.shape} but X has {len(X)} rows")
-        self.classes_ = np.unique(labels)
-        if self.classes_.size != 2:
-            raise ValueError(f"LinearReadinessModel needs two outcomes in y, found {self.classes_.tolist()}")
-        positive = labels == self.classes_[1]
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
-        self.categories_ = {
-            str(name): X[name].cat.categories
-            for name in X.columns
-            if isinstance(X[name].dtype, pd.CategoricalDtype)
-        }
-        matrix = self.encoder().encode(X)
+        positive, matrix = self._learn_layout(X, y)
         self._fit_bases(matrix)
         basis = self._basis(matrix)
         self.reference_ = basis.mean(axis=0)

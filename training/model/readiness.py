@@ -118,30 +118,9 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ fitting
     def fit(self, X: pd.DataFrame, y: Any, time_key: Any = None, groups: Any = None) -> ReadinessModel:
         """Train the trees on the earlier rows and calibrate on the time-later slice; returns ``self``."""
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError(
-                f"ReadinessModel.fit expects a pandas DataFrame of features, got {type(X).__name__}"
-            )
         if not 0.0 < self.calibration_fraction < 1.0:
             raise ValueError(f"calibration_fraction must be in (0, 1), got {self.calibration_fraction}")
-        labels = np.asarray(y)
-        if labels.shape != (len(X),):
-            raise ValueError(f"y has shape {labels.shape} but X has {len(X)} rows")
-        self.classes_ = np.unique(labels)
-        if self.classes_.size != 2:
-            raise ValueError(
-                f"ReadinessModel needs exactly two outcomes in y, found {self.classes_.tolist()}"
-            )
-        positive = labels == self.classes_[1]
-
-        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
-        self.categories_ = {
-            str(name): X[name].cat.categories
-            for name in X.columns
-            if isinstance(X[name].dtype, pd.CategoricalDtype)
-        }
-        matrix = self.encoder().encode(X)
+        positive, matrix = self._learn_layout(X, y)
 
         fit_rows, calibration_rows = self.held_out_split(len(X), time_key, groups)
         for part, rows in (("training", fit_rows), ("calibration", calibration_rows)):
@@ -202,6 +181,27 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         gain = self.booster_.feature_importance("gain", iteration=self.n_iterations_).astype(np.float64)
         self.feature_importances_ = gain / gain.sum() if gain.sum() > 0 else gain
         return self
+
+    def _learn_layout(self, X: pd.DataFrame, y: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Check ``X`` and ``y``, learn the classes, feature names and categories every readiness model
+        keeps, and return the positive mask and ``X`` encoded for the model (shared by the subclasses)."""
+        name = type(self).__name__
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(f"{name}.fit expects a pandas DataFrame of features, got {type(X).__name__}")
+        labels = np.asarray(y)
+        if labels.shape != (len(X),):
+            raise ValueError(f"y has shape {labels.shape} but X has {len(X)} rows")
+        self.classes_ = np.unique(labels)
+        if self.classes_.size != 2:
+            raise ValueError(f"{name} needs exactly two outcomes in y, found {self.classes_.tolist()}")
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.categories_ = {
+            str(column): X[column].cat.categories
+            for column in X.columns
+            if isinstance(X[column].dtype, pd.CategoricalDtype)
+        }
+        return labels == self.classes_[1], self.encoder().encode(X)
 
     def _group_slices(self, n_rows: int, time_key: Any, groups: Any) -> tuple[np.ndarray, np.ndarray]:
         """Tree-training rows and held-out rows: whole groups that start latest (~calibration_fraction)."""
