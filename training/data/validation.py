@@ -46,6 +46,7 @@ from training.data.contract import (
     TimeBasis,
     empty_events,
 )
+from training.data.coverage import events_cut_short
 from training.data.findings import Bounds, EventColumns, Findings, LeadColumns, OutcomeColumns, Source
 from training.data.parsing import STATUS_DTYPE, as_utc
 from training.data.problems import (
@@ -122,6 +123,13 @@ def validate_tables(
     )
     sources = [lead_source] if embedded else [lead_source, outcome_source]
     sources.append(event_source)
+    if event_columns is not None:
+        # Judged on the rows that parsed; a table-level problem in both modes (nothing to quarantine).
+        cut_short = events_cut_short(
+            event_source.file, lead_source.file, event_columns.occurred_at, lead_columns.created_at
+        )
+        if cut_short is not None:
+            raise DataValidationError([cut_short])
     if findings.any() and mode == "strict":
         raise DataValidationError(_collect_problems(findings, sources))
 

@@ -152,6 +152,17 @@ def _replace_line(index: int, edit: Callable[[str], str]) -> Callable[[str], str
     return lambda text: _line(text, index, edit(text.splitlines(keepends=True)[index]))
 
 
+def _events_cut_short(directory: Path) -> None:
+    """Events stop in early January (as if the export hit a row limit) while leads keep arriving until
+    April: every later lead looks as if it never engaged."""
+    leads = leads_rows()
+    for row in leads[7:]:
+        row[1] = f"2024-04-{1 + int(row[0][1:]) % 28:02d}"
+    events = [["lead_id", "occurred_at", "event_type"]]
+    events += [[f"L{i}", "2024-01-10T10:00:00Z", TYPES[i % 3]] for i in range(6)]
+    _write(directory, leads, events)
+
+
 def _no_outcomes(directory: Path) -> None:
     rows = [row[:4] for row in leads_rows()]
     _write(directory, rows, events_rows())
@@ -283,6 +294,7 @@ BROKEN_EXPORTS: dict[str, Broken] = {
         ("events.csv", "row 6", "column occurred_at"),
         lenient=True,
     ),
+    "events cut short": Broken(_events_cut_short, ("events.csv", "leads.csv", "cut short", "2024-01-10")),
     "empty event type": Broken(
         _events_cell(7, "event_type", ""), ("events.csv", "row 7", "column event_type"), lenient=True
     ),
