@@ -26,11 +26,8 @@ import numpy as np
 
 from training.simulation.model import FIT_TIERS, INTEREST_LEVELS, JourneyModel, JourneyParameters
 from training.simulation.profiles import Profiles, draw_profiles
-from training.simulation.truth import (
-    handed_over_win_probability,
-    nurtured_win_probability,
-    poisson_pmf_table,
-)
+from training.simulation.truth import nurtured_win_probability, poisson_pmf_table
+from training.simulation.truth_rows import grid_rows
 
 
 @dataclass
@@ -226,7 +223,7 @@ def simulate_block(
         on_grid = np.flatnonzero((work.view("phase") == g % grid_days) & live)
         if len(on_grid):
             grid.append(
-                _grid_rows(
+                grid_rows(
                     model,
                     nurtured_truth,
                     on_grid,
@@ -336,50 +333,6 @@ def _concatenate_sorted_by_lead(parts: list[tuple[np.ndarray, ...]], n: int) -> 
     order = np.argsort(key, kind="stable")
     sorted_lead = np.repeat(np.arange(n, dtype=lead.dtype), np.bincount(lead, minlength=n))
     return [sorted_lead, *(column[order] for column in columns[1:])]
-
-
-def _grid_rows(
-    model: JourneyModel,
-    nurtured_truth: np.ndarray,
-    rows: np.ndarray,
-    g: int,
-    created_day: np.ndarray,
-    pos: np.ndarray,
-    frac: np.ndarray,
-    level: np.ndarray,
-    state: np.ndarray,
-    nurtured: np.ndarray,
-    handed_over: np.ndarray,
-    handover_win_chance: np.ndarray,
-    horizon_days: int,
-) -> tuple[np.ndarray, ...]:
-    """Ground-truth rows (lead, day, ripeness, win probability, handed over, win probability if handed
-    over at the cutoff, latent state) of the leads in ``rows``."""
-    lead = pos[rows]
-    cutoff = g + frac[rows]
-    probability = nurtured_truth[state[rows]]
-    # Only reads tables: no random draw is added, so simulated data sets stay the same for a seed.
-    if_handed_over = model.handover_win_probability(horizon_days).reshape(-1)[state[rows] // 2]
-    later = ~nurtured[rows]
-    if later.any():
-        # Handed over or decided: the deal's own chance, whatever the events do from now on.
-        deal = lead[later]
-        probability[later] = handed_over_win_probability(
-            model, handover_win_chance[deal], cutoff[later] - handed_over[deal], horizon_days
-        )
-        if_handed_over[later] = probability[later]
-    handed = later.copy()
-    handed[later] = handed_over[lead[later]] <= cutoff[later]
-    day = (g - created_day[lead]).astype(np.int32)
-    return (
-        lead.astype(np.int32),
-        day,
-        level[rows] / (INTEREST_LEVELS - 1),
-        probability,
-        handed,
-        if_handed_over,
-        state[rows].astype(np.int16),
-    )
 
 
 def _move_email_endings(
