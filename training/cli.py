@@ -133,6 +133,13 @@ def train(
     model_name: Annotated[str | None, typer.Option("--model-name", help="Registered model name.")] = None,
     mode: ModeOption = "strict",
     encoding: EncodingOption = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target",
+            help="What the model predicts: won (default), opportunity or accepted (overrides [target] kind).",
+        ),
+    ] = None,
 ) -> None:
     """Train, evaluate against the baselines on a later test period, register, and maybe promote."""
     from training.config import load_train_config
@@ -141,7 +148,9 @@ def train(
     if mode not in ("strict", "lenient"):
         raise typer.BadParameter("must be 'strict' or 'lenient'", param_hint="--mode")
     with user_errors():
-        train_config = load_train_config(config).with_overrides(horizon_days=horizon, model_name=model_name)
+        train_config = load_train_config(config).with_overrides(
+            horizon_days=horizon, model_name=model_name, target=target
+        )
         with stage_progress() as on_stage:
             run = run_training(
                 data,
@@ -158,6 +167,8 @@ SCORER_LABELS = {"model": "model", "logistic_baseline": "logistic", "points_base
 
 def training_summary(run: TrainingRun) -> Group:
     """The final summary: model vs baselines on the test period, threshold, registry outcome."""
+    from training.features.targets import describe_target, recorded_target
+
     outcome = run.outcome
     metrics = Table(
         title="Test period: data the model never saw",
@@ -208,7 +219,9 @@ def training_summary(run: TrainingRun) -> Group:
         champion = f"no: champion stays v{run.champion_before}"
     else:
         champion = "no (there is no champion yet; `leadripe promote` moves it by hand)"
+    card = run.outcome.bundle.card
     rows = [
+        ("target", describe_target(recorded_target(card.config), card.horizon_days)),
         ("snapshots", f"{split.n_train:,} train, {split.n_gap:,} in the gap, {split.n_test:,} test"),
         ("train window", f"{_day(split.train_start)} .. {_day(split.train_end)}"),
         ("test window", f"{_day(split.test_start)} .. {_day(split.test_end)}"),

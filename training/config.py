@@ -17,6 +17,10 @@ Example ``train.toml``::
     chance_margin = 0.02
     min_champion_ratio = 0.95
 
+    [target]                         # what the model predicts (training.features.targets)
+    kind = "opportunity"             # "won" (default), "opportunity" or "accepted"
+    horizon_days = 60                # default per kind: won 90, opportunity 60, accepted 30
+
     [threshold]
     kind = "expected_value"          # or "acceptance_rate", "capacity"
     value_of_won_deal = 10000
@@ -39,7 +43,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from training.config_errors import config_problems
+from training.config_errors import KeyProblem, config_problems
+from training.features.targets import DEFAULT_HORIZON_DAYS, TargetKind
 from training.guard_settings import AuditSettings, PromotionSettings
 
 
@@ -66,6 +71,16 @@ class ThresholdConfig(_Section):
     def policy_kwargs(self) -> dict[str, Any]:
         """The values to build a ``ThresholdPolicy`` from (unset ones keep the policy's defaults)."""
         return self.model_dump(exclude_none=True)
+
+
+class TargetConfig(_Section):
+    """``[target]``: what "ripe" is learnt from: a win (``won``), an opportunity created
+    (``opportunity``) or the lead accepted by sales (``accepted``), each within its horizon after a
+    cutoff. ``horizon_days`` unset: the kind's default (``DEFAULT_HORIZON_DAYS``) unless the top-level
+    ``horizon_days`` (or ``--horizon``) is given."""
+
+    kind: TargetKind = "won"
+    horizon_days: int | None = Field(default=None, ge=1)
 
 
 class ModelConfig(_Section):
@@ -145,7 +160,12 @@ class SelectionConfig(_Section):
 class TrainConfig(_Section):
     """Everything a training run can be told; immutable, validated on construction."""
 
+    #: the horizon of the target: days after a cutoff in which its event counts. Set here, in
+    #: ``[target]``, or not at all (then the target kind's default); ``_resolve_horizon`` makes this
+    #: field the one value every stage reads.
     horizon_days: int = Field(default=90, ge=1)
+    #: ``[target]``: what the model predicts (see ``TargetConfig``)
+    target: TargetConfig = TargetConfig()
     snapshot_every_days: int = Field(default=7, ge=1)
     #: fraction of snapshots (the latest ones) held out as the test period
     test_fraction: float = Field(default=0.25, gt=0, lt=1)
@@ -181,13 +201,43 @@ class TrainConfig(_Section):
     features: FeaturesConfig = FeaturesConfig()
     selection: SelectionConfig = SelectionConfig()
 
+    @model_validator(mode="after")
+    def _resolve_horizon(self) -> TrainConfig:
+        # One horizon per run, said in one place: [target] horizon_days, else the top-level key, else
+        # the kind's default. Two different values are refused rather than one silently winning.
+        given_top = "horizon_days" in self.model_fields_set
+        given_target = self.target.horizon_days
+        if given_target is not None and given_top and given_target != self.horizon_days:
+            raise KeyProblem(
+                "target.horizon_days",
+                f"is {given_target} but the top-level horizon_days is {self.horizon_days}; set the horizon "
+                "in one place",
+            )
+        if not given_top:
+            horizon = given_target if given_target is not None else DEFAULT_HORIZON_DAYS[self.target.kind]
+            # Frozen model: the resolved value is written once, here; model_fields_set still says the
+            # user did not give it, so a copy with another target resolves again.
+            object.__setattr__(self, "horizon_days", horizon)
+        return self
+
     def with_overrides(self, **overrides: Any) -> TrainConfig:
         """A copy with the given non-None values replaced (command-line options win over the file).
 
-        The copy is validated again, so an out-of-range override is refused like a bad file value.
+        ``target`` may be a kind (``"opportunity"``): the file's ``[target] horizon_days`` belongs to
+        the file's kind, so a different kind starts from its own default. A ``horizon_days`` override
+        replaces any horizon in the file. The copy is validated again, so an out-of-range override is
+        refused like a bad file value.
         """
         values: dict[str, Any] = {name: getattr(self, name) for name in self.model_fields_set}
         values.update({key: value for key, value in overrides.items() if value is not None})
+        kind = overrides.get("target")
+        if isinstance(kind, str):
+            same = kind == self.target.kind
+            values["target"] = {"kind": kind, "horizon_days": self.target.horizon_days if same else None}
+        if overrides.get("horizon_days") is not None:
+            target = values.get("target", self.target)
+            target = target if isinstance(target, dict) else target.model_dump()
+            values["target"] = {**target, "horizon_days": None}
         try:
             return TrainConfig.model_validate(values)
         except ValidationError as error:

@@ -164,7 +164,7 @@ def fit_and_evaluate(
     stage("training the baselines")
     logistic = LogisticBaseline().fit(X_train, y_train)
     baselines: dict[str, Any] = {LOGISTIC: logistic}
-    notes: list[str] = [selection.reason, *selection.notes]
+    notes: list[str] = [selection.reason, *selection.notes, *labelled.notes]
     if dataset.has_events:
         baselines[POINTS] = PointsScoreBaseline(half_life_days=config.points_half_life_days).fit(
             train_batch, y_train
@@ -361,5 +361,6 @@ def load_labelled(dataset: LeadDataset, config: TrainConfig) -> LabelledSnapshot
             horizon_days=config.horizon_days,
             max_per_lead=config.max_snapshots_per_lead,
             include_after_handover=config.include_after_handover,
+            target=config.target.kind,
         ),
     )

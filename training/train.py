@@ -20,8 +20,9 @@ import pandas as pd
 from training.bundle import ModelBundle
 from training.config import TrainConfig
 from training.data.contract import GROUND_TRUTH_FILE, LeadDataset
-from training.data.io import load_dataset
+from training.data.io import find_table, load_dataset
 from training.data.validation import Mode, ValidationReport, write_rejects
+from training.features.targets import TARGET_DATE_COLUMN, check_target_available
 from training.interrupted import repair_interrupted, run_identity_tags
 from training.model.plots import save_evaluation_plots
 from training.model.ranking import roc_auc
@@ -74,6 +75,9 @@ def train(
     stage = on_stage or (lambda _message: None)
     stage(f"loading and validating {data_dir}")
     dataset, validation = load_dataset(data_dir, mode=mode, encoding=encoding)
+    # Before anything slow: a target without its date column is refused naming the file it looked in.
+    outcomes_file = find_table(data_dir, "outcomes") or find_table(data_dir, "leads")
+    check_target_available(dataset, config.target.kind, str(outcomes_file or data_dir))
     ground_truth = _ground_truth(data_dir)
     # Before the long part: clean up after runs that were killed, so the registry is whole again.
     uri = configure_tracking(tracking_uri, experiment=config.experiment_name)
@@ -186,6 +190,8 @@ def _log_run(
         "data_fingerprint": card.data_fingerprint,
         "leads": len(dataset.leads),
         "events": len(dataset.events),
+        "target": config.target.kind,
+        "target_date_column": TARGET_DATE_COLUMN[config.target.kind],
         "horizon_days": config.horizon_days,
         "snapshot_every_days": config.snapshot_every_days,
         "test_fraction": config.test_fraction,
@@ -231,6 +237,7 @@ def _log_run(
         for path in plots.values():
             mlflow.log_artifact(str(path), artifact_path="plots")
         report = {
+            "target": {"kind": config.target.kind, "horizon_days": config.horizon_days},
             "audit": outcome.audit.to_dict(),
             "promotion": decision.to_dict(),
             "drift": outcome.drift.to_dict() if outcome.drift is not None else None,

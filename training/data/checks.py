@@ -21,6 +21,7 @@ from training.data.contract import (
     OUTCOME_TIMESTAMPS,
     ROW_ORDER,
     STATUS,
+    TARGET_DATES,
     DatasetMetadata,
     Outcome,
     TimeBasis,
@@ -102,7 +103,7 @@ def table_problems(
                 f"outcome column '{column}' is in the leads table but outcomes come from {outcomes.file}; "
                 "keep it in one place",
             )
-            for column in (STATUS, *OUTCOME_TIMESTAMPS)
+            for column in (STATUS, *OUTCOME_TIMESTAMPS, *TARGET_DATES)
             if column in leads.raw.columns
         )
     if len(events) > 0:
@@ -188,7 +189,7 @@ def check_leads(
     numeric = list(dict.fromkeys([*metadata.numeric_columns, *metadata.activity_columns]))
     if not categorical and not numeric:
         # Nothing declared: numbers are numeric, the rest categorical; the returned metadata says so.
-        reserved = {LEAD_ID, CREATED_AT, ROW_ORDER, STATUS, *OUTCOME_TIMESTAMPS}
+        reserved = {LEAD_ID, CREATED_AT, ROW_ORDER, STATUS, *OUTCOME_TIMESTAMPS, *TARGET_DATES}
         candidates = [column for column in raw.columns if column not in reserved]
         numeric = [column for column in candidates if looks_numeric(raw[column])]
         categorical = [column for column in candidates if column not in numeric]
@@ -312,7 +313,14 @@ def check_outcomes(
         source.key, as_bool(handed < created), HANDED_OVER_AT, before_creation(handed, HANDED_OVER_AT)
     )
     findings.add(source.key, as_bool(closed < created), CLOSED_AT, before_creation(closed, CLOSED_AT))
-    return OutcomeColumns(lead_position, status, handed, closed)
+    # Target dates are read only when the input has them: a target needing an absent one is refused
+    # before training (``training.features.targets``), not silently learnt from an empty column.
+    target_dates = {}
+    for column in (c for c in TARGET_DATES if c in raw.columns):
+        dates = _check_timestamp_column(source, column, bounds, findings, required=False)
+        findings.add(source.key, as_bool(dates < created), column, before_creation(dates, column))
+        target_dates[column] = dates
+    return OutcomeColumns(lead_position, status, handed, closed, target_dates)
 
 
 def _check_every_lead_has_outcome(

@@ -13,7 +13,9 @@ leads     one row per lead, sorted by ``created_at`` (or ``row_order``): ``lead_
 events    optional; one row per engagement, in input order: ``lead_id``, ``occurred_at``,
           ``event_type`` (``category``, open vocabulary), any extra fields.
 outcomes  one row per lead, in the leads' order: ``lead_id``, ``status`` (``category`` of ``won`` /
-          ``lost`` / ``open``), ``handed_over_at`` and ``closed_at`` (optional).
+          ``lost`` / ``open``), ``handed_over_at`` and ``closed_at`` (optional), and, only when the
+          input has them, ``opportunity_at`` (an opportunity was created) and ``accepted_at`` (sales
+          accepted the lead): the dates the training targets other than ``won`` are learnt from.
 profile history  optional: field changes as CRMs export them (Salesforce/HubSpot field history), one
           row per change: ``lead_id``, ``field`` (a profile column), ``old_value``, ``new_value`` (text;
           missing = empty) and ``changed_at``. Snapshots read a field that has history as of their
@@ -52,6 +54,12 @@ LEAD_REQUIRED = (LEAD_ID,)
 EVENT_REQUIRED = (LEAD_ID, OCCURRED_AT, EVENT_TYPE)
 OUTCOME_REQUIRED = (LEAD_ID, STATUS)
 OUTCOME_TIMESTAMPS = (HANDED_OVER_AT, CLOSED_AT)
+#: Optional outcome dates of the milestones a model may be trained to predict instead of a win
+#: (``training.features.targets``). Kept apart from ``OUTCOME_TIMESTAMPS``: they are in the outcomes
+#: table only when the input has them, so that "no such column" stays distinguishable from "empty".
+OPPORTUNITY_AT = "opportunity_at"
+ACCEPTED_AT = "accepted_at"
+TARGET_DATES = (OPPORTUNITY_AT, ACCEPTED_AT)
 
 # File names inside a dataset directory, in the order they are looked for.
 TABLE_NAMES = ("leads", "events", "outcomes")

@@ -5,7 +5,7 @@ small frames, so that only failing rows cost anything), plausibility bounds and 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -180,6 +180,8 @@ class OutcomeColumns:
     status: pd.Series
     handed_over_at: pd.Series
     closed_at: pd.Series
+    #: the optional target dates (``contract.TARGET_DATES``) the input has, by column
+    target_dates: dict[str, pd.Series] = field(default_factory=dict)
 
 
 @dataclass

@@ -41,6 +41,7 @@ from training.data.contract import (
     OUTCOME_TIMESTAMPS,
     ROW_ORDER,
     STATUS,
+    TARGET_DATES,
     DatasetMetadata,
     LeadDataset,
     TimeBasis,
@@ -273,7 +274,7 @@ def _assemble(
     columns: dict[str, pd.Series] = {LEAD_ID: lead_columns.ids, CREATED_AT: lead_columns.created_at}
     if lead_columns.row_order is not None:
         columns[ROW_ORDER] = lead_columns.row_order
-    outcome_names = {STATUS, *OUTCOME_TIMESTAMPS}
+    outcome_names = {STATUS, *OUTCOME_TIMESTAMPS, *TARGET_DATES}
     for column in leads.raw.columns:
         if column not in columns and column not in outcome_names:
             columns[column] = lead_columns.profile.get(column, leads.raw[column])
@@ -298,6 +299,10 @@ def _assemble(
             STATUS: outcome_columns.status.iloc[outcome_rows].reset_index(drop=True).astype(STATUS_DTYPE),
             HANDED_OVER_AT: outcome_columns.handed_over_at.iloc[outcome_rows].reset_index(drop=True),
             CLOSED_AT: outcome_columns.closed_at.iloc[outcome_rows].reset_index(drop=True),
+            **{
+                column: dates.iloc[outcome_rows].reset_index(drop=True)
+                for column, dates in outcome_columns.target_dates.items()
+            },
         }
     )
 

@@ -20,8 +20,10 @@ How cutoffs are chosen (timestamped datasets with an events table):
 * ``max_per_lead`` thins a lead's kept snapshots to that many, evenly spaced in time (the first is
   always kept).
 
-Labels (``training.features.labels``): won within the horizon after the cutoff; see there for
-censoring.
+Labels (``training.features.labels``): the policy's target (``training.features.targets``: won, an
+opportunity created, or accepted by sales) reached within the horizon after the cutoff; see there for
+censoring, for snapshots after the target was reached (``after_target``) and for the leads that
+reached it only after the horizon (``late_positive_leads`` / ``late_positive_snapshots``).
 
 Leads that cannot be placed in time are left out and counted, never dropped silently: no
 ``created_at`` (``missing_created_at``), or ``won``/``lost`` without ``closed_at``
@@ -58,13 +60,22 @@ from training.data.contract import (
     TimeBasis,
 )
 from training.features.labels import (
-    horizon_labels,
     known_closes,
+    late_positives,
     observed_until_ns,
     outcomes_for_leads,
     row_order_labels,
+    target_labels,
+    undated_wins,
 )
 from training.features.profile_asof import profile_at
+from training.features.targets import (
+    TARGET_DATE_COLUMN,
+    TargetKind,
+    check_target_available,
+    late_note,
+    undated_note,
+)
 from training.features.timestamps import DAY_NS, NAT_NS, timestamps_ns
 
 #: Column of ``SnapshotBatch.snapshots`` holding the point in time the snapshot sees the lead at.
@@ -132,6 +143,8 @@ class SnapshotPolicy:
     #: over (the ones the API is asked about); afterwards the outcome is in sales' hands, and those
     #: snapshots would teach the model the historical hand-over policy rather than ripeness.
     include_after_handover: bool = False
+    #: What the label says happened within the horizon (``training.features.targets``).
+    target: TargetKind = "won"
 
     def __post_init__(self) -> None:
         if self.every_days <= 0:
@@ -152,8 +165,10 @@ class LabelledSnapshots:
     #: Snapshots left out because their horizon runs past observed_until and the lead had not closed.
     censored_count: int
     #: built, censored, after_close, handover, thinned, positives, leads, leads_with_snapshots,
-    #: missing_created_at, closed_without_closed_at, missing_outcome, ... (all ints).
+    #: missing_created_at, closed_without_closed_at, missing_outcome, late_positive_leads, ... (ints).
     counts: dict[str, int]
+    #: What a user should know about the labels, in words (e.g. leads that reached the target late).
+    notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.label)
@@ -209,7 +224,9 @@ def build_snapshots(dataset: LeadDataset, policy: SnapshotPolicy = SnapshotPolic
     Vectorised over leads: cutoffs are expanded with ``np.repeat``/``arange``, no loop per lead.
     """
     categorical, numeric = _profile_columns(dataset)
-    outcomes, missing_outcome = outcomes_for_leads(dataset)
+    check_target_available(dataset, policy.target)
+    target_date = () if policy.target == "won" else (TARGET_DATE_COLUMN[policy.target],)
+    outcomes, missing_outcome = outcomes_for_leads(dataset, target_date)
     if dataset.metadata.time_basis == TimeBasis.ROW_ORDER:
         result = _row_order_snapshots(dataset, outcomes, categorical, numeric)
     else:
@@ -307,8 +324,8 @@ def _timestamped_snapshots(
         cutoff = _merge(cutoff, handover[extra_idx], is_extra)
         at_handover = _merge(at_handover, np.ones(len(extra_idx), dtype=bool), is_extra)
 
-    label, censored = horizon_labels(
-        cutoff, close_known[lead_idx], closed[lead_idx], is_won[lead_idx], horizon, observed_until
+    label, censored, after_target, reached_at = target_labels(
+        policy.target, outcomes, lead_idx, cutoff, close_known, is_won, horizon, observed_until
     )
     lead_handover = handover[lead_idx]
     after_handover = (
@@ -316,13 +333,15 @@ def _timestamped_snapshots(
         if policy.include_after_handover
         else (lead_handover != _NAT_NS) & (cutoff > lead_handover)
     )
-    keep = ~censored & ~after_handover
+    keep = ~censored & ~after_handover & ~after_target
     thinned = 0
     if policy.max_per_lead is not None:
         thin_keep = _evenly_spaced(lead_idx[keep], policy.max_per_lead)
         thinned = int((~thin_keep).sum())
         keep[np.flatnonzero(keep)[~thin_keep]] = False
 
+    late = late_positives(label[keep], reached_at[keep], cutoff[keep], horizon, observed_until)
+    late_leads = len(np.unique(lead_idx[keep][late]))
     lead_idx, cutoff, label = lead_idx[keep], cutoff[keep], label[keep]
     frame = _snapshot_frame(
         dataset, lead_idx, cutoff, (*categorical, *numeric), {AT_HANDOVER: at_handover[keep]}
@@ -330,7 +349,7 @@ def _timestamped_snapshots(
     counts = {
         "leads": len(created),
         "built": len(lead_idx),
-        "censored": int((censored & ~after_handover).sum()),
+        "censored": int((censored & ~after_handover & ~after_target).sum()),
         "after_close": after_close_count,
         "after_handover": int(after_handover.sum()),
         "handover": int(at_handover[keep].sum()) if handover_count else 0,
@@ -339,9 +358,18 @@ def _timestamped_snapshots(
         "leads_with_snapshots": int(np.count_nonzero(np.diff(lead_idx))) + 1 if len(lead_idx) else 0,
         "missing_created_at": int(missing_created.sum()),
         "closed_without_closed_at": int(closed_unplaced.sum()),
+        "late_positive_leads": late_leads,
+        "late_positive_snapshots": int(late.sum()),
     }
+    notes = [late_note(policy.target, policy.horizon_days, late_leads, int(late.sum()))]
+    if policy.target != "won":
+        counts["after_target"] = int((after_target & ~after_handover).sum())
+        counts["won_without_target_date"] = undated_wins(policy.target, outcomes, is_won & close_known)
+        notes.append(undated_note(policy.target, counts["won_without_target_date"]))
     batch = SnapshotBatch(frame, dataset.events, categorical, numeric)
-    return LabelledSnapshots(batch, label, counts["censored"], counts)
+    return LabelledSnapshots(
+        batch, label, counts["censored"], counts, [note for note in notes if note is not None]
+    )
 
 
 def _merge(base: np.ndarray, extra: np.ndarray, is_extra: np.ndarray) -> np.ndarray:
