@@ -6,8 +6,9 @@ too early, and won/lost/open outcomes. Alongside the ``LeadDataset`` it returns 
 lead every ``grid_days`` from its creation until it closes or observation ends, the latent ripeness and
 the exact probability of a win within 90 days given the full latent state (so that a model can be
 judged against the best any model could do), and the exact chance of a win within 90 days if the lead
-were handed over at that moment (what a "ripe" verdict is judged against). The dynamics live in
-``training.simulation``.
+were handed over at that moment (what a "ripe" verdict is judged against). The outcomes also date when
+sales accepted a lead and when an opportunity was created (``training.simulation.milestones``), for the
+training targets other than ``won``. The dynamics live in ``training.simulation``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 
 from training.data.contract import (
+    ACCEPTED_AT,
     CLOSED_AT,
     CREATED_AT,
     EVENT_TYPE,
@@ -33,6 +35,7 @@ from training.data.contract import (
     HANDED_OVER_AT,
     LEAD_ID,
     OCCURRED_AT,
+    OPPORTUNITY_AT,
     STATUS,
     DatasetMetadata,
     LeadDataset,
@@ -40,6 +43,7 @@ from training.data.contract import (
     TimeBasis,
 )
 from training.simulation.journeys import BlockJourneys, BlockSpec, run_block
+from training.simulation.milestones import draw_milestones
 from training.simulation.model import (
     ATTRIBUTES,
     CATEGORICAL_COLUMNS,
@@ -111,9 +115,9 @@ def simulate(
         for size, block_seed in zip(sizes, seeds, strict=True)
     ]
     tables_so_far = _Assembler(n_leads, start, days)
-    for block in _simulated_blocks(specs, workers):
+    for spec, block in zip(specs, _simulated_blocks(specs, workers), strict=True):
         # Converted to table pieces right away, so that few blocks' raw arrays are alive at a time.
-        tables_so_far.add(block)
+        tables_so_far.add(block, spec.seed)
         del block
         if progress is not None:
             progress(tables_so_far.done, n_leads)
@@ -191,10 +195,11 @@ class _Assembler:
             LATENT_STATE: [],
         }
 
-    def add(self, block: BlockJourneys) -> None:
+    def add(self, block: BlockJourneys, seed: np.random.SeedSequence) -> None:
         offset = self.done
         created_ns = _to_ns(block.created, self.start_ns)
-        for name, column in _lead_columns(block, created_ns, self.start_ns, self.end_ns).items():
+        columns = _lead_columns(block, seed, created_ns, self.start_ns, self.end_ns)
+        for name, column in columns.items():
             self.leads.setdefault(name, []).append(column)
 
         occurred_ns = _to_ns(block.event_time, self.start_ns)
@@ -228,6 +233,8 @@ class _Assembler:
                 STATUS: _categorical(_join(parts, STATUS), statuses),
                 HANDED_OVER_AT: _timestamps(_join(parts, HANDED_OVER_AT)),
                 CLOSED_AT: _timestamps(_join(parts, CLOSED_AT)),
+                OPPORTUNITY_AT: _timestamps(_join(parts, OPPORTUNITY_AT)),
+                ACCEPTED_AT: _timestamps(_join(parts, ACCEPTED_AT)),
             },
             copy=False,
         )
@@ -300,7 +307,7 @@ def _join_strings(parts: dict[str, list], name: str) -> pa.ChunkedArray:
 
 
 def _lead_columns(
-    block: BlockJourneys, created_ns: np.ndarray, start_ns: int, end_ns: int
+    block: BlockJourneys, seed: np.random.SeedSequence, created_ns: np.ndarray, start_ns: int, end_ns: int
 ) -> dict[str, np.ndarray]:
     """Profile and outcome columns of a block's leads, as codes and int64 nanoseconds."""
     columns: dict[str, np.ndarray] = {CREATED_AT: created_ns, "source": block.profiles.source}
@@ -315,6 +322,11 @@ def _lead_columns(
     columns[STATUS] = np.where(is_closed, np.where(block.won, 0, 1), 2).astype(np.int8)
     columns[HANDED_OVER_AT] = handed_ns
     columns[CLOSED_AT] = closed_ns
+    milestones = draw_milestones(seed, block.handed_over, block.closed, block.won)
+    for name, days in ((ACCEPTED_AT, milestones.accepted), (OPPORTUNITY_AT, milestones.opportunity)):
+        stamps = _to_ns(days, start_ns)
+        stamps[stamps >= end_ns] = _NAT  # not happened yet when observation ends
+        columns[name] = stamps
     return columns
 
 

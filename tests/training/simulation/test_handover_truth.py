@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from training.data.contract import ACCEPTED_AT, OPPORTUNITY_AT
 from training.pipeline import data_fingerprint
 from training.simulation.model import FIT_TIERS, HORIZON_DAYS, INTEREST_LEVELS, JourneyModel
 from training.simulation.simulator import (
@@ -27,7 +28,10 @@ def result() -> SimulationResult:
 
 def test_simulated_tables_are_those_of_earlier_versions() -> None:
     """Adding truth columns must not change a seed's data: figures of old and new runs compare."""
-    assert data_fingerprint(simulate(300, seed=3, days=200).dataset) == "5047070bd2dea8c4"
+    dataset = simulate(300, seed=3, days=200).dataset
+    # The milestone dates are new columns from a stream of their own: without them, the old tables.
+    dataset.outcomes = dataset.outcomes.drop(columns=[OPPORTUNITY_AT, ACCEPTED_AT])
+    assert data_fingerprint(dataset) == "5047070bd2dea8c4"
 
 
 def test_handover_truth_is_the_win_chance_at_the_state_times_a_timely_close(result: SimulationResult) -> None:
