@@ -24,6 +24,7 @@ from training.data.contract import (
     PROFILE_HISTORY,
     REJECTS_FILE,
     STATUS,
+    TARGET_DATES,
     DatasetMetadata,
     LeadDataset,
     Outcome,
@@ -34,6 +35,7 @@ from training.data.mapping_config import OBSERVED_UNTIL_MAX, MappingConfig, Mapp
 from training.data.mapping_frames import RawTables, build_raw_tables
 from training.data.profile_history import attach_profile_history
 from training.data.reject_cap import check_reject_share
+from training.data.sales_cycle import late_win_warning
 from training.data.validation import (
     DataValidationError,
     Mode,
@@ -154,7 +156,11 @@ def import_export(
         rejects=len(report.rejects),
         time_basis=str(dataset.metadata.time_basis),
         out_dir=out_dir,
-        warnings=[*raw.warnings, *_rejects_warnings(report, out_dir)],
+        warnings=[
+            *raw.warnings,
+            *_rejects_warnings(report, out_dir),
+            *filter(None, [late_win_warning(dataset)]),
+        ],
         observed_until=dataset.metadata.observed_until,
         joins=raw.joins,
         profile_changes=len(dataset.profile_history) if dataset.profile_history is not None else None,
@@ -245,7 +251,7 @@ def _latest_timestamp(dataset: LeadDataset) -> pd.Timestamp | None:
         for frame, columns in (
             (dataset.leads, [CREATED_AT]),
             (dataset.events, [OCCURRED_AT]),
-            (dataset.outcomes, [HANDED_OVER_AT, CLOSED_AT]),
+            (dataset.outcomes, [HANDED_OVER_AT, CLOSED_AT, *TARGET_DATES]),
         )
         for column in columns
         if column in frame.columns and frame[column].notna().any()

@@ -25,6 +25,8 @@ from pydantic import (
 
 from training.config_errors import KeyProblem, config_problems
 from training.data.contract import (
+    OUTCOME_TIMESTAMPS,
+    TARGET_DATES,
     KnownAt,
     Outcome,
 )
@@ -122,6 +124,10 @@ class OutcomeMapping(FileSection, DateFormatKeys):
     status_values: ValueMap = Field(default_factory=dict)
     closed_at: str | None = None
     handed_over_at: str | None = None
+    #: funnel milestones, for the training targets other than "won" (``training.features.targets``):
+    #: when sales accepted the lead (e.g. a "SAL Date") and when an opportunity was created
+    accepted_at: str | None = None
+    opportunity_at: str | None = None
     # Default "open" with a file: a lead missing from a file of won deals was not necessarily lost;
     # snapshot censoring handles the horizon instead of inventing negatives.
     absent_setting: Literal["open", "lost"] | None = Field(default=None, alias="absent")
@@ -160,7 +166,13 @@ class OutcomeMapping(FileSection, DateFormatKeys):
         return self
 
     def date_columns(self) -> tuple[str, ...]:
-        return tuple(column for column in (self.closed_at, self.handed_over_at) if column)
+        return tuple(self.outcome_dates().values())
+
+    def outcome_dates(self) -> dict[str, str]:
+        """Contract column -> export column of the outcome dates this mapping names (each key of the
+        section is named after its contract column)."""
+        named = {name: getattr(self, name) for name in (*OUTCOME_TIMESTAMPS, *TARGET_DATES)}
+        return {name: column for name, column in named.items() if column}
 
 
 class EventsMapping(FileSection, DateFormatKeys):

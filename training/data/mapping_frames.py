@@ -14,10 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from training.data.contract import (
-    CLOSED_AT,
     CREATED_AT,
     EVENT_TYPE,
-    HANDED_OVER_AT,
     LEAD_ID,
     OCCURRED_AT,
     PROFILE_HISTORY,
@@ -189,7 +187,7 @@ def _leads_table(
     profile = list(dict.fromkeys([*leads.categorical, *leads.numeric, *leads.activity]))
     outcome = config.outcome
     outcome_columns = (
-        [outcome.status_column, outcome.closed_at, outcome.handed_over_at] if outcome.source is None else []
+        [outcome.status_column, *outcome.outcome_dates().values()] if outcome.source is None else []
     )
     leaking = sorted(set(profile) & {column for column in outcome_columns if column is not None})
     if leaking:
@@ -266,13 +264,9 @@ def _outcome_table(
         "outcome",
         file,
         raw,
-        {
-            "status_column": outcome.status_column,
-            "closed_at": outcome.closed_at,
-            "handed_over_at": outcome.handed_over_at,
-        },
+        {"status_column": outcome.status_column, **outcome.outcome_dates()},
     )
-    timestamps = {CLOSED_AT: outcome.closed_at, HANDED_OVER_AT: outcome.handed_over_at}
+    timestamps = outcome.outcome_dates()
     used = [column for column in [outcome.status_column, *timestamps.values()] if column is not None]
     cleaned = clean_columns(config, "outcome", file, raw, used, outcome.rules, warnings)
     table = pd.DataFrame({LEAD_ID: lead_ids}, index=raw.index)

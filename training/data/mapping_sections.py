@@ -21,11 +21,22 @@ from training.data.contract import (
     OCCURRED_AT,
     ROW_ORDER,
     STATUS,
+    TARGET_DATES,
 )
 
 #: Names that the contract reserves; a renamed profile column may not take one of them.
 RESERVED_NAMES = frozenset(
-    {LEAD_ID, CREATED_AT, OCCURRED_AT, EVENT_TYPE, STATUS, HANDED_OVER_AT, CLOSED_AT, ROW_ORDER}
+    {
+        LEAD_ID,
+        CREATED_AT,
+        OCCURRED_AT,
+        EVENT_TYPE,
+        STATUS,
+        HANDED_OVER_AT,
+        CLOSED_AT,
+        ROW_ORDER,
+        *TARGET_DATES,
+    }
 )
 
 
