@@ -283,3 +283,28 @@ def test_report_html_is_readable_per_umask(tmp_path: Path) -> None:
     finally:
         os.umask(previous)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_the_run_records_its_target_and_the_late_wins(first_run: TrainingRun, tracking_uri: str) -> None:
+    from rich.console import Console
+
+    from training.cli import training_summary
+
+    run = MlflowClient(tracking_uri).get_run(first_run.run_id)
+    assert run.data.params["target"] == "won" and run.data.params["target_date_column"] == "closed_at"
+    assert run.data.params["horizon_days"] == "90"
+    counts = first_run.outcome.snapshot_counts
+    assert run.data.metrics["snapshots.late_positive_leads"] == counts["late_positive_leads"] > 0
+    assert any(
+        f"{counts['late_positive_leads']:,} leads won after the 90-day horizon" in n
+        for n in first_run.outcome.notes
+    )
+    assert first_run.outcome.bundle.card.config["target"] == {"kind": "won", "horizon_days": None}
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(training_summary(first_run))
+    text = console.export_text()
+    assert "target" in text and "won within 90 days (closed_at)" in text
+    assert "leads won after the 90-day horizon were labelled not-won" in text
+    assert 'data-target="won">won within 90 days (closed_at)</b>' in (
+        first_run.outcome.bundle.report_html or ""
+    )
