@@ -182,6 +182,8 @@ class ModelInfo(BaseModel):
     loaded_at: datetime
     trained_at: str
     dataset: str
+    #: what the readiness is the chance of, within ``horizon_days``: "won", "opportunity" or "accepted"
+    target: str
     horizon_days: int
     training_window: dict[str, Any]
     threshold: ThresholdInfo

@@ -25,6 +25,7 @@ from sklearn.pipeline import Pipeline
 
 from training.audit.findings import Finding
 from training.features.specs import FeatureCatalog, FeatureSpec
+from training.features.targets import TargetKind
 from training.features.transformer import LeadFeatures
 from training.model.explanation_stats import ExplanationStats
 from training.model.sampling import SnapshotSample
@@ -143,6 +144,9 @@ class ModelCard(BaseModel):
     #: the ``TrainConfig`` the model was trained with, as its fields
     config: dict[str, Any] = {}
     time_basis: str = "timestamps"
+    #: what the model predicts within ``horizon_days`` (``training.features.targets``); cards written
+    #: before targets existed have none, and they were all trained on wins
+    target: TargetKind = "won"
     horizon_days: int = 90
     split: SplitRecord | None = None
     threshold: ThresholdRecord | None = None

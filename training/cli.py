@@ -167,7 +167,7 @@ SCORER_LABELS = {"model": "model", "logistic_baseline": "logistic", "points_base
 
 def training_summary(run: TrainingRun) -> Group:
     """The final summary: model vs baselines on the test period, threshold, registry outcome."""
-    from training.features.targets import describe_target, recorded_target
+    from training.features.targets import describe_target
 
     outcome = run.outcome
     metrics = Table(
@@ -221,7 +221,7 @@ def training_summary(run: TrainingRun) -> Group:
         champion = "no (there is no champion yet; `leadripe promote` moves it by hand)"
     card = run.outcome.bundle.card
     rows = [
-        ("target", describe_target(recorded_target(card.config), card.horizon_days)),
+        ("target", describe_target(card.target, card.horizon_days)),
         ("snapshots", f"{split.n_train:,} train, {split.n_gap:,} in the gap, {split.n_test:,} test"),
         ("train window", f"{_day(split.train_start)} .. {_day(split.train_end)}"),
         ("test window", f"{_day(split.test_start)} .. {_day(split.test_end)}"),

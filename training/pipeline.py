@@ -278,6 +278,7 @@ def fit_and_evaluate(
         data_fingerprint=data_fingerprint(dataset),
         config=config.to_record(),
         time_basis=str(dataset.metadata.time_basis),
+        target=config.target.kind,
         horizon_days=config.horizon_days,
         split=SplitRecord.model_validate(
             {**split.to_dict(), "sampling": {part: SamplingRecord.of(s) for part, s in sampling.items()}}

@@ -30,6 +30,7 @@ def model_info(model: ModelDep) -> ModelInfo:
         loaded_at=model.loaded_at,
         trained_at=card.trained_at,
         dataset=card.dataset,
+        target=card.target,
         horizon_days=card.horizon_days,
         training_window=card.split.model_dump() if card.split is not None else {},
         threshold=ThresholdInfo(

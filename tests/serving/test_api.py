@@ -459,6 +459,7 @@ def test_report_is_the_one_inside_the_served_model(bundle: ModelBundle) -> None:
 def test_model_and_importances(client: TestClient, bundle: ModelBundle) -> None:
     info = client.get("/v1/model").json()
     assert info["version"] == "7" and info["horizon_days"] == 90
+    assert info["target"] == bundle.card.target == "won"
     assert info["threshold"]["value"] == 0.3
     assert info["features"] == list(bundle.card.feature_names)
     assert "demo_request" in info["event_types"]

@@ -300,6 +300,7 @@ def test_the_run_records_its_target_and_the_late_wins(first_run: TrainingRun, tr
         for n in first_run.outcome.notes
     )
     assert first_run.outcome.bundle.card.config["target"] == {"kind": "won", "horizon_days": None}
+    assert first_run.outcome.bundle.card.target == "won"
     console = Console(width=200, record=True, file=io.StringIO())
     console.print(training_summary(first_run))
     text = console.export_text()

@@ -35,8 +35,10 @@ def test_each_target_trains_on_the_simulator(simulated: SimulationResult, kind: 
     # Better than chance on 500 leads (opportunity ~0.68 on this seed; more data learns more).
     assert outcome.evaluations[MODEL].roc_auc > 0.6
     card = outcome.bundle.card
-    assert card.horizon_days == DEFAULT_HORIZON_DAYS[kind]
+    assert (card.target, card.horizon_days) == (kind, DEFAULT_HORIZON_DAYS[kind])
     assert card.config["target"]["kind"] == kind
+    # The card's JSON round trip keeps the target.
+    assert type(card).model_validate_json(card.model_dump_json()).target == kind
     counts = outcome.snapshot_counts
     if kind == "won":
         assert "after_target" not in counts

@@ -15,8 +15,7 @@ The labels themselves are computed in ``training.features.labels``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
@@ -51,14 +50,6 @@ class TargetUnavailableError(ValueError):
 def describe_target(kind: TargetKind, horizon_days: int) -> str:
     """The target in words, e.g. ``opportunity within 60 days (opportunity_at)``."""
     return f"{kind} within {horizon_days} days ({TARGET_DATE_COLUMN[kind]})"
-
-
-def recorded_target(config_record: Mapping[str, Any]) -> TargetKind:
-    """The target kind in a model card's training-config record; cards written before targets existed
-    have none, and they were all trained on wins."""
-    section = config_record.get("target")
-    kind = section.get("kind") if isinstance(section, Mapping) else None
-    return next((known for known in TARGET_KINDS if known == kind), "won")
 
 
 def check_target_available(dataset: LeadDataset, kind: TargetKind, outcomes_file: str = "outcomes") -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from training.features.targets import TARGET_PHRASE, describe_target, recorded_target
+from training.features.targets import TARGET_PHRASE, describe_target
 from training.model.evaluation import EvaluationResult
 from training.model.plots import calibration_figure, lift_figure, roc_figure
 from training.report.data import MODEL, ReportData
@@ -80,7 +80,7 @@ def report_context(data: ReportData) -> dict[str, Any]:
     model = test.evaluations[MODEL]
     scores = {scorer_name(name): proba for name, proba in test.scores.items()}
     split = card.split
-    kind = recorded_target(card.config)
+    kind = card.target
     return {
         "sections": SECTIONS,
         "target_kind": kind,
