@@ -6,10 +6,14 @@ reads the very matrix the trees read (``ReadinessModel``'s encoding: numerics as
 training codes, unknown = NaN), so serving, reasons and counterfactuals treat it like any candidate:
 
 - each numeric feature becomes a piecewise-linear spline (the clipped value plus hinges at its
-  training quantiles) and a missing indicator where training had missing values;
+  training quantiles) and a missing indicator where training had missing values; values are clipped
+  one training range (min to max) beyond the training minimum and maximum, so a drifting column (a
+  rate, a price index) keeps extrapolating linearly while a wild value cannot run away with the margin;
 - each categorical feature becomes one column per level with at least ``min_level_count`` training
   rows; rarer levels, and levels never seen in training, share one pooled column;
 - the L2 strength is chosen on the held-out time-later leads, then the model is refitted on all rows;
+  numeric basis columns are standardised before the penalty, 0/1 indicator columns are not (see
+  ``fit``);
 - Platt scaling fitted on those held-out leads maps the margin to a calibrated probability.
 
 The margin is ``intercept + sum_c coef_c * (basis_c(x) - reference_c)`` with ``reference_c`` the
@@ -31,7 +35,7 @@ from training.model.readiness import ReadinessModel
 
 #: Quantiles of a numeric feature where its spline may bend (duplicates collapse on skewed counts).
 KNOT_QUANTILES = (0.25, 0.5, 0.75)
-#: Knots lie between these training quantiles; values are clipped one such range beyond them.
+#: Knots lie between these training quantiles (clipping uses the full training range, see _fit_bases).
 CLIP_QUANTILES = (0.005, 0.995)
 #: Inverse L2 strengths tried on the held-out leads (larger C = weaker regularisation).
 DEFAULT_C_GRID = (0.03, 0.3)
@@ -75,6 +79,12 @@ class LinearReadinessModel(ReadinessModel):
         self.reference_ = basis.mean(axis=0)
         scale = basis.std(axis=0)
         scale[scale == 0] = 1.0
+        # Indicators (missing flags, category levels) keep their 0/1 units: standardising them divides
+        # a rare level's column by its tiny standard deviation, which all but lifts the penalty on it,
+        # and a level seen in a handful of training rows got a coefficient of several log-odds
+        # (UCI Bank Marketing: +6.5 for a month seen in 0.4% of training rows). Unscaled, the penalty
+        # shrinks rare levels towards the pooled average, as the logistic baseline's one-hot columns are.
+        scale[self.linear_features_.size + self.knot_features_.size :] = 1.0
         standardised = (basis - self.reference_) / scale
 
         fit_rows, held_out = self.held_out_split(len(X), time_key, groups)
@@ -136,9 +146,13 @@ class LinearReadinessModel(ReadinessModel):
                 low, high = float(present.min()), float(present.max())
             if high <= low:
                 continue
-            # Values may go one training range beyond the training quantiles: drifting inputs (prices,
-            # rates) extrapolate linearly, while a wild value cannot run away with the margin.
-            self.low_[k], self.high_[k] = float(2 * low - high), float(2 * high - low)
+            # Values may go one training range beyond the training minimum and maximum: drifting
+            # inputs (prices, rates) extrapolate linearly, while a wild value cannot run away with the
+            # margin. Bounds one 0.5-99.5% quantile range beyond those quantiles were too tight where
+            # training sat mostly in one regime: every test value of UCI Bank Marketing's macro-economic
+            # columns hit the bound, so they stopped ranking the leads at all.
+            smallest, largest = float(present.min()), float(present.max())
+            self.low_[k], self.high_[k] = 2 * smallest - largest, 2 * largest - smallest
             linear_feature.append(k)
             inside = present[(present >= low) & (present <= high)]
             for knot in np.unique(np.quantile(inside, KNOT_QUANTILES)) if inside.size else []:
