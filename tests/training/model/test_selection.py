@@ -173,6 +173,30 @@ def test_trees_win_when_they_are_clearly_better() -> None:
     assert result.mean_auc(TREES) > result.mean_auc(LINEAR) + 0.1
 
 
+def test_a_challenger_no_better_than_chance_on_the_folds_does_not_replace() -> None:
+    """The pattern flips in the later part of the training period: both candidates rank the folds
+    worse than a coin, the trees less badly (they also learned the interaction, which flips less).
+    Being better than the linear model by more than one SE is then no evidence for the trees."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    a, b = rng.uniform(-1, 1, n), rng.uniform(-1, 1, n)
+    xor = np.sign(a) * np.sign(b)
+    late = np.arange(n) >= int(0.55 * n)
+    logit = np.where(late, -3.0 * a + 0.3 * xor, 3.0 * a + 3.0 * xor) - 1.0
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-logit))).astype(int)
+    X = pd.DataFrame({"a": a, "b": b})
+    lead = pd.Series([f"lead-{i}" for i in range(n)])
+    time_key = pd.Series(pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.arange(n) // 10, "D"))
+    settings = SelectionConfig(n_bootstrap=50, candidates=(LINEAR, TREES))
+    result = select_model(X, y, time_key, lead, pd.Timedelta(days=7), settings, FAST_TREES)
+    (comparison,) = result.comparisons
+    assert result.mean_auc(TREES) < 0.5
+    assert comparison.difference > comparison.standard_error, result.reason
+    assert not comparison.above_chance and not comparison.replaced
+    assert result.chosen == LINEAR
+    assert "no better than chance" in result.reason
+
+
 def test_no_usable_fold_falls_back_to_the_simplest_candidate(additive) -> None:
     X, y, time_key, lead = additive
     settings = SelectionConfig(min_class_per_fold=10_000)
