@@ -225,8 +225,7 @@ def select_model(
         if replaced:
             chosen = challenger
     reason = f"{chosen} chosen on {len(labels)} rolling time fold(s) of the training period: " + "; ".join(
-        f"{c.challenger} vs {c.incumbent} {c.difference:+.4f} (SE {c.standard_error:.4f}, "
-        f"{_verdict(c)})"
+        f"{c.challenger} vs {c.incumbent} {c.difference:+.4f} (SE {c.standard_error:.4f}, {_verdict(c)})"
         for c in comparisons
     )
     return SelectionResult(
