@@ -480,8 +480,7 @@ def test_model_and_importances(client: TestClient, bundle: ModelBundle) -> None:
 
 
 def test_importances_need_a_summary_in_the_model(bundle: ModelBundle) -> None:
-    serving = {k: v for k, v in bundle.card.serving.items() if k != "importances"}
-    old = ModelBundle(bundle.pipeline, dataclasses.replace(bundle.card, serving=serving))
+    old = ModelBundle(bundle.pipeline, bundle.card.model_copy(update={"importances": None}))
     with TestClient(create_app(Settings(), holder_for(old))) as test_client:
         response = test_client.get("/v1/importances")
     assert response.status_code == 503 and "retrain" in response.json()["detail"]

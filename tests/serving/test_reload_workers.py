@@ -34,7 +34,7 @@ def free_port() -> int:
 def publish(bundle: ModelBundle, version: str, directory: Path) -> None:
     """Write a bundle labelled ``version`` into ``directory``, each file swapped in atomically."""
     staging = directory.parent / f"staging-{version}"
-    dataclasses.replace(bundle, card=dataclasses.replace(bundle.card, version=version)).save(staging)
+    dataclasses.replace(bundle, card=bundle.card.model_copy(update={"version": version})).save(staging)
     directory.mkdir(exist_ok=True)
     for path in staging.iterdir():
         os.replace(path, directory / path.name)

@@ -45,7 +45,8 @@ def test_training_samples_above_the_budget_and_records_it() -> None:
     train = outcome.sampling["train"]
     assert train.sampled and train.snapshots_after < train.snapshots_before
     assert outcome.split.n_train == train.snapshots_before  # the split itself is unchanged
-    assert outcome.bundle.card.split["sampling"]["train"]["fraction"] == train.fraction
+    split = outcome.bundle.card.split
+    assert split is not None and split.sampling["train"].fraction == train.fraction
     assert outcome.snapshot_counts["train_sampled_out"] == train.snapshots_before - train.snapshots_after
     assert any("sampled by lead" in note for note in outcome.notes)
     test = outcome.sampling["test"]
