@@ -27,6 +27,7 @@ from training.audit.findings import Finding
 from training.features.specs import FeatureCatalog, FeatureSpec
 from training.features.targets import TargetKind
 from training.features.transformer import LeadFeatures
+from training.model.decision_policy import DecisionPolicy
 from training.model.explanation_stats import ExplanationStats
 from training.model.sampling import SnapshotSample
 from training.model.serving_types import ServingStats
@@ -164,6 +165,9 @@ class ModelCard(BaseModel):
     importances: ImportanceSummary | None = None
     #: the leakage audit's warnings and blocking findings (not its information notes)
     leakage_warnings: list[FindingRecord] = []
+    #: what "ripe" and "gone cold" mean for this model (``training.model.decision_policy``); None: the
+    #: verdict the threshold and the serving statistics' inactivity rule imply (``decision.implied_policy``)
+    decision: DecisionPolicy | None = None
 
     @property
     def feature_names(self) -> list[str]:

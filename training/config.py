@@ -26,6 +26,10 @@ Example ``train.toml``::
     value_of_won_deal = 10000
     cost_of_premature_handover = 1000
 
+    [decision]
+    hand_raising_events = ["demo_request", "contact_sales", "trial_signup"]
+    hand_raiser_rule = false          # true: a lead that asked for contact is ripe if its fit allows
+
     [model]
     n_estimators = 400
     learning_rate = 0.05
@@ -46,6 +50,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from training.config_errors import KeyProblem, config_problems
 from training.features.targets import DEFAULT_HORIZON_DAYS, TargetKind
 from training.guard_settings import AuditSettings, PromotionSettings
+from training.model.decision_policy import DecisionSettings
 
 
 class ConfigError(ValueError):
@@ -200,6 +205,9 @@ class TrainConfig(_Section):
     model: ModelConfig = ModelConfig()
     features: FeaturesConfig = FeaturesConfig()
     selection: SelectionConfig = SelectionConfig()
+    #: ``[decision]``: hand-raising events and their rule, gone-cold settings
+    #: (``training.model.decision_policy.DecisionSettings``)
+    decision: DecisionSettings = DecisionSettings()
 
     @model_validator(mode="after")
     def _resolve_horizon(self) -> TrainConfig:

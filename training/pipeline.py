@@ -30,25 +30,29 @@ from training.bundle import (
 from training.config import TrainConfig
 from training.data.contract import KnownAt, LeadDataset, TimeBasis
 from training.features.snapshots import LabelledSnapshots, SnapshotBatch, SnapshotPolicy, build_snapshots
+from training.features.specs import FeatureCatalog
 from training.features.transformer import LeadFeatures
 from training.model.baselines import LogisticBaseline, PointsScoreBaseline
+from training.model.decision_learn import learn_decision, test_decision_metrics
+from training.model.decision_policy import DecisionPolicy
 from training.model.drift import DriftReport, drift_report
 from training.model.evaluation import EvaluationResult, evaluate
 from training.model.explanation_stats import explanation_stats_for_model
 from training.model.handover_check import handover_warning
-from training.model.oracle import oracle_auc
+from training.model.oracle import match_ground_truth, oracle_auc
 from training.model.prior_shift import shift_note
 from training.model.ranking import paired_auc_difference
-from training.model.readiness import ReadinessModel, build_pipeline
+from training.model.readiness import build_pipeline
 from training.model.sampling import SnapshotSample, sample_by_lead
 from training.model.selection import SelectionResult, fit_selected
 from training.model.serving_stats import build_serving_stats
 from training.model.split import SplitInfo, time_split
-from training.model.threshold import ThresholdDecision, ThresholdPolicy, choose_threshold
+from training.model.threshold import ThresholdDecision
 from training.report.importance_summary import (
     importance_tables,
     summarise_importances,
 )
+from training.simulation.simulator import P_WIN_IF_HANDED_OVER
 
 StageCallback = Callable[[str], None]
 
@@ -86,6 +90,10 @@ class TrainingOutcome:
     sampling: dict[str, SnapshotSample] = field(default_factory=dict)
     #: base rate and feature-group distribution change between the training and test periods
     drift: DriftReport | None = None
+    #: what "ripe" and "gone cold" mean for this model (``training.model.decision_policy``)
+    decision: DecisionPolicy | None = None
+    #: how the verdicts did on the test period (``training.model.decision_report``)
+    decision_metrics: dict[str, float] = field(default_factory=dict)
 
     @property
     def leakage_warnings(self) -> list[Finding]:
@@ -158,8 +166,14 @@ def fit_and_evaluate(
         X_train, y_train, train_time, train_batch.snapshots["lead_id"], None if row_order else horizon, config
     )
 
-    stage("choosing the hand-over threshold")
-    threshold = _choose_threshold(config, model, X_train, y_train, train_batch)
+    # On the held-out training leads, never the test period: the chance of a win if handed over now
+    # (at-handover snapshots), the threshold on it, and when a lead has gone cold.
+    stage("learning the chance of a win if handed over now, the hand-over threshold and gone-cold")
+    catalog = FeatureCatalog(features.feature_specs())
+    learnt = learn_decision(config, model, X_train, y_train, train_batch, catalog)
+    threshold, decision = learnt.threshold, learnt.policy
+    # Metrics and statistics that rank by readiness use the threshold on that scale (no contact).
+    readiness_threshold = decision.estimate.readiness_for(threshold.threshold)
 
     stage("training the baselines")
     logistic = LogisticBaseline().fit(X_train, y_train)
@@ -193,7 +207,7 @@ def fit_and_evaluate(
         name: evaluate(
             y_test,
             proba,
-            threshold=threshold.threshold,
+            threshold=readiness_threshold,
             slices=slices,
             n_bootstrap=config.n_bootstrap,
             seed=config.seed,
@@ -216,7 +230,7 @@ def fit_and_evaluate(
         if name != MODEL
     }
     warning = handover_warning(
-        threshold.threshold,
+        readiness_threshold,
         test_scores[MODEL],
         None if row_order else test_batch.time_key,
         float(np.mean(y_train)),
@@ -263,7 +277,7 @@ def fit_and_evaluate(
         test_scores[MODEL],
         test_batch.snapshots[["lead_id", "cutoff"]],
         features.feature_specs(),
-        threshold.threshold,
+        readiness_threshold,
         config.horizon_days,
     )
     # Reference values and fit/interest edges on the same population as the percentiles and grades.
@@ -271,6 +285,21 @@ def fit_and_evaluate(
     explanation = explanation_stats_for_model(model, X_test, profile_features, seed=config.seed)
     # What the report shows about signals (same tables, same subsamples), for GET /v1/importances.
     tables = importance_tables(model, X_test, y_test, features.feature_specs())
+    stage("measuring the verdicts on the test period")
+    true_handover = None
+    if ground_truth is not None and not row_order and P_WIN_IF_HANDED_OVER in ground_truth.columns:
+        true_handover = match_ground_truth(test_batch.snapshots, ground_truth, P_WIN_IF_HANDED_OVER)
+    decision_figures = test_decision_metrics(
+        decision,
+        model,
+        X_test,
+        test_scores[MODEL],
+        y_test,
+        test_batch,
+        catalog,
+        explanation.axes,
+        true_handover,
+    )
     card = ModelCard(
         name=config.model_name,
         trained_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -292,7 +321,9 @@ def fit_and_evaluate(
         explanation=explanation,
         importances=summarise_importances(tables, y_test),
         leakage_warnings=[FindingRecord.of(f) for f in audit.findings if f.severity != Severity.INFO],
+        decision=decision,
     )
+    card.metrics["decision"] = {k: v for k, v in decision_figures.items() if np.isfinite(v)}
     for name, (difference, low, high) in comparisons.items():
         card.metrics[f"model_minus_{name}"] = {"roc_auc": difference, "ci_low": low, "ci_high": high}
     if oracle is not None:
@@ -321,25 +352,8 @@ def fit_and_evaluate(
         notes=notes,
         selection=selection,
         drift=drift,
-    )
-
-
-def _choose_threshold(
-    config: TrainConfig,
-    model: ReadinessModel,
-    X_train: pd.DataFrame,
-    y_train: np.ndarray,
-    train_batch: SnapshotBatch,
-) -> ThresholdDecision:
-    """Apply the configured policy on the model's held-out calibration leads (training-period leads the
-    trees did not fit), never on the test period whose metrics we report."""
-    policy = ThresholdPolicy(**config.threshold.policy_kwargs())
-    _, held_out = model.held_out_split(len(X_train), train_batch.time_key, train_batch.snapshots["lead_id"])
-    return choose_threshold(
-        policy,
-        y_train[held_out],
-        model.readiness(X_train.iloc[held_out]),
-        train_batch.time_key.iloc[held_out].to_numpy(),
+        decision=decision,
+        decision_metrics=decision_figures,
     )
 
 

@@ -222,6 +222,8 @@ def _log_run(
         mlflow.set_tag("leadripe.model_family", outcome.selection.chosen)
     metrics.update({f"snapshots.{key}": float(value) for key, value in outcome.snapshot_counts.items()})
     metrics["validation.rejected_rows"] = float(len(validation.rejects))
+    # The verdicts on the test period: share of ripe and of rule verdicts, their win rates, hand-raisers.
+    metrics.update({f"decision.{key}": value for key, value in outcome.decision_metrics.items()})
     mlflow.log_metrics({key: value for key, value in metrics.items() if np.isfinite(value)})
     mlflow.set_tags(
         {

@@ -55,6 +55,11 @@ def test_first_run_is_logged_registered_and_promoted(first_run: TrainingRun, tra
     assert run.data.metrics["model.roc_auc"] == pytest.approx(model_auc)
     assert run.data.metrics["oracle.roc_auc"] == pytest.approx(first_run.outcome.oracle_auc)
     assert {"logistic_baseline.roc_auc", "points_baseline.roc_auc", "model.ece"} <= set(run.data.metrics)
+    # The verdicts on the test period, and the policy behind them stored with the model.
+    assert {"decision.ripe_share", "decision.rule_share", "decision.hand_raiser_below_n"} <= set(
+        run.data.metrics
+    )
+    assert first_run.outcome.bundle.card.decision == first_run.outcome.decision
     assert run.data.params["horizon_days"] == "90"
     assert len(run.data.params["data_fingerprint"]) == 16
     artifacts = {a.path for a in MlflowClient(tracking_uri).list_artifacts(first_run.run_id)}

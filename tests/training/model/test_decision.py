@@ -1,0 +1,208 @@
+"""The verdict's pure functions, case by case (``training.model.decision``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from training.model.decision import (
+    FROM_MODEL,
+    FROM_RULE,
+    GONE_COLD,
+    RIPE,
+    TOO_GREEN,
+    contact_requested,
+    decide,
+    grade_edges,
+    hand_raiser_codes,
+    implied_policy,
+    latest_event_before,
+    plain_cold,
+    rule_ripe,
+    with_hysteresis,
+)
+from training.model.decision_policy import DecisionPolicy, GoneCold, HandoverEstimate, HandRaisers
+from training.model.serving_types import GoneColdRule
+
+DAY = 86_400 * 10**9
+NONE = np.iinfo(np.int64).min
+
+
+def policy(**changes: object) -> DecisionPolicy:
+    base = DecisionPolicy(
+        threshold=0.2,
+        gone_cold=GoneCold(available=True, readiness_level=0.01, min_days_inactive=30.0, exit_factor=2.0),
+        hand_raisers=HandRaisers(rule_enabled=False),
+    )
+    return base.model_copy(update=changes)
+
+
+# --------------------------------------------------------------------------------------- handover chance
+def test_without_a_correction_the_chance_is_the_readiness() -> None:
+    estimate = HandoverEstimate()
+    assert np.allclose(estimate.chance(np.array([0.05, 0.5]), np.array([True, False])), [0.05, 0.5])
+
+
+def test_the_correction_maps_readiness_and_a_contact_request() -> None:
+    estimate = HandoverEstimate(available=True, intercept=0.5, slope=1.0, contact_coef=1.0)
+    plain, asked = estimate.chance(np.array([0.1, 0.1]), np.array([False, True]))
+    assert plain == pytest.approx(1 / (1 + np.exp(-(0.5 + np.log(0.1 / 0.9)))))
+    assert asked > plain
+
+
+def test_overlap_flags_leads_greener_than_any_handed_over() -> None:
+    estimate = HandoverEstimate(overlap_min_readiness=0.02)
+    assert estimate.outside_overlap(np.array([0.01, 0.02, 0.5])).tolist() == [True, False, False]
+    assert not HandoverEstimate().outside_overlap(np.array([0.0])).any()
+
+
+# --------------------------------------------------------------------------------------- hand-raisers
+def test_hand_raising_event_types_match_loosely_and_are_configurable() -> None:
+    default = HandRaisers()
+    names = ["Demo Request", "demo-request", "email_open", "free_trial_signup", "TRIAL_SIGNUP"]
+    assert hand_raiser_codes(names, default).tolist() == [True, True, False, True, True]
+    custom = HandRaisers(event_types=["Anfrage Beratung"])
+    assert hand_raiser_codes(["anfrage_beratung", "demo_request"], custom).tolist() == [True, False]
+
+
+def test_latest_event_before_is_strictly_before_the_cutoff_and_per_lead() -> None:
+    rows_lead, rows_ns = np.array([0, 1, 0]), np.array([10 * DAY, 10 * DAY, 5 * DAY])
+    events_lead, events_ns = np.array([0, 0, 1, 1]), np.array([3 * DAY, 10 * DAY, 2 * DAY, 12 * DAY])
+    latest = latest_event_before(rows_lead, rows_ns, events_lead, events_ns)
+    # lead 0 at day 10: the event at day 10 is not before it; lead 1: only day 2; lead 0 at day 5: day 3
+    assert latest.tolist() == [3 * DAY, 2 * DAY, 3 * DAY]
+    assert latest_event_before(np.array([2]), np.array([DAY]), events_lead, events_ns).tolist() == [NONE]
+
+
+def test_contact_requested_only_within_the_window() -> None:
+    rows_lead, rows_ns = np.array([0, 1]), np.array([20 * DAY, 20 * DAY])
+    events_lead, events_ns = np.array([0, 1, 1]), np.array([14 * DAY, 5 * DAY, 19 * DAY])
+    is_hand_raising = np.array([True, True, False])
+    flags = contact_requested(rows_lead, rows_ns, events_lead, events_ns, is_hand_raising, 7.0)
+    assert flags.tolist() == [True, False]  # lead 1's hand-raising event is 15 days old
+
+
+def test_rule_needs_it_enabled_a_contact_request_and_fit_above_the_floor() -> None:
+    contact = np.array([True, True, False, True, True])
+    fit = np.array(["B", "D", "A", "C", None], dtype=object)
+    off = HandRaisers(rule_enabled=False)
+    on = HandRaisers(rule_enabled=True)  # default floor "C": not the lowest fit quartile
+    assert not rule_ripe(contact, fit, off).any()
+    assert rule_ripe(contact, fit, on).tolist() == [True, False, False, True, False]
+    strict = HandRaisers(rule_enabled=True, min_fit="B")
+    assert rule_ripe(contact, fit, strict).tolist() == [True, False, False, False, False]
+    assert not rule_ripe(contact, None, on).any()
+
+
+# --------------------------------------------------------------------------------------- gone cold
+def test_plain_cold_by_level_or_inactivity_never_when_ripe() -> None:
+    rule = GoneCold(available=True, readiness_level=0.01, min_days_inactive=30.0, exit_factor=2.5)
+    readiness = np.array([0.005, 0.02, 0.02, 0.02, 0.005, 0.05])
+    days = np.array([1.0, 40.0, 5.0, np.nan, 1.0, 40.0])
+    ripe = np.array([False, False, False, False, True, False])
+    # Quiet and within the band: cold; quiet but clearly warm (0.05 >= 2.5 x 0.01): not cold.
+    assert plain_cold(readiness, days, ripe, rule).tolist() == [True, True, False, False, False, False]
+    no_level = GoneCold(available=True, min_days_inactive=30.0)
+    assert plain_cold(readiness, days, ripe, no_level).tolist() == [False, True, False, False, False, True]
+    assert not plain_cold(readiness, days, ripe, GoneCold()).any()
+
+
+def test_hysteresis_keeps_a_cold_lead_cold_until_it_really_warms() -> None:
+    rule = GoneCold(available=True, readiness_level=0.01, exit_factor=2.0)
+    cold_now = np.array([False, False, False, True])
+    cold_before = np.array([True, True, False, False])
+    readiness = np.array([0.015, 0.03, 0.015, 0.005])
+    ripe = np.zeros(4, dtype=bool)
+    # below 2x the level: stays cold; above it: warm again; never cold before and not now: not cold
+    assert with_hysteresis(cold_now, cold_before, readiness, ripe, rule).tolist() == [
+        True,
+        False,
+        False,
+        True,
+    ]
+    assert not with_hysteresis(cold_now, cold_before, readiness, np.ones(4, bool), rule).any()
+
+
+# --------------------------------------------------------------------------------------- verdicts
+def test_verdicts_from_the_model() -> None:
+    result = decide(
+        policy(),
+        readiness=np.array([0.5, 0.05, 0.005]),
+        days_inactive=np.array([1.0, 2.0, 3.0]),
+        contact=np.zeros(3, dtype=bool),
+        fit=np.array(["A", "A", "A"], dtype=object),
+    )
+    assert result.verdict.tolist() == [RIPE, TOO_GREEN, GONE_COLD]
+    assert result.source.tolist() == [FROM_MODEL] * 3
+    assert result.handover.tolist() == [True, False, False]
+
+
+def test_the_rule_makes_a_hand_raiser_ripe_and_says_so() -> None:
+    rules = policy(hand_raisers=HandRaisers(rule_enabled=True))
+    result = decide(
+        rules,
+        readiness=np.array([0.05, 0.05, 0.5]),
+        days_inactive=np.zeros(3),
+        contact=np.array([True, True, True]),
+        fit=np.array(["B", "D", "D"], dtype=object),
+    )
+    assert result.verdict.tolist() == [RIPE, TOO_GREEN, RIPE]
+    # The third is ripe by the model already: the rule only speaks where the model does not.
+    assert result.source.tolist() == [FROM_RULE, FROM_MODEL, FROM_MODEL]
+    assert result.contact_requested.all()
+
+
+def test_the_earlier_look_keeps_a_lead_cold() -> None:
+    result = decide(
+        policy(),
+        readiness=np.array([0.015, 0.015]),
+        days_inactive=np.array([2.0, 2.0]),
+        contact=np.zeros(2, dtype=bool),
+        fit=None,
+        readiness_before=np.array([0.005, 0.05]),
+        days_inactive_before=np.array([1.0, 1.0]),
+    )
+    assert result.verdict.tolist() == [GONE_COLD, TOO_GREEN]
+
+
+def test_grade_edges_on_the_chance_below_the_threshold() -> None:
+    edges = grade_edges(np.array([0.01, 0.02, 0.03, 0.04, 0.5]), 0.2)
+    assert edges.a == 0.2 and edges.c <= edges.b <= edges.a
+    assert edges.grades(np.array([0.3, 0.035, 0.025, 0.001])).tolist() == ["A", "B", "C", "D"]
+    nothing_below = grade_edges(np.array([0.5]), 0.2)
+    assert nothing_below.a == nothing_below.b == nothing_below.c == 0.2
+
+
+def test_a_card_without_a_policy_implies_readiness_and_its_inactivity_rule() -> None:
+    rule = GoneColdRule(
+        available=True,
+        inactivity_feature="days_since_last_event",
+        min_days_inactive=30,
+        ripen_rate_beyond=0.01,
+        ripen_rate_below_threshold=0.1,
+        n_beyond=100,
+        max_rate=0.05,
+        relative_rate=0.5,
+        min_support=30,
+        curve=[],
+        rule="thirty quiet days",
+        fallback_feature=None,
+    )
+    implied = implied_policy(0.2, 90, rule)
+    assert not implied.estimate.available and implied.grade_edges is None
+    assert implied.gone_cold.min_days_inactive == 30.0 and implied.gone_cold.readiness_level is None
+    result = decide(
+        implied,
+        readiness=np.array([0.25, 0.1, 0.1]),
+        days_inactive=np.array([40.0, 40.0, 10.0]),
+        contact=np.zeros(3, dtype=bool),
+        fit=None,
+    )
+    assert result.verdict.tolist() == [RIPE, GONE_COLD, TOO_GREEN]
+
+
+def test_readiness_for_inverts_the_chance_without_contact() -> None:
+    estimate = HandoverEstimate(available=True, intercept=0.4, slope=0.8, contact_coef=1.0)
+    r = estimate.readiness_for(0.2)
+    assert estimate.chance(np.array([r]), np.array([False]))[0] == pytest.approx(0.2)
+    assert HandoverEstimate().readiness_for(0.2) == 0.2

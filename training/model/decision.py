@@ -1,0 +1,220 @@
+"""The verdict, as pure functions over the model's ``DecisionPolicy`` and plain arrays.
+
+``ripe``: the estimated chance of a win within the horizon if the lead is handed over now
+(``HandoverEstimate.chance``) is at or above the threshold, or the hand-raiser rule (when enabled) makes
+it ripe: it asked for contact and its fit clears the floor. ``gone_cold``: not ripe, and cold now, or
+cold at ``as_of`` minus the lookback and not yet warm again (hysteresis; see ``GoneCold``).
+``too_green``: everything else. The API, the MLflow model, batch scoring, training reports and the
+benchmarks all call these functions, so they give the same verdict for the same lead and time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from training.features.snapshot_arrays import SnapshotArrays
+from training.model.decision_policy import DecisionPolicy, GoneCold, HandRaisers, normalise_event_type
+from training.model.serving_types import GoneColdRule, GradeEdges
+
+RIPE = "ripe"
+TOO_GREEN = "too_green"
+GONE_COLD = "gone_cold"
+FROM_MODEL = "model"
+FROM_RULE = "rule"
+_DAY_NS = 86_400 * 10**9
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """Verdicts of a batch of leads, aligned by row."""
+
+    verdict: np.ndarray  # "ripe" / "too_green" / "gone_cold"
+    source: np.ndarray  # "model" / "rule"
+    chance: np.ndarray  # estimated chance of a win within the horizon if handed over now
+    handover: np.ndarray  # bool: hand over now (verdict == ripe)
+    contact_requested: np.ndarray  # bool
+
+
+def hand_raiser_codes(names: Sequence[Any], hand_raisers: HandRaisers) -> np.ndarray:
+    """For each distinct event type name: is it a hand-raising event?"""
+    wanted = {normalise_event_type(t) for t in hand_raisers.event_types}
+    return np.fromiter((normalise_event_type(str(n)) in wanted for n in names), dtype=bool, count=len(names))
+
+
+def latest_event_before(
+    row_lead: np.ndarray, row_ns: np.ndarray, event_lead: np.ndarray, event_ns: np.ndarray
+) -> np.ndarray:
+    """Per row (a lead at a cutoff): the time of its lead's latest event strictly before the cutoff, or
+    ``int64.min`` when there is none. Rows and events name leads by the same integer codes; neither needs
+    to be sorted. One sort of rows and events together, no loop over leads."""
+    n = len(row_ns)
+    none = np.iinfo(np.int64).min
+    if n == 0 or len(event_ns) == 0:
+        return np.full(n, none, dtype=np.int64)
+    lead = np.concatenate([np.asarray(row_lead, np.int64), np.asarray(event_lead, np.int64)])
+    time = np.concatenate([np.asarray(row_ns, np.int64), np.asarray(event_ns, np.int64)])
+    # At equal times the row sorts first: an event at the cutoff is not before it (point in time).
+    is_event = np.concatenate([np.zeros(n, bool), np.ones(len(event_ns), bool)])
+    order = np.lexsort((is_event, time, lead))
+    position = np.where(is_event[order], np.arange(len(order)), -1)
+    last = np.maximum.accumulate(position)  # the latest event so far, maybe of an earlier lead
+    sorted_lead, sorted_time = lead[order], time[order]
+    found = (last >= 0) & (sorted_lead[np.maximum(last, 0)] == sorted_lead)
+    latest = np.where(found, sorted_time[np.maximum(last, 0)], none)
+    out = np.empty(n, dtype=np.int64)
+    rows = ~is_event[order]
+    out[order[rows]] = latest[rows]
+    return out
+
+
+def contact_requested(
+    row_lead: np.ndarray,
+    row_ns: np.ndarray,
+    event_lead: np.ndarray,
+    event_ns: np.ndarray,
+    event_is_hand_raising: np.ndarray,
+    window_days: float,
+) -> np.ndarray:
+    """Per row: its lead had a hand-raising event within ``window_days`` before the cutoff."""
+    keep = np.asarray(event_is_hand_raising, dtype=bool)
+    latest = latest_event_before(row_lead, row_ns, np.asarray(event_lead)[keep], np.asarray(event_ns)[keep])
+    none = np.iinfo(np.int64).min
+    return (latest != none) & (latest >= np.asarray(row_ns, np.int64) - int(window_days * _DAY_NS))
+
+
+_FIT_RANK = {"A": 3, "B": 2, "C": 1, "D": 0}
+
+
+def fit_clears_floor(fit: np.ndarray, hand_raisers: HandRaisers) -> np.ndarray:
+    """Per row: the lead's fit grade (A-D, the answers' fit axis; None where unknown) is the rule's
+    ``min_fit`` or better. An unknown fit never clears the floor."""
+    floor = _FIT_RANK[hand_raisers.min_fit]
+    return np.fromiter((_FIT_RANK.get(str(f), -1) >= floor for f in fit), dtype=bool, count=len(fit))
+
+
+def rule_ripe(contact: np.ndarray, fit: np.ndarray | None, hand_raisers: HandRaisers) -> np.ndarray:
+    """Rows the hand-raiser rule calls ripe (all False when the rule is off or fit is unknown)."""
+    contact = np.asarray(contact, dtype=bool)
+    if not hand_raisers.rule_enabled or fit is None:
+        return np.zeros(len(contact), dtype=bool)
+    return contact & fit_clears_floor(fit, hand_raisers)
+
+
+def plain_cold(
+    readiness: np.ndarray, days_inactive: np.ndarray, ripe: np.ndarray, gone_cold: GoneCold
+) -> np.ndarray:
+    """Cold at one look, without hysteresis: not ripe, and readiness under the level, or inactive for at
+    least the cutoff while under ``exit_factor`` times the level (unknown inactivity never counts)."""
+    n = len(readiness)
+    if not gone_cold.available:
+        return np.zeros(n, dtype=bool)
+    cold = np.zeros(n, dtype=bool)
+    readiness = np.asarray(readiness, dtype=np.float64)
+    if gone_cold.readiness_level is not None:
+        cold |= readiness < gone_cold.readiness_level
+    if gone_cold.min_days_inactive is not None:
+        with np.errstate(invalid="ignore"):
+            quiet = np.asarray(days_inactive, dtype=np.float64) >= gone_cold.min_days_inactive
+        if gone_cold.readiness_level is not None:
+            # A quiet spell does not make a clearly warm lead cold: only one inside the hysteresis band
+            # (quiet weeks between engagements would otherwise flip it back and forth).
+            quiet &= readiness < gone_cold.exit_factor * gone_cold.readiness_level
+        cold |= quiet
+    return cold & ~np.asarray(ripe, dtype=bool)
+
+
+def with_hysteresis(
+    cold_now: np.ndarray,
+    cold_before: np.ndarray,
+    readiness: np.ndarray,
+    ripe: np.ndarray,
+    gone_cold: GoneCold,
+) -> np.ndarray:
+    """Gone cold now: cold at this look, or cold at the look ``lookback_days`` earlier and still below
+    ``exit_factor`` times the readiness level (a lead re-warms by really engaging, not by one email open).
+    A ripe lead is never gone cold."""
+    if gone_cold.readiness_level is None:  # the band is on the readiness level: without one, no band
+        stays = np.zeros(len(readiness), dtype=bool)
+    else:
+        stays = np.asarray(cold_before, dtype=bool) & (
+            np.asarray(readiness) < gone_cold.exit_factor * gone_cold.readiness_level
+        )
+    return (np.asarray(cold_now, dtype=bool) | stays) & ~np.asarray(ripe, dtype=bool)
+
+
+def decide(
+    policy: DecisionPolicy,
+    *,
+    readiness: np.ndarray,
+    days_inactive: np.ndarray,
+    contact: np.ndarray,
+    fit: np.ndarray | None,
+    readiness_before: np.ndarray | None = None,
+    days_inactive_before: np.ndarray | None = None,
+    contact_before: np.ndarray | None = None,
+) -> Verdicts:
+    """The verdict of each row. ``*_before``: the same leads at ``as_of`` minus the lookback (for the
+    gone-cold hysteresis; None: no earlier look, e.g. a lead younger than the lookback)."""
+    readiness = np.asarray(readiness, dtype=np.float64)
+    contact = np.asarray(contact, dtype=bool)
+    chance = policy.estimate.chance(readiness, contact)
+    model_ripe = chance >= policy.threshold
+    by_rule = rule_ripe(contact, fit, policy.hand_raisers) & ~model_ripe
+    ripe = model_ripe | by_rule
+    cold = plain_cold(readiness, days_inactive, ripe, policy.gone_cold)
+    if readiness_before is not None and days_inactive_before is not None:
+        before = np.asarray(readiness_before, dtype=np.float64)
+        contact_then = np.zeros(len(before), bool) if contact_before is None else contact_before
+        ripe_before = policy.estimate.chance(before, contact_then) >= policy.threshold
+        cold_before = plain_cold(before, days_inactive_before, ripe_before, policy.gone_cold)
+        cold = with_hysteresis(cold, cold_before, readiness, ripe, policy.gone_cold)
+    verdict = np.where(ripe, RIPE, np.where(cold, GONE_COLD, TOO_GREEN))
+    source = np.where(by_rule, FROM_RULE, FROM_MODEL)
+    return Verdicts(verdict=verdict, source=source, chance=chance, handover=ripe, contact_requested=contact)
+
+
+def grade_edges(chance: np.ndarray, threshold: float) -> GradeEdges:
+    """Lower edges of grades A, B, C on the chance if handed over now: the threshold, then the upper
+    quartile and the median of the chances below it."""
+    below = np.asarray(chance, dtype=np.float64)
+    below = below[below < threshold]
+    if len(below) == 0:
+        return GradeEdges(a=float(threshold), b=float(threshold), c=float(threshold))
+    b_edge = min(float(np.quantile(below, 0.75)), float(threshold))
+    return GradeEdges(a=float(threshold), b=b_edge, c=min(float(np.quantile(below, 0.5)), b_edge))
+
+
+def contact_flags(arrays: SnapshotArrays, hand_raisers: HandRaisers) -> np.ndarray:
+    """Per snapshot of ``arrays``: a hand-raising event within the window before its cutoff."""
+    codes, names = arrays.event_types
+    if len(codes) == 0:
+        return np.zeros(len(arrays), dtype=bool)
+    is_hand_raising = hand_raiser_codes(list(names), hand_raisers)[codes] & (codes >= 0)
+    return contact_requested(
+        arrays.lead_codes,
+        arrays.cutoff_ns,
+        arrays.event_lead_codes,
+        arrays.event_ns,
+        is_hand_raising,
+        hand_raisers.window_days,
+    )
+
+
+def implied_policy(threshold: float, horizon_days: int, rule: GoneColdRule | None) -> DecisionPolicy:
+    """The policy a card without one implied: the chance if handed over now is the readiness
+    (``threshold`` applies to it), and its inactivity rule (none without serving statistics), without a
+    readiness level or hysteresis."""
+    if rule is None:
+        return DecisionPolicy(threshold=threshold, horizon_days=horizon_days)
+    cold = GoneCold(
+        available=rule.available,
+        min_days_inactive=None if rule.min_days_inactive is None else float(rule.min_days_inactive),
+        ripen_rate_beyond=rule.ripen_rate_beyond,
+        ripen_rate_below_threshold=rule.ripen_rate_below_threshold,
+        rule=rule.rule,
+    )
+    return DecisionPolicy(threshold=threshold, horizon_days=horizon_days, gone_cold=cold)

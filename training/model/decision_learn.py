@@ -1,0 +1,202 @@
+"""The training run's decision step: learn the ``DecisionPolicy`` and measure it on the test period.
+
+``learn_decision`` works on the model's held-out calibration leads (training-period leads the trees did
+not fit): the correction for the chance of a win if handed over now, the threshold (the configured
+policy applied to that chance), the gone-cold rule and the hand-raiser rule's fit floor
+(``training.model.decision_fit``). ``test_decision_metrics`` applies the policy to the test snapshots
+and returns the figures every run logs (``training.model.decision_report``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.base import TransformerMixin
+
+from training.config import TrainConfig
+from training.features.snapshot_arrays import SnapshotArrays
+from training.features.snapshots import AT_HANDOVER, SnapshotBatch
+from training.features.specs import FeatureCatalog
+from training.model.decision import Verdicts, contact_flags, decide
+from training.model.decision_fit import build_decision_policy, fit_handover_estimate, learn_gone_cold, ripened
+from training.model.decision_policy import DecisionPolicy, DecisionSettings
+from training.model.decision_report import decision_metrics
+from training.model.explanation_stats import Axes, fit_mask, split_contributions
+from training.model.readiness import ReadinessModel
+from training.model.serving_types import inactivity_days
+from training.model.threshold import ThresholdDecision, ThresholdPolicy, choose_threshold
+
+
+@dataclass(frozen=True)
+class LearntDecision:
+    """The policy stored with the model and the threshold decision behind it."""
+
+    policy: DecisionPolicy
+    threshold: ThresholdDecision
+
+
+def batch_contact(batch: SnapshotBatch, policy_or_settings: DecisionPolicy | DecisionSettings) -> np.ndarray:
+    """Per snapshot of ``batch``: a hand-raising event within the window before its cutoff."""
+    hand_raisers = (
+        policy_or_settings.hand_raisers
+        if isinstance(policy_or_settings, DecisionPolicy)
+        else policy_or_settings.hand_raisers()
+    )
+    arrays = SnapshotArrays.from_batch(batch, batch.categorical_columns, batch.numeric_columns)
+    return contact_flags(arrays, hand_raisers)
+
+
+def days_inactive(X: pd.DataFrame, catalog: FeatureCatalog) -> np.ndarray | None:
+    """Days without engagement per row (since creation for a lead that never engaged), or None when the
+    features have no inactivity column (``FeatureCatalog.inactivity``)."""
+    inactivity, age = catalog.inactivity(), catalog.lead_age()
+    if inactivity is None or inactivity.name not in X.columns:
+        return None
+    fallback = age.name if age is not None and age.name in X.columns else None
+    return inactivity_days(X, inactivity.name, fallback)
+
+
+def fit_grades(model: ReadinessModel, X: pd.DataFrame, axes: Axes | None) -> np.ndarray | None:
+    """The answers' fit grade (A-D) per row: the profile features' contributions graded by the quartile
+    edges of the explanation statistics (``serving.explanation.Explainer.axes`` does the same per
+    request). None without those statistics or profile features."""
+    if axes is None or not axes.fit.available:
+        return None
+    explanation = model.explain(X)
+    fit, _ = split_contributions(
+        explanation.contributions, fit_mask(explanation.feature_names, axes.fit_features)
+    )
+    return axes.fit_grades(fit).astype(object)
+
+
+def learn_decision(
+    config: TrainConfig,
+    model: ReadinessModel,
+    X_train: pd.DataFrame,
+    y_train: np.ndarray,
+    train_batch: SnapshotBatch,
+    catalog: FeatureCatalog,
+) -> LearntDecision:
+    """The policy and threshold from the held-out training leads (see the module docstring)."""
+    settings = config.decision
+    contact = batch_contact(train_batch, settings)
+    _, held_out = model.held_out_split(len(X_train), train_batch.time_key, train_batch.snapshots["lead_id"])
+    is_held_out = np.zeros(len(X_train), dtype=bool)
+    is_held_out[held_out] = True
+    snapshots = train_batch.snapshots
+    at_handover = (
+        snapshots[AT_HANDOVER].to_numpy(dtype=bool)
+        if AT_HANDOVER in snapshots
+        else np.zeros(len(X_train), bool)
+    )
+    # Readiness of the held-out rows (for the correction) and of every at-handover row (for overlap).
+    scored = is_held_out | at_handover
+    readiness = np.zeros(len(X_train))
+    readiness[scored] = model.readiness(X_train[scored])
+    estimate = fit_handover_estimate(readiness, contact, y_train, at_handover, is_held_out)
+
+    held_readiness = readiness[held_out]
+    chance = estimate.chance(held_readiness, contact[held_out])
+    threshold = choose_threshold(
+        ThresholdPolicy(**config.threshold.policy_kwargs()),
+        y_train[held_out],
+        chance,
+        train_batch.time_key.iloc[held_out].to_numpy(),
+    )
+    held_snapshots = snapshots.iloc[held_out]
+    later = ripened(
+        held_snapshots["lead_id"].to_numpy(),
+        held_snapshots["cutoff"],
+        chance,
+        threshold.threshold,
+        y_train[held_out],
+        config.horizon_days,
+    )
+    X_held = X_train.iloc[held_out]
+    cold = learn_gone_cold(
+        held_readiness,
+        days_inactive(X_held, catalog),
+        later,
+        threshold.threshold,
+        snapshot_every_days=config.snapshot_every_days,
+        max_rate=settings.gone_cold_max_rate,
+        exit_factor=settings.gone_cold_exit_factor,
+    )
+    policy = build_decision_policy(
+        target="won",
+        horizon_days=config.horizon_days,
+        threshold=threshold.threshold,
+        estimate=estimate,
+        hand_raisers=settings.hand_raisers(),
+        gone_cold=cold,
+        chance_held_out=chance,
+    )
+    return LearntDecision(policy=policy, threshold=threshold)
+
+
+def test_decision_metrics(
+    policy: DecisionPolicy,
+    model: ReadinessModel,
+    X_test: pd.DataFrame,
+    readiness: np.ndarray,
+    y_test: np.ndarray,
+    test_batch: SnapshotBatch,
+    catalog: FeatureCatalog,
+    axes: Axes | None,
+    true_handover_chance: np.ndarray | None = None,
+) -> dict[str, float]:
+    """The decision figures on the test snapshots (each at one look; the hysteresis needs the look a
+    week earlier, which the benchmark adds). ``axes``: the explanation statistics' fit edges."""
+    contact = batch_contact(test_batch, policy)
+    # Contributions cost TreeSHAP on every test row: only when the rule needs fit.
+    fit = fit_grades(model, X_test, axes) if policy.hand_raisers.rule_enabled else None
+    days = days_inactive(X_test, catalog)
+    verdicts = decide(
+        policy,
+        readiness=readiness,
+        days_inactive=np.full(len(X_test), np.nan) if days is None else days,
+        contact=contact,
+        fit=fit,
+    )
+    return decision_metrics(verdicts, readiness, y_test, true_handover_chance=true_handover_chance)
+
+
+def verdicts_with_hysteresis(
+    policy: DecisionPolicy,
+    pipeline_features: TransformerMixin,
+    model: ReadinessModel,
+    batch: SnapshotBatch,
+    catalog: FeatureCatalog,
+    axes: Axes | None = None,
+) -> tuple[Verdicts, np.ndarray]:
+    """The verdicts the API gives for the snapshots of ``batch``, each recomputed with its look a lookback
+    earlier (as ``serving.scorer`` does per request), and the readiness. For benchmarks and checks."""
+    X = pipeline_features.transform(batch)
+    readiness = model.readiness(X)
+    earlier = batch.snapshots.copy()
+    earlier["cutoff"] = earlier["cutoff"] - pd.Timedelta(days=policy.gone_cold.lookback_days)
+    existed = (
+        earlier["cutoff"] >= earlier["created_at"] if "created_at" in earlier else earlier["cutoff"].notna()
+    )
+    X_before = pipeline_features.transform(
+        SnapshotBatch(earlier, batch.events, batch.categorical_columns, batch.numeric_columns)
+    )
+    before = np.where(existed.to_numpy(), model.readiness(X_before), np.inf)
+    days_before = days_inactive(X_before, catalog)
+    days_now = days_inactive(X, catalog)
+    fit = fit_grades(model, X, axes) if policy.hand_raisers.rule_enabled else None
+    n = len(X)
+    verdicts = decide(
+        policy,
+        readiness=readiness,
+        days_inactive=np.full(n, np.nan) if days_now is None else days_now,
+        contact=batch_contact(batch, policy),
+        fit=fit,
+        readiness_before=before,
+        days_inactive_before=np.full(n, np.nan)
+        if days_before is None
+        else np.where(existed, days_before, np.nan),
+    )
+    return verdicts, readiness
