@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from training.data.live import EXAMPLE_LEAD, TIME_RULES, DateTimeString, LeadIn, as_utc
+from training.model.decision_policy import DecisionPolicy
 from training.report.importance_summary import SignalSummary
 
 
@@ -104,12 +105,20 @@ class ToRipen(BaseModel):
 
 
 class GoneColdRule(BaseModel):
-    """The inactivity rule derived from the training data, and where this lead stands against it."""
+    """The gone-cold rule derived from the training data, and where this lead stands against it."""
 
     available: bool
-    min_days_inactive: float | None
+    min_days_inactive: float | None = Field(description="Inactivity (days) from which a lead is gone cold.")
+    readiness_level: float | None = Field(
+        default=None, description="Readiness under which a lead that is not ripe is gone cold."
+    )
     days_inactive: float | None
     ripen_rate_beyond: float | None
+    cold_a_lookback_earlier: bool | None = Field(
+        default=None,
+        description="Whether the lead was cold at as_of minus the lookback (7 days by default), recomputed "
+        "from this request's own events: such a lead stays gone cold until it really re-engages.",
+    )
     rule: str
 
 
@@ -120,6 +129,7 @@ class Warning(BaseModel):
         "events_before_created_at",
         "unseen_profile_values",
         "unknown_profile_fields",
+        "unlike_handed_over_leads",
     ]
     message: str
     count: int
@@ -135,7 +145,17 @@ class LeadScore(BaseModel):
         ge=0, le=100, description="Calibrated probability of a win within the horizon, x100."
     )
     readiness: float = Field(ge=0, le=1)
-    grade: Literal["A", "B", "C", "D"]
+    handover_chance: float = Field(
+        ge=0,
+        le=1,
+        description="Estimated chance of a win within the horizon if the lead is handed over now: what the "
+        "verdict rests on (learnt from the leads' states at their historical handovers).",
+    )
+    handover_score: float = Field(ge=0, le=100, description="handover_chance x100.")
+    grade: Literal["A", "B", "C", "D"] = Field(
+        description="A: at or above the threshold; B, C: upper and second quarter below it; D: the rest "
+        "(on handover_chance)."
+    )
     fit: Literal["A", "B", "C", "D"] | None = Field(
         description="Who they are: quartile of the summed profile contributions among the training run's "
         "leads (A: top quarter); None when the model has no profile fields.",
@@ -153,9 +173,17 @@ class LeadScore(BaseModel):
         examples=["B3: good fit, not engaged yet"],
     )
     percentile: float = Field(description="Share of the training population scoring at or below this lead.")
-    threshold_score: float = Field(description="The handover threshold on the 0-100 scale.")
+    threshold_score: float = Field(description="The handover threshold on the 0-100 scale of handover_score.")
     verdict: Literal["ripe", "too_green", "gone_cold"]
+    verdict_source: Literal["model", "rule"] = Field(
+        description="'model': from handover_chance and the gone-cold rule; 'rule': the hand-raiser rule "
+        "(a lead that asked for contact and whose fit clears the floor), when enabled."
+    )
     handover: bool
+    contact_requested: bool = Field(
+        description="A hand-raising event (demo request, contact-sales form, trial signup, ...; the list is "
+        "the model's) within the hand-raising window (7 days by default) before as_of."
+    )
     advice: str
     gone_cold_rule: GoneColdRule
     reasons: Explanation
@@ -192,6 +220,11 @@ class ModelInfo(BaseModel):
     event_types: list[str]
     profile_columns: list[str]
     gone_cold_rule: dict[str, Any]
+    decision: DecisionPolicy = Field(
+        description="What 'ripe' and 'gone cold' mean for this model: the target, how the chance of a win "
+        "if handed over now is estimated, the threshold on it, hand-raising events and their rule, and "
+        "the gone-cold level, inactivity cutoff and hysteresis."
+    )
 
 
 class Importances(BaseModel):

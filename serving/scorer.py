@@ -1,5 +1,10 @@
 """Answers for leads: score, grade, percentile, verdict, reasons, what would ripen them, warnings.
 
+The scorer orchestrates; each part of an answer is made elsewhere: the verdict by the pure functions of
+``training.model.decision`` over the card's ``DecisionPolicy`` (via ``serving.verdicts``), reasons and
+the fit/interest axes by ``serving.explanation``, "what would ripen it" by ``serving.to_ripen``, the
+advice sentence by ``serving.advice`` and warnings by ``serving.warnings``.
+
 ``LeadScorer`` wraps one loaded ``ModelBundle`` and is immutable once built, so request threads share
 it freely and a reload simply swaps in a new one. Every lead of a request goes through the shared
 feature definition and model in one vectorised call, on plain arrays from end to end
@@ -17,10 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from serving.counterfactuals import RipeningPlan, plan_ripening
-from serving.explanation import Explainer
+from serving.advice import advice, cold_answer, score_of
+from serving.explanation import AxesOfBatch, Explainer
 from serving.schemas import LeadScore
 from serving.sentences import facts_from_specs
+from serving.to_ripen import ripening_plans
+from serving.verdicts import Decisions, EarlierLook, decide_rows, earlier_look, lookback_ns, transform_looks
+from serving.warnings import lead_warnings, unlike_handed_over
 from training.bundle import ArtifactError, ModelBundle
 from training.data.live import LeadIn
 from training.data.live_arrays import LeadInputError, arrays_from_leads, check_leads
@@ -28,8 +36,8 @@ from training.features.matrix import FeatureMatrix
 from training.features.snapshot_arrays import SnapshotArrays
 from training.features.specs import FeatureCatalog
 from training.features.transformer import LeadFeatures
+from training.model.decision import TOO_GREEN, implied_policy
 from training.model.readiness import ReadinessModel
-from training.model.reasons import ripening_sentence
 from training.model.serving_types import ServingStats
 from training.report.signals import signal_label
 
@@ -38,26 +46,15 @@ __all__ = ["Decisions", "LeadInputError", "LeadScorer", "Scored", "TopReasons"]
 
 @dataclass(frozen=True)
 class Scored:
-    """Model outputs for a batch of snapshots, aligned by row."""
+    """Model outputs for a batch of snapshots, aligned by row; ``before``: the same leads a lookback
+    earlier (the gone-cold hysteresis), or None when the decision policy has none."""
 
     features: FeatureMatrix
     readiness: np.ndarray
     raw: np.ndarray
     contributions: np.ndarray  # (n, n_features), without the base value
     base_value: np.ndarray
-
-
-@dataclass(frozen=True)
-class Decisions:
-    """The vectorised part of the answers for a batch of scored snapshots, aligned by row: what the API
-    answers per lead and batch scoring (``serving.batch``) writes as columns."""
-
-    readiness: np.ndarray
-    handover: np.ndarray  # bool
-    verdicts: np.ndarray  # "ripe" / "too_green" / "gone_cold"
-    grades: np.ndarray  # "A".."D"
-    percentiles: np.ndarray  # 0-100 in the training population
-    days_inactive: np.ndarray  # NaN when unknown
+    before: EarlierLook | None = None
 
 
 @dataclass(frozen=True)
@@ -91,8 +88,13 @@ class LeadScorer:
             )
         self.features: LeadFeatures = features
         self.model: ReadinessModel = model
-        self.threshold = card.threshold_value()
         self.stats = card.serving_stats()
+        # What "ripe" and "gone cold" mean for this model; a card without a policy implies one.
+        self.policy = card.decision or implied_policy(
+            card.threshold_value(), card.horizon_days, self.stats.gone_cold
+        )
+        self.threshold = self.policy.threshold
+        self._lookback = lookback_ns(self.policy)
         self.feature_names: list[str] = [str(name) for name in model.feature_names_in_]
         self.specs = FeatureCatalog(features.feature_specs())
         _check_card_fits(self.stats, self.specs, model)
@@ -104,8 +106,6 @@ class LeadScorer:
         levels = features.category_levels_
         self.known_levels = {column: frozenset(map(str, levels[column])) for column in levels}
         self._categorical_features = frozenset(model.categories_)
-        self.cold_rule = self.stats.gone_cold
-        self.ripe_profile = self.stats.ripe_profile
         if card.explanation is None:
             raise ArtifactError(
                 f"the model card of {card.name!r} (version {card.version}) has no explanation statistics "
@@ -153,42 +153,58 @@ class LeadScorer:
         """
         arrays = self.build_arrays(leads, default_as_of)
         scored = self.run_model(arrays)
-        n = len(leads)
-        decided = self.decide(scored)
-        readiness, handover, verdicts = decided.readiness, decided.handover, decided.verdicts
-        grades, percentiles, days_inactive = decided.grades, decided.percentiles, decided.days_inactive
-        green = np.flatnonzero(verdicts == "too_green")
-        plans = self._ripening_plans(arrays, scored, green, max_ripening_steps)
-        warnings = self._warnings(leads, arrays)
         axes = self.explainer.axes(scored.contributions)
+        decided = self.decide(arrays, scored, axes)
+        green = np.flatnonzero(decided.verdicts == TOO_GREEN)
+        plans = ripening_plans(
+            self.features,
+            self.model,
+            self.policy,
+            self.stats,
+            arrays,
+            scored.features,
+            scored.readiness,
+            green,
+            max_ripening_steps,
+        )
+        warnings = lead_warnings(leads, arrays, self.known_event_types, self.known_levels, self._profile_set)
+        unlike_handed_over(decided.outside_overlap, warnings)
         reasons = self.explainer.explanations(
             scored.features, scored.contributions, scored.raw, scored.base_value, axes, reasons_per_side
         )
         cutoffs = [_utc(lead.as_of or default_as_of) for lead in leads]
-        threshold_score = _score(self.threshold)
+        threshold_score = score_of(self.threshold)
+        cold_before = decided.cold_before
         answers = []
-        for i in range(n):
-            verdict = str(verdicts[i])
-            inactive = None if np.isnan(days_inactive[i]) else float(days_inactive[i])
+        for i in range(len(leads)):
+            verdict, source = str(decided.verdicts[i]), str(decided.sources[i])
+            inactive = None if np.isnan(decided.days_inactive[i]) else float(decided.days_inactive[i])
+            chance = float(decided.chance[i])
             plan = plans.get(i)
             answers.append(
                 {
                     "lead_id": leads[i].lead_id,
                     "as_of": cutoffs[i],
                     "model_version": self.version,
-                    "score": _score(readiness[i]),
-                    "readiness": float(readiness[i]),
-                    "grade": str(grades[i]),
+                    "score": score_of(decided.readiness[i]),
+                    "readiness": float(decided.readiness[i]),
+                    "handover_chance": chance,
+                    "handover_score": score_of(chance),
+                    "grade": str(decided.grades[i]),
                     "fit": axes.fit[i],
                     "interest": axes.interest[i],
                     "fit_interest": axes.label(i),
                     "fit_interest_summary": axes.summary(i),
-                    "percentile": None if np.isnan(percentiles[i]) else float(percentiles[i]),
+                    "percentile": None if np.isnan(decided.percentiles[i]) else float(decided.percentiles[i]),
                     "threshold_score": threshold_score,
                     "verdict": verdict,
-                    "handover": bool(handover[i]),
-                    "advice": self._advice(verdict, readiness[i], inactive, plan),
-                    "gone_cold_rule": self._cold_answer(inactive),
+                    "verdict_source": source,
+                    "handover": bool(decided.handover[i]),
+                    "contact_requested": bool(decided.contact_requested[i]),
+                    "advice": advice(self.policy, verdict, source, chance, inactive, plan),
+                    "gone_cold_rule": cold_answer(
+                        self.policy.gone_cold, inactive, None if cold_before is None else bool(cold_before[i])
+                    ),
                     "reasons": reasons[i],
                     "to_ripen": plan,
                     "warnings": warnings[i],
@@ -210,11 +226,16 @@ class LeadScorer:
         and ``contributions`` has no columns. The readiness comes from the trees' plain prediction, which
         equals the sum of the contributions up to float rounding (~1e-15).
         """
-        features = self.features.transform_arrays(arrays)
+        features, earlier = transform_looks(self.features, arrays, self._lookback)
+        before = (
+            None
+            if earlier is None or self._lookback is None
+            else earlier_look(self.policy, self.stats, self.model, arrays, earlier, self._lookback)
+        )
         if not explain:
             readiness = np.asarray(self.model.readiness(features), dtype=float)
             unknown = np.full(len(readiness), np.nan)
-            return Scored(features, readiness, unknown, np.zeros((len(readiness), 0)), unknown)
+            return Scored(features, readiness, unknown, np.zeros((len(readiness), 0)), unknown, before)
         # Contributions in feature_names_in_ order (= self.feature_names).
         explanation = self.model.explain(features)
         return Scored(
@@ -223,6 +244,7 @@ class LeadScorer:
             raw=np.asarray(explanation.raw, dtype=float),
             contributions=explanation.contributions,
             base_value=explanation.base_value,
+            before=before,
         )
 
     def check_leads(self, leads: Sequence[LeadIn], default_as_of: datetime | None = None) -> None:
@@ -230,198 +252,16 @@ class LeadScorer:
         ``LeadInputError`` naming the lead and field."""
         check_leads(leads, self.numeric_columns, default_as_of)
 
-    # ------------------------------------------------------------------------------------ verdict
-    def decide(self, scored: Scored) -> Decisions:
-        """Readiness, handover, verdict, grade, percentile and days inactive for every row of ``scored``."""
-        readiness = scored.readiness
-        handover = readiness >= self.threshold
-        days_inactive = self.cold_rule.days_inactive(scored.features)
-        cold = ~handover & self.cold_rule.is_cold(days_inactive)
-        verdicts = np.where(handover, "ripe", np.where(cold, "gone_cold", "too_green"))
-        grades = self.stats.grades.grades(readiness)
-        percentiles = self.stats.percentiles.of(readiness)
-        return Decisions(readiness, handover, verdicts, grades, percentiles, days_inactive)
-
-    def _cold_answer(self, days_inactive: float | None) -> dict[str, Any]:
-        """A ``GoneColdRule`` as a dict."""
-        rule = self.cold_rule
-        return {
-            "available": rule.available,
-            "min_days_inactive": rule.min_days_inactive,
-            "days_inactive": None if days_inactive is None else round(days_inactive, 2),
-            "ripen_rate_beyond": rule.ripen_rate_beyond,
-            "rule": rule.rule,
-        }
-
-    def _advice(
-        self, verdict: str, readiness: float, days_inactive: float | None, plan: dict[str, Any] | None
-    ) -> str:
-        threshold = _score(self.threshold)
-        if verdict == "ripe":
-            return (
-                f"Hand over to sales now: the score {_score(readiness):.0f} is at or above "
-                f"the threshold {threshold:.0f}."
-            )
-        if verdict == "gone_cold":
-            rate = self.cold_rule.ripen_rate_beyond
-            history = (
-                f" Historically only {rate:.0%} of leads this inactive ripened." if rate is not None else ""
-            )
-            return (
-                f"Gone cold: no engagement for {days_inactive:.0f} days.{history} Waiting will not ripen it: "
-                "reactivate it (e.g. a re-engagement campaign) before handing it over."
-            )
-        text = (
-            "Too green: keep nurturing, do not hand over yet "
-            f"(score {_score(readiness):.0f}, threshold {threshold:.0f})."
+    def decide(self, arrays: SnapshotArrays, scored: Scored, axes: AxesOfBatch | None = None) -> Decisions:
+        """Chance if handed over now, verdict and its source, grade, percentile and days inactive for
+        every row of ``scored`` (``training.model.decision``). ``axes`` (fit) matters only when the
+        hand-raiser rule is on; without them it is computed from the contributions."""
+        fit = None
+        if self.policy.hand_raisers.rule_enabled and scored.contributions.shape[1]:
+            fit = (axes or self.explainer.axes(scored.contributions)).fit
+        return decide_rows(
+            self.policy, self.stats, arrays, scored.features, scored.readiness, fit, scored.before
         )
-        if plan is not None and plan["steps"]:
-            text += f" Most promising: {plan['steps'][0]['sentence']}."
-        return text
-
-    # ------------------------------------------------------------------------------------ to ripen
-    def _ripening_plans(
-        self, arrays: SnapshotArrays, scored: Scored, rows: np.ndarray, max_steps: int
-    ) -> dict[int, dict[str, Any]]:
-        """A ``ToRipen`` (as a dict) per too-green row."""
-        plan = plan_ripening(arrays, scored.features, rows, self.ripe_profile) if max_steps > 0 else None
-        bands = self.stats.ripening.bands_of(scored.readiness[rows])
-        steps_by_row: dict[int, list[dict[str, Any]]] = {int(r): [] for r in rows}
-        all_by_row: dict[int, float] = {}
-        if plan is not None and len(plan):
-            # Only the scores are needed here, not their explanations (TreeSHAP is the costly part).
-            cf_features = self.features.transform_arrays(plan.arrays)
-            cf_readiness = np.asarray(self.model.readiness(cf_features), dtype=float)
-            self._collect_steps(plan, cf_readiness, steps_by_row, all_by_row)
-        threshold_score = _score(self.threshold)
-        out = {}
-        for row, band in zip(rows.tolist(), bands, strict=True):
-            estimate = None if band is None else band.estimated_days
-            steps = sorted(steps_by_row[row], key=lambda step: -step["score_if_added"])[:max_steps]
-            for step in steps:  # sentences only for the steps shown
-                step["sentence"] = ripening_sentence(
-                    step["signal"],
-                    step["add_events"],
-                    step["typical_count"],
-                    step["window_days"],
-                    step["score_if_added"],
-                )
-            all_score = all_by_row.get(row)
-            out[row] = {
-                "steps": steps,
-                "score_if_all_added": all_score,
-                "ripe_if_all_added": None if all_score is None else all_score >= threshold_score,
-                "estimated_days_to_ripeness": "unknown" if estimate is None else round(estimate, 1),
-                "estimate_basis": self._estimate_basis(estimate),
-                "share_of_similar_that_ripened": None if band is None else band.ripen_rate,
-            }
-        return out
-
-    def _collect_steps(
-        self,
-        plan: RipeningPlan,
-        cf_readiness: np.ndarray,
-        steps_by_row: dict[int, list[dict[str, Any]]],
-        all_by_row: dict[int, float],
-    ) -> None:
-        """``RipeningStep`` dicts (without their sentence yet) per row, and the all-signals scores."""
-        threshold_score = _score(self.threshold)
-        rows = plan.rows.tolist()
-        profile_index = plan.profile_index.tolist()
-        add_events = plan.add_events.tolist()
-        current = plan.current_count.tolist()
-        for k, readiness in enumerate(cf_readiness.tolist()):
-            row, score = rows[k], _score(readiness)
-            if profile_index[k] < 0:
-                all_by_row[row] = score
-                continue
-            profile = self.ripe_profile[profile_index[k]]
-            steps_by_row[row].append(
-                {
-                    "signal": profile.signal,
-                    "window_days": profile.window_days,
-                    "current_count": int(current[k]),
-                    "typical_count": profile.typical_count,
-                    "add_events": int(add_events[k]),
-                    "score_if_added": score,
-                    "ripe_if_added": score >= threshold_score,
-                    "sentence": "",
-                }
-            )
-
-    def _estimate_basis(self, estimate: float | None) -> str:
-        ripening = self.stats.ripening
-        if estimate is None:
-            return (
-                "Unknown: too few historical leads with a similar score ripened later (needs at least "
-                f"{ripening.min_support} and {ripening.min_ripen_rate:.0%} of them) "
-                "to estimate when this one will."
-            )
-        return (
-            "Median days historical leads with a similar score took to cross the threshold, "
-            "among those that did."
-        )
-
-    # ------------------------------------------------------------------------------------ warnings
-    def _warnings(self, leads: Sequence[LeadIn], arrays: SnapshotArrays) -> list[list[dict[str, Any]]]:
-        """``Warning`` dicts per lead."""
-        n = len(leads)
-        warnings: list[list[dict[str, Any]]] = [[] for _ in range(n)]
-        if len(arrays.event_ns):
-            owner = arrays.event_lead_codes  # the lead's position in the request (build_arrays)
-            late = np.bincount(owner, weights=arrays.event_ns >= arrays.cutoff_ns[owner], minlength=n)
-            codes, names = arrays.event_types
-            unknown_name = np.array([str(t) not in self.known_event_types for t in names], dtype=bool)
-            unknown_mask = unknown_name[codes] & (codes >= 0) if len(names) else np.zeros(len(codes), bool)
-            unknown = np.bincount(owner, weights=unknown_mask, minlength=n)
-            for i in np.flatnonzero(late):
-                warnings[i].append(
-                    {
-                        "code": "events_after_as_of",
-                        "message": f"{int(late[i])} event(s) at or after as_of were ignored (point in time).",
-                        "count": int(late[i]),
-                    }
-                )
-            for i in np.flatnonzero(unknown):
-                found = sorted({str(names[c]) for c in codes[(owner == i) & unknown_mask]})
-                warnings[i].append(
-                    {
-                        "code": "unknown_event_types",
-                        "message": "Event types the model has never seen were ignored: "
-                        f"{', '.join(found[:20])}.",
-                        "count": int(unknown[i]),
-                    }
-                )
-        profile_set = self._profile_set
-        for position, lead in enumerate(leads):
-            if not lead.profile:
-                continue
-            unseen = [
-                f"{column}={value}"
-                for column, value in lead.profile.items()
-                if value is not None
-                and column in self.known_levels
-                and str(value) not in self.known_levels[column]
-            ]
-            if unseen:
-                warnings[position].append(
-                    {
-                        "code": "unseen_profile_values",
-                        "message": "Profile values never seen in training (treated as 'other'): "
-                        f"{', '.join(unseen)}.",
-                        "count": len(unseen),
-                    }
-                )
-            extra = sorted(set(lead.profile) - profile_set)
-            if extra:
-                warnings[position].append(
-                    {
-                        "code": "unknown_profile_fields",
-                        "message": f"Profile fields the model does not use were ignored: {', '.join(extra)}.",
-                        "count": len(extra),
-                    }
-                )
-        return warnings
 
 
 def _check_card_fits(stats: ServingStats, specs: FeatureCatalog, model: ReadinessModel) -> None:
@@ -435,10 +275,6 @@ def _check_card_fits(stats: ServingStats, specs: FeatureCatalog, model: Readines
     categorical = [p.feature for p in stats.ripe_profile if p.feature in model.categories_]
     if categorical:
         raise ArtifactError(f"the model card's ripe profile names categorical features: {categorical}")
-
-
-def _score(readiness: float) -> float:
-    return round(float(readiness) * 100.0, 1)
 
 
 def _utc(moment: datetime) -> datetime:

@@ -20,7 +20,6 @@ MAX_LINES = 400
 #: module is under the limit, and ``test_no_module_is_over_the_limit`` then guards it.
 BEING_SPLIT = frozenset(
     {
-        "serving/scorer.py",  # issue 10: decision module + orchestration
         "training/simulation/journeys.py",  # issue 10: simulator truth for handover-win chance
     }
 )

@@ -19,10 +19,22 @@ import pandas as pd
 from training.bundle import ModelBundle
 from training.data.contract import LEAD_ID
 from training.data.live_arrays import batch_from_records
+from training.features.snapshot_arrays import SnapshotArrays
 from training.features.snapshots import SnapshotBatch
+from training.model.decision import contact_flags, implied_policy, rule_ripe
+from training.model.decision_learn import fit_grades
 
 #: Output columns of ``score_batch`` / ``score_records``, in order.
-SCORE_COLUMNS = ("lead_id", "as_of", "readiness", "score", "raw_score", "handover")
+SCORE_COLUMNS = (
+    "lead_id",
+    "as_of",
+    "readiness",
+    "score",
+    "raw_score",
+    "handover_chance",
+    "contact_requested",
+    "handover",
+)
 CUTOFF = "cutoff"
 
 
@@ -36,15 +48,27 @@ def score_batch(bundle: ModelBundle, batch: SnapshotBatch) -> pd.DataFrame:
 
     Columns: ``lead_id``, ``as_of`` (the snapshot's cutoff), ``readiness`` (calibrated probability of
     a win within the horizon), ``score`` (readiness on 0-100, one decimal), ``raw_score`` (the model's
-    uncalibrated margin) and ``handover`` (readiness >= the card's threshold).
+    uncalibrated margin), ``handover_chance`` (the chance of a win if handed over now),
+    ``contact_requested`` (a hand-raising event in the window before the cutoff) and ``handover`` (the
+    verdict is ripe: the chance is at or above the threshold, or the hand-raiser rule says so; as the API
+    decides it, ``training.model.decision``).
     """
-    threshold = readiness_threshold(bundle)
+    card = bundle.card
+    rule = card.serving.gone_cold if card.serving is not None else None
+    policy = card.decision or implied_policy(readiness_threshold(bundle), card.horizon_days, rule)
     features = bundle.pipeline[:-1].transform(batch)
     model = bundle.pipeline[-1]
     raw_score = np.asarray(model.raw_score(features), dtype=float)
     # ReadinessModel.calibrate maps the margin to readiness without encoding the features again.
     calibrate = getattr(model, "calibrate", None)
     readiness = np.asarray(calibrate(raw_score) if calibrate else model.readiness(features), dtype=float)
+    arrays = SnapshotArrays.from_batch(batch, batch.categorical_columns, batch.numeric_columns)
+    contact = contact_flags(arrays, policy.hand_raisers)
+    # Fit (the contributions' profile part) costs TreeSHAP: only when the rule reads it.
+    rule_on = policy.hand_raisers.rule_enabled and card.explanation is not None
+    fit = fit_grades(model, features, card.explanation.axes) if rule_on and card.explanation else None
+    chance = policy.estimate.chance(readiness, contact)
+    ripe = (chance >= policy.threshold) | rule_ripe(contact, fit, policy.hand_raisers)
     snapshots = batch.snapshots
     return pd.DataFrame(
         {
@@ -53,7 +77,9 @@ def score_batch(bundle: ModelBundle, batch: SnapshotBatch) -> pd.DataFrame:
             "readiness": readiness,
             "score": np.round(readiness * 100.0, 1),
             "raw_score": raw_score,
-            "handover": readiness >= threshold,
+            "handover_chance": chance,
+            "contact_requested": contact,
+            "handover": ripe,
         },
         columns=list(SCORE_COLUMNS),
     )

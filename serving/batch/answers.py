@@ -6,13 +6,14 @@ API's answers for the same leads and ``as_of`` (a test compares them exactly). W
 is vectorised over a chunk; reason sentences are made once per distinct (feature, value).
 
 Columns (in order): ``lead_id``, ``as_of`` (UTC), ``model_version``, ``score`` (0-100, one decimal),
-``readiness``, ``grade``, ``percentile``, ``threshold_score``, ``verdict``, ``handover``,
-``days_inactive``, ``raw_score``, ``base_value`` (these two NaN without reasons: the contributions
-that give them are not computed); then, with ``reasons_per_side = k > 0``, for
-``side`` in ``up`` (pushes readiness up) and ``down`` and ``i = 1..k``: ``reason_{side}_{i}_signal``,
-``_feature``, ``_value`` (numeric feature value), ``_level`` (categorical value), ``_contribution`` and
-``_sentence``, empty where the lead has fewer reasons on that side. The API's ``advice``,
-``to_ripen`` and ``warnings`` are per-lead prose and what-if scoring: ask the API for a single lead.
+``readiness``, ``handover_chance``, ``grade``, ``percentile``, ``threshold_score``, ``verdict``,
+``verdict_source``, ``handover``, ``contact_requested``, ``days_inactive``, ``raw_score``,
+``base_value`` (these two NaN without reasons: the contributions that give them are not computed); then,
+with ``reasons_per_side = k > 0``, for ``side`` in ``up`` (pushes readiness up) and ``down`` and ``i =
+1..k``: ``reason_{side}_{i}_signal``, ``_feature``, ``_value`` (numeric feature value), ``_level``
+(categorical value), ``_contribution`` and ``_sentence``, empty where the lead has fewer reasons on that
+side. The API's ``advice``, ``to_ripen`` and ``warnings`` are per-lead prose and what-if scoring: ask
+the API for a single lead.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ class AnswerOptions:
 
     @property
     def explain(self) -> bool:
-        """Whether the exact contributions (TreeSHAP) are needed: only for reasons."""
+        """Whether reasons need the exact contributions (TreeSHAP); the hand-raiser rule's fit needs them
+        too (``answer_frame``)."""
         return self.reasons_per_side > 0
 
 
@@ -50,11 +52,14 @@ BASE_COLUMNS = {
     "model_version": "string",
     "score": "double",
     "readiness": "double",
+    "handover_chance": "double",
     "grade": "string",
     "percentile": "double",
     "threshold_score": "double",
     "verdict": "string",
+    "verdict_source": "string",
     "handover": "boolean",
+    "contact_requested": "boolean",
     "days_inactive": "double",
     "raw_score": "double",
     "base_value": "double",
@@ -86,10 +91,12 @@ def answer_frame(
     options: AnswerOptions = AnswerOptions(),
 ) -> pd.DataFrame:
     """One row per snapshot of ``arrays`` (in order), with the columns in the module docstring."""
-    scored = scorer.run_model(arrays, explain=options.explain)
-    if not options.explain:
-        scored = _settle_near_ties(scorer, scored)
-    decided = scorer.decide(scored)
+    # The hand-raiser rule reads fit, which comes from the contributions: then they are always computed.
+    explain = options.explain or scorer.policy.hand_raisers.rule_enabled
+    scored = scorer.run_model(arrays, explain=explain)
+    if not explain:
+        scored = _settle_near_ties(scorer, arrays, scored)
+    decided = scorer.decide(arrays, scored)
     n = len(arrays)
     readiness = decided.readiness
     frame = pd.DataFrame(
@@ -100,11 +107,14 @@ def answer_frame(
             # The API's rounding (serving.scorer._score): round(readiness * 100, 1).
             "score": np.round(readiness * 100.0, 1),
             "readiness": readiness,
+            "handover_chance": decided.chance,
             "grade": pd.array(decided.grades.astype(str), dtype="str"),
             "percentile": decided.percentiles.astype(np.float64),
             "threshold_score": np.full(n, round(scorer.threshold * 100.0, 1)),
             "verdict": pd.array(decided.verdicts.astype(str), dtype="str"),
+            "verdict_source": pd.array(decided.sources.astype(str), dtype="str"),
             "handover": decided.handover.astype(bool),
+            "contact_requested": decided.contact_requested.astype(bool),
             "days_inactive": np.round(decided.days_inactive, 2),
             "raw_score": scored.raw,
             "base_value": scored.base_value,
@@ -115,18 +125,21 @@ def answer_frame(
     return frame
 
 
-def _settle_near_ties(scorer: LeadScorer, scored: Scored) -> Scored:
+def _settle_near_ties(scorer: LeadScorer, arrays: SnapshotArrays, scored: Scored) -> Scored:
     """Without contributions, readiness comes from the trees' plain prediction, which can differ from
-    the API's (the sum of the exact contributions) in the last bits. Where that could change an answer
-    (a readiness within a relative ``_TIE_TOLERANCE`` of the threshold, a grade or score-rounding edge
-    or a percentile step), the row's readiness is recomputed the API's way, so that score, grade,
-    percentile, verdict and handover equal the API's exactly; elsewhere readiness agrees to ~1e-15."""
+    the API's (the sum of the exact contributions) in the last bits. Where that could change an answer (a
+    readiness within a relative ``_TIE_TOLERANCE`` of the threshold, a gone-cold level, a grade or
+    score-rounding edge or a percentile step), the row's readiness is recomputed the API's way, so that
+    score, grade, percentile, verdict and handover equal the API's exactly; elsewhere readiness agrees
+    to ~1e-15."""
     readiness = scored.readiness
-    low = scorer.decide(replace(scored, readiness=readiness * (1 - _TIE_TOLERANCE)))
-    high = scorer.decide(replace(scored, readiness=readiness * (1 + _TIE_TOLERANCE)))
+    low = scorer.decide(arrays, replace(scored, readiness=readiness * (1 - _TIE_TOLERANCE)))
+    high = scorer.decide(arrays, replace(scored, readiness=readiness * (1 + _TIE_TOLERANCE)))
     uncertain = (
         (low.handover != high.handover)
+        | (low.verdicts != high.verdicts)
         | (low.grades != high.grades)
+        | (np.round(low.chance * 100.0, 1) != np.round(high.chance * 100.0, 1))
         | (np.round(low.readiness * 100.0, 1) != np.round(high.readiness * 100.0, 1))
         | ~((low.percentiles == high.percentiles) | (np.isnan(low.percentiles) & np.isnan(high.percentiles)))
     )

@@ -43,6 +43,7 @@ def model_info(model: ModelDep) -> ModelInfo:
         event_types=sorted(scorer.known_event_types),
         profile_columns=list(card.profile_columns),
         gone_cold_rule=scorer.stats.gone_cold.model_dump(),
+        decision=scorer.policy,
     )
 
 

@@ -3,10 +3,14 @@ serving tests: trained in seconds on a given dataset, with a fixed threshold."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from training.bundle import ModelBundle, ModelCard, ThresholdRecord
 from training.data.contract import LeadDataset
 from training.features.snapshots import SnapshotPolicy, build_snapshots
 from training.features.transformer import LeadFeatures
+from training.model.decision import grade_edges
+from training.model.decision_policy import DecisionPolicy, GoneCold, HandoverEstimate, HandRaisers
 from training.model.explanation_stats import explanation_stats_for_model
 from training.model.readiness import ReadinessModel, build_pipeline
 from training.model.serving_stats import build_serving_stats
@@ -22,9 +26,12 @@ def train_small_bundle(
     n_estimators: int = 80,
     version: str = "7",
     profile_columns: list[str] | None = None,
+    decision: bool = False,
+    hand_raiser_rule: bool = False,
 ) -> ModelBundle:
     """LeadFeatures + ReadinessModel trained on every snapshot of ``dataset``, with the card serving
-    needs; ``profile_columns`` defaults to the dataset's."""
+    needs; ``profile_columns`` defaults to the dataset's. ``decision``: the card carries a fixed
+    ``DecisionPolicy`` (``fixed_policy``) instead of the one a card without a policy implies."""
     snapshots = build_snapshots(dataset, SnapshotPolicy(every_days=every_days, horizon_days=90))
     batch, y = snapshots.batch, snapshots.label
     features = LeadFeatures(min_event_type_count=5, min_category_frequency=5).fit(batch, y)
@@ -50,5 +57,43 @@ def train_small_bundle(
         serving=serving,
         explanation=explanation_stats_for_model(model, X, profile),
         importances=summarise_importances(tables, y),
+        decision=fixed_policy(model.readiness(X), threshold, every_days, hand_raiser_rule)
+        if decision
+        else None,
     )
     return ModelBundle(pipeline=build_pipeline(features, model), card=card)
+
+
+def fixed_policy(
+    readiness: np.ndarray, threshold: float, every_days: int, rule: bool = False
+) -> DecisionPolicy:
+    """A fixed decision policy with every part switched on: a correction that lifts hand-raisers, an
+    overlap edge, a gone-cold level (the 40th percentile below the threshold) and inactivity cutoff with
+    hysteresis, and grades on the chance."""
+    estimate = HandoverEstimate(
+        available=True,
+        intercept=0.1,
+        slope=0.9,
+        contact_coef=1.5,
+        n_handovers=100,
+        n_handover_wins=20,
+        overlap_min_readiness=float(np.quantile(readiness, 0.05)),
+        basis="fixed for tests",
+    )
+    level = float(np.quantile(readiness[readiness < threshold], 0.4))
+    cold = GoneCold(
+        available=True,
+        readiness_level=level,
+        min_days_inactive=float(2 * every_days),
+        exit_factor=2.0,
+        lookback_days=7.0,
+        rule="fixed for tests",
+    )
+    chance = estimate.chance(readiness, np.zeros(len(readiness), dtype=bool))
+    return DecisionPolicy(
+        threshold=threshold,
+        estimate=estimate,
+        hand_raisers=HandRaisers(rule_enabled=rule),
+        gone_cold=cold,
+        grade_edges=grade_edges(chance, threshold),
+    )

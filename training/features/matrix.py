@@ -63,6 +63,21 @@ class FeatureMatrix:
             dtypes=self.dtypes,
         )
 
+    def split(self, n: int) -> tuple[FeatureMatrix, FeatureMatrix]:
+        """The first ``n`` rows and the rest, as views (no copy): one transform call computes two looks
+        at the same leads (the API's verdict hysteresis) and hands each to its reader."""
+        return self._rows(slice(0, n)), self._rows(slice(n, None))
+
+    def _rows(self, rows: slice) -> FeatureMatrix:
+        return FeatureMatrix(
+            numeric_names=self.numeric_names,
+            numeric_block=self.numeric_block[:, rows],
+            numeric_rows=self.numeric_rows,
+            categorical_names=self.categorical_names,
+            category_codes=self.category_codes[:, rows],
+            dtypes=self.dtypes,
+        )
+
     def to_frame(self) -> pd.DataFrame:
         """The ``LeadFeatures.transform`` frame: float numerics (no copy of the block), then ``category``
         columns with their fixed categories; index ``0..n-1``."""

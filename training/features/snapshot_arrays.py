@@ -49,6 +49,24 @@ class SnapshotArrays:
     def __len__(self) -> int:
         return len(self.cutoff_ns)
 
+    def with_earlier_looks(self, offset_ns: int) -> SnapshotArrays:
+        """Twice the snapshots: these, then the same leads ``offset_ns`` earlier (same lead codes, same
+        events), so that one feature transform computes both looks."""
+        twice = np.concatenate
+        return SnapshotArrays(
+            lead_codes=twice([self.lead_codes, self.lead_codes]),
+            n_leads=self.n_leads,
+            cutoff_ns=twice([self.cutoff_ns, self.cutoff_ns - offset_ns]),
+            created_ns=twice([self.created_ns, self.created_ns]),
+            event_lead_codes=self.event_lead_codes,
+            event_ns=self.event_ns,
+            event_types=self.event_types,
+            numeric={name: twice([values, values]) for name, values in self.numeric.items()},
+            categorical={
+                name: (twice([codes, codes]), names) for name, (codes, names) in self.categorical.items()
+            },
+        )
+
     @classmethod
     def from_batch(
         cls, batch: SnapshotBatch, categorical_columns: Sequence[str], numeric_columns: Sequence[str]

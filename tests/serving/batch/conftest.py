@@ -45,7 +45,9 @@ def batch_dataset(batch_data_dir: Path) -> LeadDataset:
 
 def train_batch_bundle(dataset: LeadDataset) -> ModelBundle:
     """A small but real bundle (features, model, threshold, serving statistics), trained in seconds."""
-    return train_small_bundle(dataset, threshold=THRESHOLD, every_days=14, n_estimators=40, version="3")
+    return train_small_bundle(
+        dataset, threshold=THRESHOLD, every_days=14, n_estimators=40, version="3", decision=True
+    )
 
 
 @pytest.fixture(scope="session")

@@ -101,10 +101,13 @@ def test_batch_rows_equal_the_api_answers_exactly(
             "model_version",
             "score",
             "readiness",
+            "handover_chance",
             "grade",
             "threshold_score",
             "verdict",
+            "verdict_source",
             "handover",
+            "contact_requested",
         ):
             assert answer[field] == row[field], (field, answer["lead_id"])
         assert answer["percentile"] == row["percentile"]
