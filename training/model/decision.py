@@ -2,10 +2,11 @@
 
 ``ripe``: the estimated chance of a win within the horizon if the lead is handed over now
 (``HandoverEstimate.chance``) is at or above the threshold, or the hand-raiser rule (when enabled) makes
-it ripe: it asked for contact and its fit clears the floor. ``gone_cold``: not ripe, and cold now, or
-cold at ``as_of`` minus the lookback and not yet warm again (hysteresis; see ``GoneCold``).
-``too_green``: everything else. The API, the MLflow model, batch scoring, training reports and the
-benchmarks all call these functions, so they give the same verdict for the same lead and time.
+it ripe: it asked for contact and its fit clears the floor. ``gone_cold``: not ripe, no recent contact
+request, and cold now, or cold at ``as_of`` minus the lookback and not yet warm again (hysteresis; see
+``GoneCold``). ``too_green``: everything else. The API, the MLflow model, batch scoring, training
+reports and the benchmarks all call these functions, so they give the same verdict for the same lead
+and time.
 """
 
 from __future__ import annotations
@@ -172,6 +173,8 @@ def decide(
         ripe_before = policy.estimate.chance(before, contact_then) >= policy.threshold
         cold_before = plain_cold(before, days_inactive_before, ripe_before, policy.gone_cold)
         cold = with_hysteresis(cold, cold_before, readiness, ripe, policy.gone_cold)
+    # A lead that has just asked for contact has not gone cold, whatever its score: it is engaged now.
+    cold &= ~contact
     verdict = np.where(ripe, RIPE, np.where(cold, GONE_COLD, TOO_GREEN))
     source = np.where(by_rule, FROM_RULE, FROM_MODEL)
     return Verdicts(verdict=verdict, source=source, chance=chance, handover=ripe, contact_requested=contact)

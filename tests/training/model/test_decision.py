@@ -206,3 +206,16 @@ def test_readiness_for_inverts_the_chance_without_contact() -> None:
     r = estimate.readiness_for(0.2)
     assert estimate.chance(np.array([r]), np.array([False]))[0] == pytest.approx(0.2)
     assert HandoverEstimate().readiness_for(0.2) == 0.2
+
+
+def test_a_lead_that_just_asked_for_contact_is_never_gone_cold() -> None:
+    result = decide(
+        policy(),
+        readiness=np.array([0.005, 0.005, 0.015]),
+        days_inactive=np.array([40.0, 40.0, 2.0]),
+        contact=np.array([True, False, True]),
+        fit=None,
+        readiness_before=np.array([0.005, 0.005, 0.005]),
+        days_inactive_before=np.array([40.0, 40.0, 40.0]),
+    )
+    assert result.verdict.tolist() == [TOO_GREEN, GONE_COLD, TOO_GREEN]
