@@ -16,13 +16,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("training", "serving")
 MAX_LINES = 400
-#: Modules other helpers are splitting or changing right now; each name leaves this list when its
-#: module is under the limit, and ``test_no_module_is_over_the_limit`` then guards it.
-BEING_SPLIT = frozenset(
-    {
-        "training/simulation/journeys.py",  # issue 10: simulator truth for handover-win chance
-    }
-)
 
 
 def _modules(root: Path = REPO) -> dict[str, Path]:
@@ -165,10 +158,5 @@ def _oversize() -> dict[str, int]:
 
 
 def test_no_module_is_over_the_limit() -> None:
-    """Every module but those being split right now is at most 400 lines."""
-    assert {name: lines for name, lines in _oversize().items() if name not in BEING_SPLIT} == {}
-
-
-@pytest.mark.xfail(strict=False, reason=f"being split or changed by other helpers: {sorted(BEING_SPLIT)}")
-def test_no_module_is_over_the_limit_at_all() -> None:
+    """Every module of training/ and serving/ is at most 400 lines."""
     assert _oversize() == {}
