@@ -17,7 +17,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from pydantic import SecretStr
-from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from serving.app import create_app
 from serving.model_holder import LoadedModel, ModelHolder
@@ -61,6 +61,10 @@ async def without_lifespan(scope: Any, receive: Any, send: Any) -> None:
 
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", without_lifespan)
+# The API ignores query parameters it does not declare (as FastAPI does); Schemathesis would count each
+# such request as accepted negative data, now and then (only when it draws an extra parameter). Whether
+# to refuse unknown parameters is an open product decision, not something this test should flip on.
+schema.config.generation.update(allow_extra_parameters=False)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -102,9 +106,7 @@ def positive_data_accepted_except_cross_field_rules(ctx: Any, response: Any, cas
 def test_api_conforms_to_its_openapi_schema(case: Any) -> None:
     case.call_and_validate(
         headers={"X-API-Key": KEY},
-        # ignored_auth failed now and then (a 200 for a probe it believed carried no key; its probes are
-        # re-sent with these call headers). test_api checks 401/403 on every secured operation instead.
-        excluded_checks=[positive_data_acceptance, ignored_auth],
+        excluded_checks=[positive_data_acceptance],
         additional_checks=[positive_data_accepted_except_cross_field_rules],
     )
 
