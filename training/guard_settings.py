@@ -50,6 +50,9 @@ class AuditSettings(BaseModel):
     drift_psi: float = Field(default=0.25, gt=0.0)
     #: ... or when the test period's base rate is more than this factor above or below the training's.
     drift_base_rate_factor: float = Field(default=1.5, gt=1.0)
+    #: ... or when more than this share of a numeric profile column's test values lies outside its
+    #: training range (``training.model.out_of_range``; about 2/n under a random split).
+    out_of_range_share: float = Field(default=0.05, ge=0.0, le=1.0)
     #: Rows sampled at most for the single-column checks (keeps the audit fast on millions of leads).
     max_rows: int = Field(default=200_000, ge=1_000)
     seed: int = 0

@@ -268,6 +268,9 @@ def fit_and_evaluate(
         dict(features.feature_groups_),
         max_psi=config.audit.drift_psi,
         base_rate_factor=config.audit.drift_base_rate_factor,
+        profiles=(train_batch.snapshots, test_batch.snapshots),
+        numeric_columns=train_batch.numeric_columns,
+        max_out_of_range_share=config.audit.out_of_range_share,
     )
 
     stage("summarising what serving needs to explain scores")

@@ -66,6 +66,12 @@ def test_first_run_is_logged_registered_and_promoted(first_run: TrainingRun, tra
     assert {"plots", "run_report.json", "model_card.json"} <= artifacts
     plots = {a.path for a in MlflowClient(tracking_uri).list_artifacts(first_run.run_id, "plots")}
     assert plots == {"plots/roc.png", "plots/calibration.png", "plots/lift.png"}
+    # The run report carries each numeric profile column's share of test values outside its training range.
+    report_path = MlflowClient(tracking_uri).download_artifacts(first_run.run_id, "run_report.json")
+    ranges = json.loads(Path(report_path).read_text())["drift"]["out_of_range"]
+    numeric = first_run.outcome.test_batch.numeric_columns
+    assert numeric and {r["column"] for r in ranges} == set(numeric)
+    assert all(0.0 <= r["share"] <= 1.0 and r["train_min"] <= r["train_max"] for r in ranges)
 
 
 def test_model_beats_chance_and_records_its_threshold(first_run: TrainingRun) -> None:

@@ -4,16 +4,20 @@ distribution (population stability index, PSI), with warnings where it makes tes
 PSI of one feature: bins from the training period (deciles for numbers, the 20 commonest levels for
 categories, missing values as a bin of their own), ``sum((test - train) * ln(test / train))`` over the
 bins' shares. A group (an event type, a profile column, engagement) reports its largest feature PSI.
+Numeric profile columns also report the share of test values outside their training range
+(``training.model.out_of_range``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from training.model.out_of_range import ColumnRange, out_of_range, out_of_range_warning
 
 BINS = 10
 TOP_LEVELS = 20
@@ -35,6 +39,8 @@ class DriftReport:
     test_base_rate: float
     groups: list[GroupDrift] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: numeric profile columns, largest share of test values outside the training range first
+    out_of_range: list[ColumnRange] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +48,7 @@ class DriftReport:
             "test_base_rate": self.test_base_rate,
             "groups": [{"group": g.group, "psi": round(g.psi, 4), "feature": g.feature} for g in self.groups],
             "warnings": list(self.warnings),
+            "out_of_range": [r.to_dict() for r in self.out_of_range],
         }
 
 
@@ -85,8 +92,16 @@ def drift_report(
     *,
     max_psi: float = 0.25,
     base_rate_factor: float = 1.5,
+    profiles: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    numeric_columns: Sequence[str] = (),
+    max_out_of_range_share: float = 0.05,
 ) -> DriftReport:
-    """Base rates and per-group PSI between the periods, with warnings past the thresholds."""
+    """Base rates and per-group PSI between the periods, with warnings past the thresholds.
+
+    ``profiles`` (the training and test snapshots' profile values) and ``numeric_columns`` add each
+    numeric column's share of test values outside its training range, with a warning above
+    ``max_out_of_range_share``.
+    """
     train_rate, test_rate = float(np.mean(y_train)), float(np.mean(y_test))
     report = DriftReport(train_rate, test_rate)
     by_group: dict[str, GroupDrift] = {}
@@ -112,4 +127,9 @@ def drift_report(
             f"{len(shifted)} feature group(s) shifted strongly between training and test: {listed}; test "
             "metrics describe a population the model was not trained on, so expect live figures to differ"
         )
+    if profiles is not None:
+        report.out_of_range = out_of_range(profiles[0], profiles[1], numeric_columns)
+        warning = out_of_range_warning(report.out_of_range, max_out_of_range_share)
+        if warning is not None:
+            report.warnings.append(warning)
     return report
