@@ -3,6 +3,10 @@ selection), the logistic baseline, default LightGBM, scikit-learn's HistGradient
 
     .venv/bin/python bench/bench_models.py --write [--flaml-budget 60] [--sim-leads 5000]
 
+Datasets can run side by side as separate processes: ``--datasets olist --sim-leads 0 --runs DIR`` saves
+each dataset's per-fold figures as JSON in DIR, and ``--combine DIR --write`` writes the section from all
+of them (in the order olist, bank_marketing, online_shoppers, simulator).
+
 For each public export (imported through its mapping in ``data/mappings``; the data live in
 ``../shared/datasets``) and for simulated data, three rolling test folds: the data up to 90%, 95% and
 100% of its time span, each split as ``leadripe train`` splits (the latest 25% of snapshots are the test
@@ -18,6 +22,8 @@ BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import sys
 import tempfile
@@ -223,6 +229,24 @@ def _imported(name: str, workdir: Path) -> Any:
     return dataset
 
 
+def _save(result: DatasetResult, directory: Path) -> None:
+    """Write one dataset's per-fold figures to ``directory`` (one JSON file per dataset)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    slug = result.name.split(" ")[0]
+    (directory / f"{slug}.json").write_text(json.dumps(dataclasses.asdict(result)))
+
+
+def _load(directory: Path) -> list[DatasetResult]:
+    """The results saved by ``_save``, exports first in their usual order, then the simulator."""
+    order = {name: i for i, name in enumerate((*EXPORTS, "simulator"))}
+    results = []
+    for path in sorted(directory.glob("*.json"), key=lambda p: order.get(p.stem, len(order))):
+        raw = json.loads(path.read_text())
+        folds = [FoldResult(**fold) for fold in raw.pop("folds")]
+        results.append(DatasetResult(**raw, folds=folds))
+    return results
+
+
 def table(results: list[DatasetResult], flaml: bool) -> list[str]:
     header = (
         "| data | folds: train / test snapshots | served (family per fold) | logistic | default LightGBM "
@@ -260,6 +284,10 @@ def main() -> None:
     parser.add_argument("--flaml-budget", type=float, default=60.0, help="FLAML time budget per fold (s)")
     parser.add_argument("--sim-leads", type=int, default=5000, help="simulated leads (0: skip)")
     parser.add_argument("--datasets", nargs="*", default=list(EXPORTS), help="public exports to run")
+    parser.add_argument("--runs", type=Path, help="save each dataset's per-fold figures (JSON) here")
+    parser.add_argument("--combine", type=Path, help="write the section from the saved figures")
+    parser.add_argument("--command", default=None, help="the command to quote in BENCHMARKS.md")
+    parser.add_argument("--wall-minutes", type=float, default=None, help="wall time to quote (--combine)")
     args = parser.parse_args()
     flaml = flaml_available()
     if not flaml:
@@ -267,20 +295,31 @@ def main() -> None:
     budget = args.flaml_budget if flaml else None
     results: list[DatasetResult] = []
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="leadripe-models-") as tmp:
-        for name in args.datasets:
-            results.append(run_dataset(name, _imported(name, Path(tmp)), None, budget))
-    if args.sim_leads:
-        from training.simulation.simulator import simulate
+    if args.combine:
+        results = _load(args.combine)
+        flaml = all(FLAML in f.auc for r in results for f in r.folds)
+    else:
+        with tempfile.TemporaryDirectory(prefix="leadripe-models-") as tmp:
+            for name in args.datasets:
+                results.append(run_dataset(name, _imported(name, Path(tmp)), None, budget))
+                if args.runs:
+                    _save(results[-1], args.runs)
+        if args.sim_leads:
+            from training.simulation.simulator import simulate
 
-        simulation = simulate(args.sim_leads, seed=1)
-        results.append(
-            run_dataset(
-                f"simulator ({args.sim_leads:,} leads)", simulation.dataset, simulation.ground_truth, budget
+            simulation = simulate(args.sim_leads, seed=1)
+            results.append(
+                run_dataset(
+                    f"simulator ({args.sim_leads:,} leads)",
+                    simulation.dataset,
+                    simulation.ground_truth,
+                    budget,
+                )
             )
-        )
-    wall = time.perf_counter() - started
-    command = (
+            if args.runs:
+                _save(results[-1], args.runs)
+    wall = args.wall_minutes if args.wall_minutes is not None else (time.perf_counter() - started) / 60
+    command = args.command or (
         "python bench/bench_models.py --write"
         + (f" --flaml-budget {args.flaml_budget:g}" if args.flaml_budget != 60 else "")
         + (f" --sim-leads {args.sim_leads}" if args.sim_leads != 5000 else "")
@@ -298,7 +337,7 @@ def main() -> None:
             "estimators and holdout). ECE in brackets: after the label-free prior-shift correction, shown "
             "where training and test base rates differ by more than 2x.",
             "",
-            f"Command: `{command}` ({wall / 60:.0f} min wall on the shared 2-core machine; fit times are "
+            f"Command: `{command}` ({wall:.0f} min wall on the shared 2-core machine; fit times are "
             "noisy and only comparable within a row).",
             "",
             *table(results, flaml),
