@@ -159,21 +159,21 @@ def scoring_table(rows: list[dict[str, object]]) -> str:
 def training_table(rows: list[dict[str, object]]) -> str:
     lines = [
         "| leads | config | train snapshots used | sampled fraction (train / test) | test snapshots | "
-        "test ROC-AUC | wall s | peak RSS GiB | load |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "test ROC-AUC | wall s | CPU s | peak RSS GiB | load |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
             f"| {r['leads']:,} | `{json.dumps(r['overrides'])}` | {r['n_train']:,} | "
             f"{r['fraction']:.3f} / {r['test_fraction']:.3f} | {r['n_test']:,} | {r['auc']:.4f} | "
-            f"{r['wall_s']:.0f} | {r['peak_rss_gib']:.2f} | {r['load']:.1f} |"
+            f"{r['wall_s']:.0f} | {r['cpu_s']:.0f} | {r['peak_rss_gib']:.2f} | {r['load']:.1f} |"
         )
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--leads", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--leads", type=int, nargs="*", default=[100_000])
     parser.add_argument("--engines", nargs="+", default=["local"], choices=["local", "spark"])
     parser.add_argument("--reasons", type=int, nargs="+", default=[0])
     parser.add_argument("--train", type=int, nargs="*", default=[], help="lead counts to train on")

@@ -125,7 +125,12 @@ def import_command(
 
 @app.command()
 def train(
-    data: Annotated[Path, typer.Option("--data", help="Directory with leads/events/outcomes tables.")],
+    data: Annotated[
+        str,
+        typer.Option(
+            "--data", help="Directory with leads/events/outcomes tables (Spark: any path it reads)."
+        ),
+    ],
     horizon: Annotated[
         int | None, typer.Option("--horizon", min=1, help="Days after a cutoff in which a win counts.")
     ] = None,
@@ -140,6 +145,14 @@ def train(
             help="What the model predicts: won (default), opportunity or accepted (overrides [target] kind).",
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="local: this machine; spark: snapshots and features on Spark, the model fit on the driver "
+            "(pip install 'leadripe[spark]').",
+        ),
+    ] = "local",
 ) -> None:
     """Train, evaluate against the baselines on a later test period, register, and maybe promote."""
     from training.config import load_train_config
@@ -147,17 +160,20 @@ def train(
 
     if mode not in ("strict", "lenient"):
         raise typer.BadParameter("must be 'strict' or 'lenient'", param_hint="--mode")
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter("must be 'local' or 'spark'", param_hint="--engine")
     with user_errors():
         train_config = load_train_config(config).with_overrides(
             horizon_days=horizon, model_name=model_name, target=target
         )
         with stage_progress() as on_stage:
             run = run_training(
-                data,
+                data if engine == "spark" else Path(data),
                 train_config,
                 mode=mode,  # type: ignore[arg-type]
                 encoding=encoding or "utf-8",
                 on_stage=on_stage,
+                engine=engine,  # type: ignore[arg-type]
             )
         console.print(training_summary(run))
 

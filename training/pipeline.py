@@ -9,7 +9,6 @@ period, which the model never saw.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +28,7 @@ from training.bundle import (
 )
 from training.config import TrainConfig
 from training.data.contract import KnownAt, LeadDataset, TimeBasis
-from training.features.snapshots import LabelledSnapshots, SnapshotBatch, SnapshotPolicy, build_snapshots
+from training.features.snapshots import LabelledSnapshots, SnapshotBatch, build_snapshots
 from training.features.specs import FeatureCatalog
 from training.features.transformer import LeadFeatures
 from training.model.baselines import LogisticBaseline, PointsScoreBaseline
@@ -43,18 +42,17 @@ from training.model.oracle import match_ground_truth, oracle_auc
 from training.model.prior_shift import shift_note
 from training.model.ranking import paired_auc_difference
 from training.model.readiness import build_pipeline
-from training.model.sampling import SnapshotSample, sample_by_lead
+from training.model.sampling import SnapshotSample
 from training.model.selection import SelectionResult, fit_selected
 from training.model.serving_stats import build_serving_stats
-from training.model.split import SplitInfo, time_split
+from training.model.split import SplitInfo
 from training.model.threshold import ThresholdDecision
 from training.report.importance_summary import (
     importance_tables,
     summarise_importances,
 )
 from training.simulation.simulator import P_WIN_IF_HANDED_OVER
-
-StageCallback = Callable[[str], None]
+from training.snapshot_source import LocalSnapshots, SnapshotSource, StageCallback, snapshot_policy
 
 MODEL = "model"
 LOGISTIC = "logistic_baseline"
@@ -116,12 +114,14 @@ def fit_and_evaluate(
     *,
     ground_truth: pd.DataFrame | None = None,
     on_stage: StageCallback | None = None,
+    snapshots: SnapshotSource | None = None,
 ) -> TrainingOutcome:
     """Train the readiness model and its baselines on ``dataset`` and evaluate them on the test period.
 
     Raises ``training.model.split.InsufficientDataError`` when the training or test window has too few won or
     not-won leads (``config.min_positives`` / ``min_negatives``). Excluded and ``after_contact`` columns
-    (``training.audit.exclusions``) are never features.
+    (``training.audit.exclusions``) are never features. ``snapshots`` builds the snapshots and feature
+    matrices (default ``LocalSnapshots``: on this machine; ``training.spark.source``: on Spark).
     """
     config = config or TrainConfig()
     stage = on_stage or (lambda _message: None)
@@ -135,31 +135,17 @@ def fit_and_evaluate(
     data_audit = audit_dataset(dataset, dataset.metadata.profile_columns, config.audit, excluded=exclusions)
 
     stage("building point-in-time snapshots and labels")
-    labelled = load_labelled(dataset, config)
-    stage(f"splitting {len(labelled):,} snapshots by time")
-    train_idx, test_idx, split = time_split(
-        labelled.time_key,
-        None if row_order else horizon,
-        config.test_fraction,
-        y=labelled.label,
-        groups=labelled.batch.snapshots["lead_id"].to_numpy(),
-        min_positives=config.min_positives,
-        min_negatives=config.min_negatives,
-    )
-    # Above the budgets whole leads are sampled uniformly (training.model.sampling): memory stays bounded
-    # and the test metrics stay unbiased estimates; what was done goes into the run.
-    lead_ids = labelled.batch.snapshots["lead_id"]
-    train_idx, train_sample = sample_by_lead(train_idx, lead_ids, config.max_train_snapshots, config.seed)
-    test_idx, test_sample = sample_by_lead(test_idx, lead_ids, config.max_test_snapshots, config.seed + 1)
-    sampling = {"train": train_sample, "test": test_sample}
+    source = snapshots or LocalSnapshots()
+    prepared = source.prepare(dataset, config, stage)
+    labelled, train_idx, test_idx = prepared.labelled, prepared.train_idx, prepared.test_idx
+    split, sampling = prepared.split, prepared.sampling
     train_batch, test_batch = labelled.batch.take(train_idx), labelled.batch.take(test_idx)
     y_train, y_test = labelled.label[train_idx], labelled.label[test_idx]
     train_time = train_batch.time_key
 
     stage(f"computing features for {len(train_batch):,} training snapshots")
     features = LeadFeatures(**config.features.estimator_kwargs())
-    X_train = features.fit_transform(train_batch, y_train)
-    X_test = features.transform(test_batch)
+    X_train, X_test = source.features(features, train_batch, y_train, test_batch)
 
     stage("choosing the readiness model on rolling time folds of the training period")
     model, selection = fit_selected(
@@ -178,7 +164,7 @@ def fit_and_evaluate(
     stage("training the baselines")
     logistic = LogisticBaseline().fit(X_train, y_train)
     baselines: dict[str, Any] = {LOGISTIC: logistic}
-    notes: list[str] = [selection.reason, *selection.notes, *labelled.notes]
+    notes: list[str] = [selection.reason, *selection.notes, *prepared.notes]
     if dataset.has_events:
         baselines[POINTS] = PointsScoreBaseline(half_life_days=config.points_half_life_days).fit(
             train_batch, y_train
@@ -344,7 +330,7 @@ def fit_and_evaluate(
         test_batch=test_batch,
         split=split,
         snapshot_counts={
-            **labelled.counts,
+            **prepared.counts,
             **{f"{part}_sampled_out": s.snapshots_before - s.snapshots_after for part, s in sampling.items()},
         },
         sampling=sampling,
@@ -372,13 +358,4 @@ def _slice_columns(batch: SnapshotBatch) -> pd.DataFrame | None:
 
 def load_labelled(dataset: LeadDataset, config: TrainConfig) -> LabelledSnapshots:
     """The labelled snapshots a training run with ``config`` builds (also for notebooks and reports)."""
-    return build_snapshots(
-        dataset,
-        SnapshotPolicy(
-            every_days=config.snapshot_every_days,
-            horizon_days=config.horizon_days,
-            max_per_lead=config.max_snapshots_per_lead,
-            include_after_handover=config.include_after_handover,
-            target=config.target.kind,
-        ),
-    )
+    return build_snapshots(dataset, snapshot_policy(config))

@@ -12,6 +12,7 @@ import math
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import mlflow
 import numpy as np
@@ -38,7 +39,11 @@ from training.registry import (
 )
 from training.report.build import build_report, write_report
 from training.scoring import score_batch
+from training.snapshot_source import SnapshotSource
 from training.tracking import configure_tracking
+
+#: Where snapshots and features are built: this machine, or a Spark cluster (``training.spark``).
+Engine = Literal["local", "spark"]
 
 
 @dataclass
@@ -62,30 +67,49 @@ class TrainingRun:
 
 
 def train(
-    data_dir: Path,
+    data_dir: Path | str,
     config: TrainConfig | None = None,
     *,
     tracking_uri: str | None = None,
     mode: Mode = "strict",
     encoding: str = "utf-8",
     on_stage: StageCallback | None = None,
+    engine: Engine = "local",
 ) -> TrainingRun:
-    """Train on the dataset in ``data_dir`` and register the model; see the module docstring."""
+    """Train on the dataset in ``data_dir`` and register the model; see the module docstring.
+
+    ``engine="spark"``: snapshots and features are built on Spark (``training.spark.source``; ``data_dir``
+    may then be any path Spark reads), the model is fit on the driver."""
     config = config or TrainConfig()
     stage = on_stage or (lambda _message: None)
     stage(f"loading and validating {data_dir}")
-    dataset, validation = load_dataset(data_dir, mode=mode, encoding=encoding)
+    snapshots: SnapshotSource | None = None
+    if engine == "spark":
+        from training.spark.source import load_with_spark
+
+        if mode != "strict":
+            raise ValueError(
+                "--engine spark validates strictly (rejected rows are not collected): drop --mode"
+            )
+        dataset, validation, snapshots = load_with_spark(str(data_dir), config, stage)
+        outcomes_file: object = f"{str(data_dir).rstrip('/')}/outcomes.parquet"
+    else:
+        data_dir = Path(data_dir)
+        dataset, validation = load_dataset(data_dir, mode=mode, encoding=encoding)
+        outcomes_file = find_table(data_dir, "outcomes") or find_table(data_dir, "leads") or data_dir
     # Before anything slow: a target without its date column is refused naming the file it looked in.
-    outcomes_file = find_table(data_dir, "outcomes") or find_table(data_dir, "leads")
-    check_target_available(dataset, config.target.kind, str(outcomes_file or data_dir))
-    ground_truth = _ground_truth(data_dir)
+    check_target_available(dataset, config.target.kind, str(outcomes_file))
+    local_dir = Path(str(data_dir))
+    ground_truth = _ground_truth(local_dir) if local_dir.is_dir() else None
     # Before the long part: clean up after runs that were killed, so the registry is whole again.
     uri = configure_tracking(tracking_uri, experiment=config.experiment_name)
     repairs = repair_interrupted(config.model_name, config.experiment_name)
     for message in repairs.messages():
         stage(message)
-    outcome = fit_and_evaluate(dataset, config, ground_truth=ground_truth, on_stage=stage)
-    outcome.bundle.card.data_dir = str(data_dir.resolve())
+    outcome = fit_and_evaluate(
+        dataset, config, ground_truth=ground_truth, on_stage=stage, snapshots=snapshots
+    )
+    outcome.bundle.card.data_dir = str(local_dir.resolve()) if local_dir.is_dir() else str(data_dir)
     # The marketing report travels inside the model, so the API serves the one that fits its model.
     outcome.bundle.report_html = build_report(
         outcome.bundle, dataset, outcome=outcome, ground_truth=ground_truth, on_stage=stage

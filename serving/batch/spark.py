@@ -17,43 +17,39 @@ data name the column and the row within its group (not the file's row).
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from serving.batch.answers import answer_columns
 from serving.batch.output import OutputFormat, crm_rows
 from serving.batch.run import AsOfCounts, BatchPlan, BatchSummary, score_chunks
 from serving.batch.tables import ScoringTables
-from training.data.contract import (
-    CREATED_AT,
-    LEAD_ID,
-    METADATA_FILE,
-    OCCURRED_AT,
-    OUTCOME_TIMESTAMPS,
-    STATUS,
-    DatasetMetadata,
-)
+from training.data.contract import LEAD_ID, OUTCOME_TIMESTAMPS, STATUS, DatasetMetadata
 from training.data.validation import validate_tables
-from training.features.snapshot_arrays import NAT_NS
+from training.spark.session import (
+    BUCKET,
+    NANOS_AS_LONG,
+    dataset_metadata,
+    nanos_without_nulls,
+    optional_table,
+    plain_strings,
+    spark_session,
+    times_from_nanos,
+    with_bucket,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
     from serving.scorer import LeadScorer
 
-BUCKET = "_leadripe_bucket"
 #: Groups per Spark partition of the input: enough that one group's leads and events fit an executor.
 DEFAULT_LEADS_PER_BUCKET = 50_000
 _OUTCOME_COLUMNS = (STATUS, *OUTCOME_TIMESTAMPS)
-_TIME_COLUMNS = (CREATED_AT, OCCURRED_AT, *OUTCOME_TIMESTAMPS)
-_NANOS_AS_LONG = "spark.sql.legacy.parquet.nanosAsLong"
 _SCORERS: dict[str, LeadScorer] = {}
 
 
@@ -86,8 +82,8 @@ def score_group(
     columns = answer_columns(plan.answers.reasons_per_side)
     if not len(leads):
         return pd.DataFrame({name: [] for name in columns})
-    leads = _times(leads.drop(columns=[BUCKET]))
-    events = _times(events.drop(columns=[BUCKET], errors="ignore"))
+    leads = times_from_nanos(leads.drop(columns=[BUCKET]))
+    events = times_from_nanos(events.drop(columns=[BUCKET], errors="ignore"))
     outcome_columns = [c for c in _OUTCOME_COLUMNS if c in leads.columns]
     outcomes = leads[[LEAD_ID, *outcome_columns]] if STATUS in leads.columns else None
     dataset, _ = validate_tables(
@@ -100,35 +96,7 @@ def score_group(
     tables = ScoringTables.from_dataset(dataset, scorer.categorical_columns, scorer.numeric_columns)
     frames = list(score_chunks(scorer, tables, plan, BatchSummary()))
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({n: [] for n in columns})
-    return _plain_strings(crm_rows(frame) if output_format == "crm-csv" else frame)
-
-
-def _plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns as Python objects: PySpark's Arrow transfer does not take pandas' Arrow-backed
-    ``str`` columns."""
-    return frame.astype({c: object for c in frame.columns if pd.api.types.is_string_dtype(frame[c].dtype)})
-
-
-def _times(frame: pd.DataFrame) -> pd.DataFrame:
-    """Time columns read as int64 nanoseconds (see the module docstring; missing ones as int64's
-    minimum, ``_nanos_without_nulls``) back as UTC times."""
-    for column in _TIME_COLUMNS:
-        if column in frame.columns and pd.api.types.is_integer_dtype(frame[column].dtype):
-            nanos = frame[column].to_numpy(dtype=np.int64)
-            frame[column] = pd.DatetimeIndex(nanos.view("datetime64[ns]")).tz_localize("UTC")
-    return frame
-
-
-def _nanos_without_nulls(frame: DataFrame) -> DataFrame:
-    """Nanosecond time columns (read as longs) with missing values as int64's minimum, pandas' NaT: a
-    nullable long would reach pandas as float64 and lose its last digits."""
-    from pyspark.sql import functions as F
-
-    types = dict(frame.dtypes)
-    for column in _TIME_COLUMNS:
-        if types.get(column) == "bigint":
-            frame = frame.withColumn(column, F.coalesce(F.col(column), F.lit(NAT_NS).cast("bigint")))
-    return frame
+    return plain_strings(crm_rows(frame) if output_format == "crm-csv" else frame)
 
 
 def score_spark_frames(
@@ -145,22 +113,19 @@ def score_spark_frames(
 ) -> DataFrame:
     """The answers as a Spark DataFrame, for Spark jobs that hold the tables already (lazy: nothing runs
     until it is written or collected). ``outcomes`` (optional) is joined onto the leads by ``lead_id``."""
-    from pyspark.sql import functions as F
 
     if outcomes is not None:
         leads = leads.join(
             outcomes.select(LEAD_ID, *[c for c in _OUTCOME_COLUMNS if c in outcomes.columns]), LEAD_ID, "left"
         )
-    leads = _nanos_without_nulls(leads)
+    leads = nanos_without_nulls(leads)
     n_buckets = buckets or max(1, leads.rdd.getNumPartitions())
-    leads = leads.withColumn(BUCKET, F.pmod(F.xxhash64(F.col(LEAD_ID).cast("string")), F.lit(n_buckets)))
+    leads = with_bucket(leads, n_buckets)
     if events is None:
         events = leads.sparkSession.createDataFrame(
             [], f"{LEAD_ID} string, occurred_at timestamp, event_type string"
         )
-    events = _nanos_without_nulls(events).withColumn(
-        BUCKET, F.pmod(F.xxhash64(F.col(LEAD_ID).cast("string")), F.lit(n_buckets))
-    )
+    events = with_bucket(nanos_without_nulls(events), n_buckets)
     schema = _spark_schema(plan.answers.reasons_per_side, output_format)
 
     def run(group_leads: pd.DataFrame, group_events: pd.DataFrame) -> pd.DataFrame:
@@ -200,14 +165,14 @@ def score_with_spark(
 
     started = time.perf_counter()
     session = spark or spark_session()
-    session.conf.set(_NANOS_AS_LONG, "true")
+    session.conf.set(NANOS_AS_LONG, "true")
     root = str(data).rstrip("/")
     tracking_uri = None if Path(model_uri).is_dir() else configure_tracking()
     resolved = resolve_model_uri(model_uri)
     metadata = dataset_metadata(root, session)
     leads = session.read.parquet(f"{root}/leads.parquet")
-    events = _optional(session, f"{root}/events.parquet")
-    outcomes = _optional(session, f"{root}/outcomes.parquet")
+    events = optional_table(session, f"{root}/events.parquet")
+    outcomes = optional_table(session, f"{root}/outcomes.parquet")
     n_leads = leads.count()
     buckets = max(1, -(-n_leads // leads_per_bucket), session.sparkContext.defaultParallelism)
     answers = score_spark_frames(
@@ -264,57 +229,7 @@ def score_with_spark(
 def _crm_batches(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     for frame in frames:
         frame = frame.assign(as_of=pd.to_datetime(frame["as_of"], utc=True))
-        yield _plain_strings(crm_rows(frame))
-
-
-def spark_session(master: str | None = None, app_name: str = "leadripe-score") -> SparkSession:
-    """A Spark session with UTC as its time zone (the data contract's) and Arrow transfers on.
-
-    Under ``spark-submit`` the cluster's master and settings apply. Otherwise Spark runs on this machine:
-    ``master``, else ``LEADRIPE_SPARK_MASTER``, else ``local[*]``, with the driver's memory from
-    ``LEADRIPE_SPARK_DRIVER_MEMORY`` (default 4g)."""
-    from pyspark.sql import SparkSession
-
-    builder = SparkSession.builder.appName(app_name)
-    if master is None and "PYSPARK_GATEWAY_PORT" not in os.environ:
-        # Not launched by spark-submit (which starts the JVM first and says where): run Spark here.
-        master = os.environ.get("LEADRIPE_SPARK_MASTER", "local[*]")
-    if master is not None:
-        # Local executors run this interpreter (its virtual environment), not whatever python3 is first
-        # on the PATH; on a cluster, spark-submit's PYSPARK_PYTHON decides.
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        # In local mode the driver's JVM is the executor too; Spark's 1 GiB default is too small for
-        # buckets of 50,000 leads and their events on the way to Python.
-        builder = builder.master(master).config(
-            "spark.driver.memory", os.environ.get("LEADRIPE_SPARK_DRIVER_MEMORY", "4g")
-        )
-    return (
-        builder.config("spark.sql.session.timeZone", "UTC")
-        .config(_NANOS_AS_LONG, "true")
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
-    )
-
-
-def dataset_metadata(root: str, session: SparkSession) -> DatasetMetadata:
-    """``dataset.json`` of the dataset folder (read through Spark, so remote paths work too)."""
-    root = root.rstrip("/")
-    try:
-        text = "\n".join(
-            row.value for row in session.read.text(f"{root}/{METADATA_FILE}", wholetext=True).collect()
-        )
-    except Exception:  # no dataset.json: a default one, as load_dataset does
-        return DatasetMetadata(name=root.rsplit("/", 1)[-1])
-    return DatasetMetadata.from_json(text)
-
-
-def _optional(session: SparkSession, path: str) -> DataFrame | None:
-    try:
-        return session.read.parquet(path)
-    except Exception as error:  # a missing optional table; anything else is the user's to see
-        if "PATH_NOT_FOUND" in str(error) or "does not exist" in str(error):
-            return None
-        raise
+        yield plain_strings(crm_rows(frame))
 
 
 def _spark_schema(reasons_per_side: int, output_format: OutputFormat) -> str:

@@ -218,19 +218,23 @@ def _snapshot_frame(
 # ----------------------------------------------------------------------------------- build_snapshots
 
 
-def build_snapshots(dataset: LeadDataset, policy: SnapshotPolicy = SnapshotPolicy()) -> LabelledSnapshots:
-    """Cut every lead of ``dataset`` at its cutoffs and label each snapshot (rules: module docstring).
-
-    Vectorised over leads: cutoffs are expanded with ``np.repeat``/``arange``, no loop per lead.
+def build_snapshots(
+    dataset: LeadDataset, policy: SnapshotPolicy = SnapshotPolicy(), *, part_of: int | None = None
+) -> LabelledSnapshots:
+    """Cut every lead of ``dataset`` at its cutoffs and label each snapshot (rules: module docstring);
+    vectorised over leads (cutoffs expanded with ``np.repeat``/``arange``, no loop per lead).
+    ``part_of``: ``dataset`` is one group of a larger dataset whose end (``observed_until``, ns) this is
+    (Spark builds each group apart); the target's column is then checked on the whole data, not here.
     """
     categorical, numeric = _profile_columns(dataset)
-    check_target_available(dataset, policy.target)
+    if part_of is None:
+        check_target_available(dataset, policy.target)
     target_date = () if policy.target == "won" else (TARGET_DATE_COLUMN[policy.target],)
     outcomes, missing_outcome = outcomes_for_leads(dataset, target_date)
     if dataset.metadata.time_basis == TimeBasis.ROW_ORDER:
         result = _row_order_snapshots(dataset, outcomes, categorical, numeric)
     else:
-        result = _timestamped_snapshots(dataset, outcomes, policy, categorical, numeric)
+        result = _timestamped_snapshots(dataset, outcomes, policy, categorical, numeric, part_of)
     result.counts["missing_outcome"] = missing_outcome
     return result
 
@@ -265,8 +269,9 @@ def _timestamped_snapshots(
     policy: SnapshotPolicy,
     categorical: tuple[str, ...],
     numeric: tuple[str, ...],
+    part_of: int | None,
 ) -> LabelledSnapshots:
-    observed_until = observed_until_ns(dataset)
+    observed_until = observed_until_ns(dataset) if part_of is None else part_of
     every = policy.every_days * _DAY_NS
     horizon = policy.horizon_days * _DAY_NS
     created = timestamps_ns(dataset.leads[CREATED_AT])
