@@ -150,7 +150,7 @@ def train(
         typer.Option(
             "--engine",
             help="local: this machine; spark: snapshots and features on Spark, the model fit on the driver "
-            "(pip install 'leadripe[spark]').",
+            "(needs the spark extra and Java).",
         ),
     ] = "local",
 ) -> None:
