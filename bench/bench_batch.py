@@ -75,14 +75,49 @@ def model_dir(work: Path) -> Path:
 
 
 # A fresh wrapper process per measurement: RUSAGE_CHILDREN's peak is the largest child ever waited
-# for, so measuring in this process would carry one run's peak into the next.
-_WRAPPER = (
-    "import json, resource, subprocess, sys;"
-    "r = subprocess.run(sys.argv[1:]);"
-    "u = resource.getrusage(resource.RUSAGE_CHILDREN);"
-    "print('MEASURED ' + json.dumps({'rc': r.returncode, 'cpu_s': u.ru_utime + u.ru_stime,"
-    " 'peak_rss_gib': u.ru_maxrss / 2**20}), file=sys.stderr)"
-)
+# for, so measuring in this process would carry one run's peak into the next. RUSAGE_CHILDREN misses
+# processes nobody waits for (PySpark's JVM and its Python workers), so the wrapper also samples the
+# whole process tree in /proc every 0.5 s: CPU s is the larger of the two (the sampled tree's loses at
+# most the last half second of each process), peak RSS the larger of the waited child's and the tree's
+# summed RSS at a sample.
+_WRAPPER = r"""
+import json, os, resource, subprocess, sys, time
+TICK = os.sysconf("SC_CLK_TCK")
+def stat(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/statm") as f:
+            pages = int(f.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK, pages * os.sysconf("SC_PAGE_SIZE")
+def tree(root):
+    stats = {int(p): stat(p) for p in os.listdir("/proc") if p.isdigit()}
+    children = {}
+    for pid, st in stats.items():
+        if st is not None:
+            children.setdefault(st[0], []).append(pid)
+    found, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        if stats.get(pid) is not None:
+            found[pid] = stats[pid]
+        todo.extend(children.get(pid, []))
+    return found
+proc = subprocess.Popen(sys.argv[1:])
+cpu, peak = {}, 0
+while proc.poll() is None:
+    now = tree(proc.pid)
+    for pid, (_, seconds, _) in now.items():
+        cpu[pid] = max(cpu.get(pid, 0.0), seconds)
+    peak = max(peak, sum(rss for _, _, rss in now.values()))
+    time.sleep(0.5)
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("MEASURED " + json.dumps({"rc": proc.returncode,
+      "cpu_s": max(u.ru_utime + u.ru_stime, sum(cpu.values())),
+      "peak_rss_gib": max(u.ru_maxrss / 2**20, peak / 2**30)}), file=sys.stderr)
+"""
 
 
 def measured(command: list[str]) -> dict[str, float]:
@@ -145,7 +180,7 @@ def train_run(work: Path, n_leads: int, overrides: dict[str, object]) -> dict[st
 
 def scoring_table(rows: list[dict[str, object]]) -> str:
     lines = [
-        "| leads | engine | reasons per side | wall s | CPU s (process tree) | peak RSS GiB | load |",
+        "| leads | engine | reasons per side | wall s | CPU s (tree, JVM incl.) | peak RSS GiB | load |",
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
