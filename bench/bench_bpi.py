@@ -2,7 +2,17 @@
 through its mapping, trained and evaluated exactly as ``leadripe train`` does (``fit_and_evaluate``),
 with the figures the simulator cannot prove: the served model against the baselines (logistic, points)
 on the later test period, calibration, and when each test snapshot was taken relative to its case's
-outcome (days before the decision), with the model's ranking and calibration per timing bucket.
+outcome (days before the decision), with the model's ranking and calibration per timing bucket, and
+the verdicts of issue 10 on the test period as the API gives them (``verdicts_with_hysteresis``: the
+learnt decision policy, hysteresis from the look a week earlier): calibration of the chance of a win if
+handed over now by verdict and in the hand-raiser slice (above and below the threshold), and the weekly
+switch rate (consecutive weekly looks of a case whose verdict flips).
+
+The hand-raising event is ``O_SENT_BACK`` (``--hand-raising``): the applicant returns the completed
+offer, the one step in this log the applicant takes on their own initiative after submitting (every
+other step is the bank's work item or state). It is not outcome-revealing: it precedes the bank's
+validation and decision (events at or after the decision are dropped by the converter), and 28% of
+the cases that have it are declined or cancelled afterwards.
 
     .venv/bin/python bench/bench_bpi.py --write [--horizon 30]
 
@@ -32,6 +42,10 @@ from import_xes import convert_file
 from training.config import TrainConfig
 from training.data.io import load_dataset
 from training.data.mapping import import_export
+from training.features.specs import FeatureCatalog
+from training.model.decision import GONE_COLD, RIPE, TOO_GREEN, Verdicts
+from training.model.decision_learn import verdicts_with_hysteresis
+from training.model.decision_policy import DecisionSettings
 from training.model.evaluation import expected_calibration_error
 from training.model.ranking import roc_auc
 from training.pipeline import LOGISTIC, MODEL, POINTS, TrainingOutcome, fit_and_evaluate
@@ -49,9 +63,7 @@ READING = (
     "a late process step (an offer sent back, a validation scheduled) nearly decides the case; two or "
     "more weeks before the decision the model ranks modestly (0.72, then 0.59). Almost half of the "
     "test snapshots are the look at submission, before any event, where only the requested amount "
-    "speaks (0.63); the 62% of declines that come within an hour are among them, in the first row. "
-    "The decision figures of issue 10 (weekly verdict switch rate, calibration of the hand-raiser "
-    "slice) need the decision module, which is not on main yet; they are not reported here."
+    "speaks (0.63); the 62% of declines that come within an hour are among them, in the first row."
 )
 #: Days from a snapshot's cutoff to its case's decision: (label, lower bound, upper bound], in days.
 TIMING_BUCKETS = (("< 1 day", 0.0, 1.0), ("1-7 days", 1.0, 7.0), ("7-14 days", 7.0, 14.0))
@@ -107,6 +119,88 @@ def snapshot_timing(outcome: TrainingOutcome, outcomes: pd.DataFrame, horizon_da
     ]
 
 
+def verdict_figures(outcome: TrainingOutcome) -> tuple[Verdicts, np.ndarray]:
+    """The test snapshots' verdicts as the API gives them (with the look a week earlier), and readiness."""
+    assert outcome.decision is not None
+    pipeline = outcome.bundle.pipeline
+    catalog = FeatureCatalog(pipeline[0].feature_specs())
+    return verdicts_with_hysteresis(outcome.decision, pipeline[0], pipeline[-1], outcome.test_batch, catalog)
+
+
+def switch_rates(snapshots: pd.DataFrame, verdict: np.ndarray) -> tuple[int, float, float]:
+    """Pairs of consecutive looks of the same case (periodic snapshots, by cutoff), the share whose
+    verdict flips between too_green and gone_cold, and the share that flips into or out of ripe."""
+    periodic = ~snapshots["at_handover"].to_numpy(dtype=bool)
+    frame = pd.DataFrame(
+        {"lead": snapshots["lead_id"].to_numpy(), "t": snapshots["cutoff"].to_numpy(), "v": verdict}
+    )
+    frame = frame[periodic].sort_values(["lead", "t"], kind="stable")
+    same = frame["lead"].to_numpy()[1:] == frame["lead"].to_numpy()[:-1]
+    a, b = frame["v"].to_numpy()[:-1][same], frame["v"].to_numpy()[1:][same]
+    if not len(a):
+        return 0, float("nan"), float("nan")
+    cold = float((((a == TOO_GREEN) & (b == GONE_COLD)) | ((a == GONE_COLD) & (b == TOO_GREEN))).mean())
+    ripe = float(((a == RIPE) != (b == RIPE)).mean())
+    return len(a), cold, ripe
+
+
+def verdict_rows(verdicts: Verdicts, readiness: np.ndarray, y: np.ndarray) -> list[str]:
+    """Table rows: per verdict and per hand-raiser slice, snapshots, mean chance if handed over now,
+    mean readiness and the observed rate of a win within the horizon (with the relative gap)."""
+    contact = np.asarray(verdicts.contact_requested, dtype=bool)
+    ripe = verdicts.verdict == RIPE
+    slices = [
+        ("ripe", ripe),
+        ("too green", verdicts.verdict == TOO_GREEN),
+        ("gone cold", verdicts.verdict == GONE_COLD),
+        ("hand-raisers, ripe (above the threshold)", contact & ripe),
+        ("hand-raisers, not ripe (below)", contact & ~ripe),
+        ("no hand-raising event in the window", ~contact),
+    ]
+    rows = []
+    for label, mask in slices:
+        n = int(mask.sum())
+        if not n:
+            rows.append(f"| {label} | 0 | - | - | - | - |")
+            continue
+        chance, observed = float(verdicts.chance[mask].mean()), float(y[mask].mean())
+        gap = f"{(chance - observed) / observed:+.0%}" if observed > 0 else "-"
+        rows.append(
+            f"| {label} | {n:,} ({n / len(y):.0%}) | {chance:.3f} | {float(readiness[mask].mean()):.3f} "
+            f"| {observed:.3f} | {gap} |"
+        )
+    return rows
+
+
+def decision_section(outcome: TrainingOutcome, hand_raising: list[str]) -> list[str]:
+    """The verdict figures of issue 10 on the test period (see the module docstring)."""
+    verdicts, readiness = verdict_figures(outcome)
+    y = outcome.y_test.astype(float)
+    pairs, cold_switch, ripe_switch = switch_rates(outcome.test_batch.snapshots, verdicts.verdict)
+    policy = outcome.decision
+    assert policy is not None
+    cold = policy.gone_cold
+    return [
+        f"Verdicts on the test period as the API gives them (learnt decision policy, hysteresis from the "
+        f"look {cold.lookback_days:g} days earlier); hand-raising event: {', '.join(hand_raising)} within "
+        f"{policy.hand_raisers.window_days:g} days before the look (hand-raiser rule "
+        f"{'on' if policy.hand_raisers.rule_enabled else 'off, the default'}). Chance: the estimated "
+        "chance of a win within the horizon if handed over now, which the verdict rests on; observed: "
+        "the test snapshots' rate of a win within the horizon.",
+        "",
+        f"- Weekly switch rate: {pairs:,} pairs of consecutive looks of the same case; "
+        f"{cold_switch:.1%} flip between too green and gone cold, {ripe_switch:.1%} flip into or out "
+        "of ripe.",
+        f"- Threshold on the chance: {policy.threshold:.3f}; ripe share "
+        f"{float((verdicts.verdict == RIPE).mean()):.1%}.",
+        "",
+        "| slice | test snapshots | mean chance if handed over now | mean readiness | observed | "
+        "chance vs observed |",
+        "|---|---:|---:|---:|---:|---:|",
+        *verdict_rows(verdicts, readiness, y),
+    ]
+
+
 def model_rows(outcome: TrainingOutcome) -> list[str]:
     family = outcome.selection.chosen if outcome.selection is not None else "trees"
     rows = []
@@ -135,6 +229,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="replace the section in BENCHMARKS.md")
     parser.add_argument("--horizon", type=int, default=30, help="horizon in days (default 30)")
+    parser.add_argument(
+        "--hand-raising", nargs="+", default=["O_SENT_BACK"], help="hand-raising event types (see above)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="leadripe-bpi-") as tmp:
@@ -146,7 +243,10 @@ def main() -> None:
         )
         dataset, _ = load_dataset(data_dir)
         fit_started = time.perf_counter()
-        outcome = fit_and_evaluate(dataset, TrainConfig(horizon_days=args.horizon))
+        config = TrainConfig(
+            horizon_days=args.horizon, decision=DecisionSettings(hand_raising_events=args.hand_raising)
+        )
+        outcome = fit_and_evaluate(dataset, config)
         fit_seconds = time.perf_counter() - fit_started
     split, model = outcome.split, outcome.evaluations[MODEL]
     selection = outcome.selection
@@ -196,6 +296,8 @@ def main() -> None:
             *model_rows(outcome),
             "",
             *snapshot_timing(outcome, dataset.outcomes, args.horizon),
+            "",
+            *decision_section(outcome, args.hand_raising),
             "",
             READING,
             "",
