@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from training.data.live import EXAMPLE_LEAD, TIME_RULES, DateTimeString, LeadIn, as_utc
-from training.model.decision_policy import DecisionPolicy
+from training.model.decision_policy import DecisionPolicy, GoneCold
 from training.report.importance_summary import SignalSummary
 
 
@@ -203,6 +203,19 @@ class ThresholdInfo(BaseModel):
     explanation: str | None = None
 
 
+class GoneColdInfo(GoneCold):
+    """The gone-cold rule that decides the verdicts (the decision policy's, the same as
+    ``decision.gone_cold``), and the features its days of inactivity are counted from."""
+
+    inactivity_feature: str | None = Field(
+        description="The feature counting days since the lead last engaged; None: inactivity is unknown "
+        "and only the readiness level applies."
+    )
+    fallback_feature: str | None = Field(
+        description="Stands in where a lead never engaged (its age in days)."
+    )
+
+
 class ModelInfo(BaseModel):
     name: str
     version: str
@@ -219,7 +232,10 @@ class ModelInfo(BaseModel):
     features: list[str]
     event_types: list[str]
     profile_columns: list[str]
-    gone_cold_rule: dict[str, Any]
+    gone_cold_rule: GoneColdInfo = Field(
+        description="The rule that calls a lead gone_cold: the decision policy's (for a model trained "
+        "before decision policies, the inactivity rule its serving statistics implied)."
+    )
     decision: DecisionPolicy = Field(
         description="What 'ripe' and 'gone cold' mean for this model: the target, how the chance of a win "
         "if handed over now is estimated, the threshold on it, hand-raising events and their rule, and "

@@ -51,6 +51,7 @@ from training.report.importance_summary import (
     importance_tables,
     summarise_importances,
 )
+from training.simulation.model import HORIZON_DAYS as TRUTH_HORIZON_DAYS
 from training.simulation.simulator import P_WIN_IF_HANDED_OVER
 from training.snapshot_source import LocalSnapshots, SnapshotSource, StageCallback, snapshot_policy
 
@@ -276,7 +277,10 @@ def fit_and_evaluate(
     tables = importance_tables(model, X_test, y_test, features.feature_specs())
     stage("measuring the verdicts on the test period")
     true_handover = None
-    if ground_truth is not None and not row_order and P_WIN_IF_HANDED_OVER in ground_truth.columns:
+    # The simulator's truth is the chance of a *win within 90 days* if handed over: only a policy on
+    # that target and horizon is compared with it.
+    comparable = config.target.kind == "won" and config.horizon_days == TRUTH_HORIZON_DAYS
+    if ground_truth is not None and not row_order and comparable and P_WIN_IF_HANDED_OVER in ground_truth:
         true_handover = match_ground_truth(test_batch.snapshots, ground_truth, P_WIN_IF_HANDED_OVER)
     decision_figures = test_decision_metrics(
         decision,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException
 
 from serving.dependencies import ApiKeyDep, ModelDep
 from serving.routers.responses import AUTH_ERRORS, NO_MODEL
-from serving.schemas import Importances, ModelInfo, ThresholdInfo
+from serving.schemas import GoneColdInfo, Importances, ModelInfo, ThresholdInfo
 
 router = APIRouter(
     prefix="/v1", tags=["model"], dependencies=[ApiKeyDep], responses={**AUTH_ERRORS, **NO_MODEL}
@@ -42,7 +42,12 @@ def model_info(model: ModelDep) -> ModelInfo:
         features=scorer.feature_names,
         event_types=sorted(scorer.known_event_types),
         profile_columns=list(card.profile_columns),
-        gone_cold_rule=scorer.stats.gone_cold.model_dump(),
+        # The rule that decides is the policy's; the serving statistics only say how inactivity is counted.
+        gone_cold_rule=GoneColdInfo(
+            **scorer.policy.gone_cold.model_dump(),
+            inactivity_feature=scorer.stats.gone_cold.inactivity_feature,
+            fallback_feature=scorer.stats.gone_cold.fallback_feature,
+        ),
         decision=scorer.policy,
     )
 

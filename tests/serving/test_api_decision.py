@@ -169,6 +169,21 @@ def test_model_info_shows_the_decision_policy(client: TestClient) -> None:
     assert decision["estimate"]["contact_coef"] == 3.0
 
 
+def test_model_info_shows_the_gone_cold_rule_that_decides(
+    client: TestClient, base_bundle: ModelBundle
+) -> None:
+    """One gone-cold rule: the policy's (its readiness level, cutoff and hysteresis), not the serving
+    statistics' inactivity rule, which only says how days of inactivity are counted."""
+    info = client.get("/v1/model").json()
+    rule = info["gone_cold_rule"]
+    stats_rule = base_bundle.card.serving_stats().gone_cold
+    assert stats_rule.min_days_inactive != 60  # the two rules differ, so the test can tell them apart
+    assert {k: rule[k] for k in info["decision"]["gone_cold"]} == info["decision"]["gone_cold"]
+    assert (rule["readiness_level"], rule["min_days_inactive"], rule["exit_factor"]) == (0.02, 60.0, 5.0)
+    assert rule["inactivity_feature"] == stats_rule.inactivity_feature is not None
+    assert "curve" not in rule and "n_beyond" not in rule
+
+
 def test_the_example_lead_with_a_demo_request_yesterday(client: TestClient) -> None:
     """``data/examples/lead.json`` plus a demo request the day before its ``as_of``: the answer flags the
     contact request, and the policy's contact term lifts its chance if handed over now."""

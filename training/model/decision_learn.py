@@ -125,7 +125,7 @@ def learn_decision(
         exit_factor=settings.gone_cold_exit_factor,
     )
     policy = build_decision_policy(
-        target="won",
+        target=config.target.kind,
         horizon_days=config.horizon_days,
         threshold=threshold.threshold,
         estimate=estimate,

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from training.features.targets import TargetKind
 from training.model.serving_types import GradeEdges
 
 #: Event types that mean "I want personal contact" when a CRM uses these names. Configurable per
@@ -37,7 +38,8 @@ DEFAULT_HAND_RAISING_EVENTS: tuple[str, ...] = (
     "pricing_request",
 )
 
-Target = Literal["won", "opportunity", "accepted"]
+#: What the policy decides on: the target the model was trained on (``[target] kind``).
+Target = TargetKind
 FitGrade = Literal["A", "B", "C", "D"]
 
 
@@ -136,6 +138,9 @@ class DecisionPolicy(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    #: The target the model was trained on (``[target] kind``) and its horizon: the chance below is the
+    #: chance of reaching that target within ``horizon_days`` if handed over now. Policies written
+    #: before targets were wired in say "won" and 90, which is what they were trained on.
     target: Target = "won"
     horizon_days: int = 90
     #: The handover threshold, applied to ``HandoverEstimate.chance``.
