@@ -6,7 +6,8 @@ For each seed: ``simulate(leads, seed=seed)``, then ``fit_and_evaluate`` as ``le
 - **before**: the verdict as it was before the decision policy: ``ripe`` when readiness >= threshold,
   ``gone_cold`` by the inactivity rule of the serving statistics (no hysteresis);
 - **after**: ``training.model.decision`` with the learnt ``DecisionPolicy`` (chance of a win if handed
-  over now, gone-cold level and inactivity cutoff, hysteresis from the look 7 days earlier).
+  over now, gone-cold level and inactivity cutoff, hysteresis carried over the policy's earlier looks,
+  7 days apart).
 
 Against the truth: ``p_win_handover_90d`` (the true chance of a win within 90 days if handed over at the
 cutoff) >= threshold is "truly ripe"; ``crossing_probability`` (the true chance that the lead ripens
@@ -187,12 +188,25 @@ def run(leads: int, seed: int) -> SeedRun:
     )
 
 
+def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson interval of a binomial rate: how far the observed win rate of a slice of ``n``
+    snapshots may be from the slice's real rate (snapshots of one lead share an outcome, so if anything
+    the interval is too narrow)."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
 def _hr(cell: tuple[int, float, float, float]) -> str:
     n, estimate, observed, true = cell
     if n == 0:
         return "-"
     gap = (estimate - observed) / observed if observed > 0 else float("nan")
-    return f"{estimate:.3f} / {observed:.3f} / {true:.3f} ({gap:+.0%}, n={n})"
+    low, high = wilson(observed * n, n)
+    return f"{estimate:.3f} / {observed:.3f} [{low:.3f}, {high:.3f}] / {true:.3f} ({gap:+.0%}, n={n})"
 
 
 def markdown(runs: list[SeedRun], leads: int, command: str) -> str:
@@ -208,8 +222,8 @@ def markdown(runs: list[SeedRun], leads: int, command: str) -> str:
         f"Command: `{command}`",
         "",
         "| seed | | ripe precision | ripe recall | ROC-AUC vs truly ripe | hand-raisers above: estimate / "
-        "observed / true | below: estimate / observed / true | gone cold share | gone cold truly crossing "
-        "| truly hopeless called gone cold | weekly switch green<->cold |",
+        "observed [95% CI] / true | below: estimate / observed [95% CI] / true | gone cold share "
+        "| gone cold truly crossing | truly hopeless called gone cold | weekly switch green<->cold |",
         "|---:|---|---:|---:|---:|---|---|---:|---:|---:|---:|",
     ]
     for r in runs:

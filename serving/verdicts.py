@@ -4,10 +4,11 @@
 ``decide_rows``, and the verdict itself comes from the pure functions of ``training.model.decision``, so
 the API and batch scoring give the same answer for the same lead and ``as_of``.
 
-The gone-cold hysteresis needs the verdict a lookback (7 days) before ``as_of``. It is recomputed from
-the request's own events, so the API stays stateless: the leads' snapshot arrays are doubled (the
-second half a lookback earlier), go through one feature transform, and the earlier half is scored
-without contributions (only its readiness is needed).
+The gone-cold hysteresis needs the lead's gone-cold state a lookback (7 days) before ``as_of``, carried
+over a few looks further back (``GoneCold.earlier_looks``). It is recomputed from the request's own
+events, so the API stays stateless: the leads' snapshot arrays are repeated (each copy a lookback
+earlier than the one before), go through one feature transform, and the earlier looks are scored without
+contributions (only their readiness is needed).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 from training.features.matrix import FeatureMatrix
 from training.features.snapshot_arrays import NAT_NS, SnapshotArrays
 from training.features.transformer import LeadFeatures
-from training.model.decision import contact_flags, decide, plain_cold
+from training.model.decision import cold_at_earlier_looks, contact_flags, decide
 from training.model.decision_policy import DecisionPolicy
 from training.model.readiness import ReadinessModel
 from training.model.serving_types import ServingStats
@@ -30,7 +31,8 @@ _DAY_NS = 86_400 * 10**9
 @dataclass(frozen=True)
 class EarlierLook:
     """The same leads a lookback before ``as_of``: readiness (+inf where the lead did not exist yet, so
-    it is never under a level then), days inactive (NaN there) and whether each was plainly cold."""
+    it is never under a level then), days inactive (NaN there), and whether each was gone cold then (the
+    state carried over the earlier looks, ``training.model.decision.carried_cold``)."""
 
     readiness: np.ndarray
     days_inactive: np.ndarray
@@ -55,22 +57,25 @@ class Decisions:
     outside_overlap: np.ndarray  # bool: greener than (almost) any lead ever handed over
 
 
-def lookback_ns(policy: DecisionPolicy) -> int | None:
-    """How far back the earlier look is, or None when the policy has no gone-cold hysteresis."""
+def lookback_ns(policy: DecisionPolicy) -> tuple[int, ...] | None:
+    """How far back each earlier look is (nanoseconds, nearest first), or None when the policy has no
+    gone-cold hysteresis."""
     cold = policy.gone_cold
     if not cold.available or cold.readiness_level is None:
-        return None  # the band is on the readiness level: without one, the earlier look changes nothing
-    return int(cold.lookback_days * _DAY_NS)
+        return None  # the band is on the readiness level: without one, the earlier looks change nothing
+    step = int(cold.lookback_days * _DAY_NS)
+    return tuple(step * k for k in range(1, cold.earlier_looks + 1))
 
 
 def transform_looks(
-    features: LeadFeatures, arrays: SnapshotArrays, lookback: int | None
+    features: LeadFeatures, arrays: SnapshotArrays, lookbacks: tuple[int, ...] | None
 ) -> tuple[FeatureMatrix, FeatureMatrix | None]:
-    """The features at ``as_of`` and, with a lookback, a lookback earlier: one transform call."""
-    if lookback is None:
+    """The features at ``as_of`` and, with lookbacks, at each earlier look (stacked, nearest look first):
+    one transform call."""
+    if lookbacks is None:
         return features.transform_arrays(arrays), None
-    both = features.transform_arrays(arrays.with_earlier_looks(lookback))
-    return both.split(len(arrays))
+    every = features.transform_arrays(arrays.with_earlier_looks(lookbacks))
+    return every.split(len(arrays))
 
 
 def earlier_look(
@@ -79,20 +84,22 @@ def earlier_look(
     model: ReadinessModel,
     arrays: SnapshotArrays,
     earlier: FeatureMatrix,
-    lookback: int,
+    lookbacks: tuple[int, ...],
 ) -> EarlierLook:
-    """Score the earlier look (readiness only) and judge it plainly cold or not. The hand-raiser rule does
-    not act on it (it speaks about now). A lead younger than the lookback has no earlier look."""
-    readiness = np.asarray(model.readiness(earlier), dtype=float)
-    days = stats.gone_cold.days_inactive(earlier)
-    existed = (arrays.created_ns == NAT_NS) | (arrays.cutoff_ns - lookback >= arrays.created_ns)
-    no_contact = np.zeros(len(readiness), dtype=bool)
-    ripe = policy.estimate.chance(readiness, no_contact) >= policy.threshold
-    cold = plain_cold(readiness, days, ripe, policy.gone_cold) & existed
+    """Score the earlier looks (readiness only) and carry the gone-cold state to the nearest of them.
+    A lead younger than a look has no readiness there (+inf: warm). The hand-raiser rule does not act on
+    them (it speaks about now)."""
+    n = len(arrays)
+    readiness = np.asarray(model.readiness(earlier), dtype=float).reshape(len(lookbacks), n)
+    days = np.asarray(stats.gone_cold.days_inactive(earlier), dtype=float).reshape(len(lookbacks), n)
+    offsets = np.asarray(lookbacks, dtype=np.int64)[:, None]
+    existed = (arrays.created_ns == NAT_NS) | (arrays.cutoff_ns - offsets >= arrays.created_ns)
+    readiness = np.where(existed, readiness, np.inf)
+    days = np.where(existed, days, np.nan)
     return EarlierLook(
-        readiness=np.where(existed, readiness, np.inf),
-        days_inactive=np.where(existed, days, np.nan),
-        cold=cold,
+        readiness=readiness[0],
+        days_inactive=days[0],
+        cold=cold_at_earlier_looks(policy, readiness, days),
     )
 
 
@@ -116,8 +123,7 @@ def decide_rows(
         days_inactive=days_inactive,
         contact=contact,
         fit=fit,
-        readiness_before=None if before is None else before.readiness,
-        days_inactive_before=None if before is None else before.days_inactive,
+        cold_before=None if before is None else before.cold,
     )
     edges = policy.grade_edges
     grades = edges.grades(verdicts.chance) if edges is not None else stats.grades.grades(readiness)

@@ -87,6 +87,7 @@ def fixed_policy(
         min_days_inactive=float(2 * every_days),
         exit_factor=2.0,
         lookback_days=7.0,
+        earlier_looks=3,  # batch == API over the whole chain of earlier looks
         rule="fixed for tests",
     )
     chance = estimate.chance(readiness, np.zeros(len(readiness), dtype=bool))

@@ -135,6 +135,35 @@ def test_gone_cold_holds_until_the_lead_really_reengages(client: TestClient) -> 
     assert back["verdict"] != "gone_cold"
 
 
+def test_the_api_carries_the_cold_state_over_the_earlier_looks(base_bundle: ModelBundle) -> None:
+    """The green lead (quiet for 40 days, then light touches) sits inside the band (level 0.02, top 0.1)
+    at as_of and a week earlier, and was under the level a few weeks before: with one earlier look the
+    API forgot that and called it too_green; with the chain of three it is still gone_cold, and a lead
+    that has really re-engaged is not."""
+    looks = {
+        n: LeadScorer(
+            with_policy(
+                base_bundle,
+                POLICY.model_copy(
+                    update={"gone_cold": POLICY.gone_cold.model_copy(update={"earlier_looks": n})}
+                ),
+            ),
+            version="1",
+            source="test",
+        )
+        for n in (1, 3)
+    }
+    leads = [LeadIn.model_validate(lead(GREEN_EVENTS)), LeadIn.model_validate(lead(RIPE_EVENTS))]
+    one, three = (looks[n].score_payloads(leads, default_as_of=AS_OF) for n in (1, 3))
+    readiness = one[0]["readiness"]
+    assert 0.02 <= readiness < 0.1, readiness  # inside the band now
+    assert one[0]["verdict"] == "too_green" and one[0]["gone_cold_rule"]["cold_a_lookback_earlier"] is False
+    assert (
+        three[0]["verdict"] == "gone_cold" and three[0]["gone_cold_rule"]["cold_a_lookback_earlier"] is True
+    )
+    assert three[1]["verdict"] != "gone_cold"
+
+
 def test_leads_unlike_any_handed_over_get_a_warning(client: TestClient) -> None:
     codes = lambda answer: {w["code"] for w in answer["warnings"]}  # noqa: E731
     quiet = score(client, lead([(d + 200, t) for d, t in GREEN_EVENTS], created_days_before=260))
@@ -197,19 +226,25 @@ def test_the_example_lead_with_a_demo_request_yesterday(client: TestClient) -> N
     assert asked["handover_chance"] > plain["handover_chance"]
 
 
-def test_both_looks_in_one_transform_equal_two_transforms(base_bundle: ModelBundle) -> None:
-    """The hysteresis's look a week earlier comes from the same feature call as the look at as_of
-    (``SnapshotArrays.with_earlier_looks`` + ``FeatureMatrix.split``); each half equals its own call."""
+def test_every_look_in_one_transform_equals_its_own_transform(base_bundle: ModelBundle) -> None:
+    """The hysteresis's looks one, two and three weeks earlier come from the same feature call as the look
+    at as_of (``SnapshotArrays.with_earlier_looks`` + ``FeatureMatrix.split``), stacked nearest first;
+    each block equals its own call."""
     scorer = LeadScorer(with_policy(base_bundle, POLICY), version="1", source="test")
     bodies = [lead(GREEN_EVENTS, lead_id="a"), lead(RIPE_EVENTS, lead_id="b")]
     leads = [LeadIn.model_validate(body) for body in bodies]
     arrays = scorer.build_arrays(leads, AS_OF)
     week = int(timedelta(days=7).total_seconds() * 1e9)
-    now, earlier = scorer.features.transform_arrays(arrays.with_earlier_looks(week)).split(len(leads))
-    earlier_leads = [
-        LeadIn.model_validate({**body, "as_of": (AS_OF - timedelta(days=7)).isoformat()}) for body in bodies
-    ]
-    alone_now = scorer.features.transform_arrays(arrays)
-    alone_earlier = scorer.features.transform_arrays(scorer.build_arrays(earlier_leads, AS_OF))
-    pd.testing.assert_frame_equal(now.to_frame(), alone_now.to_frame())
-    pd.testing.assert_frame_equal(earlier.to_frame(), alone_earlier.to_frame())
+    now, earlier = scorer.features.transform_arrays(
+        arrays.with_earlier_looks((week, 2 * week, 3 * week))
+    ).split(len(leads))
+    pd.testing.assert_frame_equal(now.to_frame(), scorer.features.transform_arrays(arrays).to_frame())
+    stacked = earlier.to_frame()
+    for k in (1, 2, 3):
+        earlier_leads = [
+            LeadIn.model_validate({**body, "as_of": (AS_OF - timedelta(days=7 * k)).isoformat()})
+            for body in bodies
+        ]
+        alone = scorer.features.transform_arrays(scorer.build_arrays(earlier_leads, AS_OF)).to_frame()
+        block = stacked.iloc[(k - 1) * len(leads) : k * len(leads)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(block, alone)

@@ -49,22 +49,25 @@ class SnapshotArrays:
     def __len__(self) -> int:
         return len(self.cutoff_ns)
 
-    def with_earlier_looks(self, offset_ns: int) -> SnapshotArrays:
-        """Twice the snapshots: these, then the same leads ``offset_ns`` earlier (same lead codes, same
-        events), so that one feature transform computes both looks."""
-        twice = np.concatenate
+    def with_earlier_looks(self, offsets_ns: int | Sequence[int]) -> SnapshotArrays:
+        """These snapshots, then the same leads ``offsets_ns`` earlier, one copy per offset in order (same
+        lead codes, same events), so that one feature transform computes every look."""
+        offsets = [offsets_ns] if isinstance(offsets_ns, int) else list(offsets_ns)
+        copies = len(offsets) + 1
+
+        def repeat(values: np.ndarray) -> np.ndarray:
+            return np.concatenate([values] * copies)
+
         return SnapshotArrays(
-            lead_codes=twice([self.lead_codes, self.lead_codes]),
+            lead_codes=repeat(self.lead_codes),
             n_leads=self.n_leads,
-            cutoff_ns=twice([self.cutoff_ns, self.cutoff_ns - offset_ns]),
-            created_ns=twice([self.created_ns, self.created_ns]),
+            cutoff_ns=np.concatenate([self.cutoff_ns, *(self.cutoff_ns - offset for offset in offsets)]),
+            created_ns=repeat(self.created_ns),
             event_lead_codes=self.event_lead_codes,
             event_ns=self.event_ns,
             event_types=self.event_types,
-            numeric={name: twice([values, values]) for name, values in self.numeric.items()},
-            categorical={
-                name: (twice([codes, codes]), names) for name, (codes, names) in self.categorical.items()
-            },
+            numeric={name: repeat(values) for name, values in self.numeric.items()},
+            categorical={name: (repeat(codes), names) for name, (codes, names) in self.categorical.items()},
         )
 
     @classmethod

@@ -128,6 +128,28 @@ def plain_cold(
     return cold & ~np.asarray(ripe, dtype=bool)
 
 
+def carried_cold(
+    readiness_looks: np.ndarray, days_inactive_looks: np.ndarray, ripe_looks: np.ndarray, gone_cold: GoneCold
+) -> np.ndarray:
+    """The gone-cold state at the newest of several earlier looks, carried from the oldest one: cold at a
+    look that is plainly cold, warm at one at or above ``exit_factor`` times the level (or ripe, or before
+    the lead existed: readiness +inf), unchanged inside the band. Arrays are ``(looks, rows)``, newest
+    look first; a 1-d array is one look."""
+    readiness_looks = np.atleast_2d(np.asarray(readiness_looks, dtype=np.float64))
+    days_inactive_looks = np.atleast_2d(np.asarray(days_inactive_looks, dtype=np.float64))
+    ripe_looks = np.atleast_2d(np.asarray(ripe_looks, dtype=bool))
+    level = gone_cold.readiness_level
+    state = np.zeros(readiness_looks.shape[1], dtype=bool)
+    for k in range(len(readiness_looks) - 1, -1, -1):  # oldest look first
+        r = readiness_looks[k]
+        cold = plain_cold(r, days_inactive_looks[k], ripe_looks[k], gone_cold)
+        warm = ripe_looks[k] | (
+            np.ones(len(r), bool) if level is None else r >= gone_cold.exit_factor * level
+        )
+        state = cold | (state & ~warm)
+    return state
+
+
 def with_hysteresis(
     cold_now: np.ndarray,
     cold_before: np.ndarray,
@@ -135,9 +157,9 @@ def with_hysteresis(
     ripe: np.ndarray,
     gone_cold: GoneCold,
 ) -> np.ndarray:
-    """Gone cold now: cold at this look, or cold at the look ``lookback_days`` earlier and still below
-    ``exit_factor`` times the readiness level (a lead re-warms by really engaging, not by one email open).
-    A ripe lead is never gone cold."""
+    """Gone cold now: cold at this look, or gone cold at the look ``lookback_days`` earlier
+    (``carried_cold``) and still below ``exit_factor`` times the readiness level (a lead re-warms by
+    really engaging, not by one email open). A ripe lead is never gone cold."""
     if gone_cold.readiness_level is None:  # the band is on the readiness level: without one, no band
         stays = np.zeros(len(readiness), dtype=bool)
     else:
@@ -147,6 +169,21 @@ def with_hysteresis(
     return (np.asarray(cold_now, dtype=bool) | stays) & ~np.asarray(ripe, dtype=bool)
 
 
+def cold_at_earlier_looks(
+    policy: DecisionPolicy,
+    readiness_looks: np.ndarray,
+    days_inactive_looks: np.ndarray,
+) -> np.ndarray:
+    """Per row: gone cold at the look ``lookback_days`` before ``as_of`` (``carried_cold`` over the
+    earlier looks, ``(looks, rows)``, newest first; +inf readiness where the lead did not exist yet). No
+    look counts a contact request or the hand-raiser rule: they speak about now."""
+    readiness_looks = np.atleast_2d(np.asarray(readiness_looks, dtype=np.float64))
+    no_contact = np.zeros(readiness_looks.shape[1], dtype=bool)
+    ripe = np.array([policy.estimate.chance(r, no_contact) >= policy.threshold for r in readiness_looks])
+    ripe = ripe.reshape(readiness_looks.shape)
+    return carried_cold(readiness_looks, days_inactive_looks, ripe, policy.gone_cold)
+
+
 def decide(
     policy: DecisionPolicy,
     *,
@@ -154,12 +191,10 @@ def decide(
     days_inactive: np.ndarray,
     contact: np.ndarray,
     fit: np.ndarray | None,
-    readiness_before: np.ndarray | None = None,
-    days_inactive_before: np.ndarray | None = None,
-    contact_before: np.ndarray | None = None,
+    cold_before: np.ndarray | None = None,
 ) -> Verdicts:
-    """The verdict of each row. ``*_before``: the same leads at ``as_of`` minus the lookback (for the
-    gone-cold hysteresis; None: no earlier look, e.g. a lead younger than the lookback)."""
+    """The verdict of each row. ``cold_before``: gone cold at ``as_of`` minus the lookback
+    (``cold_at_earlier_looks``), for the hysteresis; None: no earlier look."""
     readiness = np.asarray(readiness, dtype=np.float64)
     contact = np.asarray(contact, dtype=bool)
     chance = policy.estimate.chance(readiness, contact)
@@ -167,11 +202,7 @@ def decide(
     by_rule = rule_ripe(contact, fit, policy.hand_raisers) & ~model_ripe
     ripe = model_ripe | by_rule
     cold = plain_cold(readiness, days_inactive, ripe, policy.gone_cold)
-    if readiness_before is not None and days_inactive_before is not None:
-        before = np.asarray(readiness_before, dtype=np.float64)
-        contact_then = np.zeros(len(before), bool) if contact_before is None else contact_before
-        ripe_before = policy.estimate.chance(before, contact_then) >= policy.threshold
-        cold_before = plain_cold(before, days_inactive_before, ripe_before, policy.gone_cold)
+    if cold_before is not None:
         cold = with_hysteresis(cold, cold_before, readiness, ripe, policy.gone_cold)
     # A lead that has just asked for contact has not gone cold, whatever its score: it is engaged now.
     cold &= ~contact

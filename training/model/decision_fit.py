@@ -143,6 +143,7 @@ def learn_gone_cold(
     relative_rate: float = 0.5,
     min_support: int = 30,
     exit_factor: float = 2.5,
+    earlier_looks: int = 4,
 ) -> GoneCold:
     """The gone-cold rule (see the module docstring) from below-threshold snapshots."""
     readiness = np.asarray(readiness, dtype=np.float64)
@@ -178,6 +179,7 @@ def learn_gone_cold(
         min_days_inactive=cutoff,
         exit_factor=exit_factor,
         lookback_days=float(snapshot_every_days),
+        earlier_looks=earlier_looks,
         ripen_rate_below_level=rate_level,
         ripen_rate_beyond=rate_beyond,
         ripen_rate_below_threshold=overall,
@@ -185,7 +187,8 @@ def learn_gone_cold(
             f"A lead that is not ripe is gone cold when {' or '.join(parts)}: historically such leads "
             f"rarely ripened within the horizon (under {max_rate:.0%}, against {overall:.1%} of all "
             f"below-threshold snapshots). Once gone cold it stays so until its score reaches "
-            f"{exit_factor:g} times that level."
+            f"{exit_factor:g} times that level (the state is carried over the {earlier_looks} looks "
+            f"{snapshot_every_days:g} days apart before now, from the request's own events)."
             if level is not None
             else f"A lead that is not ripe is gone cold when {parts[0]}: of such historical snapshots "
             f"only {rate_beyond:.1%} ripened within the horizon, against {overall:.1%} of all "

@@ -19,7 +19,7 @@ from training.config import TrainConfig
 from training.features.snapshot_arrays import SnapshotArrays
 from training.features.snapshots import AT_HANDOVER, SnapshotBatch
 from training.features.specs import FeatureCatalog
-from training.model.decision import Verdicts, contact_flags, decide
+from training.model.decision import Verdicts, cold_at_earlier_looks, contact_flags, decide
 from training.model.decision_fit import build_decision_policy, fit_handover_estimate, learn_gone_cold, ripened
 from training.model.decision_policy import DecisionPolicy, DecisionSettings
 from training.model.decision_report import decision_metrics
@@ -123,6 +123,7 @@ def learn_decision(
         snapshot_every_days=config.snapshot_every_days,
         max_rate=settings.gone_cold_max_rate,
         exit_factor=settings.gone_cold_exit_factor,
+        earlier_looks=settings.gone_cold_earlier_looks,
     )
     policy = build_decision_policy(
         target=config.target.kind,
@@ -171,32 +172,40 @@ def verdicts_with_hysteresis(
     catalog: FeatureCatalog,
     axes: Axes | None = None,
 ) -> tuple[Verdicts, np.ndarray]:
-    """The verdicts the API gives for the snapshots of ``batch``, each recomputed with its look a lookback
-    earlier (as ``serving.scorer`` does per request), and the readiness. For benchmarks and checks."""
+    """The verdicts the API gives for the snapshots of ``batch``, each with its gone-cold state carried
+    over the policy's earlier looks (as ``serving.verdicts`` does per request), and the readiness. For
+    benchmarks and checks."""
     X = pipeline_features.transform(batch)
     readiness = model.readiness(X)
-    earlier = batch.snapshots.copy()
-    earlier["cutoff"] = earlier["cutoff"] - pd.Timedelta(days=policy.gone_cold.lookback_days)
-    existed = (
-        earlier["cutoff"] >= earlier["created_at"] if "created_at" in earlier else earlier["cutoff"].notna()
-    )
-    X_before = pipeline_features.transform(
-        SnapshotBatch(earlier, batch.events, batch.categorical_columns, batch.numeric_columns)
-    )
-    before = np.where(existed.to_numpy(), model.readiness(X_before), np.inf)
-    days_before = days_inactive(X_before, catalog)
-    days_now = days_inactive(X, catalog)
-    fit = fit_grades(model, X, axes) if policy.hand_raisers.rule_enabled else None
     n = len(X)
+    days_now = days_inactive(X, catalog)
+    cold_before = None
+    if policy.gone_cold.available and policy.gone_cold.readiness_level is not None:
+        looks_r, looks_d = [], []
+        for k in range(1, policy.gone_cold.earlier_looks + 1):
+            earlier = batch.snapshots.copy()
+            earlier["cutoff"] = earlier["cutoff"] - pd.Timedelta(days=k * policy.gone_cold.lookback_days)
+            existed = (
+                (earlier["cutoff"] >= earlier["created_at"]).to_numpy()
+                if "created_at" in earlier
+                else np.ones(n, dtype=bool)
+            )
+            X_before = pipeline_features.transform(
+                SnapshotBatch(earlier, batch.events, batch.categorical_columns, batch.numeric_columns)
+            )
+            days_before = days_inactive(X_before, catalog)
+            looks_r.append(np.where(existed, model.readiness(X_before), np.inf))
+            looks_d.append(
+                np.full(n, np.nan) if days_before is None else np.where(existed, days_before, np.nan)
+            )
+        cold_before = cold_at_earlier_looks(policy, np.array(looks_r), np.array(looks_d))
+    fit = fit_grades(model, X, axes) if policy.hand_raisers.rule_enabled else None
     verdicts = decide(
         policy,
         readiness=readiness,
         days_inactive=np.full(n, np.nan) if days_now is None else days_now,
         contact=batch_contact(batch, policy),
         fit=fit,
-        readiness_before=before,
-        days_inactive_before=np.full(n, np.nan)
-        if days_before is None
-        else np.where(existed, days_before, np.nan),
+        cold_before=cold_before,
     )
     return verdicts, readiness

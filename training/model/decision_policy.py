@@ -40,6 +40,8 @@ DEFAULT_HAND_RAISING_EVENTS: tuple[str, ...] = (
 
 #: What the policy decides on: the target the model was trained on (``[target] kind``).
 Target = TargetKind
+#: The hysteresis looks at a lead at most this many times before ``as_of`` (each look is a feature row).
+MAX_EARLIER_LOOKS = 8
 FitGrade = Literal["A", "B", "C", "D"]
 
 
@@ -114,10 +116,15 @@ class HandRaisers(BaseModel):
 
 class GoneCold(BaseModel):
     """A lead that is not ripe is gone cold when its readiness is below ``readiness_level``, or it has not
-    engaged for ``min_days_inactive`` days while below ``exit_factor`` times the level. Once gone cold
-    (at ``as_of`` minus ``lookback_days``) it stays so until its readiness reaches ``exit_factor`` times
-    the level or it is ripe (hysteresis, recomputed from the request's own events, so the API stays
-    stateless)."""
+    engaged for ``min_days_inactive`` days while below ``exit_factor`` times the level. Once gone cold it
+    stays so until its readiness reaches ``exit_factor`` times the level or it is ripe (hysteresis).
+
+    The hysteresis is recomputed from the request's own events, so the API stays stateless: the lead is
+    looked at ``earlier_looks`` more times, ``lookback_days`` apart, and the state is carried from the
+    oldest look to ``as_of`` (cold at a look that is plainly cold, warm at one at or above the band's top,
+    unchanged in between). One earlier look alone forgets a lead cold two looks ago that has sat inside
+    the band since, so such leads flickered between ``gone_cold`` and ``too_green`` week by week.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -126,6 +133,8 @@ class GoneCold(BaseModel):
     min_days_inactive: float | None = None
     exit_factor: float = Field(default=2.5, ge=1)
     lookback_days: float = Field(default=7.0, gt=0)
+    #: How many looks before ``as_of`` the hysteresis recomputes (1: policies written before the chain).
+    earlier_looks: int = Field(default=1, ge=1, le=MAX_EARLIER_LOOKS)
     #: Historical share of below-threshold snapshots under the level / beyond the cutoff that ripened.
     ripen_rate_below_level: float | None = None
     ripen_rate_beyond: float | None = None
@@ -168,6 +177,8 @@ class DecisionSettings(BaseModel):
     gone_cold_max_rate: float = Field(default=0.08, gt=0, lt=1)
     #: hysteresis: a gone-cold lead re-warms when its score reaches this multiple of the level
     gone_cold_exit_factor: float = Field(default=2.5, ge=1)
+    #: hysteresis: how many earlier looks (one snapshot spacing apart) carry the gone-cold state to as_of
+    gone_cold_earlier_looks: int = Field(default=4, ge=1, le=MAX_EARLIER_LOOKS)
 
     def hand_raisers(self) -> HandRaisers:
         """The ``HandRaisers`` these settings describe (without the fit floor, learnt later)."""

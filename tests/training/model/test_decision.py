@@ -11,6 +11,8 @@ from training.model.decision import (
     GONE_COLD,
     RIPE,
     TOO_GREEN,
+    carried_cold,
+    cold_at_earlier_looks,
     contact_requested,
     decide,
     grade_edges,
@@ -153,16 +155,71 @@ def test_the_rule_makes_a_hand_raiser_ripe_and_says_so() -> None:
 
 
 def test_the_earlier_look_keeps_a_lead_cold() -> None:
+    p = policy()
+    cold_before = cold_at_earlier_looks(p, np.array([0.005, 0.05]), np.array([1.0, 1.0]))
     result = decide(
-        policy(),
+        p,
         readiness=np.array([0.015, 0.015]),
         days_inactive=np.array([2.0, 2.0]),
         contact=np.zeros(2, dtype=bool),
         fit=None,
-        readiness_before=np.array([0.005, 0.05]),
-        days_inactive_before=np.array([1.0, 1.0]),
+        cold_before=cold_before,
     )
     assert result.verdict.tolist() == [GONE_COLD, TOO_GREEN]
+
+
+def test_the_cold_state_is_carried_through_the_band_over_earlier_looks() -> None:
+    """Level 0.01, band top 0.02. Looks newest first. A lead cold three looks ago that has sat inside the
+    band since is still cold (one earlier look alone forgot it and the verdict flickered); one that
+    reached the band's top since is warm; one that was never cold stays warm; a look before the lead
+    existed (+inf) is warm."""
+    gone_cold = policy().gone_cold
+    readiness = np.array(
+        [
+            [0.015, 0.015, 0.015, 0.015],  # a week before as_of: inside the band for all
+            [0.015, 0.025, 0.015, np.inf],
+            [0.005, 0.005, 0.015, np.inf],  # three weeks before: cold for the first two
+        ]
+    )
+    days = np.full(readiness.shape, 2.0)
+    ripe = np.zeros(readiness.shape, dtype=bool)
+    assert carried_cold(readiness, days, ripe, gone_cold).tolist() == [True, False, False, False]
+    # The one-look hysteresis of older policies (earlier_looks = 1) sees only the nearest look.
+    assert carried_cold(readiness[:1], days[:1], ripe[:1], gone_cold).tolist() == [False] * 4
+    # A ripe look in between warms the lead, as reaching the band's top does.
+    ripe[1, 0] = True
+    assert not carried_cold(readiness, days, ripe, gone_cold)[0]
+    # Without a readiness level there is no band: nothing is carried.
+    no_level = gone_cold.model_copy(update={"readiness_level": None, "min_days_inactive": 30.0})
+    assert not carried_cold(readiness, days, np.zeros(readiness.shape, bool), no_level).any()
+
+
+def test_weekly_verdicts_of_a_lead_wavering_inside_the_band_hold_still() -> None:
+    """A lead that went cold and then wavers inside the band, dipping under the level every third week:
+    with one earlier look its verdict flickered (cold, cold, green, cold, cold, green, ...); with three
+    it holds at gone_cold until it really re-warms."""
+    weekly = [0.03, 0.005, 0.015, 0.015, 0.008, 0.015, 0.015, 0.009, 0.015, 0.015, 0.025]
+
+    def verdicts(looks: int) -> list[str]:
+        p = policy(gone_cold=policy().gone_cold.model_copy(update={"earlier_looks": looks}))
+        out = []
+        for t in range(len(weekly)):
+            earlier = [weekly[t - k] if t - k >= 0 else np.inf for k in range(1, looks + 1)]
+            cold_before = cold_at_earlier_looks(p, np.array(earlier)[:, None], np.full((looks, 1), 2.0))
+            result = decide(
+                p,
+                readiness=np.array([weekly[t]]),
+                days_inactive=np.array([2.0]),
+                contact=np.zeros(1, bool),
+                fit=None,
+                cold_before=cold_before,
+            )
+            out.append(str(result.verdict[0]))
+        return out
+
+    cold_green = [GONE_COLD, GONE_COLD, TOO_GREEN]
+    assert verdicts(1) == [TOO_GREEN, *cold_green * 3, TOO_GREEN]
+    assert verdicts(3) == [TOO_GREEN, *[GONE_COLD] * 9, TOO_GREEN]
 
 
 def test_grade_edges_on_the_chance_below_the_threshold() -> None:
@@ -215,7 +272,6 @@ def test_a_lead_that_just_asked_for_contact_is_never_gone_cold() -> None:
         days_inactive=np.array([40.0, 40.0, 2.0]),
         contact=np.array([True, False, True]),
         fit=None,
-        readiness_before=np.array([0.005, 0.005, 0.005]),
-        days_inactive_before=np.array([40.0, 40.0, 40.0]),
+        cold_before=np.ones(3, dtype=bool),
     )
     assert result.verdict.tolist() == [TOO_GREEN, GONE_COLD, TOO_GREEN]
