@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import pickle
 import sys
 import time
 import warnings
@@ -46,9 +47,9 @@ from training.features.specs import FeatureCatalog
 from training.model.decision import GONE_COLD, RIPE, TOO_GREEN, Verdicts
 from training.model.decision_learn import batch_contact, days_inactive, verdicts_with_hysteresis
 from training.model.oracle import match_ground_truth
-from training.pipeline import MODEL, fit_and_evaluate
+from training.pipeline import MODEL, TrainingOutcome, fit_and_evaluate
 from training.simulation.model import JourneyModel
-from training.simulation.simulator import LATENT_STATE, P_WIN_IF_HANDED_OVER, simulate
+from training.simulation.simulator import LATENT_STATE, P_WIN_IF_HANDED_OVER, SimulationResult, simulate
 from training.simulation.truth import crossing_probability
 
 SECTION = "## Verdicts against the truth"
@@ -142,8 +143,14 @@ def _figures(
     )
 
 
-def run(leads: int, seed: int) -> SeedRun:
-    """Simulate, train, and score the test period before and after (see the module docstring)."""
+def train(leads: int, seed: int, cache: Path | None) -> tuple[SimulationResult, TrainingOutcome, float]:
+    """Simulate and train as ``leadripe train`` does; with ``cache``, the simulation and trained outcome
+    are pickled there and reused, so that re-measuring the decision does not retrain (a shared machine).
+    A cached outcome must come from this code's training (the cache does not check)."""
+    path = None if cache is None else cache / f"seed{seed}_{leads}.pkl"
+    if path is not None and path.exists():
+        result, outcome, train_s = pickle.loads(path.read_bytes())
+        return result, outcome, train_s
     result = simulate(leads, seed=seed)
     started = time.perf_counter()
     with warnings.catch_warnings():
@@ -152,6 +159,15 @@ def run(leads: int, seed: int) -> SeedRun:
             result.dataset, TrainConfig(n_bootstrap=20), ground_truth=result.ground_truth
         )
     train_s = time.perf_counter() - started
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pickle.dumps((result, outcome, train_s)))
+    return result, outcome, train_s
+
+
+def run(leads: int, seed: int, cache: Path | None = None) -> SeedRun:
+    """Simulate, train, and score the test period before and after (see the module docstring)."""
+    result, outcome, train_s = train(leads, seed, cache)
     policy = outcome.decision
     assert policy is not None
     batch = outcome.test_batch
@@ -287,6 +303,7 @@ def main() -> None:
     parser.add_argument(
         "--runs", type=Path, help="save each seed's figures here (seeds run side by side as processes)"
     )
+    parser.add_argument("--cache", type=Path, help="pickle each seed's simulation and training here, reuse")
     parser.add_argument("--combine", type=Path, help="write the section from the runs saved in this folder")
     parser.add_argument("--command", default=None, help="the command to quote in BENCHMARKS.md")
     args = parser.parse_args()
@@ -295,7 +312,7 @@ def main() -> None:
         runs = _load(args.combine)
     else:
         for seed in args.seeds:
-            r = run(args.leads, seed)
+            r = run(args.leads, seed, args.cache)
             print(f"seed {seed}: before {r.before}\n        after {r.after}", flush=True)
             if args.runs:
                 _save(r, args.runs)
