@@ -81,6 +81,8 @@ class SeedRun:
     train_s: float
     #: the example lead, as it is and with a demo request the day before as_of: the API's answers
     example: dict[str, dict[str, object]]
+    #: "after" with the hysteresis of one earlier look (the policy before the chain of looks)
+    after_one_look: Figures | None = None
 
 
 def example_answers(bundle: ModelBundle) -> dict[str, dict[str, object]]:
@@ -182,6 +184,10 @@ def run(leads: int, seed: int, cache: Path | None = None) -> SeedRun:
     after: Verdicts
     catalog = FeatureCatalog(pipeline[0].feature_specs())
     after, readiness = verdicts_with_hysteresis(policy, pipeline[0], pipeline[-1], batch, catalog)
+    one_look = policy.model_copy(
+        update={"gone_cold": policy.gone_cold.model_copy(update={"earlier_looks": 1})}
+    )
+    after_one, _ = verdicts_with_hysteresis(one_look, pipeline[0], pipeline[-1], batch, catalog)
     # Before: readiness against the threshold, the serving statistics' inactivity rule, no hysteresis.
     old_rule = outcome.bundle.card.serving_stats().gone_cold
     days = days_inactive(pipeline[0].transform(batch), catalog)
@@ -198,6 +204,7 @@ def run(leads: int, seed: int, cache: Path | None = None) -> SeedRun:
         oracle_auc=float(outcome.oracle_auc or np.nan),
         before=_figures(verdict_before, readiness, *args),
         after=_figures(after.verdict, after.chance, *args),
+        after_one_look=_figures(after_one.verdict, after_one.chance, *args),
         rule=outcome.decision_metrics,
         train_s=train_s,
         example=example_answers(outcome.bundle),
@@ -243,7 +250,10 @@ def markdown(runs: list[SeedRun], leads: int, command: str) -> str:
         "|---:|---|---:|---:|---:|---|---|---:|---:|---:|---:|",
     ]
     for r in runs:
-        for label, f in (("before", r.before), ("after", r.after)):
+        rows = [("before", r.before), ("after", r.after)]
+        if r.after_one_look is not None:
+            rows.insert(1, ("after, 1 earlier look", r.after_one_look))
+        for label, f in rows:
             lines.append(
                 f"| {r.seed} | {label} | {f.precision:.3f} | {f.recall:.3f} | {f.auc_truth:.3f} | "
                 f"{_hr(f.hr_above)} | {_hr(f.hr_below)} | {f.cold_share:.1%} | {f.cold_cross:.1%} | "
@@ -289,7 +299,11 @@ def _load(directory: Path) -> list[SeedRun]:
     for path in sorted(directory.glob("seed*.json")):
         raw = json.loads(path.read_text())
         raw["before"], raw["after"] = Figures(**raw["before"]), Figures(**raw["after"])
-        for figures in (raw["before"], raw["after"]):
+        if raw.get("after_one_look") is not None:
+            raw["after_one_look"] = Figures(**raw["after_one_look"])
+        for figures in (raw["before"], raw["after"], raw.get("after_one_look")):
+            if figures is None:
+                continue
             figures.hr_above, figures.hr_below = tuple(figures.hr_above), tuple(figures.hr_below)
         runs.append(SeedRun(**raw))
     return runs
