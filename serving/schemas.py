@@ -116,8 +116,9 @@ class GoneColdRule(BaseModel):
     ripen_rate_beyond: float | None
     cold_a_lookback_earlier: bool | None = Field(
         default=None,
-        description="Whether the lead was cold at as_of minus the lookback (7 days by default), recomputed "
-        "from this request's own events: such a lead stays gone cold until it really re-engages.",
+        description="Whether the lead was gone cold at as_of minus the lookback (7 days by default), its "
+        "state carried over the model's earlier looks (weekly, four by default), all recomputed from this "
+        "request's own events: such a lead stays gone cold until it really re-engages.",
     )
     rule: str
 
