@@ -57,12 +57,14 @@ def train_and_register(work: Path, n_leads: int, seed: int) -> tuple[Any, Any]:
     import mlflow
 
     from training.bundle import ModelBundle, ModelCard, ThresholdRecord
+    from training.config import TrainConfig
     from training.features.snapshots import SnapshotPolicy, build_snapshots
+    from training.features.specs import FeatureCatalog
     from training.features.transformer import LeadFeatures
+    from training.model.decision_learn import learn_decision
     from training.model.explanation_stats import explanation_stats_for_model
     from training.model.readiness import ReadinessModel, build_pipeline
     from training.model.serving_stats import build_serving_stats
-    from training.model.threshold import ThresholdPolicy, choose_threshold
     from training.pyfunc import log_bundle
     from training.registry import promote, register_candidate
     from training.simulation.simulator import simulate
@@ -75,14 +77,18 @@ def train_and_register(work: Path, n_leads: int, seed: int) -> tuple[Any, Any]:
     X = features.transform(batch)
     model = ReadinessModel().fit(X, y, time_key=batch.snapshots["cutoff"])
     readiness = model.readiness(X)
-    decision = choose_threshold(ThresholdPolicy(), y, readiness)
+    # The decision policy as `leadripe train` learns it (chance if handed over now, gone cold with the
+    # week-earlier look), so that the answer measured is the full one a trained model gives.
+    config = TrainConfig(snapshot_every_days=14, horizon_days=90, max_snapshots_per_lead=8)
+    learnt = learn_decision(config, model, X, y, batch, FeatureCatalog(features.feature_specs()))
+    decision = learnt.threshold
     serving = build_serving_stats(
         X,
         y,
         readiness,
         batch.snapshots[["lead_id", "cutoff"]],
         features.feature_specs(),
-        decision.threshold,
+        learnt.policy.estimate.readiness_for(decision.threshold),
         90,
     )
     profile = [spec.name for spec in features.feature_specs() if spec.is_profile]
@@ -95,6 +101,7 @@ def train_and_register(work: Path, n_leads: int, seed: int) -> tuple[Any, Any]:
         event_types=sorted(features.event_type_counts_),
         profile_columns=list(dataset.metadata.profile_columns),
         serving=serving,
+        decision=learnt.policy,
     )
     bundle = ModelBundle(build_pipeline(features, model), card)
     configure_tracking(f"sqlite:///{work / 'mlflow.db'}", experiment="bench-api")

@@ -51,11 +51,9 @@ def plan_ripening(
     if not len(rows) or not ripe_profile:
         return None
     typical = np.array([p.typical_count for p in ripe_profile])
-    current = (
-        np.column_stack([np.nan_to_num(features.numeric(p.feature)[rows]) for p in ripe_profile])
-        .round()
-        .astype(int)
-    )
+    profile_rows = np.array([features.numeric_rows[p.feature] for p in ripe_profile], dtype=np.intp)
+    counts = features.numeric_block[np.ix_(profile_rows, rows)].T  # (len(rows), n_profile)
+    current = np.where(np.isnan(counts), 0.0, counts).round().astype(int)
     missing = np.clip(typical[None, :] - current, 0, None)  # (len(rows), n_profile)
     lead_pos, profile_pos = np.nonzero(missing)
     if not len(lead_pos):
@@ -77,11 +75,12 @@ def plan_ripening(
         add_cf = np.concatenate([add_cf, len(lead_pos) + all_lead])
         add_signal = np.concatenate([add_signal, all_profile])
         add_count = np.concatenate([add_count, missing[several][all_lead, all_profile]])
-    # The events added are of the profile's event type as the data names it (the feature's own type).
-    event_types = np.array([p.event_type for p in ripe_profile], dtype=object)
-    added = _added_events(arrays, cf_rows, add_cf, event_types[add_signal], add_count)
+    # The events added are of the profile's event type as the data names it (the feature's own type),
+    # coded by their signal's position in the profile.
+    added = _added_events(arrays, cf_rows, add_cf, add_signal, add_count)
+    event_types = [p.event_type for p in ripe_profile]
     return RipeningPlan(
-        arrays=_counterfactual_arrays(arrays, cf_rows, added),
+        arrays=_counterfactual_arrays(arrays, cf_rows, added, event_types),
         rows=cf_rows,
         profile_index=cf_profile,
         add_events=cf_add,
@@ -92,8 +91,8 @@ def plan_ripening(
 def _added_events(
     arrays: SnapshotArrays, cf_rows: np.ndarray, add_cf: np.ndarray, types: np.ndarray, counts: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The new events as (counterfactual, occurred_at ns, type): ``counts[k]`` events of ``types[k]`` for
-    counterfactual ``add_cf[k]``."""
+    """The new events as (counterfactual, occurred_at ns, type code): ``counts[k]`` events of type code
+    ``types[k]`` for counterfactual ``add_cf[k]``."""
     cf = np.repeat(add_cf, counts)
     event_type = np.repeat(types, counts)
     # Spread the events one second apart so that none coincide.
@@ -104,10 +103,14 @@ def _added_events(
 
 
 def _counterfactual_arrays(
-    arrays: SnapshotArrays, cf_rows: np.ndarray, added: tuple[np.ndarray, np.ndarray, np.ndarray]
+    arrays: SnapshotArrays,
+    cf_rows: np.ndarray,
+    added: tuple[np.ndarray, np.ndarray, np.ndarray],
+    added_names: list[str],
 ) -> SnapshotArrays:
     """Copies of the snapshots at ``cf_rows`` (counterfactual ``k`` is lead ``k``) with all events of their
-    original lead plus ``added``; index arithmetic only, no loop over leads or events."""
+    original lead plus ``added`` (type codes into ``added_names``); index arithmetic only, no loop over
+    leads or events."""
     lead_of_copy = arrays.lead_codes[cf_rows]
     event_leads = arrays.event_lead_codes
     # The events of lead L are order[starts[L] : starts[L] + per_lead[L]] (events without a lead first).
@@ -118,9 +121,8 @@ def _counterfactual_arrays(
     within = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     taken = order[np.repeat(starts[lead_of_copy], sizes) + within]
 
-    added_cf, added_ns, added_types = added
+    added_cf, added_ns, added_codes = added
     type_codes, type_names = arrays.event_types
-    added_codes, added_names = pd.factorize(added_types)
     n_copies = len(cf_rows)
     return SnapshotArrays(
         lead_codes=np.arange(n_copies, dtype=np.int64),

@@ -61,7 +61,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 from training.data.contract import LEAD_ID
 from training.features.event_features import EventRows, write_event_features
@@ -262,14 +261,14 @@ class LeadFeatures(LayoutCached, TransformerMixin, BaseEstimator):
 
     def transform(self, batch: SnapshotBatch) -> pd.DataFrame:
         """Features of every snapshot, in snapshot order; columns as ``get_feature_names_out()``."""
-        check_is_fitted(self, "feature_names_")
+        self.require_fitted("feature_names_")
         _check_batch(batch, "transform")
         arrays = SnapshotArrays.from_batch(batch, self.categorical_columns_, self.numeric_columns_)
         return self._transform_arrays(arrays, None).to_frame()
 
     def transform_arrays(self, arrays: SnapshotArrays) -> FeatureMatrix:
         """``transform`` of snapshots given as arrays, as arrays: what the API uses to skip pandas."""
-        check_is_fitted(self, "feature_names_")
+        self.require_fitted("feature_names_")
         missing = [c for c in self.numeric_columns_ if c not in arrays.numeric]
         missing += [c for c in self.categorical_columns_ if c not in arrays.categorical]
         if missing:
@@ -345,18 +344,18 @@ class LeadFeatures(LayoutCached, TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the ``transform`` output columns, in order."""
-        check_is_fitted(self, "feature_names_")
+        self.require_fitted("feature_names_")
         return np.asarray(self.feature_names_, dtype=object)
 
     def feature_specs(self) -> tuple[FeatureSpec, ...]:
         """What each output column is (kind, signal, event type, window, half-life, unit), aligned with
         ``get_feature_names_out()``: read these rather than parsing names."""
-        check_is_fitted(self, "feature_specs_")
+        self.require_fitted("feature_specs_")
         return self.feature_specs_
 
     def unknown_event_types(self, batch: SnapshotBatch) -> set[str]:
         """Event types in ``batch`` never seen in training (their events are ignored by ``transform``)."""
-        check_is_fitted(self, "feature_names_")
+        self.require_fitted("feature_names_")
         _, types, _ = event_columns(batch.events)
         present = {str(t) for t in pd.unique(types.dropna())} if len(types) else set()
         return present - set(self.event_type_counts_)

@@ -11,6 +11,7 @@ and time.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +43,13 @@ class Verdicts:
 
 def hand_raiser_codes(names: Sequence[Any], hand_raisers: HandRaisers) -> np.ndarray:
     """For each distinct event type name: is it a hand-raising event?"""
-    wanted = {normalise_event_type(t) for t in hand_raisers.event_types}
+    wanted = _normalised_set(tuple(hand_raisers.event_types))
     return np.fromiter((normalise_event_type(str(n)) in wanted for n in names), dtype=bool, count=len(names))
+
+
+@functools.lru_cache(maxsize=64)
+def _normalised_set(event_types: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(normalise_event_type(t) for t in event_types)
 
 
 def latest_event_before(

@@ -14,6 +14,7 @@ alike. It lives in the model card (``ModelCard.decision``) as JSON.
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import numpy as np
@@ -45,8 +46,10 @@ MAX_EARLIER_LOOKS = 8
 FitGrade = Literal["A", "B", "C", "D"]
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_event_type(name: str) -> str:
-    """Event type names compared loosely: ``Demo Request`` and ``demo-request`` match ``demo_request``."""
+    """Event type names compared loosely: ``Demo Request`` and ``demo-request`` match ``demo_request``.
+    Cached: serving normalises every event type name of every request."""
     return "_".join(str(name).strip().lower().replace("-", " ").split())
 
 

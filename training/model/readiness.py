@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
 
 from training.features.matrix import FeatureMatrix
-from training.layout_cache import LayoutCached
+from training.layout_cache import TRANSIENT, LayoutCached
 from training.model.calibration import fit_platt, platt_probability
 from training.model.encoding import FeatureEncoder
+from training.model.single_row import MAX_ROWS, SingleRowPredictor
 
 if TYPE_CHECKING:
     from training.features.snapshots import SnapshotBatch
@@ -266,7 +266,18 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         # per row, so contributions go parallel much sooner than plain predictions.
         return 1 if n_rows * per_row_cost < _SINGLE_THREAD_BELOW else self.n_jobs
 
+    def _single_row(self) -> SingleRowPredictor | None:
+        """LightGBM's fast path for the API's few-row calls (``training.model.single_row``), prepared
+        once per fitted booster and process."""
+        cached = self.__dict__.get(TRANSIENT)
+        if cached is None or cached[0] is not self.booster_:
+            predictor = SingleRowPredictor.create(self.booster_, self.n_iterations_, self.n_features_in_)
+            cached = self.__dict__[TRANSIENT] = (self.booster_, predictor)
+        return cached[1]
+
     def _raw_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        if 0 < len(matrix) <= MAX_ROWS and (fast := self._single_row()) is not None:
+            return fast.raw(matrix)
         return np.asarray(
             self.booster_.predict(
                 matrix,
@@ -277,6 +288,8 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         )
 
     def _contributions_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        if 0 < len(matrix) <= MAX_ROWS and (fast := self._single_row()) is not None:
+            return fast.contributions(matrix)
         return np.asarray(
             self.booster_.predict(
                 matrix,
@@ -289,7 +302,7 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ prediction
     def raw_score(self, X: Features) -> np.ndarray:
         """The trees' margin (log-odds before calibration) for each row of a feature frame or matrix."""
-        check_is_fitted(self, "calibration_slope_")
+        self.require_fitted("calibration_slope_")
         return self._raw_from_matrix(self.encoder().encode(X))
 
     def readiness(self, X: Features) -> np.ndarray:
@@ -298,7 +311,7 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Map raw margins to calibrated probabilities with the fitted Platt mapping."""
-        check_is_fitted(self, "calibration_slope_")
+        self.require_fitted("calibration_slope_")
         return platt_probability(raw, self.calibration_slope_, self.calibration_intercept_)
 
     def explain(self, X: Features) -> Explanation:
@@ -307,7 +320,7 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         The raw margin is the row sum of the contributions (TreeSHAP is exact), so the trees are walked
         once, for the contributions only.
         """
-        check_is_fitted(self, "calibration_slope_")
+        self.require_fitted("calibration_slope_")
         values = self._contributions_from_matrix(self.encoder().encode(X))
         raw = values.sum(axis=1)
         names = tuple(map(str, self.feature_names_in_))

@@ -236,12 +236,16 @@ class Ripening(_Frozen):
 
     def bands_of(self, readiness: np.ndarray) -> list[RipeningBand | None]:
         """The band each readiness falls into, or None."""
-        out: list[RipeningBand | None] = [None] * len(readiness)
         r = np.asarray(readiness, dtype=float)
-        for band in self.bands:
-            for i in np.flatnonzero((r >= band.lower) & (r < band.upper)):
-                out[i] = band
-        return out
+        if not self.bands:
+            return [None] * len(r)
+        lower = np.array([band.lower for band in self.bands])
+        upper = np.array([band.upper for band in self.bands])
+        inside: np.ndarray = (r[:, None] >= lower) & (r[:, None] < upper)
+        # The last band that holds the readiness (bands are disjoint when built; later ones win if not).
+        last = len(self.bands) - 1 - np.argmax(inside[:, ::-1], axis=1)
+        last[~inside.any(axis=1)] = -1
+        return [self.bands[k] if k >= 0 else None for k in last.tolist()]
 
     def band(self, readiness: float) -> RipeningBand | None:
         return self.bands_of(np.array([readiness]))[0]
