@@ -16,7 +16,6 @@ conversion. The public prediction methods are ``readiness``, ``raw_score``, ``ca
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ from sklearn.pipeline import Pipeline
 from training.features.matrix import FeatureMatrix
 from training.layout_cache import TRANSIENT, LayoutCached
 from training.model.calibration import fit_platt, platt_probability
+from training.model.early_stopping import stop_when_every_metric_is_stale
 from training.model.encoding import FeatureEncoder
 from training.model.single_row import MAX_ROWS, SingleRowPredictor
 
@@ -153,7 +153,7 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         )
         callbacks: list[Any] = []
         if self.early_stopping_rounds:
-            callbacks.append(_stop_when_every_metric_is_stale(self.early_stopping_rounds))
+            callbacks.append(stop_when_every_metric_is_stale(self.early_stopping_rounds))
         eval_x, eval_y = matrix[calibration_rows], positive[calibration_rows].astype(np.int8)
         # LightGBM 4.7 renamed eval_set to eval_X / eval_y; older 4.x only knows eval_set.
         eval_kwargs: dict[str, Any] = (
@@ -365,30 +365,6 @@ def _time_values(time_key: Any, n_rows: int) -> np.ndarray:
     if missing.any():
         raise ValueError(f"time_key has {int(missing.sum())} missing values; every row needs a time")
     return values
-
-
-def _stop_when_every_metric_is_stale(patience: int) -> Callable[[Any], None]:
-    """Early stopping on the held-out leads that waits for *both* log-loss and ROC-AUC to stop improving
-    for ``patience`` rounds, and keeps the later of their best iterations.
-
-    Log-loss alone stops at the first trees when the base rate drifts over time (the held-out leads
-    are the latest ones; CRM conversion rates often move), AUC alone peaks early and noisily on a
-    stable base rate. Calibration to the base rate is Platt's job afterwards, so the trees only need to
-    have finished learning what either metric still rewards.
-    """
-    best: dict[str, tuple[float, int]] = {}
-
-    def callback(env: Any) -> None:
-        for _, metric, value, higher_is_better in env.evaluation_result_list:
-            score = value if higher_is_better else -value
-            if metric not in best or score > best[metric][0]:
-                best[metric] = (score, env.iteration)
-        latest_best = max(iteration for _, iteration in best.values())
-        if env.iteration - latest_best >= patience:
-            raise lgb.callback.EarlyStopException(latest_best, env.evaluation_result_list)
-
-    callback.order = 30  # type: ignore[attr-defined]  # run where LightGBM's own early stopping runs
-    return callback
 
 
 def build_pipeline(features: TransformerMixin, model: ReadinessModel) -> Pipeline:
