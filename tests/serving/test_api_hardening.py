@@ -147,6 +147,17 @@ def test_batch_as_of_without_a_zone_is_utc_like_a_single_leads(client: TestClien
     assert batch.json()["results"][0]["as_of"] == single["as_of"]
 
 
+def test_undeclared_query_parameters_are_ignored_declared_ones_validated(client: TestClient) -> None:
+    body = lead(GREEN_EVENTS)
+    plain = client.post("/v1/score", json=body)
+    extra = client.post("/v1/score", params={"utm_source": "crm", "debug": "1"}, json=body)
+    assert extra.status_code == 200, extra.text
+    assert extra.json()["readiness"] == plain.json()["readiness"]
+    refused = client.post("/v1/score", params={"reasons": "-1"}, json=body)
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["query", "reasons"]
+
+
 def test_readyz_says_not_ready_and_logs_the_reason(api_logs: list[str]) -> None:
     def failing() -> LoadedModel:
         raise FileNotFoundError("/srv/secret/path/model-xyz missing")
