@@ -24,8 +24,10 @@ def advice(
     chance: float,
     days_inactive: float | None,
     plan: dict[str, Any] | None,
+    readiness: float | None = None,
 ) -> str:
-    """One sentence: what to do with the lead, and why."""
+    """One sentence: what to do with the lead, and why (``readiness``: the lead's readiness, which the
+    gone-cold level applies to)."""
     threshold = score_of(policy.threshold)
     if verdict == RIPE and source == FROM_RULE:
         return (
@@ -39,14 +41,13 @@ def advice(
         )
     if verdict == GONE_COLD:
         cold = policy.gone_cold
-        quiet = f" No engagement for {days_inactive:.0f} days." if days_inactive is not None else ""
         rate = (
             cold.ripen_rate_below_level if cold.ripen_rate_below_level is not None else cold.ripen_rate_beyond
         )
         history = f" Historically only {rate:.0%} of leads like it ripened." if rate is not None else ""
         return (
-            f"Gone cold.{quiet}{history} Waiting will not ripen it: reactivate it (e.g. a re-engagement "
-            "campaign) before handing it over."
+            f"Gone cold: {cold_because(cold, readiness, days_inactive)}.{history} Waiting will not ripen it: "
+            "reactivate it (e.g. a re-engagement campaign) before handing it over."
         )
     text = (
         "Too green: keep nurturing, do not hand over yet "
@@ -55,6 +56,39 @@ def advice(
     if plan is not None and plan["steps"]:
         text += f" Most promising: {plan['steps'][0]['sentence']}."
     return text
+
+
+def cold_because(rule: GoneCold, readiness: float | None, days_inactive: float | None) -> str:
+    """Which part of the gone-cold rule holds for this lead, in words: its score under the level, a
+    long quiet spell, or the state carried from the earlier looks (the lead has not re-warmed)."""
+    because = []
+    level = rule.readiness_level
+    if level is not None and readiness is not None and readiness < level:
+        score, under = _apart(readiness, level)
+        because.append(f"its score {score} is under the gone-cold level {under}")
+    quiet_days = rule.min_days_inactive
+    if quiet_days is not None and days_inactive is not None and days_inactive >= quiet_days:
+        because.append(f"no engagement for {days_inactive:.0f} days (the rule's limit is {quiet_days:.0f})")
+    if because:
+        return " and ".join(because)
+    if level is not None and readiness is not None:
+        # Neither holds now: the lead was gone cold at the earlier looks and has not re-warmed since.
+        score, warm = _apart(readiness, rule.exit_factor * level)
+        return (
+            f"it went cold in the past weeks and its score {score} is still under {warm}, where a lead "
+            "counts as re-warmed"
+        )
+    return "its engagement fell below what leads that later ripened showed"
+
+
+def _apart(lower: float, higher: float) -> tuple[str, str]:
+    """Two probabilities on the 0-100 scale with as many decimals (1 to 6) as it takes for a value under
+    the other not to read as equal ("1.6 is under 1.6")."""
+    for decimals in range(1, 7):
+        a, b = f"{lower * 100:.{decimals}f}", f"{higher * 100:.{decimals}f}"
+        if a != b:
+            break
+    return a, b
 
 
 def cold_answer(rule: GoneCold, days_inactive: float | None, cold_before: bool | None) -> dict[str, Any]:

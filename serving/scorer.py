@@ -201,7 +201,9 @@ class LeadScorer:
                     "verdict_source": source,
                     "handover": bool(decided.handover[i]),
                     "contact_requested": bool(decided.contact_requested[i]),
-                    "advice": advice(self.policy, verdict, source, chance, inactive, plan),
+                    "advice": advice(
+                        self.policy, verdict, source, chance, inactive, plan, float(decided.readiness[i])
+                    ),
                     "gone_cold_rule": cold_answer(
                         self.policy.gone_cold, inactive, None if cold_before is None else bool(cold_before[i])
                     ),
