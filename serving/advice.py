@@ -24,7 +24,7 @@ def advice(
     chance: float,
     days_inactive: float | None,
     plan: dict[str, Any] | None,
-    readiness: float | None = None,
+    readiness: float,
 ) -> str:
     """One sentence: what to do with the lead, and why (``readiness``: the lead's readiness, which the
     gone-cold level applies to)."""
@@ -58,12 +58,12 @@ def advice(
     return text
 
 
-def cold_because(rule: GoneCold, readiness: float | None, days_inactive: float | None) -> str:
+def cold_because(rule: GoneCold, readiness: float, days_inactive: float | None) -> str:
     """Which part of the gone-cold rule holds for this lead, in words: its score under the level, a
     long quiet spell, or the state carried from the earlier looks (the lead has not re-warmed)."""
     because = []
     level = rule.readiness_level
-    if level is not None and readiness is not None and readiness < level:
+    if level is not None and readiness < level:
         score, under = _apart(readiness, level)
         because.append(f"its score {score} is under the gone-cold level {under}")
     quiet_days = rule.min_days_inactive
@@ -71,14 +71,13 @@ def cold_because(rule: GoneCold, readiness: float | None, days_inactive: float |
         because.append(f"no engagement for {days_inactive:.0f} days (the rule's limit is {quiet_days:.0f})")
     if because:
         return " and ".join(because)
-    if level is not None and readiness is not None:
-        # Neither holds now: the lead was gone cold at the earlier looks and has not re-warmed since.
-        score, warm = _apart(readiness, rule.exit_factor * level)
-        return (
-            f"it went cold in the past weeks and its score {score} is still under {warm}, where a lead "
-            "counts as re-warmed"
-        )
-    return "its engagement fell below what leads that later ripened showed"
+    # Neither holds now: the lead was gone cold at the earlier looks and has not re-warmed since (the
+    # carried state exists only with a readiness level, see training.model.decision.carried_cold).
+    score, warm = _apart(readiness, rule.exit_factor * (level or 0.0))
+    return (
+        f"it went cold in the past weeks and its score {score} is still under {warm}, where a lead "
+        "counts as re-warmed"
+    )
 
 
 def _apart(lower: float, higher: float) -> tuple[str, str]:
