@@ -143,9 +143,12 @@ class LeadScore(BaseModel):
     as_of: datetime
     model_version: str
     score: float = Field(
-        ge=0, le=100, description="Calibrated probability of a win within the horizon, x100."
+        ge=0,
+        le=100,
+        description="Calibrated probability of a win within the horizon, x100 (for a lead that asked for "
+        "contact, after the model's hand-raiser slice calibration).",
     )
-    readiness: float = Field(ge=0, le=1)
+    readiness: float = Field(ge=0, le=1, description="The score as a probability (0-1).")
     handover_chance: float = Field(
         ge=0,
         le=1,

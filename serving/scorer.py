@@ -163,7 +163,7 @@ class LeadScorer:
             self.stats,
             arrays,
             scored.features,
-            scored.readiness,
+            decided.readiness,
             green,
             max_ripening_steps,
         )

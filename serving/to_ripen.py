@@ -17,7 +17,7 @@ from serving.counterfactuals import RipeningPlan, plan_ripening
 from training.features.matrix import FeatureMatrix
 from training.features.snapshot_arrays import SnapshotArrays
 from training.features.transformer import LeadFeatures
-from training.model.decision import contact_flags
+from training.model.decision import contact_flags, readiness_and_chance
 from training.model.decision_policy import DecisionPolicy
 from training.model.readiness import ReadinessModel
 from training.model.reasons import ripening_sentence
@@ -43,7 +43,8 @@ def ripening_plans(
     if plan is not None and len(plan):
         # Only the scores are needed here, not their explanations (TreeSHAP is the costly part).
         cf_readiness = np.asarray(model.readiness(features_step.transform_arrays(plan.arrays)), dtype=float)
-        cf_chance = policy.estimate.chance(cf_readiness, contact_flags(plan.arrays, policy.hand_raisers))
+        cf_contact = contact_flags(plan.arrays, policy.hand_raisers)
+        _, cf_chance = readiness_and_chance(policy, cf_readiness, cf_contact)
         collect_steps(plan, cf_chance, ripe_profile, policy.threshold, steps_by_row, all_by_row)
     return ripening_answers(
         rows, readiness[rows], steps_by_row, all_by_row, max_steps, policy.threshold, stats.ripening

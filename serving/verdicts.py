@@ -44,7 +44,7 @@ class Decisions:
     """The vectorised part of the answers for a batch of scored snapshots, aligned by row: what the API
     answers per lead and batch scoring writes as columns."""
 
-    readiness: np.ndarray
+    readiness: np.ndarray  # after the hand-raiser slice calibration (``DecisionPolicy``)
     chance: np.ndarray  # estimated chance of a win within the horizon if handed over now
     handover: np.ndarray  # bool
     verdicts: np.ndarray  # "ripe" / "too_green" / "gone_cold"
@@ -125,6 +125,8 @@ def decide_rows(
         fit=fit,
         cold_before=None if before is None else before.cold,
     )
+    # From here on the readiness is the answer's: after the hand-raiser slice calibration.
+    readiness = verdicts.readiness
     edges = policy.grade_edges
     grades = edges.grades(verdicts.chance) if edges is not None else stats.grades.grades(readiness)
     return Decisions(

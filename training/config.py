@@ -29,6 +29,7 @@ Example ``train.toml``::
     [decision]
     hand_raising_events = ["demo_request", "contact_sales", "trial_signup"]
     hand_raiser_rule = false          # true: a lead that asked for contact is ripe if its fit allows
+    hand_raiser_calibration = true    # false: no slice calibration of the hand-raisers' readiness
 
     [model]
     n_estimators = 400

@@ -21,7 +21,7 @@ from training.data.contract import LEAD_ID
 from training.data.live_arrays import batch_from_records
 from training.features.snapshot_arrays import SnapshotArrays
 from training.features.snapshots import SnapshotBatch
-from training.model.decision import contact_flags, implied_policy, rule_ripe
+from training.model.decision import contact_flags, implied_policy, readiness_and_chance, rule_ripe
 from training.model.decision_learn import fit_grades
 
 #: Output columns of ``score_batch`` / ``score_records``, in order.
@@ -47,8 +47,9 @@ def score_batch(bundle: ModelBundle, batch: SnapshotBatch) -> pd.DataFrame:
     """Score every snapshot of ``batch``: one row per snapshot, in batch order.
 
     Columns: ``lead_id``, ``as_of`` (the snapshot's cutoff), ``readiness`` (calibrated probability of
-    a win within the horizon), ``score`` (readiness on 0-100, one decimal), ``raw_score`` (the model's
-    uncalibrated margin), ``handover_chance`` (the chance of a win if handed over now),
+    a win within the horizon, after the policy's hand-raiser slice calibration, as the API gives it),
+    ``score`` (readiness on 0-100, one decimal), ``raw_score`` (the model's uncalibrated margin),
+    ``handover_chance`` (the chance of a win if handed over now),
     ``contact_requested`` (a hand-raising event in the window before the cutoff) and ``handover`` (the
     verdict is ripe: the chance is at or above the threshold, or the hand-raiser rule says so; as the API
     decides it, ``training.model.decision``).
@@ -67,7 +68,7 @@ def score_batch(bundle: ModelBundle, batch: SnapshotBatch) -> pd.DataFrame:
     # Fit (the contributions' profile part) costs TreeSHAP: only when the rule reads it.
     rule_on = policy.hand_raisers.rule_enabled and card.explanation is not None
     fit = fit_grades(model, features, card.explanation.axes) if rule_on and card.explanation else None
-    chance = policy.estimate.chance(readiness, contact)
+    readiness, chance = readiness_and_chance(policy, readiness, contact)
     ripe = (chance >= policy.threshold) | rule_ripe(contact, fit, policy.hand_raisers)
     snapshots = batch.snapshots
     return pd.DataFrame(

@@ -35,6 +35,7 @@ class Verdicts:
     """Verdicts of a batch of leads, aligned by row."""
 
     verdict: np.ndarray  # "ripe" / "too_green" / "gone_cold"
+    readiness: np.ndarray  # readiness after the hand-raiser slice calibration (``readiness_and_chance``)
     source: np.ndarray  # "model" / "rule"
     chance: np.ndarray  # estimated chance of a win within the horizon if handed over now
     handover: np.ndarray  # bool: hand over now (verdict == ripe)
@@ -190,6 +191,16 @@ def cold_at_earlier_looks(
     return carried_cold(readiness_looks, days_inactive_looks, ripe, policy.gone_cold)
 
 
+def readiness_and_chance(
+    policy: DecisionPolicy, readiness: np.ndarray, contact: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The readiness after the hand-raiser slice calibration (rows with a contact request only) and the
+    chance if handed over now computed from it: the one place both are made, for the API, batch
+    scoring, the MLflow model, the counterfactuals and training alike."""
+    readiness = policy.hand_raiser_calibration.apply(readiness, contact)
+    return readiness, policy.estimate.chance(readiness, contact)
+
+
 def decide(
     policy: DecisionPolicy,
     *,
@@ -199,11 +210,11 @@ def decide(
     fit: np.ndarray | None,
     cold_before: np.ndarray | None = None,
 ) -> Verdicts:
-    """The verdict of each row. ``cold_before``: gone cold at ``as_of`` minus the lookback
+    """The verdict of each row (``readiness``: the model's; the verdicts carry it after the hand-raiser
+    slice calibration). ``cold_before``: gone cold at ``as_of`` minus the lookback
     (``cold_at_earlier_looks``), for the hysteresis; None: no earlier look."""
-    readiness = np.asarray(readiness, dtype=np.float64)
     contact = np.asarray(contact, dtype=bool)
-    chance = policy.estimate.chance(readiness, contact)
+    readiness, chance = readiness_and_chance(policy, readiness, contact)
     model_ripe = chance >= policy.threshold
     by_rule = rule_ripe(contact, fit, policy.hand_raisers) & ~model_ripe
     ripe = model_ripe | by_rule
@@ -214,7 +225,14 @@ def decide(
     cold &= ~contact
     verdict = np.where(ripe, RIPE, np.where(cold, GONE_COLD, TOO_GREEN))
     source = np.where(by_rule, FROM_RULE, FROM_MODEL)
-    return Verdicts(verdict=verdict, source=source, chance=chance, handover=ripe, contact_requested=contact)
+    return Verdicts(
+        verdict=verdict,
+        readiness=readiness,
+        source=source,
+        chance=chance,
+        handover=ripe,
+        contact_requested=contact,
+    )
 
 
 def grade_edges(chance: np.ndarray, threshold: float) -> GradeEdges:

@@ -12,6 +12,9 @@
   quantile of below-threshold readiness under which every band ripened less than ``max_rate``; the
   inactivity cutoff (at least two snapshot spacings) is the shortest inactivity beyond which every band
   ripened less than ``min(INACTIVITY_MAX_RATE, relative_rate * overall rate)``.
+- The hand-raiser slice calibration: the readiness of held-out snapshots with a hand-raising event in
+  the window against their outcomes (``training.model.calibration_slice``, shrunk toward no correction);
+  learnt first, so the correction above and the threshold see the readiness the API will give.
 - The hand-raiser rule's fit floor is a fit grade (the answers' fit axis, whose quartile edges the
   explanation statistics learn): nothing to learn here.
 """
@@ -25,6 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from training.model.calibration_slice import SliceCalibration, fit_slice_calibration
 from training.model.decision import grade_edges
 from training.model.decision_policy import DecisionPolicy, GoneCold, HandoverEstimate, HandRaisers, Target
 
@@ -41,6 +45,32 @@ INACTIVITY_MAX_RATE = 0.05
 INACTIVITY_GRID = (14, 21, 30, 45, 60, 75, 90, 120, 150, 180, 240, 365)
 #: Candidate readiness levels: these quantiles of the below-threshold readiness.
 LEVEL_QUANTILES = tuple(q / 20 for q in range(1, 20))
+
+
+def fit_hand_raiser_calibration(
+    readiness: np.ndarray,
+    contact: np.ndarray,
+    won: np.ndarray,
+    held_out: np.ndarray,
+    leads: np.ndarray,
+    hand_raisers: HandRaisers,
+) -> SliceCalibration:
+    """The hand-raiser slice calibration from the held-out training rows with a contact request. All
+    arrays are aligned by training snapshot. No hand-raising snapshot in the training data at all (the
+    export has no event of those types): a no-op that says so."""
+    contact = np.asarray(contact, dtype=bool)
+    if not contact.any():
+        return SliceCalibration(
+            basis=(
+                "No hand-raiser calibration: no training snapshot has a hand-raising event "
+                f"({', '.join(hand_raisers.event_types)}) in the {hand_raisers.window_days:g} days before "
+                "it; readiness is used as the model gives it."
+            )
+        )
+    rows = contact & np.asarray(held_out, dtype=bool)
+    return fit_slice_calibration(
+        np.asarray(readiness)[rows], np.asarray(won)[rows], np.asarray(leads)[rows], slice_name="hand-raiser"
+    )
 
 
 def fit_handover_estimate(
@@ -237,6 +267,7 @@ def build_decision_policy(
     hand_raisers: HandRaisers,
     gone_cold: GoneCold,
     chance_held_out: np.ndarray,
+    hand_raiser_calibration: SliceCalibration | None = None,
 ) -> DecisionPolicy:
     """Assemble the policy; the grade edges come from the held-out rows' chances."""
     return DecisionPolicy(
@@ -245,6 +276,7 @@ def build_decision_policy(
         threshold=float(threshold),
         estimate=estimate,
         hand_raisers=hand_raisers,
+        hand_raiser_calibration=hand_raiser_calibration or SliceCalibration(),
         gone_cold=gone_cold,
         grade_edges=grade_edges(chance_held_out, threshold),
     )

@@ -19,8 +19,15 @@ from training.config import TrainConfig
 from training.features.snapshot_arrays import SnapshotArrays
 from training.features.snapshots import AT_HANDOVER, SnapshotBatch
 from training.features.specs import FeatureCatalog
+from training.model.calibration_slice import SliceCalibration
 from training.model.decision import Verdicts, cold_at_earlier_looks, contact_flags, decide
-from training.model.decision_fit import build_decision_policy, fit_handover_estimate, learn_gone_cold, ripened
+from training.model.decision_fit import (
+    build_decision_policy,
+    fit_hand_raiser_calibration,
+    fit_handover_estimate,
+    learn_gone_cold,
+    ripened,
+)
 from training.model.decision_policy import DecisionPolicy, DecisionSettings
 from training.model.decision_report import decision_metrics
 from training.model.explanation_stats import Axes, fit_mask, split_contributions
@@ -95,6 +102,15 @@ def learn_decision(
     scored = is_held_out | at_handover
     readiness = np.zeros(len(X_train))
     readiness[scored] = model.readiness(X_train[scored])
+    # The hand-raiser slice calibration first: everything after it sees the readiness the API gives.
+    calibration = (
+        fit_hand_raiser_calibration(
+            readiness, contact, y_train, is_held_out, snapshots["lead_id"].to_numpy(), settings.hand_raisers()
+        )
+        if settings.hand_raiser_calibration
+        else SliceCalibration(basis="No hand-raiser calibration: switched off in the training config.")
+    )
+    readiness = calibration.apply(readiness, contact)
     estimate = fit_handover_estimate(readiness, contact, y_train, at_handover, is_held_out)
 
     held_readiness = readiness[held_out]
@@ -133,6 +149,7 @@ def learn_decision(
         hand_raisers=settings.hand_raisers(),
         gone_cold=cold,
         chance_held_out=chance,
+        hand_raiser_calibration=calibration,
     )
     return LearntDecision(policy=policy, threshold=threshold)
 
@@ -161,7 +178,9 @@ def test_decision_metrics(
         contact=contact,
         fit=fit,
     )
-    return decision_metrics(verdicts, readiness, y_test, true_handover_chance=true_handover_chance)
+    return decision_metrics(
+        verdicts, y_test, true_handover_chance=true_handover_chance, model_readiness=readiness
+    )
 
 
 def verdicts_with_hysteresis(
@@ -173,8 +192,8 @@ def verdicts_with_hysteresis(
     axes: Axes | None = None,
 ) -> tuple[Verdicts, np.ndarray]:
     """The verdicts the API gives for the snapshots of ``batch``, each with its gone-cold state carried
-    over the policy's earlier looks (as ``serving.verdicts`` does per request), and the readiness. For
-    benchmarks and checks."""
+    over the policy's earlier looks (as ``serving.verdicts`` does per request), and the model's readiness
+    (before the hand-raiser slice calibration; the verdicts carry it after). For benchmarks and checks."""
     X = pipeline_features.transform(batch)
     readiness = model.readiness(X)
     n = len(X)

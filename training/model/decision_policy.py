@@ -10,6 +10,9 @@ alike. It lives in the model card (``ModelCard.decision``) as JSON.
 - ``HandRaisers``: which event types mean "I want personal contact", and the optional rule that makes
   such a lead ``ripe`` when its fit clears a floor.
 - ``GoneCold``: when a lead that is not ripe has gone cold (waiting will not ripen it), with hysteresis.
+- ``hand_raiser_calibration`` (``training.model.calibration_slice.SliceCalibration``): a shrunk correction
+  of the readiness of leads that asked for contact, learnt on held-out training leads; every use of the
+  policy applies it first (``training.model.decision.readiness_and_chance``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from training.features.targets import TargetKind
+from training.model.calibration_slice import SliceCalibration
 from training.model.serving_types import GradeEdges
 
 #: Event types that mean "I want personal contact" when a CRM uses these names. Configurable per
@@ -159,6 +163,9 @@ class DecisionPolicy(BaseModel):
     threshold: float
     estimate: HandoverEstimate = Field(default_factory=HandoverEstimate)
     hand_raisers: HandRaisers = Field(default_factory=HandRaisers)
+    #: The readiness of a lead with a hand-raising event in the window, corrected on held-out training
+    #: leads (off, and saying why, without enough of them; policies written before it have none).
+    hand_raiser_calibration: SliceCalibration = Field(default_factory=SliceCalibration)
     gone_cold: GoneCold = Field(default_factory=GoneCold)
     #: Lower edges of grades A, B, C on the chance if handed over now (A = the threshold); None: the
     #: serving statistics' grades on readiness (a policy implied by a card without one).
@@ -176,6 +183,8 @@ class DecisionSettings(BaseModel):
     hand_raiser_rule: bool = False
     #: the floor: the lowest fit grade (A best .. D) the rule accepts; "C": not in the lowest fit quartile
     hand_raiser_min_fit: FitGrade = "C"
+    #: learn the hand-raiser slice calibration (``training.model.calibration_slice``); false: never
+    hand_raiser_calibration: bool = True
     #: gone cold: every band of readiness under the level ripened less often than this
     gone_cold_max_rate: float = Field(default=0.08, gt=0, lt=1)
     #: hysteresis: a gone-cold lead re-warms when its score reaches this multiple of the level

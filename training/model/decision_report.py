@@ -20,14 +20,16 @@ def _mean(values: np.ndarray, mask: np.ndarray) -> float:
 
 def decision_metrics(
     verdicts: Verdicts,
-    readiness: np.ndarray,
     y: np.ndarray,
     *,
     true_handover_chance: np.ndarray | None = None,
+    model_readiness: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Figures about ``verdicts`` of test snapshots with outcomes ``y`` (see the module docstring)."""
+    """Figures about ``verdicts`` of test snapshots with outcomes ``y`` (see the module docstring). The
+    slice's readiness is the verdicts' (after the hand-raiser slice calibration); ``model_readiness``
+    (before it) adds ``hand_raiser_{side}_model_readiness``."""
     y = np.asarray(y, dtype=np.float64)
-    readiness = np.asarray(readiness, dtype=np.float64)
+    readiness = np.asarray(verdicts.readiness, dtype=np.float64)
     ripe = verdicts.verdict == RIPE
     rule = verdicts.source == FROM_RULE
     contact = np.asarray(verdicts.contact_requested, dtype=bool)
@@ -43,6 +45,8 @@ def decision_metrics(
     for side, mask in (("above", contact & ripe), ("below", contact & ~ripe)):
         out[f"hand_raiser_{side}_n"] = float(mask.sum())
         out[f"hand_raiser_{side}_readiness"] = _mean(readiness, mask)
+        if model_readiness is not None:
+            out[f"hand_raiser_{side}_model_readiness"] = _mean(np.asarray(model_readiness, float), mask)
         out[f"hand_raiser_{side}_chance"] = _mean(verdicts.chance, mask)
         out[f"hand_raiser_{side}_win_rate"] = _mean(y, mask)
     if true_handover_chance is not None:

@@ -46,6 +46,10 @@ def test_the_policy_is_learnt_and_stored_with_the_model(
     assert cold.min_days_inactive is None or cold.min_days_inactive >= 14
     figures = outcome.bundle.card.metrics["decision"]
     assert 0 < figures["ripe_share"] < 1 and "hand_raiser_below_win_rate" in figures
+    # The hand-raiser slice calibration, learnt on held-out training leads that asked for contact.
+    calibration = policy.hand_raiser_calibration
+    assert calibration.available and calibration.n_leads >= 10 and "held-out" in calibration.basis
+    assert calibration.slope > 0 and "hand_raiser_below_model_readiness" in figures
 
 
 def test_ripe_rests_on_the_chance_if_handed_over_now(

@@ -1,0 +1,223 @@
+"""Benchmark of the hand-raiser slice calibration (issue 10): readiness of test snapshots whose lead asked
+for contact in the last 7 days against their observed win rate, above and below the threshold.
+
+For each seed: the simulation and trained readiness model of ``bench/bench_verdicts.py`` (from its
+``--cache``, trained there when absent), the training snapshots rebuilt as ``fit_and_evaluate`` builds
+them (same config, same split), and this code's decision step (``learn_decision``, held-out training
+leads only) run twice on that model:
+
+- **before**: ``[decision] hand_raiser_calibration = false``: the policy as it was before the slice
+  calibration (readiness as the model gives it);
+- **after**: the default, with the hand-raiser slice calibration learnt on the held-out training leads.
+
+On the test period every snapshot gets the verdict the API gives (``verdicts_with_hysteresis``). The
+slice: test snapshots with a hand-raising event (``DecisionPolicy.hand_raisers``) in the 7 days before
+the cutoff; "above" are those the policy calls ripe, "below" the others. Per seed and pooled over
+seeds: mean readiness (the answer's ``readiness``), mean chance if handed over now, the observed win
+rate with its 95% Wilson interval, the simulator's true chance, and the relative gap (readiness /
+observed - 1) with a 95% interval from a bootstrap over leads (a lead's snapshots share one outcome).
+No test label is used by either policy.
+
+    nice -n 10 python bench/bench_handraisers.py --leads 5000 --seeds 1 2 3 --cache CACHE --runs DIR
+    python bench/bench_handraisers.py --combine DIR --write
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_verdicts import train, wilson
+from benchmarks_md import write_section
+
+from training.audit.exclusions import resolve_exclusions, without_columns
+from training.config import TrainConfig
+from training.features.specs import FeatureCatalog
+from training.model.decision import RIPE
+from training.model.decision_learn import batch_contact, learn_decision, verdicts_with_hysteresis
+from training.model.decision_policy import DecisionPolicy
+from training.model.oracle import match_ground_truth
+from training.simulation.simulator import P_WIN_IF_HANDED_OVER, SimulationResult
+from training.snapshot_source import LocalSnapshots
+
+SECTION = "## Hand-raiser slice calibration"
+CONFIG = TrainConfig(n_bootstrap=20)  # bench_verdicts' training config
+SIDES = ("above", "below")
+
+
+def policies(result: SimulationResult, outcome: object) -> dict[str, DecisionPolicy]:
+    """The decision step of this code on the cached model, without and with the slice calibration."""
+    dataset = result.dataset
+    dataset = without_columns(dataset, list(resolve_exclusions(dataset, CONFIG.exclude_columns)))
+    prepared = LocalSnapshots().prepare(dataset, CONFIG, lambda _message: None)
+    train_batch = prepared.labelled.batch.take(prepared.train_idx)
+    y_train = prepared.labelled.label[prepared.train_idx]
+    pipeline = outcome.bundle.pipeline  # type: ignore[attr-defined]
+    catalog = FeatureCatalog(pipeline[0].feature_specs())
+    X_train = pipeline[0].transform(train_batch)
+    out = {}
+    for name, on in (("before", False), ("after", True)):
+        config = CONFIG.model_copy(
+            update={"decision": CONFIG.decision.model_copy(update={"hand_raiser_calibration": on})}
+        )
+        out[name] = learn_decision(config, pipeline[-1], X_train, y_train, train_batch, catalog).policy
+    return out
+
+
+def slice_rows(leads: int, seed: int, cache: Path | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The test hand-raiser snapshots of one seed under both policies, and each policy's calibration."""
+    result, outcome, _ = train(leads, seed, cache)
+    batch = outcome.test_batch
+    snapshots = batch.snapshots
+    truth = match_ground_truth(snapshots, result.ground_truth, P_WIN_IF_HANDED_OVER)
+    pipeline = outcome.bundle.pipeline
+    catalog = FeatureCatalog(pipeline[0].feature_specs())
+    frames, notes = [], {}
+    learnt = policies(result, outcome)
+    # The cached run's own policy and "before" come from the same decision step on the same model.
+    print(
+        f"seed {seed}: threshold cached {outcome.decision.threshold:.4f}, before "
+        f"{learnt['before'].threshold:.4f}, after {learnt['after'].threshold:.4f}",
+        flush=True,
+    )
+    for name, policy in learnt.items():
+        verdicts, model_readiness = verdicts_with_hysteresis(
+            policy, pipeline[0], pipeline[-1], batch, catalog
+        )
+        contact = batch_contact(batch, policy)
+        calibration = policy.hand_raiser_calibration
+        notes[name] = (
+            f"intercept {calibration.intercept:+.3f}, slope {calibration.slope:.3f}; {calibration.basis}"
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "seed": seed,
+                    "policy": name,
+                    "lead": snapshots["lead_id"].astype(str).to_numpy()[contact],
+                    "side": np.where(verdicts.verdict[contact] == RIPE, "above", "below"),
+                    "readiness": verdicts.readiness[contact],
+                    "model_readiness": model_readiness[contact],
+                    "chance": verdicts.chance[contact],
+                    "won": outcome.y_test[contact].astype(float),
+                    "truth": truth[contact],
+                    "threshold": policy.threshold,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True), notes
+
+
+def gap_interval(rows: pd.DataFrame, rounds: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """95% bootstrap interval of mean(readiness) / mean(won) - 1, resampling leads (seed, lead)."""
+    keys = rows["seed"].astype(str) + ":" + rows["lead"]
+    codes, uniques = pd.factorize(keys)
+    ready = np.bincount(codes, rows["readiness"].to_numpy(), len(uniques))
+    won = np.bincount(codes, rows["won"].to_numpy(), len(uniques))
+    rng = np.random.default_rng(seed)
+    gaps = []
+    for _ in range(rounds):
+        pick = np.bincount(rng.integers(0, len(uniques), len(uniques)), minlength=len(uniques))
+        observed = pick @ won
+        if observed > 0:
+            gaps.append((pick @ ready) / observed - 1.0)
+    low, high = np.quantile(gaps, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def cell(rows: pd.DataFrame) -> str:
+    """``readiness / chance / observed [Wilson 95%] / true (gap [bootstrap 95%], n, leads)``."""
+    n = len(rows)
+    if n == 0:
+        return "-"
+    observed = float(rows["won"].mean())
+    ready = float(rows["readiness"].mean())
+    low, high = wilson(observed * n, n)
+    gap = ready / observed - 1.0 if observed > 0 else float("nan")
+    g_low, g_high = gap_interval(rows) if observed > 0 else (float("nan"), float("nan"))
+    leads = rows["seed"].astype(str).str.cat(rows["lead"], sep=":").nunique()
+    return (
+        f"{ready:.3f} / {rows['chance'].mean():.3f} / {observed:.3f} [{low:.3f}, {high:.3f}] / "
+        f"{rows['truth'].mean():.3f} ({gap:+.0%} [{g_low:+.0%}, {g_high:+.0%}], n={n}, {leads} leads)"
+    )
+
+
+def markdown(rows: pd.DataFrame, notes: dict[int, dict[str, str]], leads: int, command: str) -> str:
+    lines = [
+        SECTION,
+        "",
+        "`bench/bench_handraisers.py` (module docstring: what before and after mean, how the rows are "
+        f"chosen): `simulate({leads:,}, seed)` for each seed, the readiness model of "
+        "`bench/bench_verdicts.py`, this code's decision step without (before) and with (after) the "
+        "hand-raiser slice calibration. Target (issue 10): the readiness of test snapshots with a "
+        "hand-raising event in the last 7 days within +-20% of their observed win rate, above and below the "
+        "threshold separately.",
+        "",
+        f"Command: `{command}`",
+        "",
+        "Each cell: mean readiness / mean chance if handed over now / observed win rate [95% Wilson] / "
+        "true chance (readiness / observed - 1 [95% bootstrap over leads], snapshots, leads).",
+        "",
+        "| seeds | | above the threshold | below the threshold |",
+        "|---|---|---|---|",
+    ]
+    seeds = sorted(rows["seed"].unique())
+    groups = [(str(s), rows[rows["seed"] == s]) for s in seeds]
+    groups.append(("pooled " + ", ".join(map(str, seeds)), rows))
+    for label, part in groups:
+        for policy in ("before", "after"):
+            mine = part[part["policy"] == policy]
+            cells = [cell(mine[mine["side"] == side]) for side in SIDES]
+            lines.append(f"| {label} | {policy} | {cells[0]} | {cells[1]} |")
+    lines += ["", "The calibration each seed's training learnt (after):", ""]
+    for seed in seeds:
+        lines.append(f"- seed {seed}: {notes[seed]['after']}")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--leads", type=int, default=5_000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--cache", type=Path, help="bench_verdicts' cache of simulations and trainings")
+    parser.add_argument("--runs", type=Path, help="save each seed's slice rows here")
+    parser.add_argument("--combine", type=Path, help="pool the slice rows saved in this folder")
+    parser.add_argument("--write", action="store_true", help="write the results into BENCHMARKS.md")
+    parser.add_argument("--command", default=None, help="the command to quote in BENCHMARKS.md")
+    args = parser.parse_args()
+    frames, notes = [], {}
+    if args.combine:
+        for path in sorted(args.combine.glob("seed*.parquet")):
+            frames.append(pd.read_parquet(path))
+        for path in sorted(args.combine.glob("seed*.notes")):
+            before, after = path.read_text().split("\n", 1)
+            notes[int(path.stem.removeprefix("seed"))] = {"before": before, "after": after.strip()}
+    else:
+        for seed in args.seeds:
+            rows, seed_notes = slice_rows(args.leads, seed, args.cache)
+            notes[seed] = seed_notes
+            print(f"seed {seed}: {seed_notes['after']}", flush=True)
+            if args.runs:
+                args.runs.mkdir(parents=True, exist_ok=True)
+                rows.to_parquet(args.runs / f"seed{seed}.parquet")
+                (args.runs / f"seed{seed}.notes").write_text(
+                    seed_notes["before"] + "\n" + seed_notes["after"]
+                )
+            frames.append(rows)
+    rows = pd.concat(frames, ignore_index=True)
+    command = args.command or "python " + " ".join(["bench/bench_handraisers.py", *sys.argv[1:]])
+    section = markdown(rows, notes, args.leads, command)
+    print(section)
+    if args.write:
+        write_section(section)
+
+
+if __name__ == "__main__":
+    main()

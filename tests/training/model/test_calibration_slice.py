@@ -1,0 +1,124 @@
+"""The slice calibration: shrinkage toward no correction with few rows, recovery with many, a no-op when
+the slice is empty or too small, and the correction acting on the slice's rows only."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from training.model.calibration_slice import MIN_SLICE_LEADS, SliceCalibration, fit_slice_calibration
+from training.model.decision import decide
+from training.model.decision_fit import fit_hand_raiser_calibration
+from training.model.decision_policy import DecisionPolicy, HandRaisers
+
+
+def logit(p: np.ndarray | float) -> np.ndarray:
+    p = np.asarray(p, dtype=float)
+    return np.log(p / (1 - p))
+
+
+def miscalibrated(n_leads: int, shift: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One row per lead whose true log-odds are the readiness's plus ``shift``."""
+    rng = np.random.default_rng(seed)
+    readiness = 1 / (1 + np.exp(-rng.normal(-2.0, 1.0, n_leads)))
+    truth = 1 / (1 + np.exp(-(logit(readiness) + shift)))
+    won = (rng.random(n_leads) < truth).astype(float)
+    return readiness, won, np.arange(n_leads).astype(str)
+
+
+def test_many_rows_recover_the_miscalibration() -> None:
+    readiness, won, leads = miscalibrated(20_000, shift=1.0)
+    fitted = fit_slice_calibration(readiness, won, leads)
+    assert fitted.available
+    assert abs(fitted.intercept + (fitted.slope - 1) * 0.0 - 1.0) < 0.15
+    assert abs(fitted.slope - 1.0) < 0.1
+    corrected = fitted.apply(readiness, np.ones(len(readiness), bool))
+    assert abs(corrected.mean() - won.mean()) < 0.1 * won.mean()
+
+
+def test_few_rows_cannot_produce_a_wild_fit() -> None:
+    # 12 leads at a readiness of 5%, 3 of them won: the plain fit would move the slice to 25% (a shift of
+    # 1.84 in log-odds); the prior keeps it well short of that.
+    readiness = np.full(12, 0.05)
+    won = np.array([1, 1, 1] + [0] * 9, dtype=float)
+    fitted = fit_slice_calibration(readiness, won, np.arange(12))
+    shift = float(logit(fitted.apply(readiness, np.ones(12, bool)))[0] - logit(0.05))
+    plain = float(logit(0.25) - logit(0.05))
+    assert 0 < shift < 0.75 * plain
+    # Almost without a prior the same rows give the plain fit: the shrinkage is the prior's doing.
+    loose = fit_slice_calibration(readiness, won, np.arange(12), prior_sd_intercept=100.0)
+    assert abs(float(logit(loose.apply(readiness[:1], np.array([True])))[0] - logit(0.05)) - plain) < 0.01
+    # Every one of them won (the plain fit runs off to infinity): still a finite, increasing map.
+    extreme = fit_slice_calibration(np.linspace(0.01, 0.1, 12), np.ones(12), np.arange(12))
+    assert np.isfinite(extreme.intercept) and 0.5 < extreme.slope < 1.5
+
+
+def test_the_correction_grows_with_the_evidence() -> None:
+    shifts = []
+    for n in (15, 60, 240, 2_000):
+        readiness, won, leads = miscalibrated(n, shift=1.2, seed=n)
+        fitted = fit_slice_calibration(readiness, won, leads)
+        at = 0.1
+        shifts.append(float(logit(fitted.apply(np.array([at]), np.array([True])))[0] - logit(at)))
+    assert shifts[0] < shifts[-1]
+    assert abs(shifts[-1] - 1.2) < 0.35
+
+
+def test_the_evidence_counts_leads_not_snapshots() -> None:
+    # One lead seen 200 times is one lead: too few to learn from.
+    fitted = fit_slice_calibration(np.full(200, 0.05), np.ones(200), np.zeros(200))
+    assert not fitted.available and fitted.n_leads == 1 and fitted.n_rows == 200
+    assert str(MIN_SLICE_LEADS) in fitted.basis
+    readiness = np.array([0.05, 0.3])
+    assert np.array_equal(fitted.apply(readiness, np.array([True, True])), readiness)
+
+
+def test_only_the_slice_rows_move() -> None:
+    calibration = SliceCalibration(available=True, intercept=1.0, slope=1.0)
+    readiness = np.array([0.1, 0.1, 0.5])
+    out = calibration.apply(readiness, np.array([True, False, False]))
+    assert out[1] == 0.1 and out[2] == 0.5
+    assert out[0] == np.float64(1 / (1 + np.exp(-(1.0 + logit(0.1)))))
+    assert np.array_equal(calibration.apply(readiness, np.zeros(3, bool)), readiness)
+
+
+def test_no_hand_raisers_in_the_data_is_a_no_op_that_says_so() -> None:
+    n = 300
+    readiness, won, leads = miscalibrated(n, shift=1.0)
+    fitted = fit_hand_raiser_calibration(
+        readiness, np.zeros(n, bool), won, np.ones(n, bool), leads, HandRaisers(event_types=["demo_request"])
+    )
+    assert not fitted.available
+    assert "no training snapshot has a hand-raising event (demo_request)" in fitted.basis
+
+
+def test_hand_raiser_calibration_learns_on_held_out_hand_raisers_only() -> None:
+    n = 4_000
+    readiness, won, leads = miscalibrated(n, shift=1.5)
+    contact = np.arange(n) % 2 == 0
+    held_out = np.arange(n) % 4 < 2  # half the hand-raisers are held out
+    # The rows the trees fitted say the opposite: they must not count.
+    won = np.where(held_out, won, 0.0)
+    fitted = fit_hand_raiser_calibration(readiness, contact, won, held_out, leads, HandRaisers())
+    assert fitted.available and fitted.n_rows == int((contact & held_out).sum())
+    assert fitted.intercept > 0.8
+
+
+def test_decide_applies_the_calibration_to_contact_requests_only() -> None:
+    calibration = SliceCalibration(available=True, intercept=2.0, slope=1.0)
+    policy = DecisionPolicy(threshold=0.3, hand_raiser_calibration=calibration)
+    readiness = np.array([0.1, 0.1])
+    verdicts = decide(
+        policy,
+        readiness=readiness,
+        days_inactive=np.full(2, np.nan),
+        contact=np.array([True, False]),
+        fit=None,
+    )
+    assert verdicts.readiness[1] == 0.1
+    assert verdicts.readiness[0] > 0.4 and verdicts.verdict.tolist() == ["ripe", "too_green"]
+    assert verdicts.chance[0] == verdicts.readiness[0]  # no handover correction: chance = readiness
+    # The typed card round-trips it.
+    again = DecisionPolicy.model_validate_json(policy.model_dump_json())
+    assert again.hand_raiser_calibration == calibration
+    assert pd.isna(DecisionPolicy(threshold=0.3).hand_raiser_calibration.readiness_before)
