@@ -161,21 +161,73 @@ def score_run(work: Path, n_leads: int, engine: str, reasons: int) -> dict[str, 
     return {"leads": n_leads, "events": events, "engine": engine, "reasons": reasons, **figures}
 
 
-def train_run(work: Path, n_leads: int, overrides: dict[str, object]) -> dict[str, object]:
-    """`fit_and_evaluate` with the config overrides in a fresh process: wall, peak RSS, test ROC-AUC."""
+def train_run(
+    work: Path, n_leads: int, overrides: dict[str, object], predictions: Path | None = None
+) -> dict[str, object]:
+    """`fit_and_evaluate` with the config overrides in a fresh process: wall, peak RSS, test ROC-AUC.
+    With ``predictions``, the model's test scores, labels and snapshot keys are saved there (.npz) and an
+    existing file is reused instead of training again (the full-data run costs ~1000 CPU s at 100k)."""
+    if predictions is not None and predictions.exists():
+        cached = json.loads(predictions.with_suffix(".json").read_text())
+        return {**cached, "cached": True}
     code = (
-        "import json, sys; from pathlib import Path; from training.data.io import load_dataset;"
+        "import json, sys; import numpy as np; from pathlib import Path;"
+        "from training.data.io import load_dataset;"
         "from training.config import TrainConfig; from training.pipeline import fit_and_evaluate;"
         "d, _ = load_dataset(Path(sys.argv[1])); c = TrainConfig(**json.loads(sys.argv[2]));"
-        "o = fit_and_evaluate(d, c);"
+        "o = fit_and_evaluate(d, c); s = o.sampling['train'];"
+        "keys = o.test_batch.snapshots;"
+        "import pandas as pd;"
+        "sys.argv[3] and np.savez(sys.argv[3], score=o.test_scores['model'], y=o.y_test,"
+        " lead=np.asarray(keys['lead_id'].astype(str), dtype='U'),"
+        " cutoff=pd.to_datetime(keys['cutoff'], utc=True).dt.as_unit('ns').astype('int64').to_numpy());"
         "print(json.dumps({'auc': o.evaluations['model'].roc_auc, 'n_test': len(o.y_test),"
-        " 'n_train': o.sampling['train'].snapshots_after, 'fraction': o.sampling['train'].fraction,"
+        " 'n_train': s.snapshots_after, 'fraction': s.snapshots_after / max(s.snapshots_before, 1),"
+        " 'design': s.design if hasattr(s, 'design') else 'whole leads',"
         " 'test_fraction': o.sampling['test'].fraction}))"
     )
     data = simulated(work, n_leads)
-    figures = measured([sys.executable, "-c", code, str(data), json.dumps(overrides)])
+    target = "" if predictions is None else str(predictions)
+    figures = measured([sys.executable, "-c", code, str(data), json.dumps(overrides), target])
     result = json.loads(str(figures.pop("stdout")).strip().splitlines()[-1])
-    return {"leads": n_leads, "overrides": overrides, **figures, **result}
+    row = {"leads": n_leads, "overrides": overrides, **figures, **result}
+    if predictions is not None:
+        predictions.with_suffix(".json").write_text(json.dumps(row, default=str))
+    return row
+
+
+#: sampling designs compared by --sampling-cost: their ``train_min_within_lead_fraction``
+DESIGNS = {"within": 0.25, "leads": 1.0}
+
+
+def sampling_cost(full: Path, sampled: Path, n_bootstrap: int = 500) -> dict[str, float]:
+    """ROC-AUC of the full-data model minus the sampled one's on the same test snapshots (checked), with
+    a paired bootstrap interval resampling whole leads."""
+    import numpy as np
+
+    from training.model.ranking import paired_auc_difference
+
+    a, b = np.load(full, allow_pickle=False), np.load(sampled, allow_pickle=False)
+    for key in ("y", "lead", "cutoff"):
+        if not np.array_equal(a[key], b[key]):
+            raise RuntimeError(f"{full} and {sampled} are not scored on the same test snapshots ({key})")
+    difference, low, high = paired_auc_difference(
+        a["y"], a["score"], b["score"], n_bootstrap=n_bootstrap, seed=0, groups=a["lead"]
+    )
+    return {"cost": difference, "ci_low": low, "ci_high": high, "n_bootstrap": n_bootstrap}
+
+
+def cost_table(rows: list[dict[str, object]]) -> str:
+    lines = [
+        "| design | ROC-AUC cost (full minus sampled) | 95% interval (paired, by lead) | replicates |",
+        "|---|---:|---|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['design']} | {r['cost']:.4f} | [{r['ci_low']:.4f}, {r['ci_high']:.4f}] | "
+            f"{r['n_bootstrap']} |"
+        )
+    return "\n".join(lines)
 
 
 def scoring_table(rows: list[dict[str, object]]) -> str:
@@ -219,6 +271,7 @@ def main() -> None:
         help="leads at which to compare sampled (--sample-fraction) and unsampled training",
     )
     parser.add_argument("--sample-fraction", type=float, default=0.235)
+    parser.add_argument("--designs", nargs="+", default=["within"], choices=sorted(DESIGNS))
     parser.add_argument("--work", type=Path, default=Path("/tmp/leadripe-bench-batch"))
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
@@ -235,13 +288,26 @@ def main() -> None:
         row = train_run(args.work, n, {})
         print(json.dumps(row, default=str), flush=True)
         training.append(row)
+    comparisons: list[dict[str, object]] = []
     if args.sampling_cost:
-        full = train_run(args.work, args.sampling_cost, {"max_train_snapshots": None})
-        budget = max(1000, int(full["n_train"] * args.sample_fraction))
-        sampled = train_run(args.work, args.sampling_cost, {"max_train_snapshots": budget})
-        for row in (full, sampled):
+        n = args.sampling_cost
+        full = train_run(args.work, n, {"max_train_snapshots": None}, args.work / f"preds-{n}-full.npz")
+        budget = max(1000, int(int(str(full["n_train"])) * args.sample_fraction))
+        training.append(full)
+        for design in args.designs:
+            overrides = {"max_train_snapshots": budget, "train_min_within_lead_fraction": DESIGNS[design]}
+            sampled = train_run(args.work, n, overrides, args.work / f"preds-{n}-{design}-{budget}.npz")
+            training.append(sampled)
+            comparisons.append(
+                {
+                    "design": design,
+                    **sampling_cost(
+                        args.work / f"preds-{n}-full.npz", args.work / f"preds-{n}-{design}-{budget}.npz"
+                    ),
+                }
+            )
+        for row in training:
             print(json.dumps(row, default=str), flush=True)
-            training.append(row)
     command = "python bench/bench_batch.py " + " ".join(sys.argv[1:])
     text = [
         "## Batch scoring and bounded-memory training",
@@ -258,6 +324,8 @@ def main() -> None:
         text += [scoring_table(scoring), ""]
     if training:
         text += [training_table(training), ""]
+    if comparisons:
+        text += [cost_table(comparisons), ""]
     if args.write:
         write_section("\n".join(text))
     print("\n".join(text))

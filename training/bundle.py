@@ -74,7 +74,7 @@ class ThresholdRecord(_Record):
 
 
 class SamplingRecord(_Record):
-    """What sampling by lead did to one part's snapshots (``training.model.sampling.SnapshotSample``)."""
+    """What sampling did to one part's snapshots (``training.model.sampling.SnapshotSample``)."""
 
     budget: int | None
     snapshots_before: int
@@ -84,6 +84,9 @@ class SamplingRecord(_Record):
     fraction: float
     sampled: bool
     weight: float
+    #: the two stages (``training.model.sampling``); cards from before the within-lead stage lack them
+    lead_fraction: float | None = None
+    within_lead_fraction: float | None = None
 
     @classmethod
     def of(cls, sample: SnapshotSample) -> SamplingRecord:

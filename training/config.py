@@ -184,11 +184,15 @@ class TrainConfig(_Section):
     #: also learn from snapshots after a lead was handed over (off: readiness is about leads not yet
     #: handed over, the population the API scores; see ``training.features.snapshots``)
     include_after_handover: bool = False
-    #: training / test snapshots at most: above, whole leads are sampled uniformly so that memory stays
-    #: bounded on one machine (None: no limit; see ``training.model.sampling``). 2M training snapshots
-    #: keep a run within ~8 GB; 100k simulated leads make ~0.9M, 1M leads ~8.5M.
+    #: training / test snapshots at most: above, snapshots are sampled so that memory stays bounded on
+    #: one machine (None: no limit; see ``training.model.sampling``): the training snapshots thinned
+    #: within each lead first, the test snapshots by whole leads. 2M training snapshots keep a run
+    #: within ~8 GB; 100k simulated leads make ~0.9M, 1M leads ~8.5M.
     max_train_snapshots: int | None = Field(default=2_000_000, ge=1000)
     max_test_snapshots: int | None = Field(default=1_000_000, ge=1000)
+    #: above ``max_train_snapshots``, a lead's training snapshots are thinned down to this share at
+    #: most (0.25: every 4th weekly look) before whole leads are sampled; 1.0 samples whole leads only
+    train_min_within_lead_fraction: float = Field(default=0.25, gt=0, le=1)
     n_bootstrap: int = Field(default=200, ge=1)
     seed: int = 0
     #: half-life of the rule-based points baseline, in days

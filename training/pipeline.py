@@ -175,11 +175,10 @@ def fit_and_evaluate(
     for part, sample in sampling.items():
         if sample.sampled:
             notes.append(
-                f"{part} snapshots sampled by lead: {sample.snapshots_after:,} of "
-                f"{sample.snapshots_before:,} "
-                f"({sample.leads_after:,} of {sample.leads_before:,} leads, each with probability "
-                f"{sample.fraction:.4f}) to stay within {sample.budget:,} snapshots; uniform by lead, so the "
-                "metrics are unbiased estimates (training.model.sampling)"
+                f"{part} snapshots sampled: {sample.snapshots_after:,} of {sample.snapshots_before:,} "
+                f"({sample.design}; {sample.leads_after:,} of {sample.leads_before:,} leads), each with "
+                f"probability {sample.fraction:.4f}, to stay within {sample.budget:,} snapshots; one "
+                "probability for all, so what is learnt and measured is unbiased (training.model.sampling)"
             )
 
     stage(f"evaluating on {len(test_batch):,} test snapshots the model never saw")

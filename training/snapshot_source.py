@@ -21,7 +21,7 @@ from training.config import TrainConfig
 from training.data.contract import LeadDataset, TimeBasis
 from training.features.snapshots import LabelledSnapshots, SnapshotBatch, SnapshotPolicy, build_snapshots
 from training.features.transformer import LeadFeatures
-from training.model.sampling import SnapshotSample, sample_by_lead
+from training.model.sampling import SnapshotSample, sample_by_lead, sample_snapshots
 from training.model.split import SplitInfo, time_split
 
 StageCallback = Callable[[str], None]
@@ -83,9 +83,18 @@ def split_and_sample(
         min_positives=config.min_positives,
         min_negatives=config.min_negatives,
     )
-    # Above the budgets whole leads are sampled uniformly (training.model.sampling): memory stays bounded
-    # and the test metrics stay unbiased estimates; what was done goes into the run.
-    train_idx, train_sample = sample_by_lead(train_idx, lead_ids, config.max_train_snapshots, config.seed)
+    # Above the budgets snapshots are sampled with one probability each (training.model.sampling): memory
+    # stays bounded and what is learnt and measured stays unbiased; what was done goes into the run.
+    # Training thins within leads first (more leads for the same snapshots); the test period keeps whole
+    # leads, since the verdicts are measured on consecutive looks of a lead.
+    train_idx, train_sample = sample_snapshots(
+        train_idx,
+        lead_ids,
+        time_key,
+        config.max_train_snapshots,
+        config.seed,
+        config.train_min_within_lead_fraction,
+    )
     test_idx, test_sample = sample_by_lead(test_idx, lead_ids, config.max_test_snapshots, config.seed + 1)
     return train_idx, test_idx, split, {"train": train_sample, "test": test_sample}
 
