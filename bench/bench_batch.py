@@ -165,35 +165,87 @@ def train_run(
     work: Path, n_leads: int, overrides: dict[str, object], predictions: Path | None = None
 ) -> dict[str, object]:
     """`fit_and_evaluate` with the config overrides in a fresh process: wall, peak RSS, test ROC-AUC.
-    With ``predictions``, the model's test scores, labels and snapshot keys are saved there (.npz) and an
-    existing file is reused instead of training again (the full-data run costs ~1000 CPU s at 100k)."""
+    With ``predictions``, only the served model is fitted (``fit_model_only``: the same snapshots,
+    split, sampling, features and model selection as `fit_and_evaluate`, without the baselines,
+    decision, audit and report), its test scores, labels and snapshot keys are saved there (.npz), and
+    an existing file is reused instead of fitting again (the full-data run at 100k is the expensive one)."""
     if predictions is not None and predictions.exists():
         cached = json.loads(predictions.with_suffix(".json").read_text())
         return {**cached, "cached": True}
-    code = (
-        "import json, sys; import numpy as np; from pathlib import Path;"
-        "from training.data.io import load_dataset;"
-        "from training.config import TrainConfig; from training.pipeline import fit_and_evaluate;"
-        "d, _ = load_dataset(Path(sys.argv[1])); c = TrainConfig(**json.loads(sys.argv[2]));"
-        "o = fit_and_evaluate(d, c); s = o.sampling['train'];"
-        "keys = o.test_batch.snapshots;"
-        "import pandas as pd;"
-        "sys.argv[3] and np.savez(sys.argv[3], score=o.test_scores['model'], y=o.y_test,"
-        " lead=np.asarray(keys['lead_id'].astype(str), dtype='U'),"
-        " cutoff=pd.to_datetime(keys['cutoff'], utc=True).dt.as_unit('ns').astype('int64').to_numpy());"
-        "print(json.dumps({'auc': o.evaluations['model'].roc_auc, 'n_test': len(o.y_test),"
-        " 'n_train': s.snapshots_after, 'fraction': s.snapshots_after / max(s.snapshots_before, 1),"
-        " 'design': s.design if hasattr(s, 'design') else 'whole leads',"
-        " 'test_fraction': o.sampling['test'].fraction}))"
-    )
+    if predictions is None:
+        code = (
+            "import json, sys; from pathlib import Path; from training.data.io import load_dataset;"
+            "from training.config import TrainConfig; from training.pipeline import fit_and_evaluate;"
+            "d, _ = load_dataset(Path(sys.argv[1])); c = TrainConfig(**json.loads(sys.argv[2]));"
+            "o = fit_and_evaluate(d, c); s = o.sampling['train'];"
+            "print(json.dumps({'auc': o.evaluations['model'].roc_auc, 'n_test': len(o.y_test),"
+            " 'n_train': s.snapshots_after, 'fraction': s.fraction, 'design': s.design,"
+            " 'test_fraction': o.sampling['test'].fraction}))"
+        )
+    else:
+        code = (
+            f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_batch;"
+            "bench_batch.fit_model_only(*sys.argv[1:])"
+        )
     data = simulated(work, n_leads)
-    target = "" if predictions is None else str(predictions)
-    figures = measured([sys.executable, "-c", code, str(data), json.dumps(overrides), target])
+    target = [] if predictions is None else [str(predictions)]
+    figures = measured([sys.executable, "-c", code, str(data), json.dumps(overrides), *target])
     result = json.loads(str(figures.pop("stdout")).strip().splitlines()[-1])
     row = {"leads": n_leads, "overrides": overrides, **figures, **result}
     if predictions is not None:
         predictions.with_suffix(".json").write_text(json.dumps(row, default=str))
     return row
+
+
+def fit_model_only(data: str, overrides: str, predictions: str) -> None:
+    """The served model of `fit_and_evaluate` alone (same steps, same functions, up to the model's test
+    scores), its test scores saved to ``predictions``; prints the figures as JSON."""
+    import numpy as np
+    import pandas as pd
+
+    from training.audit.exclusions import resolve_exclusions, without_columns
+    from training.config import TrainConfig
+    from training.data.contract import TimeBasis
+    from training.data.io import load_dataset
+    from training.features.transformer import LeadFeatures
+    from training.model.ranking import roc_auc
+    from training.model.selection import fit_selected
+    from training.snapshot_source import LocalSnapshots
+
+    dataset, _ = load_dataset(Path(data))
+    config = TrainConfig(**json.loads(overrides))
+    dataset = without_columns(dataset, list(resolve_exclusions(dataset, config.exclude_columns)))
+    row_order = dataset.metadata.time_basis == TimeBasis.ROW_ORDER
+    source = LocalSnapshots()
+    prepared = source.prepare(dataset, config, lambda _message: None)
+    labelled = prepared.labelled
+    train, test = labelled.batch.take(prepared.train_idx), labelled.batch.take(prepared.test_idx)
+    y_train, y_test = labelled.label[prepared.train_idx], labelled.label[prepared.test_idx]
+    features = LeadFeatures(**config.features.estimator_kwargs())
+    X_train, X_test = source.features(features, train, y_train, test)
+    horizon = None if row_order else pd.Timedelta(days=config.horizon_days)
+    leads = train.snapshots["lead_id"]
+    model, selection = fit_selected(X_train, y_train, train.time_key, leads, horizon, config)
+    score = model.readiness(X_test)
+    keys = test.snapshots
+    np.savez(
+        predictions,
+        score=score,
+        y=y_test,
+        lead=np.asarray(keys["lead_id"].astype(str), dtype="U"),
+        cutoff=pd.to_datetime(keys["cutoff"], utc=True).dt.as_unit("ns").astype("int64").to_numpy(),
+    )
+    sample = prepared.sampling["train"]
+    figures = {
+        "auc": roc_auc(y_test.astype(bool), score),
+        "n_test": len(y_test),
+        "n_train": sample.snapshots_after,
+        "fraction": sample.fraction,
+        "design": sample.design,
+        "chosen": selection.chosen,
+        "test_fraction": prepared.sampling["test"].fraction,
+    }
+    print(json.dumps(figures))
 
 
 #: sampling designs compared by --sampling-cost: their ``train_min_within_lead_fraction``
@@ -207,7 +259,7 @@ def sampling_cost(full: Path, sampled: Path, n_bootstrap: int = 500) -> dict[str
 
     from training.model.ranking import paired_auc_difference
 
-    a, b = np.load(full, allow_pickle=False), np.load(sampled, allow_pickle=False)
+    a, b = np.load(full), np.load(sampled)
     for key in ("y", "lead", "cutoff"):
         if not np.array_equal(a[key], b[key]):
             raise RuntimeError(f"{full} and {sampled} are not scored on the same test snapshots ({key})")
@@ -272,6 +324,9 @@ def main() -> None:
     )
     parser.add_argument("--sample-fraction", type=float, default=0.235)
     parser.add_argument("--designs", nargs="+", default=["within"], choices=sorted(DESIGNS))
+    parser.add_argument(
+        "--run-bootstrap", type=int, default=10, help="bootstrap replicates of each sampling-cost run"
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/leadripe-bench-batch"))
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
@@ -291,11 +346,19 @@ def main() -> None:
     comparisons: list[dict[str, object]] = []
     if args.sampling_cost:
         n = args.sampling_cost
-        full = train_run(args.work, n, {"max_train_snapshots": None}, args.work / f"preds-{n}-full.npz")
+        # Fewer bootstrap replicates for the runs' own intervals: the cost needs only the test scores.
+        quick = {"n_bootstrap": args.run_bootstrap}
+        full = train_run(
+            args.work, n, {"max_train_snapshots": None, **quick}, args.work / f"preds-{n}-full.npz"
+        )
         budget = max(1000, int(int(str(full["n_train"])) * args.sample_fraction))
         training.append(full)
         for design in args.designs:
-            overrides = {"max_train_snapshots": budget, "train_min_within_lead_fraction": DESIGNS[design]}
+            overrides = {
+                "max_train_snapshots": budget,
+                "train_min_within_lead_fraction": DESIGNS[design],
+                **quick,
+            }
             sampled = train_run(args.work, n, overrides, args.work / f"preds-{n}-{design}-{budget}.npz")
             training.append(sampled)
             comparisons.append(

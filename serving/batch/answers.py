@@ -91,11 +91,31 @@ def answer_frame(
     options: AnswerOptions = AnswerOptions(),
 ) -> pd.DataFrame:
     """One row per snapshot of ``arrays`` (in order), with the columns in the module docstring."""
+    return answers_of(scorer, arrays, lead_ids, model_answers(scorer, arrays, options), options)
+
+
+def model_answers(
+    scorer: LeadScorer, arrays: SnapshotArrays, options: AnswerOptions = AnswerOptions()
+) -> Scored:
+    """The first half of ``answer_frame``: features, readiness and (when needed) the exact contributions.
+    Mostly NumPy and LightGBM, which release the GIL: ``serving.batch.run`` runs it for the next chunk
+    in a thread while ``answers_of`` (Python: decisions, reason sentences) works on the current one."""
     # The hand-raiser rule reads fit, which comes from the contributions: then they are always computed.
     explain = options.explain or scorer.policy.hand_raisers.rule_enabled
     scored = scorer.run_model(arrays, explain=explain)
     if not explain:
         scored = _settle_near_ties(scorer, arrays, scored)
+    return scored
+
+
+def answers_of(
+    scorer: LeadScorer,
+    arrays: SnapshotArrays,
+    lead_ids: np.ndarray,
+    scored: Scored,
+    options: AnswerOptions = AnswerOptions(),
+) -> pd.DataFrame:
+    """The second half of ``answer_frame``: decisions and reasons from ``model_answers``' result."""
     decided = scorer.decide(arrays, scored)
     n = len(arrays)
     readiness = decided.readiness

@@ -11,16 +11,19 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from serving.batch.answers import AnswerOptions, answer_frame
+from serving.batch.answers import AnswerOptions, answers_of, model_answers
 from serving.batch.output import OutputFormat, PreviousScores, ScoreWriter
 from serving.batch.tables import ScoringTables
-from serving.scorer import LeadScorer
+from serving.scorer import LeadScorer, Scored
 from training.data.contract import LeadDataset
+from training.features.snapshot_arrays import SnapshotArrays
 
 ProgressCallback = Callable[[int, int], None]
 DEFAULT_CHUNK_SIZE = 100_000
@@ -89,16 +92,43 @@ def score_chunks(
         )
     total = sum(len(s.positions) for s in selections)
     done = 0
-    for moment, selection in zip(plan.as_of, selections, strict=True):
-        for start in range(0, len(selection.positions), plan.chunk_size):
-            positions = selection.positions[start : start + plan.chunk_size]
-            arrays = tables.arrays(positions, _ns(moment))
-            frame = answer_frame(scorer, arrays, tables.lead_ids[positions], plan.answers)
-            summary.add(frame)
-            done += len(positions)
+    # Two stages overlap on two cores: while this thread turns chunk k's model output into answers
+    # (Python: decisions, reason sentences) and the caller writes them, a worker thread computes chunk
+    # k + 1's features and TreeSHAP contributions (NumPy and LightGBM, which release the GIL). The
+    # answers are the same as one chunk after the other; only two chunks are in memory at a time.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadripe-model") as pool:
+        pending: tuple[Future[Scored], SnapshotArrays, np.ndarray] | None = None
+        for moment, selection in zip(plan.as_of, selections, strict=True):
+            for start in range(0, len(selection.positions), plan.chunk_size):
+                positions = selection.positions[start : start + plan.chunk_size]
+                arrays = tables.arrays(positions, _ns(moment))
+                future = pool.submit(model_answers, scorer, arrays, plan.answers)
+                if pending is not None:
+                    frame = _finish(scorer, pending, plan.answers, summary)
+                    done += len(frame)
+                    if on_progress is not None:
+                        on_progress(done, total)
+                    yield frame
+                pending = (future, arrays, tables.lead_ids[positions])
+        if pending is not None:
+            frame = _finish(scorer, pending, plan.answers, summary)
+            done += len(frame)
             if on_progress is not None:
                 on_progress(done, total)
             yield frame
+
+
+def _finish(
+    scorer: LeadScorer,
+    pending: tuple[Future[Scored], SnapshotArrays, np.ndarray],
+    options: AnswerOptions,
+    summary: BatchSummary,
+) -> pd.DataFrame:
+    """The answers of one chunk whose model stage was submitted to the worker thread."""
+    future, arrays, lead_ids = pending
+    frame = answers_of(scorer, arrays, lead_ids, future.result(), options)
+    summary.add(frame)
+    return frame
 
 
 def score_dataset(

@@ -162,6 +162,38 @@ def test_chunks_give_the_same_rows_as_one_pass(
     pd.testing.assert_frame_equal(whole, chunked)
 
 
+def test_the_model_stage_of_the_next_chunk_runs_in_a_worker_thread(
+    batch_scorer: LeadScorer, batch_dataset: LeadDataset, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import serving.batch.run as run
+
+    seen: list[tuple[str, str]] = []
+    model_answers, answers_of = run.model_answers, run.answers_of
+
+    def model_stage(*args: Any, **kwargs: Any) -> Any:
+        seen.append(("model", threading.current_thread().name))
+        return model_answers(*args, **kwargs)
+
+    def answer_stage(*args: Any, **kwargs: Any) -> pd.DataFrame:
+        seen.append(("answers", threading.current_thread().name))
+        return answers_of(*args, **kwargs)
+
+    monkeypatch.setattr(run, "model_answers", model_stage)
+    monkeypatch.setattr(run, "answers_of", answer_stage)
+    plan = BatchPlan(as_of=(AS_OF,), chunk_size=400, answers=AnswerOptions(1))
+    tables = ScoringTables.from_dataset(
+        batch_dataset, batch_scorer.categorical_columns, batch_scorer.numeric_columns
+    )
+    frames = list(run.score_chunks(batch_scorer, tables, plan, run.BatchSummary()))
+    models = [name for stage, name in seen if stage == "model"]
+    answers = [name for stage, name in seen if stage == "answers"]
+    assert len(models) == len(answers) == len(frames) > 1
+    assert all(name.startswith("leadripe-model") for name in models)
+    assert all(name == threading.main_thread().name for name in answers)
+
+
 def test_open_leads_by_default_all_with_include_closed(
     batch_scorer: LeadScorer, batch_dataset: LeadDataset, tmp_path: Path
 ) -> None:
@@ -325,7 +357,7 @@ def test_an_interrupted_run_leaves_no_file(
     calls = {"n": 0}
     import serving.batch.run as run
 
-    real = run.answer_frame
+    real = run.answers_of
 
     def failing(*args: Any, **kwargs: Any) -> pd.DataFrame:
         calls["n"] += 1
@@ -333,7 +365,7 @@ def test_an_interrupted_run_leaves_no_file(
             raise RuntimeError("killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(run, "answer_frame", failing)
+    monkeypatch.setattr(run, "answers_of", failing)
     out = tmp_path / "scores.parquet"
     with pytest.raises(RuntimeError):
         score_dataset(batch_scorer, batch_dataset, BatchPlan(as_of=(AS_OF,), chunk_size=50), out)
