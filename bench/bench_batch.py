@@ -325,6 +325,9 @@ def main() -> None:
     parser.add_argument("--sample-fraction", type=float, default=0.235)
     parser.add_argument("--designs", nargs="+", default=["within"], choices=sorted(DESIGNS))
     parser.add_argument(
+        "--candidates", nargs="*", default=[], help="model families of the sampling-cost runs"
+    )
+    parser.add_argument(
         "--run-bootstrap", type=int, default=10, help="bootstrap replicates of each sampling-cost run"
     )
     parser.add_argument("--work", type=Path, default=Path("/tmp/leadripe-bench-batch"))
@@ -347,9 +350,12 @@ def main() -> None:
     if args.sampling_cost:
         n = args.sampling_cost
         # Fewer bootstrap replicates for the runs' own intervals: the cost needs only the test scores.
-        quick = {"n_bootstrap": args.run_bootstrap}
+        quick: dict[str, object] = {"n_bootstrap": args.run_bootstrap}
+        if args.candidates:  # one family for both runs: the cost of sampling alone, no selection
+            quick["selection"] = {"candidates": args.candidates}
+        tag = "-" + "-".join(args.candidates) if args.candidates else ""
         full = train_run(
-            args.work, n, {"max_train_snapshots": None, **quick}, args.work / f"preds-{n}-full.npz"
+            args.work, n, {"max_train_snapshots": None, **quick}, args.work / f"preds-{n}-full{tag}.npz"
         )
         budget = max(1000, int(int(str(full["n_train"])) * args.sample_fraction))
         training.append(full)
@@ -359,13 +365,14 @@ def main() -> None:
                 "train_min_within_lead_fraction": DESIGNS[design],
                 **quick,
             }
-            sampled = train_run(args.work, n, overrides, args.work / f"preds-{n}-{design}-{budget}.npz")
+            sampled = train_run(args.work, n, overrides, args.work / f"preds-{n}-{design}-{budget}{tag}.npz")
             training.append(sampled)
             comparisons.append(
                 {
                     "design": design,
                     **sampling_cost(
-                        args.work / f"preds-{n}-full.npz", args.work / f"preds-{n}-{design}-{budget}.npz"
+                        args.work / f"preds-{n}-full{tag}.npz",
+                        args.work / f"preds-{n}-{design}-{budget}{tag}.npz",
                     ),
                 }
             )
