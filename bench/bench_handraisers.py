@@ -19,7 +19,7 @@ observed - 1) with a 95% interval from a bootstrap over leads (a lead's snapshot
 No test label is used by either policy.
 
     nice -n 10 python bench/bench_handraisers.py --leads 5000 --seeds 1 2 3 --cache CACHE --runs DIR
-    python bench/bench_handraisers.py --combine DIR --write
+    python bench/bench_handraisers.py --combine DIR [DIR ...] --write
 """
 
 from __future__ import annotations
@@ -38,11 +38,13 @@ from benchmarks_md import write_section
 
 from training.audit.exclusions import resolve_exclusions, without_columns
 from training.config import TrainConfig
+from training.features.snapshots import SnapshotBatch
 from training.features.specs import FeatureCatalog
 from training.model.decision import RIPE
 from training.model.decision_learn import batch_contact, learn_decision, verdicts_with_hysteresis
 from training.model.decision_policy import DecisionPolicy
 from training.model.oracle import match_ground_truth
+from training.model.readiness import ReadinessModel
 from training.simulation.simulator import P_WIN_IF_HANDED_OVER, SimulationResult
 from training.snapshot_source import LocalSnapshots
 
@@ -51,8 +53,9 @@ CONFIG = TrainConfig(n_bootstrap=20)  # bench_verdicts' training config
 SIDES = ("above", "below")
 
 
-def policies(result: SimulationResult, outcome: object) -> dict[str, DecisionPolicy]:
-    """The decision step of this code on the cached model, without and with the slice calibration."""
+def policies(result: SimulationResult, outcome: object) -> tuple[dict[str, DecisionPolicy], str]:
+    """The decision step of this code on the cached model, without and with the slice calibration, and
+    what the training evidence looked like (``held_out_slice``)."""
     dataset = result.dataset
     dataset = without_columns(dataset, list(resolve_exclusions(dataset, CONFIG.exclude_columns)))
     prepared = LocalSnapshots().prepare(dataset, CONFIG, lambda _message: None)
@@ -67,7 +70,34 @@ def policies(result: SimulationResult, outcome: object) -> dict[str, DecisionPol
             update={"decision": CONFIG.decision.model_copy(update={"hand_raiser_calibration": on})}
         )
         out[name] = learn_decision(config, pipeline[-1], X_train, y_train, train_batch, catalog).policy
-    return out
+    return out, held_out_slice(out, pipeline[-1], X_train, y_train, train_batch)
+
+
+def held_out_slice(
+    learnt: dict[str, DecisionPolicy],
+    model: ReadinessModel,
+    X_train: pd.DataFrame,
+    y_train: np.ndarray,
+    train_batch: SnapshotBatch,
+) -> str:
+    """The evidence the calibration was learnt from: held-out training snapshots with a hand-raising
+    event, by side of the threshold (the policy without calibration), mean readiness before and after the
+    calibration against their win rate. Training data only."""
+    _, held = model.held_out_split(len(X_train), train_batch.time_key, train_batch.snapshots["lead_id"])
+    contact = batch_contact(train_batch, learnt["before"])[held]
+    readiness = model.readiness(X_train.iloc[held])
+    y = y_train[held].astype(float)
+    before = learnt["before"]
+    ripe = before.estimate.chance(readiness, contact) >= before.threshold
+    after = learnt["after"].hand_raiser_calibration.apply(readiness, contact)
+    parts = []
+    for side, mask in (("above", contact & ripe), ("below", contact & ~ripe)):
+        if mask.any():
+            parts.append(
+                f"{side} {readiness[mask].mean():.3f} -> {after[mask].mean():.3f} against "
+                f"{y[mask].mean():.3f} (n={int(mask.sum())})"
+            )
+    return "held-out training slice: " + "; ".join(parts)
 
 
 def slice_rows(leads: int, seed: int, cache: Path | None) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -79,7 +109,8 @@ def slice_rows(leads: int, seed: int, cache: Path | None) -> tuple[pd.DataFrame,
     pipeline = outcome.bundle.pipeline
     catalog = FeatureCatalog(pipeline[0].feature_specs())
     frames, notes = [], {}
-    learnt = policies(result, outcome)
+    learnt, evidence = policies(result, outcome)
+    assert outcome.decision is not None
     # The cached run's own policy and "before" come from the same decision step on the same model.
     print(
         f"seed {seed}: threshold cached {outcome.decision.threshold:.4f}, before "
@@ -93,11 +124,13 @@ def slice_rows(leads: int, seed: int, cache: Path | None) -> tuple[pd.DataFrame,
         contact = batch_contact(batch, policy)
         calibration = policy.hand_raiser_calibration
         notes[name] = (
-            f"intercept {calibration.intercept:+.3f}, slope {calibration.slope:.3f}; {calibration.basis}"
+            f"intercept {calibration.intercept:+.3f}, slope {calibration.slope:.3f}; {calibration.basis} "
+            f"({evidence})"
         )
         frames.append(
             pd.DataFrame(
                 {
+                    "leads": leads,
                     "seed": seed,
                     "policy": name,
                     "lead": snapshots["lead_id"].astype(str).to_numpy()[contact],
@@ -148,12 +181,13 @@ def cell(rows: pd.DataFrame) -> str:
     )
 
 
-def markdown(rows: pd.DataFrame, notes: dict[int, dict[str, str]], leads: int, command: str) -> str:
+def markdown(rows: pd.DataFrame, notes: dict[str, dict[str, str]], command: str) -> str:
+    sizes = ", ".join(f"{n:,}" for n in sorted(rows["leads"].unique()))
     lines = [
         SECTION,
         "",
         "`bench/bench_handraisers.py` (module docstring: what before and after mean, how the rows are "
-        f"chosen): `simulate({leads:,}, seed)` for each seed, the readiness model of "
+        f"chosen): `simulate(leads, seed)` ({sizes} leads), the readiness model of "
         "`bench/bench_verdicts.py`, this code's decision step without (before) and with (after) the "
         "hand-raiser slice calibration. Target (issue 10): the readiness of test snapshots with a "
         "hand-raising event in the last 7 days within +-20% of their observed win rate, above and below the "
@@ -164,20 +198,24 @@ def markdown(rows: pd.DataFrame, notes: dict[int, dict[str, str]], leads: int, c
         "Each cell: mean readiness / mean chance if handed over now / observed win rate [95% Wilson] / "
         "true chance (readiness / observed - 1 [95% bootstrap over leads], snapshots, leads).",
         "",
-        "| seeds | | above the threshold | below the threshold |",
-        "|---|---|---|---|",
+        "| leads | seeds | | above the threshold | below the threshold |",
+        "|---:|---|---|---|---|",
     ]
-    seeds = sorted(rows["seed"].unique())
-    groups = [(str(s), rows[rows["seed"] == s]) for s in seeds]
-    groups.append(("pooled " + ", ".join(map(str, seeds)), rows))
-    for label, part in groups:
+    groups = []
+    for size in sorted(rows["leads"].unique()):
+        of_size = rows[rows["leads"] == size]
+        seeds = sorted(of_size["seed"].unique())
+        groups += [(size, str(s), of_size[of_size["seed"] == s]) for s in seeds]
+        if len(seeds) > 1:
+            groups.append((size, "pooled " + ", ".join(map(str, seeds)), of_size))
+    for size, label, part in groups:
         for policy in ("before", "after"):
             mine = part[part["policy"] == policy]
             cells = [cell(mine[mine["side"] == side]) for side in SIDES]
-            lines.append(f"| {label} | {policy} | {cells[0]} | {cells[1]} |")
+            lines.append(f"| {size:,} | {label} | {policy} | {cells[0]} | {cells[1]} |")
     lines += ["", "The calibration each seed's training learnt (after):", ""]
-    for seed in seeds:
-        lines.append(f"- seed {seed}: {notes[seed]['after']}")
+    for key in sorted(notes):
+        lines.append(f"- {key}: {notes[key]['after']}")
     lines.append("")
     return "\n".join(lines)
 
@@ -188,32 +226,34 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--cache", type=Path, help="bench_verdicts' cache of simulations and trainings")
     parser.add_argument("--runs", type=Path, help="save each seed's slice rows here")
-    parser.add_argument("--combine", type=Path, help="pool the slice rows saved in this folder")
+    parser.add_argument(
+        "--combine", type=Path, nargs="+", help="pool the slice rows saved in these folders (--runs)"
+    )
     parser.add_argument("--write", action="store_true", help="write the results into BENCHMARKS.md")
     parser.add_argument("--command", default=None, help="the command to quote in BENCHMARKS.md")
     args = parser.parse_args()
     frames, notes = [], {}
-    if args.combine:
-        for path in sorted(args.combine.glob("seed*.parquet")):
-            frames.append(pd.read_parquet(path))
-        for path in sorted(args.combine.glob("seed*.notes")):
-            before, after = path.read_text().split("\n", 1)
-            notes[int(path.stem.removeprefix("seed"))] = {"before": before, "after": after.strip()}
-    else:
+    for directory in args.combine or []:
+        for path in sorted(directory.glob("seed*.parquet")):
+            frame = pd.read_parquet(path)
+            frames.append(frame)
+            before, after = path.with_suffix(".notes").read_text().split("\n", 1)
+            key = f"{int(frame['leads'].iloc[0]):,} leads, seed {int(frame['seed'].iloc[0])}"
+            notes[key] = {"before": before, "after": after.strip()}
+    if not args.combine:
         for seed in args.seeds:
             rows, seed_notes = slice_rows(args.leads, seed, args.cache)
-            notes[seed] = seed_notes
+            notes[f"{args.leads:,} leads, seed {seed}"] = seed_notes
             print(f"seed {seed}: {seed_notes['after']}", flush=True)
             if args.runs:
                 args.runs.mkdir(parents=True, exist_ok=True)
                 rows.to_parquet(args.runs / f"seed{seed}.parquet")
-                (args.runs / f"seed{seed}.notes").write_text(
-                    seed_notes["before"] + "\n" + seed_notes["after"]
-                )
+                notes_text = seed_notes["before"] + "\n" + seed_notes["after"]
+                (args.runs / f"seed{seed}.notes").write_text(notes_text)
             frames.append(rows)
     rows = pd.concat(frames, ignore_index=True)
     command = args.command or "python " + " ".join(["bench/bench_handraisers.py", *sys.argv[1:]])
-    section = markdown(rows, notes, args.leads, command)
+    section = markdown(rows, notes, command)
     print(section)
     if args.write:
         write_section(section)
