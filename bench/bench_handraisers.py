@@ -33,43 +33,42 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_verdicts import train, wilson
+from bench_verdicts import CONFIG, relearn_decision, train, wilson
 from benchmarks_md import write_section
 
 from training.audit.exclusions import resolve_exclusions, without_columns
-from training.config import TrainConfig
 from training.features.snapshots import SnapshotBatch
 from training.features.specs import FeatureCatalog
 from training.model.decision import RIPE
-from training.model.decision_learn import batch_contact, learn_decision, verdicts_with_hysteresis
+from training.model.decision_learn import batch_contact, verdicts_with_hysteresis
 from training.model.decision_policy import DecisionPolicy
 from training.model.oracle import match_ground_truth
 from training.model.readiness import ReadinessModel
+from training.pipeline import TrainingOutcome
 from training.simulation.simulator import P_WIN_IF_HANDED_OVER, SimulationResult
 from training.snapshot_source import LocalSnapshots
 
 SECTION = "## Hand-raiser slice calibration"
-CONFIG = TrainConfig(n_bootstrap=20)  # bench_verdicts' training config
 SIDES = ("above", "below")
 
 
-def policies(result: SimulationResult, outcome: object) -> tuple[dict[str, DecisionPolicy], str]:
+def policies(result: SimulationResult, outcome: TrainingOutcome) -> tuple[dict[str, DecisionPolicy], str]:
     """The decision step of this code on the cached model, without and with the slice calibration, and
     what the training evidence looked like (``held_out_slice``)."""
-    dataset = result.dataset
-    dataset = without_columns(dataset, list(resolve_exclusions(dataset, CONFIG.exclude_columns)))
-    prepared = LocalSnapshots().prepare(dataset, CONFIG, lambda _message: None)
-    train_batch = prepared.labelled.batch.take(prepared.train_idx)
-    y_train = prepared.labelled.label[prepared.train_idx]
-    pipeline = outcome.bundle.pipeline  # type: ignore[attr-defined]
-    catalog = FeatureCatalog(pipeline[0].feature_specs())
-    X_train = pipeline[0].transform(train_batch)
     out = {}
     for name, on in (("before", False), ("after", True)):
         config = CONFIG.model_copy(
             update={"decision": CONFIG.decision.model_copy(update={"hand_raiser_calibration": on})}
         )
-        out[name] = learn_decision(config, pipeline[-1], X_train, y_train, train_batch, catalog).policy
+        out[name] = relearn_decision(result, outcome, config)
+    # The rows the calibration was learnt on, rebuilt once more (cheap next to the two decision steps).
+    dataset = result.dataset
+    dataset = without_columns(dataset, list(resolve_exclusions(dataset, CONFIG.exclude_columns)))
+    prepared = LocalSnapshots().prepare(dataset, CONFIG, lambda _message: None)
+    train_batch = prepared.labelled.batch.take(prepared.train_idx)
+    y_train = prepared.labelled.label[prepared.train_idx]
+    pipeline = outcome.bundle.pipeline
+    X_train = pipeline[0].transform(train_batch)
     return out, held_out_slice(out, pipeline[-1], X_train, y_train, train_batch)
 
 

@@ -40,19 +40,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks_md import write_section
 
 from serving.scorer import LeadScorer
+from training.audit.exclusions import resolve_exclusions, without_columns
 from training.bundle import ModelBundle
 from training.config import TrainConfig
 from training.data.live import LeadIn
 from training.features.specs import FeatureCatalog
 from training.model.decision import GONE_COLD, RIPE, TOO_GREEN, Verdicts
-from training.model.decision_learn import batch_contact, days_inactive, verdicts_with_hysteresis
+from training.model.decision_learn import (
+    batch_contact,
+    days_inactive,
+    learn_decision,
+    verdicts_with_hysteresis,
+)
+from training.model.decision_policy import DecisionPolicy
 from training.model.oracle import match_ground_truth
 from training.pipeline import MODEL, TrainingOutcome, fit_and_evaluate
 from training.simulation.model import JourneyModel
 from training.simulation.simulator import LATENT_STATE, P_WIN_IF_HANDED_OVER, SimulationResult, simulate
 from training.simulation.truth import crossing_probability
+from training.snapshot_source import LocalSnapshots
 
 SECTION = "## Verdicts against the truth"
+CONFIG = TrainConfig(n_bootstrap=20)
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "examples" / "lead.json"
 
 
@@ -148,7 +157,8 @@ def _figures(
 def train(leads: int, seed: int, cache: Path | None) -> tuple[SimulationResult, TrainingOutcome, float]:
     """Simulate and train as ``leadripe train`` does; with ``cache``, the simulation and trained outcome
     are pickled there and reused, so that re-measuring the decision does not retrain (a shared machine).
-    A cached outcome must come from this code's training (the cache does not check)."""
+    A cached readiness model must come from this code's training (the cache does not check); the
+    decision policy is relearnt by ``run`` (``relearn_decision``)."""
     path = None if cache is None else cache / f"seed{seed}_{leads}.pkl"
     if path is not None and path.exists():
         result, outcome, train_s = pickle.loads(path.read_bytes())
@@ -157,9 +167,7 @@ def train(leads: int, seed: int, cache: Path | None) -> tuple[SimulationResult, 
     started = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        outcome = fit_and_evaluate(
-            result.dataset, TrainConfig(n_bootstrap=20), ground_truth=result.ground_truth
-        )
+        outcome = fit_and_evaluate(result.dataset, CONFIG, ground_truth=result.ground_truth)
     train_s = time.perf_counter() - started
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -167,9 +175,32 @@ def train(leads: int, seed: int, cache: Path | None) -> tuple[SimulationResult, 
     return result, outcome, train_s
 
 
+def relearn_decision(
+    result: SimulationResult, outcome: TrainingOutcome, config: TrainConfig = CONFIG
+) -> DecisionPolicy:
+    """This code's decision step (``learn_decision``: held-out training leads only) on a cached run's
+    readiness model, the training snapshots rebuilt as ``fit_and_evaluate`` builds them: a cache holds
+    the simulation and the readiness model, and a policy pickled by older code is not reused."""
+    dataset = result.dataset
+    dataset = without_columns(dataset, list(resolve_exclusions(dataset, config.exclude_columns)))
+    prepared = LocalSnapshots().prepare(dataset, config, lambda _message: None)
+    train_batch = prepared.labelled.batch.take(prepared.train_idx)
+    y_train = prepared.labelled.label[prepared.train_idx]
+    pipeline = outcome.bundle.pipeline
+    catalog = FeatureCatalog(pipeline[0].feature_specs())
+    X_train = pipeline[0].transform(train_batch)
+    return learn_decision(config, pipeline[-1], X_train, y_train, train_batch, catalog).policy
+
+
 def run(leads: int, seed: int, cache: Path | None = None) -> SeedRun:
     """Simulate, train, and score the test period before and after (see the module docstring)."""
     result, outcome, train_s = train(leads, seed, cache)
+    if cache is not None:  # the cached policy may come from older code: this code's decision step
+        relearnt = relearn_decision(result, outcome)
+        card = outcome.bundle.card.model_copy(update={"decision": relearnt})
+        outcome = dataclasses.replace(
+            outcome, decision=relearnt, bundle=dataclasses.replace(outcome.bundle, card=card)
+        )
     policy = outcome.decision
     assert policy is not None
     batch = outcome.test_batch
