@@ -25,6 +25,7 @@ No test label is used by either policy.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -33,7 +34,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_verdicts import CONFIG, relearn_decision, train, wilson
+from bench_verdicts import CONFIG, example_answers, relearn_decision, train, wilson
 from benchmarks_md import write_section
 
 from training.audit.exclusions import resolve_exclusions, without_columns
@@ -116,7 +117,17 @@ def slice_rows(leads: int, seed: int, cache: Path | None) -> tuple[pd.DataFrame,
         f"{learnt['before'].threshold:.4f}, after {learnt['after'].threshold:.4f}",
         flush=True,
     )
+    examples = []
     for name, policy in learnt.items():
+        # The example lead with a demo request the day before its as_of, through the API's scorer.
+        bundle = dataclasses.replace(
+            outcome.bundle, card=outcome.bundle.card.model_copy(update={"decision": policy})
+        )
+        answer = example_answers(bundle)["demo_yesterday"]
+        examples.append(
+            f"{name} {answer['verdict']}, readiness {float(answer['readiness']):.3f}, chance "  # type: ignore[arg-type]
+            f"{float(answer['handover_chance']):.3f}"  # type: ignore[arg-type]
+        )
         verdicts, model_readiness = verdicts_with_hysteresis(
             policy, pipeline[0], pipeline[-1], batch, catalog
         )
@@ -143,6 +154,10 @@ def slice_rows(leads: int, seed: int, cache: Path | None) -> tuple[pd.DataFrame,
                 }
             )
         )
+    notes["after"] += (
+        " Example lead with a demo request yesterday (threshold "
+        f"{learnt['after'].threshold:.3f}): " + "; ".join(examples) + "."
+    )
     return pd.concat(frames, ignore_index=True), notes
 
 
