@@ -58,8 +58,9 @@ class BlendedReadinessModel(ReadinessModel):
         positive = np.asarray(y) == self.classes_[1]
         matrix = self.encoder().encode(X)
         _, held_out = self.held_out_split(len(X), time_key, groups)
+        # On the trees that did not see the held-out leads (the refitted ones did).
         self.calibration_slope_, self.calibration_intercept_ = fit_platt(
-            self._raw_from_matrix(matrix[held_out]), positive[held_out]
+            self._held_out_raw_from_matrix(matrix[held_out]), positive[held_out]
         )
         self.calibration_size_ = int(held_out.size)
         importance = np.abs(self._contributions_from_matrix(matrix)[:, :-1]).mean(axis=0)
@@ -84,6 +85,11 @@ class BlendedReadinessModel(ReadinessModel):
             + b_t
             + b_l
         )
+
+    def _held_out_raw_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        a_t, a_l, b_t, b_l = self._scales()
+        trees = self.trees_._held_out_raw_from_matrix(matrix)
+        return a_t * trees + a_l * self.linear_._raw_from_matrix(matrix) + b_t + b_l
 
     def _contributions_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
         a_t, a_l, b_t, b_l = self._scales()

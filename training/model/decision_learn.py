@@ -101,7 +101,8 @@ def learn_decision(
     # Readiness of the held-out rows (for the correction) and of every at-handover row (for overlap).
     scored = is_held_out | at_handover
     readiness = np.zeros(len(X_train))
-    readiness[scored] = model.readiness(X_train[scored])
+    # By the trees that did not see the held-out leads (a refitted model's own trees did).
+    readiness[scored] = model.held_out_readiness(X_train[scored])
     # The hand-raiser slice calibration first: everything after it sees the readiness the API gives.
     calibration = (
         fit_hand_raiser_calibration(

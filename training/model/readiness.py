@@ -31,6 +31,7 @@ from training.model.calibration import fit_platt, platt_probability
 from training.model.early_stopping import stop_when_every_metric_is_stale
 from training.model.encoding import FeatureEncoder
 from training.model.single_row import MAX_ROWS, SingleRowPredictor
+from training.model.tree_refit import generic_feature_names, lightgbm_classifier, refit_on_every_row
 
 if TYPE_CHECKING:
     from training.features.snapshots import SnapshotBatch
@@ -63,10 +64,16 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
       go to the held-out slice. With ``calibration_gap`` (e.g. the label horizon), training rows within
       that gap before the held-out slice are dropped, so that no training label looks into it.
 
+    With ``refit`` (default), the trees are then grown again on every training row with the early-stopped
+    number of trees, Platt's intercept moved to match (``training.model.tree_refit``); the first trees stay
+    as ``held_out_booster_``, which ``held_out_readiness`` scores with, for what is learnt on the held-out
+    leads after ``fit`` (the decision policy, the blend's calibration).
+
     Fitted attributes: ``classes_``, ``feature_names_in_``, ``n_features_in_``, ``categories_`` (column ->
     categories seen in training), ``booster_``, ``n_iterations_``, ``calibration_slope_``,
     ``calibration_intercept_``, ``feature_importances_`` (total split gain per feature, normalised to sum
-    to 1), ``calibration_size_``.
+    to 1), ``calibration_size_``, ``held_out_booster_`` (None without ``refit``) and
+    ``held_out_offset_`` (added to its margins to put them on ``booster_``'s scale).
 
     The defaults grow small trees over large leaves (7 leaves, at least 100 rows each): snapshots of one
     lead are strongly correlated, so fine-grained leaves memorise leads; measured in bench/bench_quality.py
@@ -91,6 +98,7 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         early_stopping_rounds: int | None = 50,
         random_state: int = 0,
         n_jobs: int = 2,
+        refit: bool = True,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -108,6 +116,7 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         self.early_stopping_rounds = early_stopping_rounds
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.refit = refit
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -133,27 +142,9 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
                 )
 
         categorical_idx = [i for i, name in enumerate(self.feature_names_in_) if name in self.categories_]
-        classifier = lgb.LGBMClassifier(
-            n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate,
-            num_leaves=self.num_leaves,
-            min_child_samples=self.min_child_samples,
-            max_depth=self.max_depth,
-            subsample=self.subsample,
-            subsample_freq=self.subsample_freq,
-            colsample_bytree=self.colsample_bytree,
-            reg_lambda=self.reg_lambda,
-            min_data_per_group=self.min_data_per_group,
-            cat_smooth=self.cat_smooth,
-            random_state=self.random_state,
-            n_jobs=self.n_jobs,
-            deterministic=True,
-            force_row_wise=True,
-            verbose=-1,
-        )
-        callbacks: list[Any] = []
-        if self.early_stopping_rounds:
-            callbacks.append(stop_when_every_metric_is_stale(self.early_stopping_rounds))
+        classifier = lightgbm_classifier(self, self.n_estimators)
+        patience = self.early_stopping_rounds
+        callbacks: list[Any] = [stop_when_every_metric_is_stale(patience)] if patience else []
         eval_x, eval_y = matrix[calibration_rows], positive[calibration_rows].astype(np.int8)
         # LightGBM 4.7 renamed eval_set to eval_X / eval_y; older 4.x only knows eval_set.
         eval_kwargs: dict[str, Any] = (
@@ -164,12 +155,13 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
             positive[fit_rows].astype(np.int8),
             **eval_kwargs,
             eval_metric=["binary_logloss", "auc"],
-            # Generic names: LightGBM refuses some characters; the real names live in feature_names_in_.
-            feature_name=[f"f{i}" for i in range(self.n_features_in_)],
+            feature_name=generic_feature_names(self.n_features_in_),
             categorical_feature=categorical_idx or "auto",
             callbacks=callbacks,
         )
         self.booster_ = classifier.booster_
+        self.held_out_booster_: lgb.Booster | None = None
+        self.held_out_offset_ = 0.0
         best = classifier.best_iteration_ if self.early_stopping_rounds else 0
         self.n_iterations_ = int(best) if best and best > 0 else int(self.booster_.current_iteration())
 
@@ -178,6 +170,13 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
             raw_calibration, positive[calibration_rows]
         )
         self.calibration_size_ = int(calibration_rows.size)
+        if self.refit:
+            # The first trees become held_out_booster_, their margins shifted onto the refit's scale.
+            self.held_out_booster_ = self.booster_
+            self.booster_, self.held_out_offset_ = refit_on_every_row(
+                self, matrix, positive, fit_rows, categorical_idx
+            )
+            self.calibration_intercept_ -= self.calibration_slope_ * self.held_out_offset_
         gain = self.booster_.feature_importance("gain", iteration=self.n_iterations_).astype(np.float64)
         self.feature_importances_ = gain / gain.sum() if gain.sum() > 0 else gain
         return self
@@ -308,6 +307,20 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
     def readiness(self, X: Features) -> np.ndarray:
         """Calibrated probability of a win within the horizon; strictly increasing in ``raw_score``."""
         return self.calibrate(self.raw_score(X))
+
+    def held_out_readiness(self, X: Features) -> np.ndarray:
+        """Readiness by the trees that did not see the held-out leads (``readiness`` without a refit)."""
+        self.require_fitted("calibration_slope_")
+        return self.calibrate(self._held_out_raw_from_matrix(self.encoder().encode(X)))
+
+    def _held_out_raw_from_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """The first trees' margins on ``booster_``'s scale (``_raw_from_matrix`` without a refit)."""
+        first = self.__dict__.get("held_out_booster_")
+        if first is None:
+            return self._raw_from_matrix(matrix)
+        threads = self._threads(len(matrix))
+        raw = first.predict(matrix, raw_score=True, num_iteration=self.n_iterations_, num_threads=threads)
+        return np.asarray(raw) + self.held_out_offset_
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         """Map raw margins to calibrated probabilities with the fitted Platt mapping."""
