@@ -113,6 +113,8 @@ class ModelConfig(_Section):
     random_state: int | None = None
     #: LightGBM threads; -1: all cores
     n_jobs: int | None = Field(default=None, ge=-1)
+    #: grow the trees again on every training row after early stopping (``training.model.tree_refit``)
+    refit: bool | None = None
 
     def estimator_kwargs(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)

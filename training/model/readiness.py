@@ -64,10 +64,10 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
       go to the held-out slice. With ``calibration_gap`` (e.g. the label horizon), training rows within
       that gap before the held-out slice are dropped, so that no training label looks into it.
 
-    With ``refit`` (default), the trees are then grown again on every training row with the early-stopped
-    number of trees, Platt's intercept moved to match (``training.model.tree_refit``); the first trees stay
-    as ``held_out_booster_``, which ``held_out_readiness`` scores with, for what is learnt on the held-out
-    leads after ``fit`` (the decision policy, the blend's calibration).
+    With ``refit`` (off by default; ``[model] refit = true``), the trees are then grown again on every
+    training row with the early-stopped number of trees, Platt's intercept moved to match
+    (``training.model.tree_refit``); the first trees stay as ``held_out_booster_``, which
+    ``held_out_readiness`` scores with, for what is learnt on the held-out leads after ``fit``.
 
     Fitted attributes: ``classes_``, ``feature_names_in_``, ``n_features_in_``, ``categories_`` (column ->
     categories seen in training), ``booster_``, ``n_iterations_``, ``calibration_slope_``,
@@ -98,7 +98,7 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         early_stopping_rounds: int | None = 50,
         random_state: int = 0,
         n_jobs: int = 2,
-        refit: bool = True,
+        refit: bool = False,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate

@@ -10,7 +10,7 @@ from training.model.blend import BlendedReadinessModel
 from training.model.calibration import fit_platt
 from training.model.readiness import ReadinessModel
 
-FAST = {"n_estimators": 100, "learning_rate": 0.1, "min_child_samples": 20, "n_jobs": 1}
+FAST = {"n_estimators": 100, "learning_rate": 0.1, "min_child_samples": 20, "n_jobs": 1, "refit": True}
 
 
 def late_level_problem(seed: int = 3) -> tuple[pd.DataFrame, np.ndarray, pd.Series, np.ndarray]:
@@ -40,7 +40,7 @@ def models(problem) -> tuple[ReadinessModel, ReadinessModel]:
     """The same trees with and without the refit."""
     X, y, time_key, lead = problem
     refitted = ReadinessModel(**FAST).fit(X, y, time_key=time_key, groups=lead)
-    first_only = ReadinessModel(**FAST, refit=False).fit(X, y, time_key=time_key, groups=lead)
+    first_only = ReadinessModel(**{**FAST, "refit": False}).fit(X, y, time_key=time_key, groups=lead)
     return refitted, first_only
 
 
@@ -92,3 +92,14 @@ def test_blend_is_calibrated_on_the_trees_that_did_not_see_the_held_out_leads(pr
     expected = fit_platt(blend._held_out_raw_from_matrix(matrix), y[held_out] == 1)
     assert (blend.calibration_slope_, blend.calibration_intercept_) == pytest.approx(expected)
     assert blend.held_out_readiness(X).shape == (len(X),)
+
+
+def test_refit_is_set_from_the_model_section_of_the_training_config() -> None:
+    from training.config import TrainConfig
+    from training.model.selection import build_candidate
+
+    assert ReadinessModel().refit is False
+    config = TrainConfig.model_validate({"model": {"refit": True}})
+    assert config.model.estimator_kwargs() == {"refit": True}
+    trees = build_candidate("trees", config.model.estimator_kwargs())
+    assert isinstance(trees, ReadinessModel) and trees.refit is True
