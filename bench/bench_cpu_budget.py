@@ -15,7 +15,13 @@ machine move by tens of percent with the load, so this compares ratios measured 
 HTTP, JSON and routing cost the same in both trees (the server path did not change), so the ratio of the
 scorer is an upper bound of the ratio of the server CPU per request.
 
+``--instructions`` counts instead of timing, for a figure the machine's load cannot move: each tree's
+bundle and requests are pickled, and ``valgrind --tool=cachegrind`` (Debian package ``valgrind``) counts
+the instructions of a process that makes ``--requests`` single-lead calls, minus those of one that makes
+none (start-up, imports, loading), divided by ``--requests``.
+
     .venv/bin/python bench/bench_cpu_budget.py [--base 3d4ee35] [--rounds 10] [--requests 300] [--write]
+    .venv/bin/python bench/bench_cpu_budget.py --instructions [--requests 200] [--write]
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -34,6 +41,7 @@ from benchmarks_md import write_section
 
 REPO = Path(__file__).resolve().parents[1]
 SECTION = "## Single-lead CPU against the base"
+INSTRUCTIONS_SECTION = "## Single-lead instructions against the base"
 
 #: Runs in each tree: trains, then measures rounds; prints one JSON line. The tree's own code is first on
 #: the path; request models moved between the base and now, hence the two imports.
@@ -66,6 +74,111 @@ for _ in range(int(sys.argv[3])):
     rounds.append((time.process_time() - start) * 1000 / int(sys.argv[4]))
 print(json.dumps({"rounds_ms": rounds, "verdicts": verdicts}))
 """
+
+
+#: Instruction counting, step 1 (in each tree): train and pickle the bundle and the requests.
+_PREPARE = r"""
+import json, pickle, sys, tempfile
+from pathlib import Path
+tree = sys.argv[1]
+sys.path[:0] = [tree + "/bench", tree]
+import bench_api
+bundle, dataset = bench_api.train_and_register(Path(tempfile.mkdtemp()), int(sys.argv[2]), 1)
+Path(sys.argv[3]).write_bytes(pickle.dumps((bundle, bench_api.make_leads(dataset, 20, 50, seed=3))))
+"""
+
+#: Step 2, under valgrind: load them, warm up, make N single-lead calls (N = 0 for the fixed cost).
+_COUNT = r"""
+import pickle, sys
+from pathlib import Path
+sys.path[:0] = [sys.argv[1]]
+import pandas as pd
+from serving.scorer import LeadScorer
+try:
+    from training.data.live import LeadIn
+except ImportError:
+    from serving.schemas import LeadIn
+bundle, bodies = pickle.loads(Path(sys.argv[2]).read_bytes())
+scorer = LeadScorer(bundle, version="bench", source="memory")
+leads = [LeadIn.model_validate(body) for body in bodies]
+as_of = pd.Timestamp("2026-01-15T12:00:00Z").to_pydatetime()
+for i in range(20):
+    scorer.score_payloads(leads[i : i + 1], default_as_of=as_of)
+for i in range(int(sys.argv[3])):
+    scorer.score_payloads(leads[i % 20 : i % 20 + 1], default_as_of=as_of)
+"""
+
+
+def measure_instructions(base_tree: Path, args: argparse.Namespace, work: Path) -> dict[str, float]:
+    """Instructions per single-lead call in each tree (valgrind's count, independent of the load)."""
+    trees = {"base": base_tree, "current": REPO}
+    print("training the same bundle in both trees ...", flush=True)
+    for name, tree in trees.items():
+        env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1"}
+        command = [
+            sys.executable,
+            "-c",
+            _PREPARE,
+            str(tree),
+            str(args.train_leads),
+            str(work / f"{name}.pkl"),
+        ]
+        subprocess.run(command, check=True, env=env, cwd=work, capture_output=True)
+    runs = {}
+    for name, tree in trees.items():
+        for calls in (0, args.requests):
+            env = {**os.environ, "PYTHONPATH": str(tree), "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
+            command = [
+                "valgrind",
+                "--tool=cachegrind",
+                "--cache-sim=no",
+                "--cachegrind-out-file=/dev/null",
+                sys.executable,
+                "-c",
+                _COUNT,
+                str(tree),
+                str(work / f"{name}.pkl"),
+                str(calls),
+            ]
+            runs[(name, calls)] = subprocess.Popen(command, env=env, cwd=work, stderr=subprocess.PIPE)
+    print(
+        f"counting the instructions of 0 and {args.requests} calls in both trees (valgrind) ...", flush=True
+    )
+    counts = {}
+    for key, proc in runs.items():
+        _, stderr = proc.communicate()
+        found = re.search(r"I\s+refs:\s+([\d,]+)", stderr.decode())
+        if proc.returncode != 0 or found is None:
+            raise SystemExit(f"valgrind failed for {key} (exit {proc.returncode})")
+        counts[key] = int(found.group(1).replace(",", ""))
+    return {name: (counts[(name, args.requests)] - counts[(name, 0)]) / args.requests for name in trees}
+
+
+def report_instructions(per_call: dict[str, float], args: argparse.Namespace) -> None:
+    """Print the instructions per call and their ratio; with ``--write``, its section of BENCHMARKS.md."""
+    ratio = per_call["current"] / per_call["base"]
+    print(
+        f"instructions per call: base {per_call['base'] / 1e6:.3f}M, current {per_call['current'] / 1e6:.3f}M"
+    )
+    print(f"current/base: {ratio:.3f}")
+    if not args.write:
+        return
+    command = f"python bench/bench_cpu_budget.py {' '.join(sys.argv[1:])}"
+    lines = [
+        INSTRUCTIONS_SECTION,
+        "",
+        f"Command: `{command}` ({time.strftime('%Y-%m-%d %H:%M')} UTC). Instructions counted by valgrind",
+        "(cachegrind) for the same single-lead calls as above, minus a process that makes none: a count the",
+        "machine's load does not move (time is not measured; memory stalls are not counted).",
+        "",
+        "| tree | instructions per single-lead call |",
+        "|---|---:|",
+        f"| base `{args.base}` | {per_call['base'] / 1e6:.3f}M |",
+        f"| current | {per_call['current'] / 1e6:.3f}M |",
+        "",
+        f"Current / base: **{ratio:.3f}**.",
+    ]
+    write_section("\n".join(lines))
 
 
 def measure(base_tree: Path, args: argparse.Namespace, work: Path) -> dict[str, dict[str, list]]:
@@ -117,6 +230,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300, help="single-lead calls per round")
     parser.add_argument("--train-leads", type=int, default=1500)
     parser.add_argument("--write", action="store_true", help="write the figures to BENCHMARKS.md")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions under valgrind instead of timing"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-cpu-") as tmp:
         work = Path(tmp)
@@ -127,6 +243,9 @@ def main() -> None:
             capture_output=True,
         )
         try:
+            if args.instructions:
+                report_instructions(measure_instructions(base_tree, args, work), args)
+                return
             results = measure(base_tree, args, work)
         finally:
             remove = ["git", "-C", str(REPO), "worktree", "remove", "--force", str(base_tree)]

@@ -118,7 +118,9 @@ class GoneColdRule(BaseModel):
         default=None,
         description="Whether the lead was gone cold at as_of minus the lookback (7 days by default), its "
         "state carried over the model's earlier looks (weekly, four by default), all recomputed from this "
-        "request's own events: such a lead stays gone cold until it really re-engages.",
+        "request's own events: such a lead stays gone cold until it really re-engages. Null where the "
+        "verdict does not depend on it (ripe, a recent contact request, cold now, or readiness above the "
+        "band) and for models without hysteresis.",
     )
     rule: str
 

@@ -15,6 +15,7 @@ counterfactuals of all too-green leads are scored together in a second call.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,8 +27,8 @@ from serving.advice import advice, cold_answer, score_of
 from serving.explanation import AxesOfBatch, Explainer
 from serving.schemas import LeadScore
 from serving.sentences import facts_from_specs
-from serving.to_ripen import ripening_plans
-from serving.verdicts import Decisions, EarlierLook, decide_rows, earlier_look, lookback_ns, transform_looks
+from serving.to_ripen import plan_ahead, ripening_plans
+from serving.verdicts import Decisions, EarlierLooks, cold_earlier, decide_rows, lookback_ns, transform_looks
 from serving.warnings import lead_warnings, unlike_handed_over
 from training.bundle import ArtifactError, ModelBundle
 from training.data.live import LeadIn
@@ -46,15 +47,18 @@ __all__ = ["Decisions", "LeadInputError", "LeadScorer", "Scored", "TopReasons"]
 
 @dataclass(frozen=True)
 class Scored:
-    """Model outputs for a batch of snapshots, aligned by row; ``before``: the same leads a lookback
-    earlier (the gone-cold hysteresis), or None when the decision policy has none."""
+    """Model outputs for a batch of snapshots, aligned by row; ``earlier``: the features of the same leads
+    at each earlier look (the gone-cold hysteresis, scored by ``decide`` where the verdict depends on it),
+    or None when the decision policy has none; ``counterfactuals``: the features of the counterfactual
+    snapshots, when ``run_model`` got them."""
 
     features: FeatureMatrix
     readiness: np.ndarray
     raw: np.ndarray
     contributions: np.ndarray  # (n, n_features), without the base value
     base_value: np.ndarray
-    before: EarlierLook | None = None
+    earlier: EarlierLooks | None = None
+    counterfactuals: FeatureMatrix | None = None  # of the snapshots ``run_model`` was given as such
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,10 @@ class LeadScorer:
         prediction; plain dicts cost a fraction, and tests check that they validate as ``LeadScore``.
         """
         arrays = self.build_arrays(leads, default_as_of)
-        scored = self.run_model(arrays)
+        # Counterfactuals of every lead, before knowing which are too green: they share the leads' feature
+        # transform (see serving.counterfactuals).
+        ahead = plan_ahead(self.features, arrays, self.stats.ripe_profile) if max_ripening_steps > 0 else None
+        scored = self.run_model(arrays, counterfactuals=None if ahead is None else ahead.plan.arrays)
         axes = self.explainer.axes(scored.contributions)
         decided = self.decide(arrays, scored, axes)
         green = np.flatnonzero(decided.verdicts == TOO_GREEN)
@@ -166,6 +173,9 @@ class LeadScorer:
             decided.readiness,
             green,
             max_ripening_steps,
+            ahead=None
+            if ahead is None or scored.counterfactuals is None
+            else (ahead, scored.counterfactuals),
         )
         warnings = lead_warnings(leads, arrays, self.known_event_types, self.known_levels, self._profile_set)
         unlike_handed_over(decided.outside_overlap, warnings)
@@ -174,7 +184,15 @@ class LeadScorer:
         )
         cutoffs = [_utc(lead.as_of or default_as_of) for lead in leads]
         threshold_score = score_of(self.threshold)
-        cold_before = decided.cold_before
+        # Cold a lookback earlier, where it was looked at (the verdict depended on it), else None.
+        cold_before: list[bool | None] = [None] * len(leads)
+        if decided.cold_before is not None and decided.looked_back is not None:
+            cold_before = [
+                bool(cold) if looked else None
+                for cold, looked in zip(
+                    decided.cold_before.tolist(), decided.looked_back.tolist(), strict=True
+                )
+            ]
         answers = []
         for i in range(len(leads)):
             verdict, source = str(decided.verdicts[i]), str(decided.sources[i])
@@ -205,7 +223,9 @@ class LeadScorer:
                         self.policy, verdict, source, chance, inactive, plan, float(decided.readiness[i])
                     ),
                     "gone_cold_rule": cold_answer(
-                        self.policy.gone_cold, inactive, None if cold_before is None else bool(cold_before[i])
+                        self.policy.gone_cold,
+                        inactive,
+                        cold_before[i],
                     ),
                     "reasons": reasons[i],
                     "to_ripen": plan,
@@ -220,24 +240,30 @@ class LeadScorer:
         self.check_leads(leads, default_as_of)
         return arrays_from_leads(leads, default_as_of, self.categorical_columns, self.numeric_columns)
 
-    def run_model(self, arrays: SnapshotArrays, *, explain: bool = True) -> Scored:
-        """Features, calibrated readiness, raw score and exact contributions for every snapshot.
+    def run_model(
+        self, arrays: SnapshotArrays, *, explain: bool = True, counterfactuals: SnapshotArrays | None = None
+    ) -> Scored:
+        """Features, calibrated readiness, raw score and exact contributions for every snapshot (and the
+        features only of ``counterfactuals``, computed in the same transform call).
 
         ``explain=False`` skips the contributions (TreeSHAP, most of the cost per lead) for callers that
         need the readiness only (batch scores without reasons): ``raw`` and ``base_value`` are then NaN
         and ``contributions`` has no columns. The readiness comes from the trees' plain prediction, which
         equals the sum of the contributions up to float rounding (~1e-15).
         """
-        features, earlier = transform_looks(self.features, arrays, self._lookback)
-        before = (
+        looks = transform_looks(self.features, arrays, self._lookback, counterfactuals)
+        features = looks.now
+        earlier = (
             None
-            if earlier is None or self._lookback is None
-            else earlier_look(self.policy, self.stats, self.model, arrays, earlier, self._lookback)
+            if looks.earlier is None or self._lookback is None
+            else EarlierLooks(looks.earlier, self._lookback)
         )
         if not explain:
             readiness = np.asarray(self.model.readiness(features), dtype=float)
             unknown = np.full(len(readiness), np.nan)
-            return Scored(features, readiness, unknown, np.zeros((len(readiness), 0)), unknown, before)
+            return Scored(
+                features, readiness, unknown, np.zeros((len(readiness), 0)), unknown, earlier, looks.extra
+            )
         # Contributions in feature_names_in_ order (= self.feature_names).
         explanation = self.model.explain(features)
         return Scored(
@@ -246,7 +272,8 @@ class LeadScorer:
             raw=np.asarray(explanation.raw, dtype=float),
             contributions=explanation.contributions,
             base_value=explanation.base_value,
-            before=before,
+            earlier=earlier,
+            counterfactuals=looks.extra,
         )
 
     def check_leads(self, leads: Sequence[LeadIn], default_as_of: datetime | None = None) -> None:
@@ -261,8 +288,14 @@ class LeadScorer:
         fit = None
         if self.policy.hand_raisers.rule_enabled and scored.contributions.shape[1]:
             fit = (axes or self.explainer.axes(scored.contributions)).fit
+        earlier = scored.earlier
+        cold_before_of = (
+            None
+            if earlier is None
+            else functools.partial(cold_earlier, self.policy, self.stats, self.model, arrays, earlier)
+        )
         return decide_rows(
-            self.policy, self.stats, arrays, scored.features, scored.readiness, fit, scored.before
+            self.policy, self.stats, arrays, scored.features, scored.readiness, fit, cold_before_of
         )
 
 

@@ -8,12 +8,13 @@ counterfactual that adds a hand-raising event (a demo request, say) counts as as
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from serving.advice import score_of
-from serving.counterfactuals import RipeningPlan, plan_ripening
+from serving.counterfactuals import RipeningPlan, counts_from_events, counts_from_features, plan_ripening
 from training.features.matrix import FeatureMatrix
 from training.features.snapshot_arrays import SnapshotArrays
 from training.features.transformer import LeadFeatures
@@ -22,6 +23,29 @@ from training.model.decision_policy import DecisionPolicy
 from training.model.readiness import ReadinessModel
 from training.model.reasons import ripening_sentence
 from training.model.serving_types import Ripening, RipeSignal, ServingStats
+
+
+@dataclass(frozen=True)
+class PlannedAhead:
+    """Counterfactuals of every lead of a batch, planned from ``counts`` (``(n, len(ripe_profile))``, read
+    off the events) before the verdicts are known, so that they share the leads' feature transform."""
+
+    plan: RipeningPlan
+    counts: np.ndarray
+
+
+def plan_ahead(
+    features_step: LeadFeatures, arrays: SnapshotArrays, ripe_profile: list[RipeSignal]
+) -> PlannedAhead | None:
+    """Counterfactuals of every snapshot of ``arrays``, from its counts read off the events (None when
+    there is nothing to plan or the counts cannot be read that way)."""
+    if not ripe_profile or not len(arrays):
+        return None
+    counts = counts_from_events(arrays, features_step.slot_of_type_, ripe_profile)
+    if counts is None:
+        return None
+    plan = plan_ripening(arrays, counts, np.arange(len(arrays)), ripe_profile)
+    return None if plan is None else PlannedAhead(plan, counts)
 
 
 def ripening_plans(
@@ -34,21 +58,58 @@ def ripening_plans(
     readiness: np.ndarray,
     rows: np.ndarray,
     max_steps: int,
+    ahead: tuple[PlannedAhead, FeatureMatrix] | None = None,
 ) -> dict[int, dict[str, Any]]:
-    """A ``ToRipen`` (as a dict) per too-green row of ``arrays`` (whose features are ``features``)."""
+    """A ``ToRipen`` (as a dict) per too-green row of ``arrays`` (whose features are ``features``).
+
+    ``ahead``: counterfactuals planned before the verdicts (``plan_ahead``) and their features. They serve
+    the rows whose counts equal their count features; the others are planned here and transformed.
+    """
     ripe_profile = stats.ripe_profile
-    plan = plan_ripening(arrays, features, rows, ripe_profile) if max_steps > 0 else None
     steps_by_row: dict[int, list[dict[str, Any]]] = {int(r): [] for r in rows}
     all_by_row: dict[int, float] = {}
-    if plan is not None and len(plan):
-        # Only the scores are needed here, not their explanations (TreeSHAP is the costly part).
-        cf_readiness = np.asarray(model.readiness(features_step.transform_arrays(plan.arrays)), dtype=float)
-        cf_contact = contact_flags(plan.arrays, policy.hand_raisers)
-        _, cf_chance = readiness_and_chance(policy, cf_readiness, cf_contact)
-        collect_steps(plan, cf_chance, ripe_profile, policy.threshold, steps_by_row, all_by_row)
+    if max_steps > 0 and len(rows) and ripe_profile:
+        current = counts_from_features(features, rows, ripe_profile)
+        replan = np.ones(len(rows), dtype=bool)
+        if ahead is not None:
+            planned, planned_features = ahead
+            replan = (planned.counts[rows] != current).any(axis=1)
+            kept = planned.plan.take(rows[~replan])
+            if len(kept):
+                score_plan(
+                    model,
+                    policy,
+                    kept,
+                    planned_features.take(kept.positions),
+                    steps_by_row,
+                    all_by_row,
+                    ripe_profile,
+                )
+        plan = plan_ripening(arrays, current[replan], rows[replan], ripe_profile) if replan.any() else None
+        if plan is not None:
+            plan_features = features_step.transform_arrays(plan.arrays)
+            score_plan(model, policy, plan, plan_features, steps_by_row, all_by_row, ripe_profile)
     return ripening_answers(
         rows, readiness[rows], steps_by_row, all_by_row, max_steps, policy.threshold, stats.ripening
     )
+
+
+def score_plan(
+    model: ReadinessModel,
+    policy: DecisionPolicy,
+    plan: RipeningPlan,
+    plan_features: FeatureMatrix,
+    steps_by_row: dict[int, list[dict[str, Any]]],
+    all_by_row: dict[int, float],
+    ripe_profile: list[RipeSignal],
+) -> None:
+    """Score the counterfactuals of ``plan`` (``plan_features``: theirs, in plan order) as chances if
+    handed over now and collect their steps. Only the scores are needed, not their explanations (TreeSHAP
+    is the costly part)."""
+    cf_readiness = np.asarray(model.readiness(plan_features), dtype=float)
+    contact = contact_flags(plan.arrays, policy.hand_raisers)[plan.positions]
+    _, cf_chance = readiness_and_chance(policy, cf_readiness, contact)
+    collect_steps(plan, cf_chance, ripe_profile, policy.threshold, steps_by_row, all_by_row)
 
 
 def collect_steps(

@@ -13,6 +13,7 @@ contributions (only their readiness is needed).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,13 @@ import numpy as np
 from training.features.matrix import FeatureMatrix
 from training.features.snapshot_arrays import NAT_NS, SnapshotArrays
 from training.features.transformer import LeadFeatures
-from training.model.decision import cold_at_earlier_looks, contact_flags, decide
+from training.model.decision import (
+    cold_at_earlier_looks,
+    contact_flags,
+    decide,
+    needs_earlier_look,
+    readiness_and_chance,
+)
 from training.model.decision_policy import DecisionPolicy
 from training.model.readiness import ReadinessModel
 from training.model.serving_types import ServingStats
@@ -29,14 +36,12 @@ _DAY_NS = 86_400 * 10**9
 
 
 @dataclass(frozen=True)
-class EarlierLook:
-    """The same leads a lookback before ``as_of``: readiness (+inf where the lead did not exist yet, so
-    it is never under a level then), days inactive (NaN there), and whether each was gone cold then (the
-    state carried over the earlier looks, ``training.model.decision.carried_cold``)."""
+class EarlierLooks:
+    """The features of the same leads at each earlier look (``len(lookbacks) * n`` rows, nearest look
+    first) and how far back each look is (ns). Scored only for the rows whose verdict depends on them."""
 
-    readiness: np.ndarray
-    days_inactive: np.ndarray
-    cold: np.ndarray
+    features: FeatureMatrix
+    lookbacks: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class Decisions:
     percentiles: np.ndarray  # 0-100 in the training population
     days_inactive: np.ndarray  # NaN when unknown
     cold_before: np.ndarray | None  # bool per row: cold a lookback earlier; None without hysteresis
+    looked_back: np.ndarray | None  # bool per row: cold_before was computed (the verdict depends on it)
     outside_overlap: np.ndarray  # bool: greener than (almost) any lead ever handed over
 
 
@@ -67,40 +73,55 @@ def lookback_ns(policy: DecisionPolicy) -> tuple[int, ...] | None:
     return tuple(step * k for k in range(1, cold.earlier_looks + 1))
 
 
+@dataclass(frozen=True)
+class Looks:
+    """The features of one transform call: the leads at ``as_of``, the earlier looks (stacked, nearest
+    look first; None without lookbacks) and the extra snapshots asked for (None without)."""
+
+    now: FeatureMatrix
+    earlier: FeatureMatrix | None
+    extra: FeatureMatrix | None
+
+
 def transform_looks(
-    features: LeadFeatures, arrays: SnapshotArrays, lookbacks: tuple[int, ...] | None
-) -> tuple[FeatureMatrix, FeatureMatrix | None]:
-    """The features at ``as_of`` and, with lookbacks, at each earlier look (stacked, nearest look first):
-    one transform call."""
-    if lookbacks is None:
-        return features.transform_arrays(arrays), None
-    every = features.transform_arrays(arrays.with_earlier_looks(lookbacks))
-    return every.split(len(arrays))
+    features: LeadFeatures,
+    arrays: SnapshotArrays,
+    lookbacks: tuple[int, ...] | None,
+    extra: SnapshotArrays | None = None,
+) -> Looks:
+    """The features at ``as_of``, at each earlier look (with lookbacks) and of ``extra`` snapshots (the
+    counterfactuals), in one transform call: for a single lead its cost is almost all fixed."""
+    stacked = arrays if lookbacks is None else arrays.with_earlier_looks(lookbacks)
+    if extra is not None:
+        stacked = stacked.followed_by(extra)
+    n = len(arrays)
+    n_earlier = 0 if lookbacks is None else n * len(lookbacks)
+    now, earlier, rest = features.transform_arrays(stacked).parts(n, n_earlier)
+    return Looks(now, None if lookbacks is None else earlier, None if extra is None else rest)
 
 
-def earlier_look(
+def cold_earlier(
     policy: DecisionPolicy,
     stats: ServingStats,
     model: ReadinessModel,
     arrays: SnapshotArrays,
-    earlier: FeatureMatrix,
-    lookbacks: tuple[int, ...],
-) -> EarlierLook:
-    """Score the earlier looks (readiness only) and carry the gone-cold state to the nearest of them.
-    A lead younger than a look has no readiness there (+inf: warm). The hand-raiser rule does not act on
-    them (it speaks about now)."""
-    n = len(arrays)
-    readiness = np.asarray(model.readiness(earlier), dtype=float).reshape(len(lookbacks), n)
-    days = np.asarray(stats.gone_cold.days_inactive(earlier), dtype=float).reshape(len(lookbacks), n)
-    offsets = np.asarray(lookbacks, dtype=np.int64)[:, None]
-    existed = (arrays.created_ns == NAT_NS) | (arrays.cutoff_ns - offsets >= arrays.created_ns)
+    earlier: EarlierLooks,
+    rows: np.ndarray,
+) -> np.ndarray:
+    """Per row of ``rows``: gone cold a lookback before ``as_of``, the state carried over the earlier looks
+    (scored for these rows only, readiness without contributions). A lead younger than a look has no
+    readiness there (+inf: warm). The hand-raiser rule does not act on them (it speaks about now)."""
+    n, looks = len(arrays), len(earlier.lookbacks)
+    positions = (np.arange(looks)[:, None] * n + rows[None, :]).ravel()
+    features = earlier.features.take(positions)
+    readiness = np.asarray(model.readiness(features), dtype=float).reshape(looks, len(rows))
+    days = np.asarray(stats.gone_cold.days_inactive(features), dtype=float).reshape(looks, len(rows))
+    offsets = np.asarray(earlier.lookbacks, dtype=np.int64)[:, None]
+    created = arrays.created_ns[rows]
+    existed = (created == NAT_NS) | (arrays.cutoff_ns[rows] - offsets >= created)
     readiness = np.where(existed, readiness, np.inf)
     days = np.where(existed, days, np.nan)
-    return EarlierLook(
-        readiness=readiness[0],
-        days_inactive=days[0],
-        cold=cold_at_earlier_looks(policy, readiness, days),
-    )
+    return cold_at_earlier_looks(policy, readiness, days)
 
 
 def decide_rows(
@@ -110,20 +131,37 @@ def decide_rows(
     features: FeatureMatrix,
     readiness: np.ndarray,
     fit: np.ndarray | None,
-    before: EarlierLook | None,
+    cold_before_of: Callable[[np.ndarray], np.ndarray] | None,
 ) -> Decisions:
     """Chance, verdict, source, grade, percentile and days inactive of every row (``fit``: fit grades
-    A-D, needed only when the hand-raiser rule is on)."""
+    A-D, needed only when the hand-raiser rule is on). ``cold_before_of(rows)``: whether those rows were
+    gone cold a lookback earlier (``cold_earlier``), asked only for the rows whose verdict depends on it
+    (``needs_earlier_look``); None without hysteresis."""
     readiness = np.asarray(readiness, dtype=float)
     days_inactive = stats.gone_cold.days_inactive(features)
     contact = contact_flags(arrays, policy.hand_raisers)
+    calibrated = readiness_and_chance(policy, readiness, contact)
+    cold_before = looked_back = None
+    if cold_before_of is not None:
+        looked_back = needs_earlier_look(
+            policy,
+            readiness=readiness,
+            days_inactive=days_inactive,
+            contact=contact,
+            fit=fit,
+            calibrated=calibrated,
+        )
+        cold_before = np.zeros(len(readiness), dtype=bool)
+        if looked_back.any():
+            cold_before[looked_back] = cold_before_of(np.flatnonzero(looked_back))
     verdicts = decide(
         policy,
         readiness=readiness,
         days_inactive=days_inactive,
         contact=contact,
         fit=fit,
-        cold_before=None if before is None else before.cold,
+        cold_before=cold_before,
+        calibrated=calibrated,
     )
     # From here on the readiness is the answer's: after the hand-raiser slice calibration.
     readiness = verdicts.readiness
@@ -139,6 +177,7 @@ def decide_rows(
         grades=grades,
         percentiles=stats.percentiles.of(readiness),
         days_inactive=days_inactive,
-        cold_before=None if before is None else before.cold,
+        cold_before=cold_before,
+        looked_back=looked_back,
         outside_overlap=policy.estimate.outside_overlap(readiness),
     )

@@ -122,14 +122,14 @@ def test_batch_scoring_decides_as_the_api(rule_client: TestClient, base_bundle: 
 
 
 def test_gone_cold_holds_until_the_lead_really_reengages(client: TestClient) -> None:
-    # Quiet for 200 days: cold now and a week earlier.
+    # Quiet for 200 days: cold now. The earlier looks cannot change that verdict, so they are not scored.
     quiet = [(d + 200, t) for d, t in GREEN_EVENTS]
     cold = score(client, lead(quiet, created_days_before=260))
-    assert cold["verdict"] == "gone_cold" and cold["gone_cold_rule"]["cold_a_lookback_earlier"] is True
+    assert cold["verdict"] == "gone_cold" and cold["gone_cold_rule"]["cold_a_lookback_earlier"] is None
     # One email open yesterday: no longer inactive, but still cold by the earlier look (hysteresis).
     nudged = score(client, lead([*quiet, (1, "email_open")], created_days_before=260))
     assert nudged["gone_cold_rule"]["days_inactive"] < 60
-    assert nudged["verdict"] == "gone_cold"
+    assert nudged["verdict"] == "gone_cold" and nudged["gone_cold_rule"]["cold_a_lookback_earlier"] is True
     # Buying signals this week: warm again.
     back = score(client, lead([*quiet, *[(d, t) for d, t in RIPE_EVENTS if d <= 6]], created_days_before=260))
     assert back["verdict"] != "gone_cold"

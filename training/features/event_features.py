@@ -96,16 +96,17 @@ def write_event_features(
             write(slot_rows[(_TREND, None, recent_days, None)][chunk], trend(recent, prior, *trend_days))
             recent_total += recent.sum(axis=0)
             prior_total += prior.sum(axis=0)
-        for h, half_life_ns in half_lives.items():
-            decayed = timeline.decayed(chunk, half_life_ns)
-            write(slot_rows[(_DECAYED, None, None, h)][chunk], decayed)
-            for slot_values in decayed:  # slot by slot: the same float sums however slots are chunked
-                decayed_totals[h] += slot_values
+        if half_lives:  # every half-life in one scan
+            every_decayed = timeline.decayed(chunk, list(half_lives.values()))
+            for h, decayed in zip(half_lives, every_decayed, strict=True):
+                write(slot_rows[(_DECAYED, None, None, h)][chunk], decayed)
+                for slot_values in decayed:  # slot by slot: the same float sums however slots are chunked
+                    decayed_totals[h] += slot_values
         high_intent = is_high_intent[chunk]
         if high_intent.any():
             first = np.fmax.reduce(timeline.days_since_first(chunk)[high_intent], axis=0)
             first_high_intent = np.fmax(first_high_intent, first)
-    invalid = ~timeline.valid
+    invalid = None if timeline.valid.all() else ~timeline.valid
     for w in windows_days:
         write(overall[(_COUNT, _ALL, w, None)], _nan_where(window_totals[w], invalid))
         write(overall[(_BREADTH, _ALL, w, None)], _nan_where(distinct[w], invalid))
@@ -130,8 +131,9 @@ def trend(recent: np.ndarray, prior: np.ndarray, recent_days: int, baseline_days
     return np.log1p(recent) - np.log1p(expected_recent)
 
 
-def _nan_where(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return np.where(mask, np.nan, values)
+def _nan_where(values: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """``values`` with NaN where ``mask`` (None: nothing to blank out, the usual case)."""
+    return values if mask is None else np.where(mask, np.nan, values)
 
 
 def lead_age_days(arrays: SnapshotArrays) -> np.ndarray:

@@ -75,6 +75,7 @@ class EventTimeline:
         max_cells: int = MAX_CELLS,
     ) -> None:
         self.valid = cutoff_ns != NAT_NS
+        self._all_valid = bool(self.valid.all())  # the usual case: no NaT cutoff to blank out
         self.n_snapshots = len(cutoff_ns)
         keep = (event_codes >= 0) & (event_slots >= 0) & (event_ns != NAT_NS)
         if not keep.all():
@@ -170,36 +171,44 @@ class EventTimeline:
         start, end = self._position(chunk, None), self._position(chunk, 0)
         return self._days_since(chunk, start, end > start)
 
-    def decayed(self, chunk: slice, half_life_ns: int) -> np.ndarray:
+    def decayed(self, chunk: slice, half_life_ns: int | Sequence[int]) -> np.ndarray:
         """Sum over the slot's events before the cutoff of ``0.5 ** (age / half_life)`` per snapshot;
-        0 without events, NaN for NaT cutoffs."""
+        0 without events, NaN for NaT cutoffs. Several half-lives at once give ``(h, k, n_snapshots)``:
+        one scan over a row per half-life, the same values as one call per half-life (elementwise the
+        same operations in the same order), in a fraction of the numpy calls."""
+        several = not isinstance(half_life_ns, int | np.integer)
+        half_lives = np.asarray(half_life_ns if several else [half_life_ns], dtype=np.float64)[:, None]
         low, high = int(self._slot_bounds[chunk.start]), int(self._slot_bounds[chunk.stop])
-        shape = (chunk.stop - chunk.start, self.n_snapshots)
+        shape = (len(half_lives), chunk.stop - chunk.start, self.n_snapshots)
         if high == low:
-            return self._finish(np.zeros(shape))
+            values = self._finish(np.zeros(shape))
+            return values if several else values[0]
         if self._gaps_chunk != chunk:  # shared by every half-life of the chunk
             keys = self._keys[low:high]
             groups = keys // self.span
             self._same_group = groups[1:] == groups[:-1]
             self._gaps_ns = np.diff(keys).astype(np.float64) * self.unit
             self._gaps_chunk = chunk
-        gap_half_lives = self._gaps_ns / half_life_ns
+        gap_half_lives = self._gaps_ns[None, :] / half_lives
         if high - low <= ONE_SCAN_EVENTS:
             prefix = decayed_prefix(self._same_group, gap_half_lives)
         else:  # the same values, slot by slot (see ONE_SCAN_EVENTS)
             bounds = self._slot_bounds[chunk.start : chunk.stop + 1] - low
             prefix = np.concatenate(
                 [
-                    decayed_prefix(self._same_group[a : b - 1], gap_half_lives[a : b - 1])
+                    decayed_prefix(self._same_group[a : b - 1], gap_half_lives[:, a : b - 1])
                     for a, b in itertools.pairwise(bounds)
                     if b > a
-                ]
+                ],
+                axis=1,
             )
         start, end = self._position(chunk, None), self._position(chunk, 0)
         found = end > start
         last = np.where(found, end - 1, low)
-        age = (self._sorted_cutoff_ns - self._event_ns(chunk, last)) / half_life_ns
-        return self._finish(np.where(found, prefix[last - low] * np.exp2(-np.where(found, age, 0.0)), 0.0))
+        age = (self._sorted_cutoff_ns - self._event_ns(chunk, last))[None] / half_lives[:, :, None]
+        decay = np.exp2(-np.where(found, age, 0.0))
+        values = self._finish(np.where(found, prefix[:, last - low] * decay, 0.0))
+        return values if several else values[0]
 
     def _event_ns(self, chunk: slice, positions: np.ndarray) -> np.ndarray:
         """Times of the events at ``positions`` (per slot of the chunk and sorted query); meaningful
@@ -215,8 +224,9 @@ class EventTimeline:
 
     def _finish(self, sorted_values: np.ndarray) -> np.ndarray:
         values = np.empty_like(sorted_values)
-        values[:, self._query_order] = sorted_values
-        values[:, ~self.valid] = np.nan
+        values[..., self._query_order] = sorted_values
+        if not self._all_valid:
+            values[..., ~self.valid] = np.nan
         return values
 
 
@@ -224,28 +234,31 @@ def decayed_prefix(same_lead: np.ndarray, gap_half_lives: np.ndarray) -> np.ndar
     """``D_i = 1 + 0.5 ** gap_i * D_{i-1}`` (restarting at 1 where ``same_lead`` is False), for sorted events.
 
     ``same_lead[i - 1]`` / ``gap_half_lives[i - 1]`` say whether event ``i`` belongs to the lead of event
-    ``i - 1`` and how many half-lives lie between them. Vectorised as a Hillis-Steele scan: after the pass
+    ``i - 1`` and how many half-lives lie between them; ``gap_half_lives`` may have a leading axis (one
+    row per half-life, scanned together). Vectorised as a Hillis-Steele scan: after the pass
     with offset ``d``, ``D_i`` covers the ``2 d`` events ending at ``i`` and ``factor_i`` is the decay over
     them (0 once the span reaches back past the lead's first event). Every value stays in ``[1, count]``.
     Passes run on whole contiguous slices while most positions are unfinished, then only on the unfinished
-    ones, so a few very long leads do not make every pass cost the whole array.
+    ones, so a few very long leads do not make every pass cost the whole array. Which positions a pass
+    touches never changes a value: a finished position has factor 0 and adds exactly 0.
     """
-    n = len(same_lead) + 1
-    prefix = np.ones(n)
-    factor = np.zeros(n)
-    factor[1:] = np.exp2(-np.where(same_lead, gap_half_lives, np.inf))  # a new lead starts from nothing
+    gaps = np.atleast_2d(gap_half_lives)
+    rows, n = gaps.shape[0], len(same_lead) + 1
+    prefix = np.ones((rows, n))
+    factor = np.zeros((rows, n))
+    factor[:, 1:] = np.exp2(-np.where(same_lead, gaps, np.inf))  # a new lead starts from nothing
     offset = 1
-    while offset < n and np.count_nonzero(factor[offset:]) > n // 4:
+    while offset < n and np.count_nonzero(factor[:, offset:]) > rows * n // 4:
         # Slices: the right-hand sides are evaluated from the old values before the in-place writes.
-        prefix[offset:] += factor[offset:] * prefix[:-offset]
-        factor[offset:] = factor[offset:] * factor[:-offset]
+        prefix[:, offset:] += factor[:, offset:] * prefix[:, :-offset]
+        factor[:, offset:] = factor[:, offset:] * factor[:, :-offset]
         offset *= 2
-    active = np.flatnonzero(factor[offset:]) + offset
+    active = np.flatnonzero(factor[:, offset:].any(axis=0)) + offset
     while offset < n and active.size:
         previous = active - offset  # >= 0: a positive factor means the span stays inside one lead
-        prefix[active] += factor[active] * prefix[previous]
-        new_factor = factor[active] * factor[previous]
-        factor[active] = new_factor
-        active = active[new_factor > 0]
+        prefix[:, active] += factor[:, active] * prefix[:, previous]
+        new_factor = factor[:, active] * factor[:, previous]
+        factor[:, active] = new_factor
+        active = active[new_factor.any(axis=0)]
         offset *= 2
-    return prefix
+    return prefix if np.ndim(gap_half_lives) > 1 else prefix[0]

@@ -7,6 +7,7 @@ the documented ``transform`` output without copying the block; the API reads the
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -67,6 +68,12 @@ class FeatureMatrix:
         """The first ``n`` rows and the rest, as views (no copy): one transform call computes two looks
         at the same leads (the API's verdict hysteresis) and hands each to its reader."""
         return self._rows(slice(0, n)), self._rows(slice(n, None))
+
+    def parts(self, *sizes: int) -> list[FeatureMatrix]:
+        """Consecutive parts of ``sizes`` rows each, then the rest, as views (no copy): what one transform
+        call computed for several readers (the leads, their earlier looks, their counterfactuals)."""
+        bounds = [0, *itertools.accumulate(sizes), len(self)]
+        return [self._rows(slice(a, b)) for a, b in itertools.pairwise(bounds)]
 
     def _rows(self, rows: slice) -> FeatureMatrix:
         return FeatureMatrix(

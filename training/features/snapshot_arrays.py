@@ -70,6 +70,31 @@ class SnapshotArrays:
             categorical={name: (repeat(codes), names) for name, (codes, names) in self.categorical.items()},
         )
 
+    def followed_by(self, other: SnapshotArrays) -> SnapshotArrays:
+        """These snapshots, then ``other``'s, as one batch: ``other``'s leads get codes after these (its
+        events stay its own), its codes into distinct values are shifted past these (a value may then
+        appear twice: lookups go by value). Lets one feature transform compute both."""
+        return SnapshotArrays(
+            lead_codes=np.concatenate([self.lead_codes, other.lead_codes + self.n_leads]),
+            n_leads=self.n_leads + other.n_leads,
+            cutoff_ns=np.concatenate([self.cutoff_ns, other.cutoff_ns]),
+            created_ns=np.concatenate([self.created_ns, other.created_ns]),
+            event_lead_codes=np.concatenate(
+                [
+                    self.event_lead_codes,
+                    np.where(other.event_lead_codes >= 0, other.event_lead_codes + self.n_leads, -1),
+                ]
+            ),
+            event_ns=np.concatenate([self.event_ns, other.event_ns]),
+            event_types=_joined(self.event_types, other.event_types),
+            numeric={
+                name: np.concatenate([values, other.numeric[name]]) for name, values in self.numeric.items()
+            },
+            categorical={
+                name: _joined(coded, other.categorical[name]) for name, coded in self.categorical.items()
+            },
+        )
+
     @classmethod
     def from_batch(
         cls, batch: SnapshotBatch, categorical_columns: Sequence[str], numeric_columns: Sequence[str]
@@ -97,6 +122,16 @@ class SnapshotArrays:
             numeric={column: numeric_values(snapshots, column) for column in numeric_columns},
             categorical={column: codes_of(snapshots[column]) for column in categorical_columns},
         )
+
+
+def _joined(first: Coded, second: Coded) -> Coded:
+    """Two coded columns as one: ``second``'s codes shifted past ``first``'s distinct values (kept as they
+    are when both share the same distinct values)."""
+    (codes, distinct), (more_codes, more_distinct) = first, second
+    if more_distinct is distinct:
+        return np.concatenate([codes, more_codes]), distinct
+    shifted = np.where(more_codes >= 0, more_codes + len(distinct), -1)
+    return np.concatenate([codes, shifted]), [*distinct, *more_distinct]
 
 
 def codes_of(values: pd.Series) -> Coded:

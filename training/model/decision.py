@@ -28,6 +28,8 @@ GONE_COLD = "gone_cold"
 FROM_MODEL = "model"
 FROM_RULE = "rule"
 _DAY_NS = 86_400 * 10**9
+#: ``latest_event_before`` where a row has no event before its cutoff.
+_NO_EVENT = int(np.iinfo(np.int64).min)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def latest_event_before(
     ``int64.min`` when there is none. Rows and events name leads by the same integer codes; neither needs
     to be sorted. One sort of rows and events together, no loop over leads."""
     n = len(row_ns)
-    none = np.iinfo(np.int64).min
+    none = _NO_EVENT
     if n == 0 or len(event_ns) == 0:
         return np.full(n, none, dtype=np.int64)
     lead = np.concatenate([np.asarray(row_lead, np.int64), np.asarray(event_lead, np.int64)])
@@ -89,8 +91,10 @@ def contact_requested(
 ) -> np.ndarray:
     """Per row: its lead had a hand-raising event within ``window_days`` before the cutoff."""
     keep = np.asarray(event_is_hand_raising, dtype=bool)
+    if not keep.any():  # most leads: nothing to look for
+        return np.zeros(len(row_ns), dtype=bool)
     latest = latest_event_before(row_lead, row_ns, np.asarray(event_lead)[keep], np.asarray(event_ns)[keep])
-    none = np.iinfo(np.int64).min
+    none = _NO_EVENT
     return (latest != none) & (latest >= np.asarray(row_ns, np.int64) - int(window_days * _DAY_NS))
 
 
@@ -116,17 +120,16 @@ def plain_cold(
     readiness: np.ndarray, days_inactive: np.ndarray, ripe: np.ndarray, gone_cold: GoneCold
 ) -> np.ndarray:
     """Cold at one look, without hysteresis: not ripe, and readiness under the level, or inactive for at
-    least the cutoff while under ``exit_factor`` times the level (unknown inactivity never counts)."""
-    n = len(readiness)
-    if not gone_cold.available:
-        return np.zeros(n, dtype=bool)
-    cold = np.zeros(n, dtype=bool)
+    least the cutoff while under ``exit_factor`` times the level (unknown inactivity never counts).
+    Elementwise: the arrays may hold several looks, ``(looks, rows)``."""
     readiness = np.asarray(readiness, dtype=np.float64)
+    if not gone_cold.available:
+        return np.zeros(readiness.shape, dtype=bool)
+    cold = np.zeros(readiness.shape, dtype=bool)
     if gone_cold.readiness_level is not None:
         cold |= readiness < gone_cold.readiness_level
     if gone_cold.min_days_inactive is not None:
-        with np.errstate(invalid="ignore"):
-            quiet = np.asarray(days_inactive, dtype=np.float64) >= gone_cold.min_days_inactive
+        quiet = np.asarray(days_inactive, dtype=np.float64) >= gone_cold.min_days_inactive  # NaN: False
         if gone_cold.readiness_level is not None:
             # A quiet spell does not make a clearly warm lead cold: only one inside the hysteresis band
             # (quiet weeks between engagements would otherwise flip it back and forth).
@@ -146,14 +149,15 @@ def carried_cold(
     days_inactive_looks = np.atleast_2d(np.asarray(days_inactive_looks, dtype=np.float64))
     ripe_looks = np.atleast_2d(np.asarray(ripe_looks, dtype=bool))
     level = gone_cold.readiness_level
+    # Every look at once (elementwise), then only the carrying runs look by look.
+    cold = plain_cold(readiness_looks, days_inactive_looks, ripe_looks, gone_cold)
+    if level is None:  # without a level every look that is not cold is warm (no band to stay in)
+        warm = np.ones(readiness_looks.shape, dtype=bool)
+    else:
+        warm = ripe_looks | (readiness_looks >= gone_cold.exit_factor * level)
     state = np.zeros(readiness_looks.shape[1], dtype=bool)
     for k in range(len(readiness_looks) - 1, -1, -1):  # oldest look first
-        r = readiness_looks[k]
-        cold = plain_cold(r, days_inactive_looks[k], ripe_looks[k], gone_cold)
-        warm = ripe_looks[k] | (
-            np.ones(len(r), bool) if level is None else r >= gone_cold.exit_factor * level
-        )
-        state = cold | (state & ~warm)
+        state = cold[k] | (state & ~warm[k])
     return state
 
 
@@ -185,9 +189,8 @@ def cold_at_earlier_looks(
     earlier looks, ``(looks, rows)``, newest first; +inf readiness where the lead did not exist yet). No
     look counts a contact request or the hand-raiser rule: they speak about now."""
     readiness_looks = np.atleast_2d(np.asarray(readiness_looks, dtype=np.float64))
-    no_contact = np.zeros(readiness_looks.shape[1], dtype=bool)
-    ripe = np.array([policy.estimate.chance(r, no_contact) >= policy.threshold for r in readiness_looks])
-    ripe = ripe.reshape(readiness_looks.shape)
+    no_contact = np.zeros(readiness_looks.shape, dtype=bool)
+    ripe = policy.estimate.chance(readiness_looks, no_contact) >= policy.threshold  # elementwise
     return carried_cold(readiness_looks, days_inactive_looks, ripe, policy.gone_cold)
 
 
@@ -201,6 +204,29 @@ def readiness_and_chance(
     return readiness, policy.estimate.chance(readiness, contact)
 
 
+def needs_earlier_look(
+    policy: DecisionPolicy,
+    *,
+    readiness: np.ndarray,
+    days_inactive: np.ndarray,
+    contact: np.ndarray,
+    fit: np.ndarray | None,
+    calibrated: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Rows whose verdict depends on ``decide``'s ``cold_before``: not ripe, no contact request, not cold
+    now, and under ``exit_factor`` times the readiness level (inside the hysteresis band). Everywhere else
+    ``decide`` gives the same verdict whatever ``cold_before`` says, so callers may skip the earlier looks
+    there. ``calibrated``: ``readiness_and_chance(policy, readiness, contact)`` when the caller has it."""
+    gone_cold = policy.gone_cold
+    if gone_cold.readiness_level is None:  # no band: with_hysteresis never keeps a lead cold
+        return np.zeros(len(readiness), dtype=bool)
+    contact = np.asarray(contact, dtype=bool)
+    readiness, chance = calibrated or readiness_and_chance(policy, readiness, contact)
+    ripe = (chance >= policy.threshold) | rule_ripe(contact, fit, policy.hand_raisers)
+    in_band = readiness < gone_cold.exit_factor * gone_cold.readiness_level
+    return in_band & ~ripe & ~contact & ~plain_cold(readiness, days_inactive, ripe, gone_cold)
+
+
 def decide(
     policy: DecisionPolicy,
     *,
@@ -209,12 +235,14 @@ def decide(
     contact: np.ndarray,
     fit: np.ndarray | None,
     cold_before: np.ndarray | None = None,
+    calibrated: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Verdicts:
     """The verdict of each row (``readiness``: the model's; the verdicts carry it after the hand-raiser
     slice calibration). ``cold_before``: gone cold at ``as_of`` minus the lookback
-    (``cold_at_earlier_looks``), for the hysteresis; None: no earlier look."""
+    (``cold_at_earlier_looks``), for the hysteresis; None: no earlier look. ``calibrated``:
+    ``readiness_and_chance(policy, readiness, contact)`` when the caller has it."""
     contact = np.asarray(contact, dtype=bool)
-    readiness, chance = readiness_and_chance(policy, readiness, contact)
+    readiness, chance = calibrated or readiness_and_chance(policy, readiness, contact)
     model_ripe = chance >= policy.threshold
     by_rule = rule_ripe(contact, fit, policy.hand_raisers) & ~model_ripe
     ripe = model_ripe | by_rule

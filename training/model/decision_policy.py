@@ -78,7 +78,8 @@ class HandoverEstimate(BaseModel):
 
     def chance(self, readiness: np.ndarray, contact_requested: np.ndarray) -> np.ndarray:
         """The estimated chance of a win within the horizon if handed over now, per row."""
-        r = np.clip(np.asarray(readiness, dtype=np.float64), 1e-9, 1.0 - 1e-9)
+        # minimum/maximum: np.clip's dispatch cost more than the arithmetic on a single lead
+        r = np.minimum(np.maximum(np.asarray(readiness, dtype=np.float64), 1e-9), 1.0 - 1e-9)
         if not self.available:
             return r
         margin = self.intercept + self.slope * np.log(r / (1.0 - r))

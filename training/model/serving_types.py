@@ -17,6 +17,7 @@ fails to load with the name of the field, instead of being half-understood.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Annotated, Literal
 
@@ -29,6 +30,17 @@ from training.features.matrix import FeatureMatrix
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+_GRADE_LETTERS = np.array(["D", "C", "B", "A"])
+
+
+@functools.lru_cache(maxsize=16)
+def _ranks(n: int) -> np.ndarray:
+    """``n`` evenly spaced ranks from 0 to 100 (read-only, shared: built once, not per request)."""
+    ranks = np.linspace(0, 100, n)
+    ranks.flags.writeable = False
+    return ranks
 
 
 class Percentiles(_Frozen):
@@ -47,7 +59,7 @@ class Percentiles(_Frozen):
         """Percentile (0-100, one decimal) of each readiness among the training population."""
         q = np.asarray(self.quantiles, dtype=float)
         r = np.asarray(readiness, dtype=float)
-        ranks = np.linspace(0, 100, len(q))
+        ranks = _ranks(len(q))
         # Ties (flat stretches of the quantile curve) get the middle of their rank range, not its start.
         lower = np.interp(r, q, ranks, left=0.0, right=100.0)
         upper = 100.0 - np.interp(-r, -q[::-1], ranks, left=0.0, right=100.0)
@@ -74,7 +86,9 @@ class GradeEdges(_Frozen):
     def grades(self, readiness: np.ndarray) -> np.ndarray:
         """Grade letter (A-D) of each readiness."""
         r = np.asarray(readiness, dtype=float)
-        return np.select([r >= self.a, r >= self.b, r >= self.c], ["A", "B", "C"], default="D")
+        # How many edges (C, B, A: non-decreasing) the readiness reaches; NaN reaches none: D.
+        reached = np.searchsorted(np.array([self.c, self.b, self.a]), r, side="right")
+        return _GRADE_LETTERS[np.where(np.isnan(r), 0, reached)]
 
     def grade(self, readiness: float) -> str:
         """``grades`` for one readiness."""

@@ -577,3 +577,27 @@ def test_awkward_event_type_names_get_unique_readable_stems() -> None:
     assert transformer.feature_groups_["webinar_attended_count_7d"] == "Webinar Attended!"
     assert features["events_2_count_30d"].iloc[0] == 2  # the event type "events", not all events
     assert features["events_count_30d"].iloc[0] == 4
+
+
+def test_several_half_lives_in_one_scan_equal_one_scan_each() -> None:
+    """``EventTimeline.decayed`` with a list of half-lives scans them together: the values must equal, to
+    the bit, one call per half-life, on both the one-scan and the slot-by-slot path."""
+    rng = np.random.default_rng(8)
+    n_events, n_leads, n_slots = 4000, 60, 5
+    event_leads = rng.integers(0, n_leads, n_events)
+    event_ns = rng.integers(0, 400 * 86_400, n_events).astype(np.int64) * 10**9
+    slots = rng.integers(-1, n_slots, n_events)
+    cutoff_ns = rng.integers(100 * 86_400, 420 * 86_400, n_leads).astype(np.int64) * 10**9
+    half_lives = [14 * 86_400 * 10**9, 45 * 86_400 * 10**9, 3 * 86_400 * 10**9]
+    for one_scan in (2**16, 2**6):
+        timeline = EventTimeline(
+            np.arange(n_leads), cutoff_ns, event_leads, slots, event_ns, n_leads, n_slots, 90 * 86_400 * 10**9
+        )
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("training.features.events.ONE_SCAN_EVENTS", one_scan)
+            for chunk in (slice(0, n_slots), slice(1, 3)):
+                together = timeline.decayed(chunk, half_lives)
+                for k, half_life in enumerate(half_lives):
+                    alone = timeline.decayed(chunk, half_life)
+                    assert together.shape[1:] == alone.shape
+                    assert np.array_equal(together[k], alone)

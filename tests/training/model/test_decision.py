@@ -19,6 +19,7 @@ from training.model.decision import (
     hand_raiser_codes,
     implied_policy,
     latest_event_before,
+    needs_earlier_look,
     plain_cold,
     rule_ripe,
     with_hysteresis,
@@ -275,3 +276,36 @@ def test_a_lead_that_just_asked_for_contact_is_never_gone_cold() -> None:
         cold_before=np.ones(3, dtype=bool),
     )
     assert result.verdict.tolist() == [TOO_GREEN, GONE_COLD, TOO_GREEN]
+
+
+def test_the_earlier_looks_are_needed_exactly_where_they_can_change_the_verdict() -> None:
+    """Everywhere ``needs_earlier_look`` says no, ``decide`` gives the same verdict whether the lead was
+    cold a lookback earlier or not; where it says yes, that state decides between gone cold and too green."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    readiness = np.exp(rng.uniform(np.log(1e-4), np.log(0.9), n))
+    days = np.where(rng.random(n) < 0.1, np.nan, rng.uniform(0, 90, n))
+    contact = rng.random(n) < 0.2
+    fit = rng.choice(np.array(["A", "B", "C", "D"], dtype=object), n)
+    for p in (policy(), policy(hand_raisers=HandRaisers(rule_enabled=True, min_fit="B"))):
+        needed = needs_earlier_look(p, readiness=readiness, days_inactive=days, contact=contact, fit=fit)
+        cold_before, warm_before = (
+            decide(
+                p,
+                readiness=readiness,
+                days_inactive=days,
+                contact=contact,
+                fit=fit,
+                cold_before=np.full(n, flag),
+            )
+            for flag in (True, False)
+        )
+        assert 0 < needed.sum() < n
+        assert (cold_before.verdict[~needed] == warm_before.verdict[~needed]).all()
+        assert (cold_before.verdict[needed] == GONE_COLD).all() and (
+            warm_before.verdict[needed] == TOO_GREEN
+        ).all()
+    no_band = policy(gone_cold=GoneCold(available=True, min_days_inactive=30.0))
+    assert not needs_earlier_look(
+        no_band, readiness=readiness, days_inactive=days, contact=contact, fit=fit
+    ).any()

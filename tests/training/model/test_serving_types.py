@@ -25,6 +25,9 @@ def test_grade_and_percentile_lookups() -> None:
     edges = GradeEdges(a=0.3, b=0.2, c=0.1)
     assert [edges.grade(r) for r in (0.3, 0.25, 0.1, 0.05)] == ["A", "B", "C", "D"]
     assert edges.grades(np.array([0.9, 0.0])).tolist() == ["A", "D"]
+    assert edges.grades(np.array([np.nan, np.inf])).tolist() == ["D", "A"]  # NaN reaches no edge
+    tied = GradeEdges(a=0.3, b=0.2, c=0.2)
+    assert tied.grades(np.array([0.2, 0.19, 0.3])).tolist() == ["B", "D", "A"]
     with pytest.raises(ValidationError, match="C <= B <= A"):
         GradeEdges(a=0.1, b=0.2, c=0.0)
     percentiles = Percentiles(quantiles=list(np.linspace(0, 1, 101)))
