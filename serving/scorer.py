@@ -10,7 +10,8 @@ it freely and a reload simply swaps in a new one. Every lead of a request goes t
 feature definition and model in one vectorised call, on plain arrays from end to end
 (``training.data.live_arrays`` -> ``LeadFeatures.transform_arrays`` -> ``ReadinessModel.explain``):
 building pandas frames for a handful of leads cost more than scoring them. The "what would ripen it"
-counterfactuals of all too-green leads are scored together in a second call.
+counterfactuals are planned before the verdicts and go through that same feature call with the lead's
+earlier looks (``serving.to_ripen.plan_ahead``); only the too-green leads' copies are scored.
 """
 
 from __future__ import annotations

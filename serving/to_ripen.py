@@ -1,8 +1,9 @@
 """The ``to_ripen`` part of an answer: signals ripe leads show that this too-green lead lacks.
 
-``ripening_plans`` builds the counterfactual leads (``serving.counterfactuals``), scores them all in one
-call (readiness only: their explanations are not needed) as chances of a win if handed over now, the
-quantity the verdict rests on, and turns those into ``RipeningStep`` and ``ToRipen`` dicts. A
+``plan_ahead`` builds the counterfactual leads (``serving.counterfactuals``) before the verdicts, so that
+their features come from the leads' own feature call; ``ripening_plans`` scores those of the too-green
+leads in one call (readiness only: their explanations are not needed) as chances of a win if handed over
+now, the quantity the verdict rests on, and turns those into ``RipeningStep`` and ``ToRipen`` dicts. A
 counterfactual that adds a hand-raising event (a demo request, say) counts as asking for contact.
 """
 
