@@ -34,10 +34,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_verdicts import CONFIG, example_answers, relearn_decision, train, wilson
+from bench_verdicts import CONFIG, example_answers, relearn_decision, train, training_rows, wilson
 from benchmarks_md import write_section
 
-from training.audit.exclusions import resolve_exclusions, without_columns
 from training.features.snapshots import SnapshotBatch
 from training.features.specs import FeatureCatalog
 from training.model.decision import RIPE
@@ -47,7 +46,6 @@ from training.model.oracle import match_ground_truth
 from training.model.readiness import ReadinessModel
 from training.pipeline import TrainingOutcome
 from training.simulation.simulator import P_WIN_IF_HANDED_OVER, SimulationResult
-from training.snapshot_source import LocalSnapshots
 
 SECTION = "## Hand-raiser slice calibration"
 SIDES = ("above", "below")
@@ -63,14 +61,8 @@ def policies(result: SimulationResult, outcome: TrainingOutcome) -> tuple[dict[s
         )
         out[name] = relearn_decision(result, outcome, config)
     # The rows the calibration was learnt on, rebuilt once more (cheap next to the two decision steps).
-    dataset = result.dataset
-    dataset = without_columns(dataset, list(resolve_exclusions(dataset, CONFIG.exclude_columns)))
-    prepared = LocalSnapshots().prepare(dataset, CONFIG, lambda _message: None)
-    train_batch = prepared.labelled.batch.take(prepared.train_idx)
-    y_train = prepared.labelled.label[prepared.train_idx]
-    pipeline = outcome.bundle.pipeline
-    X_train = pipeline[0].transform(train_batch)
-    return out, held_out_slice(out, pipeline[-1], X_train, y_train, train_batch)
+    X_train, y_train, train_batch = training_rows(result, outcome)
+    return out, held_out_slice(out, outcome.bundle.pipeline[-1], X_train, y_train, train_batch)
 
 
 def held_out_slice(

@@ -44,6 +44,7 @@ from training.audit.exclusions import resolve_exclusions, without_columns
 from training.bundle import ModelBundle
 from training.config import TrainConfig
 from training.data.live import LeadIn
+from training.features.snapshots import SnapshotBatch
 from training.features.specs import FeatureCatalog
 from training.model.decision import GONE_COLD, RIPE, TOO_GREEN, Verdicts
 from training.model.decision_learn import (
@@ -181,15 +182,23 @@ def relearn_decision(
     """This code's decision step (``learn_decision``: held-out training leads only) on a cached run's
     readiness model, the training snapshots rebuilt as ``fit_and_evaluate`` builds them: a cache holds
     the simulation and the readiness model, and a policy pickled by older code is not reused."""
+    pipeline = outcome.bundle.pipeline
+    X_train, y_train, train_batch = training_rows(result, outcome, config)
+    catalog = FeatureCatalog(pipeline[0].feature_specs())
+    return learn_decision(config, pipeline[-1], X_train, y_train, train_batch, catalog).policy
+
+
+def training_rows(
+    result: SimulationResult, outcome: TrainingOutcome, config: TrainConfig = CONFIG
+) -> tuple[pd.DataFrame, np.ndarray, SnapshotBatch]:
+    """The training snapshots of a cached run rebuilt as ``fit_and_evaluate`` builds them: their
+    features (by the run's own feature step), labels and batch."""
     dataset = result.dataset
     dataset = without_columns(dataset, list(resolve_exclusions(dataset, config.exclude_columns)))
     prepared = LocalSnapshots().prepare(dataset, config, lambda _message: None)
     train_batch = prepared.labelled.batch.take(prepared.train_idx)
     y_train = prepared.labelled.label[prepared.train_idx]
-    pipeline = outcome.bundle.pipeline
-    catalog = FeatureCatalog(pipeline[0].feature_specs())
-    X_train = pipeline[0].transform(train_batch)
-    return learn_decision(config, pipeline[-1], X_train, y_train, train_batch, catalog).policy
+    return outcome.bundle.pipeline[0].transform(train_batch), y_train, train_batch
 
 
 def run(leads: int, seed: int, cache: Path | None = None) -> SeedRun:
