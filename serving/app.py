@@ -107,13 +107,25 @@ async def _watch(holder: ModelHolder, sync: WorkerSync | None, settings: Setting
         await asyncio.sleep(every)
         try:
             if sync is not None and (generation := sync.generation()) > sync.seen:
-                await _reload(holder, sync, generation)
+                await _catch_up(holder, sync, generation)
             if settings.reload_poll_seconds and time.monotonic() >= next_source_check:
                 next_source_check = time.monotonic() + settings.reload_poll_seconds
                 if await run_in_threadpool(holder.source_changed):
                     await _reload(holder, sync, sync.seen if sync is not None else 0)
         except Exception as error:  # a failed poll must never stop polling or the service
             log.warning("model poll failed", extra={"error": f"{type(error).__name__}: {error}"})
+
+
+async def _catch_up(holder: ModelHolder, sync: WorkerSync, generation: int) -> None:
+    """Another worker started ``generation`` (an admin reload of the configured source). When this
+    worker already serves what the source holds (its own poll loaded the new model first, which is
+    common right after a model is published), acknowledge at once: a second load of the same model
+    would only delay the admin call, by several seconds on a busy machine."""
+    current = holder.current
+    if current is not None and await run_in_threadpool(holder.serves_source):
+        sync.acknowledge(generation, current.scorer.version)
+        return
+    await _reload(holder, sync, generation)
 
 
 async def _reload(holder: ModelHolder, sync: WorkerSync | None, generation: int) -> None:

@@ -71,6 +71,14 @@ class ModelHolder:
             log.info("model loaded", extra={"model_version": loaded.scorer.version, "source": loaded.source})
             return loaded
 
+    def serves_source(self) -> bool:
+        """True when the current model is the one the configured source holds now (same fingerprint);
+        False when nothing is loaded or the source cannot be fingerprinted."""
+        current = self._current
+        if self._fingerprint is None or current is None:
+            return False
+        return self._fingerprint() == current.fingerprint
+
     def source_changed(self) -> bool:
         """True when the configured source now holds a different model than the current one."""
         if self._fingerprint is None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from unittest.mock import MagicMock
 
+from serving.app import _catch_up
+from serving.model_holder import LoadedModel, ModelHolder
 from serving.worker_sync import WorkerSync
 
 
@@ -39,3 +44,30 @@ def test_files_of_dead_workers_are_dropped(tmp_path: Path) -> None:
     assert not (tmp_path / "workers" / f"{dead.stdout.strip()}.json").exists()
     me.leave()
     assert me.workers() == []
+
+
+def test_a_worker_that_already_serves_the_source_acknowledges_a_reload_without_loading_again(
+    tmp_path: Path,
+) -> None:
+    source = {"fingerprint": "v2"}
+    loads: list[str] = []
+
+    def load() -> LoadedModel:
+        loads.append(source["fingerprint"])
+        scorer = MagicMock()
+        scorer.version = source["fingerprint"]
+        return LoadedModel(scorer, "dir:test", datetime.now(UTC), source["fingerprint"])
+
+    holder = ModelHolder(load, lambda: source["fingerprint"])
+    holder.reload()  # this worker's own poll already loaded the published model
+    admin, me = WorkerSync(tmp_path, pid=os.getppid()), WorkerSync(tmp_path)
+    generation = admin.bump()
+    asyncio.run(_catch_up(holder, me, generation))
+    assert loads == ["v2"] and me.seen == generation
+    assert {s.pid: (s.generation, s.model_version) for s in me.workers()}[os.getpid()] == (generation, "v2")
+
+    source["fingerprint"] = "v3"  # the source moved on: the next generation loads it
+    generation = admin.bump()
+    asyncio.run(_catch_up(holder, me, generation))
+    assert loads == ["v2", "v3"]
+    assert {s.pid: s.model_version for s in me.workers()}[os.getpid()] == "v3"
