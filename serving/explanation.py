@@ -45,7 +45,9 @@ from training.model.serving_types import (
     SignalStats,
 )
 
-_SENTENCE_CACHE_SIZE = 50_000
+_REASON_CACHE_SIZE = 50_000
+#: A reason's fields before its contribution, its evidence (a dict) and its sentence.
+_FixedPart = tuple[dict[str, Any], dict[str, Any] | None, str]
 _GOOD_FIT = frozenset({"A", "B"})
 _ENGAGED = frozenset({1, 2})
 
@@ -108,7 +110,7 @@ class Explainer:
             for signal, entry in self.signal_stats.items()
             if isinstance(entry, EventSignalStats) and entry.feature in set(self.feature_names)
         }
-        self._sentences: dict[tuple[int, Any, str, Evidence | None], str] = {}
+        self._reasons: dict[tuple[int, Any, str, bool, Any], _FixedPart] = {}
 
     def signal_label(self, signal: str) -> str:
         return self.signal_labels.get(signal, signal)
@@ -176,15 +178,38 @@ class Explainer:
         facts = self.facts[j]
         value = values.get(row, facts.feature)
         direction: Direction = "up" if contribution > 0 else "down"
-        evidence = None
-        if facts.signal not in quoted:
-            evidence = self.evidence(facts, value, values, row)
-            if evidence is not None and not agrees(evidence, direction):
-                evidence = None
-            if evidence is not None:
-                quoted.add(facts.signal)
-        reference = self.references[j]
+        may_quote = facts.signal not in quoted
+        presence_feature = self._presence.get(facts.signal) if may_quote else None
+        presence = None if presence_feature is None else values.get(row, presence_feature)
+        # Everything but the contribution depends on these alone, and repeats a lot across leads
+        # (counts, levels): built once per key, not per request.
+        key = (j, value, direction, may_quote, presence)
+        fixed = self._reasons.get(key)
+        if fixed is None:
+            if len(self._reasons) > _REASON_CACHE_SIZE:
+                self._reasons.clear()
+            fixed = self._fixed_part(facts, j, value, direction, may_quote, presence)
+            self._reasons[key] = fixed
+        fields, evidence, sentence = fixed
+        if evidence is not None:
+            quoted.add(facts.signal)
         return {
+            **fields,
+            "contribution": contribution,
+            "evidence": None if evidence is None else dict(evidence),
+            "sentence": sentence,
+        }
+
+    def _fixed_part(
+        self, facts: FeatureFacts, j: int, value: Any, direction: Direction, may_quote: bool, presence: Any
+    ) -> _FixedPart:
+        """A reason's fields before its contribution, its evidence (win rates quoted when they agree with
+        the direction) and its sentence."""
+        evidence = self.evidence(facts, value, presence) if may_quote else None
+        if evidence is not None and not agrees(evidence, direction):
+            evidence = None
+        reference = self.references[j]
+        fields = {
             "feature": facts.feature,
             "signal": facts.signal,
             "label": self.signal_label(facts.signal),
@@ -192,31 +217,18 @@ class Explainer:
             "value": value,
             "reference": reference,
             "direction": direction,
-            "contribution": contribution,
-            "evidence": None if evidence is None else evidence.__dict__,
-            "sentence": self._sentence(j, value, reference, direction, evidence),
         }
+        sentence = reason_sentence(facts, value, reference, direction, evidence)
+        return fields, None if evidence is None else dict(evidence.__dict__), sentence
 
-    def _sentence(
-        self, j: int, value: Any, reference: Any, direction: Direction, evidence: Evidence | None
-    ) -> str:
-        # Sentences repeat a lot across leads (counts, levels): cache them by everything they depend on.
-        key = (j, value, direction, evidence)
-        sentence = self._sentences.get(key)
-        if sentence is None:
-            if len(self._sentences) > _SENTENCE_CACHE_SIZE:
-                self._sentences.clear()
-            sentence = reason_sentence(self.facts[j], value, reference, direction, evidence)
-            self._sentences[key] = sentence
-        return sentence
-
-    def evidence(self, facts: FeatureFacts, value: Any, values: FeatureValues, row: int) -> Evidence | None:
-        """The signal's historical win rates for leads like this one, or None when unknown."""
+    def evidence(self, facts: FeatureFacts, value: Any, presence: Any) -> Evidence | None:
+        """The signal's historical win rates for leads like this one, or None when unknown. ``presence``:
+        the lead's count of the signal's events in its stats window (event signals only)."""
         stats = self.signal_stats.get(facts.signal)
         if isinstance(stats, EventSignalStats):
             if not facts.kind.startswith("event_"):
                 return None
-            return _event_evidence(facts, stats, values.get(row, self._presence.get(facts.signal, "")))
+            return _event_evidence(facts, stats, presence)
         if isinstance(stats, CategoricalSignalStats):
             if facts.kind != "profile_categorical" or not isinstance(value, str):
                 return None

@@ -141,28 +141,29 @@ def decide_rows(
     days_inactive = stats.gone_cold.days_inactive(features)
     contact = contact_flags(arrays, policy.hand_raisers)
     calibrated = readiness_and_chance(policy, readiness, contact)
-    cold_before = looked_back = None
-    if cold_before_of is not None:
-        looked_back = needs_earlier_look(
-            policy,
-            readiness=readiness,
-            days_inactive=days_inactive,
-            contact=contact,
-            fit=fit,
-            calibrated=calibrated,
-        )
-        cold_before = np.zeros(len(readiness), dtype=bool)
-        if looked_back.any():
-            cold_before[looked_back] = cold_before_of(np.flatnonzero(looked_back))
     verdicts = decide(
         policy,
         readiness=readiness,
         days_inactive=days_inactive,
         contact=contact,
         fit=fit,
-        cold_before=cold_before,
         calibrated=calibrated,
     )
+    cold_before = looked_back = None
+    if cold_before_of is not None:
+        looked_back = needs_earlier_look(policy, verdicts)
+        cold_before = np.zeros(len(readiness), dtype=bool)
+        if looked_back.any():  # only these verdicts can change: decide again with the earlier state
+            cold_before[looked_back] = cold_before_of(np.flatnonzero(looked_back))
+            verdicts = decide(
+                policy,
+                readiness=readiness,
+                days_inactive=days_inactive,
+                contact=contact,
+                fit=fit,
+                cold_before=cold_before,
+                calibrated=calibrated,
+            )
     # From here on the readiness is the answer's: after the hand-raiser slice calibration.
     readiness = verdicts.readiness
     edges = policy.grade_edges

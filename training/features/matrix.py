@@ -49,8 +49,7 @@ class FeatureMatrix:
     def category_names(self, name: str) -> np.ndarray:
         """One categorical feature's values as category names (object array)."""
         k = self.categorical_names.index(name)
-        categories = np.asarray(self.dtypes[name].categories, dtype=object)
-        return categories[self.category_codes[k]]
+        return _category_array(self.dtypes[name])[self.category_codes[k]]
 
     def take(self, rows: np.ndarray) -> FeatureMatrix:
         """The features of the snapshots at positions ``rows`` only (same layout: encoders built for
@@ -92,3 +91,20 @@ class FeatureMatrix:
         for k, name in enumerate(self.categorical_names):
             frame[name] = pd.Categorical.from_codes(self.category_codes[k], dtype=self.dtypes[name])
         return frame
+
+
+#: Category names as object arrays, by dtype: a transformer's dtypes live as long as it does and serve
+#: every request, and converting a pandas index to an array cost more than the lookup itself.
+_CATEGORY_ARRAYS: dict[int, tuple[pd.CategoricalDtype, np.ndarray]] = {}
+
+
+def _category_array(dtype: pd.CategoricalDtype) -> np.ndarray:
+    cached = _CATEGORY_ARRAYS.get(id(dtype))
+    if cached is not None and cached[0] is dtype:  # the same object, not a new one at a reused id
+        return cached[1]
+    if len(_CATEGORY_ARRAYS) >= 4096:
+        _CATEGORY_ARRAYS.clear()
+    names = np.asarray(dtype.categories, dtype=object)
+    names.flags.writeable = False
+    _CATEGORY_ARRAYS[id(dtype)] = (dtype, names)
+    return names

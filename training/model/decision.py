@@ -28,6 +28,8 @@ GONE_COLD = "gone_cold"
 FROM_MODEL = "model"
 FROM_RULE = "rule"
 _DAY_NS = 86_400 * 10**9
+_VERDICT_NAMES = np.array([RIPE, TOO_GREEN, GONE_COLD])
+_SOURCE_NAMES = np.array([FROM_MODEL, FROM_RULE])
 #: ``latest_event_before`` where a row has no event before its cutoff.
 _NO_EVENT = int(np.iinfo(np.int64).min)
 
@@ -46,8 +48,16 @@ class Verdicts:
 
 def hand_raiser_codes(names: Sequence[Any], hand_raisers: HandRaisers) -> np.ndarray:
     """For each distinct event type name: is it a hand-raising event?"""
-    wanted = _normalised_set(tuple(hand_raisers.event_types))
-    return np.fromiter((normalise_event_type(str(n)) in wanted for n in names), dtype=bool, count=len(names))
+    return _hand_raiser_codes(tuple(map(str, names)), tuple(hand_raisers.event_types)).copy()
+
+
+@functools.lru_cache(maxsize=1024)
+def _hand_raiser_codes(names: tuple[str, ...], event_types: tuple[str, ...]) -> np.ndarray:
+    # Requests repeat the same few event type names: normalised once per set of names, not per request.
+    wanted = _normalised_set(event_types)
+    codes = np.fromiter((normalise_event_type(n) in wanted for n in names), dtype=bool, count=len(names))
+    codes.flags.writeable = False
+    return codes
 
 
 @functools.lru_cache(maxsize=64)
@@ -93,9 +103,32 @@ def contact_requested(
     keep = np.asarray(event_is_hand_raising, dtype=bool)
     if not keep.any():  # most leads: nothing to look for
         return np.zeros(len(row_ns), dtype=bool)
-    latest = latest_event_before(row_lead, row_ns, np.asarray(event_lead)[keep], np.asarray(event_ns)[keep])
-    none = _NO_EVENT
-    return (latest != none) & (latest >= np.asarray(row_ns, np.int64) - int(window_days * _DAY_NS))
+    row_ns = np.asarray(row_ns, np.int64)
+    event_lead, event_ns = np.asarray(event_lead, np.int64)[keep], np.asarray(event_ns, np.int64)[keep]
+    window = int(window_days * _DAY_NS)
+    row_of_lead = _row_of_lead(np.asarray(row_lead, np.int64))
+    if row_of_lead is not None:
+        # One row per lead (an API batch): each event checks its own lead's row, no sort.
+        known = (event_lead >= 0) & (event_lead < len(row_of_lead))
+        rows = row_of_lead[np.where(known, event_lead, 0)]
+        cutoff = row_ns[np.maximum(rows, 0)]
+        inside = known & (rows >= 0) & (event_ns < cutoff) & (event_ns >= cutoff - window)
+        out = np.zeros(len(row_ns), dtype=bool)
+        out[rows[inside]] = True
+        return out
+    latest = latest_event_before(row_lead, row_ns, event_lead, event_ns)
+    return (latest != _NO_EVENT) & (latest >= row_ns - window)
+
+
+def _row_of_lead(row_lead: np.ndarray) -> np.ndarray | None:
+    """The row of each lead code (-1 where none) when every lead has at most one row, else None."""
+    if len(row_lead) == 0 or row_lead.min() < 0:
+        return None
+    if len(row_lead) > 1 and np.bincount(row_lead).max() > 1:
+        return None
+    index = np.full(int(row_lead.max()) + 1, -1, dtype=np.int64)
+    index[row_lead] = np.arange(len(row_lead))
+    return index
 
 
 _FIT_RANK = {"A": 3, "B": 2, "C": 1, "D": 0}
@@ -204,27 +237,16 @@ def readiness_and_chance(
     return readiness, policy.estimate.chance(readiness, contact)
 
 
-def needs_earlier_look(
-    policy: DecisionPolicy,
-    *,
-    readiness: np.ndarray,
-    days_inactive: np.ndarray,
-    contact: np.ndarray,
-    fit: np.ndarray | None,
-    calibrated: tuple[np.ndarray, np.ndarray] | None = None,
-) -> np.ndarray:
-    """Rows whose verdict depends on ``decide``'s ``cold_before``: not ripe, no contact request, not cold
-    now, and under ``exit_factor`` times the readiness level (inside the hysteresis band). Everywhere else
-    ``decide`` gives the same verdict whatever ``cold_before`` says, so callers may skip the earlier looks
-    there. ``calibrated``: ``readiness_and_chance(policy, readiness, contact)`` when the caller has it."""
+def needs_earlier_look(policy: DecisionPolicy, first: Verdicts) -> np.ndarray:
+    """Rows whose verdict depends on ``decide``'s ``cold_before``, from ``first``, the verdicts ``decide``
+    gives without it: too green, no contact request, and under ``exit_factor`` times the readiness level
+    (inside the hysteresis band). Everywhere else ``decide`` gives the same verdict whatever
+    ``cold_before`` says, so callers may skip the earlier looks there and decide again only where needed."""
     gone_cold = policy.gone_cold
     if gone_cold.readiness_level is None:  # no band: with_hysteresis never keeps a lead cold
-        return np.zeros(len(readiness), dtype=bool)
-    contact = np.asarray(contact, dtype=bool)
-    readiness, chance = calibrated or readiness_and_chance(policy, readiness, contact)
-    ripe = (chance >= policy.threshold) | rule_ripe(contact, fit, policy.hand_raisers)
-    in_band = readiness < gone_cold.exit_factor * gone_cold.readiness_level
-    return in_band & ~ripe & ~contact & ~plain_cold(readiness, days_inactive, ripe, gone_cold)
+        return np.zeros(len(first.verdict), dtype=bool)
+    in_band = first.readiness < gone_cold.exit_factor * gone_cold.readiness_level
+    return in_band & (first.verdict == TOO_GREEN) & ~first.contact_requested
 
 
 def decide(
@@ -251,8 +273,9 @@ def decide(
         cold = with_hysteresis(cold, cold_before, readiness, ripe, policy.gone_cold)
     # A lead that has just asked for contact has not gone cold, whatever its score: it is engaged now.
     cold &= ~contact
-    verdict = np.where(ripe, RIPE, np.where(cold, GONE_COLD, TOO_GREEN))
-    source = np.where(by_rule, FROM_RULE, FROM_MODEL)
+    # Indexing fixed name arrays: np.where over Python strings converts them on every call.
+    verdict = _VERDICT_NAMES[np.where(ripe, 0, np.where(cold, 2, 1))]
+    source = _SOURCE_NAMES[by_rule.astype(np.intp)]
     return Verdicts(
         verdict=verdict,
         readiness=readiness,

@@ -55,15 +55,22 @@ class Percentiles(_Frozen):
             raise ValueError("needs at least two non-decreasing readiness quantiles")
         return quantiles
 
+    @functools.cached_property
+    def _curves(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The quantiles, the negated quantiles reversed, and the ranks, as arrays: built once per card,
+        not per request (a cached property is not a field: equality and dumps ignore it)."""
+        q = np.asarray(self.quantiles, dtype=float)
+        return q, np.ascontiguousarray(-q[::-1]), _ranks(len(q))
+
     def of(self, readiness: np.ndarray) -> np.ndarray:
         """Percentile (0-100, one decimal) of each readiness among the training population."""
-        q = np.asarray(self.quantiles, dtype=float)
+        q, negated, ranks = self._curves
         r = np.asarray(readiness, dtype=float)
-        ranks = _ranks(len(q))
         # Ties (flat stretches of the quantile curve) get the middle of their rank range, not its start.
         lower = np.interp(r, q, ranks, left=0.0, right=100.0)
-        upper = 100.0 - np.interp(-r, -q[::-1], ranks, left=0.0, right=100.0)
-        return np.round((lower + upper) / 2, 1)
+        upper = 100.0 - np.interp(-r, negated, ranks, left=0.0, right=100.0)
+        # np.round(x, 1) is rint(x * 10) / 10; the ufuncs skip its dispatch (a single lead on the API).
+        return np.rint((lower + upper) * 5.0) / 10.0
 
     def percentile(self, readiness: float) -> float:
         """``of`` for one readiness."""
@@ -83,11 +90,15 @@ class GradeEdges(_Frozen):
             raise ValueError(f"grade edges must satisfy C <= B <= A, got A={self.a}, B={self.b}, C={self.c}")
         return self
 
+    @functools.cached_property
+    def _edges(self) -> np.ndarray:
+        return np.array([self.c, self.b, self.a])  # built once per card (not a field)
+
     def grades(self, readiness: np.ndarray) -> np.ndarray:
         """Grade letter (A-D) of each readiness."""
         r = np.asarray(readiness, dtype=float)
         # How many edges (C, B, A: non-decreasing) the readiness reaches; NaN reaches none: D.
-        reached = np.searchsorted(np.array([self.c, self.b, self.a]), r, side="right")
+        reached = np.searchsorted(self._edges, r, side="right")
         return _GRADE_LETTERS[np.where(np.isnan(r), 0, reached)]
 
     def grade(self, readiness: float) -> str:

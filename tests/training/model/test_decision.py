@@ -85,6 +85,29 @@ def test_contact_requested_only_within_the_window() -> None:
     assert flags.tolist() == [True, False]  # lead 1's hand-raising event is 15 days old
 
 
+def test_contact_requested_with_one_row_per_lead_equals_the_sorted_path() -> None:
+    """The API's batches (one row per lead) take a path without a sort; it agrees with the general one
+    (the same rows given twice, so that each lead has two rows), unknown and negative lead codes included."""
+    rng = np.random.default_rng(11)
+    for _ in range(50):
+        n, m = int(rng.integers(1, 6)), int(rng.integers(1, 40))
+        rows_lead = rng.permutation(8)[:n]
+        rows_ns = rng.integers(10, 40, n) * DAY
+        events_lead = rng.integers(-1, 10, m)
+        events_ns = rng.integers(0, 45, m) * DAY
+        hand = rng.random(m) < 0.5
+        fast = contact_requested(rows_lead, rows_ns, events_lead, events_ns, hand, 7.0)
+        both = contact_requested(
+            np.concatenate([rows_lead, rows_lead]),
+            np.concatenate([rows_ns, rows_ns]),
+            events_lead,
+            events_ns,
+            hand,
+            7.0,
+        )
+        assert fast.tolist() == both[:n].tolist() == both[n:].tolist()
+
+
 def test_rule_needs_it_enabled_a_contact_request_and_fit_above_the_floor() -> None:
     contact = np.array([True, True, False, True, True])
     fit = np.array(["B", "D", "A", "C", None], dtype=object)
@@ -288,7 +311,8 @@ def test_the_earlier_looks_are_needed_exactly_where_they_can_change_the_verdict(
     contact = rng.random(n) < 0.2
     fit = rng.choice(np.array(["A", "B", "C", "D"], dtype=object), n)
     for p in (policy(), policy(hand_raisers=HandRaisers(rule_enabled=True, min_fit="B"))):
-        needed = needs_earlier_look(p, readiness=readiness, days_inactive=days, contact=contact, fit=fit)
+        first = decide(p, readiness=readiness, days_inactive=days, contact=contact, fit=fit)
+        needed = needs_earlier_look(p, first)
         cold_before, warm_before = (
             decide(
                 p,
@@ -302,10 +326,10 @@ def test_the_earlier_looks_are_needed_exactly_where_they_can_change_the_verdict(
         )
         assert 0 < needed.sum() < n
         assert (cold_before.verdict[~needed] == warm_before.verdict[~needed]).all()
+        assert (first.verdict == warm_before.verdict).all()  # no earlier look: as if warm before
         assert (cold_before.verdict[needed] == GONE_COLD).all() and (
             warm_before.verdict[needed] == TOO_GREEN
         ).all()
     no_band = policy(gone_cold=GoneCold(available=True, min_days_inactive=30.0))
-    assert not needs_earlier_look(
-        no_band, readiness=readiness, days_inactive=days, contact=contact, fit=fit
-    ).any()
+    no_band_first = decide(no_band, readiness=readiness, days_inactive=days, contact=contact, fit=fit)
+    assert not needs_earlier_look(no_band, no_band_first).any()
