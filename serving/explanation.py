@@ -21,6 +21,7 @@ model's prediction.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -341,7 +342,7 @@ class FeatureValues:
         values = self._numeric.get(name)
         if values is not None:
             value = float(values[row])
-            return None if np.isnan(value) else round(value, 6)
+            return None if math.isnan(value) else round(value, 6)
         names = self._categorical.get(name)
         return None if names is None else str(names[row])  # missing values are the "missing" category
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,6 @@ from training.features.snapshots import CUTOFF, SnapshotBatch
 from training.features.timestamps import timestamps_ns
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 # int64 nanoseconds (the unit of every time in the pipeline) reach from 1677 to 2262.
 EARLIEST = pd.Timestamp.min.ceil("s").to_pydatetime().replace(tzinfo=UTC)
 LATEST = pd.Timestamp.max.floor("s").to_pydatetime().replace(tzinfo=UTC)
@@ -149,7 +148,10 @@ def ns_of(moment: datetime) -> int:
     """Nanoseconds since the epoch; a time without a zone is UTC (as in the data contract)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // _MICROSECOND * 1000
+    # The timedelta's parts in integer arithmetic: exact, and about half the cost of flooring it by a
+    # one-microsecond timedelta (this runs once per event of every request).
+    elapsed = moment - _EPOCH
+    return ((elapsed.days * 86_400 + elapsed.seconds) * 1_000_000 + elapsed.microseconds) * 1000
 
 
 def _in_range(moment: datetime) -> bool:

@@ -100,8 +100,10 @@ def write_event_features(
             every_decayed = timeline.decayed(chunk, list(half_lives.values()))
             for h, decayed in zip(half_lives, every_decayed, strict=True):
                 write(slot_rows[(_DECAYED, None, None, h)][chunk], decayed)
-                for slot_values in decayed:  # slot by slot: the same float sums however slots are chunked
-                    decayed_totals[h] += slot_values
+                # Slot by slot, in one call: ``add.accumulate`` adds the rows in order onto the running
+                # total, the same float sums however slots are chunked.
+                running = np.concatenate([decayed_totals[h][None, :], decayed])
+                decayed_totals[h] = np.add.accumulate(running, axis=0)[-1]
         high_intent = is_high_intent[chunk]
         if high_intent.any():
             first = np.fmax.reduce(timeline.days_since_first(chunk)[high_intent], axis=0)

@@ -116,9 +116,11 @@ class EventTimeline:
             self._keys, np.arange(n_slots + 1, dtype=np.int64) * self._slot_span
         )
 
-        # Queries are run in key order (cache-friendly searchsorted) and scattered back.
+        # Queries are run in key order (cache-friendly searchsorted) and gathered back (``_finish``).
         lead_base = snapshot_codes * self.span
         self._query_order = np.argsort(lead_base + self._time(self.cutoff_ns), kind="stable")
+        self._snapshot_order = np.empty_like(self._query_order)  # the inverse permutation
+        self._snapshot_order[self._query_order] = np.arange(len(self._query_order))
         self._sorted_lead_base = lead_base[self._query_order]
         self._sorted_cutoff_ns = self.cutoff_ns[self._query_order]
         per_chunk = max(1, min(n_slots, max_cells // max(self.n_snapshots, 1)))
@@ -126,6 +128,7 @@ class EventTimeline:
         self._targets: dict[int | None, np.ndarray] = {}
         self._positions: dict[int | None, np.ndarray] = {}
         self._positions_chunk: slice | None = None
+        self._slot_offsets = np.zeros((0, 1), dtype=np.int64)
         self._gaps_chunk: slice | None = None
         self._same_group = np.zeros(0, dtype=bool)
         self._gaps_ns = np.zeros(0)
@@ -142,12 +145,13 @@ class EventTimeline:
         chunk."""
         if chunk != self._positions_chunk:
             self._positions, self._positions_chunk = {}, chunk
+            # (k, 1): each slot's key offset, shared by every query of the chunk
+            self._slot_offsets = np.arange(chunk.start, chunk.stop, dtype=np.int64)[:, None] * self._slot_span
         if back_ns not in self._positions:
             if back_ns not in self._targets:
                 offset = 0 if back_ns is None else self._time(self._sorted_cutoff_ns - back_ns)
                 self._targets[back_ns] = self._sorted_lead_base + offset
-            slot_offsets = np.arange(chunk.start, chunk.stop, dtype=np.int64) * self._slot_span
-            targets = slot_offsets[:, None] + self._targets[back_ns][None, :]
+            targets = self._slot_offsets + self._targets[back_ns][None, :]
             # Searching the chunk's own keys only: a far smaller array than all events when chunks are
             # single slots (training), the same when a chunk holds every slot (the API).
             low, high = int(self._slot_bounds[chunk.start]), int(self._slot_bounds[chunk.stop])
@@ -213,8 +217,8 @@ class EventTimeline:
     def _event_ns(self, chunk: slice, positions: np.ndarray) -> np.ndarray:
         """Times of the events at ``positions`` (per slot of the chunk and sorted query); meaningful
         only where the event belongs to the query's (slot, lead), which callers mask for."""
-        slot_offsets = np.arange(chunk.start, chunk.stop, dtype=np.int64)[:, None] * self._slot_span
-        return self.base + (self._keys[positions] - slot_offsets - self._sorted_lead_base) * self.unit
+        self._position(chunk, None)  # makes the chunk's slot offsets current (cached: no search)
+        return self.base + (self._keys[positions] - self._slot_offsets - self._sorted_lead_base) * self.unit
 
     def _days_since(self, chunk: slice, position: np.ndarray, found: np.ndarray) -> np.ndarray:
         if len(self._keys):
@@ -223,8 +227,7 @@ class EventTimeline:
         return self._finish(np.full(found.shape, np.nan))
 
     def _finish(self, sorted_values: np.ndarray) -> np.ndarray:
-        values = np.empty_like(sorted_values)
-        values[..., self._query_order] = sorted_values
+        values = sorted_values[..., self._snapshot_order]  # back to snapshot order (one gather)
         if not self._all_valid:
             values[..., ~self.valid] = np.nan
         return values

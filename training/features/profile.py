@@ -7,6 +7,7 @@ Categoricals become pandas ``category`` columns with a fixed category list (lear
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,10 +45,13 @@ def category_codes(
     lookup = _level_lookup(tuple(levels))
     other, missing = len(levels), len(levels) + 1
     # A raw value literally named "other"/"missing" is not a learned level, so it maps to other: unseen.
-    position = np.fromiter((lookup.get(str(value), other) for value in distinct), np.int32, len(distinct))
-    if not len(position):
-        return np.full(len(codes), missing, dtype=np.int32)
-    return np.where(codes >= 0, position[np.maximum(codes, 0)], missing).astype(np.int32)
+    # The table's last entry is "missing", which code -1 picks: one gather, no mask.
+    table = np.fromiter(
+        itertools.chain((lookup.get(str(value), other) for value in distinct), (missing,)),
+        np.int32,
+        len(distinct) + 1,
+    )
+    return table[codes]
 
 
 @functools.lru_cache(maxsize=1024)

@@ -39,6 +39,7 @@ class FeatureEncoder:
     categorical: np.ndarray  # positions of category features
     numeric_prefix: bool  # numeric features are exactly the first len(numeric) columns
     categories: Mapping[str, pd.Index]
+    str_names: tuple[str, ...] = ()  # the names as strings (explanations name their features per call)
     _matrix_layouts: dict[int, _MatrixLayout] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -48,6 +49,7 @@ class FeatureEncoder:
         return cls(
             names=names,
             columns=pd.Index(names),
+            str_names=tuple(map(str, names)),
             numeric=numeric,
             categorical=np.flatnonzero(is_category),
             numeric_prefix=bool(np.array_equal(numeric, np.arange(len(numeric)))),

@@ -334,10 +334,10 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         once, for the contributions only.
         """
         self.require_fitted("calibration_slope_")
-        values = self._contributions_from_matrix(self.encoder().encode(X))
+        encoder = self.encoder()
+        values = self._contributions_from_matrix(encoder.encode(X))
         raw = values.sum(axis=1)
-        names = tuple(map(str, self.feature_names_in_))
-        return Explanation(self.calibrate(raw), raw, values[:, :-1], values[:, -1], names)
+        return Explanation(self.calibrate(raw), raw, values[:, :-1], values[:, -1], encoder.str_names)
 
     def predict_proba(self, X: Features) -> np.ndarray:
         """Calibrated class probabilities, columns in the order of ``classes_`` (scikit-learn's contract)."""

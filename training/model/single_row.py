@@ -68,13 +68,19 @@ class SingleRowPredictor:
         rows = np.ascontiguousarray(matrix, dtype=np.float64)
         out = np.empty((len(rows), width), dtype=np.float64)
         written = ctypes.c_int64()
+        written_ref = ctypes.byref(written)
+        # Row addresses by arithmetic on the two C-contiguous buffers: ``rows[i].ctypes.data_as`` built
+        # three Python objects per row, a visible share of a single-lead answer.
+        row_address, row_stride = rows.ctypes.data, rows.strides[0]
+        out_address, out_stride = out.ctypes.data, out.strides[0]
+        predict = _LIB.LGBM_BoosterPredictForMatSingleRowFast
         for i in range(len(rows)):
             _safe_call(
-                _LIB.LGBM_BoosterPredictForMatSingleRowFast(
+                predict(
                     handle,
-                    rows[i].ctypes.data_as(ctypes.c_void_p),
-                    ctypes.byref(written),
-                    out[i].ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+                    ctypes.c_void_p(row_address + i * row_stride),
+                    written_ref,
+                    ctypes.c_void_p(out_address + i * out_stride),
                 )
             )
         return out

@@ -3,6 +3,7 @@ record and field; the parsed path equals ``batch_from_columns`` on parsed values
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 from training.data.contract import EVENT_TYPE, LEAD_ID, OCCURRED_AT
 from training.data.live import LeadIn, parse_leads
-from training.data.live_arrays import batch_from_columns, batch_from_records
+from training.data.live_arrays import batch_from_columns, batch_from_records, ns_of
 from training.features.snapshots import CUTOFF, SnapshotBatch
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
@@ -163,3 +164,18 @@ def test_records_are_checked_like_api_requests(record: dict[str, Any], message: 
     records = [{LEAD_ID: "ok"}, record]
     with pytest.raises(ValueError, match=message):
         batch_from_records(records, numeric_columns=["employees"], default_as_of=T0)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2024, 2, 29, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(1969, 12, 31, 23, 59, 59, 1, tzinfo=UTC),  # before the epoch: negative days
+        datetime(1677, 9, 22, 0, 0, 1),  # near the earliest int64 nanosecond, without a zone (UTC)
+        datetime(2262, 4, 11, 23, 47, 16, 854_775, tzinfo=UTC),  # near the latest
+        datetime(2025, 3, 30, 2, 30, 0, 123_456, tzinfo=timezone(timedelta(hours=-7, minutes=-30))),
+    ],
+)
+def test_ns_of_equals_pandas_nanoseconds(moment: datetime) -> None:
+    expected = pd.Timestamp(moment if moment.tzinfo else moment.replace(tzinfo=UTC)).value
+    assert ns_of(moment) == expected
