@@ -67,8 +67,8 @@ def train_and_register(work: Path, n_leads: int, seed: int) -> tuple[Any, Any]:
     from training.model.serving_stats import build_serving_stats
     from training.pyfunc import log_bundle
     from training.registry import promote, register_candidate
+    from training.registry.tracking import configure_tracking
     from training.simulation.simulator import simulate
-    from training.tracking import configure_tracking
 
     dataset = simulate(n_leads, seed).dataset
     labelled = build_snapshots(dataset, SnapshotPolicy(every_days=14, horizon_days=90, max_per_lead=8))

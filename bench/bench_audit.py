@@ -26,7 +26,7 @@ from training.config import TrainConfig
 from training.data.io import load_dataset
 from training.data.mapping import import_export
 from training.pipeline import MODEL, TrainingOutcome, fit_and_evaluate
-from training.promotion import ChallengerEvidence, decide_promotion
+from training.registry.promotion import ChallengerEvidence, decide_promotion
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Leakage audit on real exports"

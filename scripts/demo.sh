@@ -33,7 +33,7 @@ fi
 # challenger, so that the demo still shows the API (the summary above says why it was not promoted).
 MODEL_URI=$(python - <<'PY'
 from training.registry import current_champion
-from training.tracking import configure_tracking
+from training.registry.tracking import configure_tracking
 configure_tracking()
 print("models:/lead-maturity@" + ("champion" if current_champion("lead-maturity") else "challenger"))
 PY

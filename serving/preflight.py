@@ -13,7 +13,7 @@ from pathlib import Path
 
 from serving.settings import Settings
 from training.bundle import CARD_FILE, PIPELINE_FILE
-from training.tracking import DEFAULT_DB_FILE
+from training.registry.tracking import DEFAULT_DB_FILE
 
 _ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/@]+)$")
 _VERSION_URI = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<version>\d+)$")
@@ -59,7 +59,7 @@ def _check_registered(model_uri: str, store: str) -> None:
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    from training.tracking import quiet_mlflow
+    from training.registry.tracking import quiet_mlflow
 
     quiet_mlflow()
     client = MlflowClient(tracking_uri=store, registry_uri=os.environ.get("MLFLOW_REGISTRY_URI") or store)

@@ -16,8 +16,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from training.audit.console import audit_renderables, drift_renderables, guard_table
 from training.console import console, key_value_table, progress_bar, stage_progress, user_errors
-from training.console_audit import audit_renderables, drift_renderables, guard_table
 
 if TYPE_CHECKING:
     from training.train import TrainingRun
@@ -304,8 +304,8 @@ def report(
     from training.data.contract import GROUND_TRUTH_FILE
     from training.data.io import load_dataset
     from training.registry import load_bundle
+    from training.registry.tracking import configure_tracking
     from training.report.build import build_report, write_report
-    from training.tracking import configure_tracking
 
     with user_errors():
         configure_tracking()
@@ -341,7 +341,7 @@ def promote(
     version with blocking findings is never promoted.
     """
     from training.registry import promote as promote_version
-    from training.tracking import configure_tracking
+    from training.registry.tracking import configure_tracking
 
     with user_errors():
         configure_tracking()
@@ -357,7 +357,7 @@ def rollback(
 ) -> None:
     """Move the champion back to the previous champion."""
     from training.registry import rollback as rollback_champion
-    from training.tracking import configure_tracking
+    from training.registry.tracking import configure_tracking
 
     with user_errors():
         configure_tracking()

@@ -204,7 +204,7 @@ class TrainConfig(_Section):
     exclude_columns: tuple[str, ...] = ()
     #: ``[audit]``: thresholds of the leakage audit, and the columns whose blocking findings are accepted
     audit: AuditSettings = AuditSettings()
-    #: ``[promotion]``: the promotion guards (``training.promotion``)
+    #: ``[promotion]``: the promotion guards (``training.registry.promotion``)
     promotion: PromotionSettings = PromotionSettings()
     model_name: str = Field(default="lead-maturity", min_length=1)
     experiment_name: str = Field(default="leadripe", min_length=1)

@@ -68,7 +68,7 @@ class AuditSettings(BaseModel):
 
 
 class PromotionSettings(BaseModel):
-    """When a challenger may become champion automatically (see ``training.promotion``)."""
+    """When a challenger may become champion automatically (see ``training.registry.promotion``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

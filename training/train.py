@@ -24,11 +24,9 @@ from training.data.contract import GROUND_TRUTH_FILE, LeadDataset
 from training.data.io import find_table, load_dataset
 from training.data.validation import Mode, ValidationReport, write_rejects
 from training.features.targets import TARGET_DATE_COLUMN, check_target_available
-from training.interrupted import repair_interrupted, run_identity_tags
 from training.model.plots import save_evaluation_plots
 from training.model.ranking import roc_auc
 from training.pipeline import MODEL, StageCallback, TrainingOutcome, fit_and_evaluate
-from training.promotion import ChallengerEvidence, ChampionEvidence, PromotionDecision, decide_promotion
 from training.pyfunc import log_bundle
 from training.registry import (
     AUDIT_BLOCKED_TAG,
@@ -37,10 +35,17 @@ from training.registry import (
     register_candidate,
     version_tags,
 )
+from training.registry.interrupted import repair_interrupted, run_identity_tags
+from training.registry.promotion import (
+    ChallengerEvidence,
+    ChampionEvidence,
+    PromotionDecision,
+    decide_promotion,
+)
+from training.registry.tracking import configure_tracking
 from training.report.build import build_report, write_report
 from training.scoring import score_batch
 from training.snapshot_source import SnapshotSource
-from training.tracking import configure_tracking
 
 #: Where snapshots and features are built: this machine, or a Spark cluster (``training.spark``).
 Engine = Literal["local", "spark"]
@@ -58,7 +63,7 @@ class TrainingRun:
     decision: PromotionDecision
     champion_before: int | None
     champion_auc_on_new_window: float | None
-    #: What was cleaned up after earlier interrupted runs (``training.interrupted``), in words.
+    #: What was cleaned up after earlier interrupted runs (``training.registry.interrupted``), in words.
     repairs: list[str] = field(default_factory=list)
 
     @property
@@ -190,7 +195,7 @@ def _champion_auc(champion: ModelBundle, outcome: TrainingOutcome) -> float:
 
     A champion that cannot score the new data at all (other profile columns, another company's
     export, an artifact of an older leadripe) cannot be compared: NaN, and it no longer vetoes the
-    challenger (``training.promotion``).
+    challenger (``training.registry.promotion``).
     """
     try:
         scores = score_batch(champion, outcome.test_batch)["readiness"].to_numpy()

@@ -128,7 +128,7 @@ def _score_locally(
     from serving.batch.run import score_dataset
     from serving.model_holder import load_model
     from training.data.io import load_dataset
-    from training.tracking import configure_tracking
+    from training.registry.tracking import configure_tracking
 
     if not Path(model).is_dir():
         configure_tracking()

@@ -161,7 +161,7 @@ def score_with_spark(
     from pyspark.sql import functions as F
 
     from serving.model_holder import resolve_model_uri
-    from training.tracking import configure_tracking
+    from training.registry.tracking import configure_tracking
 
     started = time.perf_counter()
     session = spark or spark_session()

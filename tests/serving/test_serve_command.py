@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from serving.cli import app
 from training.bundle import ModelBundle
-from training.tracking import configure_tracking
+from training.registry.tracking import configure_tracking
 
 runner = CliRunner()
 

@@ -24,8 +24,8 @@ from training.features.transformer import LeadFeatures
 from training.model.readiness import ReadinessModel, build_pipeline
 from training.pyfunc import log_bundle, pinned_requirements
 from training.registry import CHALLENGER, load_bundle, register_candidate
+from training.registry.tracking import configure_tracking
 from training.scoring import score_records
-from training.tracking import configure_tracking
 
 NAME = "lead-maturity"
 URI = f"models:/{NAME}@{CHALLENGER}"

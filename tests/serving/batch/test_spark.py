@@ -123,7 +123,7 @@ def registry_uri(batch_bundle: object, tmp_path_factory: pytest.TempPathFactory)
 
     from training.pyfunc import log_bundle
     from training.registry import promote, register_candidate
-    from training.tracking import configure_tracking
+    from training.registry.tracking import configure_tracking
 
     uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
     previous = mlflow.get_tracking_uri()

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from training.console_audit import drift_renderables
+from training.audit.console import drift_renderables
 from training.model.drift import drift_report
 from training.model.out_of_range import out_of_range, out_of_range_warning
 

@@ -14,7 +14,7 @@ two promotions back; when no earlier champion remains it refuses with a ``Regist
 A failed or interrupted training run never changes the champion: aliases move only in
 ``register_candidate`` / ``promote``, which training calls after the model is fully logged.
 
-Every function works on the store chosen by ``training.tracking.configure_tracking`` (call it first).
+Every function works on the store chosen by ``training.registry.tracking.configure_tracking`` (call it first).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """After a killed ``leadripe train``: orphaned runs marked FAILED, half-registered versions removed,
-the champion untouched (training.interrupted)."""
+the champion untouched (training.registry.interrupted)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,15 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from training import train as train_module
-from training.interrupted import FAILURE_TAG, HOST_TAG, PID_TAG, repair_interrupted, run_identity_tags
 from training.registry import CHALLENGER, CHAMPION
-from training.tracking import configure_tracking
+from training.registry.interrupted import (
+    FAILURE_TAG,
+    HOST_TAG,
+    PID_TAG,
+    repair_interrupted,
+    run_identity_tags,
+)
+from training.registry.tracking import configure_tracking
 
 NAME = "lead-maturity"
 

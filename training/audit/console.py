@@ -9,7 +9,7 @@ from rich.text import Text
 
 from training.audit import AuditReport, Severity
 from training.model.drift import DriftReport
-from training.promotion import PromotionDecision
+from training.registry.promotion import PromotionDecision
 
 STYLE = {Severity.BLOCKING: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 

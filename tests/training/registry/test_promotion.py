@@ -7,7 +7,7 @@ import math
 import pytest
 
 from training.guard_settings import PromotionSettings
-from training.promotion import ChallengerEvidence, ChampionEvidence, decide_promotion
+from training.registry.promotion import ChallengerEvidence, ChampionEvidence, decide_promotion
 
 GOOD = ChallengerEvidence(
     0.80, (0.76, 0.84), {"logistic_baseline": (0.03, 0.01, 0.05), "points_baseline": (0.01, -0.004, 0.02)}

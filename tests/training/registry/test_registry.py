@@ -22,7 +22,6 @@ from sklearn.pipeline import Pipeline
 
 from training.bundle import ModelBundle, ModelCard
 from training.data.live_arrays import batch_from_records
-from training.promotion import ChallengerEvidence, ChampionEvidence, decide_promotion
 from training.pyfunc import log_bundle
 from training.registry import (
     AUDIT_BLOCKED_TAG,
@@ -38,8 +37,9 @@ from training.registry import (
     register_candidate,
     rollback,
 )
+from training.registry.promotion import ChallengerEvidence, ChampionEvidence, decide_promotion
+from training.registry.tracking import _artifact_location, _default_uri, configure_tracking
 from training.scoring import score_records
-from training.tracking import _artifact_location, _default_uri, configure_tracking
 
 AS_OF = pd.Timestamp("2024-03-01", tz="UTC")
 
