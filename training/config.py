@@ -189,7 +189,7 @@ class TrainConfig(_Section):
     #: training / test snapshots at most: above, snapshots are sampled so that memory stays bounded on
     #: one machine (None: no limit; see ``training.model.sampling``): the training snapshots thinned
     #: within each lead first, the test snapshots by whole leads. 100k simulated leads make ~0.84M
-    #: training snapshots, 1M leads ~8.4M; a 1M-lead run at these budgets passed 12 GiB (BENCHMARKS.md).
+    #: training snapshots, 1M leads ~8.4M; a 1M-lead run at these budgets peaked at 17.8 GiB (BENCHMARKS.md).
     max_train_snapshots: int | None = Field(default=2_000_000, ge=1000)
     max_test_snapshots: int | None = Field(default=1_000_000, ge=1000)
     #: above ``max_train_snapshots``, a lead's training snapshots are thinned down to this share at
