@@ -139,14 +139,18 @@ class EventTimeline:
             shifted //= self.unit
         return shifted
 
-    def _position(self, chunk: slice, back_ns: int | None) -> np.ndarray:
-        """Per slot of the chunk and (sorted) query: first key position at/after ``cutoff - back`` within
-        the query's (slot, lead) (``back=None``: its first event). Cached per chunk, as features go chunk by
-        chunk."""
+    def _use_chunk(self, chunk: slice) -> None:
+        """Make ``chunk`` the one the per-chunk caches (positions, slot offsets) hold."""
         if chunk != self._positions_chunk:
             self._positions, self._positions_chunk = {}, chunk
             # (k, 1): each slot's key offset, shared by every query of the chunk
             self._slot_offsets = np.arange(chunk.start, chunk.stop, dtype=np.int64)[:, None] * self._slot_span
+
+    def _position(self, chunk: slice, back_ns: int | None) -> np.ndarray:
+        """Per slot of the chunk and (sorted) query: first key position at/after ``cutoff - back`` within
+        the query's (slot, lead) (``back=None``: its first event). Cached per chunk, as features go chunk by
+        chunk."""
+        self._use_chunk(chunk)
         if back_ns not in self._positions:
             if back_ns not in self._targets:
                 offset = 0 if back_ns is None else self._time(self._sorted_cutoff_ns - back_ns)
@@ -217,7 +221,7 @@ class EventTimeline:
     def _event_ns(self, chunk: slice, positions: np.ndarray) -> np.ndarray:
         """Times of the events at ``positions`` (per slot of the chunk and sorted query); meaningful
         only where the event belongs to the query's (slot, lead), which callers mask for."""
-        self._position(chunk, None)  # makes the chunk's slot offsets current (cached: no search)
+        self._use_chunk(chunk)
         return self.base + (self._keys[positions] - self._slot_offsets - self._sorted_lead_base) * self.unit
 
     def _days_since(self, chunk: slice, position: np.ndarray, found: np.ndarray) -> np.ndarray:

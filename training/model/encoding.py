@@ -39,7 +39,7 @@ class FeatureEncoder:
     categorical: np.ndarray  # positions of category features
     numeric_prefix: bool  # numeric features are exactly the first len(numeric) columns
     categories: Mapping[str, pd.Index]
-    str_names: tuple[str, ...] = ()  # the names as strings (explanations name their features per call)
+    str_names: tuple[str, ...]  # the names as strings (explanations name their features per call)
     _matrix_layouts: dict[int, _MatrixLayout] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod

@@ -16,7 +16,7 @@ from training.data.contract import CREATED_AT, EVENT_TYPE, LEAD_ID, OCCURRED_AT
 from training.data.live_arrays import batch_from_records
 from training.features import events as features_events
 from training.features.events import EventTimeline, decayed_prefix, type_slots
-from training.features.profile import MISSING, OTHER
+from training.features.profile import MISSING, OTHER, category_codes
 from training.features.snapshot_arrays import SnapshotArrays, codes_of, lead_codes
 from training.features.snapshots import CUTOFF, SnapshotBatch, timestamps_ns
 from training.features.transformer import LeadFeatures
@@ -601,3 +601,13 @@ def test_several_half_lives_in_one_scan_equal_one_scan_each() -> None:
                     alone = timeline.decayed(chunk, half_life)
                     assert together.shape[1:] == alone.shape
                     assert np.array_equal(together[k], alone)
+
+
+def test_category_codes_map_known_unseen_and_missing_values() -> None:
+    levels = ["de", "fr"]  # category order: de, fr, other, missing
+    codes = np.array([0, -1, 1, 2, 3, -1])
+    distinct = ["fr", "us", OTHER, "de"]  # "us" unseen; a raw "other" is not a learned level
+    assert category_codes(codes, distinct, levels).tolist() == [1, 3, 2, 2, 0, 3]
+    assert category_codes(codes, distinct, levels).dtype == np.int32
+    # No distinct values at all: every row is missing.
+    assert category_codes(np.array([-1, -1]), [], levels).tolist() == [3, 3]
