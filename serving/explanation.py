@@ -222,6 +222,16 @@ class Explainer:
         sentence = reason_sentence(facts, value, reference, direction, evidence)
         return fields, None if evidence is None else dict(evidence.__dict__), sentence
 
+    def evidence_inputs(self, facts: FeatureFacts) -> tuple[bool, str | None]:
+        """What ``evidence`` reads for this feature's reasons besides the facts: whether the lead's value
+        (profile signals' levels and bands), and which feature gives the presence count (event signals;
+        None: none). Batch reasons look the evidence up once per distinct input
+        (``serving.batch.reasons``)."""
+        stats = self.signal_stats.get(facts.signal)
+        if isinstance(stats, EventSignalStats):
+            return False, self._presence.get(facts.signal)
+        return isinstance(stats, CategoricalSignalStats | NumericSignalStats), None
+
     def evidence(self, facts: FeatureFacts, value: Any, presence: Any) -> Evidence | None:
         """The signal's historical win rates for leads like this one, or None when unknown. ``presence``:
         the lead's count of the signal's events in its stats window (event signals only)."""

@@ -242,7 +242,12 @@ class LeadScorer:
         return arrays_from_leads(leads, default_as_of, self.categorical_columns, self.numeric_columns)
 
     def run_model(
-        self, arrays: SnapshotArrays, *, explain: bool = True, counterfactuals: SnapshotArrays | None = None
+        self,
+        arrays: SnapshotArrays,
+        *,
+        explain: bool = True,
+        counterfactuals: SnapshotArrays | None = None,
+        defer_earlier_looks: bool = False,
     ) -> Scored:
         """Features, calibrated readiness, raw score and exact contributions for every snapshot (and the
         features only of ``counterfactuals``, computed in the same transform call).
@@ -251,14 +256,15 @@ class LeadScorer:
         need the readiness only (batch scores without reasons): ``raw`` and ``base_value`` are then NaN
         and ``contributions`` has no columns. The readiness comes from the trees' plain prediction, which
         equals the sum of the contributions up to float rounding (~1e-15).
+
+        ``defer_earlier_looks``: the earlier looks of the gone-cold hysteresis are computed when ``decide``
+        asks for them, for those rows only (batch scoring; ``EarlierLooks``); the answers are the same.
         """
-        looks = transform_looks(self.features, arrays, self._lookback, counterfactuals)
-        features = looks.now
-        earlier = (
-            None
-            if looks.earlier is None or self._lookback is None
-            else EarlierLooks(looks.earlier, self._lookback)
+        looks = transform_looks(
+            self.features, arrays, self._lookback, counterfactuals, defer_earlier=defer_earlier_looks
         )
+        features = looks.now
+        earlier = looks.earlier
         if not explain:
             readiness = np.asarray(self.model.readiness(features), dtype=float)
             unknown = np.full(len(readiness), np.nan)

@@ -44,7 +44,8 @@ def explain_snapshots(bundle: ModelBundle, batch: SnapshotBatch, *, top: int = 3
         raise ValueError(f"top must be at least 1, got {top}")
     scorer = LeadScorer(bundle, version=str(bundle.card.version or "local"), source="memory")
     arrays = SnapshotArrays.from_batch(batch, scorer.categorical_columns, scorer.numeric_columns)
-    scored = scorer.run_model(arrays)
+    # No decision here: the earlier looks of the hysteresis are never read, so never computed.
+    scored = scorer.run_model(arrays, defer_earlier_looks=True)
     explainer = scorer.explainer
     axes = explainer.axes(scored.contributions)
     explanations = explainer.explanations(

@@ -18,16 +18,20 @@ the API for a single lead.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from serving.batch.reasons import BatchReasons
 from serving.scorer import LeadScorer, Scored
+from serving.sentences import Direction
 from training.features.snapshot_arrays import SnapshotArrays
 
 REASON_FIELDS = ("signal", "feature", "value", "level", "contribution", "sentence")
-SIDES = ("up", "down")
+SIDES: tuple[Direction, ...] = ("up", "down")
 #: Relative readiness difference within which a fast (no-contribution) answer is recomputed exactly.
 _TIE_TOLERANCE = 1e-9
 
@@ -102,7 +106,7 @@ def model_answers(
     in a thread while ``answers_of`` (Python: decisions, reason sentences) works on the current one."""
     # The hand-raiser rule reads fit, which comes from the contributions: then they are always computed.
     explain = options.explain or scorer.policy.hand_raisers.rule_enabled
-    scored = scorer.run_model(arrays, explain=explain)
+    scored = scorer.run_model(arrays, explain=explain, defer_earlier_looks=True)
     if not explain:
         scored = _settle_near_ties(scorer, arrays, scored)
     return scored
@@ -173,40 +177,36 @@ def _settle_near_ties(scorer: LeadScorer, arrays: SnapshotArrays, scored: Scored
 
 
 def _reason_columns(scorer: LeadScorer, scored: Scored, per_side: int) -> pd.DataFrame:
-    """Fit, interest and the top reasons, from the scorer's own explainer (the API's answers, laid flat)."""
+    """Fit, interest and the top reasons: the API's answers, laid flat (``serving.batch.reasons`` builds
+    the same reasons per distinct fact rather than per lead)."""
     explainer = scorer.explainer
     axes = explainer.axes(scored.contributions)
-    explanations = explainer.explanations(
-        scored.features, scored.contributions, scored.raw, scored.base_value, axes, per_side
-    )
+    ranked = batch_reasons(scorer).ranked_reasons(scored.features, scored.contributions, per_side)
     columns: dict[str, object] = {
         "fit": pd.array([None if f is None else str(f) for f in axes.fit], dtype="str"),
         "interest": pd.array([None if i is None else int(i) for i in axes.interest], dtype="Int64"),
     }
-    for side, key in (("up", "positive"), ("down", "negative")):
-        for rank in range(per_side):
-            listed = [e[key][rank] if rank < len(e[key]) else None for e in explanations]
-            columns[reason_column(side, rank + 1, "signal")] = _text([r and r["signal"] for r in listed])
-            columns[reason_column(side, rank + 1, "feature")] = _text([r and r["feature"] for r in listed])
-            values = [None if r is None else r["value"] for r in listed]
-            columns[reason_column(side, rank + 1, "value")] = np.array(
-                [np.nan if v is None or isinstance(v, str) else float(v) for v in values]
-            )
-            columns[reason_column(side, rank + 1, "level")] = _text(
-                [v if isinstance(v, str) else None for v in values]
-            )
-            columns[reason_column(side, rank + 1, "contribution")] = np.array(
-                [np.nan if r is None else float(r["contribution"]) for r in listed]
-            )
-            columns[reason_column(side, rank + 1, "sentence")] = _text([r and r["sentence"] for r in listed])
+    for side in SIDES:
+        for rank, reasons in enumerate(ranked[side], start=1):
+            columns[reason_column(side, rank, "signal")] = pd.array(reasons.signal, dtype="str")
+            columns[reason_column(side, rank, "feature")] = pd.array(reasons.feature, dtype="str")
+            columns[reason_column(side, rank, "value")] = reasons.value
+            columns[reason_column(side, rank, "level")] = pd.array(reasons.level, dtype="str")
+            columns[reason_column(side, rank, "contribution")] = reasons.contribution
+            columns[reason_column(side, rank, "sentence")] = pd.array(reasons.sentence, dtype="str")
     return pd.DataFrame(columns)
 
 
-def _text(values: list[object]) -> pd.api.extensions.ExtensionArray:
-    return pd.array([None if v is None else str(v) for v in values], dtype="str")
+#: One ``BatchReasons`` (and its sentence cache) per scorer, kept as long as the scorer lives.
+_BATCH_REASONS: weakref.WeakKeyDictionary[LeadScorer, BatchReasons] = weakref.WeakKeyDictionary()
+_BATCH_REASONS_LOCK = threading.Lock()
 
 
-def _strings(values: np.ndarray, present: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    picked = values.astype(object)
-    picked[~present] = None
-    return pd.array(picked, dtype="str")
+def batch_reasons(scorer: LeadScorer) -> BatchReasons:
+    """The scorer's ``BatchReasons``, made on first use."""
+    with _BATCH_REASONS_LOCK:
+        reasons = _BATCH_REASONS.get(scorer)
+        if reasons is None or reasons.explainer is not scorer.explainer:
+            reasons = BatchReasons(scorer.explainer)
+            _BATCH_REASONS[scorer] = reasons
+        return reasons

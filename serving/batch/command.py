@@ -77,6 +77,16 @@ def score(
     chunk_size: Annotated[
         int, typer.Option("--chunk-size", min=1, help="Leads scored per chunk (memory).")
     ] = 100_000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Threads computing the next chunks' features and scores while the answers of one are "
+            "made (memory: one chunk each).",
+        ),
+    ] = 2,
     engine: EngineOption = "local",
     mode: Annotated[
         str,
@@ -104,6 +114,7 @@ def score(
             include_closed=all_leads,
             chunk_size=chunk_size,
             answers=AnswerOptions(reasons_per_side=reasons),
+            model_workers=workers,
         )
         if engine == "spark":
             from serving.batch.spark import score_with_spark

@@ -9,7 +9,7 @@ whatever the number of leads; ``score_dataset`` writes them (``serving.batch.out
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +27,8 @@ from training.features.snapshot_arrays import SnapshotArrays
 
 ProgressCallback = Callable[[int, int], None]
 DEFAULT_CHUNK_SIZE = 100_000
+#: Two model threads keep two cores busy without reasons (measured at 1M leads: BENCHMARKS.md).
+DEFAULT_MODEL_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -37,12 +39,16 @@ class BatchPlan:
     include_closed: bool = False
     chunk_size: int = DEFAULT_CHUNK_SIZE
     answers: AnswerOptions = field(default_factory=AnswerOptions)
+    #: Threads computing chunks' features and readiness ahead of the answers (see ``score_chunks``).
+    model_workers: int = DEFAULT_MODEL_WORKERS
 
     def __post_init__(self) -> None:
         if not self.as_of:
             raise ValueError("no as_of time to score at")
         if self.chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, got {self.chunk_size}")
+        if self.model_workers < 1:
+            raise ValueError(f"model_workers must be at least 1, got {self.model_workers}")
 
 
 @dataclass(frozen=True)
@@ -92,26 +98,26 @@ def score_chunks(
         )
     total = sum(len(s.positions) for s in selections)
     done = 0
-    # Two stages overlap on two cores: while this thread turns chunk k's model output into answers
-    # (Python: decisions, reason sentences) and the caller writes them, a worker thread computes chunk
-    # k + 1's features and TreeSHAP contributions (NumPy and LightGBM, which release the GIL). The
-    # answers are the same as one chunk after the other; only two chunks are in memory at a time.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadripe-model") as pool:
-        pending: tuple[Future[Scored], SnapshotArrays, np.ndarray] | None = None
+    # Two stages overlap: while this thread turns chunk k's model output into answers (decisions, reason
+    # columns) and the caller writes them, worker threads compute the next chunks' features and
+    # readiness (NumPy and LightGBM, which release the GIL). Answers come out in chunk order and are the
+    # same as one chunk after the other; at most ``model_workers + 1`` chunks are in memory at a time.
+    pending: deque[tuple[Future[Scored], SnapshotArrays, np.ndarray]] = deque()
+    with ThreadPoolExecutor(max_workers=plan.model_workers, thread_name_prefix="leadripe-model") as pool:
         for moment, selection in zip(plan.as_of, selections, strict=True):
             for start in range(0, len(selection.positions), plan.chunk_size):
                 positions = selection.positions[start : start + plan.chunk_size]
                 arrays = tables.arrays(positions, _ns(moment))
                 future = pool.submit(model_answers, scorer, arrays, plan.answers)
-                if pending is not None:
-                    frame = _finish(scorer, pending, plan.answers, summary)
+                pending.append((future, arrays, tables.lead_ids[positions]))
+                if len(pending) > plan.model_workers:
+                    frame = _finish(scorer, pending.popleft(), plan.answers, summary)
                     done += len(frame)
                     if on_progress is not None:
                         on_progress(done, total)
                     yield frame
-                pending = (future, arrays, tables.lead_ids[positions])
-        if pending is not None:
-            frame = _finish(scorer, pending, plan.answers, summary)
+        while pending:
+            frame = _finish(scorer, pending.popleft(), plan.answers, summary)
             done += len(frame)
             if on_progress is not None:
                 on_progress(done, total)

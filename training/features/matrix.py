@@ -63,6 +63,19 @@ class FeatureMatrix:
             dtypes=self.dtypes,
         )
 
+    def followed_by(self, other: FeatureMatrix) -> FeatureMatrix:
+        """These rows, then ``other``'s (same layout: the same transformer's output)."""
+        if other.numeric_names != self.numeric_names or other.categorical_names != self.categorical_names:
+            raise ValueError("feature matrices of different layouts cannot be joined")
+        return FeatureMatrix(
+            numeric_names=self.numeric_names,
+            numeric_block=np.concatenate([self.numeric_block, other.numeric_block], axis=1),
+            numeric_rows=self.numeric_rows,
+            categorical_names=self.categorical_names,
+            category_codes=np.concatenate([self.category_codes, other.category_codes], axis=1),
+            dtypes=self.dtypes,
+        )
+
     def split(self, n: int) -> tuple[FeatureMatrix, FeatureMatrix]:
         """The first ``n`` rows and the rest, as views (no copy): one transform call computes two looks
         at the same leads (the API's verdict hysteresis) and hands each to its reader."""

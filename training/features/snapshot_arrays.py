@@ -53,7 +53,15 @@ class SnapshotArrays:
         """These snapshots, then the same leads ``offsets_ns`` earlier, one copy per offset in order (same
         lead codes, same events), so that one feature transform computes every look."""
         offsets = [offsets_ns] if isinstance(offsets_ns, int) else list(offsets_ns)
-        copies = len(offsets) + 1
+        return self._looks([0, *offsets])
+
+    def at_earlier_looks(self, offsets_ns: Sequence[int]) -> SnapshotArrays:
+        """Only the earlier copies of ``with_earlier_looks``: the same leads ``offsets_ns`` earlier, one copy
+        per offset in order."""
+        return self._looks(list(offsets_ns))
+
+    def _looks(self, offsets: list[int]) -> SnapshotArrays:
+        copies = len(offsets)
 
         def repeat(values: np.ndarray) -> np.ndarray:
             return np.concatenate([values] * copies)
@@ -61,13 +69,38 @@ class SnapshotArrays:
         return SnapshotArrays(
             lead_codes=repeat(self.lead_codes),
             n_leads=self.n_leads,
-            cutoff_ns=np.concatenate([self.cutoff_ns, *(self.cutoff_ns - offset for offset in offsets)]),
+            cutoff_ns=np.concatenate([self.cutoff_ns - offset for offset in offsets]),
             created_ns=repeat(self.created_ns),
             event_lead_codes=self.event_lead_codes,
             event_ns=self.event_ns,
             event_types=self.event_types,
             numeric={name: repeat(values) for name, values in self.numeric.items()},
             categorical={name: (repeat(codes), names) for name, (codes, names) in self.categorical.items()},
+        )
+
+    def select(self, rows: np.ndarray) -> SnapshotArrays:
+        """The snapshots at positions ``rows`` (in that order) with their leads' events only, leads coded
+        afresh (``0..k-1`` in order of first appearance). Each snapshot's features are the same as in the
+        whole batch: a feature reads its own lead's events only."""
+        snapshot_leads = self.lead_codes[rows]
+        known = snapshot_leads >= 0
+        kept_leads, first = np.unique(snapshot_leads[known], return_index=True)
+        kept_leads = kept_leads[np.argsort(first, kind="stable")]  # in order of first appearance
+        new_code = np.full(self.n_leads + 1, -1, dtype=np.int64)  # the last entry maps code -1
+        new_code[kept_leads] = np.arange(len(kept_leads), dtype=np.int64)
+        event_codes = new_code[self.event_lead_codes]
+        events = np.flatnonzero(event_codes >= 0)
+        type_codes, type_names = self.event_types
+        return SnapshotArrays(
+            lead_codes=new_code[snapshot_leads],
+            n_leads=len(kept_leads),
+            cutoff_ns=self.cutoff_ns[rows],
+            created_ns=self.created_ns[rows],
+            event_lead_codes=event_codes[events],
+            event_ns=self.event_ns[events],
+            event_types=(np.asarray(type_codes)[events], type_names),
+            numeric={name: values[rows] for name, values in self.numeric.items()},
+            categorical={name: (codes[rows], names) for name, (codes, names) in self.categorical.items()},
         )
 
     def followed_by(self, other: SnapshotArrays) -> SnapshotArrays:

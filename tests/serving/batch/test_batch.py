@@ -194,6 +194,21 @@ def test_the_model_stage_of_the_next_chunk_runs_in_a_worker_thread(
     assert all(name == threading.main_thread().name for name in answers)
 
 
+def test_more_model_workers_give_the_same_rows_in_the_same_order(
+    batch_scorer: LeadScorer, batch_dataset: LeadDataset, tmp_path: Path
+) -> None:
+    def scores(workers: int) -> pd.DataFrame:
+        plan = BatchPlan(as_of=(AS_OF,), chunk_size=150, answers=AnswerOptions(2), model_workers=workers)
+        return batch_scores(batch_scorer, batch_dataset, tmp_path, plan)
+
+    one = scores(1)
+    assert len(one) > 450  # several chunks
+    for workers in (2, 3):
+        pd.testing.assert_frame_equal(scores(workers), one)
+    with pytest.raises(ValueError, match="model_workers"):
+        BatchPlan(as_of=(AS_OF,), model_workers=0)
+
+
 def test_open_leads_by_default_all_with_include_closed(
     batch_scorer: LeadScorer, batch_dataset: LeadDataset, tmp_path: Path
 ) -> None:
