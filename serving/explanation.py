@@ -117,9 +117,17 @@ class Explainer:
         return self.signal_labels.get(signal, signal)
 
     # ---------------------------------------------------------------------------------------- axes
+    @property
+    def fit_mask(self) -> np.ndarray:
+        """True for the features (in ``feature_names`` order) whose contributions make up fit."""
+        return self._fit_mask
+
     def axes(self, contributions: np.ndarray) -> AxesOfBatch:
         """Fit and interest of each row of an ``(n, n_features)`` contribution matrix."""
-        fit_sum, interest_sum = split_contributions(contributions, self._fit_mask)
+        return self.axes_of_sums(*split_contributions(contributions, self._fit_mask))
+
+    def axes_of_sums(self, fit_sum: np.ndarray, interest_sum: np.ndarray) -> AxesOfBatch:
+        """Fit and interest from the summed profile and engagement contributions of each row."""
         axes = self.stats.axes
         n = len(fit_sum)
         fit = axes.fit_grades(fit_sum) if axes.fit.available else np.full(n, None)

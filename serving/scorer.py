@@ -60,6 +60,9 @@ class Scored:
     base_value: np.ndarray
     earlier: EarlierLooks | None = None
     counterfactuals: FeatureMatrix | None = None  # of the snapshots ``run_model`` was given as such
+    #: (n, 2): the summed fit and interest contributions, when ``run_model`` computed them without the
+    #: contributions themselves (``axes=True``); None otherwise.
+    axis_sums: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +251,7 @@ class LeadScorer:
         explain: bool = True,
         counterfactuals: SnapshotArrays | None = None,
         defer_earlier_looks: bool = False,
+        axes: bool = False,
     ) -> Scored:
         """Features, calibrated readiness, raw score and exact contributions for every snapshot (and the
         features only of ``counterfactuals``, computed in the same transform call).
@@ -259,6 +263,9 @@ class LeadScorer:
 
         ``defer_earlier_looks``: the earlier looks of the gone-cold hysteresis are computed when ``decide``
         asks for them, for those rows only (batch scoring; ``EarlierLooks``); the answers are the same.
+        ``axes`` (with ``explain=False``): also the summed fit and interest contributions
+        (``Scored.axis_sums``), from the model's per-tree tables at about the cost of the prediction
+        (``ReadinessModel.readiness_and_group_sums``).
         """
         looks = transform_looks(
             self.features, arrays, self._lookback, counterfactuals, defer_earlier=defer_earlier_looks
@@ -266,10 +273,16 @@ class LeadScorer:
         features = looks.now
         earlier = looks.earlier
         if not explain:
-            readiness = np.asarray(self.model.readiness(features), dtype=float)
+            sums = None
+            if axes:
+                readiness, sums = self.model.readiness_and_group_sums(features, self.explainer.fit_mask)
+            else:
+                readiness = self.model.readiness(features)
+            readiness = np.asarray(readiness, dtype=float)
             unknown = np.full(len(readiness), np.nan)
+            no_contributions = np.zeros((len(readiness), 0))
             return Scored(
-                features, readiness, unknown, np.zeros((len(readiness), 0)), unknown, earlier, looks.extra
+                features, readiness, unknown, no_contributions, unknown, earlier, looks.extra, axis_sums=sums
             )
         # Contributions in feature_names_in_ order (= self.feature_names).
         explanation = self.model.explain(features)

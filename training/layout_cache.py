@@ -18,6 +18,8 @@ _CACHE = "_layout_cache"
 #: Other per-process caches derived from fitted attributes (e.g. ``ReadinessModel``'s single-row
 #: predictor, which holds C handles): rebuilt on first use, never pickled.
 TRANSIENT = "_transient_cache"
+#: ``ReadinessModel``'s per-tree group-sum tables (``training.model.tree_groups``): rebuilt, never pickled.
+TRANSIENT_GROUP_SUMS = "_group_sums_cache"
 
 
 class LayoutCached:
@@ -47,4 +49,5 @@ class LayoutCached:
         state = dict(parent())
         state.pop(_CACHE, None)
         state.pop(TRANSIENT, None)
+        state.pop(TRANSIENT_GROUP_SUMS, None)
         return state

@@ -8,8 +8,10 @@ is vectorised over a chunk; reason sentences are made once per distinct (feature
 Columns (in order): ``lead_id``, ``as_of`` (UTC), ``model_version``, ``score`` (0-100, one decimal),
 ``readiness``, ``handover_chance``, ``grade``, ``percentile``, ``threshold_score``, ``verdict``,
 ``verdict_source``, ``handover``, ``contact_requested``, ``days_inactive``, ``raw_score``,
-``base_value`` (these two NaN without reasons: the contributions that give them are not computed); then,
-with ``reasons_per_side = k > 0``, for ``side`` in ``up`` (pushes readiness up) and ``down`` and ``i =
+``base_value`` (these two NaN without reasons: the contributions that give them are not computed),
+``fit`` (A-D) and ``interest`` (1-4) (without reasons from the model's per-tree tables of summed
+contributions, ``training.model.tree_groups``, the same grades as the API's); then, with
+``reasons_per_side = k > 0``, for ``side`` in ``up`` (pushes readiness up) and ``down`` and ``i =
 1..k``: ``reason_{side}_{i}_signal``, ``_feature``, ``_value`` (numeric feature value), ``_level``
 (categorical value), ``_contribution`` and ``_sentence``, empty where the lead has fewer reasons on that
 side. The API's ``advice``, ``to_ripen`` and ``warnings`` are per-lead prose and what-if scoring: ask
@@ -26,9 +28,11 @@ import numpy as np
 import pandas as pd
 
 from serving.batch.reasons import BatchReasons
+from serving.explanation import AxesOfBatch
 from serving.scorer import LeadScorer, Scored
 from serving.sentences import Direction
 from training.features.snapshot_arrays import SnapshotArrays
+from training.model.explanation_stats import split_contributions
 
 REASON_FIELDS = ("signal", "feature", "value", "level", "contribution", "sentence")
 SIDES: tuple[Direction, ...] = ("up", "down")
@@ -74,9 +78,7 @@ _REASON_TYPES |= {"contribution": "double", "sentence": "string"}
 
 def answer_columns(reasons_per_side: int) -> dict[str, str]:
     """Every column of ``answer_frame`` in order, with its SQL type."""
-    columns = dict(BASE_COLUMNS)
-    if reasons_per_side > 0:  # fit and interest come from the same contributions as the reasons
-        columns |= {"fit": "string", "interest": "bigint"}
+    columns = dict(BASE_COLUMNS) | {"fit": "string", "interest": "bigint"}
     for side in SIDES:
         for rank in range(1, reasons_per_side + 1):
             columns |= {reason_column(side, rank, f): _REASON_TYPES[f] for f in REASON_FIELDS}
@@ -106,7 +108,7 @@ def model_answers(
     in a thread while ``answers_of`` (Python: decisions, reason sentences) works on the current one."""
     # The hand-raiser rule reads fit, which comes from the contributions: then they are always computed.
     explain = options.explain or scorer.policy.hand_raisers.rule_enabled
-    scored = scorer.run_model(arrays, explain=explain, defer_earlier_looks=True)
+    scored = scorer.run_model(arrays, explain=explain, defer_earlier_looks=True, axes=not explain)
     if not explain:
         scored = _settle_near_ties(scorer, arrays, scored)
     return scored
@@ -146,6 +148,12 @@ def answers_of(
     )
     if options.reasons_per_side > 0:
         frame = pd.concat([frame, _reason_columns(scorer, scored, options.reasons_per_side)], axis=1)
+    elif scored.axis_sums is not None:
+        axes = scorer.explainer.axes_of_sums(scored.axis_sums[:, 0], scored.axis_sums[:, 1])
+        frame = pd.concat([frame, pd.DataFrame(_axis_columns(axes))], axis=1)
+    elif scored.contributions.shape[1]:  # contributions computed for the hand-raiser rule
+        axes = scorer.explainer.axes(scored.contributions)
+        frame = pd.concat([frame, pd.DataFrame(_axis_columns(axes))], axis=1)
     return frame
 
 
@@ -167,25 +175,32 @@ def _settle_near_ties(scorer: LeadScorer, arrays: SnapshotArrays, scored: Scored
         | (np.round(low.readiness * 100.0, 1) != np.round(high.readiness * 100.0, 1))
         | ~((low.percentiles == high.percentiles) | (np.isnan(low.percentiles) & np.isnan(high.percentiles)))
     )
+    # The fit and interest sums come from per-tree tables, added up in another order than the API's
+    # TreeSHAP: rows within a hair of a quartile edge take the API's sums too.
+    sums = scored.axis_sums
+    axes = scorer.explainer.stats.axes
+    if sums is not None:
+        uncertain |= axes.fit.near_edge(sums[:, 0], _TIE_TOLERANCE)
+        uncertain |= axes.interest.near_edge(sums[:, 1], _TIE_TOLERANCE)
     rows = np.flatnonzero(uncertain)
     if not len(rows):
         return scored
-    exact = scorer.model.explain(scored.features.take(rows)).readiness
+    exact = scorer.model.explain(scored.features.take(rows))
     settled = readiness.copy()
-    settled[rows] = exact
-    return replace(scored, readiness=settled)
+    settled[rows] = exact.readiness
+    if sums is None:
+        return replace(scored, readiness=settled)
+    settled_sums = sums.copy()
+    settled_sums[rows] = np.column_stack(split_contributions(exact.contributions, scorer.explainer.fit_mask))
+    return replace(scored, readiness=settled, axis_sums=settled_sums)
 
 
 def _reason_columns(scorer: LeadScorer, scored: Scored, per_side: int) -> pd.DataFrame:
     """Fit, interest and the top reasons: the API's answers, laid flat (``serving.batch.reasons`` builds
     the same reasons per distinct fact rather than per lead)."""
-    explainer = scorer.explainer
-    axes = explainer.axes(scored.contributions)
+    axes = scorer.explainer.axes(scored.contributions)
     ranked = batch_reasons(scorer).ranked_reasons(scored.features, scored.contributions, per_side)
-    columns: dict[str, object] = {
-        "fit": pd.array([None if f is None else str(f) for f in axes.fit], dtype="str"),
-        "interest": pd.array([None if i is None else int(i) for i in axes.interest], dtype="Int64"),
-    }
+    columns: dict[str, object] = _axis_columns(axes)
     for side in SIDES:
         for rank, reasons in enumerate(ranked[side], start=1):
             columns[reason_column(side, rank, "signal")] = pd.array(reasons.signal, dtype="str")
@@ -195,6 +210,13 @@ def _reason_columns(scorer: LeadScorer, scored: Scored, per_side: int) -> pd.Dat
             columns[reason_column(side, rank, "contribution")] = reasons.contribution
             columns[reason_column(side, rank, "sentence")] = pd.array(reasons.sentence, dtype="str")
     return pd.DataFrame(columns)
+
+
+def _axis_columns(axes: AxesOfBatch) -> dict[str, object]:
+    return {
+        "fit": pd.array([None if f is None else str(f) for f in axes.fit], dtype="str"),
+        "interest": pd.array([None if i is None else int(i) for i in axes.interest], dtype="Int64"),
+    }
 
 
 #: One ``BatchReasons`` (and its sentence cache) per scorer, kept as long as the scorer lives.

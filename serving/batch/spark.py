@@ -235,10 +235,9 @@ def _crm_batches(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
 def _spark_schema(reasons_per_side: int, output_format: OutputFormat) -> str:
     columns = answer_columns(reasons_per_side)
     if output_format == "crm-csv":
-        axes = "fit string, interest bigint, " if reasons_per_side > 0 else ""
         return (
             "lead_id string, as_of string, score double, grade string, verdict string, handover string, "
-            f"{axes}reasons_up string, reasons_down string, model_version string"
+            "fit string, interest bigint, reasons_up string, reasons_down string, model_version string"
         )
     return ", ".join(f"`{name}` {kind}" for name, kind in columns.items())
 

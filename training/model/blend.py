@@ -9,7 +9,7 @@ contribution`` per feature, plus the matching base value. Reasons and counterfac
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ class BlendedReadinessModel(ReadinessModel):
     Fitted: ``trees_``, ``linear_``, the encoding attributes, ``calibration_slope_`` /
     ``calibration_intercept_`` and ``feature_importances_`` (mean absolute contribution, normalised).
     """
+
+    #: Contributions mix the trees' and the linear model's.
+    _contributions_are_the_trees: ClassVar[bool] = False
 
     def __init__(
         self,

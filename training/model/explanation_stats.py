@@ -52,6 +52,13 @@ class AxisEdges(BaseModel):
         """0 (bottom quarter) .. 3 (top quarter) for each summed contribution."""
         return np.searchsorted(np.asarray(self.edges), np.asarray(summed, dtype=float), side="right")
 
+    def near_edge(self, summed: np.ndarray, tolerance: float) -> np.ndarray:
+        """Where a sum lies within ``tolerance`` (relative, at least absolute) of an edge: there a sum
+        added up in another order could fall into the next quartile."""
+        edges = np.asarray(self.edges)[:, None]
+        values = np.asarray(summed, dtype=float)[None, :]
+        return (np.abs(values - edges) <= tolerance * np.maximum(1.0, np.abs(edges))).any(axis=0)
+
 
 class Axes(BaseModel):
     """Fit (profile) and interest (engagement) axes: which features feed fit, and both axes' edges."""

@@ -23,7 +23,7 @@ training mean of basis column ``c``, so a feature's contribution is the sum over
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -55,6 +55,9 @@ class LinearReadinessModel(ReadinessModel):
     ``basis_feature_`` (feature position of each basis column), ``calibration_slope_`` /
     ``calibration_intercept_``, ``feature_importances_`` (mean absolute contribution, normalised).
     """
+
+    #: Contributions are the linear terms, not trees'.
+    _contributions_are_the_trees: ClassVar[bool] = False
 
     def __init__(
         self,

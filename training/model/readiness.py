@@ -9,15 +9,15 @@ contributions of the margin (TreeSHAP, ``pred_contrib``) explain the readiness f
 Prediction works on a plain float matrix built by the model's one ``FeatureEncoder``
 (``training.model.encoding``) from a feature frame or a ``FeatureMatrix`` (categories become the codes
 seen in training, unknown ones missing), so a single-row request does not pay LightGBM's pandas
-conversion. The public prediction methods are ``readiness``, ``raw_score``, ``calibrate`` and
-``explain`` (plus scikit-learn's ``predict_proba`` / ``predict``).
+conversion. The public prediction methods are ``readiness``, ``raw_score``, ``calibrate``,
+``explain`` and ``readiness_and_group_sums`` (plus scikit-learn's ``predict_proba`` / ``predict``).
 """
 
 from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import lightgbm as lgb
 import numpy as np
@@ -26,11 +26,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.pipeline import Pipeline
 
 from training.features.matrix import FeatureMatrix
-from training.layout_cache import TRANSIENT, LayoutCached
+from training.layout_cache import TRANSIENT, TRANSIENT_GROUP_SUMS, LayoutCached
 from training.model.calibration import fit_platt, platt_probability
 from training.model.early_stopping import stop_when_every_metric_is_stale
 from training.model.encoding import FeatureEncoder
 from training.model.single_row import MAX_ROWS, SingleRowPredictor
+from training.model.tree_groups import GroupSums
 from training.model.tree_refit import generic_feature_names, lightgbm_classifier, refit_on_every_row
 
 if TYPE_CHECKING:
@@ -79,6 +80,9 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
     lead are strongly correlated, so fine-grained leaves memorise leads; measured in bench/bench_quality.py
     (seeds 1-5) and bench/bench_datasets.py, equal or better than 15 leaves / 20 rows everywhere.
     """
+
+    #: Whether ``explain``'s contributions are TreeSHAP over ``booster_`` alone (group sums may be tabulated).
+    _contributions_are_the_trees: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -338,6 +342,36 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         values = self._contributions_from_matrix(encoder.encode(X))
         raw = values.sum(axis=1)
         return Explanation(self.calibrate(raw), raw, values[:, :-1], values[:, -1], encoder.str_names)
+
+    def readiness_and_group_sums(self, X: Features, fit_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Readiness, and per row the sums of the exact contributions over the features of ``fit_mask``
+        (in ``feature_names_in_`` order) and over the others: ``(n, 2)``, what the fit and interest axes
+        grade. For the trees they come from per-tree tables of TreeSHAP values by split pattern
+        (``training.model.tree_groups``) at about the cost of the prediction, not TreeSHAP per row; they
+        equal the grouped ``explain`` contributions up to float rounding (~1e-15)."""
+        self.require_fitted("calibration_slope_")
+        matrix = self.encoder().encode(X)
+        tables = self._group_sums(fit_mask)
+        if tables is None:  # contributions that are not the trees' alone: grouped from explain
+            values = self._contributions_from_matrix(matrix)
+            fit = values[:, :-1][:, fit_mask].sum(axis=1)
+            sums = np.column_stack([fit, values[:, :-1].sum(axis=1) - fit])
+            return self.calibrate(values.sum(axis=1)), sums
+        return self.calibrate(self._raw_from_matrix(matrix)), tables.sums(matrix)
+
+    def _group_sums(self, fit_mask: np.ndarray) -> GroupSums | None:
+        """The trees' group-sum tables for ``fit_mask``, made once per booster and mask and process (never
+        pickled); None when this model's contributions are not plain sums over its trees."""
+        if not self._contributions_are_the_trees:
+            return None
+        mask = np.asarray(fit_mask, dtype=bool)
+        cached = self.__dict__.get(TRANSIENT_GROUP_SUMS)
+        if cached is None or cached[0] is not self.booster_ or cached[1] != mask.tobytes():
+            tables = None
+            if GroupSums.supports(self.booster_):
+                tables = GroupSums(self.booster_, self.n_iterations_, np.where(mask, 0, 1), 2)
+            cached = self.__dict__[TRANSIENT_GROUP_SUMS] = (self.booster_, mask.tobytes(), tables)
+        return cached[2]
 
     def predict_proba(self, X: Features) -> np.ndarray:
         """Calibrated class probabilities, columns in the order of ``classes_`` (scikit-learn's contract)."""

@@ -108,6 +108,8 @@ def test_batch_rows_equal_the_api_answers_exactly(
             "verdict_source",
             "handover",
             "contact_requested",
+            "fit",
+            "interest",
         ):
             assert answer[field] == row[field], (field, answer["lead_id"])
         assert answer["percentile"] == row["percentile"]
@@ -143,8 +145,11 @@ def test_scores_without_reasons_skip_the_contributions_and_agree(
     assert fast["raw_score"].isna().all() and not any(c.startswith("reason_") for c in fast.columns)
     # Plain tree predictions and the sum of TreeSHAP contributions agree up to float rounding.
     np.testing.assert_allclose(fast["readiness"], explained["readiness"], rtol=1e-12)
-    for column in ("lead_id", "score", "grade", "verdict", "handover"):
+    # Fit and interest without reasons come from the model's per-tree tables, not from TreeSHAP per
+    # lead: the same grades.
+    for column in ("lead_id", "score", "grade", "verdict", "handover", "fit", "interest"):
         assert fast[column].tolist() == explained[column].tolist()
+    assert fast["fit"].notna().all() and fast["fit"].nunique() > 1 and fast["interest"].nunique() > 1
 
 
 def test_chunks_give_the_same_rows_as_one_pass(
