@@ -60,6 +60,7 @@ class EarlierLooks:
         self._transform = transform
         # Deferred: position in self._features of each (look, row) computed so far; -1: not yet.
         self._position = None if transform is None else np.full((len(lookbacks), n_rows), -1, dtype=np.int64)
+        self._readiness: np.ndarray | None = None  # deferred: each (look, row)'s readiness once scored
 
     @classmethod
     def computed(cls, features: FeatureMatrix, lookbacks: tuple[int, ...], n_rows: int) -> EarlierLooks:
@@ -77,6 +78,25 @@ class EarlierLooks:
             return features.transform_arrays(arrays.select(rows).at_earlier_looks(lookbacks))
 
         return cls(lookbacks, len(arrays), transform=transform)
+
+    def readiness_of_rows(
+        self, rows: np.ndarray, features: FeatureMatrix, model: ReadinessModel
+    ) -> np.ndarray:
+        """The model's readiness of ``of_rows(rows)`` (``features``), flat in the same order. Deferred looks
+        keep each row's readiness for later calls (batch scoring decides a chunk three times)."""
+        if self._position is None:
+            return np.asarray(model.readiness(features), dtype=float)
+        if self._readiness is None:
+            self._readiness = np.full(self._position.shape, np.nan)
+        known = self._readiness[:, rows]
+        missing = np.flatnonzero(np.isnan(known[0]))
+        if len(missing):
+            looks = len(self.lookbacks)
+            positions = (np.arange(looks)[:, None] * len(rows) + missing[None, :]).ravel()
+            scored = np.asarray(model.readiness(features.take(positions)), dtype=float)
+            known[:, missing] = scored.reshape(looks, len(missing))
+            self._readiness[:, rows[missing]] = known[:, missing]
+        return known.ravel()
 
     @property
     def rows_computed(self) -> int:
@@ -182,7 +202,7 @@ def cold_earlier(
     readiness there (+inf: warm). The hand-raiser rule does not act on them (it speaks about now)."""
     looks = len(earlier.lookbacks)
     features = earlier.of_rows(rows)
-    readiness = np.asarray(model.readiness(features), dtype=float).reshape(looks, len(rows))
+    readiness = earlier.readiness_of_rows(rows, features, model).reshape(looks, len(rows))
     days = np.asarray(stats.gone_cold.days_inactive(features), dtype=float).reshape(looks, len(rows))
     offsets = np.asarray(earlier.lookbacks, dtype=np.int64)[:, None]
     created = arrays.created_ns[rows]

@@ -76,3 +76,22 @@ def test_batch_scores_compute_the_earlier_looks_only_for_the_rows_that_need_them
     assert deferred.earlier is not None
     assert deferred.earlier.rows_computed == int(first.looked_back.sum())
     assert eager.earlier is not None and eager.earlier.rows_computed == len(arrays)
+
+
+def test_deferred_looks_score_each_row_once(batch_scorer: LeadScorer, arrays: SnapshotArrays) -> None:
+    model = batch_scorer.model
+    asked: list[int] = []
+
+    class Counting:
+        def readiness(self, features: object) -> np.ndarray:
+            asked.append(len(features))  # type: ignore[arg-type]
+            return model.readiness(features)  # type: ignore[arg-type]
+
+    looks = EarlierLooks.deferred(batch_scorer.features, arrays, LOOKBACKS)
+    first, second = np.array([5, 9, 30]), np.array([30, 9, 41])
+    for rows in (first, second, first):
+        features = looks.of_rows(rows)
+        got = looks.readiness_of_rows(rows, features, Counting())  # type: ignore[arg-type]
+        np.testing.assert_array_equal(got, model.readiness(features))
+    # Three looks per row, each row scored once: 3 rows, then the one new row, then none.
+    assert asked == [3 * len(LOOKBACKS), 1 * len(LOOKBACKS)]

@@ -317,6 +317,26 @@ def test_string_or_categorical_lead_ids_give_the_same_features() -> None:
     pd.testing.assert_frame_equal(transformer.transform(batch), same, check_exact=True)
 
 
+def test_lead_codes_agree_for_every_kind_of_id_column() -> None:
+    """Text ids go through Arrow's hash lookup, other columns through factorize: the same codes, with
+    -1 for missing ids and ids of leads without a snapshot."""
+    snapshot_leads = pd.Series(["L3", "L1", "L2", "L1"])
+    texts = ["L2", None, "L9", "L1", "L3", "L1"]
+    expected = [2, -1, -1, 1, 0, 1]
+    for events in (
+        pd.Series(texts, dtype=object),
+        pd.Series(texts, dtype="str"),
+        pd.Series(texts, dtype="string"),
+        pd.Series(texts, dtype="category"),
+    ):
+        codes, event_codes, n = lead_codes(snapshot_leads, events)
+        assert codes.tolist() == [0, 1, 2, 1] and n == 3
+        assert event_codes.tolist() == expected, events.dtype
+    numbers = lead_codes(pd.Series([3, 1, 2]), pd.Series([2, 7, 3]))[1]
+    mixed = lead_codes(pd.Series(["3", "1"]), pd.Series([3, "1", 5], dtype=object))[1]
+    assert numbers.tolist() == [2, -1, 0] and mixed.tolist() == [0, 1, -1]
+
+
 def test_coarse_time_units_agree_with_nanoseconds_on_whole_seconds() -> None:
     batch, _ = random_batch(seed=8)
     snapshot_codes, event_codes, n_leads = lead_codes(batch.snapshots[LEAD_ID], batch.events[LEAD_ID])
