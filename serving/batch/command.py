@@ -136,10 +136,17 @@ def _score_locally(
     changed_since: Path | None,
     mode: str,
 ) -> BatchSummary:
+    import pyarrow as pa
+
     from serving.batch.run import score_dataset
     from serving.model_holder import load_model
     from training.data.io import load_dataset
     from training.registry.tracking import configure_tracking
+
+    # Reading and validating tens of millions of events allocates and frees large Arrow buffers; Arrow's
+    # default pool (jemalloc) hands their pages back and faults them in again: the system allocator
+    # took loading 1M leads / 35M events from 24 to 20 s (BENCHMARKS.md, "Batch scoring").
+    pa.set_memory_pool(pa.system_memory_pool())
 
     if not Path(model).is_dir():
         configure_tracking()
