@@ -357,7 +357,8 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
             fit = values[:, :-1][:, fit_mask].sum(axis=1)
             sums = np.column_stack([fit, values[:, :-1].sum(axis=1) - fit])
             return self.calibrate(values.sum(axis=1)), sums
-        return self.calibrate(self._raw_from_matrix(matrix)), tables.sums(matrix)
+        columns = self.encoder().column_arrays(X) if isinstance(X, FeatureMatrix) else None
+        return self.calibrate(self._raw_from_matrix(matrix)), tables.sums(matrix, columns)
 
     def _group_sums(self, fit_mask: np.ndarray) -> GroupSums | None:
         """The trees' group-sum tables for ``fit_mask``, made once per booster and mask and process (never

@@ -43,37 +43,55 @@ class _Tree:
     default_left: np.ndarray  # bool per split
     missing_type: np.ndarray  # 0 None, 1 Zero, 2 NaN per split
 
-    def pattern_codes(self, columns: np.ndarray, nan: np.ndarray) -> np.ndarray:
-        """Per row, the directions at every split as the bits of one integer (bit ``s``: left at split ``s``).
-        ``columns``: the model's matrix transposed (a contiguous row per feature), NaN replaced by 0;
-        ``nan``: where the matrix was NaN, transposed alike."""
+    def pattern_codes(self, columns: _Columns) -> np.ndarray:
+        """Per row, the directions at every split as the bits of one integer (bit ``s``: left at ``s``)."""
         splits = len(self.feature)
         # The narrowest integer that holds the bits: less memory to stream for the usual small trees.
         dtype: type[np.integer[Any]] = np.uint8 if splits <= 8 else np.uint16 if splits <= 16 else np.int64
-        codes: np.ndarray = np.zeros(columns.shape[1], dtype=dtype)
+        codes: np.ndarray = np.zeros(columns.n_rows, dtype=dtype)
         for s in range(splits):
-            left = self.goes_left(columns[self.feature[s]], nan[self.feature[s]], s)
+            feature = int(self.feature[s])
+            left = self.goes_left(columns.values[feature], columns.nan(feature), s)
             np.bitwise_or(codes, np.left_shift(left.astype(dtype), s), out=codes)  # keeps the dtype
         return codes
 
-    def goes_left(self, values: np.ndarray, nan: np.ndarray, s: int) -> np.ndarray:
+    def goes_left(self, values: np.ndarray, nan: np.ndarray | None, s: int) -> np.ndarray:
         """LightGBM's decision at split ``s`` (``Tree::NumericalDecision`` / ``CategoricalDecision``);
-        ``values`` has 0 where the feature is NaN (``nan``)."""
+        ``nan``: where ``values`` is NaN (None: nowhere). Comparisons with NaN are False."""
         categories = self.categories[s]
         if categories is not None:  # NaN, negative values and categories not listed go right
-            whole = values.astype(np.int64)
+            whole = np.where(nan, -1, values).astype(np.int64) if nan is not None else values.astype(np.int64)
             listed = np.zeros(int(categories.max()) + 2, dtype=bool)  # the last entry: out of range
             listed[categories] = True
-            index = np.where((whole >= 0) & (whole < len(listed) - 1) & ~nan, whole, len(listed) - 1)
-            return listed[index]
-        missing_type = self.missing_type[s]
-        left = values <= self.threshold[s]  # NaN reads as 0 unless the split handles NaN itself
-        if missing_type == 1:  # zero (and NaN, read as 0) takes the default side
+            return listed[np.where((whole >= 0) & (whole < len(listed) - 1), whole, len(listed) - 1)]
+        threshold, missing_type = self.threshold[s], self.missing_type[s]
+        left = values <= threshold  # False where NaN
+        if missing_type == 2:  # NaN takes the default side
+            return left | nan if nan is not None and self.default_left[s] else left
+        # NaN reads as 0 unless the split handles NaN itself (missing types None and Zero).
+        if missing_type == 1:  # zero (and so NaN) takes the default side
             zero = np.abs(values) <= _ZERO
-            return (left & ~zero) | zero if self.default_left[s] else left & ~zero
-        if missing_type == 2:  # NaN takes the default side; values <= threshold holds 0 there
-            return (left & ~nan) | nan if self.default_left[s] else left & ~nan
+            if nan is not None:
+                zero |= nan
+            return left | zero if self.default_left[s] else left & ~zero
+        if nan is not None and threshold >= 0.0:
+            return left | nan
         return left
+
+
+class _Columns:
+    """The model's matrix as one contiguous array per feature, with NaN masks made on first use."""
+
+    def __init__(self, values: list[np.ndarray]) -> None:
+        self.values = values
+        self.n_rows = len(values[0]) if values else 0
+        self._nan: dict[int, np.ndarray | None] = {}
+
+    def nan(self, feature: int) -> np.ndarray | None:
+        if feature not in self._nan:
+            mask = np.isnan(self.values[feature])
+            self._nan[feature] = mask if mask.any() else None
+        return self._nan[feature]
 
 
 class GroupSums:
@@ -114,15 +132,18 @@ class GroupSums:
         small = all(t["num_leaves"] - 1 <= MAX_SPLITS for t in dump["tree_info"])
         return one_output and not linear_leaves and small
 
-    def sums(self, matrix: np.ndarray) -> np.ndarray:
-        """``(n_rows, n_groups)`` group sums of the rows of the model's matrix (base value excluded)."""
+    def sums(self, matrix: np.ndarray, columns: list[np.ndarray] | None = None) -> np.ndarray:
+        """``(n_rows, n_groups)`` group sums of the rows of the model's matrix (base value excluded).
+        ``columns``: the same matrix as one contiguous array per feature, when the caller has it
+        (``FeatureEncoder.column_arrays``); else it is transposed here."""
         matrix = np.asarray(matrix, dtype=np.float64)
-        nan = np.ascontiguousarray(np.isnan(matrix).T)
-        columns = np.ascontiguousarray(np.where(np.isnan(matrix), 0.0, matrix).T)
+        if columns is None:
+            columns = list(np.ascontiguousarray(matrix.T))
+        by_feature = _Columns(columns)
         n_groups = self._membership.shape[1]
         totals = np.zeros((n_groups, len(matrix)))
         for t, tree in enumerate(self._trees):
-            codes = tree.pattern_codes(columns, nan)
+            codes = tree.pattern_codes(by_feature)
             table, known = self._dense(t)
             if table is not None and known is not None:
                 index = codes.astype(np.intp)  # np.take is fastest with native indices

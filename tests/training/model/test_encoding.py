@@ -24,3 +24,7 @@ def test_frame_and_feature_matrix_encode_identically() -> None:
     assert model.encoder() is encoder
     explained = model.explain(features.transform_arrays(arrays))
     np.testing.assert_allclose(explained.readiness, model.readiness(features.transform(batch)))
+    # Column by column (the fit/interest tables read it so): the same values, one contiguous array each.
+    columns = encoder.column_arrays(features.transform_arrays(arrays))
+    assert len(columns) == from_matrix.shape[1] and all(c.flags["C_CONTIGUOUS"] for c in columns)
+    np.testing.assert_array_equal(np.column_stack(columns), from_matrix)
