@@ -1,9 +1,10 @@
 """The API's answer for many leads as columns: the scorer's own decisions, laid flat for Parquet.
 
-Everything here comes from ``serving.scorer.LeadScorer`` (``run_model``, ``decide``, ``top_reasons``,
-``sentence``): batch scoring has no verdict, grade or reason logic of its own, so its rows equal the
-API's answers for the same leads and ``as_of`` (a test compares them exactly). What is computed per lead
-is vectorised over a chunk; reason sentences are made once per distinct (feature, value).
+Decisions come from ``serving.scorer.LeadScorer`` (``run_model``, ``decide``): batch scoring has no
+verdict or grade logic of its own. Reason columns use the scorer's explainer (its facts, win-rate
+evidence and sentences) rank by rank over a chunk, once per distinct fact (``serving.batch.reasons``,
+tested equal to ``Explainer.explanations``). So the rows equal the API's answers for the same leads and
+``as_of`` (a test compares them exactly).
 
 Columns (in order): ``lead_id``, ``as_of`` (UTC), ``model_version``, ``score`` (0-100, one decimal),
 ``readiness``, ``handover_chance``, ``grade``, ``percentile``, ``threshold_score``, ``verdict``,
