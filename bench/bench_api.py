@@ -63,7 +63,8 @@ def train_and_register(work: Path, n_leads: int, seed: int) -> tuple[Any, Any]:
     from training.features.transformer import LeadFeatures
     from training.model.decision_learn import learn_decision
     from training.model.explanation_stats import explanation_stats_for_model
-    from training.model.readiness import ReadinessModel, build_pipeline
+    from training.model.fitted_pipeline import build_pipeline
+    from training.model.readiness import ReadinessModel
     from training.model.serving_stats import build_serving_stats
     from training.pyfunc import log_bundle
     from training.registry import promote, register_candidate

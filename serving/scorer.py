@@ -92,7 +92,7 @@ class LeadScorer:
         ):
             raise TypeError(
                 "the bundle's pipeline must be LeadFeatures followed by a ReadinessModel "
-                "(training.model.readiness.build_pipeline)"
+                "(training.model.fitted_pipeline.build_pipeline)"
             )
         self.features: LeadFeatures = features
         self.model: ReadinessModel = model

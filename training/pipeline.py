@@ -37,11 +37,11 @@ from training.model.decision_policy import DecisionPolicy
 from training.model.drift import DriftReport, drift_report
 from training.model.evaluation import EvaluationResult, evaluate
 from training.model.explanation_stats import explanation_stats_for_model
+from training.model.fitted_pipeline import build_pipeline
 from training.model.handover_check import handover_warning
 from training.model.oracle import match_ground_truth, oracle_auc
 from training.model.prior_shift import shift_note
 from training.model.ranking import paired_auc_difference
-from training.model.readiness import build_pipeline
 from training.model.sampling import SnapshotSample
 from training.model.selection import SelectionResult, fit_selected
 from training.model.serving_stats import build_serving_stats

@@ -12,7 +12,8 @@ from training.features.transformer import LeadFeatures
 from training.model.decision import grade_edges
 from training.model.decision_policy import DecisionPolicy, GoneCold, HandoverEstimate, HandRaisers
 from training.model.explanation_stats import explanation_stats_for_model
-from training.model.readiness import ReadinessModel, build_pipeline
+from training.model.fitted_pipeline import build_pipeline
+from training.model.readiness import ReadinessModel
 from training.model.serving_stats import build_serving_stats
 from training.model.threshold import ThresholdPolicy
 from training.report.importance_summary import importance_tables, summarise_importances

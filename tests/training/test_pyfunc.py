@@ -21,7 +21,8 @@ from training.bundle import ModelBundle, ModelCard
 from training.data.live import decode_events_column
 from training.data.live_arrays import batch_from_records
 from training.features.transformer import LeadFeatures
-from training.model.readiness import ReadinessModel, build_pipeline
+from training.model.fitted_pipeline import build_pipeline
+from training.model.readiness import ReadinessModel
 from training.pyfunc import log_bundle, pinned_requirements
 from training.registry import CHALLENGER, load_bundle, register_candidate
 from training.registry.tracking import configure_tracking

@@ -10,32 +10,29 @@ Prediction works on a plain float matrix built by the model's one ``FeatureEncod
 (``training.model.encoding``) from a feature frame or a ``FeatureMatrix`` (categories become the codes
 seen in training, unknown ones missing), so a single-row request does not pay LightGBM's pandas
 conversion. The public prediction methods are ``readiness``, ``raw_score``, ``calibrate``,
-``explain`` and ``readiness_and_group_sums`` (plus scikit-learn's ``predict_proba`` / ``predict``).
+``explain`` and ``readiness_and_group_sums`` (plus scikit-learn's ``predict_proba`` / ``predict``);
+``training.model.fitted_pipeline`` puts the model behind its feature step.
 """
 
 from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.pipeline import Pipeline
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from training.features.matrix import FeatureMatrix
-from training.layout_cache import TRANSIENT, TRANSIENT_GROUP_SUMS, LayoutCached
+from training.layout_cache import TRANSIENT, LayoutCached
 from training.model.calibration import fit_platt, platt_probability
 from training.model.early_stopping import stop_when_every_metric_is_stale
 from training.model.encoding import FeatureEncoder
 from training.model.single_row import MAX_ROWS, SingleRowPredictor
-from training.model.tree_groups import GroupSums
+from training.model.tree_groups import cached_group_sums
 from training.model.tree_refit import generic_feature_names, lightgbm_classifier, refit_on_every_row
-
-if TYPE_CHECKING:
-    from training.features.snapshots import SnapshotBatch
 
 BASE_VALUE = "base_value"
 #: What the model predicts from: a feature frame (training, reports) or a ``FeatureMatrix`` (the API).
@@ -344,35 +341,21 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         return Explanation(self.calibrate(raw), raw, values[:, :-1], values[:, -1], encoder.str_names)
 
     def readiness_and_group_sums(self, X: Features, fit_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Readiness, and per row the sums of the exact contributions over the features of ``fit_mask``
-        (in ``feature_names_in_`` order) and over the others: ``(n, 2)``, what the fit and interest axes
-        grade. For the trees they come from per-tree tables of TreeSHAP values by split pattern
-        (``training.model.tree_groups``) at about the cost of the prediction, not TreeSHAP per row; they
-        equal the grouped ``explain`` contributions up to float rounding (~1e-15)."""
+        """Readiness and ``(n, 2)`` sums of the exact contributions over the features of ``fit_mask``
+        (``feature_names_in_`` order) and over the others, what fit and interest grade; for the trees
+        from per-tree tables (``training.model.tree_groups``), not TreeSHAP per row: equal up to ~1e-15."""
         self.require_fitted("calibration_slope_")
         matrix = self.encoder().encode(X)
-        tables = self._group_sums(fit_mask)
-        if tables is None:  # contributions that are not the trees' alone: grouped from explain
+        mask = np.asarray(fit_mask, dtype=bool)
+        trees = self._contributions_are_the_trees
+        tables = cached_group_sums(self, self.booster_, self.n_iterations_, mask) if trees else None
+        if tables is None:  # grouped from the contributions
             values = self._contributions_from_matrix(matrix)
-            fit = values[:, :-1][:, fit_mask].sum(axis=1)
+            fit = values[:, :-1][:, mask].sum(axis=1)
             sums = np.column_stack([fit, values[:, :-1].sum(axis=1) - fit])
             return self.calibrate(values.sum(axis=1)), sums
         columns = self.encoder().column_arrays(X) if isinstance(X, FeatureMatrix) else None
         return self.calibrate(self._raw_from_matrix(matrix)), tables.sums(matrix, columns)
-
-    def _group_sums(self, fit_mask: np.ndarray) -> GroupSums | None:
-        """The trees' group-sum tables for ``fit_mask``, made once per booster and mask and process (never
-        pickled); None when this model's contributions are not plain sums over its trees."""
-        if not self._contributions_are_the_trees:
-            return None
-        mask = np.asarray(fit_mask, dtype=bool)
-        cached = self.__dict__.get(TRANSIENT_GROUP_SUMS)
-        if cached is None or cached[0] is not self.booster_ or cached[1] != mask.tobytes():
-            tables = None
-            if GroupSums.supports(self.booster_):
-                tables = GroupSums(self.booster_, self.n_iterations_, np.where(mask, 0, 1), 2)
-            cached = self.__dict__[TRANSIENT_GROUP_SUMS] = (self.booster_, mask.tobytes(), tables)
-        return cached[2]
 
     def predict_proba(self, X: Features) -> np.ndarray:
         """Calibrated class probabilities, columns in the order of ``classes_`` (scikit-learn's contract)."""
@@ -413,23 +396,3 @@ def _time_values(time_key: Any, n_rows: int) -> np.ndarray:
     if missing.any():
         raise ValueError(f"time_key has {int(missing.sum())} missing values; every row needs a time")
     return values
-
-
-def build_pipeline(features: TransformerMixin, model: ReadinessModel) -> Pipeline:
-    """The fitted artifact's shape: the feature transformer followed by the readiness model."""
-    return Pipeline([("features", features), ("model", model)])
-
-
-def explain(pipeline: Pipeline, batch: SnapshotBatch) -> Explanation:
-    """``ReadinessModel.explain`` of a batch, computing the features once.
-
-    ``pipeline`` is a fitted ``build_pipeline`` result whose last step is a ``ReadinessModel``.
-    """
-    model = pipeline[-1]
-    if not isinstance(model, ReadinessModel):
-        raise TypeError(f"The pipeline's last step must be a ReadinessModel, got {type(model).__name__}")
-    features: Any = batch
-    for _, step in pipeline.steps[:-1]:  # plain transform calls: no per-request pipeline validation overhead
-        if step is not None and step != "passthrough":
-            features = step.transform(features)
-    return model.explain(features)

@@ -24,6 +24,8 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from training.layout_cache import TRANSIENT_GROUP_SUMS
+
 #: LightGBM's ``kZeroThreshold``: |x| at or below it is zero for ``missing_type == "Zero"``.
 _ZERO = 1e-35
 _MISSING_TYPES = {"None": 0, "Zero": 1, "NaN": 2}
@@ -213,3 +215,21 @@ def _tree(root: dict[str, Any]) -> _Tree:
         default_left=np.array([bool(node["default_left"]) for node in nodes], dtype=bool),
         missing_type=np.array([_MISSING_TYPES[str(node["missing_type"])] for node in nodes], dtype=np.int64),
     )
+
+
+def cached_group_sums(
+    owner: object, booster: lgb.Booster, n_iterations: int, fit_mask: np.ndarray
+) -> GroupSums | None:
+    """The fit/interest tables of ``booster`` (group 0: the features of ``fit_mask``, group 1: the
+    others), kept in ``owner``'s transient cache (never pickled: ``training.layout_cache``) and rebuilt
+    when the booster or the mask changes; None when ``GroupSums.supports`` refuses the booster."""
+    state = owner.__dict__
+    key = np.asarray(fit_mask, dtype=bool).tobytes()
+    cached = state.get(TRANSIENT_GROUP_SUMS)
+    if cached is None or cached[0] is not booster or cached[1] != key:
+        tables = None
+        if GroupSums.supports(booster):
+            groups = np.where(np.asarray(fit_mask, dtype=bool), 0, 1)
+            tables = GroupSums(booster, n_iterations, groups, 2)
+        cached = state[TRANSIENT_GROUP_SUMS] = (booster, key, tables)
+    return cached[2]

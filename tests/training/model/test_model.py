@@ -12,8 +12,9 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from training.features.snapshots import SnapshotBatch
 from training.model.baselines import LogisticBaseline
+from training.model.fitted_pipeline import build_pipeline, explain
 from training.model.ranking import roc_auc
-from training.model.readiness import BASE_VALUE, ReadinessModel, build_pipeline, explain, fit_platt
+from training.model.readiness import BASE_VALUE, ReadinessModel, fit_platt
 
 FAST: dict[str, Any] = {"n_estimators": 200, "learning_rate": 0.1}
 
