@@ -120,12 +120,9 @@ class BatchReasons:
                 features, j, rows, values, value_of_row, may_quote, direction
             )
             # One sentence per (shown value, evidence) among this feature's rows.
+            shown = [shown_value(facts, v) for v in values]  # type: ignore[arg-type]
             shown_codes: dict[str, int] = {}
-            shown_of_value = np.fromiter(
-                (shown_codes.setdefault(shown_value(facts, v), len(shown_codes)) for v in values),  # type: ignore[arg-type]
-                dtype=np.int64,
-                count=len(values),
-            )
+            shown_of_value = np.array([shown_codes.setdefault(text, len(shown_codes)) for text in shown])
             keys = shown_of_value[value_of_row] * (len(evidences) + 1) + (evidence_of_row + 1)
             _, first, group = np.unique(keys, return_index=True, return_inverse=True)
             group_sentences = np.array(
@@ -133,6 +130,7 @@ class BatchReasons:
                     self._sentence(
                         j,
                         values[value_of_row[row]],
+                        shown[value_of_row[row]],
                         direction,
                         None if evidence_of_row[row] < 0 else evidences[evidence_of_row[row]],
                     )
@@ -192,14 +190,16 @@ class BatchReasons:
         chosen[quoting] = index_of_group[group.ravel()]
         return chosen, found
 
-    def _sentence(self, j: int, value: Hashable, direction: Direction, evidence: Evidence | None) -> str:
-        facts = self.explainer.facts[j]
-        key = (j, shown_value(facts, value), direction, evidence)  # type: ignore[arg-type]
+    def _sentence(
+        self, j: int, value: Hashable, shown: str, direction: Direction, evidence: Evidence | None
+    ) -> str:
+        """The sentence of feature ``j``'s reason for ``value`` (``shown`` as the sentence shows it)."""
+        key = (j, shown, direction, evidence)
         sentence = self._sentences.get(key)
         if sentence is None:
             if len(self._sentences) > _SENTENCE_CACHE_SIZE:
                 self._sentences.clear()
-            reference = self.explainer.references[j]
+            facts, reference = self.explainer.facts[j], self.explainer.references[j]
             sentence = reason_sentence(facts, value, reference, direction, evidence)  # type: ignore[arg-type]
             self._sentences[key] = sentence
         return sentence

@@ -108,12 +108,10 @@ class FeatureEncoder:
         of the matrix's rows (no copy), categoricals their model codes. For column-wise readers
         (``training.model.tree_groups``), which would otherwise transpose the encoded matrix."""
         layout = self._matrix_layout(features)
-        n_numeric = len(features.numeric_names)
         parts = [*features.numeric_block]
         for k, model_codes in enumerate(layout.category_codes):
             parts.append(model_codes[features.category_codes[k]])
         order = range(len(parts)) if layout.column_order is None else layout.column_order
-        assert len(parts) == n_numeric + len(features.categorical_names)
         return [parts[int(i)] for i in order]
 
     def _matrix_layout(self, features: FeatureMatrix) -> _MatrixLayout:

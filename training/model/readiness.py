@@ -345,16 +345,17 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         (``feature_names_in_`` order) and over the others, what fit and interest grade; for the trees
         from per-tree tables (``training.model.tree_groups``), not TreeSHAP per row: equal up to ~1e-15."""
         self.require_fitted("calibration_slope_")
-        matrix = self.encoder().encode(X)
+        encoder = self.encoder()
+        matrix = encoder.encode(X)
         mask = np.asarray(fit_mask, dtype=bool)
         trees = self._contributions_are_the_trees
         tables = cached_group_sums(self, self.booster_, self.n_iterations_, mask) if trees else None
         if tables is None:  # grouped from the contributions
             values = self._contributions_from_matrix(matrix)
-            fit = values[:, :-1][:, mask].sum(axis=1)
+            fit = values[:, :-1][:, mask].sum(axis=1)  # as explanation_stats.split_contributions
             sums = np.column_stack([fit, values[:, :-1].sum(axis=1) - fit])
             return self.calibrate(values.sum(axis=1)), sums
-        columns = self.encoder().column_arrays(X) if isinstance(X, FeatureMatrix) else None
+        columns = encoder.column_arrays(X) if isinstance(X, FeatureMatrix) else None
         return self.calibrate(self._raw_from_matrix(matrix)), tables.sums(matrix, columns)
 
     def predict_proba(self, X: Features) -> np.ndarray:

@@ -111,16 +111,7 @@ class GroupSums:
         self._membership[np.arange(len(groups)), groups] = 1.0
         trees = self._booster.dump_model()["tree_info"]
         self._trees = [_tree(info["tree_structure"]) for info in trees]
-        self._tables: list[dict[int, np.ndarray]] = [{} for _ in self._trees]
-        # Trees with up to DENSE_SPLITS splits also keep their table as arrays indexed by pattern code.
-        self._dense_tables = [
-            np.zeros((n_groups, 1 << len(tree.feature))) if len(tree.feature) <= DENSE_SPLITS else None
-            for tree in self._trees
-        ]
-        self._dense_known = [
-            np.zeros(1 << len(tree.feature), dtype=bool) if len(tree.feature) <= DENSE_SPLITS else None
-            for tree in self._trees
-        ]
+        self._tables = [_PatternTable(len(tree.feature), n_groups) for tree in self._trees]
         self._lock = threading.Lock()
 
     @classmethod
@@ -142,51 +133,77 @@ class GroupSums:
         if columns is None:
             columns = list(np.ascontiguousarray(matrix.T))
         by_feature = _Columns(columns)
-        n_groups = self._membership.shape[1]
-        totals = np.zeros((n_groups, len(matrix)))
+        totals = np.zeros((self._membership.shape[1], len(matrix)))
         for t, tree in enumerate(self._trees):
             codes = tree.pattern_codes(by_feature)
-            table, known = self._dense(t)
-            if table is not None and known is not None:
-                index = codes.astype(np.intp)  # np.take is fastest with native indices
-                if np.take(known, index).all():
-                    for g in range(n_groups):
-                        totals[g] += np.take(table[g], index)
-                    continue
+            table = self._tables[t]
+            if table.add_known(totals, codes):
+                continue
             distinct, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
-            values = self._table(t, distinct, matrix[first])
-            for g in range(n_groups):
-                totals[g] += values[inverse.ravel(), g]
+            self._learn(t, distinct, matrix[first])
+            with self._lock:
+                totals += table.values(distinct)[inverse.ravel()].T
         return totals.T
 
-    def _dense(self, t: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Tree ``t``'s table as ``(n_groups, 2**splits)`` arrays indexed by pattern code, and which codes
-        are known; None for trees with too many splits for a dense table."""
+    def _learn(self, t: int, codes: np.ndarray, rows: np.ndarray) -> None:
+        """Tabulate tree ``t``'s group sums of the patterns of ``codes`` it lacks (``rows``: a row showing
+        each pattern)."""
+        table = self._tables[t]
         with self._lock:
-            return self._dense_tables[t], self._dense_known[t]
-
-    def _table(self, t: int, codes: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Group sums of tree ``t`` for each pattern of ``codes`` (``rows``: a row showing each)."""
-        known = self._tables[t]
-        with self._lock:
-            new = [i for i, code in enumerate(codes) if int(code) not in known]
-        if new:
-            with self._predicting:
-                contributions = np.asarray(
-                    self._booster.predict(
-                        rows[new], pred_contrib=True, start_iteration=t, num_iteration=1, num_threads=1
-                    )
+            new = np.flatnonzero(~table.knows(codes))
+        if not len(new):
+            return
+        with self._predicting:
+            contributions = np.asarray(
+                self._booster.predict(
+                    rows[new], pred_contrib=True, start_iteration=t, num_iteration=1, num_threads=1
                 )
-            sums = contributions[:, :-1] @ self._membership
-            with self._lock:
-                for i, values in zip(new, sums, strict=True):
-                    known[int(codes[i])] = values
-                    dense, dense_known = self._dense_tables[t], self._dense_known[t]
-                    if dense is not None and dense_known is not None:
-                        dense[:, int(codes[i])] = values
-                        dense_known[int(codes[i])] = True
+            )
         with self._lock:
-            return np.stack([known[int(code)] for code in codes])
+            table.add(codes[new], contributions[:, :-1] @ self._membership)
+
+
+class _PatternTable:
+    """One tree's group sums by pattern code: a dense ``(n_groups, 2**splits)`` array for trees of at
+    most ``DENSE_SPLITS`` splits (read without a lock: a code is marked known only after its values are
+    written), else a dictionary. Writers hold ``GroupSums._lock``."""
+
+    def __init__(self, splits: int, n_groups: int) -> None:
+        dense = splits <= DENSE_SPLITS
+        self._dense = np.zeros((n_groups, 1 << splits)) if dense else None
+        self._known = np.zeros(1 << splits, dtype=bool) if dense else None
+        self._sparse: dict[int, np.ndarray] = {}
+
+    def add_known(self, totals: np.ndarray, codes: np.ndarray) -> bool:
+        """Add every row's group sums to ``totals`` ``(n_groups, n_rows)`` when all its pattern is known
+        and the table is dense (the usual case after the first chunk); False, adding nothing, otherwise."""
+        if self._dense is None or self._known is None:
+            return False
+        index = codes.astype(np.intp)  # np.take is fastest with native indices
+        if not np.take(self._known, index).all():
+            return False
+        for g, row in enumerate(self._dense):
+            totals[g] += np.take(row, index)
+        return True
+
+    def knows(self, codes: np.ndarray) -> np.ndarray:
+        if self._known is not None:
+            return self._known[codes.astype(np.intp)]
+        return np.array([int(code) in self._sparse for code in codes], dtype=bool)
+
+    def add(self, codes: np.ndarray, values: np.ndarray) -> None:
+        for code, row in zip(codes, values, strict=True):
+            if self._dense is not None and self._known is not None:
+                self._dense[:, int(code)] = row
+                self._known[int(code)] = True
+            else:
+                self._sparse[int(code)] = row
+
+    def values(self, codes: np.ndarray) -> np.ndarray:
+        """``(len(codes), n_groups)`` group sums of known codes."""
+        if self._dense is not None:
+            return self._dense[:, codes.astype(np.intp)].T
+        return np.stack([self._sparse[int(code)] for code in codes])
 
 
 def _tree(root: dict[str, Any]) -> _Tree:

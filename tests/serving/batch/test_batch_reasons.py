@@ -10,11 +10,11 @@ import pandas as pd
 from serving.batch.reasons import BatchReasons
 from serving.batch.run import _ns
 from serving.batch.tables import ScoringTables
-from serving.scorer import LeadScorer
+from serving.scorer import LeadScorer, Scored
 from training.data.contract import LeadDataset
 
 
-def _backfill_scored(scorer: LeadScorer, dataset: LeadDataset) -> object:
+def _backfill_scored(scorer: LeadScorer, dataset: LeadDataset) -> list[Scored]:
     """Every lead of the dataset at four times a month apart: a few thousand snapshots, many of them
     quiet, some busy, with every kind of feature among their reasons."""
     tables = ScoringTables.from_dataset(dataset, scorer.categorical_columns, scorer.numeric_columns)
