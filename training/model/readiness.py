@@ -342,13 +342,12 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
 
     def readiness_and_group_sums(self, X: Features, fit_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Readiness and ``(n, 2)`` sums of the exact contributions over the features of ``fit_mask``
-        (``feature_names_in_`` order) and over the others, what fit and interest grade; for the trees
+        (``feature_names_in_`` order) and over the others, what fit and interest grade; for the trees, both
         from per-tree tables (``training.model.tree_groups``), not TreeSHAP per row: equal up to ~1e-15."""
         self.require_fitted("calibration_slope_")
         encoder = self.encoder()
         matrix = encoder.encode(X)
-        mask = np.asarray(fit_mask, dtype=bool)
-        trees = self._contributions_are_the_trees
+        mask, trees = np.asarray(fit_mask, dtype=bool), self._contributions_are_the_trees
         tables = cached_group_sums(self, self.booster_, self.n_iterations_, mask) if trees else None
         if tables is None:  # grouped from the contributions
             values = self._contributions_from_matrix(matrix)
@@ -356,7 +355,8 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
             sums = np.column_stack([fit, values[:, :-1].sum(axis=1) - fit])
             return self.calibrate(values.sum(axis=1)), sums
         columns = encoder.column_arrays(X) if isinstance(X, FeatureMatrix) else None
-        return self.calibrate(self._raw_from_matrix(matrix)), tables.sums(matrix, columns)
+        sums, raw = tables.sums_and_raw(matrix, columns)  # the trees' raw score too: no second pass
+        return self.calibrate(raw), sums
 
     def predict_proba(self, X: Features) -> np.ndarray:
         """Calibrated class probabilities, columns in the order of ``classes_`` (scikit-learn's contract)."""

@@ -1,5 +1,5 @@
 """Sums of a LightGBM model's exact contributions (TreeSHAP) over groups of features, without TreeSHAP
-per row: the fit and interest axes of many leads at the cost of a plain prediction.
+per row: the fit and interest axes of many leads, with their readiness, at the cost of a plain prediction.
 
 A tree's path-dependent TreeSHAP values for a row depend on the row only through the direction it takes
 at each of the tree's split nodes (the rest is the tree's structure, covers and leaf values). A tree
@@ -106,12 +106,15 @@ class GroupSums:
         # booster would change that prediction. One-tree predictions on the copy take turns (_predicting).
         self._booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=n_iterations))
         self._predicting = threading.Lock()
-        # (n_features, n_groups) 0/1 matrix: a contribution row times it gives the row's group sums.
-        self._membership = np.zeros((len(groups), n_groups))
+        # (n_features + 1, n_groups + 1) 0/1 matrix: a tree's contribution row (base value last) times it
+        # gives the row's group sums and, last, their total with the base value: the tree's output.
+        self._membership = np.zeros((len(groups) + 1, n_groups + 1))
         self._membership[np.arange(len(groups)), groups] = 1.0
+        self._membership[:, n_groups] = 1.0
+        self._n_groups = n_groups
         trees = self._booster.dump_model()["tree_info"]
         self._trees = [_tree(info["tree_structure"]) for info in trees]
-        self._tables = [_PatternTable(len(tree.feature), n_groups) for tree in self._trees]
+        self._tables = [_PatternTable(len(tree.feature), n_groups + 1) for tree in self._trees]
         self._lock = threading.Lock()
 
     @classmethod
@@ -126,9 +129,16 @@ class GroupSums:
         return one_output and not linear_leaves and small
 
     def sums(self, matrix: np.ndarray, columns: list[np.ndarray] | None = None) -> np.ndarray:
-        """``(n_rows, n_groups)`` group sums of the rows of the model's matrix (base value excluded).
-        ``columns``: the same matrix as one contiguous array per feature, when the caller has it
-        (``FeatureEncoder.column_arrays``); else it is transposed here."""
+        """``(n_rows, n_groups)`` group sums of the rows of the model's matrix (base value excluded)."""
+        return self.sums_and_raw(matrix, columns)[0]
+
+    def sums_and_raw(
+        self, matrix: np.ndarray, columns: list[np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The group sums of ``sums`` and each row's raw score (the trees' summed outputs: the row sum of
+        the contributions and base value, what the API's readiness comes from), so that no separate
+        prediction is needed. ``columns``: the same matrix as one contiguous array per feature, when the
+        caller has it (``FeatureEncoder.column_arrays``); else it is transposed here."""
         matrix = np.asarray(matrix, dtype=np.float64)
         if columns is None:
             columns = list(np.ascontiguousarray(matrix.T))
@@ -143,7 +153,7 @@ class GroupSums:
             self._learn(t, distinct, matrix[first])
             with self._lock:
                 totals += table.values(distinct)[inverse.ravel()].T
-        return totals.T
+        return totals[: self._n_groups].T, totals[self._n_groups]
 
     def _learn(self, t: int, codes: np.ndarray, rows: np.ndarray) -> None:
         """Tabulate tree ``t``'s group sums of the patterns of ``codes`` it lacks (``rows``: a row showing
@@ -160,7 +170,7 @@ class GroupSums:
                 )
             )
         with self._lock:
-            table.add(codes[new], contributions[:, :-1] @ self._membership)
+            table.add(codes[new], contributions @ self._membership)
 
 
 class _PatternTable:

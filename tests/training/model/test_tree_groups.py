@@ -52,8 +52,12 @@ def test_group_sums_equal_grouped_treeshap(params: dict[str, object]) -> None:
     X[80:90, 3] = -np.inf
     contributions = booster.predict(X, pred_contrib=True)[:, :-1]
     expected = np.column_stack([contributions[:, groups == g].sum(axis=1) for g in range(3)])
+    raw = booster.predict(X, raw_score=True)
     for _ in range(2):  # the second call reads the tables the first one filled
         np.testing.assert_allclose(sums.sums(X), expected, rtol=0, atol=1e-12)
+        group_sums, summed_raw = sums.sums_and_raw(X)
+        np.testing.assert_array_equal(group_sums, sums.sums(X))
+        np.testing.assert_allclose(summed_raw, raw, rtol=0, atol=1e-12)  # the trees' output, summed
     if params["num_leaves"] == 40:
         assert any(len(tree.feature) > DENSE_SPLITS for tree in sums._trees)
 
