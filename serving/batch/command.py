@@ -141,14 +141,15 @@ def _score_locally(
     from serving.batch.run import score_dataset
     from serving.model_holder import load_model
     from training.data.io import load_dataset
-    from training.registry.tracking import configure_tracking
 
     # Reading and validating tens of millions of events allocates and frees large Arrow buffers; Arrow's
     # default pool (jemalloc) hands their pages back and faults them in again: the system allocator
     # took loading 1M leads / 35M events from 24 to 20 s (BENCHMARKS.md, "Batch scoring").
     pa.set_memory_pool(pa.system_memory_pool())
 
-    if not Path(model).is_dir():
+    if not Path(model).is_dir():  # a registry URI: MLflow (~2 s to import) only then
+        from training.registry.tracking import configure_tracking
+
         configure_tracking()
     with console.status(f"loading model {model}"):
         scorer = load_model(model).scorer

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich import box
 from rich.console import RenderableType
 from rich.table import Table
@@ -9,7 +11,9 @@ from rich.text import Text
 
 from training.audit import AuditReport, Severity
 from training.model.drift import DriftReport
-from training.registry.promotion import PromotionDecision
+
+if TYPE_CHECKING:  # a type only: importing the registry pulls in MLflow, ~2 s of every command's start
+    from training.registry.promotion import PromotionDecision
 
 STYLE = {Severity.BLOCKING: "bold red", Severity.WARNING: "yellow", Severity.INFO: "dim"}
 

@@ -4,6 +4,7 @@ small frames, so that only failing rows cost anything), plausibility bounds and 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -152,13 +153,18 @@ class IdIndex:
         earlier_max = np.maximum.accumulate(np.concatenate(([-1], codes[:-1])))
         return cls(encoded.dictionary, np.flatnonzero(codes > earlier_max), duplicated)
 
+    @functools.cached_property
+    def _first_positions_are_rows(self) -> bool:
+        """Whether the i-th distinct id first occurs in row i (ids unique, none missing: the usual case)."""
+        return bool(np.array_equal(self.first_positions, np.arange(len(self.first_positions))))
+
     def find(self, ids: pd.Series) -> np.ndarray:
         """Position of the first row holding each of ``ids`` (-1 when none does)."""
         # Arrow's hash lookup: several times faster than pandas' on tens of millions of event ids.
         found = pc.index_in(arrow_strings(ids), value_set=self.distinct)
         index = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-        if len(self.first_positions) == 0:
-            return index
+        if len(self.first_positions) == 0 or self._first_positions_are_rows:
+            return index  # no gather: ~1 s saved on 35M event ids against 1M distinct leads
         return np.where(index >= 0, self.first_positions[np.maximum(index, 0)], -1)
 
 

@@ -710,3 +710,14 @@ def test_ids_from_concatenated_frames_are_matched_across_chunks() -> None:
         ("events.csv", 5, "lead_id"),
     ]
     assert caught.value.problems[1].message == "duplicate lead_id 'L1': first seen in row 1"
+
+
+def test_id_index_finds_the_first_row_of_each_id_with_and_without_repeats() -> None:
+    from training.data.findings import IdIndex
+
+    looked_up = pd.Series(["b", "zz", "a", None, "c", "b"], dtype="str")
+    unique = IdIndex.build(pd.Series(["a", "b", "c"], dtype="str"))  # first row of id i is row i
+    np.testing.assert_array_equal(unique.find(looked_up), [1, -1, 0, -1, 2, 1])
+    repeated = IdIndex.build(pd.Series(["a", None, "b", "a", "c", "b"], dtype="str"))
+    np.testing.assert_array_equal(repeated.find(looked_up), [2, -1, 0, -1, 4, 2])
+    np.testing.assert_array_equal(repeated.duplicated, [True, False, True, True, False, True])
