@@ -258,8 +258,9 @@ class LeadScorer:
 
         ``explain=False`` skips the contributions (TreeSHAP, most of the cost per lead) for callers that
         need the readiness only (batch scores without reasons): ``raw`` and ``base_value`` are then NaN
-        and ``contributions`` has no columns. The readiness comes from the trees' plain prediction, which
-        equals the sum of the contributions up to float rounding (~1e-15).
+        and ``contributions`` has no columns. The readiness comes from the trees' plain prediction (with
+        ``axes``, from the per-tree tables in the same pass), which equals the sum of the contributions up
+        to float rounding (~1e-15).
 
         ``defer_earlier_looks``: the earlier looks of the gone-cold hysteresis are computed when ``decide``
         asks for them, for those rows only (batch scoring; ``EarlierLooks``); the answers are the same.
