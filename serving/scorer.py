@@ -305,10 +305,16 @@ class LeadScorer:
     def decide(self, arrays: SnapshotArrays, scored: Scored, axes: AxesOfBatch | None = None) -> Decisions:
         """Chance if handed over now, verdict and its source, grade, percentile and days inactive for
         every row of ``scored`` (``training.model.decision``). ``axes`` (fit) matters only when the
-        hand-raiser rule is on; without them it is computed from the contributions."""
+        hand-raiser rule is on; without them fit comes from the contributions or, when ``run_model``
+        skipped those, from the summed fit contributions (``Scored.axis_sums``): the same grades."""
         fit = None
-        if self.policy.hand_raisers.rule_enabled and scored.contributions.shape[1]:
-            fit = (axes or self.explainer.axes(scored.contributions)).fit
+        if self.policy.hand_raisers.rule_enabled:
+            if axes is not None:
+                fit = axes.fit
+            elif scored.contributions.shape[1]:
+                fit = self.explainer.axes(scored.contributions).fit
+            elif scored.axis_sums is not None:
+                fit = self.explainer.axes_of_sums(scored.axis_sums[:, 0], scored.axis_sums[:, 1]).fit
         earlier = scored.earlier
         cold_before_of = (
             None

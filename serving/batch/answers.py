@@ -49,8 +49,8 @@ class AnswerOptions:
 
     @property
     def explain(self) -> bool:
-        """Whether reasons need the exact contributions (TreeSHAP); the hand-raiser rule's fit needs them
-        too (``answer_frame``)."""
+        """Whether the exact contributions (TreeSHAP per lead) are needed: for reasons only (fit and
+        interest, which the hand-raiser rule reads, come from the per-tree tables without them)."""
         return self.reasons_per_side > 0
 
 
@@ -107,8 +107,9 @@ def model_answers(
     """The first half of ``answer_frame``: features, readiness and (when needed) the exact contributions.
     Mostly NumPy and LightGBM, which release the GIL: ``serving.batch.run`` runs it for the next chunk
     in a thread while ``answers_of`` (Python: decisions, reason sentences) works on the current one."""
-    # The hand-raiser rule reads fit, which comes from the contributions: then they are always computed.
-    explain = options.explain or scorer.policy.hand_raisers.rule_enabled
+    explain = options.explain
+    # Without reasons, fit (which the hand-raiser rule reads) and interest come from the summed
+    # contributions (``axes``), settled exactly near a quartile edge like readiness near a decision edge.
     scored = scorer.run_model(arrays, explain=explain, defer_earlier_looks=True, axes=not explain)
     if not explain:
         scored = _settle_near_ties(scorer, arrays, scored)
@@ -123,7 +124,9 @@ def answers_of(
     options: AnswerOptions = AnswerOptions(),
 ) -> pd.DataFrame:
     """The second half of ``answer_frame``: decisions and reasons from ``model_answers``' result."""
-    decided = scorer.decide(arrays, scored)
+    sums = scored.axis_sums
+    axes = None if sums is None else scorer.explainer.axes_of_sums(sums[:, 0], sums[:, 1])
+    decided = scorer.decide(arrays, scored, axes)
     n = len(arrays)
     readiness = decided.readiness
     frame = pd.DataFrame(
@@ -149,11 +152,7 @@ def answers_of(
     )
     if options.reasons_per_side > 0:
         frame = pd.concat([frame, _reason_columns(scorer, scored, options.reasons_per_side)], axis=1)
-    elif scored.axis_sums is not None:
-        axes = scorer.explainer.axes_of_sums(scored.axis_sums[:, 0], scored.axis_sums[:, 1])
-        frame = pd.concat([frame, pd.DataFrame(_axis_columns(axes))], axis=1)
-    elif scored.contributions.shape[1]:  # contributions computed for the hand-raiser rule
-        axes = scorer.explainer.axes(scored.contributions)
+    elif axes is not None:
         frame = pd.concat([frame, pd.DataFrame(_axis_columns(axes))], axis=1)
     return frame
 
