@@ -4,12 +4,16 @@ Why: readiness is calibrated once for all snapshots (``training.model.calibratio
 rarely see, such as leads that asked for contact in the last days (a few hundred training snapshots),
 can stay miscalibrated although the whole is right on average: the trees hardly split on it.
 
-What: on the slice's rows only, ``logit(readiness') = logit(r) + a + b * (logit(r) - centre)``, with
-``a`` and ``b`` the posterior mode under Gaussian priors centred on "no correction" (``a = b = 0``).
-The prior is what keeps a few rows from producing a wild fit: the correction moves away from zero only
-as far as the evidence outweighs the prior, so with few rows it stays close to no correction and with
-many it approaches the plain maximum-likelihood fit. Snapshots of one lead share one outcome, so each
-row is weighted by one over its lead's number of slice rows: the evidence counts leads, not snapshots.
+What: on the slice's rows only, ``readiness' = floor + (1 - floor) * sigmoid(logit(r) + a + b * (logit(r)
+- centre))``, with ``a``, ``b`` and ``floor`` the posterior mode under priors centred on "no correction"
+(Gaussian on ``a`` and ``b`` around 0; on ``logit(floor)`` around a floor of ~0.7%, wide). The floor
+is there because the slice's low end is where readiness is most wrong: a lead that asked for contact
+wins now and then whatever its readiness says (on the simulator, hand-raisers scored at ~3% won ~6-10%),
+which one line in log-odds can only reach by flattening the whole slice. The prior is what keeps a few
+rows from producing a wild fit: the correction moves away from none only as far as the evidence
+outweighs the prior, so with few rows it stays close to no correction and with many it approaches the
+plain maximum-likelihood fit. Snapshots of one lead share one outcome, so each row is weighted by one
+over its lead's number of slice rows: the evidence counts leads, not snapshots.
 
 It is learnt on held-out training rows (readiness the trees did not fit), stored as a typed
 ``SliceCalibration`` and applied by ``SliceCalibration.apply``: a handful of arithmetic operations per
@@ -19,26 +23,31 @@ row, nothing at all for rows outside the slice.
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 #: Prior standard deviations of the correction's intercept (log-odds) and slope change. An intercept of
 #: 1 sd multiplies the slice's odds by e; a slope change of 1 sd stretches its log-odds by 25%.
 PRIOR_SD_INTERCEPT = 1.0
 PRIOR_SD_SLOPE = 0.25
+#: Prior of the floor, on its log-odds: centred on ~0.7% (next to no floor), sd 2 (95%: 0.01%-30%).
+PRIOR_FLOOR_LOGIT = -5.0
+PRIOR_SD_FLOOR = 2.0
 #: Fewer slice leads than this among the held-out rows: no correction (nothing to learn from).
 MIN_SLICE_LEADS = 10
 _EPS = 1e-9
 
 
 class SliceCalibration(BaseModel):
-    """``logit(readiness') = intercept + slope * logit(readiness)`` on the slice's rows; the readiness
-    of every other row, and of every row when ``available`` is false, is left as it is."""
+    """``readiness' = floor + (1 - floor) * sigmoid(intercept + slope * logit(readiness))`` on the slice's
+    rows; the readiness of every other row, and of every row when ``available`` is false, is left as it
+    is. Cards written before the floor existed read as ``floor = 0``: the same correction as then."""
 
     model_config = ConfigDict(extra="forbid")
 
     available: bool = False
     intercept: float = 0.0
     slope: float = 1.0
+    floor: float = Field(default=0.0, ge=0.0, lt=1.0)
     #: The held-out evidence: slice rows, their leads and the wins among the rows.
     n_rows: int = 0
     n_leads: int = 0
@@ -62,7 +71,8 @@ class SliceCalibration(BaseModel):
             return readiness
         r = np.clip(readiness[rows], _EPS, 1.0 - _EPS)
         out = readiness.copy()
-        out[rows] = 1.0 / (1.0 + np.exp(-(self.intercept + self.slope * np.log(r / (1.0 - r)))))
+        lifted = 1.0 / (1.0 + np.exp(-(self.intercept + self.slope * np.log(r / (1.0 - r)))))
+        out[rows] = self.floor + (1.0 - self.floor) * lifted
         return out
 
 
@@ -102,23 +112,25 @@ def fit_slice_calibration(
     r = np.clip(readiness, _EPS, 1.0 - _EPS)
     logit = np.log(r / (1.0 - r))
     centre = float(np.average(logit, weights=weight))
-    a, b = _posterior_mode(logit, logit - centre, y, weight, (prior_sd_intercept, prior_sd_slope))
+    a, b, floor = _posterior_mode(logit, logit - centre, y, weight, (prior_sd_intercept, prior_sd_slope))
     intercept, slope = a - b * centre, 1.0 + b
-    after = 1.0 / (1.0 + np.exp(-(intercept + slope * logit)))
+    after = floor + (1.0 - floor) / (1.0 + np.exp(-(intercept + slope * logit)))
     before_mean = float(np.average(r, weights=weight))
     after_mean = float(np.average(after, weights=weight))
     rate = float(np.average(y, weights=weight))
     basis = (
         f"Learnt on {n_rows} held-out training snapshots of {n_leads} leads in the {slice_name} slice "
         f"({n_wins} met the target): their mean readiness {before_mean:.3f} against a win rate of "
-        f"{rate:.3f} (both lead-weighted), corrected to {after_mean:.3f} (shrunk toward no correction by a "
-        f"prior of sd {prior_sd_intercept:g} on the intercept and {prior_sd_slope:g} on the slope)."
+        f"{rate:.3f} (both lead-weighted), corrected to {after_mean:.3f} with a floor of {floor:.3f} "
+        f"(shrunk toward no correction by a prior of sd {prior_sd_intercept:g} on the intercept, "
+        f"{prior_sd_slope:g} on the slope and {PRIOR_SD_FLOOR:g} on the floor's log-odds)."
     )
     return base.model_copy(
         update={
             "available": True,
             "intercept": float(intercept),
             "slope": float(slope),
+            "floor": float(floor),
             "readiness_before": before_mean,
             "readiness_after": after_mean,
             "win_rate": rate,
@@ -129,35 +141,30 @@ def fit_slice_calibration(
 
 def _posterior_mode(
     offset: np.ndarray, centred: np.ndarray, y: np.ndarray, weight: np.ndarray, prior_sd: tuple[float, float]
-) -> tuple[float, float]:
-    """``(a, b)`` maximising the weighted log-likelihood of ``y`` under ``logit(p) = offset + a + b *
-    centred`` plus the Gaussian log-prior: Newton steps with halving (the objective is strictly concave,
-    so it converges whatever the data, even on separated outcomes)."""
-    design = np.column_stack([np.ones(len(offset)), centred])
+) -> tuple[float, float, float]:
+    """``(a, b, floor)`` maximising the weighted log-likelihood of ``y`` under ``p = floor + (1 - floor) *
+    sigmoid(offset + a + b * centred)`` plus the log-priors (module docstring). The floor makes the
+    objective non-concave, so it is searched with Nelder-Mead (SciPy) from two starts (the prior's floor
+    and a tenfold one) and the better end is kept: deterministic, and a handful of milliseconds on the
+    few thousand rows a slice has."""
+    from scipy.optimize import minimize  # only when a slice is learnt (training), not at import
+
     precision = 1.0 / np.square(np.asarray(prior_sd, dtype=np.float64))
-    theta = np.zeros(2)
 
-    def objective(t: np.ndarray) -> float:
-        margin = offset + design @ t
-        loglik = np.sum(weight * (y * margin - np.logaddexp(0.0, margin)))
-        return float(loglik - 0.5 * np.sum(precision * t * t))
+    def negative_log_posterior(theta: np.ndarray) -> float:
+        a, b, floor_logit = theta
+        floor = 1.0 / (1.0 + np.exp(-floor_logit))
+        p = floor + (1.0 - floor) / (1.0 + np.exp(-(offset + a + b * centred)))
+        p = np.clip(p, _EPS, 1.0 - _EPS)
+        loglik = np.sum(weight * (y * np.log(p) + (1.0 - y) * np.log1p(-p)))
+        prior = 0.5 * (precision[0] * a * a + precision[1] * b * b)
+        prior += 0.5 * ((floor_logit - PRIOR_FLOOR_LOGIT) / PRIOR_SD_FLOOR) ** 2
+        return float(prior - loglik)
 
-    current = objective(theta)
-    for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-(offset + design @ theta)))
-        gradient = design.T @ (weight * (y - p)) - precision * theta
-        hessian = (design * (weight * p * (1.0 - p))[:, None]).T @ design + np.diag(precision)
-        step = np.linalg.solve(hessian, gradient)
-        size = 1.0
-        while size > 1e-6:
-            candidate = theta + size * step
-            value = objective(candidate)
-            if value >= current:
-                break
-            size /= 2.0
-        else:
-            break
-        theta, improved, current = candidate, value - current, value
-        if improved < 1e-12 and np.abs(size * step).max() < 1e-9:
-            break
-    return float(theta[0]), float(theta[1])
+    options = {"xatol": 1e-7, "fatol": 1e-10, "maxiter": 5000, "maxfev": 10000}
+    fits = [
+        minimize(negative_log_posterior, np.array([0.0, 0.0, start]), method="Nelder-Mead", options=options)
+        for start in (PRIOR_FLOOR_LOGIT, PRIOR_FLOOR_LOGIT + np.log(10.0))
+    ]
+    a, b, floor_logit = min(fits, key=lambda fit: float(fit.fun)).x
+    return float(a), float(b), float(1.0 / (1.0 + np.exp(-floor_logit)))

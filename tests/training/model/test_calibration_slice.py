@@ -122,3 +122,25 @@ def test_decide_applies_the_calibration_to_contact_requests_only() -> None:
     again = DecisionPolicy.model_validate_json(policy.model_dump_json())
     assert again.hand_raiser_calibration == calibration
     assert pd.isna(DecisionPolicy(threshold=0.3).hand_raiser_calibration.readiness_before)
+
+
+def test_a_floor_in_the_slice_is_learnt_where_one_line_cannot_reach() -> None:
+    # Hand-raisers that win 8% of the time whatever their readiness, on top of what readiness says.
+    rng = np.random.default_rng(3)
+    n = 20_000
+    readiness = 1 / (1 + np.exp(-rng.normal(-3.0, 1.5, n)))
+    won = (rng.random(n) < 0.08 + 0.92 * readiness).astype(float)
+    fitted = fit_slice_calibration(readiness, won, np.arange(n).astype(str))
+    assert 0.05 < fitted.floor < 0.11
+    low = readiness < np.quantile(readiness, 0.2)  # the low end: readiness ~1%, wins ~9%
+    corrected = fitted.apply(readiness, np.ones(n, bool))
+    assert abs(corrected[low].mean() - won[low].mean()) < 0.2 * won[low].mean()
+    assert np.all(np.diff(corrected[np.argsort(readiness)]) >= 0)  # still increasing in readiness
+
+
+def test_cards_written_before_the_floor_read_as_no_floor() -> None:
+    old = SliceCalibration.model_validate({"available": True, "intercept": 0.5, "slope": 0.9})
+    assert old.floor == 0.0
+    readiness = np.array([0.02, 0.3])
+    expected = 1 / (1 + np.exp(-(0.5 + 0.9 * logit(readiness))))
+    np.testing.assert_allclose(old.apply(readiness, np.ones(2, bool)), expected, rtol=1e-15)
