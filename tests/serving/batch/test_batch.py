@@ -27,13 +27,19 @@ from training.data.contract import LeadDataset
 AS_OF = pd.Timestamp("2026-02-01T00:00:00Z")
 
 
-@pytest.fixture(scope="module")
-def client(batch_scorer: LeadScorer) -> Iterator[TestClient]:
+def api_client(scorer: LeadScorer) -> Iterator[TestClient]:
+    """The API serving ``scorer`` (version "3"), as the CRM would call it."""
+
     def load() -> LoadedModel:
-        return LoadedModel(batch_scorer, "memory", datetime.now(UTC), "3")
+        return LoadedModel(scorer, "memory", datetime.now(UTC), "3")
 
     with TestClient(create_app(Settings(max_batch_size=1000), ModelHolder(load))) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def client(batch_scorer: LeadScorer) -> Iterator[TestClient]:
+    yield from api_client(batch_scorer)
 
 
 def request_bodies(dataset: LeadDataset, lead_ids: list[str], as_of: pd.Timestamp) -> list[dict[str, Any]]:

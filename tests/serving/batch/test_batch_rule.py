@@ -6,20 +6,16 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from serving.app import create_app
 from serving.batch.answers import AnswerOptions
 from serving.batch.run import BatchPlan
-from serving.model_holder import LoadedModel, ModelHolder
 from serving.scorer import LeadScorer
-from serving.settings import Settings
-from tests.serving.batch.test_batch import AS_OF, api_answers, batch_scores, request_bodies
+from tests.serving.batch.test_batch import AS_OF, api_answers, api_client, batch_scores, request_bodies
 from training.bundle import ModelBundle
 from training.data.contract import LeadDataset
 
@@ -38,11 +34,7 @@ def rule_scorer(batch_bundle: ModelBundle) -> LeadScorer:
 
 @pytest.fixture(scope="module")
 def rule_client(rule_scorer: LeadScorer) -> Iterator[TestClient]:
-    def load() -> LoadedModel:
-        return LoadedModel(rule_scorer, "memory", datetime.now(UTC), "3")
-
-    with TestClient(create_app(Settings(max_batch_size=1000), ModelHolder(load))) as test_client:
-        yield test_client
+    yield from api_client(rule_scorer)
 
 
 def test_rule_verdicts_without_reasons_equal_the_api_and_the_explained_batch(
