@@ -8,7 +8,11 @@ leads only) run twice on that model:
 
 - **before**: ``[decision] hand_raiser_calibration = false``: the policy as it was before the slice
   calibration (readiness as the model gives it);
-- **after**: the default, with the hand-raiser slice calibration learnt on the held-out training leads.
+- **held-out only**: the slice calibration learnt on the served model's held-out training leads alone
+  (as it was learnt until the selection folds' scores were added);
+- **after**: the default, the slice calibration learnt on those leads and on the model selection's
+  out-of-fold scores (``training.model.selection.OutOfFold``; a cache trained by older code has none,
+  and then "after" equals "held-out only").
 
 On the test period every snapshot gets the verdict the API gives (``verdicts_with_hysteresis``). The
 slice: test snapshots with a hand-raising event (``DecisionPolicy.hand_raisers``) in the 7 days before
@@ -40,56 +44,70 @@ from benchmarks_md import write_section
 from training.features.snapshots import SnapshotBatch
 from training.features.specs import FeatureCatalog
 from training.model.decision import RIPE
-from training.model.decision_learn import batch_contact, verdicts_with_hysteresis
+from training.model.decision_learn import batch_contact, slice_evidence, verdicts_with_hysteresis
 from training.model.decision_policy import DecisionPolicy
 from training.model.oracle import match_ground_truth
 from training.model.readiness import ReadinessModel
+from training.model.selection import OutOfFold
 from training.pipeline import TrainingOutcome
 from training.simulation.simulator import P_WIN_IF_HANDED_OVER, SimulationResult
 
 SECTION = "## Hand-raiser slice calibration"
 SIDES = ("above", "below")
+#: (name, slice calibration on, learnt also on the selection folds' scores): see the module docstring.
+POLICIES = (("before", False, False), ("held-out only", True, False), ("after", True, True))
 
 
 def policies(result: SimulationResult, outcome: TrainingOutcome) -> tuple[dict[str, DecisionPolicy], str]:
     """The decision step of this code on the cached model, without and with the slice calibration, and
-    what the training evidence looked like (``held_out_slice``)."""
+    what the training evidence looked like (``training_slice``)."""
     out = {}
-    for name, on in (("before", False), ("after", True)):
+    for name, on, use_folds in POLICIES:
         config = CONFIG.model_copy(
             update={"decision": CONFIG.decision.model_copy(update={"hand_raiser_calibration": on})}
         )
-        out[name] = relearn_decision(result, outcome, config)
-    # The rows the calibration was learnt on, rebuilt once more (cheap next to the two decision steps).
+        out[name] = relearn_decision(result, outcome, config, use_folds=use_folds)
+    # The rows the calibration was learnt on, rebuilt once more (cheap next to the decision steps).
     X_train, y_train, train_batch = training_rows(result, outcome)
-    return out, held_out_slice(out, outcome.bundle.pipeline[-1], X_train, y_train, train_batch)
+    out_of_fold = getattr(outcome.selection, "out_of_fold", None)
+    return out, training_slice(out, outcome.bundle.pipeline[-1], X_train, y_train, train_batch, out_of_fold)
 
 
-def held_out_slice(
+def training_slice(
     learnt: dict[str, DecisionPolicy],
     model: ReadinessModel,
     X_train: pd.DataFrame,
     y_train: np.ndarray,
     train_batch: SnapshotBatch,
+    out_of_fold: OutOfFold | None,
 ) -> str:
-    """The evidence the calibration was learnt from: held-out training snapshots with a hand-raising
-    event, by side of the threshold (the policy without calibration), mean readiness before and after the
-    calibration against their win rate. Training data only."""
+    """The evidence the calibration was learnt from: training snapshots with a hand-raising event and an
+    out-of-sample readiness (the served model's held-out leads; the selection folds' scores), by side of
+    the threshold (the policy without calibration), mean readiness before and after the calibration
+    against their win rate. Training data only."""
     _, held = model.held_out_split(len(X_train), train_batch.time_key, train_batch.snapshots["lead_id"])
-    contact = batch_contact(train_batch, learnt["before"])[held]
-    readiness = model.readiness(X_train.iloc[held])
-    y = y_train[held].astype(float)
+    is_held_out = np.zeros(len(X_train), dtype=bool)
+    is_held_out[held] = True
+    readiness = np.zeros(len(X_train))
+    readiness[held] = model.held_out_readiness(X_train.iloc[held])
+    values, _, from_folds = slice_evidence(readiness, is_held_out, out_of_fold)
+    contact = batch_contact(train_batch, learnt["before"])
     before = learnt["before"]
-    ripe = before.estimate.chance(readiness, contact) >= before.threshold
-    after = learnt["after"].hand_raiser_calibration.apply(readiness, contact)
+    ripe = before.estimate.chance(values, contact) >= before.threshold
+    after = learnt["after"].hand_raiser_calibration.apply(values, contact)
+    y = y_train.astype(float)
     parts = []
-    for side, mask in (("above", contact & ripe), ("below", contact & ~ripe)):
-        if mask.any():
-            parts.append(
-                f"{side} {readiness[mask].mean():.3f} -> {after[mask].mean():.3f} against "
-                f"{y[mask].mean():.3f} (n={int(mask.sum())})"
-            )
-    return "held-out training slice: " + "; ".join(parts)
+    for source, rows in (("held-out leads", is_held_out), ("selection folds", from_folds)):
+        sides = []
+        for side, mask in (("above", contact & ripe & rows), ("below", contact & ~ripe & rows)):
+            if mask.any():
+                sides.append(
+                    f"{side} {values[mask].mean():.3f} -> {after[mask].mean():.3f} against "
+                    f"{y[mask].mean():.3f} (n={int(mask.sum())})"
+                )
+        if sides:
+            parts.append(f"{source}: " + "; ".join(sides))
+    return "training slice, " + "; ".join(parts)
 
 
 def slice_rows(leads: int, seed: int, cache: Path | None) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -194,8 +212,9 @@ def markdown(rows: pd.DataFrame, notes: dict[str, dict[str, str]], command: str)
         "",
         "`bench/bench_handraisers.py` (module docstring: what before and after mean, how the rows are "
         f"chosen): `simulate(leads, seed)` ({sizes} leads), the readiness model of "
-        "`bench/bench_verdicts.py`, this code's decision step without (before) and with (after) the "
-        "hand-raiser slice calibration. Target (issue 10): the readiness of test snapshots with a "
+        "`bench/bench_verdicts.py`, this code's decision step without the hand-raiser slice calibration "
+        "(before), with it learnt on the held-out training leads only, and learnt on those and the model "
+        "selection's out-of-fold scores (after). Target (issue 10): the readiness of test snapshots with a "
         "hand-raising event in the last 7 days within +-20% of their observed win rate, above and below the "
         "threshold separately.",
         "",
@@ -215,8 +234,10 @@ def markdown(rows: pd.DataFrame, notes: dict[str, dict[str, str]], command: str)
         if len(seeds) > 1:
             groups.append((size, "pooled " + ", ".join(map(str, seeds)), of_size))
     for size, label, part in groups:
-        for policy in ("before", "after"):
+        for policy, _, _ in POLICIES:
             mine = part[part["policy"] == policy]
+            if mine.empty:  # runs saved before the "held-out only" row existed
+                continue
             cells = [cell(mine[mine["side"] == side]) for side in SIDES]
             lines.append(f"| {size:,} | {label} | {policy} | {cells[0]} | {cells[1]} |")
     lines += ["", "The calibration each seed's training learnt (after):", ""]

@@ -177,15 +177,20 @@ def train(leads: int, seed: int, cache: Path | None) -> tuple[SimulationResult, 
 
 
 def relearn_decision(
-    result: SimulationResult, outcome: TrainingOutcome, config: TrainConfig = CONFIG
+    result: SimulationResult, outcome: TrainingOutcome, config: TrainConfig = CONFIG, use_folds: bool = True
 ) -> DecisionPolicy:
-    """This code's decision step (``learn_decision``: held-out training leads only) on a cached run's
-    readiness model, the training snapshots rebuilt as ``fit_and_evaluate`` builds them: a cache holds
-    the simulation and the readiness model, and a policy pickled by older code is not reused."""
+    """This code's decision step (``learn_decision``: held-out training leads, and the model selection's
+    fold scores unless ``use_folds`` is false) on a cached run's readiness model, the training snapshots
+    rebuilt as ``fit_and_evaluate`` builds them: a cache holds the simulation and the readiness model,
+    and a policy pickled by older code is not reused."""
     pipeline = outcome.bundle.pipeline
     X_train, y_train, train_batch = training_rows(result, outcome, config)
     catalog = FeatureCatalog(pipeline[0].feature_specs())
-    return learn_decision(config, pipeline[-1], X_train, y_train, train_batch, catalog).policy
+    selection = outcome.selection
+    out_of_fold = getattr(selection, "out_of_fold", None) if use_folds else None
+    return learn_decision(
+        config, pipeline[-1], X_train, y_train, train_batch, catalog, out_of_fold=out_of_fold
+    ).policy
 
 
 def training_rows(

@@ -157,7 +157,9 @@ def fit_and_evaluate(
     # (at-handover snapshots), the threshold on it, and when a lead has gone cold.
     stage("learning the chance of a win if handed over now, the hand-over threshold and gone-cold")
     catalog = FeatureCatalog(features.feature_specs())
-    learnt = learn_decision(config, model, X_train, y_train, train_batch, catalog)
+    learnt = learn_decision(
+        config, model, X_train, y_train, train_batch, catalog, out_of_fold=selection.out_of_fold
+    )
     threshold, decision = learnt.threshold, learnt.policy
     # Metrics and statistics that rank by readiness use the threshold on that scale (no contact).
     readiness_threshold = decision.estimate.readiness_for(threshold.threshold)

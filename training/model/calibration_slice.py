@@ -15,7 +15,8 @@ outweighs the prior, so with few rows it stays close to no correction and with m
 plain maximum-likelihood fit. Snapshots of one lead share one outcome, so each row is weighted by one
 over its lead's number of slice rows: the evidence counts leads, not snapshots.
 
-It is learnt on held-out training rows (readiness the trees did not fit), stored as a typed
+It is learnt on training rows with an out-of-sample readiness (held-out leads; the model selection's
+validation blocks, ``training.model.decision_learn.slice_evidence``), stored as a typed
 ``SliceCalibration`` and applied by ``SliceCalibration.apply``: a handful of arithmetic operations per
 row, nothing at all for rows outside the slice.
 """
@@ -32,7 +33,7 @@ PRIOR_SD_SLOPE = 0.25
 #: Prior of the floor, on its log-odds: centred on ~0.7% (next to no floor), sd 2 (95%: 0.01%-30%).
 PRIOR_FLOOR_LOGIT = -5.0
 PRIOR_SD_FLOOR = 2.0
-#: Fewer slice leads than this among the held-out rows: no correction (nothing to learn from).
+#: Fewer slice leads than this among the out-of-sample rows: no correction (nothing to learn from).
 MIN_SLICE_LEADS = 10
 _EPS = 1e-9
 
@@ -86,7 +87,7 @@ def fit_slice_calibration(
     prior_sd_slope: float = PRIOR_SD_SLOPE,
     min_leads: int = MIN_SLICE_LEADS,
 ) -> SliceCalibration:
-    """The shrunk correction (module docstring) from the slice's held-out rows: their readiness, whether
+    """The shrunk correction (module docstring) from the slice's out-of-sample rows: their readiness, whether
     each met the target and its lead. Too few leads: an unavailable calibration that says why."""
     readiness = np.asarray(readiness, dtype=np.float64)
     y = np.asarray(won, dtype=np.float64)
@@ -103,7 +104,7 @@ def fit_slice_calibration(
         return base.model_copy(
             update={
                 "basis": (
-                    f"No {slice_name} calibration: {n_leads} leads of the held-out training rows are in "
+                    f"No {slice_name} calibration: {n_leads} leads of the out-of-sample training rows are in "
                     f"the slice ({n_rows} snapshots); at least {min_leads} are needed to learn anything."
                 )
             }
@@ -119,7 +120,7 @@ def fit_slice_calibration(
     after_mean = float(np.average(after, weights=weight))
     rate = float(np.average(y, weights=weight))
     basis = (
-        f"Learnt on {n_rows} held-out training snapshots of {n_leads} leads in the {slice_name} slice "
+        f"Learnt on {n_rows} out-of-sample training snapshots of {n_leads} leads in the {slice_name} slice "
         f"({n_wins} met the target): their mean readiness {before_mean:.3f} against a win rate of "
         f"{rate:.3f} (both lead-weighted), corrected to {after_mean:.3f} with a floor of {floor:.3f} "
         f"(shrunk toward no correction by a prior of sd {prior_sd_intercept:g} on the intercept, "

@@ -12,8 +12,9 @@
   quantile of below-threshold readiness under which every band ripened less than ``max_rate``; the
   inactivity cutoff (at least two snapshot spacings) is the shortest inactivity beyond which every band
   ripened less than ``min(INACTIVITY_MAX_RATE, relative_rate * overall rate)``.
-- The hand-raiser slice calibration: the readiness of held-out snapshots with a hand-raising event in
-  the window against their outcomes (``training.model.calibration_slice``, shrunk toward no correction);
+- The hand-raiser slice calibration: the out-of-sample readiness of training snapshots with a
+  hand-raising event in the window (held-out leads; the selection folds' validation blocks) against
+  their outcomes (``training.model.calibration_slice``, shrunk toward no correction);
   learnt first, so the correction above and the threshold see the readiness the API will give.
 - The hand-raiser rule's fit floor is a fit grade (the answers' fit axis, whose quartile edges the
   explanation statistics learn): nothing to learn here.
@@ -54,10 +55,13 @@ def fit_hand_raiser_calibration(
     held_out: np.ndarray,
     leads: np.ndarray,
     hand_raisers: HandRaisers,
+    from_folds: np.ndarray | None = None,
 ) -> SliceCalibration:
-    """The hand-raiser slice calibration from the held-out training rows with a contact request. All
-    arrays are aligned by training snapshot. No hand-raising snapshot in the training data at all (the
-    export has no event of those types): a no-op that says so."""
+    """The hand-raiser slice calibration from the training rows with a contact request and an
+    out-of-sample readiness (``held_out``: the served model's held-out leads and, marked by
+    ``from_folds``, validation rows scored by the model-selection folds' models). All arrays are aligned
+    by training snapshot. No hand-raising snapshot in the training data at all (the export has no event
+    of those types): a no-op that says so."""
     contact = np.asarray(contact, dtype=bool)
     if not contact.any():
         return SliceCalibration(
@@ -68,8 +72,20 @@ def fit_hand_raiser_calibration(
             )
         )
     rows = contact & np.asarray(held_out, dtype=bool)
-    return fit_slice_calibration(
+    calibration = fit_slice_calibration(
         np.asarray(readiness)[rows], np.asarray(won)[rows], np.asarray(leads)[rows], slice_name="hand-raiser"
+    )
+    n_from_folds = 0 if from_folds is None else int(np.count_nonzero(np.asarray(from_folds)[rows]))
+    if n_from_folds == 0:
+        return calibration
+    return calibration.model_copy(
+        update={
+            "basis": (
+                f"{calibration.basis} Of those snapshots, {n_from_folds} were scored by the model-selection "
+                "folds' models, which did not see them (recalibrated on their validation block); the "
+                "others by the served model's trees, which held their leads out."
+            )
+        }
     )
 
 

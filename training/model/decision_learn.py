@@ -3,7 +3,9 @@
 ``learn_decision`` works on the model's held-out calibration leads (training-period leads the trees did
 not fit): the correction for the chance of a win if handed over now, the threshold (the configured
 policy applied to that chance), the gone-cold rule and the hand-raiser rule's fit floor
-(``training.model.decision_fit``). ``test_decision_metrics`` applies the policy to the test snapshots
+(``training.model.decision_fit``); the hand-raiser slice calibration also learns from the model
+selection's out-of-fold scores (``training.model.selection.OutOfFold``, ``slice_evidence``).
+``test_decision_metrics`` applies the policy to the test snapshots
 and returns the figures every run logs (``training.model.decision_report``).
 """
 
@@ -32,6 +34,7 @@ from training.model.decision_policy import DecisionPolicy, DecisionSettings
 from training.model.decision_report import decision_metrics
 from training.model.explanation_stats import Axes, fit_mask, split_contributions
 from training.model.readiness import ReadinessModel
+from training.model.selection import OutOfFold
 from training.model.serving_types import inactivity_days
 from training.model.threshold import ThresholdDecision, ThresholdPolicy, choose_threshold
 
@@ -85,8 +88,10 @@ def learn_decision(
     y_train: np.ndarray,
     train_batch: SnapshotBatch,
     catalog: FeatureCatalog,
+    out_of_fold: OutOfFold | None = None,
 ) -> LearntDecision:
-    """The policy and threshold from the held-out training leads (see the module docstring)."""
+    """The policy and threshold from the held-out training leads (see the module docstring).
+    ``out_of_fold``: the model selection's fold scores, more evidence for the hand-raiser slice."""
     settings = config.decision
     contact = batch_contact(train_batch, settings)
     _, held_out = model.held_out_split(len(X_train), train_batch.time_key, train_batch.snapshots["lead_id"])
@@ -104,9 +109,16 @@ def learn_decision(
     # By the trees that did not see the held-out leads (a refitted model's own trees did).
     readiness[scored] = model.held_out_readiness(X_train[scored])
     # The hand-raiser slice calibration first: everything after it sees the readiness the API gives.
+    slice_readiness, has_evidence, from_folds = slice_evidence(readiness, is_held_out, out_of_fold)
     calibration = (
         fit_hand_raiser_calibration(
-            readiness, contact, y_train, is_held_out, snapshots["lead_id"].to_numpy(), settings.hand_raisers()
+            slice_readiness,
+            contact,
+            y_train,
+            has_evidence,
+            snapshots["lead_id"].to_numpy(),
+            settings.hand_raisers(),
+            from_folds=from_folds,
         )
         if settings.hand_raiser_calibration
         else SliceCalibration(basis="No hand-raiser calibration: switched off in the training config.")
@@ -153,6 +165,25 @@ def learn_decision(
         hand_raiser_calibration=calibration,
     )
     return LearntDecision(policy=policy, threshold=threshold)
+
+
+def slice_evidence(
+    readiness: np.ndarray, is_held_out: np.ndarray, out_of_fold: OutOfFold | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per training row: an out-of-sample readiness, whether it has one, and whether it came from the
+    selection folds. The served model's held-out rows keep their own (``readiness``: the readiness the
+    API's model gives, by trees that did not fit them); other rows in a fold's validation block take
+    that fold's."""
+    values = np.asarray(readiness, dtype=np.float64).copy()
+    has_evidence = np.asarray(is_held_out, dtype=bool).copy()
+    from_folds = np.zeros(len(values), dtype=bool)
+    if out_of_fold is not None:
+        extra = ~has_evidence[out_of_fold.rows]
+        rows = out_of_fold.rows[extra]
+        values[rows] = out_of_fold.readiness[extra]
+        has_evidence[rows] = True
+        from_folds[rows] = True
+    return values, has_evidence, from_folds
 
 
 def test_decision_metrics(

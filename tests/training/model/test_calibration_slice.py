@@ -9,7 +9,9 @@ import pandas as pd
 from training.model.calibration_slice import MIN_SLICE_LEADS, SliceCalibration, fit_slice_calibration
 from training.model.decision import decide
 from training.model.decision_fit import fit_hand_raiser_calibration
+from training.model.decision_learn import slice_evidence
 from training.model.decision_policy import DecisionPolicy, HandRaisers
+from training.model.selection import OutOfFold
 
 
 def logit(p: np.ndarray | float) -> np.ndarray:
@@ -102,6 +104,39 @@ def test_hand_raiser_calibration_learns_on_held_out_hand_raisers_only() -> None:
     fitted = fit_hand_raiser_calibration(readiness, contact, won, held_out, leads, HandRaisers())
     assert fitted.available and fitted.n_rows == int((contact & held_out).sum())
     assert fitted.intercept > 0.8
+
+
+def test_fold_scores_add_evidence_where_the_served_model_has_none() -> None:
+    # Rows 0-5: 0-1 held out by the served model, 2-5 in a selection fold's validation block (1 and 2
+    # in both: the served model's own held-out readiness wins), 6-7 in neither.
+    readiness = np.array([0.1, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    held_out = np.array([True, True, False, False, False, False, False, False])
+    folds = OutOfFold(rows=np.array([1, 2, 3, 4, 5]), readiness=np.array([0.9, 0.3, 0.4, 0.5, 0.6]))
+    values, has_evidence, from_folds = slice_evidence(readiness, held_out, folds)
+    np.testing.assert_allclose(values, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.0, 0.0])
+    assert has_evidence.tolist() == [True] * 6 + [False] * 2
+    assert from_folds.tolist() == [False, False, True, True, True, True, False, False]
+    # Without fold scores: the held-out rows alone, untouched.
+    alone, only_held, none_from_folds = slice_evidence(readiness, held_out, None)
+    np.testing.assert_array_equal(alone, readiness)
+    assert only_held.tolist() == held_out.tolist() and not none_from_folds.any()
+
+
+def test_hand_raiser_calibration_counts_and_names_the_fold_scored_rows() -> None:
+    n = 4_000
+    readiness, won, leads = miscalibrated(n, shift=1.5)
+    contact = np.arange(n) % 2 == 0
+    held_out = np.arange(n) % 8 < 2
+    from_folds = (np.arange(n) % 8 >= 2) & (np.arange(n) % 8 < 4)
+    evidence = held_out | from_folds
+    # Rows with no out-of-sample readiness say the opposite: they must not count.
+    won = np.where(evidence, won, 0.0)
+    fitted = fit_hand_raiser_calibration(
+        readiness, contact, won, evidence, leads, HandRaisers(), from_folds=from_folds
+    )
+    assert fitted.available and fitted.n_rows == int((contact & evidence).sum())
+    assert fitted.intercept > 0.8
+    assert f"Of those snapshots, {int((contact & from_folds).sum())} were scored by" in fitted.basis
 
 
 def test_decide_applies_the_calibration_to_contact_requests_only() -> None:

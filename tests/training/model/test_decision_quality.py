@@ -46,9 +46,12 @@ def test_the_policy_is_learnt_and_stored_with_the_model(
     assert cold.min_days_inactive is None or cold.min_days_inactive >= 14
     figures = outcome.bundle.card.metrics["decision"]
     assert 0 < figures["ripe_share"] < 1 and "hand_raiser_below_win_rate" in figures
-    # The hand-raiser slice calibration, learnt on held-out training leads that asked for contact.
+    # The hand-raiser slice calibration, learnt on out-of-sample training snapshots that asked for
+    # contact: held-out leads and the selection folds' validation blocks (the run chose among candidates).
     calibration = policy.hand_raiser_calibration
-    assert calibration.available and calibration.n_leads >= 10 and "held-out" in calibration.basis
+    assert calibration.available and calibration.n_leads >= 10 and "out-of-sample" in calibration.basis
+    assert outcome.selection is not None and outcome.selection.out_of_fold is not None
+    assert "were scored by the model-selection folds' models" in calibration.basis
     assert calibration.slope > 0 and "hand_raiser_below_model_readiness" in figures
 
 

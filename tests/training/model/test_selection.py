@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from typing import Any
 
@@ -195,6 +196,31 @@ def test_a_challenger_no_better_than_chance_on_the_folds_does_not_replace() -> N
     assert not comparison.above_chance and not comparison.replaced
     assert result.chosen == LINEAR
     assert "no better than chance" in result.reason
+
+
+def test_out_of_fold_readiness_is_the_chosen_candidates_fold_scores_recalibrated(additive) -> None:
+    X, y, time_key, lead = additive
+    gap = pd.Timedelta(days=7)
+    settings = SelectionConfig(n_bootstrap=20, candidates=(LINEAR, TREES))
+    result = select_model(X, y, time_key, lead, gap, settings, FAST_TREES)
+    out_of_fold = result.out_of_fold
+    assert out_of_fold is not None
+    folds = rolling_folds(time_key, gap, settings.folds, settings.fold_fraction)
+    np.testing.assert_array_equal(out_of_fold.rows, np.unique(np.concatenate([val for _, val in folds])))
+    readiness = pd.Series(out_of_fold.readiness, index=out_of_fold.rows)
+    assert ((readiness > 0) & (readiness < 1)).all()
+    later = np.zeros(len(X), dtype=bool)
+    for k, (_, val) in reversed(list(enumerate(folds))):
+        # A row at the boundary of two blocks keeps the later fold's readiness; the rest of the block is
+        # the chosen candidate's fold score, recalibrated on the block: same ranking, the block's rate.
+        own = val[~later[val]]
+        block = readiness.loc[own].to_numpy()
+        if len(own) == len(val):
+            assert roc_auc(y[val], block) == pytest.approx(result.fold_auc[result.chosen][k], abs=1e-12)
+        assert block.mean() == pytest.approx(y[own].mean(), abs=0.01)
+        later[val] = True
+    summary = result.to_dict()
+    assert summary["out_of_fold_rows"] == len(out_of_fold.rows) and json.dumps(summary)
 
 
 def test_no_usable_fold_falls_back_to_the_simplest_candidate(additive) -> None:
