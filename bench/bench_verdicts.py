@@ -62,6 +62,8 @@ from training.simulation.truth import crossing_probability
 from training.snapshot_source import LocalSnapshots
 
 SECTION = "## Verdicts against the truth"
+#: The simulation size of the main section (other sizes get their own, ``section_title``).
+DEFAULT_LEADS = 5_000
 CONFIG = TrainConfig(n_bootstrap=20)
 EXAMPLE = Path(__file__).resolve().parents[1] / "data" / "examples" / "lead.json"
 
@@ -277,9 +279,14 @@ def _hr(cell: tuple[int, float, float, float]) -> str:
     return f"{estimate:.3f} / {observed:.3f} [{low:.3f}, {high:.3f}] / {true:.3f} ({gap:+.0%}, n={n})"
 
 
+def section_title(leads: int) -> str:
+    """The section's heading: one section per simulation size, the default size's without a suffix."""
+    return SECTION if leads == DEFAULT_LEADS else f"{SECTION}, {leads:,} leads"
+
+
 def markdown(runs: list[SeedRun], leads: int, command: str) -> str:
     lines = [
-        SECTION,
+        section_title(leads),
         "",
         f"`bench/bench_verdicts.py` (module docstring: what before and after mean): `simulate({leads:,}, "
         "seed)`, default training config, test period only. Issue 10's targets: gone-cold switches under "
@@ -356,7 +363,7 @@ def _load(directory: Path) -> list[SeedRun]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--leads", type=int, default=5_000)
+    parser.add_argument("--leads", type=int, default=DEFAULT_LEADS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--write", action="store_true", help="write the results into BENCHMARKS.md")
     parser.add_argument(
