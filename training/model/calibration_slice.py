@@ -6,8 +6,10 @@ can stay miscalibrated although the whole is right on average: the trees hardly 
 
 What: on the slice's rows only, ``readiness' = floor + (1 - floor) * sigmoid(logit(r) + a + b * (logit(r)
 - centre))``, with ``a``, ``b`` and ``floor`` the posterior mode under priors centred on "no correction"
-(Gaussian on ``a`` and ``b`` around 0; on ``logit(floor)`` around a floor of ~0.7%, wide). The floor
-is there because the slice's low end is where readiness is most wrong: a lead that asked for contact
+(Gaussian on ``a`` and ``b`` around 0) and, for the floor, on "as often as the average lead" (Gaussian
+on ``logit(floor)`` around the logit of the training base rate, wide): a lead that asked for contact
+is not expected to win less often than a lead picked at random, whatever the export's base rate. The
+floor is there because the slice's low end is where readiness is most wrong: a lead that asked for contact
 wins now and then whatever its readiness says (on the simulator, hand-raisers scored at ~3% won ~6-10%),
 which one line in log-odds can only reach by flattening the whole slice. The prior is what keeps a few
 rows from producing a wild fit: the correction moves away from none only as far as the evidence
@@ -30,9 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field
 #: 1 sd multiplies the slice's odds by e; a slope change of 1 sd stretches its log-odds by 25%.
 PRIOR_SD_INTERCEPT = 1.0
 PRIOR_SD_SLOPE = 0.25
-#: Prior of the floor, on its log-odds: centred on ~0.7% (next to no floor), sd 2 (95%: 0.01%-30%).
-PRIOR_FLOOR_LOGIT = -5.0
+#: Prior of the floor, on its log-odds: centred on the training base rate (``fit_slice_calibration``'s
+#: ``floor_prior``), sd 2 (at a 2% base rate, 95% between 0.04% and 50%). Without a base rate: ~0.7%.
+PRIOR_FLOOR = 1.0 / (1.0 + np.exp(5.0))
 PRIOR_SD_FLOOR = 2.0
+#: The floor prior's centre is kept inside these bounds (a base rate of 0 or 1 has no log-odds).
+_FLOOR_PRIOR_BOUNDS = (1e-4, 0.5)
 #: Fewer slice leads than this among the out-of-sample rows: no correction (nothing to learn from).
 MIN_SLICE_LEADS = 10
 _EPS = 1e-9
@@ -59,6 +64,8 @@ class SliceCalibration(BaseModel):
     win_rate: float | None = None
     prior_sd_intercept: float = PRIOR_SD_INTERCEPT
     prior_sd_slope: float = PRIOR_SD_SLOPE
+    #: the centre of the floor's prior (the training base rate; ~0.7% on cards written before it was)
+    prior_floor: float = PRIOR_FLOOR
     basis: str = "No slice calibration: readiness is used as the model gives it."
 
     def apply(self, readiness: np.ndarray, in_slice: np.ndarray) -> np.ndarray:
@@ -85,20 +92,24 @@ def fit_slice_calibration(
     slice_name: str = "slice",
     prior_sd_intercept: float = PRIOR_SD_INTERCEPT,
     prior_sd_slope: float = PRIOR_SD_SLOPE,
+    floor_prior: float = PRIOR_FLOOR,
     min_leads: int = MIN_SLICE_LEADS,
 ) -> SliceCalibration:
     """The shrunk correction (module docstring) from the slice's out-of-sample rows: their readiness, whether
-    each met the target and its lead. Too few leads: an unavailable calibration that says why."""
+    each met the target and its lead; ``floor_prior``: the centre of the floor's prior (the training base
+    rate). Too few leads: an unavailable calibration that says why."""
     readiness = np.asarray(readiness, dtype=np.float64)
     y = np.asarray(won, dtype=np.float64)
     _, codes, counts = np.unique(np.asarray(leads), return_inverse=True, return_counts=True)
     n_rows, n_leads, n_wins = len(readiness), len(counts), int(y.sum())
+    floor_prior = float(np.clip(floor_prior, *_FLOOR_PRIOR_BOUNDS))
     base = SliceCalibration(
         n_rows=n_rows,
         n_leads=n_leads,
         n_wins=n_wins,
         prior_sd_intercept=prior_sd_intercept,
         prior_sd_slope=prior_sd_slope,
+        prior_floor=floor_prior,
     )
     if n_leads < min_leads:
         return base.model_copy(
@@ -113,7 +124,9 @@ def fit_slice_calibration(
     r = np.clip(readiness, _EPS, 1.0 - _EPS)
     logit = np.log(r / (1.0 - r))
     centre = float(np.average(logit, weights=weight))
-    a, b, floor = _posterior_mode(logit, logit - centre, y, weight, (prior_sd_intercept, prior_sd_slope))
+    a, b, floor = _posterior_mode(
+        logit, logit - centre, y, weight, (prior_sd_intercept, prior_sd_slope), floor_prior
+    )
     intercept, slope = a - b * centre, 1.0 + b
     after = floor + (1.0 - floor) / (1.0 + np.exp(-(intercept + slope * logit)))
     before_mean = float(np.average(r, weights=weight))
@@ -124,7 +137,8 @@ def fit_slice_calibration(
         f"({n_wins} met the target): their mean readiness {before_mean:.3f} against a win rate of "
         f"{rate:.3f} (both lead-weighted), corrected to {after_mean:.3f} with a floor of {floor:.3f} "
         f"(shrunk toward no correction by a prior of sd {prior_sd_intercept:g} on the intercept, "
-        f"{prior_sd_slope:g} on the slope and {PRIOR_SD_FLOOR:g} on the floor's log-odds)."
+        f"{prior_sd_slope:g} on the slope and {PRIOR_SD_FLOOR:g} on the floor's log-odds around "
+        f"{floor_prior:.3f})."
     )
     return base.model_copy(
         update={
@@ -141,16 +155,22 @@ def fit_slice_calibration(
 
 
 def _posterior_mode(
-    offset: np.ndarray, centred: np.ndarray, y: np.ndarray, weight: np.ndarray, prior_sd: tuple[float, float]
+    offset: np.ndarray,
+    centred: np.ndarray,
+    y: np.ndarray,
+    weight: np.ndarray,
+    prior_sd: tuple[float, float],
+    floor_prior: float,
 ) -> tuple[float, float, float]:
     """``(a, b, floor)`` maximising the weighted log-likelihood of ``y`` under ``p = floor + (1 - floor) *
     sigmoid(offset + a + b * centred)`` plus the log-priors (module docstring). The floor makes the
     objective non-concave, so it is searched with Nelder-Mead (SciPy) from two starts (the prior's floor
-    and a tenfold one) and the better end is kept: deterministic, and ~0.2 s once per training on the
-    few thousand rows a slice has (3,000 rows: 160 ms of CPU)."""
+    and tenfold odds) and the better end is kept: deterministic, and ~0.2 s once per training on the few
+    thousand rows a slice has (3,000 rows: 160 ms of CPU)."""
     from scipy.optimize import minimize  # only when a slice is learnt (training), not at import
 
     precision = 1.0 / np.square(np.asarray(prior_sd, dtype=np.float64))
+    floor_centre = float(np.log(floor_prior / (1.0 - floor_prior)))
 
     def negative_log_posterior(theta: np.ndarray) -> float:
         a, b, floor_logit = theta
@@ -159,13 +179,13 @@ def _posterior_mode(
         p = np.clip(p, _EPS, 1.0 - _EPS)
         loglik = np.sum(weight * (y * np.log(p) + (1.0 - y) * np.log1p(-p)))
         prior = 0.5 * (precision[0] * a * a + precision[1] * b * b)
-        prior += 0.5 * ((floor_logit - PRIOR_FLOOR_LOGIT) / PRIOR_SD_FLOOR) ** 2
+        prior += 0.5 * ((floor_logit - floor_centre) / PRIOR_SD_FLOOR) ** 2
         return float(prior - loglik)
 
     options = {"xatol": 1e-7, "fatol": 1e-10, "maxiter": 5000, "maxfev": 10000}
     fits = [
         minimize(negative_log_posterior, np.array([0.0, 0.0, start]), method="Nelder-Mead", options=options)
-        for start in (PRIOR_FLOOR_LOGIT, PRIOR_FLOOR_LOGIT + np.log(10.0))
+        for start in (floor_centre, floor_centre + np.log(10.0))
     ]
     a, b, floor_logit = min(fits, key=lambda fit: float(fit.fun)).x
     return float(a), float(b), float(1.0 / (1.0 + np.exp(-floor_logit)))

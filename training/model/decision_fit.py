@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from training.model.calibration_slice import SliceCalibration, fit_slice_calibration
+from training.model.calibration_slice import PRIOR_FLOOR, SliceCalibration, fit_slice_calibration
 from training.model.decision import grade_edges
 from training.model.decision_policy import DecisionPolicy, GoneCold, HandoverEstimate, HandRaisers, Target
 
@@ -56,12 +56,14 @@ def fit_hand_raiser_calibration(
     leads: np.ndarray,
     hand_raisers: HandRaisers,
     from_folds: np.ndarray | None = None,
+    base_rate: float | None = None,
 ) -> SliceCalibration:
     """The hand-raiser slice calibration from the training rows with a contact request and an
     out-of-sample readiness (``held_out``: the served model's held-out leads and, marked by
     ``from_folds``, validation rows scored by the model-selection folds' models). All arrays are aligned
-    by training snapshot. No hand-raising snapshot in the training data at all (the export has no event
-    of those types): a no-op that says so."""
+    by training snapshot; ``base_rate``: the share of training snapshots that met the target, the centre
+    of the floor's prior (``calibration_slice``). No hand-raising snapshot in the training data at all
+    (the export has no event of those types): a no-op that says so."""
     contact = np.asarray(contact, dtype=bool)
     if not contact.any():
         return SliceCalibration(
@@ -73,7 +75,11 @@ def fit_hand_raiser_calibration(
         )
     rows = contact & np.asarray(held_out, dtype=bool)
     calibration = fit_slice_calibration(
-        np.asarray(readiness)[rows], np.asarray(won)[rows], np.asarray(leads)[rows], slice_name="hand-raiser"
+        np.asarray(readiness)[rows],
+        np.asarray(won)[rows],
+        np.asarray(leads)[rows],
+        slice_name="hand-raiser",
+        floor_prior=PRIOR_FLOOR if base_rate is None else base_rate,
     )
     n_from_folds = 0 if from_folds is None else int(np.count_nonzero(np.asarray(from_folds)[rows]))
     if n_from_folds == 0:

@@ -119,6 +119,7 @@ def learn_decision(
             snapshots["lead_id"].to_numpy(),
             settings.hand_raisers(),
             from_folds=from_folds,
+            base_rate=float(np.mean(y_train)),
         )
         if settings.hand_raiser_calibration
         else SliceCalibration(basis="No hand-raiser calibration: switched off in the training config.")

@@ -6,7 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from training.model.calibration_slice import MIN_SLICE_LEADS, SliceCalibration, fit_slice_calibration
+from training.model.calibration_slice import (
+    MIN_SLICE_LEADS,
+    PRIOR_FLOOR,
+    SliceCalibration,
+    fit_slice_calibration,
+)
 from training.model.decision import decide
 from training.model.decision_fit import fit_hand_raiser_calibration
 from training.model.decision_learn import slice_evidence
@@ -179,3 +184,30 @@ def test_cards_written_before_the_floor_read_as_no_floor() -> None:
     readiness = np.array([0.02, 0.3])
     expected = 1 / (1 + np.exp(-(0.5 + 0.9 * logit(readiness))))
     np.testing.assert_allclose(old.apply(readiness, np.ones(2, bool)), expected, rtol=1e-15)
+
+
+def test_the_floor_prior_is_centred_on_the_base_rate() -> None:
+    # 40 leads, readiness ~1%, no wins at all: little evidence, so the prior decides how high the floor
+    # may stay. Centred on a 10% base rate the floor stays well above where a 0.5% one puts it.
+    rng = np.random.default_rng(4)
+    readiness = 1 / (1 + np.exp(-rng.normal(-4.5, 0.3, 40)))
+    won, leads = np.zeros(40), np.arange(40).astype(str)
+    common = fit_slice_calibration(readiness, won, leads, floor_prior=0.10)
+    rare = fit_slice_calibration(readiness, won, leads, floor_prior=0.005)
+    assert common.prior_floor == 0.10 and rare.prior_floor == 0.005
+    assert common.floor > 3 * rare.floor
+    assert "log-odds around 0.100" in common.basis
+    # A base rate of 0 has no log-odds: the centre is bounded, the fit stays finite.
+    zero = fit_slice_calibration(readiness, won, leads, floor_prior=0.0)
+    assert zero.prior_floor == 1e-4 and np.isfinite([zero.intercept, zero.slope, zero.floor]).all()
+
+
+def test_hand_raiser_calibration_centres_the_floor_on_the_training_base_rate() -> None:
+    readiness, won, leads = miscalibrated(400, shift=0.5)
+    contact = np.ones(400, bool)
+    fitted = fit_hand_raiser_calibration(
+        readiness, contact, won, contact, leads, HandRaisers(), base_rate=0.04
+    )
+    assert fitted.prior_floor == 0.04
+    # Cards written before the centre followed the base rate read with the fixed ~0.7% it had.
+    assert SliceCalibration.model_validate({"available": True}).prior_floor == PRIOR_FLOOR
