@@ -11,8 +11,9 @@ alike. It lives in the model card (``ModelCard.decision``) as JSON.
   such a lead ``ripe`` when its fit clears a floor.
 - ``GoneCold``: when a lead that is not ripe has gone cold (waiting will not ripen it), with hysteresis.
 - ``hand_raiser_calibration`` (``training.model.calibration_slice.SliceCalibration``): a shrunk correction
-  of the readiness of leads that asked for contact, learnt on held-out training leads; every use of the
-  policy applies it first (``training.model.decision.readiness_and_chance``).
+  of the readiness of leads that asked for contact, learnt on training snapshots with an out-of-sample
+  readiness (held-out leads, the model selection's validation blocks); every use of the policy applies it
+  first (``training.model.decision.readiness_and_chance``).
 """
 
 from __future__ import annotations
