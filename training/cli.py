@@ -184,6 +184,7 @@ SCORER_LABELS = {"model": "model", "logistic_baseline": "logistic", "points_base
 def training_summary(run: TrainingRun) -> Group:
     """The final summary: model vs baselines on the test period, threshold, registry outcome."""
     from training.features.targets import describe_target
+    from training.model.decision_console import decision_table
 
     outcome = run.outcome
     metrics = Table(
@@ -255,6 +256,8 @@ def training_summary(run: TrainingRun) -> Group:
         *drift_renderables(outcome.drift),
     ]
     parts += [guard_table(run.decision), key_value_table("Model", rows)]
+    if outcome.decision is not None:
+        parts.append(decision_table(outcome.decision, outcome.decision_metrics))
     parts.extend(Text(f"note: {note}") for note in outcome.notes)
     parts.extend(Text(f"repaired: {repair}") for repair in run.repairs)
     if len(run.validation.rejects):

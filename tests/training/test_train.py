@@ -316,6 +316,13 @@ def test_the_run_records_its_target_and_the_late_wins(first_run: TrainingRun, tr
     console.print(training_summary(first_run))
     text = console.export_text()
     assert "target" in text and "won within 90 days (closed_at)" in text
+    # The decision the API will give: what ripe means, the learnt rules and the test-period figures.
+    policy, figures = first_run.outcome.decision, first_run.outcome.bundle.card.metrics["decision"]
+    assert policy is not None
+    assert "Decision (what the API answers)" in text
+    assert f"chance of won within 90 days (closed_at) if handed over now >= {policy.threshold:.3f}" in text
+    assert policy.hand_raiser_calibration.basis[:60] in " ".join(text.split())
+    assert f"(n={int(figures['hand_raiser_above_n']):,})" in text
     assert "leads won after the 90-day horizon were labelled not-won" in text
     assert 'data-target="won">won within 90 days (closed_at)</b>' in (
         first_run.outcome.bundle.report_html or ""
