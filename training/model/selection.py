@@ -26,7 +26,7 @@ snapshots more, at no extra fit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -95,9 +95,10 @@ class SelectionResult:
         return float(np.mean(values)) if values else float("nan")
 
     def to_dict(self) -> dict[str, Any]:
-        raw = asdict(self)
-        out_of_fold = raw.pop("out_of_fold")
-        raw["out_of_fold_rows"] = 0 if out_of_fold is None else len(out_of_fold["rows"])
+        # Without the arrays (asdict would deep-copy them): only how many rows they cover.
+        raw = asdict(replace(self, out_of_fold=None))
+        del raw["out_of_fold"]
+        raw["out_of_fold_rows"] = 0 if self.out_of_fold is None else len(self.out_of_fold.rows)
         raw["mean_auc"] = {name: self.mean_auc(name) for name in self.fold_auc}
         return raw
 
