@@ -3,8 +3,8 @@ for contact in the last 7 days against their observed win rate, above and below 
 
 For each seed: the simulation and trained readiness model of ``bench/bench_verdicts.py`` (from its
 ``--cache``, trained there when absent), the training snapshots rebuilt as ``fit_and_evaluate`` builds
-them (same config, same split), and this code's decision step (``learn_decision``, held-out training
-leads only) run twice on that model:
+them (same config, same split), and this code's decision step (``learn_decision``) run three times on
+that model:
 
 - **before**: ``[decision] hand_raiser_calibration = false``: the policy as it was before the slice
   calibration (readiness as the model gives it);

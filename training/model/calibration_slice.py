@@ -5,17 +5,19 @@ rarely see, such as leads that asked for contact in the last days (a few hundred
 can stay miscalibrated although the whole is right on average: the trees hardly split on it.
 
 What: on the slice's rows only, ``readiness' = floor + (1 - floor) * sigmoid(logit(r) + a + b * (logit(r)
-- centre))``, with ``a``, ``b`` and ``floor`` the posterior mode under priors centred on "no correction"
-(Gaussian on ``a`` and ``b`` around 0) and, for the floor, on "as often as the average lead" (Gaussian
-on ``logit(floor)`` around the logit of the training base rate, wide): a lead that asked for contact
-is not expected to win less often than a lead picked at random, whatever the export's base rate. The
-floor is there because the slice's low end is where readiness is most wrong: a lead that asked for contact
-wins now and then whatever its readiness says (on the simulator, hand-raisers scored at ~3% won ~6-10%),
-which one line in log-odds can only reach by flattening the whole slice. The prior is what keeps a few
-rows from producing a wild fit: the correction moves away from none only as far as the evidence
-outweighs the prior, so with few rows it stays close to no correction and with many it approaches the
-plain maximum-likelihood fit. Snapshots of one lead share one outcome, so each row is weighted by one
-over its lead's number of slice rows: the evidence counts leads, not snapshots.
+- centre))``, with ``a``, ``b`` and ``floor`` the posterior mode under priors centred on "no change of
+the line" (Gaussian on ``a`` and ``b`` around 0) and, for the floor, on "as often as the average training
+snapshot" (Gaussian on ``logit(floor)`` around the logit of the training base rate, kept within
+0.01%-50%, wide): a snapshot of a lead that asked for contact is not expected to win less often than one
+picked at random, at whatever base rate the export has. The floor is there because the slice's low end is
+where readiness is most wrong: a lead that asked for contact wins now and then whatever its readiness
+says (on the simulator, hand-raisers scored at ~3% won ~6-10%), which one line in log-odds can only reach
+by flattening the whole slice. The prior is what keeps a few rows from producing a wild fit: the
+correction moves away from its centre only as far as the evidence outweighs the prior, so with few rows
+the line stays close to unchanged and the floor close to the base rate (which lifts only the slice's rows
+scored under it), and with many it approaches the plain maximum-likelihood fit. Snapshots of one lead
+share one outcome, so each row is weighted by one over its lead's number of slice rows: the evidence
+counts leads, not snapshots.
 
 It is learnt on training rows with an out-of-sample readiness (held-out leads; the model selection's
 validation blocks, ``training.model.decision_learn.slice_evidence``), stored as a typed
@@ -54,11 +56,12 @@ class SliceCalibration(BaseModel):
     intercept: float = 0.0
     slope: float = 1.0
     floor: float = Field(default=0.0, ge=0.0, lt=1.0)
-    #: The held-out evidence: slice rows, their leads and the wins among the rows.
+    #: The out-of-sample evidence: slice rows, their leads and the wins among the rows.
     n_rows: int = 0
     n_leads: int = 0
     n_wins: int = 0
-    #: On the held-out slice rows (lead-weighted): mean readiness before and after, and the win rate.
+    #: On those slice rows (lead-weighted): mean readiness before and after, and the win rate (readiness
+    #: "before" is each row's out-of-sample one: the served model's held-out trees or a selection fold's).
     readiness_before: float | None = None
     readiness_after: float | None = None
     win_rate: float | None = None

@@ -1,4 +1,5 @@
-"""Learning the ``DecisionPolicy`` from the training period (held-out leads the trees never fitted).
+"""Learning the ``DecisionPolicy`` from the training period (held-out leads the trees never fitted; for the
+hand-raiser slice also the model selection's out-of-fold scores).
 
 - The chance of a win if handed over now: the state of each historical lead at its handover (its
   at-handover snapshot) and what became of it is the only place the data shows that chance. A logistic

@@ -165,8 +165,9 @@ class DecisionPolicy(BaseModel):
     threshold: float
     estimate: HandoverEstimate = Field(default_factory=HandoverEstimate)
     hand_raisers: HandRaisers = Field(default_factory=HandRaisers)
-    #: The readiness of a lead with a hand-raising event in the window, corrected on held-out training
-    #: leads (off, and saying why, without enough of them; policies written before it have none).
+    #: The readiness of a lead with a hand-raising event in the window, corrected on training snapshots
+    #: with an out-of-sample readiness (off, and saying why, without enough of them; policies written
+    #: before it have none).
     hand_raiser_calibration: SliceCalibration = Field(default_factory=SliceCalibration)
     gone_cold: GoneCold = Field(default_factory=GoneCold)
     #: Lower edges of grades A, B, C on the chance if handed over now (A = the threshold); None: the

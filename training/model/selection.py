@@ -16,11 +16,13 @@ drifts so much that the candidates rank the later folds no better than a coin, t
 evidence for the more complex one. The others stay in the result as comparisons.
 
 The chosen candidate's scores on the validation blocks are kept as ``OutOfFold`` readiness: each row
-scored by a fold model that never saw it, Platt-recalibrated on its whole block (so that what is left is
-how a slice of the block deviates from the block's calibration, not the drift between the fold's
-training rows and its block). The hand-raiser slice calibration (``training.model.decision_learn``)
-learns from these rows as well as from the served model's held-out leads: a few hundred hand-raising
-snapshots more, at no extra fit.
+scored by a fold model that did not train on it, Platt-recalibrated on its whole block (so that what is
+left is how a slice of the block deviates from the block's calibration, not the drift between the fold's
+training rows and its block). Blocks hold out rows by time, not whole leads, as the test period and live
+scoring do: a lead's snapshots from a horizon or more before the block may be among the fold's training
+rows, as a live lead's earlier snapshots are among the served model's. The hand-raiser slice calibration
+(``training.model.decision_learn``) learns from these rows as well as from the served model's held-out
+leads: a few hundred hand-raising snapshots more, at no extra fit.
 """
 
 from __future__ import annotations
@@ -63,15 +65,18 @@ class Comparison:
 
 @dataclass(frozen=True)
 class OutOfFold:
-    """Readiness of training rows by the chosen candidate's fold models, which did not see them (module
-    docstring): ``rows`` are positions in the training rows given to ``select_model``."""
+    """Readiness of training rows by the chosen candidate's fold models, which did not train on them
+    (module docstring): ``rows`` are positions in the ``n_rows`` training rows given to ``select_model``."""
 
     rows: np.ndarray
     readiness: np.ndarray
+    n_rows: int
 
     def __post_init__(self) -> None:
         if len(self.rows) != len(self.readiness):
             raise ValueError("out-of-fold rows and readiness must have the same length")
+        if len(self.rows) and not 0 <= int(self.rows.min()) <= int(self.rows.max()) < self.n_rows:
+            raise ValueError(f"out-of-fold rows must be positions in the {self.n_rows} training rows")
 
 
 @dataclass
@@ -265,12 +270,15 @@ def select_model(
         len(labels),
         reason,
         notes,
-        out_of_fold=_out_of_fold(scores[chosen], labels, validation_rows),
+        out_of_fold=_out_of_fold(scores[chosen], labels, validation_rows, len(X)),
     )
 
 
 def _out_of_fold(
-    scores: Sequence[np.ndarray], labels: Sequence[np.ndarray], validation_rows: Sequence[np.ndarray]
+    scores: Sequence[np.ndarray],
+    labels: Sequence[np.ndarray],
+    validation_rows: Sequence[np.ndarray],
+    n_rows: int,
 ) -> OutOfFold:
     """Each block's scores Platt-recalibrated on the block (module docstring); a row at the boundary of
     two blocks keeps the later fold's readiness (its model saw more data)."""
@@ -279,7 +287,7 @@ def _out_of_fold(
     readiness = np.concatenate(parts)
     # np.unique keeps the first occurrence: look from the end so that the later fold wins.
     unique_rows, last = np.unique(rows[::-1], return_index=True)
-    return OutOfFold(unique_rows, readiness[::-1][last])
+    return OutOfFold(unique_rows, readiness[::-1][last], n_rows)
 
 
 def _verdict(comparison: Comparison) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from training.model.calibration_slice import (
     MIN_SLICE_LEADS,
@@ -116,7 +117,7 @@ def test_fold_scores_add_evidence_where_the_served_model_has_none() -> None:
     # in both: the served model's own held-out readiness wins), 6-7 in neither.
     readiness = np.array([0.1, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
     held_out = np.array([True, True, False, False, False, False, False, False])
-    folds = OutOfFold(rows=np.array([1, 2, 3, 4, 5]), readiness=np.array([0.9, 0.3, 0.4, 0.5, 0.6]))
+    folds = OutOfFold(rows=np.array([1, 2, 3, 4, 5]), readiness=np.array([0.9, 0.3, 0.4, 0.5, 0.6]), n_rows=8)
     values, has_evidence, from_folds = slice_evidence(readiness, held_out, folds)
     np.testing.assert_allclose(values, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.0, 0.0])
     assert has_evidence.tolist() == [True] * 6 + [False] * 2
@@ -125,6 +126,11 @@ def test_fold_scores_add_evidence_where_the_served_model_has_none() -> None:
     alone, only_held, none_from_folds = slice_evidence(readiness, held_out, None)
     np.testing.assert_array_equal(alone, readiness)
     assert only_held.tolist() == held_out.tolist() and not none_from_folds.any()
+    # Scores of another set of training rows are refused, not attached to the wrong snapshots.
+    with pytest.raises(ValueError, match="for 9 training rows, not 8"):
+        slice_evidence(readiness, held_out, OutOfFold(folds.rows, folds.readiness, n_rows=9))
+    with pytest.raises(ValueError, match="positions in the 5 training rows"):
+        OutOfFold(folds.rows, folds.readiness, n_rows=5)
 
 
 def test_hand_raiser_calibration_counts_and_names_the_fold_scored_rows() -> None:

@@ -52,6 +52,10 @@ def test_the_policy_is_learnt_and_stored_with_the_model(
     assert calibration.available and calibration.n_leads >= 10 and "out-of-sample" in calibration.basis
     assert outcome.selection is not None and outcome.selection.out_of_fold is not None
     assert "were scored by the model-selection folds' models" in calibration.basis
+    # The floor's prior is centred on the training snapshots' base rate.
+    split = outcome.split
+    assert split.train_positives is not None
+    assert calibration.prior_floor == pytest.approx(split.train_positives / split.n_train, rel=1e-12)
     assert calibration.slope > 0 and "hand_raiser_below_model_readiness" in figures
 
 

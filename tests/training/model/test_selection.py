@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from training.config import SelectionConfig
 from training.model.blend import BlendedReadinessModel
+from training.model.calibration import fit_platt, platt_probability
 from training.model.linear import LinearReadinessModel
 from training.model.ranking import roc_auc
 from training.model.readiness import BASE_VALUE, ReadinessModel
@@ -20,6 +21,7 @@ from training.model.selection import (
     BLEND,
     LINEAR,
     TREES,
+    _out_of_fold,
     build_candidate,
     rolling_folds,
     select_model,
@@ -221,6 +223,19 @@ def test_out_of_fold_readiness_is_the_chosen_candidates_fold_scores_recalibrated
         later[val] = True
     summary = result.to_dict()
     assert summary["out_of_fold_rows"] == len(out_of_fold.rows) and json.dumps(summary)
+
+
+def test_a_row_in_two_blocks_keeps_the_later_folds_recalibrated_score() -> None:
+    # Two blocks sharing rows 2 and 3 (a time tie at their boundary), each Platt-recalibrated on itself.
+    first_scores, second_scores = np.array([-2.0, -1.0, 0.0, 1.0]), np.array([5.0, 6.0, 7.0, 9.0])
+    first_y, second_y = np.array([0, 1, 0, 1]), np.array([0, 1, 0, 1])
+    first_rows, second_rows = np.array([0, 1, 2, 3]), np.array([2, 3, 4, 5])
+    result = _out_of_fold([first_scores, second_scores], [first_y, second_y], [first_rows, second_rows], 6)
+    np.testing.assert_array_equal(result.rows, np.arange(6))
+    first = platt_probability(first_scores, *fit_platt(first_scores, first_y))
+    second = platt_probability(second_scores, *fit_platt(second_scores, second_y))
+    np.testing.assert_allclose(result.readiness, np.concatenate([first[:2], second]), rtol=1e-15)
+    assert result.n_rows == 6
 
 
 def test_no_usable_fold_falls_back_to_the_simplest_candidate(additive) -> None:
