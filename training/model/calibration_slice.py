@@ -130,8 +130,15 @@ def fit_slice_calibration(
     a, b, floor = _posterior_mode(
         logit, logit - centre, y, weight, (prior_sd_intercept, prior_sd_slope), floor_prior
     )
-    intercept, slope = a - b * centre, 1.0 + b
-    after = floor + (1.0 - floor) / (1.0 + np.exp(-(intercept + slope * logit)))
+    fitted = base.model_copy(
+        update={
+            "available": True,
+            "intercept": float(a - b * centre),
+            "slope": float(1.0 + b),
+            "floor": floor,
+        }
+    )
+    after = fitted.apply(r, np.ones(len(r), dtype=bool))
     before_mean = float(np.average(r, weights=weight))
     after_mean = float(np.average(after, weights=weight))
     rate = float(np.average(y, weights=weight))
@@ -139,16 +146,12 @@ def fit_slice_calibration(
         f"Learnt on {n_rows} out-of-sample training snapshots of {n_leads} leads in the {slice_name} slice "
         f"({n_wins} met the target): their mean readiness {before_mean:.3f} against a win rate of "
         f"{rate:.3f} (both lead-weighted), corrected to {after_mean:.3f} with a floor of {floor:.3f} "
-        f"(shrunk toward no correction by a prior of sd {prior_sd_intercept:g} on the intercept, "
-        f"{prior_sd_slope:g} on the slope and {PRIOR_SD_FLOOR:g} on the floor's log-odds around "
+        f"(shrunk by priors of sd {prior_sd_intercept:g} on the intercept and {prior_sd_slope:g} on the "
+        f"slope toward no change of the line, and {PRIOR_SD_FLOOR:g} on the floor's log-odds around "
         f"{floor_prior:.3f})."
     )
-    return base.model_copy(
+    return fitted.model_copy(
         update={
-            "available": True,
-            "intercept": float(intercept),
-            "slope": float(slope),
-            "floor": float(floor),
             "readiness_before": before_mean,
             "readiness_after": after_mean,
             "win_rate": rate,

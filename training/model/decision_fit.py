@@ -15,8 +15,9 @@ hand-raiser slice also the model selection's out-of-fold scores).
   ripened less than ``min(INACTIVITY_MAX_RATE, relative_rate * overall rate)``.
 - The hand-raiser slice calibration: the out-of-sample readiness of training snapshots with a
   hand-raising event in the window (held-out leads; the selection folds' validation blocks) against
-  their outcomes (``training.model.calibration_slice``, shrunk toward no correction);
-  learnt first, so the correction above and the threshold see the readiness the API will give.
+  their outcomes (``training.model.calibration_slice``, shrunk toward an unchanged line and a floor at
+  the training base rate); learnt first, so the correction above and the threshold see the readiness
+  the API will give.
 - The hand-raiser rule's fit floor is a fit grade (the answers' fit axis, whose quartile edges the
   explanation statistics learn): nothing to learn here.
 """
