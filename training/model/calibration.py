@@ -71,6 +71,41 @@ def fit_platt(raw: np.ndarray, y: np.ndarray, max_iter: int = 100) -> tuple[floa
     return float(slope), float(intercept)
 
 
+def platt_ranks(slope: float) -> bool:
+    """Whether ``fit_platt`` found a ranking signal: its slope is above the floor it forces otherwise."""
+    return slope > _MIN_PLATT_SLOPE
+
+
+def fit_intercept_shift(raw: np.ndarray, y: np.ndarray, max_iter: int = 100) -> float:
+    """The intercept ``b`` of ``p = 1 / (1 + exp(-(raw + b)))`` that fits ``y``: the slope stays 1.
+
+    Recalibration in the large: for a margin that is already a log-odds on its own scale (a logistic
+    model's), only its level is moved to the slice's base rate. Platt's smoothed targets as in
+    ``fit_platt``; Newton's method in one dimension (the loss is convex in ``b``).
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    positive = np.asarray(y).astype(bool)
+    n_pos = int(positive.sum())
+    n_neg = positive.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(
+            f"An intercept shift needs both outcomes, got {n_pos} positive and {n_neg} negative samples"
+        )
+    target = np.where(positive, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    mean_target = float(target.mean())
+    # Start where the slice's base rate meets the margin's median: close for any scale of the margin.
+    b = float(np.log(mean_target / (1.0 - mean_target)) - np.median(raw))
+    for _ in range(max_iter):
+        p = 1.0 / (1.0 + np.exp(-(raw + b)))
+        gradient = float(np.sum(p - target))
+        hessian = float(np.sum(p * (1.0 - p))) + 1e-12
+        step = gradient / hessian
+        b -= float(np.clip(step, -5.0, 5.0))  # bounded steps: Newton may overshoot on a flat loss
+        if abs(step) < 1e-10:
+            break
+    return b
+
+
 def platt_probability(raw: np.ndarray, slope: float, intercept: float) -> np.ndarray:
     """The Platt mapping of a raw margin to a probability (vectorised, overflow-safe)."""
     margin = slope * np.asarray(raw, dtype=np.float64) + intercept

@@ -14,7 +14,9 @@ training codes, unknown = NaN), so serving, reasons and counterfactuals treat it
 - the L2 strength is chosen on the held-out time-later leads, then the model is refitted on all rows;
   numeric basis columns are standardised before the penalty, 0/1 indicator columns are not (see
   ``fit``);
-- Platt scaling fitted on those held-out leads maps the margin to a calibrated probability.
+- Platt scaling fitted on those held-out leads maps the margin to a calibrated probability; where
+  the margin learnt without them does not rank them at all, the refitted model keeps its own log-odds
+  scale and only its level moves to their base rate (recalibration in the large).
 
 The margin is ``intercept + sum_c coef_c * (basis_c(x) - reference_c)`` with ``reference_c`` the
 training mean of basis column ``c``, so a feature's contribution is the sum over its basis columns of
@@ -29,7 +31,7 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
 
-from training.model.calibration import fit_platt
+from training.model.calibration import fit_intercept_shift, fit_platt, platt_ranks
 from training.model.ranking import roc_auc
 from training.model.readiness import ReadinessModel
 
@@ -37,6 +39,8 @@ from training.model.readiness import ReadinessModel
 KNOT_QUANTILES = (0.25, 0.5, 0.75)
 #: Knots lie between these training quantiles (clipping uses the full training range, see _fit_bases).
 CLIP_QUANTILES = (0.005, 0.995)
+#: ``calibration_method_`` when the held-out leads could not fit Platt's slope (see ``fit``).
+IN_THE_LARGE = "in_the_large"
 #: Inverse L2 strengths tried on the held-out leads (larger C = weaker regularisation).
 DEFAULT_C_GRID = (0.03, 0.3)
 
@@ -53,7 +57,9 @@ class LinearReadinessModel(ReadinessModel):
     ``categories_``, ``classes_``): ``C_`` (the chosen strength), ``intercept_``, ``coef_`` (one per
     basis column, in raw basis units), ``reference_`` (training mean of each basis column),
     ``basis_feature_`` (feature position of each basis column), ``calibration_slope_`` /
-    ``calibration_intercept_``, ``feature_importances_`` (mean absolute contribution, normalised).
+    ``calibration_intercept_``, ``calibration_method_`` (``"platt"``, or ``IN_THE_LARGE``: slope 1 and
+    the level moved to the held-out leads, where the held-out margin did not rank them),
+    ``feature_importances_`` (mean absolute contribution, normalised).
     """
 
     #: Contributions are the linear terms, not trees'.
@@ -118,6 +124,19 @@ class LinearReadinessModel(ReadinessModel):
         final = LogisticRegression(C=self.C_, max_iter=self.max_iter).fit(standardised, positive)
         self.coef_ = final.coef_[0] / scale
         self.intercept_ = float(final.intercept_[0])
+        self.calibration_method_ = "platt"
+        if not platt_ranks(self.calibration_slope_):
+            # The model fitted without the held-out leads did not rank them (its few wins came before
+            # a young sales programme took off, say: Olist's training periods win 0% for months, then
+            # 12%). Platt would give every lead the same readiness, and every lead the same verdict and
+            # no reason. The refitted model learnt from those leads too; keep its own log-odds scale
+            # (maximum likelihood on every training row) and move only its level to the held-out
+            # leads' base rate, which the conversion drift makes the right level for live leads.
+            self.calibration_slope_ = 1.0
+            self.calibration_intercept_ = fit_intercept_shift(
+                final.decision_function(standardised[held_out]), positive[held_out]
+            )
+            self.calibration_method_ = IN_THE_LARGE
         self._basis_to_feature = self._group_matrix()
         contributions = self._contributions_from_matrix(matrix)[:, :-1]
         importance = np.abs(contributions).mean(axis=0)

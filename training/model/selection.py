@@ -37,7 +37,7 @@ import pandas as pd
 from training.config import SelectionConfig, TrainConfig
 from training.model.blend import BlendedReadinessModel
 from training.model.calibration import fit_platt, platt_probability
-from training.model.linear import LinearReadinessModel
+from training.model.linear import IN_THE_LARGE, LinearReadinessModel
 from training.model.ranking import bootstrap_roc_auc, roc_auc
 from training.model.readiness import ReadinessModel
 
@@ -346,4 +346,12 @@ def fit_selected(
     # Whole leads are held out for early stopping and calibration: a lead's other snapshots in the
     # trees' training rows would make the held-out slice look better than new leads will.
     model = build_candidate(selection.chosen, tree_params, selection.blend_weight)
-    return model.fit(X, y, time_key=time_key, groups=groups), selection
+    model.fit(X, y, time_key=time_key, groups=groups)
+    linear = model if isinstance(model, LinearReadinessModel) else getattr(model, "linear_", None)
+    if getattr(linear, "calibration_method_", None) == IN_THE_LARGE:
+        selection.notes.append(
+            "calibration: the linear model fitted without the latest (held-out) leads did not rank them, "
+            "so Platt scaling would give every lead one readiness; the model refitted on every row keeps "
+            "its own log-odds scale and its level is set to the held-out leads' win rate"
+        )
+    return model, selection

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from training.model.linear import LinearReadinessModel
+from training.config import SelectionConfig, TrainConfig
+from training.model.linear import IN_THE_LARGE, LinearReadinessModel
 from training.model.ranking import roc_auc
+from training.model.selection import fit_selected
 
 
 def _time_and_leads(n: int) -> tuple[pd.Series, pd.Series]:
@@ -58,3 +61,54 @@ def test_a_rare_level_is_shrunk_not_given_its_raw_log_odds() -> None:
     margin = model.raw_score(rows)
     lift = margin[0] - margin[1:].mean()
     assert 0.0 < lift < 1.2
+
+
+def _young_programme(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Wins are rare and favour web leads for the first 80% of the rows, then a sales programme takes
+    off and event leads win 30%: the latest 20% (the held-out leads) reverse the earlier pattern."""
+    rng = np.random.default_rng(seed)
+    source = rng.choice(["web", "event"], n)
+    late = np.arange(n) >= int(0.8 * n)
+    rate = np.where(late, np.where(source == "event", 0.30, 0.05), np.where(source == "web", 0.03, 0.01))
+    y = (rng.random(n) < rate).astype(int)
+    return pd.DataFrame({"lead_source": pd.Categorical(source, categories=["web", "event"])}), y
+
+
+def test_held_out_leads_the_early_model_cannot_rank_keep_the_refit_scale_not_one_readiness() -> None:
+    """The model fitted on the first 80% ranks the held-out leads backwards, so Platt's slope hits its
+    floor, which gave every lead the same readiness (Olist: 0.119 for all, ± 3e-8). The refitted model
+    learnt from the held-out leads too: it keeps its own log-odds scale, its level is moved to their
+    base rate, and event leads now read as readier than web leads."""
+    n = 3000
+    X, y = _young_programme(n, seed=5)
+    time_key, leads = _time_and_leads(n)
+    model = LinearReadinessModel().fit(X, y, time_key=time_key, groups=leads)
+    assert model.calibration_method_ == IN_THE_LARGE
+    assert model.calibration_slope_ == 1.0
+    rows = pd.DataFrame({"lead_source": pd.Categorical(["event", "web"], categories=["web", "event"])})
+    event, web = model.readiness(rows)
+    assert event > web + 0.02
+    held_out = np.arange(n) >= int(0.8 * n)
+    assert model.readiness(X[held_out]).mean() == pytest.approx(y[held_out].mean(), abs=0.01)
+
+
+def test_a_model_that_ranks_its_held_out_leads_keeps_platt() -> None:
+    rng = np.random.default_rng(6)
+    n = 3000
+    source = rng.choice(["web", "event"], n)
+    y = (rng.random(n) < np.where(source == "event", 0.3, 0.05)).astype(int)
+    X = pd.DataFrame({"lead_source": pd.Categorical(source, categories=["web", "event"])})
+    time_key, leads = _time_and_leads(n)
+    model = LinearReadinessModel().fit(X, y, time_key=time_key, groups=leads)
+    assert model.calibration_method_ == "platt"
+    assert 0.0 < model.calibration_slope_ != 1.0
+
+
+def test_the_run_says_when_the_served_linear_model_is_calibrated_in_the_large() -> None:
+    n = 3000
+    X, y = _young_programme(n, seed=5)
+    time_key, leads = _time_and_leads(n)
+    config = TrainConfig(selection=SelectionConfig(candidates=("linear",)))
+    model, selection = fit_selected(X, y, time_key, leads, None, config)
+    assert model.calibration_method_ == IN_THE_LARGE
+    assert any("did not rank them" in note and "level is set" in note for note in selection.notes)

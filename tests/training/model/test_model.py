@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from training.features.snapshots import SnapshotBatch
 from training.model.baselines import LogisticBaseline
+from training.model.calibration import fit_intercept_shift
 from training.model.fitted_pipeline import build_pipeline, explain
 from training.model.ranking import roc_auc
 from training.model.readiness import BASE_VALUE, ReadinessModel, fit_platt
@@ -251,3 +252,12 @@ def test_refit_and_unpickled_models_do_not_reuse_a_stale_column_layout(problem) 
     narrow = X[["lead_source", "a"]]
     model.fit(narrow, y)
     assert model.raw_score(X_test[["lead_source", "a"]]).shape == (len(X_test),)
+
+
+def test_fit_intercept_shift_moves_only_the_level() -> None:
+    rng = np.random.default_rng(1)
+    raw = rng.normal(-2.0, 1.0, 20000)
+    y = rng.random(raw.size) < 1.0 / (1.0 + np.exp(-(raw + 0.7)))
+    assert fit_intercept_shift(raw, y) == pytest.approx(0.7, abs=0.08)
+    with pytest.raises(ValueError, match="both outcomes"):
+        fit_intercept_shift(raw[:10], np.zeros(10))
