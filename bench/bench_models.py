@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -232,15 +233,22 @@ def _imported(name: str, workdir: Path) -> Any:
 def _save(result: DatasetResult, directory: Path) -> None:
     """Write one dataset's per-fold figures to ``directory`` (one JSON file per dataset)."""
     directory.mkdir(parents=True, exist_ok=True)
-    slug = result.name.split(" ")[0]
-    (directory / f"{slug}.json").write_text(json.dumps(dataclasses.asdict(result)))
+    (directory / f"{_slug(result.name)}.json").write_text(json.dumps(dataclasses.asdict(result)))
+
+
+def _slug(name: str) -> str:
+    """A file name for a dataset's figures: the export's name, or simulator-<leads>-leads-seed-<seed>."""
+    return re.sub(r"[^a-z0-9_]+", "-", name.lower().replace(",", "")).strip("-")
 
 
 def _load(directory: Path) -> list[DatasetResult]:
     """The results saved by ``_save``, exports first in their usual order, then the simulator."""
     order = {name: i for i, name in enumerate((*EXPORTS, "simulator"))}
     results = []
-    for path in sorted(directory.glob("*.json"), key=lambda p: order.get(p.stem, len(order))):
+    def position(path: Path) -> tuple[int, str]:
+        return order.get(path.stem.split("-")[0], len(order)), path.stem
+
+    for path in sorted(directory.glob("*.json"), key=position):
         raw = json.loads(path.read_text())
         folds = [FoldResult(**fold) for fold in raw.pop("folds")]
         results.append(DatasetResult(**raw, folds=folds))
@@ -283,6 +291,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="replace the section in BENCHMARKS.md")
     parser.add_argument("--flaml-budget", type=float, default=60.0, help="FLAML time budget per fold (s)")
     parser.add_argument("--sim-leads", type=int, default=5000, help="simulated leads (0: skip)")
+    parser.add_argument("--sim-seeds", type=int, nargs="+", default=[1], help="simulator seeds")
     parser.add_argument("--datasets", nargs="*", default=list(EXPORTS), help="public exports to run")
     parser.add_argument("--runs", type=Path, help="save each dataset's per-fold figures (JSON) here")
     parser.add_argument("--combine", type=Path, help="write the section from the saved figures")
@@ -307,22 +316,24 @@ def main() -> None:
         if args.sim_leads:
             from training.simulation.simulator import simulate
 
-            simulation = simulate(args.sim_leads, seed=1)
-            results.append(
-                run_dataset(
-                    f"simulator ({args.sim_leads:,} leads)",
-                    simulation.dataset,
-                    simulation.ground_truth,
-                    budget,
+            for seed in args.sim_seeds:
+                simulation = simulate(args.sim_leads, seed=seed)
+                results.append(
+                    run_dataset(
+                        f"simulator ({args.sim_leads:,} leads, seed {seed})",
+                        simulation.dataset,
+                        simulation.ground_truth,
+                        budget,
+                    )
                 )
-            )
-            if args.runs:
-                _save(results[-1], args.runs)
+                if args.runs:
+                    _save(results[-1], args.runs)
     wall = args.wall_minutes if args.wall_minutes is not None else (time.perf_counter() - started) / 60
     command = args.command or (
         "python bench/bench_models.py --write"
         + (f" --flaml-budget {args.flaml_budget:g}" if args.flaml_budget != 60 else "")
         + (f" --sim-leads {args.sim_leads}" if args.sim_leads != 5000 else "")
+        + (" --sim-seeds " + " ".join(map(str, args.sim_seeds)) if args.sim_seeds != [1] else "")
     )
     section = "\n".join(
         [

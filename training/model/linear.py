@@ -11,12 +11,17 @@ training codes, unknown = NaN), so serving, reasons and counterfactuals treat it
   rate, a price index) keeps extrapolating linearly while a wild value cannot run away with the margin;
 - each categorical feature becomes one column per level with at least ``min_level_count`` training
   rows; rarer levels, and levels never seen in training, share one pooled column;
+- while fitting, each of ``period_bins`` equal-count periods of the training time has its own, barely
+  penalised intercept, so a level or value common in a period that won little (a young sales
+  programme, a slow season) is not blamed for the period: coefficients are learnt within periods. The
+  period intercepts are dropped afterwards; the level comes from the held-out leads (below);
 - the L2 strength is chosen on the held-out time-later leads, then the model is refitted on all rows;
   numeric basis columns are standardised before the penalty, 0/1 indicator columns are not (see
   ``fit``);
-- Platt scaling fitted on those held-out leads maps the margin to a calibrated probability; where
-  the margin learnt without them does not rank them at all, the refitted model keeps its own log-odds
-  scale and only its level moves to their base rate (recalibration in the large).
+- Platt's slope is fitted on those held-out leads' margins by the model that did not see them, and
+  the level on the refitted model's margins there; where the margin learnt without them does not rank
+  them at all, the refitted model keeps its own log-odds scale (slope 1) and only its level moves to
+  their base rate (recalibration in the large).
 
 The margin is ``intercept + sum_c coef_c * (basis_c(x) - reference_c)`` with ``reference_c`` the
 training mean of basis column ``c``, so a feature's contribution is the sum over its basis columns of
@@ -33,7 +38,7 @@ from sklearn.linear_model import LogisticRegression
 
 from training.model.calibration import fit_intercept_shift, fit_platt, platt_ranks
 from training.model.ranking import roc_auc
-from training.model.readiness import ReadinessModel
+from training.model.readiness import ReadinessModel, _time_values
 
 #: Quantiles of a numeric feature where its spline may bend (duplicates collapse on skewed counts).
 KNOT_QUANTILES = (0.25, 0.5, 0.75)
@@ -41,6 +46,10 @@ KNOT_QUANTILES = (0.25, 0.5, 0.75)
 CLIP_QUANTILES = (0.005, 0.995)
 #: ``calibration_method_`` when the held-out leads could not fit Platt's slope (see ``fit``).
 IN_THE_LARGE = "in_the_large"
+#: Equal-count periods of the training time, each with its own intercept while fitting (see ``fit``).
+DEFAULT_PERIOD_BINS = 5
+#: Period columns are multiplied by this before the L2 penalty: their intercepts are barely shrunk.
+_PERIOD_COLUMN_SCALE = 10.0
 #: Inverse L2 strengths tried on the held-out leads (larger C = weaker regularisation).
 DEFAULT_C_GRID = (0.03, 0.3)
 
@@ -51,7 +60,7 @@ class LinearReadinessModel(ReadinessModel):
     Parameters: ``C_grid`` (inverse L2 strengths tried; the best ROC-AUC on the held-out leads wins, the
     stronger regularisation on ties), ``min_level_count`` (rarer categories are pooled),
     ``calibration_fraction`` / ``calibration_gap`` (the held-out slice, as in ``ReadinessModel``),
-    ``max_iter``.
+    ``max_iter``, ``period_bins`` (period intercepts while fitting; 0 or 1: none).
 
     Fitted attributes besides ``ReadinessModel``'s encoding ones (``feature_names_in_``,
     ``categories_``, ``classes_``): ``C_`` (the chosen strength), ``intercept_``, ``coef_`` (one per
@@ -72,12 +81,14 @@ class LinearReadinessModel(ReadinessModel):
         calibration_fraction: float = 0.2,
         calibration_gap: pd.Timedelta | None = None,
         max_iter: int = 500,
+        period_bins: int = DEFAULT_PERIOD_BINS,
     ) -> None:
         self.C_grid = C_grid
         self.min_level_count = min_level_count
         self.calibration_fraction = calibration_fraction
         self.calibration_gap = calibration_gap
         self.max_iter = max_iter
+        self.period_bins = period_bins
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: pd.DataFrame, y: Any, time_key: Any = None, groups: Any = None) -> LinearReadinessModel:
@@ -104,25 +115,36 @@ class LinearReadinessModel(ReadinessModel):
                     f"The {part} slice ({rows.size} rows) has {n_pos} positive and {rows.size - n_pos} "
                     "negative rows; both outcomes are needed."
                 )
+        # Period intercepts while fitting: where the win rate drifts (a young sales programme, a
+        # season), a lead source or landing page common in a period that won little would otherwise be
+        # blamed for the period. Each level's coefficient is then learnt within periods.
+        periods = _period_indicators(time_key, len(X), self.period_bins)
+        n_basis = standardised.shape[1]
+        design = (
+            standardised if periods is None else np.hstack([standardised, _PERIOD_COLUMN_SCALE * periods])
+        )
         best: tuple[float, float, np.ndarray, float] | None = None
         logistic = LogisticRegression(max_iter=self.max_iter, warm_start=True)
         for C in sorted(self.C_grid):  # ascending: on a tie the stronger regularisation stays
             # Warm starts along the grid: each fit starts from the more regularised solution.
-            logistic.set_params(C=C).fit(standardised[fit_rows], positive[fit_rows])
-            auc = roc_auc(positive[held_out], logistic.decision_function(standardised[held_out]))
+            logistic.set_params(C=C).fit(design[fit_rows], positive[fit_rows])
+            coef = logistic.coef_[0][:n_basis]
+            auc = roc_auc(positive[held_out], standardised[held_out] @ coef)
             if best is None or auc > best[0] + 1e-9:
-                best = (auc, C, logistic.coef_[0].copy(), float(logistic.intercept_[0]))
+                best = (auc, C, coef.copy(), float(logistic.intercept_[0]))
         assert best is not None
         _, self.C_, coef, intercept = best
-        self.calibration_slope_, self.calibration_intercept_ = fit_platt(
+        # Platt's slope from the margins of a model that did not see the held-out leads.
+        self.calibration_slope_, _ = fit_platt(
             (standardised[held_out] @ coef) + intercept, positive[held_out]
         )
         self.calibration_size_ = int(held_out.size)
         # Refit on every training row: the held-out leads are the latest, the most like live leads
-        # (conversion rates drift). The Platt mapping fitted above stays: with the same strength,
-        # one more slice of data barely moves the margin's scale.
-        final = LogisticRegression(C=self.C_, max_iter=self.max_iter).fit(standardised, positive)
-        self.coef_ = final.coef_[0] / scale
+        # (conversion rates drift). Platt's slope fitted above stays: with the same strength, one more
+        # slice of data barely moves the margin's scale.
+        final = LogisticRegression(C=self.C_, max_iter=self.max_iter).fit(design, positive)
+        weights = final.coef_[0][:n_basis]  # the period intercepts are dropped (see the docstring)
+        self.coef_ = weights / scale
         self.intercept_ = float(final.intercept_[0])
         self.calibration_method_ = "platt"
         if not platt_ranks(self.calibration_slope_):
@@ -130,13 +152,15 @@ class LinearReadinessModel(ReadinessModel):
             # a young sales programme took off, say: Olist's training periods win 0% for months, then
             # 12%). Platt would give every lead the same readiness, and every lead the same verdict and
             # no reason. The refitted model learnt from those leads too; keep its own log-odds scale
-            # (maximum likelihood on every training row) and move only its level to the held-out
-            # leads' base rate, which the conversion drift makes the right level for live leads.
+            # (maximum likelihood on every training row).
             self.calibration_slope_ = 1.0
-            self.calibration_intercept_ = fit_intercept_shift(
-                final.decision_function(standardised[held_out]), positive[held_out]
-            )
             self.calibration_method_ = IN_THE_LARGE
+        # The level comes from the refitted model's own margins on the held-out leads: its intercept
+        # is not the first fit's, and the held-out leads' win rate is the right level for live leads.
+        self.calibration_intercept_ = fit_intercept_shift(
+            self.calibration_slope_ * (standardised[held_out] @ weights + self.intercept_),
+            positive[held_out],
+        )
         self._basis_to_feature = self._group_matrix()
         contributions = self._contributions_from_matrix(matrix)[:, :-1]
         importance = np.abs(contributions).mean(axis=0)
@@ -247,3 +271,15 @@ class LinearReadinessModel(ReadinessModel):
 
     def _threads(self, n_rows: int, per_row_cost: int = 1) -> int:
         return 1
+
+
+def _period_indicators(time_key: Any, n_rows: int, bins: int) -> np.ndarray | None:
+    """``(n_rows, bins)`` 0/1 columns: which equal-count period of the time key each row falls in."""
+    if bins <= 1 or time_key is None:
+        return None
+    values = pd.Series(_time_values(time_key, n_rows))
+    rank = values.rank(method="average", pct=True).to_numpy()
+    index = np.minimum((rank * bins).astype(int), bins - 1)
+    out = np.zeros((n_rows, bins))
+    out[np.arange(n_rows), index] = 1.0
+    return out

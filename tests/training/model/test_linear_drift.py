@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from training.config import SelectionConfig, TrainConfig
-from training.model.linear import IN_THE_LARGE, LinearReadinessModel
+from training.model.linear import DEFAULT_PERIOD_BINS, IN_THE_LARGE, LinearReadinessModel
 from training.model.ranking import roc_auc
 from training.model.selection import fit_selected
 
@@ -102,6 +102,9 @@ def test_a_model_that_ranks_its_held_out_leads_keeps_platt() -> None:
     model = LinearReadinessModel().fit(X, y, time_key=time_key, groups=leads)
     assert model.calibration_method_ == "platt"
     assert 0.0 < model.calibration_slope_ != 1.0
+    # The level is the refitted model's on the held-out leads (the latest 20%).
+    held_out = np.arange(n) >= int(0.8 * n)
+    assert model.readiness(X[held_out]).mean() == pytest.approx(y[held_out].mean(), abs=0.005)
 
 
 def test_the_run_says_when_the_served_linear_model_is_calibrated_in_the_large() -> None:
@@ -112,3 +115,26 @@ def test_the_run_says_when_the_served_linear_model_is_calibrated_in_the_large() 
     model, selection = fit_selected(X, y, time_key, leads, None, config)
     assert model.calibration_method_ == IN_THE_LARGE
     assert any("did not rank them" in note and "level is set" in note for note in selection.notes)
+
+
+def test_a_level_common_in_a_period_that_won_little_is_not_blamed_for_the_period() -> None:
+    """The win rate rises from 1% to 25% over the training period while webinar leads fall from 90% to
+    10% of the leads; at any time they win exactly as often as web leads. Without period intercepts the
+    model reads the early periods' low rate as a webinar effect; with them, webinar and web leads read
+    alike."""
+    rng = np.random.default_rng(7)
+    n = 6000
+    elapsed = np.arange(n) / n
+    source = np.where(rng.random(n) < 0.9 - 0.8 * elapsed, "webinar", "web")
+    y = (rng.random(n) < 0.01 + 0.24 * elapsed).astype(int)
+    X = pd.DataFrame({"lead_source": pd.Categorical(source, categories=["web", "webinar"])})
+    time_key, leads = _time_and_leads(n)
+    rows = pd.DataFrame({"lead_source": pd.Categorical(["webinar", "web"], categories=["web", "webinar"])})
+
+    def gap(period_bins: int) -> float:
+        model = LinearReadinessModel(period_bins=period_bins).fit(X, y, time_key=time_key, groups=leads)
+        margin = model.raw_score(rows)
+        return float(margin[1] - margin[0])  # web minus webinar, in log-odds
+
+    assert gap(0) > 0.4  # blamed: the early periods' low rate reads as a webinar effect
+    assert abs(gap(DEFAULT_PERIOD_BINS)) < 0.15
