@@ -38,7 +38,7 @@ from sklearn.linear_model import LogisticRegression
 
 from training.model.calibration import fit_intercept_shift, fit_platt, platt_ranks
 from training.model.ranking import roc_auc
-from training.model.readiness import ReadinessModel, _time_values
+from training.model.readiness import ReadinessModel, time_values
 
 #: Quantiles of a numeric feature where its spline may bend (duplicates collapse on skewed counts).
 KNOT_QUANTILES = (0.25, 0.5, 0.75)
@@ -73,6 +73,8 @@ class LinearReadinessModel(ReadinessModel):
 
     #: Contributions are the linear terms, not trees'.
     _contributions_are_the_trees: ClassVar[bool] = False
+    #: What a model pickled before period intercepts existed was fitted with (``__init__`` sets it).
+    period_bins: int = 0
 
     def __init__(
         self,
@@ -277,7 +279,7 @@ def _period_indicators(time_key: Any, n_rows: int, bins: int) -> np.ndarray | No
     """``(n_rows, bins)`` 0/1 columns: which equal-count period of the time key each row falls in."""
     if bins <= 1 or time_key is None:
         return None
-    values = pd.Series(_time_values(time_key, n_rows))
+    values = pd.Series(time_values(time_key, n_rows))
     rank = values.rank(method="average", pct=True).to_numpy()
     index = np.minimum((rank * bins).astype(int), bins - 1)
     out = np.zeros((n_rows, bins))

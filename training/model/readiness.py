@@ -210,7 +210,7 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
             raise ValueError(f"groups has {codes.size} values but X has {n_rows} rows")
         if uniques.size < 2:
             raise ValueError("groups must hold at least two distinct values to hold some out for calibration")
-        keys = np.arange(n_rows) if time_key is None else _time_values(time_key, n_rows)
+        keys = np.arange(n_rows) if time_key is None else time_values(time_key, n_rows)
         start = pd.Series(keys).groupby(codes).min()
         size = np.bincount(codes, minlength=uniques.size)
         latest_first = np.argsort(start.to_numpy(), kind="stable")[::-1]
@@ -237,7 +237,7 @@ class ReadinessModel(LayoutCached, ClassifierMixin, BaseEstimator):
         if time_key is None:
             positions = np.arange(n_rows)
             return positions[: n_rows - n_calibration], positions[n_rows - n_calibration :]
-        keys = pd.Series(_time_values(time_key, n_rows))
+        keys = pd.Series(time_values(time_key, n_rows))
         order = np.argsort(keys.to_numpy(), kind="stable")
         boundary = keys.iloc[order[n_rows - n_calibration]]
         is_calibration = (keys >= boundary).to_numpy()
@@ -385,7 +385,7 @@ class Explanation:
         return pd.DataFrame(values, columns=[*self.feature_names, BASE_VALUE], index=index)
 
 
-def _time_values(time_key: Any, n_rows: int) -> np.ndarray:
+def time_values(time_key: Any, n_rows: int) -> np.ndarray:
     """The time key as a plain, complete array of one value per row (time-zone-aware times as UTC)."""
     series = pd.Series(time_key.to_numpy() if isinstance(time_key, pd.Series | pd.Index) else time_key)
     if isinstance(series.dtype, pd.DatetimeTZDtype):
