@@ -11,17 +11,34 @@ as the new ``pi'``, repeat. No outcome of the new period is used.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 _EPSILON = 1e-6
+#: An estimate this close to 0 or 1 is EM running off, not a base rate.
+_EDGE = 1e-3
 
 
-def prior_shift_correction(
+@dataclass(frozen=True)
+class PriorShift:
+    """The corrected probabilities, the estimated new base rate, and whether EM settled on it.
+
+    ``settled`` is False when EM did not stop moving within its iterations or ran to the edge of
+    (0, 1): the scores' distribution moved in a way a change of base rate alone cannot explain (a weak
+    ranking, columns that left their training range), and the corrected figures mean nothing.
+    """
+
+    corrected: np.ndarray
+    estimated: float
+    settled: bool
+
+
+def estimate_prior_shift(
     proba: Any, train_prior: float, *, max_iter: int = 200, tol: float = 1e-7
-) -> tuple[np.ndarray, float]:
-    """Corrected probabilities and the estimated new base rate (see the module docstring).
+) -> PriorShift:
+    """Saerens et al.'s EM (see the module docstring) with its convergence recorded.
 
     ``proba``: calibrated probabilities on the new period; ``train_prior``: the base rate the model is
     calibrated to (e.g. its mean probability on its own training period).
@@ -31,15 +48,25 @@ def prior_shift_correction(
     p = np.clip(np.asarray(proba, dtype=np.float64), _EPSILON, 1.0 - _EPSILON)
     prior = float(train_prior)
     corrected = p
+    converged = False
     for _ in range(max_iter):
         w1, w0 = prior / train_prior, (1.0 - prior) / (1.0 - train_prior)
         corrected = p * w1 / (p * w1 + (1.0 - p) * w0)
         new = float(corrected.mean())
         if abs(new - prior) < tol:
-            prior = new
+            prior, converged = new, True
             break
         prior = min(max(new, _EPSILON), 1.0 - _EPSILON)
-    return corrected, prior
+    inside = _EDGE < prior < 1.0 - _EDGE
+    return PriorShift(corrected, prior, converged and inside)
+
+
+def prior_shift_correction(
+    proba: Any, train_prior: float, *, max_iter: int = 200, tol: float = 1e-7
+) -> tuple[np.ndarray, float]:
+    """Corrected probabilities and the estimated new base rate (see ``estimate_prior_shift``)."""
+    shift = estimate_prior_shift(proba, train_prior, max_iter=max_iter, tol=tol)
+    return shift.corrected, shift.estimated
 
 
 def base_rates_shifted(train_rate: float, test_rate: float, factor: float = 2.0) -> bool:
@@ -58,11 +85,22 @@ def shift_note(train_rate: float, y_test: Any, test_proba: Any, train_prior: flo
     test_rate = float(positive.mean()) if positive.size else float("nan")
     if not positive.size or not base_rates_shifted(train_rate, test_rate):
         return None
-    corrected, estimated = prior_shift_correction(test_proba, train_prior)
-    return (
+    shift = estimate_prior_shift(test_proba, train_prior)
+    as_trained = expected_calibration_error(positive, test_proba)
+    head = (
         f"Base rate shift: {train_rate:.1%} won in training, {test_rate:.1%} in the test period. Calibration "
-        f"error {expected_calibration_error(positive, test_proba):.3f} as trained; after a prior-shift "
-        f"correction that estimates the new base rate from the unlabelled test scores ({estimated:.1%}), "
-        f"{expected_calibration_error(positive, corrected):.3f}. Retrain on recent data, or recalibrate when "
-        "the base rate moves."
+        f"error {as_trained:.3f} as trained; "
+    )
+    advice = "Retrain on recent data, or recalibrate when the base rate moves."
+    if not shift.settled:
+        return (
+            head + f"a prior-shift correction that estimates the new base rate from the unlabelled test "
+            f"scores did not settle (it ran to {shift.estimated:.1%}): the scores moved in a way a change of "
+            "base rate alone does not explain (columns outside their training range, or too weak a "
+            "ranking), so no corrected figure is given. " + advice
+        )
+    return (
+        head + f"after a prior-shift correction that estimates the new base rate from the unlabelled test "
+        f"scores ({shift.estimated:.1%}), {expected_calibration_error(positive, shift.corrected):.3f}. "
+        + advice
     )

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from training.model.evaluation import expected_calibration_error
-from training.model.prior_shift import base_rates_shifted, prior_shift_correction, shift_note
+from training.model.prior_shift import (
+    base_rates_shifted,
+    estimate_prior_shift,
+    prior_shift_correction,
+    shift_note,
+)
 
 
 def calibrated_scores(n: int, prior: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -52,3 +57,19 @@ def test_shift_note_reports_rates_and_corrected_error() -> None:
     note = shift_note(0.06, y, proba, train_prior=0.06)
     assert note is not None and "6.0% won in training" in note and "prior-shift correction" in note
     assert shift_note(0.25, y, proba, train_prior=0.06) is None
+
+
+def test_em_that_runs_off_gives_no_corrected_figure() -> None:
+    """Scores that barely rank (0.3-0.5 for everyone) from a model calibrated at 5%: no base rate
+    explains them, EM runs to the edge of (0, 1), and the note says so instead of a corrected error."""
+    rng = np.random.default_rng(3)
+    proba = rng.uniform(0.3, 0.5, 5_000)
+    y = rng.random(5_000) < 0.2
+    shift = estimate_prior_shift(proba, train_prior=0.05)
+    assert not shift.settled and shift.estimated > 0.99
+    note = shift_note(0.05, y, proba, train_prior=0.05)
+    assert note is not None and "did not settle" in note and "no corrected figure" in note
+    assert "after a prior-shift correction" not in note
+    # A shift that a base rate does explain settles.
+    calibrated, _ = calibrated_scores(20_000, prior=0.26, rng=rng)
+    assert estimate_prior_shift(calibrated, train_prior=0.06).settled
