@@ -264,7 +264,7 @@ def _corrected_cell(fold: FoldResult) -> str:
     if fold.corrected_ece is None:
         return ""
     if fold.corrected_settled is False:
-        return f" (EM did not settle: ran to {fold.corrected_estimate:.1%})"
+        return f" (EM did not settle: reached {fold.corrected_estimate:.1%})"
     return f" ({fold.corrected_ece:.3f})"
 
 

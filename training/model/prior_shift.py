@@ -95,9 +95,10 @@ def shift_note(train_rate: float, y_test: Any, test_proba: Any, train_prior: flo
     if not shift.settled:
         return (
             head + f"a prior-shift correction that estimates the new base rate from the unlabelled test "
-            f"scores did not settle (it ran to {shift.estimated:.1%}): the scores moved in a way a change of "
-            "base rate alone does not explain (columns outside their training range, or too weak a "
-            "ranking), so no corrected figure is given. " + advice
+            f"scores did not settle (its estimate reached {shift.estimated:.1%} and kept moving or hit "
+            "the edge): the scores moved in a way a change of base rate alone does not explain "
+            "(columns outside their training range, or too weak a ranking), so no corrected figure is "
+            "given. " + advice
         )
     return (
         head + f"after a prior-shift correction that estimates the new base rate from the unlabelled test "
