@@ -234,7 +234,7 @@ class ModelInfo(BaseModel):
     horizon_days: int
     training_window: dict[str, Any]
     threshold: ThresholdInfo
-    metrics: dict[str, dict[str, float]]
+    metrics: dict[str, dict[str, float | None]]
     features: list[str]
     event_types: list[str]
     profile_columns: list[str]

@@ -15,6 +15,8 @@ artifact is never half-understood, and nothing falls back to defaults silently.
 from __future__ import annotations
 
 import json
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,6 +134,12 @@ class FindingRecord(_Record):
         return cls.model_validate(finding.to_dict())
 
 
+def card_metrics(values: Mapping[str, float]) -> dict[str, float | None]:
+    """Metrics as the card keeps them: one undefined on the test period (NaN, e.g. the acceptance rate
+    when the threshold hands over nobody) as None, which JSON writes as null and reads back."""
+    return {name: None if math.isnan(value) else float(value) for name, value in values.items()}
+
+
 class ModelCard(BaseModel):
     """Facts about a trained model, JSON-serialisable and typed (see the module docstring)."""
 
@@ -154,8 +162,10 @@ class ModelCard(BaseModel):
     horizon_days: int = 90
     split: SplitRecord | None = None
     threshold: ThresholdRecord | None = None
-    #: flat test metrics of the model and each baseline: {"model": {...}, "logistic": {...}, ...}.
-    metrics: dict[str, dict[str, float]] = {}
+    #: flat test metrics of the model and each baseline: {"model": {...}, "logistic": {...}, ...};
+    #: None where a metric is undefined on the test period (an acceptance rate when the threshold
+    #: handed over nobody), which JSON writes as null
+    metrics: dict[str, dict[str, float | None]] = {}
     #: what each model input is, in the model's column order (``LeadFeatures.feature_specs()``)
     features: list[FeatureSpec] = []
     event_types: list[str] = []

@@ -25,6 +25,7 @@ from training.bundle import (
     SamplingRecord,
     SplitRecord,
     ThresholdRecord,
+    card_metrics,
 )
 from training.config import TrainConfig
 from training.data.contract import KnownAt, LeadDataset, TimeBasis
@@ -307,7 +308,7 @@ def fit_and_evaluate(
             {**split.to_dict(), "sampling": {part: SamplingRecord.of(s) for part, s in sampling.items()}}
         ),
         threshold=ThresholdRecord.of(threshold),
-        metrics={name: result.to_dict() for name, result in evaluations.items()},
+        metrics={name: card_metrics(result.to_dict()) for name, result in evaluations.items()},
         features=list(features.feature_specs()),
         event_types=sorted(map(str, features.event_type_counts_)),
         profile_columns=list(train_batch.profile_columns),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from serving.model_holder import holder_from_settings
 from serving.settings import Settings
 from tests.serving.test_api import make_dataset, train_bundle
-from training.bundle import CARD_FILE, ArtifactError, ModelBundle, ModelCard
+from training.bundle import CARD_FILE, ArtifactError, ModelBundle, ModelCard, card_metrics
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +99,12 @@ def test_the_server_reports_an_old_artifact_instead_of_serving_it(
 def test_a_card_without_serving_statistics_cannot_serve() -> None:
     with pytest.raises(ArtifactError, match="no serving statistics"):
         ModelCard(threshold={"value": 0.5}).serving_stats()
+
+
+def test_a_card_with_an_undefined_metric_round_trips() -> None:
+    """A threshold that hands over nobody leaves the acceptance rate undefined (NaN); JSON writes it as
+    null, and the card must read back (a second `leadripe train` reads the champion's card: Olist)."""
+    card = ModelCard(metrics={"model": card_metrics({"roc_auc": 0.7, "acceptance_rate": math.nan})})
+    assert card.metrics["model"]["acceptance_rate"] is None
+    loaded = ModelCard.from_json(card.to_json())
+    assert loaded.metrics["model"] == {"roc_auc": 0.7, "acceptance_rate": None}
