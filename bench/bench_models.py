@@ -1,11 +1,11 @@
 """Model families side by side on the same rolling time folds: the served model (chosen by leadripe's
 selection), the logistic baseline, default LightGBM, scikit-learn's HistGradientBoosting and FLAML.
 
-    .venv/bin/python bench/bench_models.py --write [--flaml-budget 60] [--sim-leads 5000]
+    .venv/bin/python bench/bench_models.py --write [--flaml-budget 60] [--sim-leads 5000] [--sim-seeds 1 2]
 
 Datasets can run side by side as separate processes: ``--datasets olist --sim-leads 0 --runs DIR`` saves
 each dataset's per-fold figures as JSON in DIR, and ``--combine DIR --write`` writes the section from all
-of them (in the order olist, bank_marketing, online_shoppers, simulator).
+of them (in the order olist, bank_marketing, online_shoppers, then the simulator by leads and seed).
 
 For each public export (imported through its mapping in ``data/mappings``; the data live in
 ``../shared/datasets``) and for simulated data, three rolling test folds: the data up to 90%, 95% and
@@ -14,9 +14,9 @@ period, one horizon gap before it for dated data), features fitted on the traini
 family is trained on exactly the same training rows and scored on the same test rows. Reported: the
 mean test ROC-AUC over the folds, the fit time of each family, the served model's family per fold, its
 calibration error, and where training and test base rates differ by more than 2x the error after the
-label-free prior-shift correction (``training.model.prior_shift``). FLAML is optional (the ``bench``
-extra); without it its column says so. ``--write`` replaces the ``## Model families`` section of
-BENCHMARKS.md.
+label-free prior-shift correction (``training.model.prior_shift``; none where its EM did not settle).
+FLAML is optional (the ``bench`` extra); without it its column says so. ``--write`` replaces the
+``## Model families`` section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
