@@ -11,6 +11,16 @@ import numpy as np
 _MIN_PLATT_SLOPE = 1e-6
 
 
+def _smoothed_targets(y: np.ndarray, fit: str) -> np.ndarray:
+    """Platt's smoothed targets: (N+ + 1) / (N+ + 2) for positives, 1 / (N- + 2) for negatives."""
+    positive = np.asarray(y).astype(bool)
+    n_pos = int(positive.sum())
+    n_neg = positive.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError(f"{fit} needs both outcomes, got {n_pos} positive and {n_neg} negative samples")
+    return np.where(positive, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+
+
 def fit_platt(raw: np.ndarray, y: np.ndarray, max_iter: int = 100) -> tuple[float, float]:
     """Fit Platt scaling ``p = 1 / (1 + exp(-(slope * raw + intercept)))`` by Newton's method.
 
@@ -19,14 +29,7 @@ def fit_platt(raw: np.ndarray, y: np.ndarray, max_iter: int = 100) -> tuple[floa
     number, so the mapping is always strictly increasing in ``raw``.
     """
     raw = np.asarray(raw, dtype=np.float64)
-    positive = np.asarray(y).astype(bool)
-    n_pos = int(positive.sum())
-    n_neg = positive.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError(
-            f"Platt calibration needs both outcomes, got {n_pos} positive and {n_neg} negative samples"
-        )
-    target = np.where(positive, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    target = _smoothed_targets(y, "Platt calibration")
     # Standardise the margin so that Newton's method is well conditioned whatever its scale.
     centre = float(raw.mean())
     scale = float(raw.std()) or 1.0
@@ -84,14 +87,7 @@ def fit_intercept_shift(raw: np.ndarray, y: np.ndarray, max_iter: int = 100) -> 
     ``fit_platt``; Newton's method in one dimension (the loss is convex in ``b``).
     """
     raw = np.asarray(raw, dtype=np.float64)
-    positive = np.asarray(y).astype(bool)
-    n_pos = int(positive.sum())
-    n_neg = positive.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError(
-            f"An intercept shift needs both outcomes, got {n_pos} positive and {n_neg} negative samples"
-        )
-    target = np.where(positive, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
+    target = _smoothed_targets(y, "An intercept shift")
     mean_target = float(target.mean())
     # Start where the slice's base rate meets the margin's median: close for any scale of the margin.
     b = float(np.log(mean_target / (1.0 - mean_target)) - np.median(raw))
