@@ -178,13 +178,13 @@ def slice_evidence(
     values = np.asarray(readiness, dtype=np.float64).copy()
     has_evidence = np.asarray(is_held_out, dtype=bool).copy()
     from_folds = np.zeros(len(values), dtype=bool)
-    if out_of_fold is not None and out_of_fold.n_rows != len(values):
-        # Scores of other training rows (e.g. a cached selection against rebuilt rows) would silently
-        # attach to the wrong snapshots.
-        raise ValueError(
-            f"the out-of-fold scores are for {out_of_fold.n_rows} training rows, not {len(values)}"
-        )
     if out_of_fold is not None:
+        if out_of_fold.n_rows != len(values):
+            # Scores of other training rows (e.g. a cached selection against rebuilt rows) would silently
+            # attach to the wrong snapshots.
+            raise ValueError(
+                f"the out-of-fold scores are for {out_of_fold.n_rows} training rows, not {len(values)}"
+            )
         extra = ~has_evidence[out_of_fold.rows]
         rows = out_of_fold.rows[extra]
         values[rows] = out_of_fold.readiness[extra]

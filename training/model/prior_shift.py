@@ -61,14 +61,6 @@ def estimate_prior_shift(
     return PriorShift(corrected, prior, converged and inside)
 
 
-def prior_shift_correction(
-    proba: Any, train_prior: float, *, max_iter: int = 200, tol: float = 1e-7
-) -> tuple[np.ndarray, float]:
-    """Corrected probabilities and the estimated new base rate (see ``estimate_prior_shift``)."""
-    shift = estimate_prior_shift(proba, train_prior, max_iter=max_iter, tol=tol)
-    return shift.corrected, shift.estimated
-
-
 def base_rates_shifted(train_rate: float, test_rate: float, factor: float = 2.0) -> bool:
     """Whether two base rates differ by more than ``factor`` (either way)."""
     if train_rate <= 0 or test_rate <= 0:

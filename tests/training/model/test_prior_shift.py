@@ -9,7 +9,6 @@ from training.model.evaluation import expected_calibration_error
 from training.model.prior_shift import (
     base_rates_shifted,
     estimate_prior_shift,
-    prior_shift_correction,
     shift_note,
 )
 
@@ -28,7 +27,8 @@ def test_correction_finds_the_new_base_rate_without_labels() -> None:
     rng = np.random.default_rng(0)
     proba, y = calibrated_scores(20_000, prior=0.26, rng=rng)
     before = expected_calibration_error(y, proba)
-    corrected, estimated = prior_shift_correction(proba, train_prior=0.06)
+    shift = estimate_prior_shift(proba, train_prior=0.06)
+    corrected, estimated = shift.corrected, shift.estimated
     assert estimated == pytest.approx(0.26, abs=0.02)
     assert expected_calibration_error(y, corrected) < 0.02 < before
     # Ranking is unchanged: the correction is strictly increasing.
@@ -39,7 +39,8 @@ def test_correction_finds_the_new_base_rate_without_labels() -> None:
 def test_no_shift_leaves_probabilities_alone() -> None:
     rng = np.random.default_rng(1)
     proba, _ = calibrated_scores(20_000, prior=0.06, rng=rng)
-    corrected, estimated = prior_shift_correction(proba, train_prior=0.06)
+    shift = estimate_prior_shift(proba, train_prior=0.06)
+    corrected, estimated = shift.corrected, shift.estimated
     assert estimated == pytest.approx(0.06, abs=0.01)
     assert np.max(np.abs(corrected - proba)) < 0.03
 
@@ -48,7 +49,7 @@ def test_shift_factor() -> None:
     assert base_rates_shifted(0.06, 0.26) and base_rates_shifted(0.3, 0.1)
     assert not base_rates_shifted(0.1, 0.15)
     with pytest.raises(ValueError):
-        prior_shift_correction([0.5], train_prior=0.0)
+        estimate_prior_shift([0.5], train_prior=0.0)
 
 
 def test_shift_note_reports_rates_and_corrected_error() -> None:
