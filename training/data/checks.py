@@ -39,6 +39,7 @@ from training.data.findings import (
     same_for_all,
     values_at,
 )
+from training.data.number_format import other_convention_hint
 from training.data.parsing import (
     EARLIEST_PLAUSIBLE,
     STATUSES,
@@ -212,7 +213,9 @@ def _number_problem(value: object) -> str:
         infinite = bool(np.isinf(float(str(value))))
     except ValueError:
         infinite = False
-    return f"{show(value)} is not a finite number" if infinite else f"cannot parse {show(value)} as a number"
+    if infinite:
+        return f"{show(value)} is not a finite number"
+    return f"cannot parse {show(value)} as a number{other_convention_hint(value)}"
 
 
 def _check_row_order(source: Source, findings: Findings) -> pd.Series:

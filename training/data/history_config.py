@@ -22,9 +22,10 @@ from pydantic import Field
 
 from training.data.date_formats import DateFormatKeys
 from training.data.mapping_sections import ColumnName, FileSection, ValueMap
+from training.data.number_format import NumberFormatKeys
 
 
-class ProfileHistoryMapping(FileSection, DateFormatKeys):
+class ProfileHistoryMapping(FileSection, DateFormatKeys, NumberFormatKeys):
     """The ``[profile_history]`` section (see the module docstring)."""
 
     file: ColumnName

@@ -22,12 +22,13 @@ from pydantic import Field, model_validator
 from training.config_errors import KeyProblem
 from training.data.contract import KnownAt
 from training.data.mapping_sections import RESERVED_NAMES, ColumnList, ColumnName, FileSection, ValueMap
+from training.data.number_format import NumberFormatKeys
 
 #: Leads whose key matches no lookup row, as a share of the leads with a key, above which a join fails.
 DEFAULT_MAX_UNMATCHED_SHARE = 0.05
 
 
-class JoinMapping(FileSection):
+class JoinMapping(FileSection, NumberFormatKeys):
     """One lookup table joined onto the leads (see the module docstring)."""
 
     file: ColumnName

@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from training.data.join_config import JoinMapping
-from training.data.mapping_columns import clean_columns, read_source, require_all, require_columns
+from training.data.mapping_columns import (
+    clean_columns,
+    read_source,
+    require_all,
+    require_columns,
+    section_numbers,
+)
 from training.data.mapping_config import MappingConfig
 from training.data.mapping_sections import MappingConfigError, SourceFile
 from training.data.parsing import as_text
@@ -84,6 +90,7 @@ def join_lookup(
     cleaned = clean_columns(
         config, section, join.file, raw, [join.lookup_key, *join.columns], join.rules, warnings
     )
+    section_numbers(config, section, join, join.file, cleaned, join.numeric)
     keys = _key_text(cleaned[join.lookup_key])
     _refuse_duplicates(config, section, join, keys)
     blank = int(keys.isna().sum())

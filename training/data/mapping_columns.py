@@ -15,6 +15,7 @@ from training.data.date_order import to_iso_dates
 from training.data.io import read_table
 from training.data.mapping_config import MappingConfig
 from training.data.mapping_sections import ColumnRules, MappingConfigError, SourceFile
+from training.data.number_format import NumberFormatKeys, to_plain_numbers
 
 
 def id_text(values: pd.Series) -> pd.Series:
@@ -111,3 +112,19 @@ def section_dates(
     """``column``'s dates (of ``file``) as ISO 8601 in the format its section declares for it."""
     where = f"{config.path}: key '{section_name}.{section.format_key(column)}' (column {column!r} of {file})"
     return to_iso_dates(values, section.format_of(column), where, warnings)
+
+
+def section_numbers(
+    config: MappingConfig,
+    section_name: str,
+    section: NumberFormatKeys,
+    file: str,
+    cleaned: pd.DataFrame,
+    columns: tuple[str, ...] | list[str],
+) -> None:
+    """Rewrite ``columns`` of ``cleaned`` (read from ``file``) as plain numbers, in the convention the
+    section declares (``decimal`` / ``thousands``), in place."""
+    keys = "decimal / thousands"
+    for column in columns:
+        where = f"{config.path}: key '{section_name}.{keys}' (column {column!r} of {file})"
+        cleaned[column] = to_plain_numbers(cleaned[column], section.number_format, where)

@@ -43,6 +43,7 @@ from training.data.mapping_sections import (
     SourceFile,
     ValueMap,
 )
+from training.data.number_format import NumberFormatKeys
 from training.data.reject_cap import DEFAULT_MAX_REJECT_SHARE, RejectCapKey
 from training.data.row_order import TimeAxisKeys
 
@@ -64,7 +65,7 @@ def _lead_id_kind(value: Any) -> str:
     return "generator" if isinstance(value, dict | LeadIdGenerator) else "column"
 
 
-class LeadsMapping(FileSection, TimeAxisKeys, DateFormatKeys):
+class LeadsMapping(FileSection, TimeAxisKeys, DateFormatKeys, NumberFormatKeys):
     """The ``[leads]`` section: one row per lead."""
 
     file: ColumnName

@@ -32,6 +32,7 @@ from training.data.mapping_columns import (
     require_all,
     require_columns,
     section_dates,
+    section_numbers,
 )
 from training.data.mapping_config import (
     EventsMapping,
@@ -40,6 +41,7 @@ from training.data.mapping_config import (
     OutcomeMapping,
 )
 from training.data.mapping_history import history_table
+from training.data.number_format import NumberFormatError
 from training.data.row_order import RowOrderError, row_positions
 
 
@@ -81,7 +83,8 @@ def build_raw_tables(
     ``encoding`` (e.g. from ``--encoding``) wins over the encodings the config gives its files."""
     try:
         return _build_raw_tables(config, data_root, encoding)
-    except (AmbiguousDatesError, RowOrderError) as error:  # the data contradicts (or needs) a setting
+    # The data contradicts (or needs) a setting.
+    except (AmbiguousDatesError, NumberFormatError, RowOrderError) as error:
         raise MappingConfigError(str(error)) from None
 
 
@@ -222,6 +225,7 @@ def _leads_table(
         leads.rules,
         warnings,
     )
+    section_numbers(config, "leads", leads, file, cleaned, [*leads.numeric, *leads.activity])
     table = pd.DataFrame(index=raw.index)
     original: dict[str, str] = {}
     if leads.lead_id is None:

@@ -18,6 +18,7 @@ from training.data.contract import CHANGED_AT, HISTORY_FIELD, LEAD_ID, NEW_VALUE
 from training.data.mapping_columns import as_text, clean_columns, read_source, require_columns, section_dates
 from training.data.mapping_config import MappingConfig
 from training.data.mapping_sections import SourceFile
+from training.data.number_format import to_plain_numbers
 
 #: Fields named in the warning about history rows that are not profile columns.
 _LISTED_FIELDS = 5
@@ -75,14 +76,23 @@ def history_table(
             f"{int((~kept).sum()):,} rows of {file} change fields that are not profile columns and were "
             f"left out: {listed}{', ...' if len(others) > _LISTED_FIELDS else ''}"
         )
+    numeric = source_column.isin(set(leads.numeric) | set(leads.activity)).to_numpy()
+    values = {}
+    for column in (section.old_value, section.new_value):
+        text = _as_leads_values(cleaned[column], source_column, config)
+        where = (
+            f"{config.path}: key '{name}.decimal / thousands' (column {column!r} of {file}, numeric fields)"
+        )
+        text[numeric] = to_plain_numbers(text[numeric], section.number_format, where)
+        values[column] = text
     table = pd.DataFrame(
         {
             LEAD_ID: cleaned[section.lead_id],
             HISTORY_FIELD: source_column.map(
                 lambda column: leads.rename.get(column, column), na_action="ignore"
             ),
-            OLD_VALUE: _as_leads_values(cleaned[section.old_value], source_column, config),
-            NEW_VALUE: _as_leads_values(cleaned[section.new_value], source_column, config),
+            OLD_VALUE: values[section.old_value],
+            NEW_VALUE: values[section.new_value],
             CHANGED_AT: section_dates(
                 config, name, section, file, section.changed_at, cleaned[section.changed_at], warnings
             ),
