@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 from training.data.contract import EVENT_TYPE, LEAD_ID, OCCURRED_AT
 from training.features.snapshots import SnapshotBatch
 from training.model.calibration import fit_platt, platt_probability
+from training.model.value_bounds import WildValueClipper
 
 CUTOFF = "cutoff"
 _MISSING_CATEGORY = "__missing__"
@@ -35,8 +36,9 @@ def _categories_as_text(frame: pd.DataFrame) -> pd.DataFrame:
 class LogisticBaseline(ClassifierMixin, BaseEstimator):
     """Logistic regression on the feature frame: impute, one-hot the categories, scale the numerics.
 
-    Numeric NaNs are imputed with the median plus a missing-indicator column; categories with fewer
-    than ``min_frequency`` training rows share one infrequent level; unknown categories are ignored.
+    Numeric NaNs are imputed with the median plus a missing-indicator column, and wild values clipped
+    (``training.model.value_bounds``); categories with fewer than ``min_frequency`` training rows share
+    one infrequent level; unknown categories are ignored.
     """
 
     def __init__(self, C: float = 1.0, max_iter: int = 2000, min_frequency: int = 10) -> None:
@@ -54,7 +56,14 @@ class LogisticBaseline(ClassifierMixin, BaseEstimator):
         """Fit preprocessing and the logistic regression; returns ``self``."""
         if not isinstance(X, pd.DataFrame):
             raise TypeError(f"LogisticBaseline.fit expects a pandas DataFrame, got {type(X).__name__}")
-        numeric = make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler())
+        # Wild values are clipped before scaling: one typo (1e12 employees) would otherwise shrink every
+        # ordinary value of its column to the same standardised number (value_bounds.py). A column
+        # without any value imputes to 0 rather than warning and vanishing.
+        numeric = make_pipeline(
+            SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
+            WildValueClipper(),
+            StandardScaler(),
+        )
         categorical = make_pipeline(
             FunctionTransformer(_categories_as_text, feature_names_out="one-to-one"),
             OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=self.min_frequency),

@@ -35,7 +35,8 @@ def handover_warning(
     target = min(0.95, max(0.01, 2.0 * train_win_rate))
     suggestions = [f'[threshold] kind = "acceptance_rate", target_acceptance_rate = {target:.2f}']
     if test_time is not None and len(test_time):
-        weeks = pd.to_datetime(test_time, utc=True).dt.to_period("W").nunique()
+        # Weeks in UTC; the zone is dropped first so that pandas does not warn that it drops it.
+        weeks = pd.to_datetime(test_time, utc=True).dt.tz_localize(None).dt.to_period("W").nunique()
         per_week = math.ceil(readiness.size / max(weeks, 1) * train_win_rate)
         suggestions.append(f'[threshold] kind = "capacity", capacity_per_week = {max(per_week, 1)}')
     return (

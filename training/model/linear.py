@@ -7,7 +7,8 @@ training codes, unknown = NaN), so serving, reasons and counterfactuals treat it
 
 - each numeric feature becomes a piecewise-linear spline (the clipped value plus hinges at its
   training quantiles) and a missing indicator where training had missing values; values are clipped
-  one training range (min to max) beyond the training minimum and maximum, so a drifting column (a
+  one training range beyond the training minimum and maximum, wild training values (typos far
+  outside the bulk) left out of that range (``training.model.value_bounds``), so a drifting column (a
   rate, a price index) keeps extrapolating linearly while a wild value cannot run away with the margin;
 - each categorical feature becomes one column per level with at least ``min_level_count`` training
   rows; rarer levels, and levels never seen in training, share one pooled column;
@@ -39,6 +40,7 @@ from sklearn.linear_model import LogisticRegression
 from training.model.calibration import fit_intercept_shift, fit_platt, platt_ranks
 from training.model.ranking import roc_auc
 from training.model.readiness import ReadinessModel, time_values
+from training.model.value_bounds import clip_bounds
 
 #: Quantiles of a numeric feature where its spline may bend (duplicates collapse on skewed counts).
 KNOT_QUANTILES = (0.25, 0.5, 0.75)
@@ -194,13 +196,9 @@ class LinearReadinessModel(ReadinessModel):
                 low, high = float(present.min()), float(present.max())
             if high <= low:
                 continue
-            # Values may go one training range beyond the training minimum and maximum: drifting
-            # inputs (prices, rates) extrapolate linearly, while a wild value cannot run away with the
-            # margin. Bounds one 0.5-99.5% quantile range beyond those quantiles were too tight where
-            # training sat mostly in one regime: every test value of UCI Bank Marketing's macro-economic
-            # columns hit the bound, so they stopped ranking the leads at all.
-            smallest, largest = float(present.min()), float(present.max())
-            self.low_[k], self.high_[k] = 2 * smallest - largest, 2 * largest - smallest
+            # One training range beyond the training values, wild values left out (value_bounds.py):
+            # drifting inputs (prices, rates) extrapolate linearly, a typo cannot run away with the margin.
+            self.low_[k], self.high_[k] = clip_bounds(present)
             linear_feature.append(k)
             inside = present[(present >= low) & (present <= high)]
             for knot in np.unique(np.quantile(inside, KNOT_QUANTILES)) if inside.size else []:
