@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from training.audit.column_quality import column_quality
 from training.audit.columns import (
     auc_outliers,
     column_signal,
@@ -82,6 +83,8 @@ def audit_dataset(
     sample = leads.iloc[rows].reset_index(drop=True)
     won_sample = won[rows]
     stage = progress_stage(leads, outcomes, status).iloc[rows].reset_index(drop=True)
+    for column in columns:
+        report.findings += column_quality("leads", column, leads[column], cfg.min_level_count)
     signals: list[ColumnSignal] = []
     if 0 < won_sample.sum() < won_sample.size:
         for column in columns:

@@ -26,6 +26,10 @@ class FindingKind(StrEnum):
     SALES_VOCABULARY = "sales_vocabulary"
     AFTER_OUTCOME_TIMESTAMP = "after_outcome_timestamp"
     KNOWN_AT_UNKNOWN = "known_at_unknown"
+    # Warnings on columns that cannot inform any model (training.audit.column_quality).
+    EMPTY_COLUMN = "empty_column"
+    CONSTANT_COLUMN = "constant_column"
+    IDENTIFIER_LIKE = "identifier_like"
     # Blocking: evidence that honest signals do not share.
     CHANGED_AFTER_OUTCOME = "changed_after_outcome"
     AFTER_CONTACT_USED = "after_contact_used"

@@ -214,7 +214,36 @@ def test_model_checks_block_on_dominance_ceiling_and_after_contact_use() -> None
 
 def test_unknown_known_at_is_named(simulated: LeadDataset) -> None:
     dataset = with_columns(
-        simulated, numeric={"field_i": np.zeros(len(simulated.leads))}, known_at={"field_i": "unknown"}
+        simulated,
+        numeric={"field_i": np.arange(len(simulated.leads)) % 7},
+        known_at={"field_i": "unknown"},
     )
     found = findings_by_column(dataset)
     assert found["leads.field_i"] == {"warning:known_at_unknown"}
+
+
+def test_columns_that_cannot_inform_any_model_warn_and_do_not_block(simulated: LeadDataset) -> None:
+    n = len(simulated.leads)
+    rng = np.random.default_rng(2)
+    cities = np.array([f"city {i}" for i in range(n // 3)])  # three leads per city at most
+    dataset = with_columns(
+        simulated,
+        categorical={
+            "field_id": [f"row {i}" for i in range(n)],
+            "field_city": rng.choice(cities, n),
+            "field_country": ["DE"] * n,
+            "field_regional": rng.choice(["north", "south", "east"], n),
+        },
+        numeric={"field_empty": np.full(n, np.nan), "field_count": rng.poisson(3, n)},
+    )
+    found = findings_by_column(dataset)
+    assert found["leads.field_id"] == {"warning:identifier_like"}
+    assert found["leads.field_city"] == {"warning:identifier_like"}
+    assert found["leads.field_country"] == {"warning:constant_column"}
+    assert found["leads.field_empty"] == {"warning:empty_column"}
+    # A category with a few frequent values and a numeric column of many distinct counts are fine.
+    assert "leads.field_regional" not in found and "leads.field_count" not in found
+    report = audit_dataset(dataset, dataset.metadata.profile_columns)
+    [identifier] = [f for f in report.findings if f.key == "leads.field_id"]
+    assert f"100% of its {n:,} values occur in fewer than 20 rows" in identifier.evidence
+    assert report.blocking_columns == []
