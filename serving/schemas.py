@@ -132,6 +132,8 @@ class Warning(BaseModel):
         "events_before_created_at",
         "unseen_profile_values",
         "unknown_profile_fields",
+        "missing_profile_fields",
+        "numbers_outside_training",
         "unlike_handed_over_leads",
     ]
     message: str

@@ -113,6 +113,8 @@ class LeadScorer:
         # Levels learned in training (without the "other"/"missing" placeholders unseen values map to).
         levels = features.category_levels_
         self.known_levels = {column: frozenset(map(str, levels[column])) for column in levels}
+        # Models fitted before the ranges were kept have none: no range warnings for them.
+        self.numeric_ranges: dict[str, tuple[float, float]] = getattr(features, "numeric_ranges_", {})
         self._categorical_features = frozenset(model.categories_)
         if card.explanation is None:
             raise ArtifactError(
@@ -181,7 +183,14 @@ class LeadScorer:
             if ahead is None or scored.counterfactuals is None
             else (ahead, scored.counterfactuals),
         )
-        warnings = lead_warnings(leads, arrays, self.known_event_types, self.known_levels, self._profile_set)
+        warnings = lead_warnings(
+            leads,
+            arrays,
+            self.known_event_types,
+            self.known_levels,
+            self._profile_set,
+            self.numeric_ranges,
+        )
         unlike_handed_over(decided.outside_overlap, warnings)
         reasons = self.explainer.explanations(
             scored.features, scored.contributions, scored.raw, scored.base_value, axes, reasons_per_side

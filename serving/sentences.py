@@ -244,6 +244,8 @@ def _days(days: float) -> str:
 
 
 def _number(number: float) -> str:
+    if abs(number) >= 1e12:  # a typo or sentinel (1e300): not three hundred digits in a sentence
+        return f"{number:.3g}"
     if number == round(number) or abs(number) >= 100:
         return f"{number:,.0f}"
     return f"{number:,.2g}" if abs(number) < 1 else f"{number:,.1f}"

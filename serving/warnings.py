@@ -21,9 +21,12 @@ def lead_warnings(
     known_event_types: frozenset[str],
     known_levels: Mapping[str, frozenset[str]],
     profile_fields: frozenset[str],
+    numeric_ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> list[list[dict[str, Any]]]:
     """``Warning`` dicts per lead: events at or after ``as_of`` (ignored), event types the model never
-    saw, profile values never seen in training, profile fields the model does not use."""
+    saw, profile values never seen in training, numbers outside the training range, profile fields the
+    model does not use, and fields it uses that the request left out."""
+    ranges = numeric_ranges or {}
     n = len(leads)
     warnings: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     if len(arrays.event_ns):
@@ -51,8 +54,28 @@ def lead_warnings(
                 }
             )
     for position, lead in enumerate(leads):
+        absent = sorted(profile_fields - set(lead.profile or ()))
+        if absent:
+            warnings[position].append(
+                {
+                    "code": "missing_profile_fields",
+                    "message": "Profile fields the model uses were not given (scored as unknown): "
+                    f"{', '.join(absent)}.",
+                    "count": len(absent),
+                }
+            )
         if not lead.profile:
             continue
+        beyond = _outside_training(lead.profile, ranges)
+        if beyond:
+            warnings[position].append(
+                {
+                    "code": "numbers_outside_training",
+                    "message": "Numbers outside everything seen in training (the model has no evidence "
+                    f"there; their effect is capped): {', '.join(beyond)}.",
+                    "count": len(beyond),
+                }
+            )
         unseen = [
             f"{column}={value}"
             for column, value in lead.profile.items()
@@ -77,6 +100,26 @@ def lead_warnings(
                 }
             )
     return warnings
+
+
+def _outside_training(profile: Mapping[str, Any], ranges: Mapping[str, tuple[float, float]]) -> list[str]:
+    """``column=value (training low to high)`` for each numeric value outside its training range."""
+    beyond = []
+    for column, (low, high) in ranges.items():
+        value = _number(profile.get(column))
+        if value is not None and not low <= value <= high:
+            beyond.append(f"{column}={value:.6g} (training {low:.6g} to {high:.6g})")
+    return beyond
+
+
+def _number(value: Any) -> float | None:
+    """A profile value as the number the scorer reads (numbers may come as text); None otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def unlike_handed_over(outside: np.ndarray, warnings: list[list[dict[str, Any]]]) -> None:

@@ -441,6 +441,23 @@ def test_warnings_for_ignored_input(client: TestClient) -> None:
     assert score(client, lead(GREEN_EVENTS))["warnings"] == []
 
 
+def test_warnings_for_missing_fields_and_numbers_outside_training(client: TestClient) -> None:
+    body = lead(GREEN_EVENTS)
+    del body["profile"]["employees"]
+    codes = {w["code"]: w for w in score(client, body)["warnings"]}
+    assert set(codes) == {"missing_profile_fields"}
+    assert "were not given (scored as unknown): employees." in codes["missing_profile_fields"]["message"]
+    body = lead(GREEN_EVENTS)
+    body["profile"]["employees"] = 1e12  # a typo in the CRM
+    answer = score(client, body)
+    [outside] = [w for w in answer["warnings"] if w["code"] == "numbers_outside_training"]
+    assert outside["count"] == 1 and "employees=1e+12 (training " in outside["message"]
+    sentences = [r["sentence"] for r in answer["reasons"]["positive"] + answer["reasons"]["negative"]]
+    assert not any("000,000,000,000" in sentence for sentence in sentences)  # a compact number
+    # Within the training range nothing is said.
+    assert score(client, lead(GREEN_EVENTS))["warnings"] == []
+
+
 def test_report_is_the_one_inside_the_served_model(bundle: ModelBundle) -> None:
     without = create_app(Settings(api_key=SecretStr(API_KEY)), holder_for(bundle))
     with TestClient(without, headers={"X-API-Key": API_KEY}) as test_client:

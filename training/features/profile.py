@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -77,3 +77,13 @@ def numeric_values(frame: pd.DataFrame, column: str) -> np.ndarray:
         row = int(np.flatnonzero(bad)[0])
         raise ValueError(f"snapshots column '{column}', row {row}: not a number: {series.iloc[row]!r}")
     return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def numeric_ranges(numeric: Mapping[str, np.ndarray]) -> dict[str, tuple[float, float]]:
+    """``column -> (smallest, largest)`` finite training value, for the columns that have one."""
+    ranges = {}
+    for column, values in numeric.items():
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            ranges[column] = (float(finite.min()), float(finite.max()))
+    return ranges

@@ -67,7 +67,7 @@ from training.features.event_features import EventRows, write_event_features
 from training.features.events import DAY_NS, EventTimeline, type_slots
 from training.features.high_intent import HIGH_INTENT_NAME_PATTERN, high_intent_by_lift
 from training.features.matrix import FeatureMatrix
-from training.features.profile import cached_category_dtype, category_codes, learn_levels
+from training.features.profile import cached_category_dtype, category_codes, learn_levels, numeric_ranges
 from training.features.snapshot_arrays import NAT_NS, Coded, SnapshotArrays, event_columns
 from training.features.snapshots import CUTOFF, SnapshotBatch
 from training.features.specs import (
@@ -155,6 +155,8 @@ class LeadFeatures(LayoutCached, TransformerMixin, BaseEstimator):
             c: learn_levels(batch.snapshots[c], self.min_category_frequency)
             for c in self.categorical_columns_
         }
+        # What training saw of each numeric profile column: serving warns about values outside it.
+        self.numeric_ranges_ = numeric_ranges(arrays.numeric)
         self._name_slots()
         self.high_intent_event_types_, timeline = self._choose_high_intent(arrays, y)
         self._name_features()
