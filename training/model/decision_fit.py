@@ -113,15 +113,18 @@ def fit_handover_estimate(
     overlap = float(np.quantile(readiness[at_handover], 0.01)) if at_handover.any() else None
     n, wins = int(rows.sum()), int(y.sum())
     if n < MIN_HANDOVERS or min(wins, n - wins) < MIN_HANDOVER_OUTCOMES:
+        why = (
+            # An export without hand-over dates (no handed_over_at mapped) has nothing to learn from.
+            "No training lead has a hand-over date (handed_over_at)"
+            if not at_handover.any()
+            else f"Too few handovers among the held-out training leads ({n}, {wins} won; needs "
+            f"{MIN_HANDOVERS} with {MIN_HANDOVER_OUTCOMES} of each outcome)"
+        )
         return HandoverEstimate(
             n_handovers=n,
             n_handover_wins=wins,
             overlap_min_readiness=overlap,
-            basis=(
-                f"Too few handovers among the held-out training leads ({n}, {wins} won; needs "
-                f"{MIN_HANDOVERS} with {MIN_HANDOVER_OUTCOMES} of each outcome): the chance if handed over "
-                "now is taken to be the readiness score."
-            ),
+            basis=f"{why}: the chance if handed over now is taken to be the readiness score.",
         )
     r = np.clip(readiness[rows], 1e-6, 1 - 1e-6)
     logit = np.log(r / (1 - r))

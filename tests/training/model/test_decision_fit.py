@@ -24,6 +24,12 @@ def test_too_few_handovers_leave_the_chance_at_the_readiness() -> None:
     assert not estimate.available and estimate.n_handovers == n
     assert "Too few handovers" in estimate.basis
     assert np.allclose(estimate.chance(np.array([0.3]), np.array([True])), [0.3])
+    # An export without any hand-over date is told so, not "0 handovers, 0 won".
+    without = fit_handover_estimate(
+        readiness, np.zeros(n, bool), np.arange(n) % 2, np.zeros(n, bool), np.ones(n, bool)
+    )
+    assert not without.available
+    assert without.basis.startswith("No training lead has a hand-over date (handed_over_at): the chance")
 
 
 def test_the_correction_follows_what_handed_over_leads_did() -> None:
