@@ -23,12 +23,13 @@ class AmbiguousDatesError(ValueError):
 
 
 def day_month_format(values: pd.Series, where: str) -> str | None:
-    """The ``strftime`` format of a ``d/m/y``-style column (``None`` if the column is not one), or
-    ``AmbiguousDatesError`` naming ``where`` (the config key and file) and the formats to choose from."""
+    """The order of a ``d/m/y``-style column, ``DAY_FIRST`` or ``MONTH_FIRST`` (``None`` if the column
+    is not one), or ``AmbiguousDatesError`` naming ``where`` (the config key and file) and the formats
+    to choose from."""
     layout = _layout(values)
     if layout is None:
         return None
-    text, first, second, day_format, month_format = layout
+    text, first, second, day_formats, month_formats = layout
     day_first, month_first = bool((first > 12).any()), bool((second > 12).any())
     if day_first and month_first:
         raise AmbiguousDatesError(
@@ -38,14 +39,27 @@ def day_month_format(values: pd.Series, where: str) -> str | None:
     if not day_first and not month_first:
         raise AmbiguousDatesError(
             f"{where}: all {len(text):,} dates (e.g. {text.iloc[0]!r}) read as day/month and as month/day; "
-            f'set date_format = "{day_format}" (day first) or "{month_format}" (month first) in the mapping'
+            f'set date_format = "{DAY_FIRST}" ({day_formats[0]}) or "{MONTH_FIRST}" ({month_formats[0]}) '
+            "in the mapping"
         )
-    return day_format if day_first else month_format
+    return DAY_FIRST if day_first else MONTH_FIRST
 
 
-def _layout(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, str, str] | None:
+#: Time parts a ``d/m/y`` date may carry, by the ``strftime`` suffix that reads them; values of one
+#: column may differ (midnight exported without a time, some rows with seconds).
+_TIME_PARTS = {
+    "": re.compile(r""),
+    " %H:%M": re.compile(r"\d{1,2}:\d{2}"),
+    " %H:%M:%S": re.compile(r"\d{1,2}:\d{2}:\d{2}"),
+    " %I:%M %p": re.compile(r"\d{1,2}:\d{2}\s*[AaPp][Mm]"),
+    " %I:%M:%S %p": re.compile(r"\d{1,2}:\d{2}:\d{2}\s*[AaPp][Mm]"),
+}
+
+
+def _layout(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, list[str], list[str]] | None:
     """A ``d/m/y``-style column's non-empty values, first and second parts, and its day-first and
-    month-first formats; ``None`` when some value is not ``d/m/y``-like (ISO or other)."""
+    month-first formats (one per time style the values show, the most common first); ``None`` when
+    some value is not ``d/m/y``-like (ISO or other)."""
     text = values.dropna().astype(str)
     text = text[text.str.strip() != ""]
     if text.empty:
@@ -56,26 +70,21 @@ def _layout(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, str, st
     separator = re.search(r"[/.\-]", str(text.iloc[0]))
     sep = separator.group(0) if separator else "/"
     year = "%Y" if parts[2].str.len().max() == 4 else "%y"
-    times = parts[3].dropna()
-    suffix = "" if times.empty else (" %H:%M:%S" if times.iloc[0].count(":") >= 2 else " %H:%M")
-    day_format = f"%d{sep}%m{sep}{year}{suffix}"
-    month_format = f"%m{sep}%d{sep}{year}{suffix}"
-    return text, parts[0].astype(int), parts[1].astype(int), day_format, month_format
+    times = parts[3].fillna("").str.strip()
+    counts = {suffix: int(times.str.fullmatch(pattern).sum()) for suffix, pattern in _TIME_PARTS.items()}
+    # Every time style the values show, most common first; a style nobody uses is not tried.
+    suffixes = sorted((s for s in counts if counts[s]), key=lambda s: -counts[s]) or [""]
+    day = [f"%d{sep}%m{sep}{year}{suffix}" for suffix in suffixes]
+    month = [f"%m{sep}%d{sep}{year}{suffix}" for suffix in suffixes]
+    return text, parts[0].astype(int), parts[1].astype(int), day, month
 
 
-def declared_format(values: pd.Series, date_format: str) -> str:
-    """A declared format as a ``strftime`` pattern: ``day_first`` / ``month_first`` take the separator,
-    year length and time part from the values (``%d/%m/%Y`` when they do not show one)."""
-    if date_format not in (DAY_FIRST, MONTH_FIRST):
-        return date_format
+def _order_formats(values: pd.Series, order: str) -> list[str]:
+    """The formats that read ``values`` in ``order`` (``DAY_FIRST`` or ``MONTH_FIRST``)."""
     matching = values[values.astype("str").str.match(_NUMERIC_DATE) & values.notna()]
     layout = _layout(matching)
-    day_format, month_format = layout[3:] if layout is not None else ("%d/%m/%Y", "%m/%d/%Y")
-    return day_format if date_format == DAY_FIRST else month_format
-
-
-def _example(text: pd.Series, mask: pd.Series) -> str:
-    return repr(str(text[mask].iloc[0]))
+    day, month = (layout[3], layout[4]) if layout is not None else (["%d/%m/%Y"], ["%m/%d/%Y"])
+    return day if order == DAY_FIRST else month
 
 
 def to_iso_dates(
@@ -86,9 +95,11 @@ def to_iso_dates(
 
     Without a format, d/m/y-style dates are read in the order their values show (with a warning
     saying so) and refused (``AmbiguousDatesError``) when they fit both orders: never guessed
-    silently; other values are left for validation to parse or report. With a format, a non-empty
-    value that does not match it is not guessed either: it is rewritten as ``value (not a <format> date)``,
-    which validation reports (or quarantines) as an unparseable timestamp with its row and column."""
+    silently; other values (ISO, ...) are left for validation to parse or report. An order,
+    declared or shown, reads every time style the values show (``13:45``, ``13:45:10``, ``1:45 PM``,
+    none). A non-empty value that does not fit the declared format or the order is not guessed either:
+    it is rewritten as ``value (not a <format> date)``, which validation reports (or quarantines) as
+    an unparseable timestamp with its row and column."""
     if not pd.api.types.is_string_dtype(values.dtype):
         return values
     if date_format is None:
@@ -97,21 +108,23 @@ def to_iso_dates(
             return values
         if warnings is not None:
             warnings.append(
-                f'{where}: non-ISO dates read as "{date_format}" (the values show it); set date_format '
-                "to make it explicit"
+                f'{where}: non-ISO dates read as "{date_format}" (the values show it); set date_format = '
+                f'"{date_format}" to make it explicit'
             )
-        declared = False
-    else:
-        date_format = declared_format(values, date_format)
-        declared = True
-    parsed = pd.to_datetime(values, format=date_format, errors="coerce", utc=True)
+    formats = (
+        _order_formats(values, date_format) if date_format in (DAY_FIRST, MONTH_FIRST) else [date_format]
+    )
+    parsed = pd.to_datetime(values, format=formats[0], errors="coerce", utc=True)
+    for other in formats[1:]:
+        parsed = parsed.where(parsed.notna(), pd.to_datetime(values, format=other, errors="coerce", utc=True))
     iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
-    if declared:
-        present = values.notna() & (values.astype("str").str.strip() != "")
-        values = values.where(
-            ~(parsed.isna() & present), values.astype("str") + f" (not a {date_format} date)"
-        )
+    present = values.notna() & (values.astype("str").str.strip() != "")
+    values = values.where(~(parsed.isna() & present), values.astype("str") + f" (not a {date_format} date)")
     return values.where(parsed.isna(), iso)
+
+
+def _example(text: pd.Series, mask: pd.Series) -> str:
+    return repr(str(text[mask].iloc[0]))
 
 
 def with_fallback(primary: pd.Series, fallback: pd.Series, file: str, warnings: list[str]) -> pd.Series:

@@ -557,7 +557,7 @@ def test_dates_that_fit_both_orders_are_refused_until_the_mapping_says_which(tmp
         import_export(config, tmp_path / "d")
     message = str(caught.value)
     assert "leads.date_format" in message and "'Created'" in message
-    assert '"%d/%m/%Y" (day first) or "%m/%d/%Y" (month first)' in message
+    assert 'date_format = "day_first" (%d/%m/%Y) or "month_first" (%m/%d/%Y)' in message
     day_first = _dated_config(tmp_path, ["03/04/2024", "05/06/2024", "11/12/2024"], "%d/%m/%Y")
     import_export(day_first, tmp_path / "d")
     assert _leads(tmp_path / "d")["created_at"].iloc[0] == pd.Timestamp("2024-04-03", tz="UTC")
@@ -567,10 +567,29 @@ def test_dates_whose_values_show_the_order_are_read_that_way_with_a_warning(tmp_
     config = _dated_config(tmp_path, ["03/04/2024", "25/06/2024", "11/12/2024"])
     summary = import_export(config, tmp_path / "d")
     assert _leads(tmp_path / "d")["created_at"].iloc[0] == pd.Timestamp("2024-04-03", tz="UTC")
-    assert any('read as "%d/%m/%Y"' in warning for warning in summary.warnings)
+    assert any('read as "day_first"' in warning for warning in summary.warnings)
     mixed = _dated_config(tmp_path, ["03/25/2024", "25/06/2024"])
     with pytest.raises(MappingConfigError, match="mix day-first and month-first"):
         import_export(mixed, tmp_path / "e")
+
+
+def test_an_order_shown_by_the_values_reads_every_time_style_and_guesses_nothing(tmp_path: Path) -> None:
+    """A UK export: day first, 12-hour times, midnight without a time, one row with seconds. The
+    12-hour times did not fit the "%d/%m/%Y %H:%M" read from the first value and were left to a
+    parser that reads month first: 05/01/2024 1:45 PM became the 1st of May."""
+    values = ["05/01/2024 1:45 PM", "25/01/2024 9:05 am", "06/02/2024", "07/02/2024 10:11:12"]
+    summary = import_export(_dated_config(tmp_path, values), tmp_path / "d")
+    assert _leads(tmp_path / "d")["created_at"].tolist() == [
+        pd.Timestamp("2024-01-05 13:45", tz="UTC"),
+        pd.Timestamp("2024-01-25 09:05", tz="UTC"),
+        pd.Timestamp("2024-02-06", tz="UTC"),
+        pd.Timestamp("2024-02-07 10:11:12", tz="UTC"),
+    ]
+    assert any('set date_format = "day_first"' in warning for warning in summary.warnings)
+    # A value with a time the order cannot read is reported, not read some other way.
+    odd = _dated_config(tmp_path, ["05/01/2024 13h45", "25/01/2024"])
+    with pytest.raises(DataValidationError, match=r"05/01/2024 13h45 \(not a day_first date\)"):
+        import_export(odd, tmp_path / "e", mode="strict")
 
 
 def test_fallback_date_column_fills_missing_primary_dates(tmp_path: Path) -> None:
