@@ -38,6 +38,7 @@ from training.model.decision_policy import DecisionPolicy
 from training.model.drift import DriftReport, drift_report
 from training.model.evaluation import EvaluationResult, evaluate
 from training.model.explanation_stats import explanation_stats_for_model
+from training.model.family_hint import linear_family_hint
 from training.model.fitted_pipeline import build_pipeline
 from training.model.handover_check import handover_warning
 from training.model.oracle import match_ground_truth, oracle_auc
@@ -218,6 +219,14 @@ def fit_and_evaluate(
         for name, proba in test_scores.items()
         if name != MODEL
     }
+    hint = linear_family_hint(
+        selection.chosen,
+        config.selection.candidates,
+        comparisons[LOGISTIC],
+        config.promotion.baseline_tolerance,
+    )
+    if hint is not None:
+        notes.append(hint)
     warning = handover_warning(
         readiness_threshold,
         test_scores[MODEL],
