@@ -263,7 +263,10 @@ def check_outcomes(
 
     status = as_text(raw[STATUS]).str.lower()
     findings.add(source.key, status.isna(), STATUS, same_for_all(f"missing {STATUS}"))
-    expected = f"expected one of {', '.join(STATUSES)}"
+    expected = (
+        f"expected one of {', '.join(STATUSES)}; a mapping's outcome.status_values maps a CRM's stages "
+        'onto them, e.g. "Negotiation" = "open"'
+    )
     findings.add(
         source.key,
         status.notna() & ~status.isin(STATUSES),

@@ -243,7 +243,7 @@ FAULTS = {
         "outcomes.csv",
         3,
         "status",
-        "unknown status 'maybe'",
+        "unknown status 'maybe' (expected one of won, lost, open; a mapping's outcome.status_values",
     ),
     "missing status": (
         set_value("outcomes", 3, "status", None),
