@@ -17,6 +17,12 @@ calibration error, and where training and test base rates differ by more than 2x
 label-free prior-shift correction (``training.model.prior_shift``; none where its EM did not settle).
 FLAML is optional (the ``bench`` extra); without it its column says so. ``--write`` replaces the
 ``## Model families`` section of BENCHMARKS.md.
+
+``--served-only`` fits only the served model on the same folds and prints its ROC-AUC against the
+simulator's oracle per fold and seed (the learning curve of BENCHMARKS.md, "Readiness model against the
+oracle"); it never writes:
+
+    .venv/bin/python bench/bench_models.py --served-only --datasets --sim-leads 40000 --sim-seeds 1 2 3 4
 """
 
 from __future__ import annotations
@@ -123,6 +129,27 @@ def _flaml(budget: float) -> Callable[[pd.DataFrame, np.ndarray], Callable[[pd.D
     return fit
 
 
+def served_against_oracle(datasets: list[str], leads: int, seeds: list[int]) -> None:
+    """Print the served model's test ROC-AUC per fold, and its ratio to the oracle's on simulated data."""
+    from training.simulation.simulator import simulate
+
+    runs: list[tuple[str, Any, pd.DataFrame | None]] = []
+    with tempfile.TemporaryDirectory(prefix="leadripe-models-") as tmp:
+        runs += [(name, _imported(name, Path(tmp)), None) for name in datasets]
+        for seed in seeds if leads else []:
+            simulation = simulate(leads, seed=seed)
+            runs.append(
+                (f"simulator ({leads:,} leads, seed {seed})", simulation.dataset, simulation.ground_truth)
+            )
+        for name, dataset, truth in runs:
+            result = run_dataset(name, dataset, truth, None, served_only=True)
+            ratios = [f.auc[SERVED] / f.oracle for f in result.folds if f.oracle]
+            folds = " / ".join(f"{f.auc[SERVED]:.4f} ({f.chosen})" for f in result.folds)
+            against = f"; served / oracle {' / '.join(f'{r:.4f}' for r in ratios)}" if ratios else ""
+            mean = f", mean {np.mean(ratios):.4f}" if ratios else ""
+            print(f"{name}: served {folds}{against}{mean}", flush=True)
+
+
 def flaml_available() -> bool:
     try:
         from flaml.automl import AutoML  # noqa: F401
@@ -138,6 +165,7 @@ def run_fold(
     config: TrainConfig,
     flaml_budget: float | None,
     ground_truth: pd.DataFrame | None,
+    served_only: bool = False,
 ) -> FoldResult:
     keys = labelled.time_key
     ordered = np.sort(np.asarray(keys))
@@ -176,6 +204,8 @@ def run_fold(
     }
     if flaml_budget is not None:
         fitters[FLAML] = _flaml(flaml_budget)
+    if served_only:
+        fitters = {}
     for name, fit in fitters.items():
         started = time.perf_counter()
         with warnings.catch_warnings():
@@ -208,7 +238,11 @@ def run_fold(
 
 
 def run_dataset(
-    name: str, dataset: Any, ground_truth: pd.DataFrame | None, flaml_budget: float | None
+    name: str,
+    dataset: Any,
+    ground_truth: pd.DataFrame | None,
+    flaml_budget: float | None,
+    served_only: bool = False,
 ) -> DatasetResult:
     config = TrainConfig()
     labelled = load_labelled(dataset, config)
@@ -216,7 +250,7 @@ def run_dataset(
     result = DatasetResult(name)
     for end in FOLD_ENDS:
         try:
-            fold = run_fold(labelled, end, row_order, config, flaml_budget, ground_truth)
+            fold = run_fold(labelled, end, row_order, config, flaml_budget, ground_truth, served_only)
         except InsufficientDataError as error:
             result.notes.append(f"{name}: fold ending at {end:.0%} of the data skipped: {str(error)[:160]}")
             print(result.notes[-1], flush=True)
@@ -307,7 +341,15 @@ def main() -> None:
     parser.add_argument("--combine", type=Path, help="write the section from the saved figures")
     parser.add_argument("--command", default=None, help="the command to quote in BENCHMARKS.md")
     parser.add_argument("--wall-minutes", type=float, default=None, help="wall time to quote (--combine)")
+    parser.add_argument(
+        "--served-only",
+        action="store_true",
+        help="only the served model against the oracle; prints, never writes",
+    )
     args = parser.parse_args()
+    if args.served_only:
+        served_against_oracle(args.datasets, args.sim_leads, args.sim_seeds)
+        return
     flaml = flaml_available()
     if not flaml:
         print("FLAML is not installed (pip install -e '.[bench]'): its column is skipped", flush=True)
