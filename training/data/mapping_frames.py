@@ -341,4 +341,13 @@ def _events_table(
         table[name] = cleaned[column]
         if name != column:
             original[name] = column
+    repeated = int(table.duplicated(keep="first").sum())
+    if repeated:
+        # Kept: two identical rows can be two real events logged in the same second; a sync that wrote
+        # every row twice doubles every count, which the user must hear about.
+        warnings.append(
+            f"{repeated:,} of {len(table):,} rows of {file} repeat an earlier row exactly (same lead, time, "
+            "type and fields); they are kept as separate events: if the export duplicated them, remove "
+            "the copies"
+        )
     return table, original

@@ -212,6 +212,24 @@ def test_synthetic_export_with_events_status_column_and_renames(tmp_path: Path) 
     assert labels["leads"] == "3" and labels["win rate"] == "33.3%"
 
 
+def test_event_rows_repeated_exactly_are_kept_and_counted_in_a_warning(tmp_path: Path) -> None:
+    # The first row again, and a row that differs only in its channel (a different event).
+    config = _synthetic_export(
+        tmp_path,
+        activities_extra_row="c1,2024-01-04 10:00,Email Click,mail\nc1,2024-01-04 10:00,Email Click,web\n",
+    )
+    summary = import_export(config, tmp_path / "dataset", mode="strict")
+    assert summary.events == 5
+    [warning] = [w for w in summary.warnings if "repeat an earlier row" in w]
+    assert warning.startswith("1 of 5 rows of activities.csv repeat an earlier row exactly")
+    assert not any(
+        "repeat an earlier row" in w
+        for w in import_export(
+            _synthetic_export(tmp_path / "clean"), tmp_path / "clean_dataset", mode="strict"
+        ).warnings
+    )
+
+
 def test_dirty_row_is_quarantined_with_original_file_row_and_column(tmp_path: Path) -> None:
     config = _synthetic_export(
         tmp_path, "c4|31/02/2024|Ads|lots|Closed Lost|01/03/2024|w", "c9,2024-01-07 08:00,Email Click,mail"
