@@ -26,7 +26,6 @@ def lead_warnings(
     """``Warning`` dicts per lead: events at or after ``as_of`` (ignored), event types the model never
     saw, profile values never seen in training, numbers outside the training range, profile fields the
     model does not use, and fields it uses that the request left out."""
-    ranges = numeric_ranges or {}
     n = len(leads)
     warnings: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     if len(arrays.event_ns):
@@ -53,6 +52,7 @@ def lead_warnings(
                     "count": int(unknown[i]),
                 }
             )
+    outside = _outside_training(arrays, numeric_ranges or {})
     for position, lead in enumerate(leads):
         absent = sorted(profile_fields - set(lead.profile or ()))
         if absent:
@@ -66,7 +66,7 @@ def lead_warnings(
             )
         if not lead.profile:
             continue
-        beyond = _outside_training(lead.profile, ranges)
+        beyond = outside.get(position)
         if beyond:
             warnings[position].append(
                 {
@@ -102,24 +102,21 @@ def lead_warnings(
     return warnings
 
 
-def _outside_training(profile: Mapping[str, Any], ranges: Mapping[str, tuple[float, float]]) -> list[str]:
-    """``column=value (training low to high)`` for each numeric value outside its training range."""
-    beyond = []
+def _outside_training(
+    arrays: SnapshotArrays, ranges: Mapping[str, tuple[float, float]]
+) -> dict[int, list[str]]:
+    """Lead position -> ``column=value (training low to high)`` for each numeric profile value outside
+    its training range, read from the values the scorer parsed (missing ones compare false)."""
+    beyond: dict[int, list[str]] = {}
     for column, (low, high) in ranges.items():
-        value = _number(profile.get(column))
-        if value is not None and not low <= value <= high:
-            beyond.append(f"{column}={value:.6g} (training {low:.6g} to {high:.6g})")
+        values = arrays.numeric.get(column)
+        if values is None:
+            continue
+        for i in np.flatnonzero((values < low) | (values > high)):
+            beyond.setdefault(int(i), []).append(
+                f"{column}={values[i]:.6g} (training {low:.6g} to {high:.6g})"
+            )
     return beyond
-
-
-def _number(value: Any) -> float | None:
-    """A profile value as the number the scorer reads (numbers may come as text); None otherwise."""
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def unlike_handed_over(outside: np.ndarray, warnings: list[list[dict[str, Any]]]) -> None:

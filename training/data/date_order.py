@@ -22,10 +22,10 @@ class AmbiguousDatesError(ValueError):
     """A date column whose day/month order the values cannot tell, or that mixes both orders."""
 
 
-def day_month_format(values: pd.Series, where: str) -> str | None:
-    """The order of a ``d/m/y``-style column, ``DAY_FIRST`` or ``MONTH_FIRST`` (``None`` if the column
-    is not one), or ``AmbiguousDatesError`` naming ``where`` (the config key and file) and the formats
-    to choose from."""
+def day_month_order(values: pd.Series, where: str) -> tuple[str, list[str]] | None:
+    """The order of a ``d/m/y``-style column, ``DAY_FIRST`` or ``MONTH_FIRST``, with the formats that
+    read it (``None`` if the column is not one), or ``AmbiguousDatesError`` naming ``where`` (the config
+    key and file) and the formats to choose from."""
     layout = _layout(values)
     if layout is None:
         return None
@@ -42,7 +42,7 @@ def day_month_format(values: pd.Series, where: str) -> str | None:
             f'set date_format = "{DAY_FIRST}" ({day_formats[0]}) or "{MONTH_FIRST}" ({month_formats[0]}) '
             "in the mapping"
         )
-    return DAY_FIRST if day_first else MONTH_FIRST
+    return (DAY_FIRST, day_formats) if day_first else (MONTH_FIRST, month_formats)
 
 
 #: Time parts a ``d/m/y`` date may carry, by the ``strftime`` suffix that reads them; values of one
@@ -103,17 +103,19 @@ def to_iso_dates(
     if not pd.api.types.is_string_dtype(values.dtype):
         return values
     if date_format is None:
-        date_format = day_month_format(values, where)
-        if date_format is None:
+        shown = day_month_order(values, where)
+        if shown is None:
             return values
+        date_format, formats = shown
         if warnings is not None:
             warnings.append(
                 f'{where}: non-ISO dates read as "{date_format}" (the values show it); set date_format = '
                 f'"{date_format}" to make it explicit'
             )
-    formats = (
-        _order_formats(values, date_format) if date_format in (DAY_FIRST, MONTH_FIRST) else [date_format]
-    )
+    elif date_format in (DAY_FIRST, MONTH_FIRST):
+        formats = _order_formats(values, date_format)
+    else:
+        formats = [date_format]
     parsed = pd.to_datetime(values, format=formats[0], errors="coerce", utc=True)
     for other in formats[1:]:
         parsed = parsed.where(parsed.notna(), pd.to_datetime(values, format=other, errors="coerce", utc=True))
