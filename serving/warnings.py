@@ -112,10 +112,10 @@ def _outside_training(
         values = arrays.numeric.get(column)
         if values is None:
             continue
-        for i in np.flatnonzero((values < low) | (values > high)):
-            beyond.setdefault(int(i), []).append(
-                f"{column}={values[i]:.6g} (training {low:.6g} to {high:.6g})"
-            )
+        # Plain floats: a single-lead answer pays for a few comparisons, not for numpy calls.
+        for i, value in enumerate(values.tolist()):
+            if value < low or value > high:
+                beyond.setdefault(i, []).append(f"{column}={value:.6g} (training {low:.6g} to {high:.6g})")
     return beyond
 
 
