@@ -39,13 +39,14 @@ from training.data.findings import (
     same_for_all,
     values_at,
 )
-from training.data.number_format import other_convention_hint
+from training.data.number_format import number_problem
 from training.data.parsing import (
     EARLIEST_PLAUSIBLE,
     STATUSES,
     TIMESTAMP_DTYPE,
     as_text,
     looks_numeric,
+    missing_marker_hint,
     parse_numbers,
     parse_timestamps,
     show,
@@ -126,7 +127,9 @@ def _check_timestamp_column(
         source.key,
         bad,
         column,
-        lambda pos: [f"cannot parse {show(v)} as a timestamp" for v in values_at(raw, pos)],
+        lambda pos: [
+            f"cannot parse {show(v)} as a timestamp{missing_marker_hint(v)}" for v in values_at(raw, pos)
+        ],
     )
     if required:
         findings.add(source.key, values.isna().to_numpy() & ~bad, column, same_for_all(f"missing {column}"))
@@ -215,7 +218,7 @@ def _number_problem(value: object) -> str:
         infinite = False
     if infinite:
         return f"{show(value)} is not a finite number"
-    return f"cannot parse {show(value)} as a number{other_convention_hint(value)}"
+    return number_problem(value)
 
 
 def _check_row_order(source: Source, findings: Findings) -> pd.Series:

@@ -33,6 +33,7 @@ from training.data.contract import (
 from training.data.joins import JoinSummary
 from training.data.mapping_config import OBSERVED_UNTIL_MAX, MappingConfig, MappingConfigError, load_mapping
 from training.data.mapping_frames import RawTables, build_raw_tables
+from training.data.problem_groups import group_problems
 from training.data.profile_history import attach_profile_history
 from training.data.reject_cap import check_reject_share
 from training.data.sales_cycle import late_win_warning
@@ -46,6 +47,9 @@ from training.data.validation import (
 )
 
 __all__ = ["ImportSummary", "MappingConfig", "MappingConfigError", "import_export", "load_mapping"]
+
+#: Kinds of problem (column and message) the import's warning about quarantined rows lists.
+_LISTED_REJECT_KINDS = 3
 
 
 @dataclass
@@ -137,7 +141,7 @@ def import_export(
         raise DataValidationError(_translated_problems(error.problems, raw)) from None
     report = _translated_report(report, raw)
     cap = config.max_reject_share if max_reject_share is None else max_reject_share
-    check_reject_share(raw.rows_read, report.rejects, cap)
+    check_reject_share(raw.rows_read, report, cap)
     if config.observed_until == OBSERVED_UNTIL_MAX:
         # Validation ran without an end of observation (only "not in the future"); now it is known.
         dataset.metadata.observed_until = _latest_timestamp(dataset)
@@ -225,6 +229,12 @@ def _translated_report(report: ValidationReport, raw: RawTables) -> ValidationRe
             json.dumps(_plain(raw.raw_frames[file].loc[row]), ensure_ascii=False)
             for file, row in zip(rejects["file"], rejects["row"], strict=True)
         ]
+    problems = report.problems
+    problems = problems[problems["row"] > 0].reset_index(drop=True)
+    problems["column"] = [
+        _original_column(raw, file, column if isinstance(column, str) else None)
+        for file, column in zip(problems["file"], problems["column"], strict=True)
+    ]
     rows_read = dict(report.rows_read)
     rows_kept = dict(report.rows_kept)
     if raw.outcomes is not None:
@@ -233,7 +243,7 @@ def _translated_report(report: ValidationReport, raw: RawTables) -> ValidationRe
         added_rejected = int((all_rejects["file"].eq(raw.files["outcomes"]) & all_rejects["row"].le(0)).sum())
         rows_read["outcomes"] -= added
         rows_kept["outcomes"] -= added - added_rejected
-    return ValidationReport(rows_read=rows_read, rows_kept=rows_kept, rejects=rejects)
+    return ValidationReport(rows_read=rows_read, rows_kept=rows_kept, rejects=rejects, problems=problems)
 
 
 def _plain(record: pd.Series) -> dict[str, object]:
@@ -291,4 +301,6 @@ def _rejects_warnings(report: ValidationReport, out_dir: Path) -> list[str]:
         return []
     per_file = report.rejects["file"].map(lambda file: Path(file).name).value_counts(sort=False)
     counts = ", ".join(f"{file}: {count:,}" for file, count in per_file.items())
-    return [f"{len(report.rejects):,} rows quarantined into {out_dir / REJECTS_FILE} ({counts})"]
+    groups = group_problems(report.problems, limit=_LISTED_REJECT_KINDS)
+    kinds = "".join(f"\n  {group}" for group in groups)
+    return [f"{len(report.rejects):,} rows quarantined into {out_dir / REJECTS_FILE} ({counts}){kinds}"]

@@ -124,7 +124,7 @@ def section_numbers(
 ) -> None:
     """Rewrite ``columns`` of ``cleaned`` (read from ``file``) as plain numbers, in the convention the
     section declares (``decimal`` / ``thousands``), in place."""
-    keys = "decimal / thousands"
+    keys = "decimal / thousands / units"
     for column in columns:
         where = f"{config.path}: key '{section_name}.{keys}' (column {column!r} of {file})"
         cleaned[column] = to_plain_numbers(cleaned[column], section.number_format, where)

@@ -80,9 +80,8 @@ def history_table(
     values = {}
     for column in (section.old_value, section.new_value):
         text = _as_leads_values(cleaned[column], source_column, config)
-        where = (
-            f"{config.path}: key '{name}.decimal / thousands' (column {column!r} of {file}, numeric fields)"
-        )
+        keys = f"{name}.decimal / thousands / units"
+        where = f"{config.path}: key '{keys}' (column {column!r} of {file}, numeric fields)"
         text[numeric] = to_plain_numbers(text[numeric], section.number_format, where)
         values[column] = text
     table = pd.DataFrame(

@@ -30,6 +30,41 @@ def show(value: object, limit: int = 60) -> str:
     return f"'{text if len(text) <= limit else text[: limit - 3] + '...'}'"
 
 
+#: Values spreadsheets and CRMs write for "no value" (compared in lower case).
+MISSING_LOOKING = frozenset(
+    {
+        "n/a",
+        "na",
+        "#n/a",
+        "n.a.",
+        "null",
+        "none",
+        "nil",
+        "nan",
+        "-",
+        "--",
+        "?",
+        "(blank)",
+        "(none)",
+        "(empty)",
+        "not available",
+        "not set",
+        "unknown",
+        "#value!",
+        "#div/0!",
+        "#ref!",
+        "#num!",
+    }
+)
+
+
+def missing_marker_hint(value: object) -> str:
+    """A hint for a value that could not be read, when it looks like a way of writing "no value"."""
+    if str(value).strip().lower() in MISSING_LOOKING:
+        return " (a missing value? a mapping's missing key reads it as one)"
+    return ""
+
+
 def as_text(series: pd.Series) -> pd.Series:
     """Values as stripped strings; missing, empty and blank values become NaN."""
     if pd.api.types.is_float_dtype(series.dtype):

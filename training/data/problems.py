@@ -10,9 +10,12 @@ from pathlib import Path
 import pandas as pd
 
 from training.data.contract import REJECTS_FILE
+from training.data.problem_groups import empty_problems, group_problems, problems_frame
 
 #: How many problems an error message lists before it summarises the rest.
 MAX_LISTED_PROBLEMS = 20
+#: How many kinds of problem (column and message) a summary lists, most rows first.
+MAX_LISTED_GROUPS = 8
 REJECT_COLUMNS = ("file", "row", "column", "reason", "record")
 
 
@@ -45,10 +48,29 @@ class DataValidationError(ValueError):
 def _describe_problems(problems: Sequence[Problem]) -> str:
     count = len(problems)
     lines = [f"{count} problem{'s' if count != 1 else ''} in the input data:"]
+    if count > MAX_LISTED_PROBLEMS:
+        # The first rows alone may show one column's trouble and hide another's: the kinds come first.
+        lines += ["by column, most rows first:", *(f"  {group}" for group in _groups_of(problems))]
+        lines.append(f"the first {MAX_LISTED_PROBLEMS}:")
     lines += [f"  {problem}" for problem in problems[:MAX_LISTED_PROBLEMS]]
     if count > MAX_LISTED_PROBLEMS:
         lines.append(f"  ... and {count - MAX_LISTED_PROBLEMS} more")
     return "\n".join(lines)
+
+
+def _groups_of(problems: Sequence[Problem]) -> list[str]:
+    with_rows = [problem for problem in problems if problem.row is not None]
+    frame = problems_frame(
+        [p.file for p in with_rows],
+        [p.row or 0 for p in with_rows],
+        [p.column for p in with_rows],
+        [p.message for p in with_rows],
+    )
+    groups = group_problems(frame)
+    listed = [str(group) for group in groups[:MAX_LISTED_GROUPS]]
+    if len(groups) > MAX_LISTED_GROUPS:
+        listed.append(f"... and {len(groups) - MAX_LISTED_GROUPS} more kinds")
+    return listed
 
 
 def empty_rejects() -> pd.DataFrame:
@@ -63,12 +85,14 @@ class ValidationReport:
 
     ``rejects`` has one row per rejected source row: ``file``, ``row`` (1-based data row), ``column``
     (the offending columns, comma-separated), ``reason`` (all problems of the row, "; "-separated) and
-    ``record`` (the raw row's values as JSON).
+    ``record`` (the raw row's values as JSON). ``problems`` has one row per problem found
+    (``PROBLEM_COLUMNS``: file, row, column, message), which ``problem_groups`` groups by kind.
     """
 
     rows_read: dict[str, int]
     rows_kept: dict[str, int]
     rejects: pd.DataFrame = field(default_factory=empty_rejects)
+    problems: pd.DataFrame = field(default_factory=empty_problems)
 
     @property
     def rows_rejected(self) -> dict[str, int]:
@@ -89,6 +113,10 @@ class ValidationReport:
                 f"  {file}, {column}: {count:,}"
                 for file, column, count in counts.reset_index(name="rows").itertuples(index=False)
             ]
+        groups = group_problems(self.problems, limit=MAX_LISTED_GROUPS)
+        if groups:
+            lines.append("problems, most rows first:")
+            lines += [f"  {group}" for group in groups]
         return "\n".join(lines)
 
 

@@ -27,7 +27,9 @@ from training.data.contract import (
     LeadDataset,
 )
 from training.data.findings import Describe, Findings, Source, same_for_all, values_at
-from training.data.parsing import as_text, parse_numbers, parse_timestamps, show
+from training.data.number_format import number_problem
+from training.data.parsing import as_text, missing_marker_hint, parse_numbers, parse_timestamps, show
+from training.data.problem_groups import problems_frame
 from training.data.problems import DataValidationError, Problem, ValidationReport
 
 
@@ -67,10 +69,17 @@ def attach_profile_history(
     bad = findings.bad_mask(PROFILE_HISTORY, len(source))
     dataset.profile_history = table.loc[~bad].reset_index(drop=True)
     rejects = _rejects(source, findings)
+    found = findings.frame(PROFILE_HISTORY).sort_values("position", kind="stable")
+    problems = problems_frame(
+        [file] * len(found), source.rows[found["position"].to_numpy()], found["column"], found["message"]
+    )
     return dataset, ValidationReport(
         rows_read={**report.rows_read, PROFILE_HISTORY: len(source)},
         rows_kept={**report.rows_kept, PROFILE_HISTORY: int((~bad).sum())},
         rejects=pd.concat([report.rejects, rejects], ignore_index=True) if len(rejects) else report.rejects,
+        problems=pd.concat([report.problems, problems], ignore_index=True)
+        if len(problems)
+        else report.problems,
     )
 
 
@@ -96,7 +105,10 @@ def _checked(source: Source, dataset: LeadDataset) -> tuple[pd.DataFrame, Findin
         key,
         unparsed,
         CHANGED_AT,
-        lambda pos: [f"cannot parse {show(v)} as a timestamp" for v in values_at(raw[CHANGED_AT], pos)],
+        lambda pos: [
+            f"cannot parse {show(v)} as a timestamp{missing_marker_hint(v)}"
+            for v in values_at(raw[CHANGED_AT], pos)
+        ],
     )
     findings.add(
         key, changed.isna().to_numpy() & ~unparsed, CHANGED_AT, same_for_all(f"missing {CHANGED_AT}")
@@ -120,8 +132,7 @@ def _checked(source: Source, dataset: LeadDataset) -> tuple[pd.DataFrame, Findin
 
 def _not_a_number(text: pd.Series) -> Describe:
     return lambda positions: [
-        f"cannot parse {show(value)} as a number (the field is numeric)"
-        for value in values_at(text, positions)
+        f"{number_problem(value)} (the field is numeric)" for value in values_at(text, positions)
     ]
 
 

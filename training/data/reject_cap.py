@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 from pydantic import BaseModel, Field
+
+from training.data.problem_groups import group_problems
+from training.data.problems import ValidationReport
 
 DEFAULT_MAX_REJECT_SHARE = 0.02
 #: Problems listed in the failure message, most frequent first.
@@ -27,14 +29,16 @@ class TooManyRejectsError(ValueError):
     """A lenient import would quarantine more than the allowed share of some file's rows."""
 
 
-def check_reject_share(rows_read: dict[str, int], rejects: pd.DataFrame, max_share: float) -> None:
+def check_reject_share(rows_read: dict[str, int], report: ValidationReport, max_share: float) -> None:
     """Raise ``TooManyRejectsError`` when any file's rejected rows exceed ``max_share`` of its rows.
 
-    ``rows_read``: data rows per source file; ``rejects``: the report's rejects (``file``, ``column``,
-    ``reason``). The message names each file over the cap with its counts and the commonest problems.
+    ``rows_read``: data rows per source file; ``report``: validation's report, whose rejects (one per
+    row) are counted and whose problems (one per row and column) are grouped by kind. The message names
+    each file over the cap with its counts, then the commonest kinds of problem with example values.
     """
     if not 0.0 <= max_share <= 1.0:
         raise ValueError(f"max_reject_share must be between 0 and 1, got {max_share}")
+    rejects = report.rejects
     if rejects.empty:
         return
     per_file = rejects["file"].value_counts()
@@ -49,21 +53,8 @@ def check_reject_share(rows_read: dict[str, int], rejects: pd.DataFrame, max_sha
         f"{Path(file).name}: {count:,} of {total:,} rows ({count / total:.1%}) would be quarantined"
         for file, count, total in over
     ]
-    # The reason text starts with the problem; the part before the first ":" groups similar rows.
-    kinds = (
-        rejects.assign(
-            column=rejects["column"].fillna("").replace("", "(whole row)"),
-            problem=rejects["reason"].fillna("").str.split(";").str[0].str.slice(0, 120),
-        )
-        .groupby(["file", "column", "problem"], sort=False)
-        .size()
-        .sort_values(ascending=False)
-        .head(_LISTED)
-    )
     lines.append("most common problems:")
-    for key, count in kinds.items():
-        file, column, problem = (str(part) for part in key)  # type: ignore[attr-defined]
-        lines.append(f"  {Path(file).name}, column {column}: {problem} ({int(count):,} rows)")
+    lines += [f"  {group}" for group in group_problems(report.problems, limit=_LISTED)]
     raise TooManyRejectsError(
         f"lenient import stopped: more than {max_share:.1%} of a file's rows would be quarantined "
         "(max_reject_share); nothing was written.\n"

@@ -50,6 +50,7 @@ from training.data.contract import (
 from training.data.coverage import events_cut_short
 from training.data.findings import Bounds, EventColumns, Findings, LeadColumns, OutcomeColumns, Source
 from training.data.parsing import STATUS_DTYPE, as_utc
+from training.data.problem_groups import empty_problems, problems_frame
 from training.data.problems import (
     MAX_LISTED_PROBLEMS,
     DataValidationError,
@@ -142,28 +143,39 @@ def validate_tables(
         rows_read={source.key: len(source) for source in sources},
         rows_kept={source.key: int(keep[source.key].sum()) for source in sources},
         rejects=_rejects(findings, sources),
+        problems=_problem_frame(findings, sources),
     )
     return dataset, report
 
 
 def _collect_problems(findings: Findings, sources: Sequence[Source]) -> list[Problem]:
     """Every problem found, table by table and in row order within a table."""
-    problems: list[Problem] = []
+    frame = _problem_frame(findings, sources)
+    return [
+        Problem(file, int(row), column if isinstance(column, str) else None, message)
+        for file, row, column, message in frame.itertuples(index=False)
+    ]
+
+
+def _problem_frame(findings: Findings, sources: Sequence[Source]) -> pd.DataFrame:
+    """Every problem found (not the rows rejected only because another row was), as a
+    ``PROBLEM_COLUMNS`` frame: table by table and in row order within a table."""
+    parts = []
     for source in sources:
         found = findings.frame(source.key)
         found = found[found["direct"].to_numpy(dtype=bool)]
         rows = source.rows[found["position"].to_numpy(dtype=np.int64)]
         order = np.argsort(rows, kind="stable")
-        problems.extend(
-            Problem(source.file, int(row), column, message)
-            for row, column, message in zip(
+        parts.append(
+            problems_frame(
+                [source.file] * len(rows),
                 rows[order],
                 found["column"].to_numpy()[order],
                 found["message"].to_numpy()[order],
-                strict=True,
             )
         )
-    return problems
+    parts = [part for part in parts if len(part)]
+    return pd.concat(parts, ignore_index=True) if parts else empty_problems()
 
 
 def _quarantine(

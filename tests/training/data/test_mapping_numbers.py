@@ -80,8 +80,8 @@ def test_a_value_that_does_not_fit_the_declared_convention_is_named_by_file_row_
         import_export(config, tmp_path / "d", mode="strict")
     problems = {(p.file, p.row, p.column): str(p) for p in caught.value.problems}
     assert set(problems) == {("leads.csv", 2, "Revenue"), ("leads.csv", 3, "Revenue")}  # -1.000 too
-    assert (
-        "'980.25 (not a number with decimal ',' and thousands none)'" in problems["leads.csv", 2, "Revenue"]
+    assert problems["leads.csv", 2, "Revenue"].endswith(
+        "cannot parse '980.25' as a number with decimal ',' and thousands none"
     )
     assert not (tmp_path / "d").exists()
     summary = import_export(config, tmp_path / "d", mode="lenient", max_reject_share=0.6)
@@ -105,7 +105,7 @@ def test_an_undeclared_convention_is_refused_with_the_key_to_set(
     config = _config(tmp_path, "", leads=f"Id;Created;Region;Revenue;Visits;Won\n{rows}")
     with pytest.raises(MappingConfigError, match=message) as caught:
         import_export(config, tmp_path / "d", mode="lenient")
-    assert "key 'leads.decimal / thousands' (column 'Revenue' of leads.csv)" in str(caught.value)
+    assert "key 'leads.decimal / thousands / units' (column 'Revenue' of leads.csv)" in str(caught.value)
     assert "2 of its 3 non-empty values" in str(caught.value)
     assert not (tmp_path / "d").exists()
 
@@ -206,3 +206,73 @@ def test_plain_numbers_typed_numbers_and_swiss_apostrophes() -> None:
     ]
     with pytest.raises(NumberFormatError, match="here: 2 of its 2 non-empty values"):
         to_plain_numbers(pd.Series(["1,5", "2,5", None]), NumberFormat(), "here")
+
+
+# --- units: currency and percent signs --------------------------------------------------------------
+
+
+def _revenue_export(tmp_path: Path, numbers: str, revenue: list[str]) -> Path:
+    rows = "\n".join(f"L{i};2024-01-0{i};West;{value};1;nein" for i, value in enumerate(revenue, start=1))
+    return _config(tmp_path, numbers, leads=f"Id;Created;Region;Revenue;Visits;Won\n{rows}")
+
+
+@pytest.mark.parametrize(
+    ("revenue", "message"),
+    [
+        (
+            ["$1,234.50", "$980", "-$5"],
+            r'set units = \["\$"\]; the numbers then group thousands with commas: ',
+        ),
+        (["45%", "12 %", "7"], r'set units = \["%"\] \(numbers are never reread silently\)'),
+        (["1.234,5 EUR", "980,25 EUR"], r'units = \["EUR"\]; .* set decimal = "," and thousands = "\."'),
+    ],
+)
+def test_numbers_with_an_undeclared_unit_are_refused_naming_the_units_and_the_convention(
+    tmp_path: Path, revenue: list[str], message: str
+) -> None:
+    with pytest.raises(MappingConfigError, match=message) as caught:
+        import_export(_revenue_export(tmp_path, "", revenue), tmp_path / "d", mode="lenient")
+    assert "key 'leads.decimal / thousands / units' (column 'Revenue' of leads.csv)" in str(caught.value)
+    assert "carry a unit or currency sign" in str(caught.value)
+    assert not (tmp_path / "d").exists()
+
+
+def test_declared_units_are_removed_and_a_value_with_another_is_named_by_row(tmp_path: Path) -> None:
+    revenue = ["$1,234.50", "-$5", "$-7", "980", "12 %"]
+    config = _revenue_export(tmp_path, 'thousands = ","\nunits = ["$", "%"]', revenue)
+    import_export(config, tmp_path / "d", mode="strict")
+    assert _leads(tmp_path / "d")["Revenue"].tolist() == [1234.5, -5.0, -7.0, 980.0, 12.0]
+
+    other = _revenue_export(tmp_path / "other", 'thousands = ","\nunits = ["$"]', ["$1,234.50", "€3", "$2"])
+    with pytest.raises(DataValidationError) as caught:
+        import_export(other, tmp_path / "d2", mode="strict")
+    [problem] = caught.value.problems
+    assert (problem.row, problem.column) == (2, "Revenue")
+    assert str(problem).endswith(
+        "cannot parse '€3' as a number with decimal '.' and thousands ',' and units '$'"
+    )
+
+
+@pytest.mark.parametrize("unit", ['"1"', '" $"', '"."', '""'])
+def test_a_unit_that_could_be_part_of_a_number_is_refused(tmp_path: Path, unit: str) -> None:
+    with pytest.raises(MappingConfigError, match=r"'leads\.units"):
+        load_mapping(_config(tmp_path, f"units = [{unit}]"))
+
+
+def test_a_stray_unit_among_plain_numbers_is_a_row_problem_with_a_hint(tmp_path: Path) -> None:
+    config = _revenue_export(tmp_path, "", ["10.5", "7", "$5", "1"])
+    with pytest.raises(DataValidationError) as caught:
+        import_export(config, tmp_path / "d", mode="strict")
+    [problem] = caught.value.problems
+    assert problem.row == 3
+    assert "cannot parse '$5' as a number (a unit or currency sign? a mapping's units key removes it)" in str(
+        problem
+    )
+
+
+def test_units_alone_and_a_value_without_digits() -> None:
+    read = to_plain_numbers(pd.Series(["55%", "12 %", "3", "x%", None]), NumberFormat(units=("%",)), "here")
+    assert read.tolist()[:4] == ["55", "12", "3", "x%"] and pd.isna(read[4])  # 'x%' is left for validation
+    # A value without a digit is no number in any convention: it stays as written (a missing marker?).
+    declared = to_plain_numbers(pd.Series(["1,5", "N/A"]), NumberFormat(","), "here")
+    assert declared.tolist() == ["1.5", "N/A"]
