@@ -26,6 +26,7 @@ from training.data.contract import (
     Outcome,
     TimeBasis,
 )
+from training.data.date_order import timestamp_problem
 from training.data.findings import (
     Bounds,
     Describe,
@@ -46,7 +47,6 @@ from training.data.parsing import (
     TIMESTAMP_DTYPE,
     as_text,
     looks_numeric,
-    missing_marker_hint,
     parse_numbers,
     parse_timestamps,
     show,
@@ -127,9 +127,7 @@ def _check_timestamp_column(
         source.key,
         bad,
         column,
-        lambda pos: [
-            f"cannot parse {show(v)} as a timestamp{missing_marker_hint(v)}" for v in values_at(raw, pos)
-        ],
+        lambda pos: [timestamp_problem(v) for v in values_at(raw, pos)],
     )
     if required:
         findings.add(source.key, values.isna().to_numpy() & ~bad, column, same_for_all(f"missing {column}"))

@@ -14,8 +14,16 @@ import re
 import pandas as pd
 
 from training.data.date_formats import DAY_FIRST, MONTH_FIRST
+from training.data.parsing import missing_marker_hint, show
 
-_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})(?:[ T](.*))?$")
+# d/m/y (or m/d/y) with "/", "." or "-", then maybe a time after a space, a "T" or a comma (Salesforce
+# writes "1/5/2024, 1:45 PM").
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})(?:(T|,?\s+|,)(.*))?$")
+
+
+#: What ``to_iso_dates`` appends to a value that does not fit the format, before the format and " date)";
+#: ``timestamp_problem`` reads it back.
+_UNFIT_MARK = " (not a "
 
 
 class AmbiguousDatesError(ValueError):
@@ -45,21 +53,23 @@ def day_month_order(values: pd.Series, where: str) -> tuple[str, list[str]] | No
     return (DAY_FIRST, day_formats) if day_first else (MONTH_FIRST, month_formats)
 
 
-#: Time parts a ``d/m/y`` date may carry, by the ``strftime`` suffix that reads them; values of one
+#: Time parts a ``d/m/y`` date may carry, by the ``strftime`` pattern that reads them; values of one
 #: column may differ (midnight exported without a time, some rows with seconds).
-_TIME_PARTS = {
-    "": re.compile(r""),
-    " %H:%M": re.compile(r"\d{1,2}:\d{2}"),
-    " %H:%M:%S": re.compile(r"\d{1,2}:\d{2}:\d{2}"),
-    " %I:%M %p": re.compile(r"\d{1,2}:\d{2}\s*[AaPp][Mm]"),
-    " %I:%M:%S %p": re.compile(r"\d{1,2}:\d{2}:\d{2}\s*[AaPp][Mm]"),
+_TIME_STYLES = {
+    "%H:%M": re.compile(r"\d{1,2}:\d{2}"),
+    "%H:%M:%S": re.compile(r"\d{1,2}:\d{2}:\d{2}"),
+    "%H:%M:%S.%f": re.compile(r"\d{1,2}:\d{2}:\d{2}\.\d{1,6}"),
+    "%I:%M %p": re.compile(r"\d{1,2}:\d{2}\s+[AaPp][Mm]"),
+    "%I:%M:%S %p": re.compile(r"\d{1,2}:\d{2}:\d{2}\s+[AaPp][Mm]"),
+    "%I:%M%p": re.compile(r"\d{1,2}:\d{2}[AaPp][Mm]"),
 }
 
 
 def _layout(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, list[str], list[str]] | None:
     """A ``d/m/y``-style column's non-empty values, first and second parts, and its day-first and
-    month-first formats (one per time style the values show, the most common first); ``None`` when
-    some value is not ``d/m/y``-like (ISO or other)."""
+    month-first formats (one per way of writing the time that the values show, the most common first);
+    ``None`` when some value is not ``d/m/y``-like (ISO or other). A time written in none of these ways
+    (``13h45``) gets no format, so its value is reported with its row rather than read some other way."""
     text = values.dropna().astype(str)
     text = text[text.str.strip() != ""]
     if text.empty:
@@ -70,8 +80,14 @@ def _layout(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, list[st
     separator = re.search(r"[/.\-]", str(text.iloc[0]))
     sep = separator.group(0) if separator else "/"
     year = "%Y" if parts[2].str.len().max() == 4 else "%y"
-    times = parts[3].fillna("").str.strip()
-    counts = {suffix: int(times.str.fullmatch(pattern).sum()) for suffix, pattern in _TIME_PARTS.items()}
+    # strptime reads a space in a format as any run of spaces: ", " stands for ",  " too.
+    gaps = parts[3].fillna("").map(lambda gap: gap if gap in ("T", ",") else ", " if "," in gap else " ")
+    times = parts[4].fillna("").str.strip()
+    counts: dict[str, int] = {"": int((times == "").sum())}
+    for style, pattern in _TIME_STYLES.items():
+        fits = times.str.fullmatch(pattern)
+        for gap, count in gaps[fits].value_counts().items():
+            counts[f"{gap}{style}"] = int(count)
     # Every time style the values show, most common first; a style nobody uses is not tried.
     suffixes = sorted((s for s in counts if counts[s]), key=lambda s: -counts[s]) or [""]
     day = [f"%d{sep}%m{sep}{year}{suffix}" for suffix in suffixes]
@@ -99,7 +115,7 @@ def to_iso_dates(
     declared or shown, reads every time style the values show (``13:45``, ``13:45:10``, ``1:45 PM``,
     none). A non-empty value that does not fit the declared format or the order is not guessed either:
     it is rewritten as ``value (not a <format> date)``, which validation reports (or quarantines) as
-    an unparseable timestamp with its row and column."""
+    an unparseable timestamp with its row and column (``timestamp_problem``)."""
     if not pd.api.types.is_string_dtype(values.dtype):
         return values
     if date_format is None:
@@ -121,8 +137,21 @@ def to_iso_dates(
         parsed = parsed.where(parsed.notna(), pd.to_datetime(values, format=other, errors="coerce", utc=True))
     iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     present = values.notna() & (values.astype("str").str.strip() != "")
-    values = values.where(~(parsed.isna() & present), values.astype("str") + f" (not a {date_format} date)")
+    values = values.where(
+        ~(parsed.isna() & present), values.astype("str") + f"{_UNFIT_MARK}{date_format} date)"
+    )
     return values.where(parsed.isna(), iso)
+
+
+def timestamp_problem(value: object) -> str:
+    """What is wrong with a date that could not be parsed, e.g. "cannot parse 'N/A' as a timestamp (a
+    missing value? ...)" or, for one that did not fit its declared or shown format, "cannot parse
+    '05/01/2024 13h45' as a day_first date"."""
+    text = str(value)
+    if text.endswith(" date)") and _UNFIT_MARK in text:
+        written, date_format = text[: -len(" date)")].rsplit(_UNFIT_MARK, 1)
+        return f"cannot parse {show(written)} as a {date_format} date"
+    return f"cannot parse {show(value)} as a timestamp{missing_marker_hint(value)}"
 
 
 def _example(text: pd.Series, mask: pd.Series) -> str:

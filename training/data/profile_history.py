@@ -26,9 +26,10 @@ from training.data.contract import (
     PROFILE_HISTORY,
     LeadDataset,
 )
+from training.data.date_order import timestamp_problem
 from training.data.findings import Describe, Findings, Source, same_for_all, values_at
 from training.data.number_format import number_problem
-from training.data.parsing import as_text, missing_marker_hint, parse_numbers, parse_timestamps, show
+from training.data.parsing import as_text, parse_numbers, parse_timestamps, show
 from training.data.problem_groups import problems_frame
 from training.data.problems import DataValidationError, Problem, ValidationReport
 
@@ -105,10 +106,7 @@ def _checked(source: Source, dataset: LeadDataset) -> tuple[pd.DataFrame, Findin
         key,
         unparsed,
         CHANGED_AT,
-        lambda pos: [
-            f"cannot parse {show(v)} as a timestamp{missing_marker_hint(v)}"
-            for v in values_at(raw[CHANGED_AT], pos)
-        ],
+        lambda pos: [timestamp_problem(v) for v in values_at(raw[CHANGED_AT], pos)],
     )
     findings.add(
         key, changed.isna().to_numpy() & ~unparsed, CHANGED_AT, same_for_all(f"missing {CHANGED_AT}")

@@ -244,7 +244,7 @@ def test_dirty_row_is_quarantined_with_original_file_row_and_column(tmp_path: Pa
     assert lead_reject["row"] == "4"
     # Named by the export's column names, not by the contract's or the renamed ones.
     assert lead_reject["column"] == "Created, Employees"
-    assert "cannot parse '31/02/2024 (not a %d/%m/%Y date)' as a timestamp" in lead_reject["reason"]
+    assert "cannot parse '31/02/2024' as a %d/%m/%Y date" in lead_reject["reason"]
     assert '"Employees": "lots"' in lead_reject["record"]
     event_reject = rejects[rejects["file"] == "activities.csv"].iloc[0]
     assert (event_reject["row"], event_reject["column"]) == ("4", "who")
@@ -552,7 +552,7 @@ def test_sequence_column_that_contradicts_the_declared_order_is_refused(tmp_path
 
 
 def _dated_config(tmp_path: Path, created: list[str], date_format: str | None = None) -> Path:
-    rows = "\n".join(f"c{i},{day},web,{'yes' if i % 2 else 'no'}" for i, day in enumerate(created))
+    rows = "\n".join(f'c{i},"{day}",web,{"yes" if i % 2 else "no"}' for i, day in enumerate(created))
     _write(tmp_path / "leads.csv", "id,Created,Source,Won\n" + rows)
     fmt = f'date_format = "{date_format}"' if date_format else ""
     return _write(
@@ -610,8 +610,37 @@ def test_an_order_shown_by_the_values_reads_every_time_style_and_guesses_nothing
     assert any('set date_format = "day_first"' in warning for warning in summary.warnings)
     # A value with a time the order cannot read is reported, not read some other way.
     odd = _dated_config(tmp_path, ["05/01/2024 13h45", "25/01/2024"])
-    with pytest.raises(DataValidationError, match=r"05/01/2024 13h45 \(not a day_first date\)"):
+    with pytest.raises(DataValidationError, match=r"cannot parse '05/01/2024 13h45' as a day_first date"):
         import_export(odd, tmp_path / "e", mode="strict")
+
+
+@pytest.mark.parametrize(
+    ("values", "expected", "order"),
+    [
+        # Salesforce writes a comma between date and time; a UK org's were read month first before.
+        (
+            ["5/1/2024, 1:45 PM", "25/1/2024, 9:05 AM", "6/2/2024"],
+            ["2024-01-05 13:45", "2024-01-25 09:05", "2024-02-06"],
+            "day_first",
+        ),
+        (
+            ["1/5/2024, 1:45 PM", "1/25/2024, 9:05 AM", "2/6/2024,10:00 AM"],
+            ["2024-01-05 13:45", "2024-01-25 09:05", "2024-02-06 10:00"],
+            "month_first",
+        ),
+        (
+            ["05.01.2024T13:45:10.250", "25.01.2024 1:45pm", "06.02.2024"],
+            ["2024-01-05 13:45:10.250", "2024-01-25 13:45", "2024-02-06"],
+            "day_first",
+        ),
+    ],
+)
+def test_times_after_a_comma_a_t_or_with_fractions_are_read_in_the_order_shown(
+    tmp_path: Path, values: list[str], expected: list[str], order: str
+) -> None:
+    summary = import_export(_dated_config(tmp_path, values), tmp_path / "d")
+    assert _leads(tmp_path / "d")["created_at"].tolist() == [pd.Timestamp(v, tz="UTC") for v in expected]
+    assert any(f'set date_format = "{order}"' in warning for warning in summary.warnings)
 
 
 def test_fallback_date_column_fills_missing_primary_dates(tmp_path: Path) -> None:

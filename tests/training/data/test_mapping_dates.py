@@ -89,7 +89,7 @@ def test_a_value_that_does_not_match_its_declared_format_is_named_by_file_row_an
         import_export(config, tmp_path / "d", mode="strict")
     [problem] = caught.value.problems
     assert (problem.file, problem.row, problem.column) == ("leads.csv", 2, "Closed")
-    assert "'2024-07-01 (not a %Y.%m.%d date)'" in str(problem)
+    assert "cannot parse '2024-07-01' as a %Y.%m.%d date" in str(problem)
     assert not (tmp_path / "d").exists()
     # Lenient: the row is quarantined with the same reason, the rest imported.
     summary = import_export(config, tmp_path / "d", mode="lenient", max_reject_share=0.5)

@@ -50,6 +50,25 @@ def test_groups_count_rows_per_column_and_kind_with_a_few_examples() -> None:
     assert group_problems(frame.iloc[:0]) == []
 
 
+def test_timestamps_and_rows_of_another_file_are_values_too() -> None:
+    frame = problems_frame(
+        file=["events.csv"] * 2,
+        row=[3, 9],
+        column=["occurred_at"] * 2,
+        message=[
+            "occurred_at 2024-01-02 10:00:00+00:00 is before the lead was created "
+            "(created_at 2024-01-05 00:00:00+00:00, leads.csv row 4)",
+            "occurred_at 2023-12-30 08:15:00+00:00 is before the lead was created "
+            "(created_at 2024-02-01 00:00:00+00:00, leads.csv row 17)",
+        ],
+    )
+    [group] = group_problems(frame)
+    assert str(group) == (
+        "events.csv, column occurred_at: occurred_at … is before the lead was created (created_at …, "
+        "leads.csv row …) (2 rows: 2024-01-02 10:00:00+00:00, 2023-12-30 08:15:00+00:00)"
+    )
+
+
 def _export(tmp_path: Path) -> Path:
     """30 leads: every Revenue a currency amount the mapping does not declare as text, and three Scores
     written as "N/A" (the first rows show only Revenue's trouble)."""
