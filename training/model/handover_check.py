@@ -1,10 +1,13 @@
-"""Say so when the hand-over threshold hands over nobody (or everybody), and suggest a policy that works.
+"""Say so when the hand-over threshold hands over nobody (or (almost) everybody), and suggest a policy
+that works.
 
 An expected-value threshold of 0.17 is sensible for a CRM whose good leads win 30% of the time; on an
 export whose best leads win 8%, it never says "ripe", and a model that never says ripe is useless
-however well it ranks. The suggestion only uses the training base rate and the test period's scores
-(no test labels): a target acceptance rate of twice the training win rate, or a weekly capacity of as
-many leads as are won in an average week.
+however well it ranks. On an export where most leads win (60%), the same threshold calls 99.8% of them
+ripe, which tells sales nothing either. The suggestion only uses the training base rate and the test
+period's scores (no test labels): a target acceptance rate of twice the training win rate (at most
+halfway from the win rate to everybody), or a weekly capacity of as many leads as are won in an average
+week.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import math
 import numpy as np
 import pandas as pd
 
+#: A threshold that hands over at least this share of the test snapshots hands over almost everybody.
+ALMOST_EVERYBODY = 0.95
+
 
 def handover_warning(
     threshold: float,
@@ -22,17 +28,26 @@ def handover_warning(
     train_win_rate: float,
 ) -> str | None:
     """A warning naming the threshold, the share handed over and the policies to use instead, or None
-    when the threshold hands over some but not all test snapshots. ``test_time`` (cutoffs) is None for
-    row-order data, where only the acceptance-rate policy applies (capacity needs weeks)."""
+    when the threshold hands over some test snapshots and fewer than ``ALMOST_EVERYBODY`` of them.
+    ``test_time`` (cutoffs) is None for row-order data, where only the acceptance-rate policy applies
+    (capacity needs weeks)."""
     readiness = np.asarray(test_readiness, dtype=np.float64)
     if readiness.size == 0:
         return None
     handed = int((readiness >= threshold).sum())
-    if 0 < handed < readiness.size:
+    if 0 < handed < ALMOST_EVERYBODY * readiness.size:
         return None
-    what = "nobody" if handed == 0 else "everybody"
-    extreme = readiness.max() if handed == 0 else readiness.min()
-    target = min(0.95, max(0.01, 2.0 * train_win_rate))
+    if handed == 0:
+        what, seen = "nobody", f"highest readiness {readiness.max():.3f}"
+    elif handed == readiness.size:
+        what, seen = "everybody", f"lowest readiness {readiness.min():.3f}"
+    else:
+        what, seen = (
+            f"almost everybody ({handed / readiness.size:.1%})",
+            "the ripe verdict tells sales little",
+        )
+    target = min(0.95, 2.0 * train_win_rate, train_win_rate + (1.0 - train_win_rate) / 2)
+    target = max(0.01, target)
     suggestions = [f'[threshold] kind = "acceptance_rate", target_acceptance_rate = {target:.2f}']
     if test_time is not None and len(test_time):
         # Weeks in UTC; the zone is dropped first so that pandas does not warn that it drops it.
@@ -41,8 +56,8 @@ def handover_warning(
         suggestions.append(f'[threshold] kind = "capacity", capacity_per_week = {max(per_week, 1)}')
     return (
         f"The hand-over threshold {threshold:.3f} hands over {what} in the test period "
-        f"({handed:,} of {readiness.size:,} snapshots; {'highest' if handed == 0 else 'lowest'} readiness "
-        f"{extreme:.3f}), so the model would {'never' if handed == 0 else 'always'} say ripe. "
+        f"({handed:,} of {readiness.size:,} snapshots; {seen}), so the model would "
+        f"{'never' if handed == 0 else 'always' if handed == readiness.size else 'almost always'} say ripe. "
         f"The training win rate is {train_win_rate:.1%}. A policy that would work: "
         + " or ".join(suggestions)
         + " in the training config."

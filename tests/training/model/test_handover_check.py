@@ -30,3 +30,15 @@ def test_everybody_and_row_order() -> None:
 def test_no_warning_when_some_are_handed_over() -> None:
     readiness = np.array([0.05, 0.1, 0.3])
     assert handover_warning(0.2, readiness, weekly_cutoffs(3), train_win_rate=0.1) is None
+
+
+def test_almost_everybody_on_an_export_where_most_leads_win() -> None:
+    """A 60%-win-rate export: the expected-value threshold called 99.8% of the test snapshots ripe and
+    nothing said so. The suggested acceptance rate stays below everybody (halfway from 60% to 100%)."""
+    readiness = np.r_[np.full(2, 0.1), np.full(998, 0.6)]
+    warning = handover_warning(1 / 6, readiness, weekly_cutoffs(1000), train_win_rate=0.6)
+    assert warning is not None
+    assert "hands over almost everybody (99.8%)" in warning and "998 of 1,000" in warning
+    assert "almost always say ripe" in warning and "target_acceptance_rate = 0.80" in warning
+    # Under 95% handed over, the verdict still separates leads: no warning.
+    assert handover_warning(1 / 6, np.r_[np.full(60, 0.1), np.full(940, 0.6)], None, 0.6) is None
