@@ -364,7 +364,11 @@ def check_events(
         source.key,
         (lead_position < 0) & ids.notna().to_numpy(),
         LEAD_ID,
-        lambda pos: [f"event for unknown lead {show(v)} (not in {leads.file})" for v in values_at(ids, pos)],
+        lambda pos: [
+            f"event for unknown lead {show(v)} (not in {leads.file}; if the events cover more leads than "
+            'that file, a mapping\'s [events] unknown_leads = "skip" leaves them out)'
+            for v in values_at(ids, pos)
+        ],
     )
     occurred = _check_timestamp_column(source, OCCURRED_AT, bounds, findings, required=True)
     event_type = (

@@ -187,6 +187,9 @@ class EventsMapping(FileSection, DateFormatKeys):
     event_type_values: ValueMap = Field(default_factory=dict)
     extra: ColumnList = ()
     rename: ValueMap = Field(default_factory=dict)
+    #: Events of a lead the leads file does not have: "reject" (quarantined, counted against the reject
+    #: cap) or "skip" (left out and counted in a warning: the activity export covers more contacts).
+    unknown_leads: Literal["reject", "skip"] = "reject"
 
     @property
     def source(self) -> SourceFile:

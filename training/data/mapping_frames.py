@@ -134,6 +134,8 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
         events_file = config.events.source.file
         events_raw = read_source(config, "events", config.events.source, root, encoding)
         events, event_columns = _events_table(config, config.events, events_raw, warnings)
+        if config.events.unknown_leads == "skip":
+            events = _without_unknown_leads(events, leads[LEAD_ID], events_file, leads_file, warnings)
         files["events"] = events_file
         raw_frames[events_file] = events_raw
         original_columns.setdefault(events_file, {}).update(event_columns)
@@ -351,3 +353,22 @@ def _events_table(
             "the copies"
         )
     return table, original
+
+
+def _without_unknown_leads(
+    events: pd.DataFrame, lead_ids: pd.Series, events_file: str, leads_file: str, warnings: list[str]
+) -> pd.DataFrame:
+    """``[events] unknown_leads = "skip"``: events of leads the leads file does not have are left out and
+    counted (an activity export often covers every contact, a leads export only some). Rows keep their
+    index, so the remaining events' problems still name their row of the file."""
+    ids = id_text(events[LEAD_ID])
+    unknown = ids.notna() & ~ids.isin(id_text(lead_ids))
+    count = int(unknown.sum())
+    if count:
+        leads = int(ids[unknown].nunique())
+        warnings.append(
+            f"{count:,} of {len(events):,} rows of {events_file} are events of {leads:,} "
+            f"lead{'s' if leads != 1 else ''} not in "
+            f'{leads_file}: left out (unknown_leads = "skip")'
+        )
+    return events.loc[~unknown]

@@ -230,6 +230,34 @@ def test_event_rows_repeated_exactly_are_kept_and_counted_in_a_warning(tmp_path:
     )
 
 
+def test_events_of_leads_not_in_the_leads_file_are_rejected_or_skipped_as_the_mapping_says(
+    tmp_path: Path,
+) -> None:
+    # An activity export that covers every contact: two rows belong to a contact the leads export lacks,
+    # and a later row of a known lead has a bad date.
+    extra = (
+        "x9,2024-01-05 10:00,Email Click,mail\nx9,2024-01-06 10:00,Email Click,mail\nc2,soon,Email Click,mail"
+    )
+    config = _synthetic_export(tmp_path, activities_extra_row=extra)
+    with pytest.raises(
+        TooManyRejectsError, match=r"\[events\] unknown_leads = \"skip\" leaves them out\) \(2 rows"
+    ):
+        import_export(config, tmp_path / "d", mode="lenient")
+    config.write_text(
+        config.read_text().replace('extra = ["channel"]', 'extra = ["channel"]\nunknown_leads = "skip"')
+    )
+    with pytest.raises(DataValidationError) as caught:
+        import_export(config, tmp_path / "d", mode="strict")
+    [problem] = caught.value.problems  # only the bad date, still named by its row of the file
+    assert (problem.file, problem.row, problem.column) == ("activities.csv", 6, "when")
+    summary = import_export(config, tmp_path / "d", mode="lenient", max_reject_share=0.5)
+    assert summary.events == 3 and summary.rejects == 1
+    assert any(
+        "2 of 6 rows of activities.csv are events of 1 lead not in contacts.csv: left out" in w
+        for w in summary.warnings
+    )
+
+
 def test_dirty_row_is_quarantined_with_original_file_row_and_column(tmp_path: Path) -> None:
     config = _synthetic_export(
         tmp_path, "c4|31/02/2024|Ads|lots|Closed Lost|01/03/2024|w", "c9,2024-01-07 08:00,Email Click,mail"

@@ -597,7 +597,7 @@ def test_lenient_duplicate_leads_are_both_quarantined() -> None:
     assert set(dataset.events["lead_id"]) == {"L1", "L3"}
     # L4's event now points at an unknown lead: reported as such, not as "lead rejected".
     reasons = report.rejects.set_index(["file", "row"])["reason"]
-    assert reasons[("events.csv", 5)] == "event for unknown lead 'L4' (not in leads.csv)"
+    assert reasons[("events.csv", 5)].startswith("event for unknown lead 'L4' (not in leads.csv; ")
     assert reasons[("events.csv", 2)].startswith("lead rejected: lead_id 'L2' appears again in row 4")
     check_counts(report)
 
