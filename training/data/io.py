@@ -1,4 +1,5 @@
-"""Reading tables from files: CSV (sniffed, strictly checked) and Parquet, and whole dataset folders.
+"""Reading tables from files: CSV (sniffed, strictly checked), Parquet and Excel (``training.data.excel``),
+and whole dataset folders.
 
 File-level trouble (no such file, an empty file, the wrong delimiter or encoding, ragged rows, an
 unreadable Parquet file) raises ``DataFileError`` naming the file and, where it can, the line. What is
@@ -32,6 +33,8 @@ from training.data.csv_checks import (
     place_of_line,
     unclosed_quote,
 )
+from training.data.excel import EXCEL_SUFFIXES, read_excel_table
+from training.data.file_errors import DataFileError
 from training.data.profile_history import attach_profile_history
 from training.data.validation import Mode, ValidationReport, validate_tables
 
@@ -41,21 +44,20 @@ _CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
-class DataFileError(ValueError):
-    """A file cannot be read as a table; the message names the file (and line or byte if known)."""
-
-
 def read_table(
     path: Path,
     *,
     delimiter: str | None = None,
     encoding: str = "utf-8",
     table: str | None = None,
+    sheet: str | None = None,
 ) -> pd.DataFrame:
-    """Read a CSV or Parquet file into a raw frame whose index is the 1-based data row number.
+    """Read a CSV, Parquet or Excel file into a raw frame whose index is the 1-based data row number
+    (for an Excel sheet: the row number Excel shows, the header being row 1).
 
     CSV values are all read as strings (empty means missing); the delimiter is sniffed among
-    ``, ; \\t |`` unless given. Parquet is read as typed. ``table`` ("leads", ...) only makes messages
+    ``, ; \\t |`` unless given. Parquet is read as typed. An Excel sheet (``sheet``, or the only one)
+    is read as the text a CSV export of it would hold. ``table`` ("leads", ...) only makes messages
     clearer. Raises ``DataFileError`` for file-level problems.
     """
     path = Path(path)
@@ -66,13 +68,24 @@ def read_table(
     if path.stat().st_size == 0:
         raise DataFileError(f"{label}: the file is empty (0 bytes)")
     suffix = path.suffix.lower()
+    if sheet is not None and suffix not in EXCEL_SUFFIXES:
+        raise DataFileError(f"{label}: a sheet ({sheet!r}) is named, but the file is not an Excel workbook")
     if suffix in _PARQUET_SUFFIXES:
         frame = _read_parquet(path, label)
     elif suffix in _CSV_SUFFIXES:
         frame = _read_csv(path, label, delimiter, encoding)
+    elif suffix in EXCEL_SUFFIXES:
+        frame = read_excel_table(path, label, sheet)
+    elif suffix == ".xls":
+        raise DataFileError(
+            f"{label}: the old binary Excel format (.xls) is not read; save the sheet as .xlsx or CSV"
+        )
     else:
-        raise DataFileError(f"{label}: unsupported file type '{suffix}' (expected .csv or .parquet)")
-    frame.index = pd.RangeIndex(1, len(frame) + 1)
+        raise DataFileError(
+            f"{label}: unsupported file type '{suffix}' (expected .csv, .parquet or an Excel .xlsx)"
+        )
+    if suffix not in EXCEL_SUFFIXES:  # an Excel sheet's rows keep the numbers Excel shows
+        frame.index = pd.RangeIndex(1, len(frame) + 1)
     return frame
 
 

@@ -82,7 +82,9 @@ def join_lookup(
     join = config.joins[index]
     section = f"joins.{index}"
     leads_file = config.leads.source.file
-    source = SourceFile(file=join.file, delimiter=join.delimiter, encoding=join.encoding, table=join.table)
+    source = SourceFile(
+        file=join.file, delimiter=join.delimiter, encoding=join.encoding, table=join.table, sheet=join.sheet
+    )
     raw = read_source(config, section, source, root, encoding)
     require_columns(config, section, join.file, raw, {"key": join.lookup_key})
     for key, listed in (("categorical", join.categorical), ("numeric", join.numeric)):

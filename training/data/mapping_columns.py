@@ -34,7 +34,11 @@ def read_source(
             f"(files are relative to 'root' in the config, or to --data-root)"
         )
     return read_table(
-        path, delimiter=source.delimiter, encoding=encoding or source.encoding, table=source.table
+        path,
+        delimiter=source.delimiter,
+        encoding=encoding or source.encoding,
+        table=source.table,
+        sheet=source.sheet,
     )
 
 

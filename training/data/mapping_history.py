@@ -34,7 +34,11 @@ def history_table(
     name = "profile_history"
     file = section.file
     source = SourceFile(
-        file=file, delimiter=section.delimiter, encoding=section.encoding, table=section.table
+        file=file,
+        delimiter=section.delimiter,
+        encoding=section.encoding,
+        table=section.table,
+        sheet=section.sheet,
     )
     raw = read_source(config, name, source, root, encoding)
     columns = {

@@ -71,6 +71,8 @@ class SourceFile:
     delimiter: str | None = None
     encoding: str = "utf-8"
     table: str | None = None
+    #: the worksheet of an Excel file (None: its only sheet)
+    sheet: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,13 +94,20 @@ class FileSection(ConfigSection):
     delimiter: Annotated[str, Field(min_length=1, max_length=1)] | None = None
     encoding: str = "utf-8"
     table: str | None = None
+    sheet: ColumnName | None = None
     missing: ColumnList = ()
     values: dict[str, ValueMap] = Field(default_factory=dict)
 
     def _source(self) -> SourceFile | None:
         if self.file is None:
             return None
-        return SourceFile(file=self.file, delimiter=self.delimiter, encoding=self.encoding, table=self.table)
+        return SourceFile(
+            file=self.file,
+            delimiter=self.delimiter,
+            encoding=self.encoding,
+            table=self.table,
+            sheet=self.sheet,
+        )
 
     @property
     def rules(self) -> ColumnRules:

@@ -133,8 +133,10 @@ def test_empty_and_malformed_files(tmp_path: Path, content: bytes, fragment: str
 def test_missing_and_unsupported_files(tmp_path: Path) -> None:
     with pytest.raises(DataFileError, match="not found"):
         read_table(tmp_path / "nope.csv")
-    with pytest.raises(DataFileError, match=r"unsupported file type '\.xlsx'"):
-        read_table(write(tmp_path / "leads.xlsx", b"PK..."))
+    with pytest.raises(
+        DataFileError, match=r"unsupported file type '\.json' \(expected \.csv, \.parquet or an Excel"
+    ):
+        read_table(write(tmp_path / "leads.json", b"[]"))
 
 
 def test_parquet_is_read_typed_with_row_numbers(tmp_path: Path) -> None:

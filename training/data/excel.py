@@ -1,0 +1,134 @@
+"""Reading an Excel workbook (``.xlsx`` / ``.xlsm``), as CRMs export reports, into the same raw frame as a
+CSV file: one column per header cell, every value as text, empty cells missing.
+
+Values become the text a CSV export of the same sheet would hold, so that the mapping reads them the same
+way (date order, number conventions, value maps): a date cell is written ISO 8601 (``2024-01-05
+13:45:00``, or ``2024-01-05`` at midnight), a whole number without a fraction (``12``, also for ids Excel
+stored as numbers), other numbers as Python writes them, ``TRUE`` / ``FALSE`` for booleans. Cells Excel
+could not compute (``#N/A``, ``#DIV/0!``) stay as that text, for validation to report (or a ``missing``
+marker to clear). The first row is the header; rows after the last non-empty one are ignored (Excel keeps
+formatted empty rows), a value beyond the header's last column is refused with its cell. The frame's index
+is the row number Excel shows (the first data row is 2), which problems then name.
+
+The streaming reader of openpyxl keeps memory flat on large sheets. A workbook with more than one sheet
+must say which (``sheet`` in the mapping section); the old binary ``.xls`` format is refused with the way
+out (save as ``.xlsx`` or CSV).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from training.data.file_errors import DataFileError
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+#: Whole numbers up to this size are written without ".0" (beyond it a float is no exact integer).
+_EXACT_INTEGERS = 2**53
+
+
+def read_excel_table(path: Path, label: str, sheet: str | None) -> pd.DataFrame:
+    """The sheet (the only one, or ``sheet``) as a frame of text; ``DataFileError`` names the problem."""
+    try:
+        from openpyxl import load_workbook
+    except ImportError as error:  # the training extra brings it
+        raise DataFileError(
+            f"{label}: reading Excel files needs openpyxl (pip install 'leadripe[training]')"
+        ) from error
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
+        raise DataFileError(f"{label}: cannot read as an Excel workbook (.xlsx): {error}") from error
+    try:
+        names = list(workbook.sheetnames)
+        if sheet is None and len(names) > 1:
+            raise DataFileError(
+                f"{label}: the workbook has {len(names)} sheets ({_listed(names)}); set sheet = "
+                f'"{names[0]}" (or another) in the mapping section'
+            )
+        chosen = names[0] if sheet is None else sheet
+        if chosen not in names:
+            raise DataFileError(
+                f"{label}: no sheet {chosen!r} in the workbook (its sheets: {_listed(names)})"
+            )
+        rows = workbook[chosen].iter_rows(values_only=True)
+        return _frame(f"{label}, sheet {chosen!r}", rows)
+    finally:
+        workbook.close()
+
+
+def _frame(label: str, rows: Iterator[tuple[Any, ...]]) -> pd.DataFrame:
+    header_cells = next(rows, None)
+    if header_cells is None or all(cell is None for cell in header_cells):
+        raise DataFileError(f"{label}: the first row is empty; expected a header with the column names")
+    header = list(header_cells)
+    while header and header[-1] is None:  # formatted but empty cells after the last column
+        header.pop()
+    names = [_text(cell) or "" for cell in header]
+    names = [name.strip() for name in names]
+    for position, name in enumerate(names, start=1):
+        if not name:
+            raise DataFileError(f"{label}, row 1: column {_letter(position)} of the header has no name")
+    if len(set(names)) != len(names):
+        twice = next(name for name in names if names.count(name) > 1)
+        raise DataFileError(f"{label}, row 1: column {twice!r} appears more than once in the header")
+    width = len(names)
+    data: list[list[str | None]] = []
+    last_filled = 0
+    for excel_row, cells in enumerate(rows, start=2):
+        values = [_text(cell) for cell in cells]
+        beyond = [i for i in range(width, len(values)) if values[i] is not None]
+        if beyond:
+            raise DataFileError(
+                f"{label}, cell {_letter(beyond[0] + 1)}{excel_row}: a value beyond the header's last column "
+                f"({names[-1]!r}); give it a header or remove it"
+            )
+        values = (values + [None] * width)[:width]
+        data.append(values)
+        if any(value is not None for value in values):
+            last_filled = len(data)
+    del data[last_filled:]
+    if not data:
+        raise DataFileError(f"{label}: the sheet has a header but no data rows")
+    # Rows are numbered as Excel shows them (the header is row 1), so that a problem's row is the row
+    # the user finds in the sheet.
+    frame = pd.DataFrame(data, columns=names, dtype=object, index=pd.RangeIndex(2, len(data) + 2))
+    return frame.astype("str").where(frame.notna())
+
+
+def _text(cell: Any) -> str | None:
+    """A cell's value as a CSV export would write it; None when empty."""
+    if cell is None:
+        return None
+    if isinstance(cell, bool):
+        return "TRUE" if cell else "FALSE"
+    if isinstance(cell, dt.datetime):
+        # Excel keeps a date as a datetime at midnight: written as the date a CSV export shows.
+        return cell.date().isoformat() if cell.time() == dt.time() else cell.isoformat(sep=" ")
+    if isinstance(cell, dt.date | dt.time):
+        return cell.isoformat()
+    if isinstance(cell, float):
+        if math.isfinite(cell) and cell.is_integer() and abs(cell) < _EXACT_INTEGERS:
+            return str(int(cell))
+        return repr(cell)
+    text = str(cell)
+    return text if text.strip() else None
+
+
+def _letter(column: int) -> str:
+    """Excel's name of a 1-based column: 1 -> A, 27 -> AA."""
+    letters = ""
+    while column:
+        column, remainder = divmod(column - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+def _listed(names: Sequence[str]) -> str:
+    return ", ".join(repr(name) for name in names[:10]) + (", ..." if len(names) > 10 else "")
