@@ -33,8 +33,9 @@ EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 _EXACT_INTEGERS = 2**53
 
 
-def read_excel_table(path: Path, label: str, sheet: str | None) -> pd.DataFrame:
-    """The sheet (the only one, or ``sheet``) as a frame of text; ``DataFileError`` names the problem."""
+def read_excel_table(path: Path, label: str, sheet: str | None, skip_footer: int = 0) -> pd.DataFrame:
+    """The sheet (the only one, or ``sheet``) as a frame of text, without its last ``skip_footer``
+    non-empty rows (a report's footer); ``DataFileError`` names the problem."""
     try:
         from openpyxl import load_workbook
     except ImportError as error:  # the training extra brings it
@@ -58,12 +59,12 @@ def read_excel_table(path: Path, label: str, sheet: str | None) -> pd.DataFrame:
                 f"{label}: no sheet {chosen!r} in the workbook (its sheets: {_listed(names)})"
             )
         rows = workbook[chosen].iter_rows(values_only=True)
-        return _frame(f"{label}, sheet {chosen!r}", rows)
+        return _frame(f"{label}, sheet {chosen!r}", rows, skip_footer)
     finally:
         workbook.close()
 
 
-def _frame(label: str, rows: Iterator[tuple[Any, ...]]) -> pd.DataFrame:
+def _frame(label: str, rows: Iterator[tuple[Any, ...]], skip_footer: int) -> pd.DataFrame:
     header_cells = next(rows, None)
     if header_cells is None or all(cell is None for cell in header_cells):
         raise DataFileError(f"{label}: the first row is empty; expected a header with the column names")
@@ -94,6 +95,10 @@ def _frame(label: str, rows: Iterator[tuple[Any, ...]]) -> pd.DataFrame:
         if any(value is not None for value in values):
             last_filled = len(data)
     del data[last_filled:]
+    for _ in range(min(skip_footer, len(data))):
+        data.pop()
+        while data and all(value is None for value in data[-1]):
+            data.pop()
     if not data:
         raise DataFileError(f"{label}: the sheet has a header but no data rows")
     # Rows are numbered as Excel shows them (the header is row 1), so that a problem's row is the row

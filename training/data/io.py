@@ -36,6 +36,7 @@ from training.data.csv_checks import (
 from training.data.excel import EXCEL_SUFFIXES, read_excel_table
 from training.data.file_errors import DataFileError
 from training.data.profile_history import attach_profile_history
+from training.data.report_footer import footer_error, footer_lines, without_footer
 from training.data.validation import Mode, ValidationReport, validate_tables
 
 #: Delimiters tried when none is given, in order of preference on a tie.
@@ -51,14 +52,16 @@ def read_table(
     encoding: str = "utf-8",
     table: str | None = None,
     sheet: str | None = None,
+    skip_footer: int = 0,
 ) -> pd.DataFrame:
     """Read a CSV, Parquet or Excel file into a raw frame whose index is the 1-based data row number
     (for an Excel sheet: the row number Excel shows, the header being row 1).
 
     CSV values are all read as strings (empty means missing); the delimiter is sniffed among
     ``, ; \\t |`` unless given. Parquet is read as typed. An Excel sheet (``sheet``, or the only one)
-    is read as the text a CSV export of it would hold. ``table`` ("leads", ...) only makes messages
-    clearer. Raises ``DataFileError`` for file-level problems.
+    is read as the text a CSV export of it would hold. ``skip_footer``: lines (CSV) or rows (Excel) at
+    the end that are a report's footer, not data (``training.data.report_footer``). ``table``
+    ("leads", ...) only makes messages clearer. Raises ``DataFileError`` for file-level problems.
     """
     path = Path(path)
     label = f"{path}" + (f" ({table} table)" if table else "")
@@ -70,12 +73,17 @@ def read_table(
     suffix = path.suffix.lower()
     if sheet is not None and suffix not in EXCEL_SUFFIXES:
         raise DataFileError(f"{label}: a sheet ({sheet!r}) is named, but the file is not an Excel workbook")
+    if skip_footer and suffix not in (*_CSV_SUFFIXES, *EXCEL_SUFFIXES):
+        raise DataFileError(f"{label}: skip_footer applies to CSV and Excel files, not '{suffix}'")
     if suffix in _PARQUET_SUFFIXES:
         frame = _read_parquet(path, label)
+    elif suffix in _CSV_SUFFIXES and skip_footer:
+        with without_footer(path, label, skip_footer) as trimmed:
+            frame = _read_csv(trimmed, label, delimiter, encoding)
     elif suffix in _CSV_SUFFIXES:
         frame = _read_csv(path, label, delimiter, encoding)
     elif suffix in EXCEL_SUFFIXES:
-        frame = read_excel_table(path, label, sheet)
+        frame = read_excel_table(path, label, sheet, skip_footer)
     elif suffix == ".xls":
         raise DataFileError(
             f"{label}: the old binary Excel format (.xls) is not read; save the sheet as .xlsx or CSV"
@@ -315,6 +323,9 @@ def _explain_csv_failure(
     if ragged is not None:
         line, found = ragged
         where = f"{label}, {place_of_line(path, line)}"
+        footer = footer_lines(path, text_encoding, delimiter, width, line) if found > 0 else None
+        if footer is not None:
+            return footer_error(where, footer)
         if found < 0:
             return DataFileError(
                 f"{where}: a field runs on for more than {MAX_FIELD_CHARS // 1024} KiB (a broken quote?)"

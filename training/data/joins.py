@@ -83,7 +83,12 @@ def join_lookup(
     section = f"joins.{index}"
     leads_file = config.leads.source.file
     source = SourceFile(
-        file=join.file, delimiter=join.delimiter, encoding=join.encoding, table=join.table, sheet=join.sheet
+        file=join.file,
+        delimiter=join.delimiter,
+        encoding=join.encoding,
+        table=join.table,
+        sheet=join.sheet,
+        skip_footer=join.skip_footer,
     )
     raw = read_source(config, section, source, root, encoding)
     require_columns(config, section, join.file, raw, {"key": join.lookup_key})

@@ -39,6 +39,7 @@ def read_source(
         encoding=encoding or source.encoding,
         table=source.table,
         sheet=source.sheet,
+        skip_footer=source.skip_footer,
     )
 
 

@@ -39,6 +39,7 @@ def history_table(
         encoding=section.encoding,
         table=section.table,
         sheet=section.sheet,
+        skip_footer=section.skip_footer,
     )
     raw = read_source(config, name, source, root, encoding)
     columns = {

@@ -23,6 +23,7 @@ from training.data.contract import (
     STATUS,
     TARGET_DATES,
 )
+from training.data.report_footer import MAX_FOOTER_LINES
 
 #: Names that the contract reserves; a renamed profile column may not take one of them.
 RESERVED_NAMES = frozenset(
@@ -73,6 +74,8 @@ class SourceFile:
     table: str | None = None
     #: the worksheet of an Excel file (None: its only sheet)
     sheet: str | None = None
+    #: lines (CSV) or rows (Excel) at the end that are a report's footer, not data
+    skip_footer: int = 0
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class FileSection(ConfigSection):
     encoding: str = "utf-8"
     table: str | None = None
     sheet: ColumnName | None = None
+    skip_footer: int = Field(default=0, ge=0, le=MAX_FOOTER_LINES)
     missing: ColumnList = ()
     values: dict[str, ValueMap] = Field(default_factory=dict)
 
@@ -107,6 +111,7 @@ class FileSection(ConfigSection):
             encoding=self.encoding,
             table=self.table,
             sheet=self.sheet,
+            skip_footer=self.skip_footer,
         )
 
     @property
