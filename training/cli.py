@@ -18,6 +18,7 @@ from rich.text import Text
 
 from training.audit.console import audit_renderables, drift_renderables, guard_table
 from training.console import console, key_value_table, progress_bar, stage_progress, user_errors
+from training.draft_cli import draft_mapping_command
 
 if TYPE_CHECKING:
     from training.train import TrainingRun
@@ -121,6 +122,9 @@ def import_command(
         console.print(key_value_table(f"Imported {summary.name}", summary.to_table()))
         for warning in summary.warnings:
             console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+
+
+app.command(name="draft-mapping")(draft_mapping_command)
 
 
 @app.command()

@@ -187,6 +187,17 @@ def _unit_advice(
     return carries, [*declared_units, *found[:_EXAMPLES]], numbers
 
 
+def units_shown(values: pd.Series) -> tuple[str, ...]:
+    """The units written next to most of ``values`` (text) that plain parsing cannot read, commonest
+    first ("$", "%"); empty when there are none. For drafting a mapping."""
+    text = values.dropna().astype("str").str.strip()
+    unreadable = text[pd.to_numeric(text, errors="coerce").isna() & (text != "")]
+    advice = _unit_advice(unreadable, ()) if len(unreadable) else None
+    if advice is None or int(advice[0].sum()) < _MOSTLY * len(text):
+        return ()
+    return tuple(advice[1])
+
+
 def _convention_advice(unreadable: pd.Series) -> tuple[pd.Series, str] | None:
     """Which unreadable values are numbers with a decimal comma or commas between thousands, and the key
     that reads them; None when none are."""

@@ -23,8 +23,9 @@ import pandas as pd
 _QUOTED = r"(?<!\w)'.*?'(?!\w)"
 #: A timestamp as messages write parsed ones ("closed_at 2023-03-02 15:57:00+00:00 is before ...").
 _TIMESTAMP = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z)?)?"
-#: What differs between problems of one kind: the values, and the row of another file they point to.
-_VALUES = re.compile(rf"{_QUOTED}|{_TIMESTAMP}|(?<=row )\d+")
+#: What differs between problems of one kind: the value (the first quoted text; later quotes are part of
+#: the problem, such as a declared convention), timestamps, and the row of another file they point to.
+_VALUES = re.compile(rf"{_TIMESTAMP}|(?<=row )\d+")
 _PLACEHOLDER = "…"
 _EXAMPLES = 3
 PROBLEM_COLUMNS = ("file", "row", "column", "message")
@@ -64,7 +65,9 @@ def group_problems(problems: pd.DataFrame, limit: int | None = None) -> list[Pro
         {
             "file": problems["file"].astype(str).to_numpy(),
             "column": problems["column"].where(problems["column"].notna(), "").astype(str).to_numpy(),
-            "problem": messages.str.replace(_VALUES, _PLACEHOLDER, regex=True).to_numpy(),
+            "problem": messages.str.replace(_QUOTED, _PLACEHOLDER, n=1, regex=True)
+            .str.replace(_VALUES, _PLACEHOLDER, regex=True)
+            .to_numpy(),
             # The quoted value if there is one, else the first timestamp.
             "example": messages.str.extract(f"({_QUOTED})", expand=False)
             .fillna(messages.str.extract(f"({_TIMESTAMP})", expand=False))

@@ -36,12 +36,21 @@ def footer_lines(path: Path, text_encoding: str, delimiter: str, width: int, fir
     return len(block) if all(fields < width for fields in widths) else None
 
 
-def footer_error(where: str, lines: int) -> DataFileError:
+class ReportFooterError(DataFileError):
+    """A CSV file ends with a report's footer of ``lines`` lines that no ``skip_footer`` declares."""
+
+    def __init__(self, message: str, lines: int) -> None:
+        super().__init__(message)
+        self.lines = lines
+
+
+def footer_error(where: str, lines: int) -> ReportFooterError:
     """The error of a file that ends with a footer of ``lines`` lines, starting at ``where``."""
-    return DataFileError(
+    return ReportFooterError(
         f"{where}: the file ends with {lines} line{'s' if lines != 1 else ''} that are not rows like the "
         "header, after an empty line (a report's footer, such as Salesforce's copyright and 'Generated "
-        f"By' lines): set skip_footer = {lines} in the mapping section, or remove them"
+        f"By' lines): set skip_footer = {lines} in the mapping section, or remove them",
+        lines,
     )
 
 

@@ -1,0 +1,180 @@
+"""``leadripe draft-mapping``: a commented mapping drafted from an export's values and column names, that
+imports as it stands where the values decide everything, keeps personal data and what sales or the
+outcome write out of the features, and leaves what the values cannot decide to the user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from training.cli import app
+from training.data.draft import draft_mapping
+from training.data.draft.roles import outcome_value, words
+from training.data.mapping import MappingConfigError, import_export, load_mapping
+
+STAGES = ["Closed Won", "Closed Lost", "Negotiation", "Closed Lost", "Closed Lost"]
+
+
+def _crm_export(path: Path, rows: int = 60) -> Path:
+    """A CRM's lead report: every kind of column a real one has."""
+    rng = np.random.default_rng(3)
+    created = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(rows) * 3, unit="D")
+    stage = [STAGES[i % len(STAGES)] for i in range(rows)]
+    closed = [
+        "" if s == "Negotiation" else (c + pd.Timedelta(days=20)).strftime("%d/%m/%Y")
+        for s, c in zip(stage, created, strict=True)
+    ]
+    frame = pd.DataFrame(
+        {
+            "Lead Number": [f"{1000 + i}" for i in range(rows)],
+            "Email": [f"person{i}@example.com" for i in range(rows)],
+            "Created On": created.strftime("%d/%m/%Y %H:%M"),
+            "Lead Source": rng.choice(["Web", "Ads", "Partner"], rows),
+            "Annual Revenue": [f"${v:,.2f}" for v in rng.uniform(1_000, 90_000, rows)],
+            "Email Opens": rng.integers(0, 9, rows).astype(str),
+            "Region Code": rng.integers(1, 5, rows).astype(str),
+            "Lead Rating": rng.choice(["Hot", "Warm", "Cold"], rows),
+            "Deal Amount": rng.integers(0, 5000, rows).astype(str),
+            "Last Modified Date": (created + pd.Timedelta(days=40)).strftime("%Y-%m-%d"),
+            "Stage": stage,
+            "Closed On": closed,
+            "Employees": [("N/A" if i % 7 == 0 else str(10 * (i % 9 + 1))) for i in range(rows)],
+        }
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_crm_export_is_drafted_with_reasons_and_imports_as_drafted(tmp_path: Path) -> None:
+    export = _crm_export(tmp_path / "export" / "leads.csv")
+    config = tmp_path / "config" / "crm.toml"
+    draft = draft_mapping(export, config)
+    roles = {role.column: role for role in draft.roles}
+    assert roles["Lead Number"].role == "lead_id"
+    assert roles["Created On"].role == "created_at" and roles["Closed On"].role == "closed_at"
+    assert roles["Stage"].role == "status"
+    assert {c for c, r in roles.items() if r.role == "drop"} == {"Email", "Deal Amount", "Last Modified Date"}
+    assert roles["Lead Rating"].known_at == "after_contact"  # written by sales: never a feature
+    assert roles["Email Opens"].role == "activity" and roles["Annual Revenue"].role == "numeric"
+    assert "if they are codes, list it under categorical" in roles["Region Code"].why
+    assert draft.todos == []
+    text = draft.text
+    assert 'file = "../export/leads.csv"' in text  # relative to the config's directory
+    assert 'date_formats = { "Created On" = "day_first" }' in text
+    assert 'thousands = ","' in text and 'units = ["$"]' in text and 'missing = ["N/A"]' in text
+    assert '"Closed Won" = "won"' in text and '"Negotiation" = "open"' in text
+    assert '"Email",' in text and "# personal data" in text
+    config.parent.mkdir(parents=True)
+    config.write_text(text)
+    load_mapping(config)
+    summary = import_export(config, tmp_path / "d", mode="strict")
+    assert summary.leads == 60 and summary.outcome_counts == {"won": 12, "lost": 36, "open": 12}
+    leads = pd.read_parquet(tmp_path / "d" / "leads.parquet").set_index("lead_id")
+    assert leads.loc["1003", "created_at"] == pd.Timestamp("2024-01-10", tz="UTC")
+    assert "Email" not in leads.columns and "Deal Amount" not in leads.columns
+
+
+def test_what_the_values_cannot_decide_is_left_as_a_to_do_the_import_refuses(tmp_path: Path) -> None:
+    rows = "\n".join(
+        f"L{i},{'yes' if i % 3 else 'no'},{'yes' if i % 2 else 'no'},0{i % 9 + 1}/0{i % 9 + 1}/2024"
+        for i in range(30)
+    )
+    export = tmp_path / "leads.csv"
+    export.write_text("Id,Newsletter,Subscribed,Signup\n" + rows + "\n")
+    draft = draft_mapping(export, tmp_path / "crm.toml")
+    assert any("every date of 'Signup' fits both day/month orders" in todo for todo in draft.todos)
+    assert any("which column is the outcome? 'Newsletter', 'Subscribed'" in todo for todo in draft.todos)
+    assert "# TO DO before importing" in draft.text and 'status_column = "TO DO"' in draft.text
+    (tmp_path / "crm.toml").write_text(draft.text)
+    with pytest.raises(MappingConfigError):
+        import_export(tmp_path / "crm.toml", tmp_path / "d")
+
+
+def test_an_export_without_dates_must_still_declare_its_row_order(tmp_path: Path) -> None:
+    export = tmp_path / "shoppers.csv"
+    export.write_text(
+        "Visits,Month,Bought\n"
+        + "\n".join(f"{i % 10},may,{'TRUE' if i % 4 == 0 else 'FALSE'}" for i in range(40))
+        + "\n"
+    )
+    draft = draft_mapping(export, tmp_path / "crm.toml")
+    roles = {role.column: role.role for role in draft.roles}
+    assert roles == {"Visits": "activity", "Month": "drop", "Bought": "status"}  # "may" is no date
+    assert any('set row_order = "oldest_first" or "newest_first"' in todo for todo in draft.todos)
+    assert '# row_order = "oldest_first"   # TO DO' in draft.text
+    assert 'lead_id = { generate = "row_number"' in draft.text
+    (tmp_path / "crm.toml").write_text(draft.text)
+    with pytest.raises(MappingConfigError, match="row_order"):
+        import_export(tmp_path / "crm.toml", tmp_path / "d")
+
+
+def test_an_activity_export_and_a_report_footer(tmp_path: Path) -> None:
+    export = _crm_export(tmp_path / "leads.csv", rows=20)
+    export.write_text(
+        export.read_text() + '\n"Copyright (c) 2026 salesforce.com, inc."\n"Generated By: Jane Doe"\n'
+    )
+    events = tmp_path / "activities.csv"
+    lines = [
+        f"{1000 + i % 25},2024-04-{i % 28 + 1:02d} 10:00,{['Email Open', 'Webinar'][i % 2]}"
+        for i in range(50)
+    ]
+    events.write_text("Contact,Activity Date,Activity Type\n" + "\n".join(lines) + "\n")
+    draft = draft_mapping(export, tmp_path / "crm.toml", events_path=events)
+    assert "skip_footer = 2   # the file ends with a report's footer" in draft.text
+    assert draft.events is not None
+    assert (draft.events.lead_id, draft.events.occurred_at, draft.events.event_type_column) == (
+        "Contact",
+        "Activity Date",
+        "Activity Type",
+    )
+    assert draft.events.unknown == 10  # ids 1020-1024 are no leads of the report
+    assert 'unknown_leads = "skip"   # 10 of 50 rows: unknown leads' in draft.text
+    (tmp_path / "crm.toml").write_text(draft.text)
+    summary = import_export(tmp_path / "crm.toml", tmp_path / "d", mode="strict")
+    assert summary.leads == 20 and summary.events == 40
+
+
+def test_cli_writes_the_draft_and_keeps_an_existing_file(tmp_path: Path) -> None:
+    export = _crm_export(tmp_path / "leads.csv")
+    out = tmp_path / "crm.toml"
+    result = CliRunner().invoke(app, ["draft-mapping", str(export), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "Stage" in result.output
+        and "status" in result.output
+        and "leadripe import --mapping" in result.output
+    )
+    assert out.read_text().startswith("# Drafted by `leadripe draft-mapping` from leads.csv.")
+    again = CliRunner().invoke(app, ["draft-mapping", str(export), "--out", str(out)])
+    assert again.exit_code == 2 and "exists" in again.output and "--force" in again.output
+    assert (
+        CliRunner().invoke(app, ["draft-mapping", str(export), "--out", str(out), "--force"]).exit_code == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "outcome"),
+    [
+        ("Closed Won", "won"),
+        ("Closed - Not Converted", "lost"),
+        ("Closed - Converted", "won"),
+        ("Unqualified", "lost"),
+        ("Qualified", "open"),
+        ("yes", "won"),
+        ("0", "lost"),
+        ("Negotiation", "open"),
+    ],
+)
+def test_stages_are_read_lost_first(value: str, outcome: str) -> None:
+    assert outcome_value(value) == outcome
+
+
+def test_names_are_read_as_words() -> None:
+    assert words("LeadRating") == "lead rating" == words("lead_rating") == words(" Lead  Rating ")
+    assert words("OperatingSystems") == "operating systems"  # no "rating" in it
+    assert words("ProductRelated_Duration") == "product related duration"

@@ -1,0 +1,82 @@
+"""The ``[events]`` section of a drafted mapping: which column of an activity export links each row to a
+lead, which holds its time and which its type, and whether it covers leads the leads file lacks."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from training.data.draft.column_profile import ColumnProfile
+from training.data.mapping_columns import id_text
+
+#: An event type column has at most this many distinct values.
+MAX_EVENT_TYPES = 500
+
+_TIME_NAME = re.compile(r"date|time|when|occurred|timestamp|created|at$", re.I)
+_TYPE_NAME = re.compile(r"type|activit|event|action|what|kind|name|subject|channel", re.I)
+
+
+@dataclass
+class EventsDraft:
+    """The events file's keys, as far as its values tell."""
+
+    lead_id: str | None
+    occurred_at: str | None
+    event_type_column: str | None
+    date_format: str | None
+    rows: int
+    #: rows whose lead id is not a lead of the leads file
+    unknown: int
+    todos: list[str] = field(default_factory=list)
+
+
+def decide_events(
+    frame: pd.DataFrame, profiles: list[ColumnProfile], lead_ids: pd.Series | None
+) -> EventsDraft:
+    """The events section from the file's columns; ``lead_ids``: the leads file's ids (None: generated,
+    so nothing can link to them)."""
+    todos: list[str] = []
+    link, unknown = None, 0
+    if lead_ids is None:
+        todos.append("the leads file has no id column, so events cannot name their lead: export an id")
+    else:
+        known = set(id_text(lead_ids).dropna())
+        overlap = {
+            p.name: float(id_text(frame[p.name]).isin(known).mean()) for p in profiles if not p.is_date
+        }
+        best = max(overlap, key=lambda name: overlap[name], default=None)
+        if best is None or overlap[best] == 0:
+            todos.append("no column of the events file holds the leads' ids: set [events] lead_id")
+        else:
+            link = best
+            unknown = int((~id_text(frame[best]).isin(known) & frame[best].notna()).sum())
+    dates = [p for p in profiles if p.is_date]
+    when = next((p for p in dates if _TIME_NAME.search(p.name)), dates[0] if dates else None)
+    if when is None:
+        todos.append("no column of the events file holds dates: set [events] occurred_at")
+    elif when.date_ambiguous:
+        todos.append(f"every date of {when.name!r} fits both day/month orders: set [events] date_format")
+    kinds = [
+        p
+        for p in profiles
+        if p.name not in (link, when.name if when else None)
+        and not p.is_date
+        and not p.is_number
+        and 2 <= p.distinct <= MAX_EVENT_TYPES
+    ]
+    kind = next((p for p in kinds if _TYPE_NAME.search(p.name)), kinds[0] if kinds else None)
+    if kind is None:
+        todos.append(
+            'no column holds an event type: set event_type_column, or event_type = "..." for one kind'
+        )
+    return EventsDraft(
+        lead_id=link,
+        occurred_at=None if when is None else when.name,
+        event_type_column=None if kind is None else kind.name,
+        date_format=None if when is None else when.date_order,
+        rows=len(frame),
+        unknown=unknown,
+        todos=todos,
+    )

@@ -1,0 +1,150 @@
+"""A drafted mapping as TOML text: every decision beside its reason as a comment, and what is left for the
+user at the top, so that reviewing the draft is reading it once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from training.data.draft.events import EventsDraft
+from training.data.draft.roles import ColumnRole, LeadsDraft
+from training.data.number_format import NumberFormat
+
+_OUTCOME_DATES = ("closed_at", "handed_over_at", "accepted_at", "opportunity_at")
+
+
+def quoted(text: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def render_mapping(
+    name: str,
+    leads_file: str,
+    leads: LeadsDraft,
+    *,
+    sheet: str | None,
+    delimiter: str | None,
+    encoding: str | None,
+    skip_footer: int,
+    missing: Iterable[str],
+    number_format: NumberFormat | None,
+    events_file: str | None,
+    events: EventsDraft | None,
+    source: str,
+) -> str:
+    todos = [*leads.todos, *(events.todos if events is not None else [])]
+    lines = [
+        f"# Drafted by `leadripe draft-mapping` from {source}. Review every line before importing:",
+        "# each column's role is the draft's reading of its values and name, with the reason beside it.",
+        "# The mapping reference: data/mappings/README.md.",
+        f"name = {quoted(name)}",
+    ]
+    if todos:
+        lines += ["", "# TO DO before importing (the import refuses what is left undecided):"]
+        lines += [f"#   - {todo}" for todo in todos]
+    lines += ["", "[leads]", f"file = {quoted(leads_file)}"]
+    lines += _source_keys(sheet, delimiter, encoding)
+    if skip_footer:
+        lines.append(f"skip_footer = {skip_footer}   # the file ends with a report's footer, not rows")
+    lead_id = leads.column("lead_id")
+    lines.append(
+        f"lead_id = {quoted(lead_id)}"
+        if lead_id
+        else 'lead_id = { generate = "row_number", prefix = "lead-" }   # no column is unique per row'
+    )
+    created = leads.column("created_at")
+    if created:
+        lines.append(f"created_at = {quoted(created)}")
+    else:
+        lines.append('# row_order = "oldest_first"   # TO DO: or "newest_first"; how is the file sorted?')
+    created_format = {k: v for k, v in leads.date_formats.items() if k == created}
+    if created_format:
+        lines.append(f"date_formats = {_inline(created_format)}   # the values show the day/month order")
+    for role in ("categorical", "numeric", "activity", "drop"):
+        lines += _listed(role, [r for r in leads.roles if r.role == role])
+    after_contact = {r.column: r.known_at for r in leads.roles if r.known_at}
+    if after_contact:
+        lines.append(f"known_at = {_inline(after_contact)}   # written by sales: audited, never features")
+    markers = sorted(set(missing))
+    if markers:
+        lines.append(
+            f"missing = [{', '.join(quoted(m) for m in markers)}]   # written for 'no value' in the file"
+        )
+    lines += _number_keys(number_format)
+    lines += _outcome(leads)
+    if events is not None and events_file is not None:
+        lines += _events(events_file, events)
+    return "\n".join(lines) + "\n"
+
+
+def _source_keys(sheet: str | None, delimiter: str | None, encoding: str | None) -> list[str]:
+    keys = []
+    if sheet is not None:
+        keys.append(f"sheet = {quoted(sheet)}")
+    if delimiter is not None:
+        keys.append(f"delimiter = {quoted(delimiter)}")
+    if encoding is not None:
+        keys.append(f"encoding = {quoted(encoding)}")
+    return keys
+
+
+def _listed(key: str, roles: list[ColumnRole]) -> list[str]:
+    if not roles:
+        return [f"{key} = []"]
+    width = max(len(quoted(r.column)) for r in roles) + 1
+    return [f"{key} = [", *(f"    {(quoted(r.column) + ','):<{width}}   # {r.why}" for r in roles), "]"]
+
+
+def _number_keys(number_format: NumberFormat | None) -> list[str]:
+    if number_format is None:
+        return []
+    keys = []
+    if number_format.decimal != ".":
+        keys.append(f"decimal = {quoted(number_format.decimal)}")
+    if number_format.thousands is not None:
+        keys.append(f"thousands = {quoted(number_format.thousands)}")
+    if number_format.units:
+        keys.append(f"units = [{', '.join(quoted(u) for u in number_format.units)}]")
+    return [*keys[:-1], f"{keys[-1]}   # how the file writes its numbers"] if keys else []
+
+
+def _outcome(leads: LeadsDraft) -> list[str]:
+    lines = ["", "[outcome]"]
+    status = leads.column("status")
+    if status is None:
+        lines.append('status_column = "TO DO"   # the column saying won / lost / open')
+    else:
+        lines.append(f"status_column = {quoted(status)}")
+    for role in _OUTCOME_DATES:
+        column = leads.column(role)  # type: ignore[arg-type]
+        if column:
+            lines.append(f"{role} = {quoted(column)}")
+    formats = {k: v for k, v in leads.date_formats.items() if k in {leads.column(r) for r in _OUTCOME_DATES}}  # type: ignore[arg-type]
+    if formats:
+        lines.append(f"date_formats = {_inline(formats)}")
+    if leads.status_values:
+        lines += ["", "[outcome.status_values]   # every stage before the close is open: check each line"]
+        lines += [f"{quoted(value)} = {quoted(outcome)}" for value, outcome in leads.status_values.items()]
+    return lines
+
+
+def _events(file: str, events: EventsDraft) -> list[str]:
+    lines = ["", "[events]", f"file = {quoted(file)}"]
+    lines.append(f"lead_id = {quoted(events.lead_id)}" if events.lead_id else 'lead_id = "TO DO"')
+    lines.append(
+        f"occurred_at = {quoted(events.occurred_at)}" if events.occurred_at else 'occurred_at = "TO DO"'
+    )
+    if events.date_format:
+        lines.append(f"date_format = {quoted(events.date_format)}   # the values show the day/month order")
+    if events.event_type_column:
+        lines.append(f"event_type_column = {quoted(events.event_type_column)}")
+    else:
+        lines.append('event_type = "TO DO"   # or event_type_column = "..."')
+    if events.unknown:
+        lines.append(f'unknown_leads = "skip"   # {events.unknown:,} of {events.rows:,} rows: unknown leads')
+    return lines
+
+
+def _inline(table: dict[str, str]) -> str:
+    return "{ " + ", ".join(f"{quoted(k)} = {quoted(v)}" for k, v in table.items()) + " }"

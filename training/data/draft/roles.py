@@ -1,0 +1,270 @@
+"""What each column of an export becomes in a drafted mapping, and why: the lead id, the creation date,
+the outcome and its dates, a profile attribute (categorical or numeric), an activity count, or dropped.
+
+Decided from the column's values (``ColumnProfile``) and, where values cannot tell, its name in the
+words CRMs use. The draft is conservative where a guess could make the model dishonest: a column whose
+name says it is written by sales or after the outcome (an owner, a rating, a deal amount, a lost reason)
+is imported but never a feature (``known_at = "after_contact"``) or dropped, personal data and
+identifiers are dropped, and what the values cannot decide (the day/month order of ``03/04/2024``, the
+row order of an export without dates) is left for the user, named in a to-do, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from training.data.draft.column_profile import ColumnProfile
+
+Role = Literal[
+    "lead_id",
+    "created_at",
+    "status",
+    "closed_at",
+    "handed_over_at",
+    "accepted_at",
+    "opportunity_at",
+    "categorical",
+    "numeric",
+    "activity",
+    "drop",
+]
+
+#: Categories with more levels than this (and mostly unique values) are identifiers or free text.
+MAX_LEVELS = 200
+#: Whole numbers with at most this many distinct values may be codes (a region, a browser).
+MAX_CODES = 20
+#: An outcome column has at most this many distinct values (stages).
+MAX_STAGES = 30
+
+# Matched against a column's name in words ("LeadRating", "lead_rating" -> "lead rating"; ``words``).
+_ID_NAME = re.compile(r"\b(id|key|uuid|guid|number|no|nr)\b", re.I)
+_CREATED = re.compile(
+    r"creat|added|sign.?up|regist|first.?seen|entered|inquir|submitted|received|since", re.I
+)
+_CLOSED = re.compile(r"clos|\bwon\b|\blost\b|convert|conversion|decision|end.?date|deal.?date", re.I)
+_HANDED = re.compile(r"\bmql\b|hand.?(ed|over)|routed|assigned.?(at|date|on)", re.I)
+_ACCEPTED = re.compile(r"\bsal\b|accepted", re.I)
+_OPPORTUNITY = re.compile(r"opportunit|\bopp\b|\bsql\b", re.I)
+_STATUS_NAME = re.compile(
+    r"status|stage|outcome|result|convert|\bwon\b|lifecycle|^y$|target|label|closed", re.I
+)
+_ACTIVITY = re.compile(
+    r"visit|view|open|click|download|e.?mails?\b|calls?\b|meeting|webinar|session|page|event|touch|engag|"
+    r"activit|attempt|\bforms?\b|submission|count|times|duration|sent|repl|chat|demo|trial|number of|^num\b",
+    re.I,
+)
+_AFTER_OUTCOME = re.compile(
+    r"amount|\bdeal|opportunit|\bwon\b|\blost\b|closed|probability|forecast|reason|converted|contract|"
+    r"last.?(modified|activity|contact|touch)|updated|days.?to",
+    re.I,
+)
+_BY_SALES = re.compile(
+    r"\b(rating|owner|disposition|qualif\w*|grade|temperature|sales|rep|assign\w*|priority)\b", re.I
+)
+_PERSONAL = re.compile(
+    r"e.?mail\b|e.?mail.?address|phone|mobile|fax|first.?name|last.?name|full.?name|^name$|contact.?name|"
+    r"street|address|zip|postal|linkedin|twitter|ip.?address|website|\burl\b|description|\bnotes?$|comment",
+    re.I,
+)
+_WON_VALUE = re.compile(
+    r"won|convert|customer|signed|purchas|success|closed.?deal|^yes$|^y$|^true$|^1$|paid|subscribed|client",
+    re.I,
+)
+_LOST_VALUE = re.compile(
+    r"lost|not.?convert|unconvert|disqualif|unqualif|reject|dead|junk|spam|churn|no.?deal|declin|^no$|^n$|"
+    r"^false$|^0$|fail|cancel",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class ColumnRole:
+    """One column's place in the drafted mapping, with the reason shown beside it."""
+
+    column: str
+    role: Role
+    why: str
+    #: "after_contact": imported and audited, never a feature (written by sales)
+    known_at: str | None = None
+
+
+@dataclass
+class LeadsDraft:
+    """The leads file's roles and the keys decided from its values."""
+
+    roles: list[ColumnRole]
+    status_values: dict[str, str] = field(default_factory=dict)
+    date_formats: dict[str, str] = field(default_factory=dict)
+    todos: list[str] = field(default_factory=list)
+
+    def column(self, role: Role) -> str | None:
+        return next((r.column for r in self.roles if r.role == role), None)
+
+    def columns(self, role: Role) -> list[str]:
+        return [r.column for r in self.roles if r.role == role]
+
+
+def words(name: str) -> str:
+    """A column name as lower-case words: "LeadRating", "lead_rating" and "Lead Rating" -> "lead rating"."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
+    return " ".join(re.sub(r"[^0-9A-Za-z]+", " ", spaced).lower().split())
+
+
+def outcome_value(value: str) -> str:
+    """A stage's guessed place: "won", "lost" or "open" (lost is tried first: "Not Converted")."""
+    if _LOST_VALUE.search(value):
+        return "lost"
+    if _WON_VALUE.search(value):
+        return "won"
+    return "open"
+
+
+def decide_leads(profiles: list[ColumnProfile]) -> LeadsDraft:
+    """The role of every column of the leads file."""
+    chosen: dict[str, ColumnRole] = {}
+    draft = LeadsDraft(roles=[])
+    lead_id = _lead_id(profiles)
+    if lead_id is not None:
+        chosen[lead_id.name] = ColumnRole(lead_id.name, "lead_id", "a value in every row, no two alike")
+    status = _status(profiles, set(chosen), draft.todos)
+    if status is not None:
+        values = {value: outcome_value(value) for value, _ in status.top}
+        # "Won" / "WON" need no line: the import reads won / lost / open in any case.
+        draft.status_values = {
+            value: outcome for value, outcome in values.items() if value.lower() != outcome
+        }
+        won = sum(count for value, count in status.top if values[value] == "won")
+        chosen[status.name] = ColumnRole(
+            status.name, "status", f"{status.distinct} stages; {won:,} rows read as won (check the value map)"
+        )
+        if "won" not in values.values():
+            draft.todos.append(
+                f"no value of {status.name!r} reads as won: map the won stage(s) in status_values"
+            )
+    elif not any("which column is the outcome" in todo for todo in draft.todos):
+        draft.todos.append("no column looks like the outcome: set [outcome] status_column and status_values")
+    _dates(profiles, chosen, draft, has_status=status is not None)
+    for profile in profiles:
+        if profile.name not in chosen:
+            chosen[profile.name] = _attribute(profile)
+    draft.roles = [chosen[profile.name] for profile in profiles]
+    return draft
+
+
+def _lead_id(profiles: list[ColumnProfile]) -> ColumnProfile | None:
+    unique = [
+        p
+        for p in profiles
+        if p.is_unique and not p.is_date and p.at_share < 0.5 and not _PERSONAL.search(words(p.name))
+    ]
+    named = [p for p in unique if _ID_NAME.search(words(p.name))]
+    candidates = named or unique
+    return candidates[0] if candidates else None
+
+
+def _status(profiles: list[ColumnProfile], taken: set[str], todos: list[str]) -> ColumnProfile | None:
+    """The outcome column: few values that read as won / lost, best named so. Two equally good
+    candidates without the name to tell them apart (two yes/no columns) are the user's choice."""
+    scored: list[tuple[float, ColumnProfile]] = []
+    for profile in profiles:
+        if profile.name in taken or not 2 <= profile.distinct <= MAX_STAGES or profile.is_date:
+            continue
+        if profile.present < 0.5 * profile.rows:
+            continue
+        rows = sum(count for _, count in profile.top) or 1
+        decided = sum(count for value, count in profile.top if outcome_value(value) != "open") / rows
+        has_won = any(outcome_value(value) == "won" for value, _ in profile.top)
+        score = 2.0 * bool(_STATUS_NAME.search(words(profile.name))) + decided + 0.5 * has_won
+        if profile.is_number and not _STATUS_NAME.search(words(profile.name)):
+            continue  # counts and scores with few values are no outcome unless named so
+        if score >= 1.5:
+            scored.append((score, profile))
+    scored.sort(key=lambda pair: -pair[0])
+    if len(scored) > 1 and scored[0][0] == scored[1][0]:
+        tied = [p.name for score, p in scored if score == scored[0][0]]
+        todos.append(
+            f"which column is the outcome? {', '.join(map(repr, tied))} all look like one: set status_column"
+        )
+        return None
+    return scored[0][1] if scored else None
+
+
+def _dates(
+    profiles: list[ColumnProfile], chosen: dict[str, ColumnRole], draft: LeadsDraft, has_status: bool
+) -> None:
+    dates = [p for p in profiles if p.is_date and p.name not in chosen]
+    for profile in dates:
+        if profile.date_ambiguous:
+            draft.todos.append(
+                f"every date of {profile.name!r} fits both day/month orders: set its date format "
+                '(date_formats) to "day_first" or "month_first"'
+            )
+        elif profile.date_order is not None:
+            draft.date_formats[profile.name] = profile.date_order
+    created = _pick(dates, _CREATED) or _earliest(dates)
+    if created is not None:
+        chosen[created.name] = ColumnRole(
+            created.name, "created_at", "a date; the lead's creation by its name or as the earliest"
+        )
+    else:
+        draft.todos.append(
+            'no date column: set row_order = "oldest_first" or "newest_first" (check the file)'
+        )
+    for role, pattern in (
+        ("handed_over_at", _HANDED),
+        ("accepted_at", _ACCEPTED),
+        ("opportunity_at", _OPPORTUNITY),
+        ("closed_at", _CLOSED),
+    ):
+        if not has_status:
+            break
+        left = [p for p in dates if p.name not in chosen]
+        picked = _pick(left, pattern)
+        if picked is not None:
+            chosen[picked.name] = ColumnRole(picked.name, role, f"a date named like {role}")  # type: ignore[arg-type]
+    for profile in dates:
+        if profile.name not in chosen:
+            chosen[profile.name] = ColumnRole(
+                profile.name,
+                "drop",
+                "a date but no milestone; dates are not features ('last ...' dates come after the outcome)",
+            )
+
+
+def _pick(profiles: list[ColumnProfile], pattern: re.Pattern[str]) -> ColumnProfile | None:
+    return next((p for p in profiles if pattern.search(words(p.name))), None)
+
+
+def _earliest(profiles: list[ColumnProfile]) -> ColumnProfile | None:
+    dated = [p for p in profiles if p.median_date is not None and not _AFTER_OUTCOME.search(words(p.name))]
+    return min(dated, key=lambda p: p.median_date) if dated else None  # type: ignore[arg-type, return-value]
+
+
+def _attribute(profile: ColumnProfile) -> ColumnRole:
+    name = profile.name
+    if profile.present == 0:
+        return ColumnRole(name, "drop", "empty in every row")
+    if profile.distinct == 1:
+        return ColumnRole(name, "drop", f"one value in every row ({profile.examples[0]!r})")
+    if profile.at_share > 0.5 or (_PERSONAL.search(words(name)) and not profile.is_number):
+        return ColumnRole(name, "drop", "personal data or free text, no signal a model should learn")
+    if _AFTER_OUTCOME.search(words(name)):
+        return ColumnRole(name, "drop", "named like something written at or after the outcome (leakage)")
+    after_contact = "after_contact" if _BY_SALES.search(words(name)) else None
+    why_sales = "; written by sales, so imported and audited but never a feature" if after_contact else ""
+    if profile.is_number:
+        if profile.is_unique and (_ID_NAME.search(words(name)) or profile.whole_numbers_in_sequence):
+            return ColumnRole(name, "drop", "a different whole number in every row: an identifier")
+        if _ACTIVITY.search(words(name)):
+            return ColumnRole(name, "activity", "numbers named like engagement" + why_sales, after_contact)
+        codes = ""
+        if profile.whole_numbers and profile.distinct <= MAX_CODES:
+            codes = f" ({profile.distinct} whole values: if they are codes, list it under categorical)"
+        return ColumnRole(name, "numeric", "numbers" + codes + why_sales, after_contact)
+    if profile.distinct > MAX_LEVELS and profile.unique_share > 0.5:
+        return ColumnRole(
+            name, "drop", f"{profile.distinct:,} values, mostly unique: an identifier or free text"
+        )
+    return ColumnRole(name, "categorical", f"{profile.distinct:,} levels" + why_sales, after_contact)
