@@ -19,6 +19,10 @@ def draft_mapping_command(
     events: Annotated[
         Path | None, typer.Option("--events", help="An activity export: one row per event (optional).")
     ] = None,
+    outcomes: Annotated[
+        Path | None,
+        typer.Option("--outcomes", help="The outcome as a file of its own: deals or won opportunities."),
+    ] = None,
     name: Annotated[
         str | None, typer.Option("--name", help="The dataset's name (default: the file's).")
     ] = None,
@@ -39,7 +43,14 @@ def draft_mapping_command(
         if out.exists() and not force:
             raise ValueError(f"{out} exists; choose another --out or pass --force to replace it")
         draft = draft_mapping(
-            leads, out, events_path=events, name=name, sheet=sheet, delimiter=delimiter, encoding=encoding
+            leads,
+            out,
+            events_path=events,
+            outcomes_path=outcomes,
+            name=name,
+            sheet=sheet,
+            delimiter=delimiter,
+            encoding=encoding,
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(f".{out.name}.tmp")

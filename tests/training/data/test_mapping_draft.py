@@ -178,3 +178,46 @@ def test_names_are_read_as_words() -> None:
     assert words("LeadRating") == "lead rating" == words("lead_rating") == words(" Lead  Rating ")
     assert words("OperatingSystems") == "operating systems"  # no "rating" in it
     assert words("ProductRelated_Duration") == "product related duration"
+
+
+def test_an_outcome_file_of_won_deals_or_of_stages(tmp_path: Path) -> None:
+    leads = tmp_path / "mqls.csv"
+    leads.write_text(
+        "mql_id,first_contact,origin\n"
+        + "\n".join(f"m{i},2024-01-{i % 28 + 1:02d},{['search', 'social'][i % 2]}" for i in range(40))
+        + "\n"
+    )
+    deals = tmp_path / "deals.csv"
+    deals.write_text(
+        "deal,mql_id,won_date,segment\n"
+        + "\n".join(f"d{i},m{i * 4},2024-03-{i % 28 + 1:02d},{['pets', 'home'][i % 2]}" for i in range(10))
+        + "\nd99,m99,2024-03-05,home\n"
+    )
+    draft = draft_mapping(leads, tmp_path / "crm.toml", outcomes_path=deals)
+    assert draft.outcome_file is not None
+    assert (draft.outcome_file.lead_id, draft.outcome_file.closed_at) == ("mql_id", "won_date")
+    assert draft.outcome_file.status_column is None and draft.outcome_file.unknown == 1
+    text = draft.text
+    assert 'status = "won"   # every row is a won deal' in text and 'absent = "open"' in text
+    assert "segment" not in text  # only the named columns of a deals file are read
+    assert "# 1 of 11 rows name no lead of the leads file" in text
+    (tmp_path / "crm.toml").write_text(text)
+    summary = import_export(tmp_path / "crm.toml", tmp_path / "d", mode="lenient", max_reject_share=0.1)
+    assert summary.leads == 40 and summary.outcome_counts == {"won": 10, "lost": 0, "open": 30}
+
+    deals.write_text(
+        "Opportunity,Lead,Stage,Close Date\n"
+        + "\n".join(
+            f"o{i},m{i},{['Closed Won', 'Closed Lost'][i % 2]},2024-03-{i % 28 + 1:02d}" for i in range(20)
+        )
+        + "\n"
+    )
+    staged = draft_mapping(leads, tmp_path / "crm.toml", outcomes_path=deals)
+    assert staged.outcome_file is not None and staged.outcome_file.status_column == "Stage"
+    assert '"Closed Won" = "won"' in staged.text and '"Closed Lost" = "lost"' in staged.text
+    (tmp_path / "crm.toml").write_text(staged.text)
+    assert import_export(tmp_path / "crm.toml", tmp_path / "e").outcome_counts == {
+        "won": 10,
+        "lost": 10,
+        "open": 20,
+    }

@@ -19,6 +19,7 @@ import pandas as pd
 
 from training.data.draft.column_profile import MOSTLY, ColumnProfile, profile_columns
 from training.data.draft.events import EventsDraft, decide_events
+from training.data.draft.outcomes import OutcomeFileDraft, decide_outcome_file
 from training.data.draft.render import render_mapping
 from training.data.draft.roles import ColumnRole, LeadsDraft, decide_leads
 from training.data.io import read_table
@@ -39,6 +40,7 @@ class MappingDraft:
     roles: list[ColumnRole]
     todos: list[str]
     events: EventsDraft | None
+    outcome_file: OutcomeFileDraft | None = None
 
 
 def draft_mapping(
@@ -46,6 +48,7 @@ def draft_mapping(
     config_path: Path,
     *,
     events_path: Path | None = None,
+    outcomes_path: Path | None = None,
     name: str | None = None,
     sheet: str | None = None,
     delimiter: str | None = None,
@@ -65,7 +68,7 @@ def draft_mapping(
             skip_footer=skip_footer,
         )
     profiles = profile_columns(_sample(leads_raw))
-    leads = decide_leads(profiles)
+    leads = decide_leads(profiles, outcome_in_file=outcomes_path is None)
     number_format = _section_numbers(profiles, leads)
     events = None
     if events_path is not None:
@@ -73,6 +76,15 @@ def draft_mapping(
         lead_id = leads.column("lead_id")
         events = decide_events(
             events_raw, profile_columns(_sample(events_raw)), None if lead_id is None else leads_raw[lead_id]
+        )
+    outcome_file = None
+    if outcomes_path is not None:
+        outcomes_raw = read_table(outcomes_path, encoding=encoding or "utf-8", table="outcomes")
+        lead_id = leads.column("lead_id")
+        outcome_file = decide_outcome_file(
+            outcomes_raw,
+            profile_columns(_sample(outcomes_raw)),
+            None if lead_id is None else leads_raw[lead_id],
         )
     base = config_path.resolve().parent
     text = render_mapping(
@@ -87,10 +99,16 @@ def draft_mapping(
         number_format=number_format,
         events_file=None if events_path is None else _relative(events_path, base),
         events=events,
-        source=leads_path.name + ("" if events_path is None else f" and {events_path.name}"),
+        outcome_file_path=None if outcomes_path is None else _relative(outcomes_path, base),
+        outcome_file=outcome_file,
+        source=", ".join(path.name for path in (leads_path, outcomes_path, events_path) if path is not None),
     )
-    todos = [*leads.todos, *(events.todos if events is not None else [])]
-    return MappingDraft(text=text, roles=leads.roles, todos=todos, events=events)
+    todos = [
+        *leads.todos,
+        *(outcome_file.todos if outcome_file is not None else []),
+        *(events.todos if events is not None else []),
+    ]
+    return MappingDraft(text=text, roles=leads.roles, todos=todos, events=events, outcome_file=outcome_file)
 
 
 def _sample(frame: pd.DataFrame) -> pd.DataFrame:

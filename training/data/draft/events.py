@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from training.data.draft.column_profile import ColumnProfile
-from training.data.mapping_columns import id_text
+from training.data.draft.links import link_column
 
 #: An event type column has at most this many distinct values.
 MAX_EVENT_TYPES = 500
@@ -42,16 +42,9 @@ def decide_events(
     if lead_ids is None:
         todos.append("the leads file has no id column, so events cannot name their lead: export an id")
     else:
-        known = set(id_text(lead_ids).dropna())
-        overlap = {
-            p.name: float(id_text(frame[p.name]).isin(known).mean()) for p in profiles if not p.is_date
-        }
-        best = max(overlap, key=lambda name: overlap[name], default=None)
-        if best is None or overlap[best] == 0:
+        link, unknown = link_column(frame, profiles, lead_ids)
+        if link is None:
             todos.append("no column of the events file holds the leads' ids: set [events] lead_id")
-        else:
-            link = best
-            unknown = int((~id_text(frame[best]).isin(known) & frame[best].notna()).sum())
     dates = [p for p in profiles if p.is_date]
     when = next((p for p in dates if _TIME_NAME.search(p.name)), dates[0] if dates else None)
     if when is None:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 
 from training.data.draft.events import EventsDraft
+from training.data.draft.outcomes import OutcomeFileDraft
 from training.data.draft.roles import ColumnRole, LeadsDraft
 from training.data.number_format import NumberFormat
 
@@ -31,9 +32,15 @@ def render_mapping(
     number_format: NumberFormat | None,
     events_file: str | None,
     events: EventsDraft | None,
+    outcome_file_path: str | None,
+    outcome_file: OutcomeFileDraft | None,
     source: str,
 ) -> str:
-    todos = [*leads.todos, *(events.todos if events is not None else [])]
+    todos = [
+        *leads.todos,
+        *(outcome_file.todos if outcome_file is not None else []),
+        *(events.todos if events is not None else []),
+    ]
     lines = [
         f"# Drafted by `leadripe draft-mapping` from {source}. Review every line before importing:",
         "# each column's role is the draft's reading of its values and name, with the reason beside it.",
@@ -72,7 +79,10 @@ def render_mapping(
             f"missing = [{', '.join(quoted(m) for m in markers)}]   # written for 'no value' in the file"
         )
     lines += _number_keys(number_format)
-    lines += _outcome(leads)
+    if outcome_file is not None and outcome_file_path is not None:
+        lines += _outcome_file(outcome_file_path, outcome_file)
+    else:
+        lines += _outcome(leads)
     if events is not None and events_file is not None:
         lines += _events(events_file, events)
     return "\n".join(lines) + "\n"
@@ -126,6 +136,30 @@ def _outcome(leads: LeadsDraft) -> list[str]:
     if leads.status_values:
         lines += ["", "[outcome.status_values]   # every stage before the close is open: check each line"]
         lines += [f"{quoted(value)} = {quoted(outcome)}" for value, outcome in leads.status_values.items()]
+    return lines
+
+
+def _outcome_file(file: str, outcome: OutcomeFileDraft) -> list[str]:
+    lines = [
+        "",
+        "[outcome]   # only the columns named here are read: the file's others exist for closed deals only",
+        f"file = {quoted(file)}",
+        f"lead_id = {quoted(outcome.lead_id)}" if outcome.lead_id else 'lead_id = "TO DO"',
+    ]
+    if outcome.status_column is None:
+        lines.append('status = "won"   # every row is a won deal (no stage column): check')
+    else:
+        lines.append(f"status_column = {quoted(outcome.status_column)}")
+    if outcome.closed_at:
+        lines.append(f"closed_at = {quoted(outcome.closed_at)}")
+    if outcome.date_format:
+        lines.append(f"date_format = {quoted(outcome.date_format)}   # the values show the day/month order")
+    lines.append('absent = "open"   # leads not in the file had not been won when it was exported')
+    if outcome.unknown:
+        lines.append(f"# {outcome.unknown:,} of {outcome.rows:,} rows name no lead of the leads file")
+    if outcome.status_values:
+        lines += ["", "[outcome.status_values]   # every stage before the close is open: check each line"]
+        lines += [f"{quoted(value)} = {quoted(result)}" for value, result in outcome.status_values.items()]
     return lines
 
 

@@ -121,14 +121,15 @@ def outcome_value(value: str) -> str:
     return "open"
 
 
-def decide_leads(profiles: list[ColumnProfile]) -> LeadsDraft:
-    """The role of every column of the leads file."""
+def decide_leads(profiles: list[ColumnProfile], outcome_in_file: bool = True) -> LeadsDraft:
+    """The role of every column of the leads file; ``outcome_in_file`` False: the outcome comes from a
+    file of its own, so no column of this one is the status or an outcome date."""
     chosen: dict[str, ColumnRole] = {}
     draft = LeadsDraft(roles=[])
     lead_id = _lead_id(profiles)
     if lead_id is not None:
         chosen[lead_id.name] = ColumnRole(lead_id.name, "lead_id", "a value in every row, no two alike")
-    status = _status(profiles, set(chosen), draft.todos)
+    status = _status(profiles, set(chosen), draft.todos) if outcome_in_file else None
     if status is not None:
         values = {value: outcome_value(value) for value, _ in status.top}
         # "Won" / "WON" need no line: the import reads won / lost / open in any case.
@@ -143,7 +144,7 @@ def decide_leads(profiles: list[ColumnProfile]) -> LeadsDraft:
             draft.todos.append(
                 f"no value of {status.name!r} reads as won: map the won stage(s) in status_values"
             )
-    elif not any("which column is the outcome" in todo for todo in draft.todos):
+    elif outcome_in_file and not any("which column is the outcome" in todo for todo in draft.todos):
         draft.todos.append("no column looks like the outcome: set [outcome] status_column and status_values")
     _dates(profiles, chosen, draft, has_status=status is not None)
     for profile in profiles:

@@ -1,0 +1,67 @@
+"""The ``[outcome]`` section of a drafted mapping when the outcome is a second file (deals, won
+opportunities) joined to the leads by id: which column links, whether it says won / lost itself or is a
+list of won deals, and when each was closed. Only the named columns of that file are ever read: its
+other columns exist for closed deals only and would leak the outcome."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from training.data.draft.column_profile import ColumnProfile
+from training.data.draft.links import link_column
+from training.data.draft.roles import MAX_STAGES, outcome_value, words
+
+_STATUS_NAME = re.compile(r"status|stage|outcome|result|\bwon\b|\blost\b|closed", re.I)
+_CLOSED_NAME = re.compile(r"clos|\bwon\b|\blost\b|convert|date", re.I)
+
+
+@dataclass
+class OutcomeFileDraft:
+    """The outcome file's keys, as far as its values tell."""
+
+    lead_id: str | None
+    #: the column with the stages (None: every row is a won deal)
+    status_column: str | None
+    status_values: dict[str, str]
+    closed_at: str | None
+    date_format: str | None
+    rows: int
+    #: rows whose lead id is no lead of the leads file
+    unknown: int
+    todos: list[str] = field(default_factory=list)
+
+
+def decide_outcome_file(
+    frame: pd.DataFrame, profiles: list[ColumnProfile], lead_ids: pd.Series | None
+) -> OutcomeFileDraft:
+    todos: list[str] = []
+    link, unknown = (None, 0) if lead_ids is None else link_column(frame, profiles, lead_ids)
+    if link is None:
+        todos.append("no column of the outcome file holds the leads' ids: set [outcome] lead_id")
+    stages = [
+        p
+        for p in profiles
+        if p.name != link
+        and 2 <= p.distinct <= MAX_STAGES
+        and not p.is_date
+        and _STATUS_NAME.search(words(p.name))
+    ]
+    status = stages[0] if stages else None
+    values = {} if status is None else {value: outcome_value(value) for value, _ in status.top}
+    dates = [p for p in profiles if p.is_date]
+    closed = next((p for p in dates if _CLOSED_NAME.search(words(p.name))), dates[0] if dates else None)
+    if closed is not None and closed.date_ambiguous:
+        todos.append(f"every date of {closed.name!r} fits both day/month orders: set [outcome] date_format")
+    return OutcomeFileDraft(
+        lead_id=link,
+        status_column=None if status is None else status.name,
+        status_values={value: outcome for value, outcome in values.items() if value.lower() != outcome},
+        closed_at=None if closed is None else closed.name,
+        date_format=None if closed is None else closed.date_order,
+        rows=len(frame),
+        unknown=unknown,
+        todos=todos,
+    )
