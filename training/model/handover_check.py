@@ -1,5 +1,5 @@
-"""Say so when the hand-over threshold hands over nobody (or (almost) everybody), and suggest a policy
-that works.
+"""Say so when the hand-over threshold hands over (almost) nobody or (almost) everybody, and suggest a
+policy that works.
 
 An expected-value threshold of 0.17 is sensible for a CRM whose good leads win 30% of the time; on an
 export whose best leads win 8%, it never says "ripe", and a model that never says ripe is useless
@@ -19,6 +19,10 @@ import pandas as pd
 
 #: A threshold that hands over at least this share of the test snapshots hands over almost everybody.
 ALMOST_EVERYBODY = 0.95
+#: One that hands over less than this share, while at least ``FEWER_THAN_WON`` times as many training
+#: snapshots were won, hands over almost nobody: "ripe" would hardly ever be said.
+ALMOST_NOBODY = 0.01
+FEWER_THAN_WON = 5
 
 
 def handover_warning(
@@ -28,17 +32,22 @@ def handover_warning(
     train_win_rate: float,
 ) -> str | None:
     """A warning naming the threshold, the share handed over and the policies to use instead, or None
-    when the threshold hands over some test snapshots and fewer than ``ALMOST_EVERYBODY`` of them.
+    when the threshold hands over fewer than ``ALMOST_EVERYBODY`` of the test snapshots and more than
+    almost nobody (``ALMOST_NOBODY``, when far more are won).
     ``test_time`` (cutoffs) is None for row-order data, where only the acceptance-rate policy applies
     (capacity needs weeks)."""
     readiness = np.asarray(test_readiness, dtype=np.float64)
     if readiness.size == 0:
         return None
     handed = int((readiness >= threshold).sum())
-    if 0 < handed < ALMOST_EVERYBODY * readiness.size:
+    share = handed / readiness.size
+    almost_nobody = 0 < share < ALMOST_NOBODY and train_win_rate >= FEWER_THAN_WON * share
+    if 0 < handed < ALMOST_EVERYBODY * readiness.size and not almost_nobody:
         return None
     if handed == 0:
         what, seen = "nobody", f"highest readiness {readiness.max():.3f}"
+    elif almost_nobody:
+        what, seen = f"almost nobody ({share:.2%})", "the ripe verdict would hardly ever be given"
     elif handed == readiness.size:
         what, seen = "everybody", f"lowest readiness {readiness.min():.3f}"
     else:
@@ -57,8 +66,16 @@ def handover_warning(
     return (
         f"The hand-over threshold {threshold:.3f} hands over {what} in the test period "
         f"({handed:,} of {readiness.size:,} snapshots; {seen}), so the model would "
-        f"{'never' if handed == 0 else 'always' if handed == readiness.size else 'almost always'} say ripe. "
+        f"{_how_often(handed, readiness.size, almost_nobody)} say ripe. "
         f"The training win rate is {train_win_rate:.1%}. A policy that would work: "
         + " or ".join(suggestions)
         + " in the training config."
     )
+
+
+def _how_often(handed: int, total: int, almost_nobody: bool) -> str:
+    if handed == 0:
+        return "never"
+    if almost_nobody:
+        return "almost never"
+    return "always" if handed == total else "almost always"

@@ -42,3 +42,13 @@ def test_almost_everybody_on_an_export_where_most_leads_win() -> None:
     assert "almost always say ripe" in warning and "target_acceptance_rate = 0.80" in warning
     # Under 95% handed over, the verdict still separates leads: no warning.
     assert handover_warning(1 / 6, np.r_[np.full(60, 0.1), np.full(940, 0.6)], None, 0.6) is None
+
+
+def test_almost_nobody_when_far_more_leads_win() -> None:
+    # 3 of 1,000 test snapshots handed over while 9% of the training snapshots were won.
+    readiness = np.r_[np.full(3, 0.3), np.full(997, 0.05)]
+    warning = handover_warning(1 / 6, readiness, weekly_cutoffs(1000), train_win_rate=0.09)
+    assert warning is not None and "hands over almost nobody (0.30%)" in warning
+    assert "almost never say ripe" in warning and "target_acceptance_rate = 0.18" in warning
+    # As few handed over on an export where as few win is a sharp policy, not a broken one.
+    assert handover_warning(1 / 6, readiness, weekly_cutoffs(1000), train_win_rate=0.01) is None
