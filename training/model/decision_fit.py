@@ -241,9 +241,10 @@ def learn_gone_cold(
         ripen_rate_beyond=rate_beyond,
         ripen_rate_below_threshold=overall,
         rule=(
-            f"A lead that is not ripe is gone cold when {' or '.join(parts)}: historically such leads "
-            f"rarely ripened within the horizon (under {max_rate:.0%}, against {overall:.1%} of all "
-            f"below-threshold snapshots). Once gone cold it stays so until its score reaches "
+            f"A lead that is not ripe is gone cold when {' or '.join(parts)}: historically "
+            f"{_ripened(rate_level, rate_beyond, level, cutoff)} ripened within the horizon (every band "
+            f"under {max_rate:.0%}), against {overall:.1%} of all below-threshold snapshots. Once gone "
+            "cold it stays so until its score reaches "
             f"{exit_factor:g} times that level (the state is carried over the {earlier_looks} looks "
             f"{snapshot_every_days:g} days apart before now, from the request's own events)."
             if level is not None
@@ -252,6 +253,19 @@ def learn_gone_cold(
             "below-threshold snapshots."
         ),
     )
+
+
+def _ripened(
+    rate_level: float | None, rate_beyond: float | None, level: float | None, cutoff: float | None
+) -> str:
+    """How often the leads the rule calls gone cold ripened, e.g. "2.9% of those under the level and 1.1%
+    of those quiet that long": the rates themselves, not only the cap they are under."""
+    parts = []
+    if level is not None and rate_level is not None:
+        parts.append(f"{rate_level:.1%} of those under the level")
+    if cutoff is not None and rate_beyond is not None:
+        parts.append(f"{rate_beyond:.1%} of those quiet that long")
+    return " and ".join(parts) or "few of them"
 
 
 def _readiness_level(r: np.ndarray, ripe: np.ndarray, max_rate: float, min_support: int) -> float | None:
