@@ -221,3 +221,34 @@ def test_an_outcome_file_of_won_deals_or_of_stages(tmp_path: Path) -> None:
         "lost": 10,
         "open": 20,
     }
+
+
+LEAD_STATUS = ["New", "Unqualified", "Connected"]
+
+
+def test_hubspot_milestones_and_a_second_status_column(tmp_path: Path) -> None:
+    stages = ["lead", "marketingqualifiedlead", "customer", "lead", "opportunity"]
+    rows = [
+        f"{200 + i},2024-01-{i % 28 + 1:02d} 09:00,{stages[i % 5]},{LEAD_STATUS[i % 3]},"
+        + ("2024-02-01" if stages[i % 5] in ("marketingqualifiedlead", "customer", "opportunity") else "")
+        + ","
+        + ("2024-03-01" if stages[i % 5] in ("customer", "opportunity") else "")
+        + ","
+        + ("2024-04-01" if stages[i % 5] == "customer" else "")
+        for i in range(40)
+    ]
+    export = tmp_path / "contacts.csv"
+    export.write_text(
+        "Record ID,Create Date,Lifecycle Stage,Lead Status,Became a Marketing Qualified Lead Date,"
+        "Became an Opportunity Date,Became a Customer Date\n" + "\n".join(rows) + "\n"
+    )
+    draft = draft_mapping(export, tmp_path / "crm.toml")
+    roles = {role.column: role for role in draft.roles}
+    assert roles["Lifecycle Stage"].role == "status"
+    assert roles["Lead Status"].known_at == "after_contact"  # set by sales as they work the lead
+    assert roles["Became a Marketing Qualified Lead Date"].role == "handed_over_at"
+    assert roles["Became an Opportunity Date"].role == "opportunity_at"
+    assert roles["Became a Customer Date"].role == "closed_at"
+    (tmp_path / "crm.toml").write_text(draft.text)
+    summary = import_export(tmp_path / "crm.toml", tmp_path / "d", mode="strict")
+    assert summary.outcome_counts == {"won": 8, "lost": 0, "open": 32}

@@ -43,10 +43,12 @@ _ID_NAME = re.compile(r"\b(id|key|uuid|guid|number|no|nr)\b", re.I)
 _CREATED = re.compile(
     r"creat|added|sign.?up|regist|first.?seen|entered|inquir|submitted|received|since", re.I
 )
-_CLOSED = re.compile(r"clos|\bwon\b|\blost\b|convert|conversion|decision|end.?date|deal.?date", re.I)
-_HANDED = re.compile(r"\bmql\b|hand.?(ed|over)|routed|assigned.?(at|date|on)", re.I)
-_ACCEPTED = re.compile(r"\bsal\b|accepted", re.I)
-_OPPORTUNITY = re.compile(r"opportunit|\bopp\b|\bsql\b", re.I)
+_CLOSED = re.compile(
+    r"clos|\bwon\b|\blost\b|convert|conversion|decision|end.?date|deal.?date|became a customer", re.I
+)
+_HANDED = re.compile(r"\bmql\b|marketing qualified|hand.?(ed|over)|routed|assigned.?(at|date|on)", re.I)
+_ACCEPTED = re.compile(r"\bsal\b|\bsql\b|sales (accepted|qualified)|accepted", re.I)
+_OPPORTUNITY = re.compile(r"opportunit|\bopp\b", re.I)
 _STATUS_NAME = re.compile(
     r"status|stage|outcome|result|convert|\bwon\b|lifecycle|^y$|target|label|closed", re.I
 )
@@ -253,7 +255,10 @@ def _attribute(profile: ColumnProfile) -> ColumnRole:
         return ColumnRole(name, "drop", "personal data or free text, no signal a model should learn")
     if _AFTER_OUTCOME.search(words(name)):
         return ColumnRole(name, "drop", "named like something written at or after the outcome (leakage)")
-    after_contact = "after_contact" if _BY_SALES.search(words(name)) else None
+    # What sales set as they work a lead, and a second status or stage beside the outcome ("Lead
+    # Status": attempted to contact, unqualified), changes with the lead's fate: audited, never a feature.
+    by_sales = _BY_SALES.search(words(name)) or _STATUS_NAME.search(words(name))
+    after_contact = "after_contact" if by_sales else None
     why_sales = "; written by sales, so imported and audited but never a feature" if after_contact else ""
     if profile.is_number:
         if profile.is_unique and (_ID_NAME.search(words(name)) or profile.whole_numbers_in_sequence):
