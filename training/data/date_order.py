@@ -66,17 +66,21 @@ _TIME_STYLES = {
 
 
 def _layout(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, list[str], list[str]] | None:
-    """A ``d/m/y``-style column's non-empty values, first and second parts, and its day-first and
+    """A column's ``d/m/y``-style values, their first and second parts, and the day-first and
     month-first formats (one per way of writing the time that the values show, the most common first);
-    ``None`` when some value is not ``d/m/y``-like (ISO or other). A time written in none of these ways
-    (``13h45``) gets no format, so its value is reported with its row rather than read some other way."""
+    ``None`` when no value is ``d/m/y``-like (ISO or other). A time written in none of these ways
+    (``13h45``) gets no format, so its value is reported with its row rather than read some other way.
+
+    Other values beside them (an ``N/A``, a stray ISO date) do not hide the column's order: they once
+    sent the whole column to a parser that reads ``01/05/2023`` month first. Read in the order the
+    ``d/m/y`` values show, they do not fit it, and are reported with their rows."""
     text = values.dropna().astype(str)
     text = text[text.str.strip() != ""]
-    if text.empty:
-        return None
     parts = text.str.extract(_NUMERIC_DATE)
-    if parts[0].isna().any():
+    dated = parts[0].notna()
+    if not dated.any():
         return None
+    text, parts = text[dated], parts[dated]
     separator = re.search(r"[/.\-]", str(text.iloc[0]))
     sep = separator.group(0) if separator else "/"
     year = "%Y" if parts[2].str.len().max() == 4 else "%y"
@@ -150,7 +154,7 @@ def timestamp_problem(value: object) -> str:
     text = str(value)
     if text.endswith(" date)") and _UNFIT_MARK in text:
         written, date_format = text[: -len(" date)")].rsplit(_UNFIT_MARK, 1)
-        return f"cannot parse {show(written)} as a {date_format} date"
+        return f"cannot parse {show(written)} as a {date_format} date{missing_marker_hint(written)}"
     return f"cannot parse {show(value)} as a timestamp{missing_marker_hint(value)}"
 
 
