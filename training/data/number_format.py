@@ -38,6 +38,12 @@ _DECIMAL_COMMA = re.compile(r"[+-]?(\d+|\d{1,3}(\.\d{3})+),\d+")
 _GROUPED_BY_COMMA = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 # A number with a short non-numeric prefix or suffix: "$1,234.50", "45 %", "1.234,5 EUR", "-€12".
 _AFFIX = r"[^\d\s.,'+\-()]{1,3}"
+#: Suffixes that scale a number ("1.2M", "500K", "3 Mio"): no unit to strip, since 1.2M is 1,200,000.
+MULTIPLIERS = frozenset(
+    {"k", "m", "mm", "mn", "b", "bn", "t", "tn", "mio", "mrd", "tsd", "tsd.", "lakh", "cr"}
+)
+#: A second unit on at least this share of a column's values makes it a column of mixed units.
+_MIXED = 0.05
 _WITH_UNIT = re.compile(
     rf"(?P<sign>[+-]?)\s*(?P<prefix>{_AFFIX})?\s*"
     rf"(?P<number>[+-]?\d[\d.,'\u00a0\u202f ]*)\s*(?P<suffix>{_AFFIX})?"
@@ -109,6 +115,11 @@ class NumberFormatKeys(BaseModel):
                 raise KeyProblem(
                     "units", f"{unit!r} is not a unit: it may not hold digits, signs, separators or spaces"
                 )
+            if unit.lower() in MULTIPLIERS:
+                raise KeyProblem(
+                    "units",
+                    f"{unit!r} scales a number (1.2{unit} is not 1.2): convert such values in the export",
+                )
         return self
 
 
@@ -153,9 +164,21 @@ def _refuse_other_convention(text: pd.Series, where: str, declared_units: tuple[
     unreadable = text[pd.to_numeric(text, errors="coerce").isna()]
     if unreadable.empty:
         return
+    scaled = unreadable.str.fullmatch(_SCALED).fillna(False).astype(bool)
+    if int(scaled.sum()) >= _MOSTLY * len(text):
+        raise NumberFormatError(
+            f"{where}: {_counted(unreadable[scaled], len(text))} are scaled by a suffix (K, M, Mio, ...): no "
+            "mapping key reads them (1.2M is 1,200,000); export the column as plain numbers"
+        )
     with_units = _unit_advice(unreadable, declared_units)
     if with_units is not None:
         carries, units, numbers = with_units
+        if int(carries.sum()) >= _MOSTLY * len(text) and len(units) > max(1, len(declared_units)):
+            raise NumberFormatError(
+                f"{where}: {_counted(unreadable[carries], len(text))} carry different units "
+                f"({', '.join(units)}): amounts in different currencies or units are no one number; "
+                "convert them to one unit in the export"
+            )
         if int(carries.sum()) >= _MOSTLY * len(text):
             listed = ", ".join(f'"{unit}"' for unit in units)
             convention = _convention_advice(numbers)
@@ -179,12 +202,20 @@ def _unit_advice(
     declare (the declared ones first, then the commonest found) and those values' numbers without it."""
     parts = unreadable.str.extract(f"^(?:{_WITH_UNIT.pattern})$")
     unit = parts["prefix"].where(parts["suffix"].isna(), parts["suffix"].where(parts["prefix"].isna()))
+    unit = unit.where(~unit.str.lower().isin(MULTIPLIERS))  # "1.2M" carries no unit but a scale
     carries = unit.notna()
     if not carries.any():
         return None
-    found = [str(u) for u in unit[carries].value_counts().index if u not in declared_units]
+    counts = unit[carries].value_counts()
+    # Units on a handful of values are typos for validation to report, not a second unit of the column.
+    found = [str(u) for u, n in counts.items() if u not in declared_units and n >= _MIXED * len(unreadable)]
     numbers = (parts["sign"].fillna("") + parts["number"].fillna("").str.strip())[carries]
     return carries, [*declared_units, *found[:_EXAMPLES]], numbers
+
+
+_SCALED = re.compile(
+    rf"[+-]?\s*\d[\d.,]*\s*(?i:{'|'.join(re.escape(m) for m in sorted(MULTIPLIERS, key=len, reverse=True))})"
+)
 
 
 def units_shown(values: pd.Series) -> tuple[str, ...]:

@@ -252,3 +252,18 @@ def test_hubspot_milestones_and_a_second_status_column(tmp_path: Path) -> None:
     (tmp_path / "crm.toml").write_text(draft.text)
     summary = import_export(tmp_path / "crm.toml", tmp_path / "d", mode="strict")
     assert summary.outcome_counts == {"won": 8, "lost": 0, "open": 32}
+
+
+def test_numbers_no_mapping_reads_are_dropped_with_a_to_do(tmp_path: Path) -> None:
+    rows = [
+        f"L{i},2024-01-{i % 28 + 1:02d},{i}.5M,{['$', '€'][i % 2]}{i},{['yes', 'no'][i % 3 == 0]}"
+        for i in range(30)
+    ]
+    export = tmp_path / "leads.csv"
+    export.write_text("Id,Created,Revenue,Budget,Won\n" + "\n".join(rows) + "\n")
+    draft = draft_mapping(export, tmp_path / "crm.toml")
+    roles = {role.column: role for role in draft.roles}
+    assert roles["Revenue"].role == roles["Budget"].role == "drop"
+    assert "scaled by a suffix" in roles["Revenue"].why and "different units" in roles["Budget"].why
+    assert any(todo.startswith("'Revenue' is dropped:") for todo in draft.todos)
+    assert "units = " not in draft.text  # never declared: "$" and "€" are no one scale

@@ -276,3 +276,24 @@ def test_units_alone_and_a_value_without_digits() -> None:
     # A value without a digit is no number in any convention: it stays as written (a missing marker?).
     declared = to_plain_numbers(pd.Series(["1,5", "N/A"]), NumberFormat(","), "here")
     assert declared.tolist() == ["1.5", "N/A"]
+
+
+@pytest.mark.parametrize(
+    ("revenue", "message"),
+    [
+        (["1.2M", "500K", "3M", "750k"], r"scaled by a suffix \(K, M, Mio, ...\): no mapping key reads them"),
+        (["$5", "€7", "$9", "€1"], r"carry different units \(\$, €\): amounts in different currencies"),
+    ],
+)
+def test_scaled_numbers_and_mixed_units_are_refused_not_stripped(
+    tmp_path: Path, revenue: list[str], message: str
+) -> None:
+    """A "units" reading of 1.2M would import 1.2; dollars beside euros would be summed as one scale."""
+    with pytest.raises(MappingConfigError, match=message):
+        import_export(_revenue_export(tmp_path, "", revenue), tmp_path / "d", mode="lenient")
+
+
+@pytest.mark.parametrize("unit", ['"K"', '"Mio"'])
+def test_a_multiplier_is_no_unit(tmp_path: Path, unit: str) -> None:
+    with pytest.raises(MappingConfigError, match=r"'leads\.units'.*scales a number"):
+        load_mapping(_config(tmp_path, f"units = [{unit}]"))

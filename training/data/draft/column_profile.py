@@ -35,6 +35,8 @@ class ColumnProfile:
     number_format: NumberFormat | None
     #: both a decimal comma and commas between thousands read every number ("1,200"): the user decides
     number_ambiguous: bool
+    #: numbers no mapping key reads as one column: scaled by suffixes (1.2M), or in different units
+    unreadable_numbers: str | None
     date_share: float
     #: "day_first" / "month_first" when the values show it, None for ISO and other self-evident dates
     date_order: str | None
@@ -83,6 +85,7 @@ def profile_column(name: str, values: pd.Series) -> ColumnProfile:
     present = text[~is_marker].dropna()
     counts = present.value_counts()
     number_share, number_format, ambiguous = _numbers(present)
+    unreadable = _unreadable_numbers(present) if number_share < MOSTLY else None
     date_share, order, date_ambiguous, median = (0.0, None, False, None)
     if number_share < MOSTLY and len(present):
         date_share, order, date_ambiguous, median = _dates(present)
@@ -95,6 +98,7 @@ def profile_column(name: str, values: pd.Series) -> ColumnProfile:
         number_share=number_share,
         number_format=number_format,
         number_ambiguous=ambiguous,
+        unreadable_numbers=unreadable,
         date_share=date_share,
         date_order=order,
         date_ambiguous=date_ambiguous,
@@ -116,6 +120,8 @@ def _numbers(present: pd.Series) -> tuple[float, NumberFormat | None, bool]:
     if plain >= MOSTLY:
         return plain, None, False
     units = units_shown(present)
+    if len(units) > 1:
+        return plain, None, False  # different units in one column: no convention reads them as one
     if units and _share_read(present, NumberFormat(units=units)) >= MOSTLY:
         return _share_read(present, NumberFormat(units=units)), NumberFormat(units=units), False
     candidates = [
@@ -142,6 +148,17 @@ def _in_sequence(present: pd.Series) -> bool:
         return False
     numbers = pd.to_numeric(present, errors="coerce").dropna()
     return float(numbers.max() - numbers.min()) <= 10 * len(numbers)
+
+
+def _unreadable_numbers(present: pd.Series) -> str | None:
+    """Why a column of numbers is none the mapping can read: what the import would say."""
+    try:
+        to_plain_numbers(present, NumberFormat(), "the column")
+    except NumberFormatError as error:
+        reason = str(error).removeprefix("the column: ")
+        if "scaled by a suffix" in reason or "carry different units" in reason:
+            return reason
+    return None
 
 
 def _share_read(present: pd.Series, number_format: NumberFormat) -> float:

@@ -152,6 +152,8 @@ def decide_leads(profiles: list[ColumnProfile], outcome_in_file: bool = True) ->
     for profile in profiles:
         if profile.name not in chosen:
             chosen[profile.name] = _attribute(profile)
+        if profile.unreadable_numbers is not None and chosen[profile.name].role == "drop":
+            draft.todos.append(f"{profile.name!r} is dropped: {profile.unreadable_numbers}")
     draft.roles = [chosen[profile.name] for profile in profiles]
     return draft
 
@@ -253,6 +255,8 @@ def _attribute(profile: ColumnProfile) -> ColumnRole:
         return ColumnRole(name, "drop", f"one value in every row ({profile.examples[0]!r})")
     if profile.at_share > 0.5 or (_PERSONAL.search(words(name)) and not profile.is_number):
         return ColumnRole(name, "drop", "personal data or free text, no signal a model should learn")
+    if profile.unreadable_numbers is not None:
+        return ColumnRole(name, "drop", f"numbers no mapping reads: {profile.unreadable_numbers}")
     if _AFTER_OUTCOME.search(words(name)):
         return ColumnRole(name, "drop", "named like something written at or after the outcome (leakage)")
     # What sales set as they work a lead, and a second status or stage beside the outcome ("Lead
