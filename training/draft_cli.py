@@ -23,6 +23,12 @@ def draft_mapping_command(
         Path | None,
         typer.Option("--outcomes", help="The outcome as a file of its own: deals or won opportunities."),
     ] = None,
+    events_sheet: Annotated[
+        str | None, typer.Option("--events-sheet", help="The events workbook's sheet.")
+    ] = None,
+    outcomes_sheet: Annotated[
+        str | None, typer.Option("--outcomes-sheet", help="The outcome workbook's sheet.")
+    ] = None,
     name: Annotated[
         str | None, typer.Option("--name", help="The dataset's name (default: the file's).")
     ] = None,
@@ -40,6 +46,8 @@ def draft_mapping_command(
     from training.data.draft import draft_mapping
 
     with user_errors():
+        if out.is_dir():
+            raise ValueError(f"{out} is a directory; --out names the config file to write (e.g. crm.toml)")
         if out.exists() and not force:
             raise ValueError(f"{out} exists; choose another --out or pass --force to replace it")
         draft = draft_mapping(
@@ -47,6 +55,8 @@ def draft_mapping_command(
             out,
             events_path=events,
             outcomes_path=outcomes,
+            events_sheet=events_sheet,
+            outcomes_sheet=outcomes_sheet,
             name=name,
             sheet=sheet,
             delimiter=delimiter,

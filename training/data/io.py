@@ -77,11 +77,8 @@ def read_table(
         raise DataFileError(f"{label}: skip_footer applies to CSV and Excel files, not '{suffix}'")
     if suffix in _PARQUET_SUFFIXES:
         frame = _read_parquet(path, label)
-    elif suffix in _CSV_SUFFIXES and skip_footer:
-        with without_footer(path, label, skip_footer) as trimmed:
-            frame = _read_csv(trimmed, label, delimiter, encoding)
     elif suffix in _CSV_SUFFIXES:
-        frame = _read_csv(path, label, delimiter, encoding)
+        frame = _read_csv(path, label, delimiter, encoding, skip_footer)
     elif suffix in EXCEL_SUFFIXES:
         frame = read_excel_table(path, label, sheet, skip_footer)
     elif suffix == ".xls":
@@ -201,7 +198,9 @@ def _read_parquet(path: Path, label: str) -> pd.DataFrame:
 # CSV
 
 
-def _read_csv(path: Path, label: str, delimiter: str | None, encoding: str) -> pd.DataFrame:
+def _read_csv(
+    path: Path, label: str, delimiter: str | None, encoding: str, skip_footer: int = 0
+) -> pd.DataFrame:
     try:
         codec = codecs.lookup(encoding).name
     except LookupError as error:
@@ -216,6 +215,9 @@ def _read_csv(path: Path, label: str, delimiter: str | None, encoding: str) -> p
     chosen = delimiter if delimiter is not None else _sniff_delimiter(header_line)
     header = next(csv.reader([header_line], delimiter=chosen))
     _check_header(label, header, chosen)
+    if skip_footer:
+        with without_footer(path, label, text_encoding, chosen, len(header), skip_footer) as trimmed:
+            return _read_csv(trimmed, label, chosen, encoding)
 
     try:
         arrow_table = pa_csv.read_csv(

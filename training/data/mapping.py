@@ -141,7 +141,7 @@ def import_export(
         raise DataValidationError(_translated_problems(error.problems, raw)) from None
     report = _translated_report(report, raw)
     cap = config.max_reject_share if max_reject_share is None else max_reject_share
-    check_reject_share(raw.rows_read, report, cap)
+    check_reject_share(raw.rows_validated, report, cap)
     if config.observed_until == OBSERVED_UNTIL_MAX:
         # Validation ran without an end of observation (only "not in the future"); now it is known.
         dataset.metadata.observed_until = _latest_timestamp(dataset)

@@ -69,10 +69,18 @@ class RawTables:
     #: The field-history export as the contract's profile history table (``None``: none mapped).
     profile_history: pd.DataFrame | None = None
 
+    #: Rows of a file left out on purpose before validation (events of unknown leads), per file
+    rows_skipped: dict[str, int] = field(default_factory=dict)
+
     @property
     def rows_read(self) -> dict[str, int]:
         """Data rows read per source file."""
         return {file: len(frame) for file, frame in self.raw_frames.items()}
+
+    @property
+    def rows_validated(self) -> dict[str, int]:
+        """Data rows per source file that validation judged: read, less those skipped on purpose."""
+        return {file: rows - self.rows_skipped.get(file, 0) for file, rows in self.rows_read.items()}
 
 
 def build_raw_tables(
@@ -130,12 +138,15 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
         original_columns.setdefault(outcome_file, {}).update(outcome_columns)
 
     events = None
+    rows_skipped: dict[str, int] = {}
     if config.events is not None:
         events_file = config.events.source.file
         events_raw = read_source(config, "events", config.events.source, root, encoding)
         events, event_columns = _events_table(config, config.events, events_raw, warnings)
         if config.events.unknown_leads == "skip":
-            events = _without_unknown_leads(events, leads[LEAD_ID], events_file, leads_file, warnings)
+            kept = _without_unknown_leads(events, leads[LEAD_ID], events_file, leads_file, warnings)
+            rows_skipped[events_file] = len(events) - len(kept)
+            events = kept
         files["events"] = events_file
         raw_frames[events_file] = events_raw
         original_columns.setdefault(events_file, {}).update(event_columns)
@@ -146,7 +157,9 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
         files[PROFILE_HISTORY] = history_file
         raw_frames[history_file] = history_raw
         original_columns.setdefault(history_file, {}).update(history_columns)
-    return RawTables(leads, outcomes, events, files, original_columns, raw_frames, warnings, joins, history)
+    return RawTables(
+        leads, outcomes, events, files, original_columns, raw_frames, warnings, joins, history, rows_skipped
+    )
 
 
 def _add_absent_leads(outcomes: pd.DataFrame, lead_ids: pd.Series, absent: str) -> pd.DataFrame:
@@ -279,8 +292,10 @@ def _outcome_table(
     original: dict[str, str] = {}
     if outcome.status_column is not None:
         status = as_text(cleaned[outcome.status_column])
+        if "" in outcome.status_values:  # a blank stage: a lead nobody has moved yet
+            status = status.fillna(outcome.status_values[""])
         if outcome.status_values:
-            never_seen = sorted(set(outcome.status_values) - set(status.unique()))
+            never_seen = sorted(set(outcome.status_values) - set(status.unique()) - {""})
             if never_seen:
                 warnings.append(
                     f"outcome.status_values: {never_seen} never occur in column "

@@ -277,7 +277,10 @@ def other_convention_hint(value: object) -> str:
     """A hint for a value that plain parsing refused, when it is a number in another convention or with a
     unit."""
     text = str(value).strip()
-    if _DECIMAL_COMMA.fullmatch(text) or _GROUPED_BY_COMMA.fullmatch(text):
+    parts = _WITH_UNIT.fullmatch(text)
+    # The number without a unit decides first: "$1,234" with "$" declared lacks thousands, not a unit.
+    number = (parts.group("sign") + parts.group("number").strip()) if parts else text
+    if _DECIMAL_COMMA.fullmatch(number) or _GROUPED_BY_COMMA.fullmatch(number):
         return (
             " (a decimal comma or commas between thousands? a mapping's decimal / thousands keys read them)"
         )

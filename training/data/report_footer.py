@@ -37,7 +37,7 @@ def footer_lines(path: Path, text_encoding: str, delimiter: str, width: int, fir
 
 
 class ReportFooterError(DataFileError):
-    """A CSV file ends with a report's footer of ``lines`` lines that no ``skip_footer`` declares."""
+    """A file ends with a report's footer of ``lines`` lines (rows) that no ``skip_footer`` declares."""
 
     def __init__(self, message: str, lines: int) -> None:
         super().__init__(message)
@@ -55,24 +55,53 @@ def footer_error(where: str, lines: int) -> ReportFooterError:
 
 
 @contextmanager
-def without_footer(path: Path, label: str, lines: int) -> Iterator[Path]:
-    """A temporary copy of ``path`` without its last ``lines`` non-empty lines (and the empty lines
-    around them); the copy is removed afterwards. Rows keep their line numbers: only the end is cut."""
-    with path.open("rb") as handle:
-        data = handle.read()
-    end = len(data)
-    for _ in range(lines):
-        while end > 0 and data[end - 1] in b"\r\n \t":
-            end -= 1
-        start = data.rfind(b"\n", 0, end) + 1
-        if end == 0 or start == 0:
+def without_footer(
+    path: Path, label: str, text_encoding: str, delimiter: str, width: int, lines: int
+) -> Iterator[Path]:
+    """A temporary copy of ``path`` without its last ``lines`` non-empty lines, removed afterwards. Rows
+    keep their line numbers: only the end is cut. The cut lines must be a footer (after an empty line,
+    each narrower than the header): a declared count never drops a data row, say of a re-export that
+    no longer has its footer. Cut as text, so that any encoding (UTF-16 too) stays whole."""
+    with path.open(encoding=text_encoding, newline="") as handle:
+        text = handle.read()
+    kept = text.splitlines(keepends=True)
+    while kept and not kept[-1].strip():
+        kept.pop()
+    block = kept[len(kept) - lines :] if lines <= len(kept) - 1 else None
+    if block is None:
+        raise DataFileError(
+            f"{label}: skip_footer = {lines} would skip the header too: the file has fewer lines"
+        )
+    first = len(kept) - lines + 1
+    if kept[first - 2].strip():
+        raise DataFileError(
+            f"{label}: skip_footer = {lines}, but no empty line comes before line {first}: the last {lines} "
+            "lines are no report footer; fix the count, or remove the key if the file has no footer"
+        )
+    for number, line in enumerate(block, start=first):
+        if line.strip() and len(next(csv.reader([line], delimiter=delimiter))) >= width:
             raise DataFileError(
-                f"{label}: skip_footer = {lines} would skip the header too: the file has fewer lines"
+                f"{label}: skip_footer = {lines}, but line {number} has the header's {width} fields: it is a "
+                "row, not a footer; fix the count, or remove the key if the file has no footer"
             )
-        end = start
+    kept = kept[: len(kept) - lines]
     with tempfile.TemporaryDirectory(prefix="leadripe-footer-") as directory:
         trimmed = Path(directory) / path.name
-        with trimmed.open("wb") as out:
-            out.write(data[:end])
+        with trimmed.open("w", encoding=text_encoding, newline="") as out:
+            out.write("".join(kept))
         shutil.copymode(path, trimmed)
         yield trimmed
+
+
+def sheet_footer(rows: list[list[str | None]], width: int) -> int | None:
+    """How many rows at the end of a sheet's data are a report's footer: after an empty row, each with
+    at most one value while the header has more columns; None when the sheet ends with no such block."""
+    if width < 2:
+        return None
+    for count, row in enumerate(reversed(rows)):
+        filled = sum(value is not None for value in row)
+        if filled == 0:
+            return count if 0 < count <= MAX_FOOTER_LINES else None
+        if filled > 1:
+            return None
+    return None

@@ -143,27 +143,29 @@ def validate_tables(
         rows_read={source.key: len(source) for source in sources},
         rows_kept={source.key: int(keep[source.key].sum()) for source in sources},
         rejects=_rejects(findings, sources),
-        problems=_problem_frame(findings, sources),
+        problems=_problem_frame(findings, sources, direct_only=False),
     )
     return dataset, report
 
 
 def _collect_problems(findings: Findings, sources: Sequence[Source]) -> list[Problem]:
     """Every problem found, table by table and in row order within a table."""
-    frame = _problem_frame(findings, sources)
+    frame = _problem_frame(findings, sources, direct_only=True)
     return [
         Problem(file, int(row), column if isinstance(column, str) else None, message)
         for file, row, column, message in frame.itertuples(index=False)
     ]
 
 
-def _problem_frame(findings: Findings, sources: Sequence[Source]) -> pd.DataFrame:
-    """Every problem found (not the rows rejected only because another row was), as a
-    ``PROBLEM_COLUMNS`` frame: table by table and in row order within a table."""
+def _problem_frame(findings: Findings, sources: Sequence[Source], direct_only: bool) -> pd.DataFrame:
+    """Every problem found as a ``PROBLEM_COLUMNS`` frame, table by table and in row order within a
+    table; ``direct_only``: without the rows rejected only because another row was (an event of a
+    rejected lead), which a strict error leaves out and a report of what was quarantined counts."""
     parts = []
     for source in sources:
         found = findings.frame(source.key)
-        found = found[found["direct"].to_numpy(dtype=bool)]
+        if direct_only:
+            found = found[found["direct"].to_numpy(dtype=bool)]
         rows = source.rows[found["position"].to_numpy(dtype=np.int64)]
         order = np.argsort(rows, kind="stable")
         parts.append(

@@ -17,7 +17,8 @@ import math
 import numpy as np
 import pandas as pd
 
-#: A threshold that hands over at least this share of the test snapshots hands over almost everybody.
+#: A threshold that hands over at least this share of the test snapshots, while at least
+#: ``FEWER_THAN_WON`` times as many training snapshots were not won, hands over almost everybody.
 ALMOST_EVERYBODY = 0.95
 #: One that hands over less than this share, while at least ``FEWER_THAN_WON`` times as many training
 #: snapshots were won, hands over almost nobody: "ripe" would hardly ever be said.
@@ -32,8 +33,8 @@ def handover_warning(
     train_win_rate: float,
 ) -> str | None:
     """A warning naming the threshold, the share handed over and the policies to use instead, or None
-    when the threshold hands over fewer than ``ALMOST_EVERYBODY`` of the test snapshots and more than
-    almost nobody (``ALMOST_NOBODY``, when far more are won).
+    when it hands over somebody and not everybody, and neither almost nobody (``ALMOST_NOBODY``, when far
+    more are won) nor almost everybody (``ALMOST_EVERYBODY``, when far more are not won).
     ``test_time`` (cutoffs) is None for row-order data, where only the acceptance-rate policy applies
     (capacity needs weeks)."""
     readiness = np.asarray(test_readiness, dtype=np.float64)
@@ -42,7 +43,9 @@ def handover_warning(
     handed = int((readiness >= threshold).sum())
     share = handed / readiness.size
     almost_nobody = 0 < share < ALMOST_NOBODY and train_win_rate >= FEWER_THAN_WON * share
-    if 0 < handed < ALMOST_EVERYBODY * readiness.size and not almost_nobody:
+    # Symmetric to almost nobody: almost everybody, while at least five times as many were not won.
+    almost_everybody = share >= ALMOST_EVERYBODY and 1.0 - train_win_rate >= FEWER_THAN_WON * (1.0 - share)
+    if 0 < handed < readiness.size and not almost_nobody and not almost_everybody:
         return None
     if handed == 0:
         what, seen = "nobody", f"highest readiness {readiness.max():.3f}"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
 
 from training.data.io import DataFileError, read_table
 from training.data.mapping import MappingConfigError, import_export
@@ -161,3 +162,17 @@ def test_not_a_workbook_the_old_format_and_a_sheet_for_a_csv_are_refused(tmp_pat
 def test_an_empty_sheet_key_is_refused_by_the_config(tmp_path: Path) -> None:
     with pytest.raises(MappingConfigError, match=r"'leads\.sheet'"):
         import_export(_config(tmp_path, 'sheet = ""'), tmp_path / "d")
+
+
+def test_a_chart_sheet_is_no_table(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in [["Source", "Leads"], ["Web", 3], ["Ads", 5]]:
+        sheet.append(row)
+    chart = BarChart()
+    chart.add_data(Reference(sheet, min_col=2, min_row=1, max_row=3), titles_from_data=True)
+    book.create_chartsheet("Chart").add_chart(chart)
+    book.save(tmp_path / "export.xlsx")
+    with pytest.raises(DataFileError, match=r"sheet 'Chart' is a chart, not a table of rows"):
+        read_table(tmp_path / "export.xlsx", sheet="Chart")

@@ -252,6 +252,9 @@ def test_events_of_leads_not_in_the_leads_file_are_rejected_or_skipped_as_the_ma
     assert (problem.file, problem.row, problem.column) == ("activities.csv", 6, "when")
     summary = import_export(config, tmp_path / "d", mode="lenient", max_reject_share=0.5)
     assert summary.events == 3 and summary.rejects == 1
+    # The cap weighs the rejected row against the 4 rows validated, not the 6 read: 25% > 20%.
+    with pytest.raises(TooManyRejectsError, match=r"activities\.csv: 1 of 4 rows \(25\.0%\)"):
+        import_export(config, tmp_path / "e", mode="lenient", max_reject_share=0.2)
     assert any(
         "2 of 6 rows of activities.csv are events of 1 lead not in contacts.csv: left out" in w
         for w in summary.warnings

@@ -168,6 +168,13 @@ def test_cli_writes_the_draft_and_keeps_an_existing_file(tmp_path: Path) -> None
         ("yes", "won"),
         ("0", "lost"),
         ("Negotiation", "open"),
+        ("Closed - Not Won", "lost"),
+        ("Not Won", "lost"),
+        ("Non-customer", "lost"),
+        ("Unpaid", "lost"),
+        ("Unsubscribed", "lost"),
+        ("Customer", "won"),
+        ("Paid", "won"),
     ],
 )
 def test_stages_are_read_lost_first(value: str, outcome: str) -> None:
@@ -267,3 +274,14 @@ def test_numbers_no_mapping_reads_are_dropped_with_a_to_do(tmp_path: Path) -> No
     assert "scaled by a suffix" in roles["Revenue"].why and "different units" in roles["Budget"].why
     assert any(todo.startswith("'Revenue' is dropped:") for todo in draft.todos)
     assert "units = " not in draft.text  # never declared: "$" and "€" are no one scale
+
+
+def test_blank_stages_are_open(tmp_path: Path) -> None:
+    rows = [f"L{i},2024-01-{i % 28 + 1:02d},{['Won', 'Lost', ''][i % 3]}" for i in range(30)]
+    export = tmp_path / "leads.csv"
+    export.write_text("Id,Created,Status\n" + "\n".join(rows) + "\n")
+    draft = draft_mapping(export, tmp_path / "crm.toml")
+    assert '"" = "open"   # blank: no stage recorded yet' in draft.text
+    (tmp_path / "crm.toml").write_text(draft.text)
+    summary = import_export(tmp_path / "crm.toml", tmp_path / "d", mode="strict")
+    assert summary.outcome_counts == {"won": 10, "lost": 10, "open": 10}

@@ -297,3 +297,11 @@ def test_scaled_numbers_and_mixed_units_are_refused_not_stripped(
 def test_a_multiplier_is_no_unit(tmp_path: Path, unit: str) -> None:
     with pytest.raises(MappingConfigError, match=r"'leads\.units'.*scales a number"):
         load_mapping(_config(tmp_path, f"units = [{unit}]"))
+
+
+def test_a_stray_grouped_number_with_a_declared_unit_is_hinted_at_thousands(tmp_path: Path) -> None:
+    config = _revenue_export(tmp_path, 'units = ["$"]', ["$5", "$1,234", "$7", "$9"])
+    with pytest.raises(DataValidationError) as caught:
+        import_export(config, tmp_path / "d", mode="strict")
+    [problem] = caught.value.problems
+    assert "cannot parse '$1,234' as a number (a decimal comma or commas between thousands?" in str(problem)

@@ -137,3 +137,36 @@ def test_the_import_warning_names_the_kinds_of_the_quarantined_rows(tmp_path: Pa
     )
     rejects = pd.read_csv(tmp_path / "d" / "rejects.csv")
     assert rejects["row"].tolist() == [11, 21, 26]  # data rows, 1-based: L10, L20, L25
+
+
+def test_rows_rejected_with_another_files_row_are_a_kind_of_their_own(tmp_path: Path) -> None:
+    """Nine events of a lead whose own row is bad: the cap stops on the events file, and says why."""
+    (tmp_path / "leads.csv").write_text("Id,Created,Won\nL1,2024-01-02,yes\nL2,someday,no\n")
+    events = [f"L2,2024-02-{day:02d},visit" for day in range(1, 10)] + ["L1,2024-02-01,visit"]
+    (tmp_path / "events.csv").write_text("Lead,When,What\n" + "\n".join(events) + "\n")
+    config = tmp_path / "crm.toml"
+    config.write_text(
+        """
+name = "cascade"
+observed_until = 2025-01-01
+[leads]
+file = "leads.csv"
+lead_id = "Id"
+created_at = "Created"
+[outcome]
+status_column = "Won"
+status_values = { yes = "won", no = "lost" }
+[events]
+file = "events.csv"
+lead_id = "Lead"
+occurred_at = "When"
+event_type_column = "What"
+"""
+    )
+    with pytest.raises(TooManyRejectsError) as caught:
+        import_export(config, tmp_path / "d", mode="lenient")
+    message = str(caught.value)
+    assert "events.csv: 9 of 10 rows (90.0%) would be quarantined" in message
+    assert (
+        "events.csv (whole row): lead rejected: cannot parse … as a timestamp (9 rows: 'someday')" in message
+    )

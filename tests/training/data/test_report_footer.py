@@ -56,15 +56,28 @@ def test_other_ragged_lines_are_no_footer(tmp_path: Path, text: str) -> None:
     assert "skip_footer" not in str(caught.value)
 
 
-def test_a_declared_footer_is_cut_from_the_end_only(tmp_path: Path) -> None:
-    # Declared on a file without one, the last data rows would go: the count is the user's promise,
-    # and the rows left keep their numbers.
-    assert read_table(_csv(tmp_path, ROWS), skip_footer=1)["Id"].tolist() == ["L1", "L2"]
+def test_a_declared_footer_must_be_one_so_that_no_row_is_dropped(tmp_path: Path) -> None:
+    # Declared on a re-export without its footer, the count would cut data rows: refused instead.
+    with pytest.raises(DataFileError, match=r"skip_footer = 1, but no empty line comes before line 4"):
+        read_table(_csv(tmp_path, ROWS), skip_footer=1)
+    wide = ROWS + "\nL9,2024-01-09,Web,no\n"  # after an empty line, but a row like the others
+    with pytest.raises(DataFileError, match=r"line 6 has the header's 4 fields: it is a row, not a footer"):
+        read_table(_csv(tmp_path, wide), skip_footer=1)
     with pytest.raises(DataFileError, match=r"skip_footer = 4 would skip the header too"):
         read_table(_csv(tmp_path, "Id,Created\nL1,2024-01-02\n"), skip_footer=4)
+    # A declared count smaller than the footer: the cut lines are no footer's end after an empty line.
+    with pytest.raises(DataFileError, match=r"skip_footer = 2, but no empty line comes before line 8"):
+        read_table(_csv(tmp_path, ROWS + FOOTER), skip_footer=2)
     pd.DataFrame({"Id": ["L1"]}).to_parquet(tmp_path / "leads.parquet")
     with pytest.raises(DataFileError, match=r"skip_footer applies to CSV and Excel files, not '\.parquet'"):
         read_table(tmp_path / "leads.parquet", skip_footer=1)
+
+
+def test_a_utf16_export_keeps_its_encoding_when_its_footer_is_cut(tmp_path: Path) -> None:
+    path = tmp_path / "report.csv"
+    path.write_text(ROWS + FOOTER, encoding="utf-16")
+    frame = read_table(path, encoding="utf-16", skip_footer=4)
+    assert frame["Id"].tolist() == ["L1", "L2", "L3"]
 
 
 def test_an_excel_reports_footer_rows(tmp_path: Path) -> None:
@@ -81,8 +94,14 @@ def test_an_excel_reports_footer_rows(tmp_path: Path) -> None:
     ]:
         sheet.append(row)
     book.save(tmp_path / "report.xlsx")
+    with pytest.raises(
+        DataFileError, match=r"row 5: the sheet ends with 2 rows of one value after an empty row"
+    ):
+        read_table(tmp_path / "report.xlsx")
     frame = read_table(tmp_path / "report.xlsx", skip_footer=2)
     assert frame["Id"].tolist() == ["L1", "L2"] and frame.index.tolist() == [2, 3]
+    with pytest.raises(DataFileError, match=r"skip_footer = 1, but the sheet ends with a footer of 2 rows"):
+        read_table(tmp_path / "report.xlsx", skip_footer=1)
 
 
 def test_the_mapping_key_reaches_the_reader_and_is_bounded(tmp_path: Path) -> None:

@@ -42,6 +42,9 @@ def test_almost_everybody_on_an_export_where_most_leads_win() -> None:
     assert "almost always say ripe" in warning and "target_acceptance_rate = 0.80" in warning
     # Under 95% handed over, the verdict still separates leads: no warning.
     assert handover_warning(1 / 6, np.r_[np.full(60, 0.1), np.full(940, 0.6)], None, 0.6) is None
+    # Where 92% of leads win, handing 96% over is no broken policy (and 0.95, the rate suggested at a
+    # 90% win rate, warns no more).
+    assert handover_warning(1 / 6, np.r_[np.full(40, 0.1), np.full(960, 0.9)], None, 0.92) is None
 
 
 def test_almost_nobody_when_far_more_leads_win() -> None:

@@ -10,12 +10,21 @@ import pandas as pd
 
 from training.data.draft.column_profile import ColumnProfile
 from training.data.draft.links import link_column
+from training.data.draft.roles import id_like, personal, words
 
 #: An event type column has at most this many distinct values.
 MAX_EVENT_TYPES = 500
 
-_TIME_NAME = re.compile(r"date|time|when|occurred|timestamp|created|at$", re.I)
-_TYPE_NAME = re.compile(r"type|activit|event|action|what|kind|name|subject|channel", re.I)
+# Matched against names in words (``roles.words``): "ActivityType" -> "activity type".
+_TIME_NAME = re.compile(r"date|time|when|occurred|timestamp|created|\bat$", re.I)
+#: Names of an event type column, the surest first.
+_TYPE_NAMES = (
+    re.compile(r"^(activity |event |action |task )?type$", re.I),
+    re.compile(r"\btype\b|\bkind\b", re.I),
+    re.compile(r"activit|event|action|subject|channel", re.I),
+)
+#: Below this share of rows naming a lead of the leads file, the link column is a guess for the user.
+MIN_LINKED = 0.5
 
 
 @dataclass
@@ -45,12 +54,18 @@ def decide_events(
         link, unknown = link_column(frame, profiles, lead_ids)
         if link is None:
             todos.append("no column of the events file holds the leads' ids: set [events] lead_id")
+        elif unknown > (1 - MIN_LINKED) * len(frame):
+            todos.append(
+                f"only {len(frame) - unknown:,} of {len(frame):,} events name a lead of the leads file by "
+                f"{link!r}: check that it holds the leads' ids before skipping the rest"
+            )
     dates = [p for p in profiles if p.is_date]
-    when = next((p for p in dates if _TIME_NAME.search(p.name)), dates[0] if dates else None)
+    when = next((p for p in dates if _TIME_NAME.search(words(p.name))), dates[0] if dates else None)
     if when is None:
         todos.append("no column of the events file holds dates: set [events] occurred_at")
     elif when.date_ambiguous:
         todos.append(f"every date of {when.name!r} fits both day/month orders: set [events] date_format")
+    # Never a person's name, an email or an id (Salesforce's WhoId / WhatId): a type has few values.
     kinds = [
         p
         for p in profiles
@@ -58,8 +73,12 @@ def decide_events(
         and not p.is_date
         and not p.is_number
         and 2 <= p.distinct <= MAX_EVENT_TYPES
+        and p.at_share < 0.5
+        and not personal(p.name)
+        and not id_like(p.name)
     ]
-    kind = next((p for p in kinds if _TYPE_NAME.search(p.name)), kinds[0] if kinds else None)
+    named = (next((p for p in kinds if pattern.search(words(p.name))), None) for pattern in _TYPE_NAMES)
+    kind = next((p for p in named if p is not None), kinds[0] if kinds else None)
     if kind is None:
         todos.append(
             'no column holds an event type: set event_type_column, or event_type = "..." for one kind'

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from training.data.draft.events import EventsDraft
 from training.data.draft.outcomes import OutcomeFileDraft
 from training.data.draft.roles import ColumnRole, LeadsDraft
+from training.data.draft.sources import ExportFile
 from training.data.number_format import NumberFormat
 
 _OUTCOME_DATES = ("closed_at", "handed_over_at", "accepted_at", "opportunity_at")
@@ -21,26 +22,17 @@ def quoted(text: str) -> str:
 
 def render_mapping(
     name: str,
-    leads_file: str,
+    leads_file: ExportFile,
     leads: LeadsDraft,
     *,
-    sheet: str | None,
-    delimiter: str | None,
-    encoding: str | None,
-    skip_footer: int,
+    todos: list[str],
     missing: Iterable[str],
     number_format: NumberFormat | None,
-    events_file: str | None,
-    events: EventsDraft | None,
-    outcome_file_path: str | None,
-    outcome_file: OutcomeFileDraft | None,
+    outcomes: tuple[ExportFile, OutcomeFileDraft] | None,
+    events: tuple[ExportFile, EventsDraft] | None,
     source: str,
 ) -> str:
-    todos = [
-        *leads.todos,
-        *(outcome_file.todos if outcome_file is not None else []),
-        *(events.todos if events is not None else []),
-    ]
+    """The config's text: the to-dos, then each section with every decision's reason beside it."""
     lines = [
         f"# Drafted by `leadripe draft-mapping` from {source}. Review every line before importing:",
         "# each column's role is the draft's reading of its values and name, with the reason beside it.",
@@ -50,10 +42,7 @@ def render_mapping(
     if todos:
         lines += ["", "# TO DO before importing (the import refuses what is left undecided):"]
         lines += [f"#   - {todo}" for todo in todos]
-    lines += ["", "[leads]", f"file = {quoted(leads_file)}"]
-    lines += _source_keys(sheet, delimiter, encoding)
-    if skip_footer:
-        lines.append(f"skip_footer = {skip_footer}   # the file ends with a report's footer, not rows")
+    lines += ["", "[leads]", *_file_keys(leads_file)]
     lead_id = leads.column("lead_id")
     lines.append(
         f"lead_id = {quoted(lead_id)}"
@@ -79,23 +68,23 @@ def render_mapping(
             f"missing = [{', '.join(quoted(m) for m in markers)}]   # written for 'no value' in the file"
         )
     lines += _number_keys(number_format)
-    if outcome_file is not None and outcome_file_path is not None:
-        lines += _outcome_file(outcome_file_path, outcome_file)
-    else:
-        lines += _outcome(leads)
-    if events is not None and events_file is not None:
-        lines += _events(events_file, events)
+    lines += _outcome(leads) if outcomes is None else _outcome_file(*outcomes)
+    if events is not None:
+        lines += _events(*events)
     return "\n".join(lines) + "\n"
 
 
-def _source_keys(sheet: str | None, delimiter: str | None, encoding: str | None) -> list[str]:
-    keys = []
-    if sheet is not None:
-        keys.append(f"sheet = {quoted(sheet)}")
-    if delimiter is not None:
-        keys.append(f"delimiter = {quoted(delimiter)}")
-    if encoding is not None:
-        keys.append(f"encoding = {quoted(encoding)}")
+def _file_keys(export: ExportFile) -> list[str]:
+    """``file`` and the keys beside it that reading the file needs."""
+    keys = [f"file = {quoted(export.file)}"]
+    if export.sheet is not None:
+        keys.append(f"sheet = {quoted(export.sheet)}")
+    if export.delimiter is not None:
+        keys.append(f"delimiter = {quoted(export.delimiter)}")
+    if export.encoding is not None:
+        keys.append(f"encoding = {quoted(export.encoding)}")
+    if export.skip_footer:
+        keys.append(f"skip_footer = {export.skip_footer}   # the file ends with a report's footer, not rows")
     return keys
 
 
@@ -135,15 +124,19 @@ def _outcome(leads: LeadsDraft) -> list[str]:
         lines.append(f"date_formats = {_inline(formats)}")
     if leads.status_values:
         lines += ["", "[outcome.status_values]   # every stage before the close is open: check each line"]
-        lines += [f"{quoted(value)} = {quoted(outcome)}" for value, outcome in leads.status_values.items()]
+        lines += [
+            f"{quoted(value)} = {quoted(outcome)}"
+            + ("   # blank: no stage recorded yet" if value == "" else "")
+            for value, outcome in leads.status_values.items()
+        ]
     return lines
 
 
-def _outcome_file(file: str, outcome: OutcomeFileDraft) -> list[str]:
+def _outcome_file(export: ExportFile, outcome: OutcomeFileDraft) -> list[str]:
     lines = [
         "",
         "[outcome]   # only the columns named here are read: the file's others exist for closed deals only",
-        f"file = {quoted(file)}",
+        *_file_keys(export),
         f"lead_id = {quoted(outcome.lead_id)}" if outcome.lead_id else 'lead_id = "TO DO"',
     ]
     if outcome.status_column is None:
@@ -163,8 +156,8 @@ def _outcome_file(file: str, outcome: OutcomeFileDraft) -> list[str]:
     return lines
 
 
-def _events(file: str, events: EventsDraft) -> list[str]:
-    lines = ["", "[events]", f"file = {quoted(file)}"]
+def _events(export: ExportFile, events: EventsDraft) -> list[str]:
+    lines = ["", "[events]", *_file_keys(export)]
     lines.append(f"lead_id = {quoted(events.lead_id)}" if events.lead_id else 'lead_id = "TO DO"')
     lines.append(
         f"occurred_at = {quoted(events.occurred_at)}" if events.occurred_at else 'occurred_at = "TO DO"'
@@ -174,7 +167,7 @@ def _events(file: str, events: EventsDraft) -> list[str]:
     if events.event_type_column:
         lines.append(f"event_type_column = {quoted(events.event_type_column)}")
     else:
-        lines.append('event_type = "TO DO"   # or event_type_column = "..."')
+        lines.append('event_type_column = "TO DO"   # the column of the event types, or event_type = "..."')
     if events.unknown:
         lines.append(f'unknown_leads = "skip"   # {events.unknown:,} of {events.rows:,} rows: unknown leads')
     return lines

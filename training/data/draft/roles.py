@@ -70,15 +70,20 @@ _PERSONAL = re.compile(
     r"street|address|zip|postal|linkedin|twitter|ip.?address|website|\burl\b|description|\bnotes?$|comment",
     re.I,
 )
+# Matched against a stage in words ("Closed - Not Won" -> "closed not won").
 _WON_VALUE = re.compile(
-    r"won|convert|customer|signed|purchas|success|closed.?deal|^yes$|^y$|^true$|^1$|paid|subscribed|client",
+    r"\bwon\b|convert|\bcustomers?\b|\bsigned\b|purchas|success|closed deal|^yes$|^y$|^true$|^1$|\bpaid\b|"
+    r"\bsubscribed\b|\bclients?\b",
     re.I,
 )
 _LOST_VALUE = re.compile(
-    r"lost|not.?convert|unconvert|disqualif|unqualif|reject|dead|junk|spam|churn|no.?deal|declin|^no$|^n$|"
-    r"^false$|^0$|fail|cancel",
+    r"\blost\b|disqualif|unqualif|reject|\bdead\b|junk|spam|churn|no deal|declin|^no$|^n$|^false$|^0$|fail|"
+    r"cancel",
     re.I,
 )
+#: A won word negated ("Not Won", "Non-customer") is no win, nor its un- form ("Unpaid", "Unsubscribed").
+_NEGATED = re.compile(r"\b(not|non|never|no)\b", re.I)
+_UNDONE = re.compile(r"\bun(convert|paid|subscri|sign)", re.I)
 
 
 @dataclass(frozen=True)
@@ -114,11 +119,27 @@ def words(name: str) -> str:
     return " ".join(re.sub(r"[^0-9A-Za-z]+", " ", spaced).lower().split())
 
 
+def personal(name: str) -> bool:
+    """Whether a column's name says it holds personal data or free text (an email, a name, notes)."""
+    return bool(_PERSONAL.search(words(name)))
+
+
+def id_like(name: str) -> bool:
+    """Whether a column's name says it holds an identifier ("Lead ID", "WhoId", "Record Number")."""
+    return bool(_ID_NAME.search(words(name)))
+
+
 def outcome_value(value: str) -> str:
-    """A stage's guessed place: "won", "lost" or "open" (lost is tried first: "Not Converted")."""
-    if _LOST_VALUE.search(value):
+    """A stage's guessed place: "won", "lost" or "open". Lost words and negated won words are tried
+    first: "Closed - Not Converted", "Not Won", "Non-customer" and "Unpaid" are no wins."""
+    text = words(value) or value.strip().lower()
+    if (
+        _LOST_VALUE.search(text)
+        or _UNDONE.search(text)
+        or (_WON_VALUE.search(text) and _NEGATED.search(text))
+    ):
         return "lost"
-    if _WON_VALUE.search(value):
+    if _WON_VALUE.search(text):
         return "won"
     return "open"
 
@@ -138,9 +159,13 @@ def decide_leads(profiles: list[ColumnProfile], outcome_in_file: bool = True) ->
         draft.status_values = {
             value: outcome for value, outcome in values.items() if value.lower() != outcome
         }
-        won = sum(count for value, count in status.top if values[value] == "won")
+        if status.present < status.rows:  # blank stages: leads nobody has moved yet, still open
+            draft.status_values[""] = "open"
+        won = sum(count for value, count in status.top if values[value] == "won") / max(status.present, 1)
         chosen[status.name] = ColumnRole(
-            status.name, "status", f"{status.distinct} stages; {won:,} rows read as won (check the value map)"
+            status.name,
+            "status",
+            f"{status.distinct} stages; {won:.1%} of the rows read as won (check the map)",
         )
         if "won" not in values.values():
             draft.todos.append(

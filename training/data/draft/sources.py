@@ -1,0 +1,47 @@
+"""The files of an export as a draft reads them: where each is (relative to the config), how it is read
+(sheet, delimiter, encoding) and whether it ends with a report's footer, which the draft then declares."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from training.data.io import read_table
+from training.data.report_footer import ReportFooterError
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """One file of the export, read; ``file`` is relative to the drafted config's directory."""
+
+    file: str
+    frame: pd.DataFrame
+    sheet: str | None = None
+    delimiter: str | None = None
+    encoding: str | None = None
+    skip_footer: int = 0
+
+
+def read_export(
+    path: Path,
+    config_dir: Path,
+    *,
+    sheet: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+) -> ExportFile:
+    """Read one file of the export; a report footer is measured and declared, not an error."""
+    text_encoding = encoding or "utf-8"
+    skip_footer = 0
+    try:
+        frame = read_table(path, delimiter=delimiter, encoding=text_encoding, sheet=sheet)
+    except ReportFooterError as footer:
+        skip_footer = footer.lines
+        frame = read_table(
+            path, delimiter=delimiter, encoding=text_encoding, sheet=sheet, skip_footer=skip_footer
+        )
+    relative = Path(os.path.relpath(path.resolve(), config_dir)).as_posix()
+    return ExportFile(relative, frame, sheet, delimiter, encoding, skip_footer)
