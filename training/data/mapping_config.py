@@ -132,6 +132,8 @@ class OutcomeMapping(FileSection, DateFormatKeys):
     # Default "open" with a file: a lead missing from a file of won deals was not necessarily lost;
     # snapshot censoring handles the horizon instead of inventing negatives.
     absent_setting: Literal["open", "lost"] | None = Field(default=None, alias="absent")
+    #: Rows of the outcome file naming a lead the leads file lacks: "reject" or "skip" (as in [events])
+    unknown_leads: Literal["reject", "skip"] = "reject"
 
     @property
     def source(self) -> SourceFile | None:
@@ -164,6 +166,10 @@ class OutcomeMapping(FileSection, DateFormatKeys):
                 )
         if self.absent_setting is not None and not has_file:
             raise KeyProblem("absent", "only applies with 'file': every lead of the leads file has a status")
+        if self.unknown_leads != "reject" and not has_file:
+            raise KeyProblem(
+                "unknown_leads", "only applies with 'file': the leads file's own rows are its leads"
+            )
         return self
 
     def date_columns(self) -> tuple[str, ...]:

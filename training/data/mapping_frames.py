@@ -43,6 +43,7 @@ from training.data.mapping_config import (
 from training.data.mapping_history import history_table
 from training.data.number_format import NumberFormatError
 from training.data.row_order import RowOrderError, row_positions
+from training.data.unknown_leads import without_unknown_leads
 
 
 @dataclass
@@ -115,6 +116,7 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
 
     outcome = config.outcome
     outcomes: pd.DataFrame | None
+    rows_skipped: dict[str, int] = {}
     if outcome.source is None:
         embedded, outcome_columns = _outcome_table(config, outcome, leads_raw, leads[LEAD_ID], warnings)
         leads = pd.concat([leads, embedded.drop(columns=LEAD_ID)], axis=1)
@@ -127,9 +129,15 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
         lead_ids = outcome_raw[str(outcome.lead_id)]
         outcomes, outcome_columns = _outcome_table(config, outcome, outcome_raw, lead_ids, warnings)
         outcome_columns[LEAD_ID] = str(outcome.lead_id)
+        if outcome.unknown_leads == "skip":
+            kept = without_unknown_leads(
+                outcomes, leads[LEAD_ID], outcome_file, leads_file, "outcomes", warnings
+            )
+            rows_skipped[outcome_file] = len(outcomes) - len(kept)
+            outcomes = kept
         outcomes = _add_absent_leads(outcomes, leads[LEAD_ID], str(outcome.absent))
         unmatched = int((~id_text(lead_ids).isin(id_text(leads[LEAD_ID]))).sum())
-        if unmatched:
+        if unmatched and outcome.unknown_leads != "skip":
             warnings.append(
                 f"{unmatched:,} of {len(outcome_raw):,} rows of {outcome_file} match no lead of {leads_file}"
             )
@@ -138,13 +146,12 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
         original_columns.setdefault(outcome_file, {}).update(outcome_columns)
 
     events = None
-    rows_skipped: dict[str, int] = {}
     if config.events is not None:
         events_file = config.events.source.file
         events_raw = read_source(config, "events", config.events.source, root, encoding)
         events, event_columns = _events_table(config, config.events, events_raw, warnings)
         if config.events.unknown_leads == "skip":
-            kept = _without_unknown_leads(events, leads[LEAD_ID], events_file, leads_file, warnings)
+            kept = without_unknown_leads(events, leads[LEAD_ID], events_file, leads_file, "events", warnings)
             rows_skipped[events_file] = len(events) - len(kept)
             events = kept
         files["events"] = events_file
@@ -368,22 +375,3 @@ def _events_table(
             "the copies"
         )
     return table, original
-
-
-def _without_unknown_leads(
-    events: pd.DataFrame, lead_ids: pd.Series, events_file: str, leads_file: str, warnings: list[str]
-) -> pd.DataFrame:
-    """``[events] unknown_leads = "skip"``: events of leads the leads file does not have are left out and
-    counted (an activity export often covers every contact, a leads export only some). Rows keep their
-    index, so the remaining events' problems still name their row of the file."""
-    ids = id_text(events[LEAD_ID])
-    unknown = ids.notna() & ~ids.isin(id_text(lead_ids))
-    count = int(unknown.sum())
-    if count:
-        leads = int(ids[unknown].nunique())
-        warnings.append(
-            f"{count:,} of {len(events):,} rows of {events_file} are events of {leads:,} "
-            f"lead{'s' if leads != 1 else ''} not in "
-            f'{leads_file}: left out (unknown_leads = "skip")'
-        )
-    return events.loc[~unknown]

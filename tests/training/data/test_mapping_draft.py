@@ -207,9 +207,9 @@ def test_an_outcome_file_of_won_deals_or_of_stages(tmp_path: Path) -> None:
     text = draft.text
     assert 'status = "won"   # every row is a won deal' in text and 'absent = "open"' in text
     assert "segment" not in text  # only the named columns of a deals file are read
-    assert "# 1 of 11 rows name no lead of the leads file" in text
+    assert 'unknown_leads = "skip"   # 1 of 11 rows: unknown leads' in text
     (tmp_path / "crm.toml").write_text(text)
-    summary = import_export(tmp_path / "crm.toml", tmp_path / "d", mode="lenient", max_reject_share=0.1)
+    summary = import_export(tmp_path / "crm.toml", tmp_path / "d", mode="strict")
     assert summary.leads == 40 and summary.outcome_counts == {"won": 10, "lost": 0, "open": 30}
 
     deals.write_text(
@@ -285,3 +285,33 @@ def test_blank_stages_are_open(tmp_path: Path) -> None:
     (tmp_path / "crm.toml").write_text(draft.text)
     summary = import_export(tmp_path / "crm.toml", tmp_path / "d", mode="strict")
     assert summary.outcome_counts == {"won": 10, "lost": 10, "open": 10}
+
+
+KINDS = ["Call", "Email"]
+
+
+def test_an_event_type_is_never_a_name_or_an_id_and_a_weak_link_is_a_to_do(tmp_path: Path) -> None:
+    export = _crm_export(tmp_path / "leads.csv", rows=20)
+    events = tmp_path / "tasks.csv"
+    lines = [
+        f"{1000 + i if i < 8 else 5000 + i},Person {i % 4},00T{i % 3},2024-04-{i % 28 + 1:02d},{KINDS[i % 2]}"
+        for i in range(40)
+    ]
+    events.write_text("WhoId,Contact Name,WhatId,Activity Date,Type\n" + "\n".join(lines) + "\n")
+    draft = draft_mapping(export, tmp_path / "crm.toml", events_path=events)
+    assert draft.events is not None and draft.events.event_type_column == "Type"
+    assert draft.events.lead_id == "WhoId" and draft.events.unknown == 32
+    assert any(
+        todo.startswith("only 8 of 40 events name a lead of the leads file by 'WhoId'")
+        for todo in draft.todos
+    )
+
+
+def test_unknown_leads_of_the_outcome_needs_an_outcome_file(tmp_path: Path) -> None:
+    export = _crm_export(tmp_path / "leads.csv", rows=10)
+    draft = draft_mapping(export, tmp_path / "crm.toml")
+    (tmp_path / "crm.toml").write_text(
+        draft.text.replace('status_column = "Stage"', 'status_column = "Stage"\nunknown_leads = "skip"')
+    )
+    with pytest.raises(MappingConfigError, match=r"'outcome\.unknown_leads': only applies with 'file'"):
+        load_mapping(tmp_path / "crm.toml")

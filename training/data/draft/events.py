@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from training.data.draft.column_profile import ColumnProfile
-from training.data.draft.links import link_column
+from training.data.draft.links import MIN_LINKED, link_column
 from training.data.draft.roles import id_like, personal, words
 
 #: An event type column has at most this many distinct values.
@@ -23,8 +23,6 @@ _TYPE_NAMES = (
     re.compile(r"\btype\b|\bkind\b", re.I),
     re.compile(r"activit|event|action|subject|channel", re.I),
 )
-#: Below this share of rows naming a lead of the leads file, the link column is a guess for the user.
-MIN_LINKED = 0.5
 
 
 @dataclass

@@ -8,6 +8,9 @@ import pandas as pd
 from training.data.draft.column_profile import ColumnProfile
 from training.data.mapping_columns import id_text
 
+#: Below this share of rows naming a lead of the leads file, the link column is a guess for the user.
+MIN_LINKED = 0.5
+
 
 def link_column(
     frame: pd.DataFrame, profiles: list[ColumnProfile], lead_ids: pd.Series

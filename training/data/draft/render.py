@@ -149,7 +149,9 @@ def _outcome_file(export: ExportFile, outcome: OutcomeFileDraft) -> list[str]:
         lines.append(f"date_format = {quoted(outcome.date_format)}   # the values show the day/month order")
     lines.append('absent = "open"   # leads not in the file had not been won when it was exported')
     if outcome.unknown:
-        lines.append(f"# {outcome.unknown:,} of {outcome.rows:,} rows name no lead of the leads file")
+        lines.append(
+            f'unknown_leads = "skip"   # {outcome.unknown:,} of {outcome.rows:,} rows: unknown leads'
+        )
     if outcome.status_values:
         lines += ["", "[outcome.status_values]   # every stage before the close is open: check each line"]
         lines += [f"{quoted(value)} = {quoted(result)}" for value, result in outcome.status_values.items()]
