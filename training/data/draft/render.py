@@ -8,11 +8,11 @@ from collections.abc import Iterable
 
 from training.data.draft.events import EventsDraft
 from training.data.draft.outcomes import OutcomeFileDraft
-from training.data.draft.roles import ColumnRole, LeadsDraft
+from training.data.draft.roles import ColumnRole, LeadsDraft, Role
 from training.data.draft.sources import ExportFile
 from training.data.number_format import NumberFormat
 
-_OUTCOME_DATES = ("closed_at", "handed_over_at", "accepted_at", "opportunity_at")
+_OUTCOME_DATES: tuple[Role, ...] = ("closed_at", "handed_over_at", "accepted_at", "opportunity_at")
 
 
 def quoted(text: str) -> str:
@@ -116,10 +116,11 @@ def _outcome(leads: LeadsDraft) -> list[str]:
     else:
         lines.append(f"status_column = {quoted(status)}")
     for role in _OUTCOME_DATES:
-        column = leads.column(role)  # type: ignore[arg-type]
+        column = leads.column(role)
         if column:
             lines.append(f"{role} = {quoted(column)}")
-    formats = {k: v for k, v in leads.date_formats.items() if k in {leads.column(r) for r in _OUTCOME_DATES}}  # type: ignore[arg-type]
+    outcome_dates = {leads.column(role) for role in _OUTCOME_DATES}
+    formats = {k: v for k, v in leads.date_formats.items() if k in outcome_dates}
     if formats:
         lines.append(f"date_formats = {_inline(formats)}")
     if leads.status_values:

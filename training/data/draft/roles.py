@@ -242,18 +242,19 @@ def _dates(
         draft.todos.append(
             'no date column: set row_order = "oldest_first" or "newest_first" (check the file)'
         )
-    for role, pattern in (
+    milestones: tuple[tuple[Role, re.Pattern[str]], ...] = (
         ("handed_over_at", _HANDED),
         ("accepted_at", _ACCEPTED),
         ("opportunity_at", _OPPORTUNITY),
         ("closed_at", _CLOSED),
-    ):
+    )
+    for role, pattern in milestones:
         if not has_status:
             break
         left = [p for p in dates if p.name not in chosen]
         picked = _pick(left, pattern)
         if picked is not None:
-            chosen[picked.name] = ColumnRole(picked.name, role, f"a date named like {role}")  # type: ignore[arg-type]
+            chosen[picked.name] = ColumnRole(picked.name, role, f"a date named like {role}")
     for profile in dates:
         if profile.name not in chosen:
             chosen[profile.name] = ColumnRole(
@@ -268,8 +269,12 @@ def _pick(profiles: list[ColumnProfile], pattern: re.Pattern[str]) -> ColumnProf
 
 
 def _earliest(profiles: list[ColumnProfile]) -> ColumnProfile | None:
-    dated = [p for p in profiles if p.median_date is not None and not _AFTER_OUTCOME.search(words(p.name))]
-    return min(dated, key=lambda p: p.median_date) if dated else None  # type: ignore[arg-type, return-value]
+    dated = [
+        (p.median_date, p)
+        for p in profiles
+        if p.median_date is not None and not _AFTER_OUTCOME.search(words(p.name))
+    ]
+    return min(dated, key=lambda pair: pair[0])[1] if dated else None
 
 
 def _attribute(profile: ColumnProfile) -> ColumnRole:
