@@ -42,7 +42,7 @@ def draft_mapping_command(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file at --out.")] = False,
 ) -> None:
     """Draft a mapping config from an export's columns: each column's role with the reason, and what is
-    left to decide. Review it, then run `leadripe import --mapping OUT`."""
+    left to decide. Review it, then run leadripe import --mapping OUT."""
     from training.data.draft import draft_mapping
 
     with user_errors():
