@@ -71,9 +71,9 @@ def _layout(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series, list[st
     ``None`` when no value is ``d/m/y``-like (ISO or other). A time written in none of these ways
     (``13h45``) gets no format, so its value is reported with its row rather than read some other way.
 
-    Other values beside them (an ``N/A``, a stray ISO date) do not hide the column's order: they once
-    sent the whole column to a parser that reads ``01/05/2023`` month first. Read in the order the
-    ``d/m/y`` values show, they do not fit it, and are reported with their rows."""
+    Other values beside them (an ``N/A``, an ISO date) do not hide the column's order: they once sent
+    the whole column to a parser that reads ``01/05/2023`` month first. ISO dates are then read as ISO;
+    anything else does not fit the order and is reported with its row."""
     text = values.dropna().astype(str)
     text = text[text.str.strip() != ""]
     parts = text.str.extract(_NUMERIC_DATE)
@@ -117,9 +117,10 @@ def to_iso_dates(
     saying so) and refused (``AmbiguousDatesError``) when they fit both orders: never guessed
     silently; other values (ISO, ...) are left for validation to parse or report. An order,
     declared or shown, reads every time style the values show (``13:45``, ``13:45:10``, ``1:45 PM``,
-    none). A non-empty value that does not fit the declared format or the order is not guessed either:
-    it is rewritten as ``value (not a <format> date)``, which validation reports (or quarantines) as
-    an unparseable timestamp with its row and column (``timestamp_problem``)."""
+    none) and leaves ISO 8601 values to validation. A non-empty value that does not fit the declared
+    format or the order is not guessed either: it is rewritten as ``value (not a <format> date)``, which
+    validation reports (or quarantines) as an unparseable timestamp with its row and column
+    (``timestamp_problem``)."""
     if not pd.api.types.is_string_dtype(values.dtype):
         return values
     if date_format is None:
@@ -141,9 +142,12 @@ def to_iso_dates(
         parsed = parsed.where(parsed.notna(), pd.to_datetime(values, format=other, errors="coerce", utc=True))
     iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     present = values.notna() & (values.astype("str").str.strip() != "")
-    values = values.where(
-        ~(parsed.isna() & present), values.astype("str") + f"{_UNFIT_MARK}{date_format} date)"
-    )
+    unfit = parsed.isna() & present
+    if date_format in (DAY_FIRST, MONTH_FIRST):
+        # An ISO 8601 date beside d/m/y ones says itself which part is which: left for validation to
+        # read. (A declared pattern is a promise every value keeps, so there it does not fit.)
+        unfit &= pd.to_datetime(values.where(unfit), format="ISO8601", errors="coerce", utc=True).isna()
+    values = values.where(~unfit, values.astype("str") + f"{_UNFIT_MARK}{date_format} date)")
     return values.where(parsed.isna(), iso)
 
 

@@ -675,9 +675,10 @@ def test_times_after_a_comma_a_t_or_with_fractions_are_read_in_the_order_shown(
 
 
 def test_a_value_that_is_no_date_does_not_hide_the_order_the_others_show(tmp_path: Path) -> None:
-    """One "N/A" among day-first dates once sent the whole column to a parser that reads 01/05/2023 as
-    the 5th of January; now the order is read from the dates, and the N/A is reported with a hint."""
-    values = ["01/05/2023", "25/04/2023", "N/A", "03/05/2023"]
+    """One "N/A" or ISO date among day-first dates once sent the whole column to a parser that reads
+    01/05/2023 as the 5th of January; now the order is read from the d/m/y dates, the ISO one as ISO,
+    and the N/A is reported with a hint."""
+    values = ["01/05/2023", "25/04/2023", "N/A", "2023-05-03"]  # an ISO date says itself which is which
     summary = import_export(_dated_config(tmp_path, values), tmp_path / "d", max_reject_share=0.5)
     created = _leads(tmp_path / "d").set_index("lead_id")["created_at"]
     assert created["c0"] == pd.Timestamp("2023-05-01", tz="UTC")
