@@ -8,6 +8,7 @@ field, and say where: the data row (1 = first row after the header) and the line
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,3 +125,19 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def first_ragged_line(path: Path, text_encoding: str, delimiter: str, width: int) -> tuple[int, int] | None:
+    """(line, fields) of the first record whose field count differs from the header's, if any."""
+    with path.open(encoding=text_encoding, newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        start = 1
+        try:
+            for record in reader:
+                if record and len(record) != width:
+                    return start, len(record)
+                start = reader.line_num + 1
+        except csv.Error:
+            # A field beyond the csv module's limit: the record starting here is the broken one.
+            return start, -1
+    return None

@@ -29,6 +29,7 @@ from training.data.csv_checks import (
     Place,
     cut_off_value,
     ends_without_line_break,
+    first_ragged_line,
     overlong_field,
     place_of_line,
     unclosed_quote,
@@ -52,7 +53,7 @@ def read_table(
     encoding: str = "utf-8",
     table: str | None = None,
     sheet: str | None = None,
-    skip_footer: int = 0,
+    skip_footer: int | None = None,
 ) -> pd.DataFrame:
     """Read a CSV, Parquet or Excel file into a raw frame whose index is the 1-based data row number
     (for an Excel sheet: the row number Excel shows, the header being row 1).
@@ -199,7 +200,7 @@ def _read_parquet(path: Path, label: str) -> pd.DataFrame:
 
 
 def _read_csv(
-    path: Path, label: str, delimiter: str | None, encoding: str, skip_footer: int = 0
+    path: Path, label: str, delimiter: str | None, encoding: str, skip_footer: int | None = None
 ) -> pd.DataFrame:
     try:
         codec = codecs.lookup(encoding).name
@@ -216,8 +217,12 @@ def _read_csv(
     header = next(csv.reader([header_line], delimiter=chosen))
     _check_header(label, header, chosen)
     if skip_footer:
-        with without_footer(path, label, text_encoding, chosen, len(header), skip_footer) as trimmed:
-            return _read_csv(trimmed, label, chosen, encoding)
+        try:
+            with without_footer(path, label, text_encoding, chosen, len(header), skip_footer) as trimmed:
+                return _read_csv(trimmed, label, chosen, encoding)
+        except UnicodeDecodeError as error:
+            located = _encoding_error(path, label, text_encoding, encoding)
+            raise (located or DataFileError(f"{label}: cannot decode as {encoding}: {error}")) from error
 
     try:
         arrow_table = pa_csv.read_csv(
@@ -321,7 +326,7 @@ def _explain_csv_failure(
     opened = unclosed_quote(path)
     if opened is not None:
         return _unclosed_quote_error(label, opened)
-    ragged = _first_ragged_line(path, text_encoding, delimiter, width)
+    ragged = first_ragged_line(path, text_encoding, delimiter, width)
     if ragged is not None:
         line, found = ragged
         where = f"{label}, {place_of_line(path, line)}"
@@ -378,19 +383,3 @@ def _likely_encoding(path: Path) -> str:
     if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         return "utf-16"
     return "latin-1"  # decodes any byte; right for most Western European exports
-
-
-def _first_ragged_line(path: Path, text_encoding: str, delimiter: str, width: int) -> tuple[int, int] | None:
-    """(line, fields) of the first record whose field count differs from the header's, if any."""
-    with path.open(encoding=text_encoding, newline="") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        start = 1
-        try:
-            for record in reader:
-                if record and len(record) != width:
-                    return start, len(record)
-                start = reader.line_num + 1
-        except csv.Error:
-            # A field beyond the csv module's limit: the record starting here is the broken one.
-            return start, -1
-    return None

@@ -74,8 +74,9 @@ class SourceFile:
     table: str | None = None
     #: the worksheet of an Excel file (None: its only sheet)
     sheet: str | None = None
-    #: lines (CSV) or rows (Excel) at the end that are a report's footer, not data
-    skip_footer: int = 0
+    #: lines (CSV) or rows (Excel) at the end that are a report's footer, not data (None: undeclared,
+    #: so a sheet's footer is refused; 0: the file has none)
+    skip_footer: int | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class FileSection(ConfigSection):
     encoding: str = "utf-8"
     table: str | None = None
     sheet: ColumnName | None = None
-    skip_footer: int = Field(default=0, ge=0, le=MAX_FOOTER_LINES)
+    skip_footer: int | None = Field(default=None, ge=0, le=MAX_FOOTER_LINES)
     missing: ColumnList = ()
     values: dict[str, ValueMap] = Field(default_factory=dict)
 

@@ -214,7 +214,8 @@ def _unit_advice(
 
 
 _SCALED = re.compile(
-    rf"[+-]?\s*\d[\d.,]*\s*(?i:{'|'.join(re.escape(m) for m in sorted(MULTIPLIERS, key=len, reverse=True))})"
+    rf"(?:{_AFFIX})?\s*[+-]?\s*(?:{_AFFIX})?\s*\d[\d.,]*\s*"
+    rf"(?i:{'|'.join(re.escape(m) for m in sorted(MULTIPLIERS, key=len, reverse=True))})"
 )
 
 
@@ -284,6 +285,8 @@ def other_convention_hint(value: object) -> str:
         return (
             " (a decimal comma or commas between thousands? a mapping's decimal / thousands keys read them)"
         )
+    if _SCALED.fullmatch(text):
+        return " (scaled by a suffix such as K or M: export the column as plain numbers)"
     if _unit_advice(pd.Series([text]), ()) is not None:
         return " (a unit or currency sign? a mapping's units key removes it)"
     return ""

@@ -22,35 +22,42 @@ from training.data.file_errors import DataFileError
 MAX_FOOTER_LINES = 20
 
 
-def footer_lines(path: Path, text_encoding: str, delimiter: str, width: int, first_ragged: int) -> int | None:
-    """How many non-empty lines a report footer starting at line ``first_ragged`` has, or None when
-    the lines from there on are no footer (a wide line, too many lines, or no empty line before it)."""
+def footer_lines(
+    path: Path, text_encoding: str, delimiter: str, width: int, first_ragged: int
+) -> list[str] | None:
+    """The non-empty lines of a report footer starting at line ``first_ragged``, or None when the lines
+    from there on are no footer (a wide line, too many lines, or no empty line before it)."""
     with path.open(encoding=text_encoding, newline="") as handle:
         lines = handle.read().splitlines()
     if first_ragged < 2 or first_ragged > len(lines) or lines[first_ragged - 2].strip():
         return None
-    block = [line for line in lines[first_ragged - 1 :] if line.strip()]
-    if not block or len(block) > MAX_FOOTER_LINES:
+    block = [
+        next(csv.reader([line], delimiter=delimiter)) for line in lines[first_ragged - 1 :] if line.strip()
+    ]
+    if not block or len(block) > MAX_FOOTER_LINES or any(len(fields) >= width for fields in block):
         return None
-    widths = [len(next(csv.reader([line], delimiter=delimiter))) for line in block]
-    return len(block) if all(fields < width for fields in widths) else None
+    return [" ".join(field.strip() for field in fields if field.strip()) for fields in block]
 
 
 class ReportFooterError(DataFileError):
     """A file ends with a report's footer of ``lines`` lines (rows) that no ``skip_footer`` declares."""
 
-    def __init__(self, message: str, lines: int) -> None:
+    def __init__(self, message: str, lines: int, footer: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.lines = lines
+        #: the footer's text, line by line (shown where a footer is declared for the user)
+        self.footer = footer
 
 
-def footer_error(where: str, lines: int) -> ReportFooterError:
-    """The error of a file that ends with a footer of ``lines`` lines, starting at ``where``."""
+def footer_error(where: str, footer: list[str]) -> ReportFooterError:
+    """The error of a file that ends with the ``footer`` lines, starting at ``where``."""
+    lines = len(footer)
     return ReportFooterError(
         f"{where}: the file ends with {lines} line{'s' if lines != 1 else ''} that are not rows like the "
         "header, after an empty line (a report's footer, such as Salesforce's copyright and 'Generated "
         f"By' lines): set skip_footer = {lines} in the mapping section, or remove them",
         lines,
+        tuple(footer),
     )
 
 
@@ -58,50 +65,58 @@ def footer_error(where: str, lines: int) -> ReportFooterError:
 def without_footer(
     path: Path, label: str, text_encoding: str, delimiter: str, width: int, lines: int
 ) -> Iterator[Path]:
-    """A temporary copy of ``path`` without its last ``lines`` non-empty lines, removed afterwards. Rows
-    keep their line numbers: only the end is cut. The cut lines must be a footer (after an empty line,
-    each narrower than the header): a declared count never drops a data row, say of a re-export that
-    no longer has its footer. Cut as text, so that any encoding (UTF-16 too) stays whole."""
+    """A temporary copy of ``path`` without its last ``lines`` non-empty lines (and the empty lines
+    among them), removed afterwards. Rows keep their line numbers: only the end is cut. The cut lines
+    must be a footer: after an empty line, each narrower than the header (a one-column file's footer
+    cannot be told by its width: there the empty line before it decides). So a declared count never
+    drops a data row, say of a re-export that no longer has its footer. Cut as text, so that any
+    encoding (UTF-16 too) stays whole; ``UnicodeDecodeError`` is left to the caller to locate."""
     with path.open(encoding=text_encoding, newline="") as handle:
-        text = handle.read()
-    kept = text.splitlines(keepends=True)
-    while kept and not kept[-1].strip():
-        kept.pop()
-    block = kept[len(kept) - lines :] if lines <= len(kept) - 1 else None
-    if block is None:
+        physical = handle.read().splitlines(keepends=True)
+    filled = [index for index, line in enumerate(physical) if line.strip()]
+    if lines >= len(filled):
         raise DataFileError(
             f"{label}: skip_footer = {lines} would skip the header too: the file has fewer lines"
         )
-    first = len(kept) - lines + 1
-    if kept[first - 2].strip():
+    first = filled[-lines]
+    if physical[first - 1].strip():
         raise DataFileError(
-            f"{label}: skip_footer = {lines}, but no empty line comes before line {first}: the last {lines} "
-            "lines are no report footer; fix the count, or remove the key if the file has no footer"
+            f"{label}: skip_footer = {lines}, but no empty line comes before line {first + 1}: the last "
+            f"{lines} lines are no report footer; fix the count, or remove the key if the file has none"
         )
-    for number, line in enumerate(block, start=first):
-        if line.strip() and len(next(csv.reader([line], delimiter=delimiter))) >= width:
+    for index in filled[-lines:]:
+        if width > 1 and len(next(csv.reader([physical[index]], delimiter=delimiter))) >= width:
             raise DataFileError(
-                f"{label}: skip_footer = {lines}, but line {number} has the header's {width} fields: it is a "
-                "row, not a footer; fix the count, or remove the key if the file has no footer"
+                f"{label}: skip_footer = {lines}, but line {index + 1} has the header's {width} fields: it "
+                "is a row, not a footer; fix the count, or remove the key if the file has none"
             )
-    kept = kept[: len(kept) - lines]
     with tempfile.TemporaryDirectory(prefix="leadripe-footer-") as directory:
         trimmed = Path(directory) / path.name
         with trimmed.open("w", encoding=text_encoding, newline="") as out:
-            out.write("".join(kept))
+            out.write("".join(physical[:first]))
         shutil.copymode(path, trimmed)
         yield trimmed
 
 
-def sheet_footer(rows: list[list[str | None]], width: int) -> int | None:
-    """How many rows at the end of a sheet's data are a report's footer: after an empty row, each with
-    at most one value while the header has more columns; None when the sheet ends with no such block."""
-    if width < 2:
-        return None
-    for count, row in enumerate(reversed(rows)):
-        filled = sum(value is not None for value in row)
-        if filled == 0:
-            return count if 0 < count <= MAX_FOOTER_LINES else None
-        if filled > 1:
-            return None
+def sheet_footer(rows: list[list[str | None]]) -> tuple[int, list[str]] | None:
+    """A sheet's trailing block of rows with one value each (empty rows among them allowed) after an
+    empty row: how many such rows, and their values top down; None when the sheet ends otherwise."""
+    values: list[str] = []
+    below_empty = False
+    for row in reversed(rows):
+        filled = [value for value in row if value is not None]
+        if len(filled) > 1:
+            return (
+                (len(values), values[::-1])
+                if values and below_empty and len(values) <= MAX_FOOTER_LINES
+                else None
+            )
+        below_empty = not filled
+        values += filled
     return None
+
+
+def looks_like_footer(values: list[str], width: int) -> bool:
+    """Whether one-value rows at the end of a sheet read as a report's footer rather than sparse data:
+    the header is wider, and every value holds a letter (a copyright, "Generated By: ...", a company)."""
+    return width > 1 and all(any(c.isalpha() for c in value) for value in values)

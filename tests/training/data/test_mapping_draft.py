@@ -125,7 +125,12 @@ def test_an_activity_export_and_a_report_footer(tmp_path: Path) -> None:
     ]
     events.write_text("Contact,Activity Date,Activity Type\n" + "\n".join(lines) + "\n")
     draft = draft_mapping(export, tmp_path / "crm.toml", events_path=events)
-    assert "skip_footer = 2   # the file ends with a report's footer" in draft.text
+    assert (
+        "skip_footer = 2   # a report's footer, from 'Copyright (c) 2026 salesforce.com, inc.'" in draft.text
+    )
+    assert any(
+        todo.startswith("leads.csv ends with 2 lines read as a report's footer") for todo in draft.todos
+    )
     assert draft.events is not None
     assert (draft.events.lead_id, draft.events.occurred_at, draft.events.event_type_column) == (
         "Contact",
@@ -218,10 +223,13 @@ def test_an_outcome_file_of_won_deals_or_of_stages(tmp_path: Path) -> None:
             f"o{i},m{i},{['Closed Won', 'Closed Lost'][i % 2]},2024-03-{i % 28 + 1:02d}" for i in range(20)
         )
         + "\n"
+        + "\n".join(f"o{i},m{i},," for i in range(20, 25))  # deals nobody has moved yet
+        + "\n"
     )
     staged = draft_mapping(leads, tmp_path / "crm.toml", outcomes_path=deals)
     assert staged.outcome_file is not None and staged.outcome_file.status_column == "Stage"
     assert '"Closed Won" = "won"' in staged.text and '"Closed Lost" = "lost"' in staged.text
+    assert '"" = "open"' in staged.text
     (tmp_path / "crm.toml").write_text(staged.text)
     assert import_export(tmp_path / "crm.toml", tmp_path / "e").outcome_counts == {
         "won": 10,
@@ -315,3 +323,16 @@ def test_unknown_leads_of_the_outcome_needs_an_outcome_file(tmp_path: Path) -> N
     )
     with pytest.raises(MappingConfigError, match=r"'outcome\.unknown_leads': only applies with 'file'"):
         load_mapping(tmp_path / "crm.toml")
+
+
+def test_a_profile_column_named_like_a_contract_column_is_renamed(tmp_path: Path) -> None:
+    rows = [
+        f"L{i},2024-01-{i % 28 + 1:02d},{['active', 'paused'][i % 2]},{['yes', 'no'][i % 3 == 0]}"
+        for i in range(30)
+    ]
+    export = tmp_path / "leads.csv"
+    export.write_text("Id,Created,status,Converted\n" + "\n".join(rows) + "\n")
+    draft = draft_mapping(export, tmp_path / "crm.toml")
+    assert 'rename = { "status" = "status_attribute" }' in draft.text
+    (tmp_path / "crm.toml").write_text(draft.text)
+    assert import_export(tmp_path / "crm.toml", tmp_path / "d", mode="strict").leads == 30

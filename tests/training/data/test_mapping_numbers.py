@@ -282,6 +282,7 @@ def test_units_alone_and_a_value_without_digits() -> None:
     ("revenue", "message"),
     [
         (["1.2M", "500K", "3M", "750k"], r"scaled by a suffix \(K, M, Mio, ...\): no mapping key reads them"),
+        (["$1.6M", "$2.4M", "-$3M", "$750K"], r"scaled by a suffix \(K, M, Mio, ...\)"),
         (["$5", "€7", "$9", "€1"], r"carry different units \(\$, €\): amounts in different currencies"),
     ],
 )

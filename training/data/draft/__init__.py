@@ -72,7 +72,14 @@ def draft_mapping(
         events_file = read_export(events_path, config_dir, sheet=events_sheet, encoding=encoding)
         frame = events_file.frame
         events = (events_file, decide_events(frame, profile_columns(_sample(frame)), lead_ids))
+    exports = [leads_file, *(item[0] for item in (outcomes, events) if item is not None)]
     todos = [
+        *(
+            f"{export.file} ends with {export.skip_footer} lines read as a report's footer "
+            f"({export.footer[0][:50]!r}, ...): skip_footer leaves them out; set it to 0 if they are data"
+            for export in exports
+            if export.skip_footer
+        ),
         *leads.todos,
         *(outcomes[1].todos if outcomes is not None else []),
         *(events[1].todos if events is not None else []),

@@ -63,7 +63,11 @@ def decide_outcome_file(
     return OutcomeFileDraft(
         lead_id=link,
         status_column=None if status is None else status.name,
-        status_values={value: outcome for value, outcome in values.items() if value.lower() != outcome},
+        status_values={
+            **{value: outcome for value, outcome in values.items() if value.lower() != outcome},
+            # blank stages: deals nobody has moved yet, still open
+            **({"": "open"} if status is not None and status.present < status.rows else {}),
+        },
         closed_at=None if closed is None else closed.name,
         date_format=None if closed is None else closed.date_order,
         rows=len(frame),

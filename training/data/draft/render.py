@@ -10,6 +10,7 @@ from training.data.draft.events import EventsDraft
 from training.data.draft.outcomes import OutcomeFileDraft
 from training.data.draft.roles import ColumnRole, LeadsDraft, Role
 from training.data.draft.sources import ExportFile
+from training.data.mapping_sections import RESERVED_NAMES
 from training.data.number_format import NumberFormat
 
 _OUTCOME_DATES: tuple[Role, ...] = ("closed_at", "handed_over_at", "accepted_at", "opportunity_at")
@@ -59,6 +60,14 @@ def render_mapping(
         lines.append(f"date_formats = {_inline(created_format)}   # the values show the day/month order")
     for role in ("categorical", "numeric", "activity", "drop"):
         lines += _listed(role, [r for r in leads.roles if r.role == role])
+    # A profile column named like a contract column ("status" beside the outcome) gets another name.
+    reserved = {
+        r.column: f"{r.column}_attribute"
+        for r in leads.roles
+        if r.role in ("categorical", "numeric", "activity") and r.column in RESERVED_NAMES
+    }
+    if reserved:
+        lines.append(f"rename = {_inline(reserved)}   # the data contract reserves these names")
     after_contact = {r.column: r.known_at for r in leads.roles if r.known_at}
     if after_contact:
         lines.append(f"known_at = {_inline(after_contact)}   # written by sales: audited, never features")
@@ -84,7 +93,10 @@ def _file_keys(export: ExportFile) -> list[str]:
     if export.encoding is not None:
         keys.append(f"encoding = {quoted(export.encoding)}")
     if export.skip_footer:
-        keys.append(f"skip_footer = {export.skip_footer}   # the file ends with a report's footer, not rows")
+        first = export.footer[0][:50] if export.footer else ""
+        keys.append(
+            f"skip_footer = {export.skip_footer}   # a report's footer, from {first!r}: check it is no data"
+        )
     return keys
 
 

@@ -22,7 +22,10 @@ class ExportFile:
     sheet: str | None = None
     delimiter: str | None = None
     encoding: str | None = None
-    skip_footer: int = 0
+    #: a report footer the draft found and declares (None: none found)
+    skip_footer: int | None = None
+    #: the footer's lines, shown in the draft's to-do
+    footer: tuple[str, ...] = ()
 
 
 def read_export(
@@ -35,13 +38,14 @@ def read_export(
 ) -> ExportFile:
     """Read one file of the export; a report footer is measured and declared, not an error."""
     text_encoding = encoding or "utf-8"
-    skip_footer = 0
+    skip_footer: int | None = None
+    footer: tuple[str, ...] = ()
     try:
         frame = read_table(path, delimiter=delimiter, encoding=text_encoding, sheet=sheet)
-    except ReportFooterError as footer:
-        skip_footer = footer.lines
+    except ReportFooterError as found:
+        skip_footer, footer = found.lines, found.footer
         frame = read_table(
             path, delimiter=delimiter, encoding=text_encoding, sheet=sheet, skip_footer=skip_footer
         )
     relative = Path(os.path.relpath(path.resolve(), config_dir)).as_posix()
-    return ExportFile(relative, frame, sheet, delimiter, encoding, skip_footer)
+    return ExportFile(relative, frame, sheet, delimiter, encoding, skip_footer, footer)
