@@ -336,3 +336,17 @@ def test_a_profile_column_named_like_a_contract_column_is_renamed(tmp_path: Path
     assert 'rename = { "status" = "status_attribute" }' in draft.text
     (tmp_path / "crm.toml").write_text(draft.text)
     assert import_export(tmp_path / "crm.toml", tmp_path / "d", mode="strict").leads == 30
+
+
+def test_an_amount_the_lead_asked_for_is_a_feature_and_an_outcome_date_closes(tmp_path: Path) -> None:
+    """The BPI loan log's AMOUNT_REQ is known at application; a deal's amount is written with the win."""
+    rows = [
+        f"C{i},2024-01-{i % 28 + 1:02d},{1000 * (i % 7 + 1)},{500 * (i % 5)},{['won', 'lost'][i % 2]},"
+        f"2024-03-{i % 28 + 1:02d}"
+        for i in range(30)
+    ]
+    export = tmp_path / "cases.csv"
+    export.write_text("case,REG_DATE,AMOUNT_REQ,Deal Amount,outcome,outcome_at\n" + "\n".join(rows) + "\n")
+    roles = {role.column: role.role for role in draft_mapping(export, tmp_path / "crm.toml").roles}
+    assert roles["AMOUNT_REQ"] == "numeric" and roles["Deal Amount"] == "drop"
+    assert roles["outcome_at"] == "closed_at" and roles["REG_DATE"] == "created_at"

@@ -44,7 +44,8 @@ _CREATED = re.compile(
     r"creat|added|sign.?up|regist|first.?seen|entered|inquir|submitted|received|since", re.I
 )
 _CLOSED = re.compile(
-    r"clos|\bwon\b|\blost\b|convert|conversion|decision|end.?date|deal.?date|became a customer", re.I
+    r"clos|\bwon\b|\blost\b|convert|conversion|decision|outcome|end.?date|deal.?date|became a customer",
+    re.I,
 )
 _HANDED = re.compile(r"\bmql\b|marketing qualified|hand.?(ed|over)|routed|assigned.?(at|date|on)", re.I)
 _ACCEPTED = re.compile(r"\bsal\b|\bsql\b|sales (accepted|qualified)|accepted", re.I)
@@ -58,8 +59,9 @@ _ACTIVITY = re.compile(
     re.I,
 )
 _AFTER_OUTCOME = re.compile(
-    r"amount|\bdeal|opportunit|\bwon\b|\blost\b|closed|probability|forecast|reason|converted|contract|"
-    r"last.?(modified|activity|contact|touch)|updated|days.?to",
+    # An amount is the deal's unless the lead asked for it or owns it ("AMOUNT_REQ", "budget amount").
+    r"\bamount\b(?! req)(?<!budget amount)|\bdeal|opportunit|\bwon\b|\blost\b|closed|probability|"
+    r"forecast|reason|converted|contract|last.?(modified|activity|contact|touch)|updated|days.?to",
     re.I,
 )
 _BY_SALES = re.compile(
