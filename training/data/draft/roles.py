@@ -217,7 +217,8 @@ def _status(profiles: list[ColumnProfile], taken: set[str], todos: list[str]) ->
     if len(scored) > 1 and scored[0][0] == scored[1][0]:
         tied = [p.name for score, p in scored if score == scored[0][0]]
         todos.append(
-            f"which column is the outcome? {', '.join(map(repr, tied))} all look like one: set status_column"
+            f"which column is the outcome? {', '.join(map(repr, tied))} all look like one: set "
+            "status_column, take it out of categorical, and map its values in [outcome.status_values]"
         )
         return None
     return scored[0][1] if scored else None
