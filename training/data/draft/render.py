@@ -41,7 +41,7 @@ def render_mapping(
         f"name = {quoted(name)}",
     ]
     if todos:
-        lines += ["", "# TO DO before importing (the import refuses what is left undecided):"]
+        lines += ["", "# TO DO before importing (a 'TO DO' placeholder or an undeclared order is refused):"]
         lines += [f"#   - {todo}" for todo in todos]
     lines += ["", "[leads]", *_file_keys(leads_file)]
     lead_id = leads.column("lead_id")
