@@ -183,7 +183,30 @@ def reason_sentence(
     sentence += "This raises the score" if direction == "up" else "This lowers the score"
     if evidence is not None:
         sentence += f"; {evidence_clause(evidence)}"
+    elif _against_more_is_more(facts, value, reference, direction):
+        sentence += ", given the lead's other signals"
     return sentence + "."
+
+
+#: Kinds whose values are amounts of engagement, which readers expect to raise the score as they grow.
+_AMOUNTS = frozenset(
+    {"event_count", "engagement_count", "engagement_total", "breadth", "event_decayed", "engagement_decayed"}
+)
+
+
+def _against_more_is_more(facts: FeatureFacts, value: Value, reference: Value, direction: Direction) -> bool:
+    """Whether the sentence would read "less than typical, and this raises the score" (or more, and
+    lowers) with nothing to explain it. The contribution is exact; it comes from how the value combines
+    with the lead's other signals (trees split on combinations), which the sentence then says."""
+    if (
+        facts.kind not in _AMOUNTS
+        or not isinstance(value, int | float)
+        or not isinstance(reference, int | float)
+    ):
+        return False
+    if _missing(value) or _missing(reference) or shown_value(facts, value) == shown_value(facts, reference):
+        return False
+    return (float(value) > float(reference)) != (direction == "up")
 
 
 # ---------------------------------------------------------------------------------------- evidence

@@ -156,3 +156,26 @@ def test_win_rate_clause_only_when_it_agrees_and_differs() -> None:
         evidence_clause(same)
     # Close but different: one decimal is enough.
     assert rates_shown(0.0214, 0.0201) == ("2.1%", "2.0%")
+
+
+@pytest.mark.parametrize(
+    ("facts", "value", "reference", "direction", "ending"),
+    [
+        (
+            "count",
+            1.0,
+            3.0,
+            "up",
+            "typical leads have 3. This raises the score, given the lead's other signals.",
+        ),
+        ("count", 5.0, 1.0, "down", "This lowers the score, given the lead's other signals."),
+        ("count", 5.0, 1.0, "up", "typical leads have 1. This raises the score."),  # no contradiction
+        ("engagement_decayed", 0.6, 3.0, "down", "typical leads: 3 events. This lowers the score."),
+    ],
+)
+def test_an_amount_that_moves_the_score_against_its_size_says_why(
+    facts: str, value: float, reference: float, direction: str, ending: str
+) -> None:
+    """ "Less than typical, and this raises the score" reads as a contradiction; the contribution comes
+    from the lead's combination of signals, and the sentence says so."""
+    assert reason_sentence(FACTS[facts], value, reference, direction, None).endswith(ending)  # type: ignore[arg-type]
