@@ -204,9 +204,11 @@ def _against_more_is_more(facts: FeatureFacts, value: Value, reference: Value, d
         or not isinstance(reference, int | float)
     ):
         return False
-    if _missing(value) or _missing(reference) or shown_value(facts, value) == shown_value(facts, reference):
+    # Cheapest tests first: this runs for every reason that misses the sentence cache. NaN compares
+    # False both ways, hence the explicit check.
+    if (value > reference) == (direction == "up") or _missing(value) or _missing(reference):
         return False
-    return (float(value) > float(reference)) != (direction == "up")
+    return shown_value(facts, value) != shown_value(facts, reference)
 
 
 # ---------------------------------------------------------------------------------------- evidence
