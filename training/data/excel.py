@@ -18,6 +18,7 @@ out (save as ``.xlsx`` or CSV).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -30,14 +31,17 @@ from training.data.file_errors import DataFileError
 from training.data.report_footer import ReportFooterError, looks_like_footer, sheet_footer
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+#: Rows below a one-value first row searched for the table's header.
+_TITLE_ROWS = 20
 #: Whole numbers up to this size are written without ".0" (beyond it a float is no exact integer).
 _EXACT_INTEGERS = 2**53
 
 
 def read_excel_table(
-    path: Path, label: str, sheet: str | None, skip_footer: int | None = None
+    path: Path, label: str, sheet: str | None, skip_footer: int | None = None, header_row: int | None = None
 ) -> pd.DataFrame:
-    """The sheet (the only one, or ``sheet``) as a frame of text, without its last ``skip_footer``
+    """The sheet (the only one, or ``sheet``) as a frame of text, its header on ``header_row`` (None:
+    row 1, and a title above the table is refused naming the row), without its last ``skip_footer``
     non-empty rows (a report's footer; None: undeclared, so a footer is refused, 0: none, read every
     row); ``DataFileError`` names the problem."""
     try:
@@ -66,15 +70,48 @@ def read_excel_table(
         if not hasattr(sheet_of_chosen, "iter_rows"):
             raise DataFileError(f"{label}: sheet {chosen!r} is a chart, not a table of rows")
         rows = sheet_of_chosen.iter_rows(values_only=True)
-        return _frame(f"{label}, sheet {chosen!r}", rows, skip_footer)
+        where = f"{label}, sheet {chosen!r}"
+        first_row = _header_row(where, rows) if header_row is None else header_row
+        rows = sheet_of_chosen.iter_rows(min_row=first_row, values_only=True)
+        return _frame(where, rows, skip_footer, first_row)
     finally:
         workbook.close()
 
 
-def _frame(label: str, rows: Iterator[tuple[Any, ...]], skip_footer: int | None) -> pd.DataFrame:
+class TitleRowError(DataFileError):
+    """A sheet's first row is a title: ``header_row`` is where the table's header seems to be."""
+
+    def __init__(self, message: str, header_row: int, title: str) -> None:
+        super().__init__(message)
+        self.header_row = header_row
+        self.title = title
+
+
+def _header_row(label: str, rows: Iterator[tuple[Any, ...]]) -> int:
+    """Row 1, unless it holds a title rather than a header (one value, with a wider row below it):
+    then the import stops, naming the ``header_row`` that reads the table (never guessed)."""
+    first = next(rows, None)
+    if first is None or sum(cell is not None for cell in first) != 1:
+        return 1
+    for number, cells in enumerate(itertools.islice(rows, _TITLE_ROWS), start=2):
+        if sum(cell is not None for cell in cells) > 1:
+            title = next(str(cell) for cell in first if cell is not None)
+            raise TitleRowError(
+                f"{label}: row 1 holds one value ({title[:60]!r}), a title rather than a header; the first "
+                f"row with several values is row {number}: set header_row = {number} in the mapping "
+                "section if the header is there",
+                number,
+                title,
+            )
+    return 1
+
+
+def _frame(
+    label: str, rows: Iterator[tuple[Any, ...]], skip_footer: int | None, header_row: int = 1
+) -> pd.DataFrame:
     header_cells = next(rows, None)
     if header_cells is None or all(cell is None for cell in header_cells):
-        raise DataFileError(f"{label}: the first row is empty; expected a header with the column names")
+        raise DataFileError(f"{label}: row {header_row} is empty; expected a header with the column names")
     header = list(header_cells)
     while header and header[-1] is None:  # formatted but empty cells after the last column
         header.pop()
@@ -82,14 +119,18 @@ def _frame(label: str, rows: Iterator[tuple[Any, ...]], skip_footer: int | None)
     names = [name.strip() for name in names]
     for position, name in enumerate(names, start=1):
         if not name:
-            raise DataFileError(f"{label}, row 1: column {_letter(position)} of the header has no name")
+            raise DataFileError(
+                f"{label}, row {header_row}: column {_letter(position)} of the header has no name"
+            )
     if len(set(names)) != len(names):
         twice = next(name for name in names if names.count(name) > 1)
-        raise DataFileError(f"{label}, row 1: column {twice!r} appears more than once in the header")
+        raise DataFileError(
+            f"{label}, row {header_row}: column {twice!r} appears more than once in the header"
+        )
     width = len(names)
     data: list[list[str | None]] = []
     last_filled = 0
-    for excel_row, cells in enumerate(rows, start=2):
+    for excel_row, cells in enumerate(rows, start=header_row + 1):
         values = [_text(cell) for cell in cells]
         beyond = [i for i in range(width, len(values)) if values[i] is not None]
         if beyond:
@@ -115,16 +156,18 @@ def _frame(label: str, rows: Iterator[tuple[Any, ...]], skip_footer: int | None)
                 tuple(footer),
             )
     elif skip_footer:
-        _cut_footer(data, skip_footer, label)
+        _cut_footer(data, skip_footer, label, header_row)
     if not data:
         raise DataFileError(f"{label}: the sheet has a header but no data rows")
     # Rows are numbered as Excel shows them (the header is row 1), so that a problem's row is the row
     # the user finds in the sheet.
-    frame = pd.DataFrame(data, columns=names, dtype=object, index=pd.RangeIndex(2, len(data) + 2))
+    frame = pd.DataFrame(
+        data, columns=names, dtype=object, index=pd.RangeIndex(header_row + 1, header_row + 1 + len(data))
+    )
     return frame.astype("str").where(frame.notna())
 
 
-def _cut_footer(data: list[list[str | None]], lines: int, label: str) -> None:
+def _cut_footer(data: list[list[str | None]], lines: int, label: str, header_row: int) -> None:
     """Cut a declared footer of ``lines`` non-empty rows off ``data``, in place, after checking that
     they are one: one value each, after an empty row (so that a count never cuts a data row)."""
     filled = [index for index, row in enumerate(data) if any(value is not None for value in row)]
@@ -133,14 +176,14 @@ def _cut_footer(data: list[list[str | None]], lines: int, label: str) -> None:
     first = filled[-lines]
     if first == 0 or any(value is not None for value in data[first - 1]):
         raise DataFileError(
-            f"{label}: skip_footer = {lines}, but no empty row comes before row {first + 2}: the last "
-            f"{lines} rows are no report footer; fix the count, or remove the key"
+            f"{label}: skip_footer = {lines}, but no empty row comes before row {first + header_row + 1}: "
+            f"the last {lines} rows are no report footer; fix the count, or remove the key"
         )
     for index in filled[-lines:]:
         if sum(value is not None for value in data[index]) > 1:
             raise DataFileError(
-                f"{label}: skip_footer = {lines}, but row {index + 2} has more than one value: it is a row, "
-                "not a footer; fix the count, or remove the key"
+                f"{label}: skip_footer = {lines}, but row {index + header_row + 1} has more than one value: "
+                "it is a row, not a footer; fix the count, or remove the key"
             )
     del data[first:]
     while data and all(value is None for value in data[-1]):

@@ -54,6 +54,7 @@ def read_table(
     table: str | None = None,
     sheet: str | None = None,
     skip_footer: int | None = None,
+    header_row: int | None = None,
 ) -> pd.DataFrame:
     """Read a CSV, Parquet or Excel file into a raw frame whose index is the 1-based data row number
     (for an Excel sheet: the row number Excel shows, the header being row 1).
@@ -61,7 +62,8 @@ def read_table(
     CSV values are all read as strings (empty means missing); the delimiter is sniffed among
     ``, ; \\t |`` unless given. Parquet is read as typed. An Excel sheet (``sheet``, or the only one)
     is read as the text a CSV export of it would hold. ``skip_footer``: lines (CSV) or rows (Excel) at
-    the end that are a report's footer, not data (``training.data.report_footer``). ``table``
+    the end that are a report's footer, not data (``training.data.report_footer``); ``header_row``: an
+    Excel sheet's row holding the header (below a title). ``table``
     ("leads", ...) only makes messages clearer. Raises ``DataFileError`` for file-level problems.
     """
     path = Path(path)
@@ -76,12 +78,14 @@ def read_table(
         raise DataFileError(f"{label}: a sheet ({sheet!r}) is named, but the file is not an Excel workbook")
     if skip_footer and suffix not in (*_CSV_SUFFIXES, *EXCEL_SUFFIXES):
         raise DataFileError(f"{label}: skip_footer applies to CSV and Excel files, not '{suffix}'")
+    if header_row is not None and suffix not in EXCEL_SUFFIXES:
+        raise DataFileError(f"{label}: header_row applies to Excel sheets, not '{suffix}' files")
     if suffix in _PARQUET_SUFFIXES:
         frame = _read_parquet(path, label)
     elif suffix in _CSV_SUFFIXES:
         frame = _read_csv(path, label, delimiter, encoding, skip_footer)
     elif suffix in EXCEL_SUFFIXES:
-        frame = read_excel_table(path, label, sheet, skip_footer)
+        frame = read_excel_table(path, label, sheet, skip_footer, header_row)
     elif suffix == ".xls":
         raise DataFileError(
             f"{label}: the old binary Excel format (.xls) is not read; save the sheet as .xlsx or CSV"

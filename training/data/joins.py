@@ -89,6 +89,7 @@ def join_lookup(
         table=join.table,
         sheet=join.sheet,
         skip_footer=join.skip_footer,
+        header_row=join.header_row,
     )
     raw = read_source(config, section, source, root, encoding)
     require_columns(config, section, join.file, raw, {"key": join.lookup_key})

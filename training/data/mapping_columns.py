@@ -40,6 +40,7 @@ def read_source(
         table=source.table,
         sheet=source.sheet,
         skip_footer=source.skip_footer,
+        header_row=source.header_row,
     )
 
 

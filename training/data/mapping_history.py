@@ -40,6 +40,7 @@ def history_table(
         table=section.table,
         sheet=section.sheet,
         skip_footer=section.skip_footer,
+        header_row=section.header_row,
     )
     raw = read_source(config, name, source, root, encoding)
     columns = {

@@ -77,6 +77,8 @@ class SourceFile:
     #: lines (CSV) or rows (Excel) at the end that are a report's footer, not data (None: undeclared,
     #: so a sheet's footer is refused; 0: the file has none)
     skip_footer: int | None = None
+    #: an Excel sheet's row holding the header, below a title (None: row 1)
+    header_row: int | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class FileSection(ConfigSection):
     table: str | None = None
     sheet: ColumnName | None = None
     skip_footer: int | None = Field(default=None, ge=0, le=MAX_FOOTER_LINES)
+    header_row: int | None = Field(default=None, ge=1, le=1000)
     missing: ColumnList = ()
     values: dict[str, ValueMap] = Field(default_factory=dict)
 
@@ -113,6 +116,7 @@ class FileSection(ConfigSection):
             table=self.table,
             sheet=self.sheet,
             skip_footer=self.skip_footer,
+            header_row=self.header_row,
         )
 
     @property

@@ -132,7 +132,7 @@ def test_a_workbook_with_several_sheets_must_name_one(tmp_path: Path) -> None:
         ),
         ([["Lead ID", None, "Source"], [1, 2, 3]], r"row 1: column B of the header has no name"),
         ([["Lead ID", "Source", "Source"], [1, 2, 3]], r"column 'Source' appears more than once"),
-        ([[None, None], [1, 2]], r"the first row is empty"),
+        ([[None, None], [1, 2]], r"row 1 is empty"),
         ([HEADER], r"a header but no data rows"),
     ],
 )
@@ -176,3 +176,25 @@ def test_a_chart_sheet_is_no_table(tmp_path: Path) -> None:
     book.save(tmp_path / "export.xlsx")
     with pytest.raises(DataFileError, match=r"sheet 'Chart' is a chart, not a table of rows"):
         read_table(tmp_path / "export.xlsx", sheet="Chart")
+
+
+def test_a_title_above_the_table_is_named_and_header_row_reads_below_it(tmp_path: Path) -> None:
+    rows: list[list[object]] = [
+        ["Leads report, Q1"],
+        [],
+        ["Filtered by: owner = me"],
+        HEADER,
+        _lead(0),
+        _lead(1),
+    ]
+    path = _workbook(tmp_path / "export.xlsx", rows)
+    with pytest.raises(
+        DataFileError, match=r"row 1 holds one value \('Leads report, Q1'\).*set header_row = 4"
+    ):
+        read_table(path)
+    frame = read_table(path, header_row=4)
+    assert frame.index.tolist() == [5, 6]  # Excel's own row numbers
+    assert frame.loc[5, "Lead ID"] == "1000" and list(frame.columns) == HEADER
+    (tmp_path / "a.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(DataFileError, match=r"header_row applies to Excel sheets"):
+        read_table(tmp_path / "a.csv", header_row=2)

@@ -80,6 +80,12 @@ def draft_mapping(
             for export in exports
             if export.skip_footer
         ),
+        *(
+            f"{export.file}'s first row is a title ({export.title[:50]!r}): header_row = {export.header_row} "
+            "reads the table below it; check that row is the header"
+            for export in exports
+            if export.header_row is not None
+        ),
         *leads.todos,
         *(outcomes[1].todos if outcomes is not None else []),
         *(events[1].todos if events is not None else []),

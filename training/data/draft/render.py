@@ -92,6 +92,8 @@ def _file_keys(export: ExportFile) -> list[str]:
         keys.append(f"delimiter = {quoted(export.delimiter)}")
     if export.encoding is not None:
         keys.append(f"encoding = {quoted(export.encoding)}")
+    if export.header_row is not None:
+        keys.append(f"header_row = {export.header_row}   # below the title {export.title[:50]!r}")
     if export.skip_footer:
         first = export.footer[0][:50] if export.footer else ""
         keys.append(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from training.data.excel import TitleRowError
 from training.data.io import read_table
 from training.data.report_footer import ReportFooterError
 
@@ -26,6 +27,9 @@ class ExportFile:
     skip_footer: int | None = None
     #: the footer's lines, shown in the draft's to-do
     footer: tuple[str, ...] = ()
+    #: an Excel sheet's header row below a title the draft found (None: row 1), and the title
+    header_row: int | None = None
+    title: str = ""
 
 
 def read_export(
@@ -40,12 +44,25 @@ def read_export(
     text_encoding = encoding or "utf-8"
     skip_footer: int | None = None
     footer: tuple[str, ...] = ()
-    try:
-        frame = read_table(path, delimiter=delimiter, encoding=text_encoding, sheet=sheet)
-    except ReportFooterError as found:
-        skip_footer, footer = found.lines, found.footer
-        frame = read_table(
-            path, delimiter=delimiter, encoding=text_encoding, sheet=sheet, skip_footer=skip_footer
-        )
+    header_row: int | None = None
+    title = ""
+    # A title above the table, then a footer below it: each found is declared and read again.
+    for _ in range(3):
+        try:
+            frame = read_table(
+                path,
+                delimiter=delimiter,
+                encoding=text_encoding,
+                sheet=sheet,
+                skip_footer=skip_footer,
+                header_row=header_row,
+            )
+            break
+        except TitleRowError as found:
+            header_row, title = found.header_row, found.title
+        except ReportFooterError as found:
+            skip_footer, footer = found.lines, found.footer
+    else:
+        frame = read_table(path, delimiter=delimiter, encoding=text_encoding, sheet=sheet)  # names the error
     relative = Path(os.path.relpath(path.resolve(), config_dir)).as_posix()
-    return ExportFile(relative, frame, sheet, delimiter, encoding, skip_footer, footer)
+    return ExportFile(relative, frame, sheet, delimiter, encoding, skip_footer, footer, header_row, title)
