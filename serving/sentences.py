@@ -208,7 +208,22 @@ def _against_more_is_more(facts: FeatureFacts, value: Value, reference: Value, d
     # False both ways, hence the explicit check.
     if (value > reference) == (direction == "up") or _missing(value) or _missing(reference):
         return False
-    return shown_value(facts, value) != shown_value(facts, reference)
+    # Decided on the values as shown, as the rest of the sentence is (batch scoring caches sentences by
+    # shown value): "2.0" against a typical "2" is no difference.
+    shown, typical = _shown_number(shown_value(facts, value)), _shown_number(shown_value(facts, reference))
+    if shown is None or typical is None or shown == typical:
+        return False
+    return (shown > typical) != (direction == "up")
+
+
+def _shown_number(shown: str) -> float | None:
+    """A shown amount as a number ("none" is 0, "1,234" is 1234), or None when it is no number."""
+    if shown == "none":
+        return 0.0
+    try:
+        return float(shown.replace(",", ""))
+    except ValueError:
+        return None
 
 
 # ---------------------------------------------------------------------------------------- evidence

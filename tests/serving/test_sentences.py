@@ -171,6 +171,8 @@ def test_win_rate_clause_only_when_it_agrees_and_differs() -> None:
         ("count", 5.0, 1.0, "down", "This lowers the score, given the lead's other signals."),
         ("count", 5.0, 1.0, "up", "typical leads have 1. This raises the score."),  # no contradiction
         ("engagement_decayed", 0.6, 3.0, "down", "typical leads: 3 events. This lowers the score."),
+        # Shown alike ("2.0" and "2"): no difference to explain, whichever side of 2 the value is.
+        ("engagement_decayed", 1.97, 2.0, "up", "typical leads: 2 events. This raises the score."),
     ],
 )
 def test_an_amount_that_moves_the_score_against_its_size_says_why(

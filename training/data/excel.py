@@ -88,22 +88,23 @@ class TitleRowError(DataFileError):
 
 
 def _header_row(label: str, rows: Iterator[tuple[Any, ...]]) -> int:
-    """Row 1, unless it holds a title rather than a header (one value, with a wider row below it):
-    then the import stops, naming the ``header_row`` that reads the table (never guessed)."""
-    first = next(rows, None)
-    if first is None or sum(cell is not None for cell in first) != 1:
+    """Row 1, unless it holds a title rather than a header: one value, then an empty row (a header that
+    names only its first column is no title: its data is refused cell by cell). Then the import stops,
+    naming as ``header_row`` the widest of the next rows, the first of them on a tie (a header is as
+    wide as its data and comes first), never guessed."""
+    head = [[_text(cell) for cell in cells] for cells in itertools.islice(rows, _TITLE_ROWS + 1)]
+    filled = [sum(value is not None for value in row) for row in head]
+    if len(head) < 3 or filled[0] != 1 or filled[1] != 0 or not any(filled[2:]):
         return 1
-    for number, cells in enumerate(itertools.islice(rows, _TITLE_ROWS), start=2):
-        if sum(cell is not None for cell in cells) > 1:
-            title = next(str(cell) for cell in first if cell is not None)
-            raise TitleRowError(
-                f"{label}: row 1 holds one value ({title[:60]!r}), a title rather than a header; the first "
-                f"row with several values is row {number}: set header_row = {number} in the mapping "
-                "section if the header is there",
-                number,
-                title,
-            )
-    return 1
+    number = 3 + max(range(len(filled) - 2), key=lambda k: (filled[k + 2], -k))
+    title = next(value for value in head[0] if value is not None)
+    raise TitleRowError(
+        f"{label}: row 1 holds one value ({title[:60]!r}) above an empty row, a title rather than a "
+        f"header; the widest row below it is row {number}: set header_row = {number} in the mapping "
+        "section if the header is there",
+        number,
+        title,
+    )
 
 
 def _frame(

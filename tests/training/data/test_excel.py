@@ -198,3 +198,33 @@ def test_a_title_above_the_table_is_named_and_header_row_reads_below_it(tmp_path
     (tmp_path / "a.csv").write_text("a,b\n1,2\n")
     with pytest.raises(DataFileError, match=r"header_row applies to Excel sheets"):
         read_table(tmp_path / "a.csv", header_row=2)
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        # A header that names only its first column is no title: its data is refused cell by cell.
+        ([["Lead ID"], ["L1", "x"]], r"cell B2: a value beyond the header's last column"),
+        # A one-column table under a title (the empty row tells).
+        ([["Contacts export"], [], ["email"], ["a@x.org"]], r"set header_row = 3"),
+        # A title, a subtitle row, then the header: the widest row is the header.
+        (
+            [
+                ["Report"],
+                [],
+                ["Period:", "2024 Q1"],
+                [],
+                ["Id", "Created", "Source"],
+                ["L1", "2024-01-02", "Web"],
+            ],
+            r"set header_row = 5",
+        ),
+        # A blank-looking cell next to the title does not hide it.
+        ([["Report", " "], [], ["Id", "Source"], ["L1", "Web"]], r"set header_row = 3"),
+    ],
+)
+def test_a_title_is_one_value_above_an_empty_row(
+    tmp_path: Path, rows: list[list[object]], expected: str
+) -> None:
+    with pytest.raises(DataFileError, match=expected):
+        read_table(_workbook(tmp_path / "export.xlsx", rows))

@@ -61,8 +61,9 @@ def render_mapping(
     for role in ("categorical", "numeric", "activity", "drop"):
         lines += _listed(role, [r for r in leads.roles if r.role == role])
     # A profile column named like a contract column ("status" beside the outcome) gets another name.
+    taken = {r.column for r in leads.roles}
     reserved = {
-        r.column: f"{r.column}_attribute"
+        r.column: _free_name(f"{r.column}_attribute", taken)
         for r in leads.roles
         if r.role in ("categorical", "numeric", "activity") and r.column in RESERVED_NAMES
     }
@@ -188,6 +189,16 @@ def _events(export: ExportFile, events: EventsDraft) -> list[str]:
     if events.unknown:
         lines.append(f'unknown_leads = "skip"   # {events.unknown:,} of {events.rows:,} rows: unknown leads')
     return lines
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``, ``name_3``, ... when a column of the file already has it."""
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}_{number}"
+    taken.add(candidate)
+    return candidate
 
 
 def _inline(table: dict[str, str]) -> str:

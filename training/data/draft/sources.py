@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from training.data.excel import TitleRowError
+from training.data.file_errors import DataFileError
 from training.data.io import read_table
 from training.data.report_footer import ReportFooterError
 
@@ -46,7 +47,8 @@ def read_export(
     footer: tuple[str, ...] = ()
     header_row: int | None = None
     title = ""
-    # A title above the table, then a footer below it: each found is declared and read again.
+    # A title above the table, then a footer below it: each found is declared and the file read again;
+    # an error of a read with a found header row says which row the draft took for the header.
     for _ in range(3):
         try:
             frame = read_table(
@@ -62,7 +64,12 @@ def read_export(
             header_row, title = found.header_row, found.title
         except ReportFooterError as found:
             skip_footer, footer = found.lines, found.footer
-    else:
-        frame = read_table(path, delimiter=delimiter, encoding=text_encoding, sheet=sheet)  # names the error
+        except DataFileError as error:
+            if header_row is None:
+                raise
+            under = f"the widest row under the title {title[:40]!r}"
+            raise DataFileError(f"read with header_row = {header_row} ({under}): {error}") from error
+    else:  # unreachable: a read that finds a title or a footer declares it, and the next one reads past it
+        raise DataFileError(f"{path}: could not find where the table starts and ends")
     relative = Path(os.path.relpath(path.resolve(), config_dir)).as_posix()
     return ExportFile(relative, frame, sheet, delimiter, encoding, skip_footer, footer, header_row, title)
