@@ -37,7 +37,9 @@ _MOSTLY = 0.5
 _DECIMAL_COMMA = re.compile(r"[+-]?(\d+|\d{1,3}(\.\d{3})+),\d+")
 _GROUPED_BY_COMMA = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
 # A number with a short non-numeric prefix or suffix: "$1,234.50", "45 %", "1.234,5 EUR", "-€12".
-_AFFIX = r"[^\d\s.,'+\-()]{1,3}"
+# A unit is a symbol ("$", "€", "%") or an upper-case currency code ("USD", "EUR"): letters in lower or
+# mixed case beside a number are codes ("ind5", "Q3", "v2"), never stripped as a unit.
+_AFFIX = r"(?:[^\w\s.,'+\-()]{1,3}|[A-Z]{3})"
 #: Suffixes that scale a number ("1.2M", "500K", "3 Mio"): no unit to strip, since 1.2M is 1,200,000.
 MULTIPLIERS = frozenset(
     {"k", "m", "mm", "mn", "b", "bn", "t", "tn", "mio", "mrd", "tsd", "tsd.", "lakh", "cr"}

@@ -383,3 +383,17 @@ def test_a_profile_columns_new_name_is_one_no_column_has(tmp_path: Path) -> None
     export.write_text("Id,Created,status,status_attribute,Converted\n" + "\n".join(rows) + "\n")
     draft = draft_mapping(export, tmp_path / "crm.toml")
     assert 'rename = { "status" = "status_attribute_2" }' in draft.text
+
+
+def test_an_ambiguous_amount_keeps_its_unit_and_asks_only_for_the_separator(tmp_path: Path) -> None:
+    # "$1,123": 1.123 or 1123? The draft declares the "$" and asks which separator.
+    rows = [
+        f'L{i},2024-01-{i % 28 + 1:02d},{10 + i},"${(i + 1) * 1000 + 123:,}",{["yes", "no"][i % 3 == 0]}'
+        for i in range(30)
+    ]
+    export = tmp_path / "leads.csv"
+    export.write_text("Id,Created,Fee,Revenue,Won\n" + "\n".join(rows) + "\n")
+    draft = draft_mapping(export, tmp_path / "crm.toml")
+    assert 'units = ["$"]' in draft.text
+    assert any(todo.startswith("the numbers of 'Revenue'") for todo in draft.todos)
+    assert not any("unlike the file's other numeric columns" in todo for todo in draft.todos)

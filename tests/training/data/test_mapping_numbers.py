@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from training.cli import app
 from training.data.io import load_dataset
 from training.data.mapping import MappingConfigError, import_export, load_mapping
-from training.data.number_format import NumberFormat, NumberFormatError, to_plain_numbers
+from training.data.number_format import NumberFormat, NumberFormatError, to_plain_numbers, units_shown
 from training.data.validation import DataValidationError
 
 # A German CRM export: semicolons, decimal commas, dots between thousands.
@@ -306,3 +306,12 @@ def test_a_stray_grouped_number_with_a_declared_unit_is_hinted_at_thousands(tmp_
         import_export(config, tmp_path / "d", mode="strict")
     [problem] = caught.value.problems
     assert "cannot parse '$1,234' as a number (a decimal comma or commas between thousands?" in str(problem)
+
+
+def test_codes_with_letters_are_no_numbers_with_units() -> None:
+    """ "ind5" or "Q3" are codes: a unit is a symbol or an upper-case currency code, never stripped from
+    them (the draft once read an industry column "ind0".."ind29" as numbers with units = ["ind"])."""
+    for codes in (["ind5", "ind7", "ind9"], ["Q1", "Q3", "Q4"], ["v2", "v3", "v10"]):
+        assert to_plain_numbers(pd.Series(codes, dtype=object), NumberFormat(), "here").tolist() == codes
+    assert units_shown(pd.Series(["ind5", "ind7"], dtype=object)) == ()
+    assert units_shown(pd.Series(["12 USD", "7 USD"], dtype=object)) == ("USD",)

@@ -24,15 +24,19 @@ def section_numbers(profiles: list[ColumnProfile], leads: LeadsDraft) -> NumberF
                 f"the numbers of {profile.name!r} ({', '.join(profile.examples)}) read with a decimal "
                 'comma and with commas between thousands: set decimal = "," or thousands = ","'
             )
-    formats = [p.number_format for p in used if p.number_format is not None and not p.number_ambiguous]
+    formats = [p.number_format for p in used if p.number_format is not None]
     if not formats:
         return None
-    # Decimal mark and thousands separator as most columns need them, with every column's units.
-    marks = Counter((f.decimal, f.thousands) for f in formats if f.decimal != "." or f.thousands is not None)
+    # Decimal mark and thousands separator as most columns need them (an ambiguous column's are the
+    # user's to-do), with every column's units.
+    sure = [p.number_format for p in used if p.number_format is not None and not p.number_ambiguous]
+    marks = Counter((f.decimal, f.thousands) for f in sure if f.decimal != "." or f.thousands is not None)
     decimal, thousands = marks.most_common(1)[0][0] if marks else (".", None)
     units = tuple(dict.fromkeys(unit for f in formats for unit in f.units))
     chosen = NumberFormat(decimal, thousands, units)
     for profile in used:
+        if profile.number_ambiguous:
+            continue  # its to-do above already says what to set
         values = pd.Series([value for value, _ in profile.top], dtype=object)
         try:
             read = pd.to_numeric(to_plain_numbers(values, chosen, "draft"), errors="coerce").notna().mean()
