@@ -1,11 +1,13 @@
 """Draft a mapping config from an export (``leadripe draft-mapping``): read the leads file (and an
-activity file), decide each column's role from its values and name, and write a commented TOML that the
-user reviews before ``leadripe import``. Nothing here is specific to any CRM.
+activity file, an outcome file), decide each column's role from its values and name, and write a
+commented TOML that the user reviews before ``leadripe import``. Nothing here is specific to any CRM.
 
-A draft is a starting point, not an import: what the values cannot decide is left as a to-do that the
-import refuses until the user settles it (the day/month order of ambiguous dates, the row order of an
-export without dates), and columns that could leak the outcome or are personal data are kept out of
-the features, with the reason written beside each.
+A draft is a starting point, not an import: what the values cannot decide is left as a to-do, most as a
+placeholder the import refuses until the user settles it (the day/month order of ambiguous dates, the
+row order of an export without dates, which of two yes/no columns is the outcome), and columns that
+could leak the outcome or are personal data are kept out of the features, with the reason written
+beside each. Modules: ``sources`` (reading, footers, titles), ``column_profile`` (what the values
+are), ``roles`` / ``numbers`` / ``events`` / ``outcomes`` (the decisions), ``render`` (the TOML).
 """
 
 from __future__ import annotations
