@@ -397,3 +397,20 @@ def test_an_ambiguous_amount_keeps_its_unit_and_asks_only_for_the_separator(tmp_
     assert 'units = ["$"]' in draft.text
     assert any(todo.startswith("the numbers of 'Revenue'") for todo in draft.todos)
     assert not any("unlike the file's other numeric columns" in todo for todo in draft.todos)
+
+
+def test_a_column_filled_as_the_lead_moves_is_kept_out_of_the_features(tmp_path: Path) -> None:
+    """ "Segment" is entered when a deal closes: filled for won and lost leads, empty for open ones. Its
+    name says nothing; its fill rates do."""
+    stages = ["Closed Won", "Closed Lost", "Open"]
+    rows = [
+        f"L{i},2024-01-{i % 28 + 1:02d},{['Web', 'Ads'][i % 2]},{stages[i % 3]},"
+        + ("" if stages[i % 3] == "Open" else ["SMB", "Enterprise"][i % 2])
+        for i in range(120)
+    ]
+    export = tmp_path / "leads.csv"
+    export.write_text("Id,Created,Source,Stage,Segment\n" + "\n".join(rows) + "\n")
+    roles = {role.column: role for role in draft_mapping(export, tmp_path / "crm.toml").roles}
+    assert roles["Segment"].known_at == "after_contact"
+    assert "filled for lost 100%, open 0%, won 100% of leads" in roles["Segment"].why
+    assert roles["Source"].known_at is None  # filled alike whatever became of the lead

@@ -7,7 +7,8 @@ placeholder the import refuses until the user settles it (the day/month order of
 row order of an export without dates, which of two yes/no columns is the outcome), and columns that
 could leak the outcome or are personal data are kept out of the features, with the reason written
 beside each. Modules: ``sources`` (reading, footers, titles), ``column_profile`` (what the values
-are), ``roles`` / ``numbers`` / ``events`` / ``outcomes`` (the decisions), ``render`` (the TOML).
+are), ``roles`` / ``fill_by_outcome`` / ``numbers`` / ``events`` / ``outcomes`` (the decisions),
+``render`` (the TOML).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 
 from training.data.draft.column_profile import profile_columns
 from training.data.draft.events import EventsDraft, decide_events
+from training.data.draft.fill_by_outcome import mark_filled_by_outcome
 from training.data.draft.numbers import section_numbers
 from training.data.draft.outcomes import OutcomeFileDraft, decide_outcome_file
 from training.data.draft.render import render_mapping
@@ -61,6 +63,8 @@ def draft_mapping(
     leads_file = read_export(leads_path, config_dir, sheet=sheet, delimiter=delimiter, encoding=encoding)
     profiles = profile_columns(_sample(leads_file.frame))
     leads = decide_leads(profiles, outcome_in_file=outcomes_path is None)
+    markers = {marker for profile in profiles for marker in profile.markers}
+    mark_filled_by_outcome(leads_file.frame, leads, markers)
     number_format = section_numbers(profiles, leads)
     lead_id = leads.column("lead_id")
     lead_ids = None if lead_id is None else leads_file.frame[lead_id]
@@ -97,7 +101,7 @@ def draft_mapping(
         leads_file,
         leads,
         todos=todos,
-        missing=[marker for profile in profiles for marker in profile.markers],
+        missing=sorted(markers),
         number_format=number_format,
         outcomes=outcomes,
         events=events,
