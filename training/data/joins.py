@@ -25,7 +25,7 @@ from training.data.mapping_columns import (
     section_numbers,
 )
 from training.data.mapping_config import MappingConfig
-from training.data.mapping_sections import MappingConfigError, SourceFile
+from training.data.mapping_sections import MappingConfigError
 from training.data.parsing import as_text
 
 #: Duplicated or unmatched keys quoted in a message.
@@ -82,15 +82,7 @@ def join_lookup(
     join = config.joins[index]
     section = f"joins.{index}"
     leads_file = config.leads.source.file
-    source = SourceFile(
-        file=join.file,
-        delimiter=join.delimiter,
-        encoding=join.encoding,
-        table=join.table,
-        sheet=join.sheet,
-        skip_footer=join.skip_footer,
-        header_row=join.header_row,
-    )
+    source = join.required_source
     raw = read_source(config, section, source, root, encoding)
     require_columns(config, section, join.file, raw, {"key": join.lookup_key})
     for key, listed in (("categorical", join.categorical), ("numeric", join.numeric)):

@@ -88,9 +88,7 @@ class LeadsMapping(FileSection, TimeAxisKeys, DateFormatKeys, NumberFormatKeys):
 
     @property
     def source(self) -> SourceFile:
-        source = self._source()
-        assert source is not None  # ``file`` is required in this section
-        return source
+        return self.required_source
 
     @property
     def lead_id(self) -> str | None:
@@ -199,9 +197,7 @@ class EventsMapping(FileSection, DateFormatKeys):
 
     @property
     def source(self) -> SourceFile:
-        source = self._source()
-        assert source is not None  # ``file`` is required in this section
-        return source
+        return self.required_source
 
     def date_columns(self) -> tuple[str, ...]:
         return (self.occurred_at,)

@@ -17,7 +17,6 @@ import pandas as pd
 from training.data.contract import CHANGED_AT, HISTORY_FIELD, LEAD_ID, NEW_VALUE, OLD_VALUE
 from training.data.mapping_columns import as_text, clean_columns, read_source, require_columns, section_dates
 from training.data.mapping_config import MappingConfig
-from training.data.mapping_sections import SourceFile
 from training.data.number_format import to_plain_numbers
 
 #: Fields named in the warning about history rows that are not profile columns.
@@ -33,15 +32,7 @@ def history_table(
     assert section is not None
     name = "profile_history"
     file = section.file
-    source = SourceFile(
-        file=file,
-        delimiter=section.delimiter,
-        encoding=section.encoding,
-        table=section.table,
-        sheet=section.sheet,
-        skip_footer=section.skip_footer,
-        header_row=section.header_row,
-    )
+    source = section.required_source
     raw = read_source(config, name, source, root, encoding)
     columns = {
         LEAD_ID: section.lead_id,

@@ -120,5 +120,12 @@ class FileSection(ConfigSection):
         )
 
     @property
+    def required_source(self) -> SourceFile:
+        """The section's file and how to read it, for sections whose ``file`` is required."""
+        source = self._source()
+        assert source is not None  # ``file`` is required in this section
+        return source
+
+    @property
     def rules(self) -> ColumnRules:
         return ColumnRules(missing=self.missing, values=self.values)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from training.data.draft.column_profile import ColumnProfile
-from training.data.draft.links import MIN_LINKED, link_column
+from training.data.draft.links import linked
 from training.data.draft.roles import id_like, personal, words
 
 #: An event type column has at most this many distinct values.
@@ -45,18 +45,7 @@ def decide_events(
     """The events section from the file's columns; ``lead_ids``: the leads file's ids (None: generated,
     so nothing can link to them)."""
     todos: list[str] = []
-    link, unknown = None, 0
-    if lead_ids is None:
-        todos.append("the leads file has no id column, so events cannot name their lead: export an id")
-    else:
-        link, unknown = link_column(frame, profiles, lead_ids)
-        if link is None:
-            todos.append("no column of the events file holds the leads' ids: set [events] lead_id")
-        elif unknown > (1 - MIN_LINKED) * len(frame):
-            todos.append(
-                f"only {len(frame) - unknown:,} of {len(frame):,} events name a lead of the leads file by "
-                f"{link!r}: check that it holds the leads' ids before skipping the rest"
-            )
+    link, unknown = linked(frame, profiles, lead_ids, "events", "events", todos)
     dates = [p for p in profiles if p.is_date]
     when = next((p for p in dates if _TIME_NAME.search(words(p.name))), dates[0] if dates else None)
     if when is None:

@@ -23,3 +23,28 @@ def link_column(
     if best is None or overlap[best] == 0:
         return None, 0
     return best, int((~id_text(frame[best]).isin(known) & frame[best].notna()).sum())
+
+
+def linked(
+    frame: pd.DataFrame,
+    profiles: list[ColumnProfile],
+    lead_ids: pd.Series | None,
+    kind: str,
+    rows: str,
+    todos: list[str],
+) -> tuple[str | None, int]:
+    """``link_column`` for the ``kind`` file ("events") of ``rows`` ("events", "outcome rows"), with a to-do
+    when nothing links (the leads file has no ids, or no column holds them) or the link is weak (under
+    ``MIN_LINKED`` of the rows name a lead)."""
+    if lead_ids is None:
+        todos.append(f"the leads file has no id column, so {rows} cannot name their lead: export an id")
+        return None, 0
+    link, unknown = link_column(frame, profiles, lead_ids)
+    if link is None:
+        todos.append(f"no column of the {kind} file holds the leads' ids: set [{kind}] lead_id")
+    elif unknown > (1 - MIN_LINKED) * len(frame):
+        todos.append(
+            f"only {len(frame) - unknown:,} of {len(frame):,} {rows} name a lead of the leads file by "
+            f"{link!r}: check that it holds the leads' ids before skipping the rest"
+        )
+    return link, unknown

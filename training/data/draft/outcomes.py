@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from training.data.draft.column_profile import ColumnProfile
-from training.data.draft.links import MIN_LINKED, link_column
+from training.data.draft.links import linked
 from training.data.draft.roles import MAX_STAGES, outcome_value, words
 
 _STATUS_NAME = re.compile(r"status|stage|outcome|result|\bwon\b|\blost\b|closed", re.I)
@@ -38,14 +38,7 @@ def decide_outcome_file(
     frame: pd.DataFrame, profiles: list[ColumnProfile], lead_ids: pd.Series | None
 ) -> OutcomeFileDraft:
     todos: list[str] = []
-    link, unknown = (None, 0) if lead_ids is None else link_column(frame, profiles, lead_ids)
-    if link is None:
-        todos.append("no column of the outcome file holds the leads' ids: set [outcome] lead_id")
-    elif unknown > (1 - MIN_LINKED) * len(frame):
-        todos.append(
-            f"only {len(frame) - unknown:,} of {len(frame):,} outcome rows name a lead of the leads file by "
-            f"{link!r}: check that it holds the leads' ids before skipping the rest"
-        )
+    link, unknown = linked(frame, profiles, lead_ids, "outcome", "outcome rows", todos)
     stages = [
         p
         for p in profiles
