@@ -151,6 +151,9 @@ class SelectionConfig(_Section):
     fold_fraction: float = Field(default=0.15, gt=0, lt=0.5)
     #: the trees' weight in the log-odds blend, tried on the folds
     blend_weights: tuple[float, ...] = Field(default=(0.25, 0.5, 0.75), min_length=1)
+    #: the trees' share of columns per tree (LightGBM's colsample_bytree), tried on the same folds before
+    #: the candidates: the first is the default, a later one must beat the choice so far by one paired SE
+    tree_column_samples: tuple[float, ...] = Field(default=(0.8, 0.3), min_length=1)
     #: bootstrap replicates (resampling leads) per fold for the paired standard error
     n_bootstrap: int = Field(default=100, ge=10)
     #: a validation block counts only with at least this many won and not-won snapshots
@@ -162,6 +165,10 @@ class SelectionConfig(_Section):
             raise ValueError("folds x fold_fraction must be below 1 (some training rows must remain)")
         if any(not 0.0 <= weight <= 1.0 for weight in self.blend_weights):
             raise ValueError("blend_weights must lie in [0, 1]")
+        if any(not 0.0 < sample <= 1.0 for sample in self.tree_column_samples):
+            raise ValueError("tree_column_samples must lie in (0, 1]")
+        if len(set(self.tree_column_samples)) < len(self.tree_column_samples):
+            raise ValueError("tree_column_samples must not repeat a value")
         return self
 
 

@@ -336,6 +336,7 @@ def fit_and_evaluate(
         **{f"{name}_fold_roc_auc": selection.mean_auc(name) for name in selection.fold_auc},
         "folds": float(selection.folds_used),
         "blend_weight": selection.blend_weight,
+        "tree_column_sample": float(selection.tree_params.get("colsample_bytree", np.nan)),
     }
     return TrainingOutcome(
         bundle=ModelBundle(pipeline=build_pipeline(features, model), card=card, baselines=baselines),
