@@ -158,6 +158,39 @@ def flaml_available() -> bool:
     return True
 
 
+@dataclass
+class FoldData:
+    """One rolling fold: the training and test sides, their feature matrices and labels."""
+
+    train_batch: Any
+    test_batch: Any
+    X_train: pd.DataFrame
+    X_test: pd.DataFrame
+    y_train: np.ndarray
+    y_test: np.ndarray
+    #: the label horizon before the test period (None for row-order data)
+    gap: pd.Timedelta | None
+
+
+def fold_data(labelled: Any, end: float, row_order: bool, config: TrainConfig) -> FoldData:
+    """The data up to ``end`` of its span, split as ``leadripe train`` splits it, features fitted on the
+    training side only."""
+    keys = labelled.time_key
+    ordered = np.sort(np.asarray(keys))
+    limit = ordered[min(len(ordered) - 1, int(np.ceil(end * len(ordered))) - 1)]
+    inside = np.flatnonzero(np.asarray(keys <= limit))
+    gap = None if row_order else pd.Timedelta(days=config.horizon_days)
+    train_pos, test_pos, _ = time_split(
+        keys.iloc[inside], gap, config.test_fraction, y=labelled.label[inside]
+    )
+    train_idx, test_idx = inside[train_pos], inside[test_pos]
+    train_batch, test_batch = labelled.batch.take(train_idx), labelled.batch.take(test_idx)
+    y_train, y_test = labelled.label[train_idx], labelled.label[test_idx]
+    features = LeadFeatures(**config.features.estimator_kwargs())
+    X_train = features.fit_transform(train_batch, y_train)
+    return FoldData(train_batch, test_batch, X_train, features.transform(test_batch), y_train, y_test, gap)
+
+
 def run_fold(
     labelled: Any,
     end: float,
@@ -167,20 +200,9 @@ def run_fold(
     ground_truth: pd.DataFrame | None,
     served_only: bool = False,
 ) -> FoldResult:
-    keys = labelled.time_key
-    ordered = np.sort(np.asarray(keys))
-    limit = ordered[min(len(ordered) - 1, int(np.ceil(end * len(ordered))) - 1)]
-    inside = np.flatnonzero(np.asarray(keys <= limit))
-    horizon = pd.Timedelta(days=config.horizon_days)
-    train_pos, test_pos, _ = time_split(
-        keys.iloc[inside], None if row_order else horizon, config.test_fraction, y=labelled.label[inside]
-    )
-    train_idx, test_idx = inside[train_pos], inside[test_pos]
-    train_batch, test_batch = labelled.batch.take(train_idx), labelled.batch.take(test_idx)
-    y_train, y_test = labelled.label[train_idx], labelled.label[test_idx]
-    features = LeadFeatures(**config.features.estimator_kwargs())
-    X_train = features.fit_transform(train_batch, y_train)
-    X_test = features.transform(test_batch)
+    data = fold_data(labelled, end, row_order, config)
+    train_batch, test_batch = data.train_batch, data.test_batch
+    X_train, X_test, y_train, y_test = data.X_train, data.X_test, data.y_train, data.y_test
     auc: dict[str, float] = {}
     seconds: dict[str, float] = {}
 
@@ -190,7 +212,7 @@ def run_fold(
         y_train,
         train_batch.time_key,
         train_batch.snapshots["lead_id"],
-        None if row_order else horizon,
+        data.gap,
         config,
     )
     seconds[SERVED] = time.perf_counter() - started
@@ -230,8 +252,8 @@ def run_fold(
         test_rate=test_rate,
         corrected_ece=None if shift is None else expected_calibration_error(y_test, shift.corrected),
         oracle=oracle,
-        n_train=len(train_idx),
-        n_test=len(test_idx),
+        n_train=len(y_train),
+        n_test=len(y_test),
         corrected_estimate=None if shift is None else shift.estimated,
         corrected_settled=None if shift is None else shift.settled,
     )
