@@ -273,6 +273,14 @@ def main() -> None:
         if selection is not None
         else "-"
     )
+    # The trees' column sample chosen on the same folds (training.model.selection), with its comparison.
+    columns = (
+        f" Trees' column sample {selection.tree_params['colsample_bytree']:g}: "
+        + "; ".join(c.summary() for c in selection.column_comparisons)
+        + "."
+        if selection is not None and selection.column_comparisons
+        else ""
+    )
     findings = [f"{f.severity.value} {f.key}: {f.evidence}" for f in outcome.leakage_warnings]
     threshold = outcome.threshold
     command = "python bench/bench_bpi.py --write" + (
@@ -301,7 +309,8 @@ def main() -> None:
             f"- Split: {split.n_train:,} training / {split.n_test:,} test snapshots (test from "
             f"{pd.Timestamp(split.test_start):%Y-%m-%d}, after a {args.horizon}-day gap); test win rate "
             f"{model.base_rate:.1%}; snapshot counts {outcome.snapshot_counts}.",
-            f"- Served family: {selection.chosen if selection else '-'} (mean fold ROC-AUC: {folds}).",
+            f"- Served family: {selection.chosen if selection else '-'} (mean fold ROC-AUC: {folds})."
+            + columns,
             f"- Threshold: {threshold.threshold:.3f} ({threshold.policy.kind}); hands over "
             f"{model.at_threshold.handover_rate:.1%} of test snapshots, of which "
             f"{model.at_threshold.acceptance_rate:.1%} won.",
