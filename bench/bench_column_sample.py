@@ -70,6 +70,8 @@ def fold_choice(
     selection = select_model(
         data.X_train, y_train, time_key, groups, data.gap, settings, tree_params, config.seed
     )
+    if not selection.column_comparisons:  # no usable fold: nothing was compared, the default is used
+        raise ValueError(f"no column sample compared ({selection.reason})")
     (comparison,) = selection.column_comparisons
     oracle = 1.0
     if truth is not None and not row_order:
@@ -90,7 +92,7 @@ def fold_choice(
     )
 
 
-def run(name: str, dataset: Any, truth: pd.DataFrame | None) -> list[FoldChoice]:
+def run(name: str, dataset: Any, truth: pd.DataFrame | None, notes: list[str]) -> list[FoldChoice]:
     labelled = load_labelled(dataset, TrainConfig())
     row_order = dataset.metadata.time_basis == TimeBasis.ROW_ORDER
     out = []
@@ -98,7 +100,8 @@ def run(name: str, dataset: Any, truth: pd.DataFrame | None) -> list[FoldChoice]
         try:
             out.append(fold_choice(name, labelled, end, row_order, truth))
         except (InsufficientDataError, ValueError) as error:
-            print(f"{name}: fold ending at {end:.0%} skipped: {str(error)[:160]}", flush=True)
+            notes.append(f"{name}: fold ending at {end:.0%} skipped: {str(error)[:200]}")
+            print(notes[-1], flush=True)
             continue
         print(out[-1], flush=True)
     return out
@@ -143,9 +146,10 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     choices: list[FoldChoice] = []
+    notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="leadripe-columns-") as tmp:
         for name in args.datasets:
-            choices += run(name, _imported(name, Path(tmp)), None)
+            choices += run(name, _imported(name, Path(tmp)), None, notes)
     from training.simulation.simulator import simulate
 
     for leads in args.sim_leads:
@@ -174,6 +178,8 @@ def main() -> None:
             *table(choices),
             "",
             *summary(choices),
+            "",
+            *notes,
             "",
         ]
     )
