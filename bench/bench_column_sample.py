@@ -35,11 +35,17 @@ from training.data.contract import TimeBasis
 from training.model.oracle import oracle_auc
 from training.model.ranking import roc_auc
 from training.model.readiness import ReadinessModel
-from training.model.selection import BLEND, TREES, select_model, tree_capacity
+from training.model.selection import select_model, tree_capacity
 from training.model.split import InsufficientDataError
 from training.pipeline import load_labelled
 
 SECTION = "## Trees' column sample"
+
+DEFAULT, SPARSE = SelectionConfig().tree_column_samples  # the two samples this benchmark reads
+
+
+class NothingCompared(Exception):
+    """The selection had no usable fold, so no column sample was compared (the default is used)."""
 
 
 @dataclass
@@ -65,13 +71,14 @@ def fold_choice(
         "random_state": config.seed,
         **tree_capacity(len(data.X_train), int(y_train.sum()), int(groups.nunique())),
     }
-    settings = SelectionConfig(candidates=(TREES, BLEND))
+    # Two candidates, or the selection would not run its folds; the linear one adds nothing here.
+    settings = SelectionConfig(candidates=("trees", "blend"))
     time_key = data.train_batch.time_key
     selection = select_model(
         data.X_train, y_train, time_key, groups, data.gap, settings, tree_params, config.seed
     )
     if not selection.column_comparisons:  # no usable fold: nothing was compared, the default is used
-        raise ValueError(f"no column sample compared ({selection.reason})")
+        raise NothingCompared(f"no column sample compared ({selection.reason})")
     (comparison,) = selection.column_comparisons
     oracle = 1.0
     if truth is not None and not row_order:
@@ -99,7 +106,7 @@ def run(name: str, dataset: Any, truth: pd.DataFrame | None, notes: list[str]) -
     for end in FOLD_ENDS:
         try:
             out.append(fold_choice(name, labelled, end, row_order, truth))
-        except (InsufficientDataError, ValueError) as error:
+        except (InsufficientDataError, NothingCompared) as error:
             notes.append(f"{name}: fold ending at {end:.0%} skipped: {str(error)[:200]}")
             print(notes[-1], flush=True)
             continue
@@ -109,14 +116,15 @@ def run(name: str, dataset: Any, truth: pd.DataFrame | None, notes: list[str]) -
 
 def table(choices: list[FoldChoice]) -> list[str]:
     rows = [
-        "| data | fold | columns | folds: 0.3 - 0.8 (SE) | chosen | test: 0.8 | test: 0.3 | test: 0.3 - 0.8 |"
-        "",
+        f"| data | fold | columns | folds: {SPARSE:g} - {DEFAULT:g} (SE) | chosen | test: {DEFAULT:g} | "
+        f"test: {SPARSE:g} | test: {SPARSE:g} - {DEFAULT:g} |",
         "|---|---:|---:|---|---:|---:|---:|---:|",
     ]
     for c in choices:
         rows.append(
             f"| {c.data} | {c.end:.0%} | {c.n_features} | {c.difference:+.4f} ({c.standard_error:.4f}) | "
-            f"{c.chosen:g} | {c.test[0.8]:.4f} | {c.test[0.3]:.4f} | {c.test[0.3] - c.test[0.8]:+.4f} |"
+            f"{c.chosen:g} | {c.test[DEFAULT]:.4f} | {c.test[SPARSE]:.4f} | "
+            f"{c.test[SPARSE] - c.test[DEFAULT]:+.4f} |"
         )
     return rows
 
@@ -128,11 +136,11 @@ def summary(choices: list[FoldChoice]) -> list[str]:
     ):
         mine = [c for c in choices if c.data == data or c.data.startswith(f"{data} (")]
         served = [c.test[c.chosen] for c in mine]
-        default = [c.test[0.8] for c in mine]
-        picked = sum(c.chosen != 0.8 for c in mine)
+        default = [c.test[DEFAULT] for c in mine]
+        picked = sum(c.chosen != DEFAULT for c in mine)
         lines.append(
-            f"- {data}: 0.3 chosen on {picked} of {len(mine)} folds; the trees at the chosen sample "
-            f"{np.mean(served):.4f} against {np.mean(default):.4f} at 0.8 (mean over the folds)."
+            f"- {data}: {SPARSE:g} chosen on {picked} of {len(mine)} folds; the trees at the chosen sample "
+            f"{np.mean(served):.4f} against {np.mean(default):.4f} at {DEFAULT:g} (mean over the folds)."
         )
     return lines
 
@@ -156,7 +164,7 @@ def main() -> None:
         for seed in args.sim_seeds:
             simulation = simulate(leads, seed=seed)
             choices += run(
-                f"simulator {leads:,} leads (seed {seed})", simulation.dataset, simulation.ground_truth
+                f"simulator {leads:,} leads (seed {seed})", simulation.dataset, simulation.ground_truth, notes
             )
     command = (
         "python bench/bench_column_sample.py --write --datasets"

@@ -153,6 +153,7 @@ class SelectionConfig(_Section):
     blend_weights: tuple[float, ...] = Field(default=(0.25, 0.5, 0.75), min_length=1)
     #: the trees' share of columns per tree (LightGBM's colsample_bytree), tried on the same folds before
     #: the candidates: the first is the default, a later one must beat the choice so far by one paired SE
+    #: and rank the folds above chance; ``[model] colsample_bytree`` fixes it instead
     tree_column_samples: tuple[float, ...] = Field(default=(0.8, 0.3), min_length=1)
     #: bootstrap replicates (resampling leads) per fold for the paired standard error
     n_bootstrap: int = Field(default=100, ge=10)
@@ -167,8 +168,9 @@ class SelectionConfig(_Section):
             raise ValueError("blend_weights must lie in [0, 1]")
         if any(not 0.0 < sample <= 1.0 for sample in self.tree_column_samples):
             raise ValueError("tree_column_samples must lie in (0, 1]")
-        if len(set(self.tree_column_samples)) < len(self.tree_column_samples):
-            raise ValueError("tree_column_samples must not repeat a value")
+        # Compared by their printed names (``trees (column sample 0.3)``): 0.3 and 0.3000001 are one.
+        if len({f"{sample:g}" for sample in self.tree_column_samples}) < len(self.tree_column_samples):
+            raise ValueError("tree_column_samples must not repeat a value (to 6 significant digits)")
         return self
 
 

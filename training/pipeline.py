@@ -45,7 +45,7 @@ from training.model.oracle import match_ground_truth, oracle_auc
 from training.model.prior_shift import shift_note
 from training.model.ranking import paired_auc_difference
 from training.model.sampling import SnapshotSample
-from training.model.selection import SelectionResult, fit_selected
+from training.model.selection import LINEAR, SelectionResult, fit_selected
 from training.model.serving_stats import build_serving_stats
 from training.model.split import SplitInfo
 from training.model.threshold import ThresholdDecision
@@ -336,8 +336,9 @@ def fit_and_evaluate(
         **{f"{name}_fold_roc_auc": selection.mean_auc(name) for name in selection.fold_auc},
         "folds": float(selection.folds_used),
         "blend_weight": selection.blend_weight,
-        "tree_column_sample": float(selection.tree_params.get("colsample_bytree", np.nan)),
     }
+    if selection.chosen != LINEAR:  # the served model has trees: the column sample they use
+        card.metrics["selection"]["tree_column_sample"] = float(selection.tree_params["colsample_bytree"])
     return TrainingOutcome(
         bundle=ModelBundle(pipeline=build_pipeline(features, model), card=card, baselines=baselines),
         evaluations=evaluations,

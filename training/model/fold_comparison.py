@@ -43,6 +43,7 @@ class Comparison:
         return "not better by more than one SE"
 
     def summary(self) -> str:
+        """One line for the run report: who, against whom, the difference, its SE and the verdict."""
         return (
             f"{self.challenger} vs {self.incumbent} {self.difference:+.4f} "
             f"(SE {self.standard_error:.4f}, {self.verdict()})"

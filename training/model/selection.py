@@ -20,10 +20,11 @@ Before the candidates, the same folds choose the trees' column sample (the share
 split on, ``[selection] tree_column_samples``): the default 0.8 unless 0.3 wins by the same rule, and the
 trees and the blend then use the chosen one. Where many engineered columns carry the same signal (event
 counts over several windows and decays) sampling a few per tree keeps the first-chosen columns from
-dominating every tree (simulator, 10,000 leads: 0.3 chosen on 9 of 12 folds, the trees 0.9775 -> 0.9791 of
-the oracle);
-where one column carries most of the signal (Online Shoppers' page value) it costs, and the folds keep
-the default (BENCHMARKS.md, "Trees' column sample").
+dominating every tree (simulator, 10,000 leads: 0.3 chosen on 9 of 12 folds, the trees 0.9775 -> 0.9791
+of the oracle); where one column carries most of the signal (Online Shoppers' page value) it costs, and
+the folds keep the default (BENCHMARKS.md, "Trees' column sample"). Choosing the better of two samples on
+the folds that then compare the trees with the linear candidate flatters the trees' fold ROC-AUC a little;
+the one-SE rule keeps that small.
 
 The chosen candidate's scores on the validation blocks are kept as ``OutOfFold`` readiness: each row
 scored by a fold model that did not train on it, Platt-recalibrated on its whole block (so that what is
@@ -183,7 +184,10 @@ def select_model(
     tree_params: dict[str, Any],
     seed: int = 0,
 ) -> SelectionResult:
-    """Compare the candidates on rolling folds of the training period and pick one (see module doc)."""
+    """Compare the candidates on rolling folds of the training period and pick one (see module doc).
+
+    The trees' column sample comes from ``settings.tree_column_samples`` (any ``colsample_bytree`` in
+    ``tree_params`` is replaced); the chosen one is in the result's ``tree_params``."""
     positive = np.asarray(y).astype(bool)
     tree_params = {**tree_params, "colsample_bytree": settings.tree_column_samples[0]}
     names: list[str] = [name for name in COMPLEXITY_ORDER if name in settings.candidates]
@@ -313,9 +317,15 @@ def fit_selected(
         **user_params,  # what the user set explicitly wins over the size rule
     }
     settings = config.selection
-    if "colsample_bytree" in user_params:  # ... and over the folds' choice of column sample
+    fixed_sample = "colsample_bytree" in user_params  # ... and over the folds' choice of column sample
+    if fixed_sample:
         settings = settings.model_copy(update={"tree_column_samples": (user_params["colsample_bytree"],)})
     selection = select_model(X, y, time_key, groups, gap, settings, tree_params, seed=config.seed)
+    if fixed_sample and len(config.selection.tree_column_samples) > 1:
+        selection.notes.append(
+            f"[model] colsample_bytree = {user_params['colsample_bytree']:g} is used: "
+            "[selection] tree_column_samples were not tried"
+        )
     # Whole leads are held out for early stopping and calibration: a lead's other snapshots in the
     # trees' training rows would make the held-out slice look better than new leads will.
     model = build_candidate(selection.chosen, selection.tree_params, selection.blend_weight)
