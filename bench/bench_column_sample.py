@@ -59,6 +59,11 @@ class FoldChoice:
     #: test ROC-AUC of the trees alone at each sample (a ratio to the oracle's on simulated data)
     test: dict[float, float]
 
+    @property
+    def group(self) -> str:
+        """The export, or the simulator size without its seed: what the summary averages over."""
+        return self.data.split(" (seed ")[0]
+
 
 def fold_choice(
     name: str, labelled: Any, end: float, row_order: bool, truth: pd.DataFrame | None
@@ -131,10 +136,8 @@ def table(choices: list[FoldChoice]) -> list[str]:
 
 def summary(choices: list[FoldChoice]) -> list[str]:
     lines = []
-    for data in dict.fromkeys(
-        c.data.split(" (")[0] if c.data.startswith("simulator") else c.data for c in choices
-    ):
-        mine = [c for c in choices if c.data == data or c.data.startswith(f"{data} (")]
+    for data in dict.fromkeys(c.group for c in choices):
+        mine = [c for c in choices if c.group == data]
         served = [c.test[c.chosen] for c in mine]
         default = [c.test[DEFAULT] for c in mine]
         picked = sum(c.chosen != DEFAULT for c in mine)
