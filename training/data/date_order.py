@@ -15,6 +15,7 @@ import pandas as pd
 
 from training.data.date_formats import DAY_FIRST, MONTH_FIRST
 from training.data.parsing import missing_marker_hint, show
+from training.data.time_zones import ISO_UTC, wall_times_to_utc
 
 # d/m/y (or m/d/y) with "/", "." or "-", then maybe a time after a space, a "T" or a comma (Salesforce
 # writes "1/5/2024, 1:45 PM").
@@ -108,7 +109,11 @@ def _order_formats(values: pd.Series, order: str) -> list[str]:
 
 
 def to_iso_dates(
-    values: pd.Series, date_format: str | None, where: str, warnings: list[str] | None = None
+    values: pd.Series,
+    date_format: str | None,
+    where: str,
+    warnings: list[str] | None = None,
+    zone: str | None = None,
 ) -> pd.Series:
     """Rewrite dates as ISO 8601, in the declared ``date_format`` (a pattern, or ``day_first`` /
     ``month_first``) when there is one. Typed timestamps (Parquet) need no format.
@@ -120,7 +125,8 @@ def to_iso_dates(
     none) and leaves ISO 8601 values to validation. A non-empty value that does not fit the declared
     format or the order is not guessed either: it is rewritten as ``value (not a <format> date)``, which
     validation reports (or quarantines) as an unparseable timestamp with its row and column
-    (``timestamp_problem``)."""
+    (``timestamp_problem``). ``zone``: the mapping's time zone, in which times read without a UTC offset
+    are wall-clock times (``training.data.time_zones``); None: UTC."""
     if not pd.api.types.is_string_dtype(values.dtype):
         return values
     if date_format is None:
@@ -140,7 +146,9 @@ def to_iso_dates(
     parsed = pd.to_datetime(values, format=formats[0], errors="coerce", utc=True)
     for other in formats[1:]:
         parsed = parsed.where(parsed.notna(), pd.to_datetime(values, format=other, errors="coerce", utc=True))
-    iso = parsed.dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    if zone is not None and not any("%z" in f or "%Z" in f for f in formats):
+        parsed = wall_times_to_utc(parsed, zone)
+    iso = parsed.dt.strftime(ISO_UTC)
     present = values.notna() & (values.astype("str").str.strip() != "")
     unfit = parsed.isna() & present
     if date_format in (DAY_FIRST, MONTH_FIRST):

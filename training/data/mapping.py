@@ -36,7 +36,7 @@ from training.data.mapping_frames import RawTables, build_raw_tables
 from training.data.problem_groups import group_problems
 from training.data.profile_history import attach_profile_history
 from training.data.reject_cap import check_reject_share
-from training.data.sales_cycle import late_win_warning
+from training.data.sales_cycle import late_win_warning, undated_close_warning
 from training.data.validation import (
     DataValidationError,
     Mode,
@@ -163,7 +163,7 @@ def import_export(
         warnings=[
             *raw.warnings,
             *_rejects_warnings(report, out_dir),
-            *filter(None, [late_win_warning(dataset)]),
+            *filter(None, [late_win_warning(dataset), undated_close_warning(dataset)]),
         ],
         observed_until=dataset.metadata.observed_until,
         joins=raw.joins,

@@ -16,6 +16,7 @@ from training.data.io import read_table
 from training.data.mapping_config import MappingConfig
 from training.data.mapping_sections import ColumnRules, MappingConfigError, SourceFile
 from training.data.number_format import NumberFormatKeys, to_plain_numbers
+from training.data.time_zones import local_times_to_utc
 
 
 def id_text(values: pd.Series) -> pd.Series:
@@ -117,7 +118,8 @@ def section_dates(
 ) -> pd.Series:
     """``column``'s dates (of ``file``) as ISO 8601 in the format its section declares for it."""
     where = f"{config.path}: key '{section_name}.{section.format_key(column)}' (column {column!r} of {file})"
-    return to_iso_dates(values, section.format_of(column), where, warnings)
+    dates = to_iso_dates(values, section.format_of(column), where, warnings, zone=config.timezone)
+    return dates if config.timezone is None else local_times_to_utc(dates, config.timezone)
 
 
 def section_numbers(

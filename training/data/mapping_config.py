@@ -46,6 +46,7 @@ from training.data.mapping_sections import (
 from training.data.number_format import NumberFormatKeys
 from training.data.reject_cap import DEFAULT_MAX_REJECT_SHARE, RejectCapKey
 from training.data.row_order import TimeAxisKeys
+from training.data.time_zones import checked_time_zone
 
 #: The only way to generate lead ids for exports without one.
 GENERATE_FROM_ROW_NUMBER = "row_number"
@@ -239,6 +240,8 @@ class _MappingFile(ConfigSection, RejectCapKey):
     root: str = "."
     #: An explicit UTC timestamp, or ``"max"``: the latest timestamp in the imported tables.
     observed_until: Annotated[Any, AfterValidator(_observed_until)] = OBSERVED_UNTIL_MAX
+    #: The zone the export writes times without a UTC offset in (``training.data.time_zones``); None: UTC.
+    timezone: Annotated[str, AfterValidator(checked_time_zone)] | None = None
     leads: LeadsMapping
     outcome: OutcomeMapping
     events: EventsMapping | None = None
@@ -277,6 +280,8 @@ class MappingConfig:
     #: A field-history export giving profile values as of each cutoff (``[profile_history]``).
     profile_history: ProfileHistoryMapping | None = None
     max_reject_share: float = DEFAULT_MAX_REJECT_SHARE  # a lenient import fails above this rejected share
+    #: The zone of the export's times without a UTC offset (None: they are UTC).
+    timezone: str | None = None
 
     @property
     def has_timestamps(self) -> bool:
@@ -313,6 +318,7 @@ def load_mapping(path: Path) -> MappingConfig:
         joins=parsed.joins,
         profile_history=parsed.profile_history,
         max_reject_share=parsed.max_reject_share,
+        timezone=parsed.timezone,
     )
 
 

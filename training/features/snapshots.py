@@ -69,13 +69,7 @@ from training.features.labels import (
     undated_wins,
 )
 from training.features.profile_asof import profile_at
-from training.features.targets import (
-    TARGET_DATE_COLUMN,
-    TargetKind,
-    check_target_available,
-    late_note,
-    undated_note,
-)
+from training.features.targets import TARGET_DATE_COLUMN, TargetKind, check_target_available, label_notes
 from training.features.timestamps import DAY_NS, NAT_NS, timestamps_ns
 
 #: Column of ``SnapshotBatch.snapshots`` holding the point in time the snapshot sees the lead at.
@@ -366,14 +360,12 @@ def _timestamped_snapshots(
         "late_positive_leads": late_leads,
         "late_positive_snapshots": int(late.sum()),
     }
-    notes = [late_note(policy.target, policy.horizon_days, late_leads, int(late.sum()))]
     if policy.target != "won":
         counts["after_target"] = int((after_target & ~after_handover).sum())
         counts["won_without_target_date"] = undated_wins(policy.target, outcomes, is_won & close_known)
-        notes.append(undated_note(policy.target, counts["won_without_target_date"]))
     batch = SnapshotBatch(frame, dataset.events, categorical, numeric)
     return LabelledSnapshots(
-        batch, label, counts["censored"], counts, [note for note in notes if note is not None]
+        batch, label, counts["censored"], counts, label_notes(policy.target, policy.horizon_days, counts)
     )
 
 

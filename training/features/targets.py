@@ -99,6 +99,37 @@ def late_note(kind: TargetKind, horizon_days: int, late_leads: int, late_snapsho
     )
 
 
+def label_notes(kind: TargetKind, horizon_days: int, counts: dict[str, int]) -> list[str]:
+    """What a user should know about the labels of a snapshot build with these ``counts``."""
+    notes = [
+        late_note(
+            kind, horizon_days, counts.get("late_positive_leads", 0), counts.get("late_positive_snapshots", 0)
+        ),
+        unplaced_note(counts),
+        undated_note(kind, counts.get("won_without_target_date", 0)) if kind != "won" else None,
+    ]
+    return [note for note in notes if note is not None]
+
+
+def unplaced_note(counts: dict[str, int]) -> str | None:
+    """The run's note about won or lost leads without ``closed_at``, left out of training, or None.
+
+    Without the date a close cannot be placed in time (which snapshots came before it), so training
+    leaves these leads out, won and lost alike. CRMs that date only wins (a HubSpot "Close Date") leave
+    every lost lead out this way, and the training data then looks readier than it is.
+    """
+    unplaced = counts.get("closed_without_closed_at", 0)
+    if unplaced == 0:
+        return None
+    leads = counts.get("leads", 0)
+    share = f" ({unplaced / leads:.0%} of the leads)" if leads else ""
+    return (
+        f"{unplaced:,} won or lost leads{share} have no {CLOSED_AT} and were left out "
+        f"of training; map a date for them in closed_at (a lost date, or the date the stage last changed), "
+        "or map those stages as open"
+    )
+
+
 def undated_note(kind: TargetKind, undated: int) -> str | None:
     """The run's note about won leads without the target's date, or None when there are none."""
     if undated == 0:

@@ -42,7 +42,7 @@ from training.data.contract import (
 )
 from training.data.validation import ValidationReport
 from training.features.snapshots import CUTOFF, SnapshotBatch
-from training.features.targets import TARGET_DATE_COLUMN, late_note, undated_note
+from training.features.targets import TARGET_DATE_COLUMN, label_notes
 from training.features.timestamps import NAT_NS, timestamps_ns
 from training.features.transformer import LeadFeatures
 from training.model.sampling import SnapshotSample
@@ -329,16 +329,7 @@ def spark_training_data(
             counts[name] = counts.get(name, 0) + int(value)
     keys = rows.loc[~is_counts].sort_values(["created_ns", ROW, "cutoff_ns"], kind="stable")
     keys = keys.reset_index(drop=True)
-    notes = [
-        late_note(
-            config.target.kind,
-            config.horizon_days,
-            counts.get("late_positive_leads", 0),
-            counts.get("late_positive_snapshots", 0),
-        )
-    ]
-    if config.target.kind != "won":
-        notes.append(undated_note(config.target.kind, counts.get("won_without_target_date", 0)))
+    notes = label_notes(config.target.kind, config.horizon_days, counts)
     stage(f"splitting {len(keys):,} snapshots by time")
     cutoffs = pd.Series(
         pd.DatetimeIndex(keys["cutoff_ns"].to_numpy().view("datetime64[ns]")).tz_localize("UTC")
@@ -352,7 +343,5 @@ def spark_training_data(
     leads, events = _kept(tables, kept)
     with executor_errors():
         dataset, _, _ = group_dataset(leads.drop(BUCKET).toPandas(), events.drop(BUCKET).toPandas(), plan)
-    source = SparkSnapshots(
-        tables, keys, train_keys, test_keys, split, sampling, counts, [n for n in notes if n is not None]
-    )
+    source = SparkSnapshots(tables, keys, train_keys, test_keys, split, sampling, counts, notes)
     return dataset, source

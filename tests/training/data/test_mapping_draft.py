@@ -269,6 +269,33 @@ def test_hubspot_milestones_and_a_second_status_column(tmp_path: Path) -> None:
     assert summary.outcome_counts == {"won": 8, "lost": 0, "open": 32}
 
 
+def test_a_latest_conversion_is_no_close_and_company_size_no_engagement(tmp_path: Path) -> None:
+    # HubSpot lists "Recent Conversion Date" (the latest form submission) before "Close Date".
+    stages = ["lead", "customer", "subscriber", "lead"]
+    rows = [
+        f"{300 + i},2024-01-{i % 28 + 1:02d},{stages[i % 4]},2024-02-{i % 28 + 1:02d},"
+        + ("2024-03-01" if stages[i % 4] == "customer" else "")
+        + f",{10 * (i % 7 + 1)},{i % 5}"
+        for i in range(40)
+    ]
+    export = tmp_path / "contacts.csv"
+    export.write_text(
+        "Record ID,Create Date,Lifecycle Stage,Recent Conversion Date,Close Date,Number of Employees,"
+        "Number of Form Submissions\n" + "\n".join(rows) + "\n"
+    )
+    draft = draft_mapping(export, tmp_path / "crm.toml")
+    roles = {role.column: role for role in draft.roles}
+    assert roles["Close Date"].role == "closed_at"
+    assert roles["Recent Conversion Date"].role == "drop"
+    assert roles["Number of Employees"].role == "numeric"
+    assert roles["Number of Form Submissions"].role == "activity"
+    # No stage reads as lost: every lead not won stays open, and the draft says so.
+    assert any("reads as lost" in todo for todo in draft.todos)
+    (tmp_path / "crm.toml").write_text(draft.text)
+    summary = import_export(tmp_path / "crm.toml", tmp_path / "d", mode="strict")
+    assert summary.outcome_counts == {"won": 10, "lost": 0, "open": 30}
+
+
 def test_numbers_no_mapping_reads_are_dropped_with_a_to_do(tmp_path: Path) -> None:
     rows = [
         f"L{i},2024-01-{i % 28 + 1:02d},{i}.5M,{['$', '€'][i % 2]}{i},{['yes', 'no'][i % 3 == 0]}"

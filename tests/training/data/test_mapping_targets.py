@@ -113,3 +113,18 @@ def test_import_warns_about_wins_later_than_the_default_horizon(tmp_path: Path) 
         "1 of 1 won leads closed more than 90 days after they were created (median 139 days): with the "
         "default 90-day horizon" in " ".join(summary.warnings)
     )
+
+
+def test_import_warns_about_closed_leads_without_a_close_date(tmp_path: Path) -> None:
+    config = _write(tmp_path / "funnel.toml", MAPPING)
+    _write(tmp_path / "deals.csv", EXPORT)
+    assert not any("have no closed_at" in w for w in import_export(config, tmp_path / "a").warnings)
+    # A CRM that dates only its wins: both lost leads lose their date.
+    _write(
+        tmp_path / "deals.csv",
+        EXPORT.replace("Closed Lost,01.04.2024", "Closed Lost,").replace(
+            "Closed Lost,13.01.2024", "Closed Lost,"
+        ),
+    )
+    warnings = " ".join(import_export(config, tmp_path / "b").warnings)
+    assert "2 lost leads (40% of the leads) have no closed_at: training leaves them out" in warnings

@@ -197,6 +197,12 @@ def test_unplaceable_leads_are_counted_not_silently_dropped() -> None:
     assert result.counts["closed_without_closed_at"] == 2
     assert result.counts["missing_created_at"] == 1
     assert result.counts["leads"] == 4
+    assert (
+        "2 won or lost leads (50% of the leads) have no closed_at and were left out of training"
+        in " ".join(result.notes)
+    )
+    dated = build_snapshots(make_dataset(leads[2:]), POLICY)
+    assert not any("have no closed_at" in note for note in dated.notes)
 
 
 def test_include_creation_false_starts_one_period_in() -> None:

@@ -26,6 +26,7 @@ from training.data.draft.outcomes import OutcomeFileDraft, decide_outcome_file
 from training.data.draft.render import render_mapping
 from training.data.draft.roles import ColumnRole, decide_leads
 from training.data.draft.sources import read_export
+from training.data.draft.time_zone import offset_columns, time_zone_line, time_zone_todo
 
 #: Profiles are read from at most this many rows (a random sample of larger files).
 PROFILE_ROWS = 100_000
@@ -68,16 +69,19 @@ def draft_mapping(
     number_format = section_numbers(profiles, leads)
     lead_id = leads.column("lead_id")
     lead_ids = None if lead_id is None else leads_file.frame[lead_id]
+    with_offset, without = offset_columns(leads_file.frame, profiles)
     outcomes = None
     if outcomes_path is not None:
         outcomes_file = read_export(outcomes_path, config_dir, sheet=outcomes_sheet, encoding=encoding)
-        frame = outcomes_file.frame
-        outcomes = (outcomes_file, decide_outcome_file(frame, profile_columns(_sample(frame)), lead_ids))
+        frame, file_profiles = outcomes_file.frame, profile_columns(_sample(outcomes_file.frame))
+        outcomes = (outcomes_file, decide_outcome_file(frame, file_profiles, lead_ids))
+        with_offset, without = _more(offset_columns(frame, file_profiles), with_offset, without)
     events = None
     if events_path is not None:
         events_file = read_export(events_path, config_dir, sheet=events_sheet, encoding=encoding)
-        frame = events_file.frame
-        events = (events_file, decide_events(frame, profile_columns(_sample(frame)), lead_ids))
+        frame, file_profiles = events_file.frame, profile_columns(_sample(events_file.frame))
+        events = (events_file, decide_events(frame, file_profiles, lead_ids))
+        with_offset, without = _more(offset_columns(frame, file_profiles), with_offset, without)
     exports = [leads_file, *(item[0] for item in (outcomes, events) if item is not None)]
     todos = [
         *(
@@ -93,6 +97,7 @@ def draft_mapping(
             if export.header_row is not None
         ),
         *leads.todos,
+        *filter(None, [time_zone_todo(with_offset, without)]),
         *(outcomes[1].todos if outcomes is not None else []),
         *(events[1].todos if events is not None else []),
     ]
@@ -106,6 +111,7 @@ def draft_mapping(
         outcomes=outcomes,
         events=events,
         source=", ".join(path.name for path in (leads_path, outcomes_path, events_path) if path is not None),
+        time_zone=time_zone_line(with_offset, without),
     )
     return MappingDraft(
         text=text,
@@ -114,6 +120,12 @@ def draft_mapping(
         events=None if events is None else events[1],
         outcome_file=None if outcomes is None else outcomes[1],
     )
+
+
+def _more(
+    found: tuple[list[str], list[str]], with_offset: list[str], without: list[str]
+) -> tuple[list[str], list[str]]:
+    return [*with_offset, *found[0]], [*without, *found[1]]
 
 
 def _sample(frame: pd.DataFrame) -> pd.DataFrame:

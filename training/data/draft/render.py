@@ -32,6 +32,7 @@ def render_mapping(
     outcomes: tuple[ExportFile, OutcomeFileDraft] | None,
     events: tuple[ExportFile, EventsDraft] | None,
     source: str,
+    time_zone: str | None = None,
 ) -> str:
     """The config's text: the to-dos, then each section with every decision's reason beside it."""
     lines = [
@@ -39,6 +40,7 @@ def render_mapping(
         "# each column's role is the draft's reading of its values and name, with the reason beside it.",
         "# The mapping reference: data/mappings/README.md.",
         f"name = {quoted(name)}",
+        *([time_zone] if time_zone else []),
     ]
     if todos:
         lines += ["", "# TO DO before importing (a 'TO DO' placeholder or an undeclared order is refused):"]

@@ -43,9 +43,12 @@ _ID_NAME = re.compile(r"\b(id|key|uuid|guid|number|no|nr)\b", re.I)
 _CREATED = re.compile(
     r"creat|added|sign.?up|regist|first.?seen|entered|inquir|submitted|received|since", re.I
 )
-_CLOSED = re.compile(
-    r"clos|\bwon\b|\blost\b|convert|conversion|decision|outcome|end.?date|deal.?date|became a customer",
-    re.I,
+# A close date, most telling names first: HubSpot's "Recent Conversion Date" is the latest form
+# submission, not a close, so "conversion" is a last resort and never a first/latest one.
+_CLOSED_BY_PREFERENCE = (
+    re.compile(r"clos|\bwon\b|\blost\b|became a customer|customer (since|date)", re.I),
+    re.compile(r"decision|outcome|end.?date|deal.?date", re.I),
+    re.compile(r"^(?!.*\b(recent|last|latest|first)\b).*(convert|conversion)", re.I),
 )
 _HANDED = re.compile(r"\bmql\b|marketing qualified|hand.?(ed|over)|routed|assigned.?(at|date|on)", re.I)
 _ACCEPTED = re.compile(r"\bsal\b|\bsql\b|sales (accepted|qualified)|accepted", re.I)
@@ -53,6 +56,8 @@ _OPPORTUNITY = re.compile(r"opportunit|\bopp\b", re.I)
 _STATUS_NAME = re.compile(
     r"status|stage|outcome|result|convert|\bwon\b|lifecycle|^y$|target|label|closed", re.I
 )
+# Numbers about the company ("Number of Employees", "Annual Revenue"): profile, not engagement.
+_FIRMOGRAPHIC = re.compile(r"employee|headcount|staff|revenue|turnover|company.?size|seats|locations", re.I)
 _ACTIVITY = re.compile(
     r"visit|view|open|click|download|e.?mails?\b|calls?\b|meeting|webinar|session|page|event|touch|engag|"
     r"activit|attempt|\bforms?\b|submission|count|times|duration|sent|repl|chat|demo|trial|number of|^num\b",
@@ -173,6 +178,12 @@ def decide_leads(profiles: list[ColumnProfile], outcome_in_file: bool = True) ->
             draft.todos.append(
                 f"no value of {status.name!r} reads as won: map the won stage(s) in status_values"
             )
+        elif "lost" not in values.values():
+            draft.todos.append(
+                f"no value of {status.name!r} reads as lost, so every lead not won stays open: map lost "
+                "stages (disqualified, other) in status_values if the export has them, with a date for "
+                "them in closed_at (a lost lead without one is left out of training)"
+            )
     elif outcome_in_file and not any("which column is the outcome" in todo for todo in draft.todos):
         draft.todos.append("no column looks like the outcome: set [outcome] status_column and status_values")
     _dates(profiles, chosen, draft, has_status=status is not None)
@@ -245,17 +256,17 @@ def _dates(
         draft.todos.append(
             'no date column: set row_order = "oldest_first" or "newest_first" (check the file)'
         )
-    milestones: tuple[tuple[Role, re.Pattern[str]], ...] = (
-        ("handed_over_at", _HANDED),
-        ("accepted_at", _ACCEPTED),
-        ("opportunity_at", _OPPORTUNITY),
-        ("closed_at", _CLOSED),
+    milestones: tuple[tuple[Role, tuple[re.Pattern[str], ...]], ...] = (
+        ("handed_over_at", (_HANDED,)),
+        ("accepted_at", (_ACCEPTED,)),
+        ("opportunity_at", (_OPPORTUNITY,)),
+        ("closed_at", _CLOSED_BY_PREFERENCE),
     )
-    for role, pattern in milestones:
+    for role, patterns in milestones:
         if not has_status:
             break
         left = [p for p in dates if p.name not in chosen]
-        picked = _pick(left, pattern)
+        picked = next(filter(None, (_pick(left, pattern) for pattern in patterns)), None)
         if picked is not None:
             chosen[picked.name] = ColumnRole(picked.name, role, f"a date named like {role}")
     for profile in dates:
@@ -300,7 +311,7 @@ def _attribute(profile: ColumnProfile) -> ColumnRole:
     if profile.is_number:
         if profile.is_unique and (_ID_NAME.search(words(name)) or profile.whole_numbers_in_sequence):
             return ColumnRole(name, "drop", "a different whole number in every row: an identifier")
-        if _ACTIVITY.search(words(name)):
+        if _ACTIVITY.search(words(name)) and not _FIRMOGRAPHIC.search(words(name)):
             return ColumnRole(name, "activity", "numbers named like engagement" + why_sales, after_contact)
         codes = ""
         if profile.whole_numbers and profile.distinct <= MAX_CODES:

@@ -1,0 +1,54 @@
+"""Whether an export's times carry UTC offsets: where some do and some do not, the times without one are
+local times of a zone the values cannot tell (``training.data.time_zones``), so the draft asks for it."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from training.data.draft.column_profile import ColumnProfile
+from training.data.time_zones import has_offset
+
+
+def offset_columns(frame: pd.DataFrame, profiles: list[ColumnProfile]) -> tuple[list[str], list[str]]:
+    """The date columns of ``frame`` with times that carry a UTC offset, and those with times that do not
+    (a column that mixes both is in both lists)."""
+    with_offset: list[str] = []
+    without: list[str] = []
+    for profile in profiles:
+        values = frame[profile.name]
+        if not profile.is_date:
+            continue
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            with_offset.append(profile.name)
+            continue
+        if not pd.api.types.is_string_dtype(values.dtype):
+            without.append(profile.name)  # an Excel workbook's dates: wall-clock times, no offset
+            continue
+        present = values[values.notna() & (values.astype("str").str.strip() != "")]
+        offset = has_offset(present)
+        if offset.any():
+            with_offset.append(profile.name)
+        if not offset.all():
+            without.append(profile.name)
+    return with_offset, without
+
+
+def time_zone_todo(with_offset: list[str], without: list[str]) -> str | None:
+    """The to-do for an export whose times mix offsets and none, or None."""
+    if not with_offset or not without:
+        return None
+    return (
+        f"times in {', '.join(map(repr, with_offset))} carry a UTC offset and times in "
+        f"{', '.join(map(repr, without))} do not: set timezone to the zone the CRM writes local times in "
+        '(e.g. "Europe/Berlin"; "UTC" if they are UTC), or an event can land before the lead it created'
+    )
+
+
+def time_zone_line(with_offset: list[str], without: list[str]) -> str | None:
+    """The draft's ``timezone`` line: a placeholder the import refuses where times mix offsets and none,
+    a commented key where times have none (they are read as UTC), nothing where all have one."""
+    if with_offset and without:
+        return 'timezone = "TO DO"   # the zone of times written without a UTC offset, e.g. "Europe/Berlin"'
+    if without:
+        return '# timezone = "Europe/Berlin"   # the zone of times written without a UTC offset (unset: UTC)'
+    return None
