@@ -62,23 +62,37 @@ class AxesOfBatch:
     fit_contribution: np.ndarray
     interest_contribution: np.ndarray
 
-    def summary(self, row: int) -> str:
-        """E.g. "B3: good fit, not engaged yet"."""
+    def summary(self, row: int, never_engaged: bool = False) -> str:
+        """E.g. "B3: good fit, not engaged yet". A lead without any event is never called engaged: its
+        interest grade says how its lack of events compares (it can rank above leads whose many events
+        led nowhere), not that it engaged."""
         fit, interest = self.fit[row], self.interest[row]
         if fit is None or interest is None:
             known = "fit unknown (no profile fields)" if fit is None else "interest unknown (no events)"
             return known
-        good, engaged = fit in _GOOD_FIT, interest in _ENGAGED
+        good, engaged = fit in _GOOD_FIT, interest in _ENGAGED and not never_engaged
+        quiet = "no engagement yet" if never_engaged else "not engaged yet"
         words = (
-            ("good fit and engaged" if engaged else "good fit, not engaged yet")
+            ("good fit and engaged" if engaged else f"good fit, {quiet}")
             if good
-            else ("engaged, poor fit" if engaged else "poor fit, not engaged yet")
+            else ("engaged, poor fit" if engaged else f"poor fit, {quiet}")
         )
         return f"{fit}{interest}: {words}"
 
     def label(self, row: int) -> str | None:
         fit, interest = self.fit[row], self.interest[row]
         return None if fit is None or interest is None else f"{fit}{interest}"
+
+
+#: Days since the lead's last event of any type (``training.features.specs``): NaN if it never engaged.
+_LAST_ENGAGEMENT = "days_since_last_engagement"
+
+
+def never_engaged(features: FeatureMatrix) -> np.ndarray:
+    """Per row, whether the lead had no event at all before its cutoff (all False without the feature)."""
+    if _LAST_ENGAGEMENT not in features:
+        return np.zeros(len(features), dtype=bool)
+    return np.isnan(np.asarray(features[_LAST_ENGAGEMENT], dtype=float))
 
 
 class Explainer:

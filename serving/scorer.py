@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from serving.advice import advice, cold_answer, score_of
-from serving.explanation import AxesOfBatch, Explainer
+from serving.explanation import AxesOfBatch, Explainer, never_engaged
 from serving.schemas import LeadScore
 from serving.sentences import facts_from_specs
 from serving.to_ripen import plan_ahead, ripening_plans
@@ -196,6 +196,7 @@ class LeadScorer:
             scored.features, scored.contributions, scored.raw, scored.base_value, axes, reasons_per_side
         )
         cutoffs = [_utc(lead.as_of or default_as_of) for lead in leads]
+        never = never_engaged(scored.features)
         threshold_score = score_of(self.threshold)
         # Cold a lookback earlier, where it was looked at (the verdict depended on it), else None.
         cold_before: list[bool | None] = [None] * len(leads)
@@ -225,7 +226,7 @@ class LeadScorer:
                     "fit": axes.fit[i],
                     "interest": axes.interest[i],
                     "fit_interest": axes.label(i),
-                    "fit_interest_summary": axes.summary(i),
+                    "fit_interest_summary": axes.summary(i, bool(never[i])),
                     "percentile": None if np.isnan(decided.percentiles[i]) else float(decided.percentiles[i]),
                     "threshold_score": threshold_score,
                     "verdict": verdict,

@@ -246,20 +246,27 @@ def test_answers_validate_and_add_up(answers: list[dict[str, Any]]) -> None:
 
 
 def test_fit_and_interest_are_quartiles_of_the_axes(
-    answers: list[dict[str, Any]], scorer: LeadScorer
+    trained: tuple[LeadDataset, TrainingOutcome], answers: list[dict[str, Any]], scorer: LeadScorer
 ) -> None:
     axes = scorer.explainer.stats.axes
     fit_edges, interest_edges = axes.fit.edges, axes.interest.edges
-    for answer in answers:
+    looks = lead_looks(trained[0], N_LOOKS)  # the answers' requests, in order
+    never_engaged = 0
+    for answer, look in zip(answers, looks, strict=True):
         e = answer["reasons"]
         fit = "DCBA"[int(np.searchsorted(fit_edges, e["fit_contribution"], side="right"))]
         interest = 4 - int(np.searchsorted(interest_edges, e["interest_contribution"], side="right"))
         assert (answer["fit"], answer["interest"]) == (fit, interest)
         assert answer["fit_interest"] == f"{fit}{interest}"
-        good, engaged = fit in "AB", interest <= 2
+        # A lead without any event is never called engaged, whatever its interest grade.
+        never = not look.events
+        never_engaged += never
+        good, engaged = fit in "AB", interest <= 2 and not never
         summary = answer["fit_interest_summary"]
         assert ("good fit" in summary) == good and ("poor fit" in summary) == (not good)
-        assert ("not engaged yet" in summary) == (not engaged)
+        assert ("not engaged yet" in summary or "no engagement yet" in summary) == (not engaged)
+        assert ("no engagement yet" in summary) == never
+    assert never_engaged > 0
     # Quartiles of the reference population: every grade is used.
     assert {a["fit"] for a in answers} == set("ABCD")
     assert {a["interest"] for a in answers} == {1, 2, 3, 4}

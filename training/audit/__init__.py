@@ -156,7 +156,10 @@ def _event_type_signals(
     if len(lead_ids) < len(dataset.leads):
         events = events[events[LEAD_ID].isin(lead_ids)]
     moment = events[LEAD_ID].map(outcome_moment(dataset.outcomes))
-    before = (pd.to_datetime(events[OCCURRED_AT], utc=True) < moment).to_numpy(dtype=bool, na_value=True)
+    # A lead without a hand-over or close (open) counts all its events. A comparison with NaT is False,
+    # not missing, so the open leads' events once all went uncounted, and every open lead read as "0".
+    occurred = pd.to_datetime(events[OCCURRED_AT], utc=True)
+    before = ((occurred < moment) | moment.isna()).to_numpy(dtype=bool)
     counts = (
         events.loc[before]
         .groupby([LEAD_ID, EVENT_TYPE], observed=True)

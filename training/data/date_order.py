@@ -54,6 +54,16 @@ def day_month_order(values: pd.Series, where: str) -> tuple[str, list[str]] | No
     return (DAY_FIRST, day_formats) if day_first else (MONTH_FIRST, month_formats)
 
 
+def shown_orders(values: pd.Series) -> tuple[int, int, list[str], list[str]] | None:
+    """How many ``d/m/y``-style values show day-first (a first part above 12) and how many month-first,
+    with the formats of each order; None when no value is ``d/m/y``-like."""
+    layout = _layout(values)
+    if layout is None:
+        return None
+    _, first, second, day_formats, month_formats = layout
+    return int((first > 12).sum()), int((second > 12).sum()), day_formats, month_formats
+
+
 #: Time parts a ``d/m/y`` date may carry, by the ``strftime`` pattern that reads them; values of one
 #: column may differ (midnight exported without a time, some rows with seconds).
 _TIME_STYLES = {
@@ -176,10 +186,13 @@ def _example(text: pd.Series, mask: pd.Series) -> str:
 
 def with_fallback(primary: pd.Series, fallback: pd.Series, file: str, warnings: list[str]) -> pd.Series:
     """``primary`` dates, with ``fallback``'s where the primary is empty (a field added late, a failed
-    sync); how many were filled goes into ``warnings``."""
-    absent = primary.isna() | (primary.astype("str").str.strip() == "")
-    if int(absent.sum()):
-        warnings.append(
-            f"{int(absent.sum()):,} leads of {file} have no {primary.name!r}: {fallback.name!r} used instead"
-        )
-    return primary.where(~absent, fallback)
+    sync, a lost lead's date beside the won ones); how many were filled goes into ``warnings``."""
+
+    def empty(values: pd.Series) -> pd.Series:
+        return values.isna() | (values.astype("str").str.strip() == "")
+
+    filled = int((empty(primary) & ~empty(fallback)).sum())
+    if filled:
+        used = f"{fallback.name!r} used instead"
+        warnings.append(f"{filled:,} leads of {file} have no {primary.name!r}: {used}")
+    return primary.where(~empty(primary), fallback)

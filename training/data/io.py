@@ -370,8 +370,8 @@ def _encoding_error(path: Path, label: str, text_encoding: str, encoding: str) -
                 return DataFileError(
                     f"{label}, {place_of_line(path, bad_line)}: byte 0x{byte:02x} at offset "
                     f"{offset + error.start} is not "
-                    f"valid {encoding}; the file is in another encoding: pass it with the encoding option "
-                    f"(e.g. encoding={suggestion!r})"
+                    f"valid {encoding}; the file is in another encoding, likely {suggestion}: pass "
+                    f'--encoding {suggestion} (or encoding = "{suggestion}" in the mapping)'
                 )
             offset += len(chunk)
     try:
@@ -382,8 +382,14 @@ def _encoding_error(path: Path, label: str, text_encoding: str, encoding: str) -
 
 
 def _likely_encoding(path: Path) -> str:
+    """UTF-16 by its byte-order mark; else Windows' cp1252 where it decodes the file's start (its 0x80-0x9f
+    are € and typographic quotes, which latin-1 reads as invisible control characters); else latin-1."""
     with path.open("rb") as handle:
-        start = handle.read(2)
-    if start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        start = handle.read(1 << 20)
+    if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         return "utf-16"
-    return "latin-1"  # decodes any byte; right for most Western European exports
+    try:
+        start.decode("cp1252")
+    except UnicodeDecodeError:
+        return "latin-1"  # decodes any byte
+    return "cp1252"

@@ -123,6 +123,9 @@ class OutcomeMapping(FileSection, DateFormatKeys):
     status_column: str | None = None
     status_values: ValueMap = Field(default_factory=dict)
     closed_at: str | None = None
+    #: where ``closed_at`` is empty, the close date from this column: CRMs that export the won and the
+    #: lost date apart (Pipedrive's "Won time" / "Lost time")
+    closed_at_fallback: str | None = None
     handed_over_at: str | None = None
     #: funnel milestones, for the training targets other than "won" (``training.features.targets``):
     #: when sales accepted the lead (e.g. a "SAL Date") and when an opportunity was created
@@ -165,6 +168,8 @@ class OutcomeMapping(FileSection, DateFormatKeys):
                 )
         if self.absent_setting is not None and not has_file:
             raise KeyProblem("absent", "only applies with 'file': every lead of the leads file has a status")
+        if self.closed_at_fallback is not None and self.closed_at is None:
+            raise KeyProblem("closed_at_fallback", "only applies together with closed_at")
         if self.unknown_leads != "reject" and not has_file:
             raise KeyProblem(
                 "unknown_leads", "only applies with 'file': the leads file's own rows are its leads"
@@ -172,7 +177,8 @@ class OutcomeMapping(FileSection, DateFormatKeys):
         return self
 
     def date_columns(self) -> tuple[str, ...]:
-        return tuple(self.outcome_dates().values())
+        fallback = (self.closed_at_fallback,) if self.closed_at_fallback else ()
+        return (*self.outcome_dates().values(), *fallback)
 
     def outcome_dates(self) -> dict[str, str]:
         """Contract column -> export column of the outcome dates this mapping names (each key of the

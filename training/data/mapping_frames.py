@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from training.data.contract import (
+    CLOSED_AT,
     CREATED_AT,
     EVENT_TYPE,
     LEAD_ID,
@@ -211,9 +212,7 @@ def _leads_table(
         require_columns(config, f"joins.{index}", file, raw, {"on": join.on})
     profile = list(dict.fromkeys([*leads.categorical, *leads.numeric, *leads.activity]))
     outcome = config.outcome
-    outcome_columns = (
-        [outcome.status_column, *outcome.outcome_dates().values()] if outcome.source is None else []
-    )
+    outcome_columns = [outcome.status_column, *outcome.date_columns()] if outcome.source is None else []
     leaking = sorted(set(profile) & {column for column in outcome_columns if column is not None})
     if leaking:
         raise MappingConfigError(
@@ -285,15 +284,16 @@ def _outcome_table(
     warnings: list[str],
 ) -> tuple[pd.DataFrame, dict[str, str]]:
     file = outcome.source.file if outcome.source is not None else config.leads.source.file
+    timestamps = outcome.outcome_dates()
+    fallback = outcome.closed_at_fallback
     require_columns(
         config,
         "outcome",
         file,
         raw,
-        {"status_column": outcome.status_column, **outcome.outcome_dates()},
+        {"status_column": outcome.status_column, **timestamps, "closed_at_fallback": fallback},
     )
-    timestamps = outcome.outcome_dates()
-    used = [column for column in [outcome.status_column, *timestamps.values()] if column is not None]
+    used = [c for c in [outcome.status_column, *timestamps.values(), fallback] if c is not None]
     cleaned = clean_columns(config, "outcome", file, raw, used, outcome.rules, warnings)
     table = pd.DataFrame({LEAD_ID: lead_ids}, index=raw.index)
     original: dict[str, str] = {}
@@ -314,9 +314,11 @@ def _outcome_table(
     else:
         table[STATUS] = str(outcome.status)
     for name, column in timestamps.items():
-        if column is not None:
-            table[name] = section_dates(config, "outcome", outcome, file, column, cleaned[column], warnings)
-            original[name] = column
+        table[name] = section_dates(config, "outcome", outcome, file, column, cleaned[column], warnings)
+        original[name] = column
+    if fallback is not None:  # each column in its own declared format, then merged
+        dates = section_dates(config, "outcome", outcome, file, fallback, cleaned[fallback], warnings)
+        table[CLOSED_AT] = with_fallback(table[CLOSED_AT].rename(outcome.closed_at), dates, file, warnings)
     return table, original
 
 

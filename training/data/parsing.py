@@ -48,6 +48,12 @@ MISSING_LOOKING = frozenset(
         "(none)",
         "(empty)",
         "not available",
+        # German, French, Spanish: "keine Angabe", "nicht verfügbar", "non renseigné", "sin dato"
+        "k.a.",
+        "k. a.",
+        "n.v.",
+        "n/v",
+        "s/d",
         "not set",
         "unknown",
         "#value!",

@@ -247,3 +247,33 @@ def test_columns_that_cannot_inform_any_model_warn_and_do_not_block(simulated: L
     [identifier] = [f for f in report.findings if f.key == "leads.field_id"]
     assert f"100% of its {n:,} values occur in fewer than 20 rows" in identifier.evidence
     assert report.blocking_columns == []
+
+
+def test_open_leads_count_all_their_events() -> None:
+    from tests.training.features.test_snapshots import T0, make_dataset
+
+    # Won leads had one "x" before their close, lost leads none, open leads three (no close to stop at).
+    leads = [
+        {"id": f"{status}{i}", "created": 0, "status": status, "closed": 50 if status != "open" else None}
+        for status in ("won", "lost", "open")
+        for i in range(20)
+    ]
+    base = make_dataset(leads)
+    per_lead = {"won": 1, "lost": 0, "open": 3}
+    ids = [lead["id"] for lead in leads for _ in range(per_lead[lead["status"]])]
+    events = pd.DataFrame(
+        {
+            "lead_id": pd.Series(ids, dtype="str"),
+            "occurred_at": pd.Series([T0 + pd.Timedelta(days=10)] * len(ids), dtype="datetime64[ns, UTC]"),
+            "event_type": pd.Series(["x"] * len(ids), dtype="category"),
+        }
+    )
+    dataset = LeadDataset(base.leads, events, base.outcomes, base.metadata)
+    report = audit_dataset(dataset, [])
+    signal = next(s for s in report.top_columns if s.key == "events.event_type=x")
+    # Uncounted, the open leads read as 0 events beside the lost ones ("0: 0% won of 40").
+    assert {str(level) for level in signal.levels} == {
+        "1: 100% won of 20",
+        "0: 0% won of 20",
+        "3: 0% won of 20",
+    }

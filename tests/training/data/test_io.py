@@ -79,13 +79,25 @@ def test_bad_encoding_names_file_line_and_suggests_the_option(tmp_path: Path) ->
         read_table(path)
     message = str(caught.value)
     assert "leads.csv, row 2 (line 3)" in message
-    assert "0xfc" in message and "encoding='latin-1'" in message
-    assert read_table(path, encoding="latin-1").loc[2, "city"] == "Zürich"
+    assert "0xfc" in message and "likely cp1252: pass --encoding cp1252" in message
+    assert read_table(path, encoding="cp1252").loc[2, "city"] == "Zürich"
+
+
+def test_a_windows_euro_sign_suggests_cp1252_and_a_byte_it_lacks_latin1(tmp_path: Path) -> None:
+    # 0x80 is "€" in cp1252 and an invisible control character in latin-1.
+    path = write(tmp_path / "deals.csv", "id;Wert\nL1;41.054,64 \u20ac\n".encode("cp1252"))
+    with pytest.raises(DataFileError, match=r"0x80 .*likely cp1252: pass --encoding cp1252"):
+        read_table(path)
+    assert read_table(path, encoding="cp1252").loc[1, "Wert"] == "41.054,64 €"
+    # 0x81 is no cp1252 character: latin-1 is what decodes the file.
+    undefined = write(tmp_path / "other.csv", b"id,name\nL1,A\x81B\n")
+    with pytest.raises(DataFileError, match="likely latin-1"):
+        read_table(undefined)
 
 
 def test_utf16_file_read_as_utf8_suggests_utf16(tmp_path: Path) -> None:
     path = write(tmp_path / "leads.csv", "lead_id,city\nL1,Zürich\n".encode("utf-16"))
-    with pytest.raises(DataFileError, match=r"leads\.csv, line 1 \(header\): .*encoding='utf-16'"):
+    with pytest.raises(DataFileError, match=r"leads\.csv, line 1 \(header\): .*--encoding utf-16"):
         read_table(path)
     assert read_table(path, encoding="utf-16").loc[1, "city"] == "Zürich"
 

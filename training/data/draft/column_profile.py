@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from training.data.date_order import AmbiguousDatesError, day_month_order
+from training.data.date_formats import DAY_FIRST, MONTH_FIRST
+from training.data.date_order import AmbiguousDatesError, day_month_order, shown_orders
 from training.data.number_format import NumberFormat, NumberFormatError, to_plain_numbers, units_shown
 from training.data.parsing import MISSING_LOOKING, parse_timestamps
 
@@ -179,9 +180,11 @@ def _dates(present: pd.Series) -> tuple[float, str | None, bool, pd.Timestamp | 
     try:
         shown = day_month_order(present, "draft")
     except AmbiguousDatesError as error:
-        if "mix day-first and month-first" in str(error):
+        if "mix day-first and month-first" not in str(error):
+            return 1.0, None, True, None
+        shown = _dominant_order(present)
+        if shown is None:
             return 0.0, None, False, None  # a mixed column is no date column a mapping can read
-        return 1.0, None, True, None
     if shown is not None:
         order, formats = shown
         parsed = pd.to_datetime(present, format=formats[0], errors="coerce", utc=True)
@@ -192,6 +195,19 @@ def _dates(present: pd.Series) -> tuple[float, str | None, bool, pd.Timestamp | 
         return float(parsed.notna().mean()), order, False, _median(parsed)
     parsed, bad = parse_timestamps(present.reset_index(drop=True))
     return float(1.0 - bad.mean()), None, False, _median(parsed)
+
+
+def _dominant_order(present: pd.Series) -> tuple[str, list[str]] | None:
+    """The order nearly every value shows, where a few typos show the other ("15.13.2025" among thousands
+    of day-first dates): drafted as declared, the import then reports the typos with their rows. None
+    where the two orders are both common: a truly mixed column."""
+    counts = shown_orders(present)
+    if counts is None:
+        return None
+    day_first, month_first, day_formats, month_formats = counts
+    if min(day_first, month_first) > (1 - MOSTLY) * max(day_first, month_first):
+        return None
+    return (DAY_FIRST, day_formats) if day_first > month_first else (MONTH_FIRST, month_formats)
 
 
 def _median(parsed: pd.Series) -> pd.Timestamp | None:

@@ -13,7 +13,13 @@ from training.data.draft.sources import ExportFile
 from training.data.mapping_sections import RESERVED_NAMES
 from training.data.number_format import NumberFormat
 
-_OUTCOME_DATES: tuple[Role, ...] = ("closed_at", "handed_over_at", "accepted_at", "opportunity_at")
+_OUTCOME_DATES: tuple[Role, ...] = (
+    "closed_at",
+    "closed_at_fallback",
+    "handed_over_at",
+    "accepted_at",
+    "opportunity_at",
+)
 
 
 def quoted(text: str) -> str:

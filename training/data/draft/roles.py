@@ -22,6 +22,7 @@ Role = Literal[
     "created_at",
     "status",
     "closed_at",
+    "closed_at_fallback",
     "handed_over_at",
     "accepted_at",
     "opportunity_at",
@@ -40,16 +41,27 @@ MAX_STAGES = 30
 
 # Matched against a column's name in words ("LeadRating", "lead_rating" -> "lead rating"; ``words``).
 _ID_NAME = re.compile(r"\b(id|key|uuid|guid|number|no|nr)\b", re.I)
+# English first; then the German, Spanish/Portuguese, Italian and Dutch words CRMs localise to.
 _CREATED = re.compile(
-    r"creat|added|sign.?up|regist|first.?seen|entered|inquir|submitted|received|since", re.I
+    r"creat|added|sign.?up|regist|first.?seen|entered|inquir|submitted|received|since|"
+    r"erstellt|angelegt|eingegangen|creado|criado|creato|aangemaakt",
+    re.I,
 )
 # A close date, most telling names first: HubSpot's "Recent Conversion Date" is the latest form
 # submission, not a close, so "conversion" is a last resort and never a first/latest one.
 _CLOSED_BY_PREFERENCE = (
-    re.compile(r"clos|\bwon\b|\blost\b|became a customer|customer (since|date)", re.I),
+    re.compile(
+        r"clos|\bwon\b|\blost\b|became a customer|customer (since|date)|gewonnen|verloren|abgeschlossen|"
+        r"geschlossen|gagn|perdu|ganad|ganho|perdid|cierre|vint[oa]\b|pers[oa]\b",
+        re.I,
+    ),
     re.compile(r"decision|outcome|end.?date|deal.?date", re.I),
     re.compile(r"^(?!.*\b(recent|last|latest|first)\b).*(convert|conversion)", re.I),
 )
+# A won date and a lost date apart (Pipedrive's "Won time" / "Lost time"): one is closed_at, the other
+# its fallback, so that lost leads are placed in time too.
+_WON_DATE = re.compile(r"\bwon\b|customer|gewonnen|gagn|ganad|ganho", re.I)
+_LOST_DATE = re.compile(r"\blost\b|verloren|perdu|perdid", re.I)
 _HANDED = re.compile(r"\bmql\b|marketing qualified|hand.?(ed|over)|routed|assigned.?(at|date|on)", re.I)
 _ACCEPTED = re.compile(r"\bsal\b|\bsql\b|sales (accepted|qualified)|accepted", re.I)
 _OPPORTUNITY = re.compile(r"opportunit|\bopp\b", re.I)
@@ -66,7 +78,8 @@ _ACTIVITY = re.compile(
 _AFTER_OUTCOME = re.compile(
     # An amount is the deal's unless the lead asked for it or owns it ("AMOUNT_REQ", "budget amount").
     r"\bamount\b(?! req)(?<!budget amount)|\bdeal|opportunit|\bwon\b|\blost\b|closed|probability|"
-    r"forecast|reason|converted|contract|last.?(modified|activity|contact|touch)|updated|days.?to",
+    r"forecast|reason|converted|contract|last.?(modified|activity|contact|touch)|updated|days.?to|"
+    r"verlust|verloren|gewonnen|abschluss|auftragswert|perdu|perdid|gagn|ganad|motivo",
     re.I,
 )
 _BY_SALES = re.compile(
@@ -80,16 +93,17 @@ _PERSONAL = re.compile(
 # Matched against a stage in words ("Closed - Not Won" -> "closed not won").
 _WON_VALUE = re.compile(
     r"\bwon\b|convert|\bcustomers?\b|\bsigned\b|purchas|success|closed deal|^yes$|^y$|^true$|^1$|\bpaid\b|"
-    r"\bsubscribed\b|\bclients?\b",
+    r"\bsubscribed\b|\bclients?\b|gewonnen|\bkunde\b|gagn|ganad|ganho|\bvint[oa]\b|\bclientes?\b|"
+    r"^ja$|^oui$|^s[ií]$",
     re.I,
 )
 _LOST_VALUE = re.compile(
     r"\blost\b|disqualif|unqualif|reject|\bdead\b|junk|spam|churn|no deal|declin|^no$|^n$|^false$|^0$|fail|"
-    r"cancel",
+    r"cancel|verloren|abgelehnt|abgesagt|storniert|perdu|perdid|\bpers[oa]\b|rechaz|annul|^nein$|^non$",
     re.I,
 )
-#: A won word negated ("Not Won", "Non-customer") is no win, nor its un- form ("Unpaid", "Unsubscribed").
-_NEGATED = re.compile(r"\b(not|non|never|no)\b", re.I)
+#: A won word negated ("Not Won", "Non-customer", "Nicht gewonnen") is no win, nor its un- form ("Unpaid").
+_NEGATED = re.compile(r"\b(not|non|never|no|nicht|kein\w*|pas|niet)\b", re.I)
 _UNDONE = re.compile(r"\bun(convert|paid|subscri|sign)", re.I)
 
 
@@ -269,6 +283,15 @@ def _dates(
         picked = next(filter(None, (_pick(left, pattern) for pattern in patterns)), None)
         if picked is not None:
             chosen[picked.name] = ColumnRole(picked.name, role, f"a date named like {role}")
+    closed = next((role.column for role in chosen.values() if role.role == "closed_at"), None)
+    for one, other in ((_WON_DATE, _LOST_DATE), (_LOST_DATE, _WON_DATE)):
+        if closed is not None and one.search(words(closed)):
+            second = _pick([p for p in dates if p.name not in chosen], other)
+            if second is not None:
+                chosen[second.name] = ColumnRole(
+                    second.name, "closed_at_fallback", f"the close date where {closed!r} is empty"
+                )
+            break
     for profile in dates:
         if profile.name not in chosen:
             chosen[profile.name] = ColumnRole(

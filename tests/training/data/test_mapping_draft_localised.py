@@ -1,0 +1,81 @@
+"""Drafting a mapping from a German CRM export (Pipedrive/Zoho style): Windows encoding, ``;``, day-first
+dates with a typo, German stage names, won and lost dates in two columns, a lost reason, ``k.A.``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.data.draft import draft_mapping
+from training.data.mapping import MappingConfigError, import_export, load_mapping
+from training.data.parsing import missing_marker_hint
+
+
+def _german_export(path: Path, rows: int = 200) -> Path:
+    rng = np.random.default_rng(5)
+    created = pd.Timestamp("2024-01-01 09:00") + pd.to_timedelta(np.arange(rows) * 2, unit="D")
+    stage = np.array(["Gewonnen", "Verloren", "Verloren", "Offen", "In Verhandlung"])[np.arange(rows) % 5]
+    closed = created + pd.Timedelta(days=30)
+    lines = ["Lead-ID;Erstellt am;Quelle;Mitarbeiterzahl;Status;Gewonnen am;Verloren am;Verlustgrund;Wert"]
+    for i in range(rows):
+        won = stage[i] == "Gewonnen"
+        lost = stage[i] == "Verloren"
+        lines.append(
+            ";".join(
+                [
+                    f"L-{1000 + i}",
+                    "15.13.2024 09:30" if i == 7 else created[i].strftime("%d.%m.%Y %H:%M"),  # a typo
+                    str(rng.choice(["Webseite", "Messe", "Empfehlung"])),
+                    "k.A." if i % 11 == 0 else str(int(rng.integers(5, 500))),
+                    str(stage[i]),
+                    closed[i].strftime("%d.%m.%Y %H:%M") if won else "",
+                    closed[i].strftime("%d.%m.%Y %H:%M") if lost else "",
+                    str(rng.choice(["Preis", "Kein Bedarf"])) if lost else "",
+                    f"{rng.uniform(1_000, 90_000):,.2f} €".replace(",", "X")
+                    .replace(".", ",")
+                    .replace("X", ".")
+                    if won
+                    else "",
+                ]
+            )
+        )
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    return path
+
+
+def test_a_german_export_drafts_its_stages_dates_and_leaks(tmp_path: Path) -> None:
+    export = _german_export(tmp_path / "leads.csv")
+    draft = draft_mapping(export, tmp_path / "crm.toml", encoding="cp1252")
+    roles = {role.column: role for role in draft.roles}
+    assert roles["Erstellt am"].role == "created_at"  # one typo ("15.13.2024") does not unmake the dates
+    assert '"Erstellt am" = "day_first"' in draft.text
+    assert roles["Status"].role == "status"
+    assert '"Gewonnen" = "won"' in draft.text and '"Verloren" = "lost"' in draft.text
+    assert roles["Gewonnen am"].role == "closed_at"
+    assert roles["Verloren am"].role == "closed_at_fallback"
+    assert 'closed_at_fallback = "Verloren am"' in draft.text
+    assert roles["Verlustgrund"].role == "drop"  # the lost reason: written after the outcome
+    assert roles["Wert"].known_at == "after_contact"  # the deal value, filled for wins only
+    assert roles["Mitarbeiterzahl"].role == "numeric"
+    assert "k.A." in draft.text  # read as missing
+    assert missing_marker_hint("k.A.") != ""
+
+    (tmp_path / "crm.toml").write_text(draft.text, encoding="utf-8")
+    summary = import_export(tmp_path / "crm.toml", tmp_path / "d", encoding="cp1252")
+    # Every lost lead has its close date (no warning about undated closes); the typo is the one reject.
+    assert summary.rejects == 1 and summary.outcome_counts == {"won": 40, "lost": 79, "open": 80}
+    assert not any("have no closed_at" in warning for warning in summary.warnings)
+    assert any("have no 'Gewonnen am': 'Verloren am' used instead" in w for w in summary.warnings)
+
+
+def test_a_close_date_fallback_needs_its_close_date(tmp_path: Path) -> None:
+    config = tmp_path / "crm.toml"
+    config.write_text(
+        'name = "crm"\n[leads]\nfile = "leads.csv"\nlead_id = "id"\ncreated_at = "Created"\n'
+        '[outcome]\nstatus_column = "Stage"\nclosed_at_fallback = "Lost On"\n'
+    )
+    with pytest.raises(MappingConfigError, match=r"key 'outcome\.closed_at_fallback': only applies together"):
+        load_mapping(config)
