@@ -384,7 +384,8 @@ def check_events(
         as_bool(occurred < created),
         OCCURRED_AT,
         lambda pos: [
-            f"{OCCURRED_AT} {o} is before the lead was created ({CREATED_AT} {c}, {leads.file} row {r})"
+            f"{OCCURRED_AT} {o} is before the lead was created ({CREATED_AT} {c}, {leads.file} row {r}; "
+            'a mapping\'s [events] before_created = "creation" or "skip" takes such events)'
             for o, c, r in zip(
                 values_at(occurred, pos), values_at(created, pos), leads.rows[lead_position[pos]], strict=True
             )

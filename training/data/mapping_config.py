@@ -201,6 +201,9 @@ class EventsMapping(FileSection, DateFormatKeys):
     #: Events of a lead the leads file does not have: "reject" (quarantined, counted against the reject
     #: cap) or "skip" (left out and counted in a warning: the activity export covers more contacts).
     unknown_leads: Literal["reject", "skip"] = "reject"
+    #: Events before their lead's creation: "reject", "creation" (moved to it) or "skip"
+    #: (``training.data.early_events``).
+    before_created: Literal["reject", "creation", "skip"] = "reject"
 
     @property
     def source(self) -> SourceFile:

@@ -24,6 +24,7 @@ from training.data.contract import (
     STATUS,
 )
 from training.data.date_order import AmbiguousDatesError, with_fallback
+from training.data.early_events import settle_early_events
 from training.data.joins import JoinSummary, join_lookup
 from training.data.mapping_columns import (
     as_text,
@@ -155,6 +156,11 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
             kept = without_unknown_leads(events, leads[LEAD_ID], events_file, leads_file, "events", warnings)
             rows_skipped[events_file] = len(events) - len(kept)
             events = kept
+        settled = settle_early_events(
+            events, leads, config.events.before_created, events_file, leads_file, warnings
+        )
+        rows_skipped[events_file] = rows_skipped.get(events_file, 0) + len(events) - len(settled)
+        events = settled
         files["events"] = events_file
         raw_frames[events_file] = events_raw
         original_columns.setdefault(events_file, {}).update(event_columns)

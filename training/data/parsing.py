@@ -129,7 +129,9 @@ def _parse_clean_iso(text: pd.Series) -> pd.Series | None:
             parsed = pc.cast(values, target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
-        stamps = pd.Series(parsed.to_pandas(), index=text.index).dt.as_unit("ns")
+        # set_axis, not Series(..., index=...): the latter aligns on labels, which shifted the values of a
+        # series not indexed 0..n-1 (an events table indexed by file row).
+        stamps = parsed.to_pandas().set_axis(text.index).dt.as_unit("ns")
         return stamps.dt.tz_localize("UTC") if target.tz is None else stamps.dt.tz_convert("UTC")
     return None
 

@@ -196,6 +196,10 @@ def _events(export: ExportFile, events: EventsDraft) -> list[str]:
         lines.append('event_type_column = "TO DO"   # the column of the event types, or event_type = "..."')
     if events.unknown:
         lines.append(f'unknown_leads = "skip"   # {events.unknown:,} of {events.rows:,} rows: unknown leads')
+    lines.append(
+        '# before_created = "creation"   # events before their lead\'s creation (visits a CRM ties to the '
+        'contact they led to): "reject" (default), "creation" (counted at it) or "skip"'
+    )
     return lines
 
 

@@ -1,0 +1,99 @@
+"""``[events] before_created``: events logged before their lead's creation (the anonymous visits a CRM
+ties to the contact they led to) are quarantined by default, or moved to the creation, or left out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.training.data.test_mapping import _write
+from training.data.io import load_dataset
+from training.data.mapping import import_export
+from training.data.validation import DataValidationError
+
+MAPPING = """
+name = "crm"
+root = "."
+
+[leads]
+file = "contacts.csv"
+lead_id = "Record ID"
+created_at = "Create Date"
+
+[outcome]
+status_column = "Stage"
+status_values = {{ customer = "won", lead = "open" }}
+closed_at = "Close Date"
+
+[events]
+file = "activities.csv"
+lead_id = "Contact ID"
+occurred_at = "Activity Date"
+event_type_column = "Type"
+event_type_values = {{ "Form Submission" = "form_submit", "Page View" = "page_view" }}
+{policy}
+"""
+
+CONTACTS = """
+Record ID,Create Date,Stage,Close Date
+1,2025-03-14 09:12,customer,2025-04-01 10:00
+2,2025-07-14 18:30,lead,
+"""
+
+# Contact 1's two page views before the form that created it, then the form and a later visit.
+ACTIVITIES = """
+Contact ID,Activity Date,Type
+1,2025-03-12 20:00,Page View
+1,2025-03-14 09:00,Page View
+1,2025-03-14 09:12,Form Submission
+1,2025-03-20 11:00,Page View
+2,2025-07-14 18:30,Form Submission
+"""
+
+
+def _import(root: Path, policy: str, mode: str = "strict") -> tuple[object, pd.DataFrame]:
+    _write(root / "contacts.csv", CONTACTS)
+    _write(root / "activities.csv", ACTIVITIES)
+    config = _write(root / "crm.toml", MAPPING.format(policy=policy))
+    summary = import_export(config, root / "out", mode=mode)
+    dataset, _ = load_dataset(root / "out")
+    return summary, dataset.events.sort_values("occurred_at").reset_index(drop=True)
+
+
+def test_by_default_early_events_are_refused_naming_the_key(tmp_path: Path) -> None:
+    with pytest.raises(DataValidationError, match='before_created = "creation" or "skip"'):
+        _import(tmp_path, "")
+
+
+def test_creation_counts_them_at_the_lead_s_creation(tmp_path: Path) -> None:
+    summary, events = _import(tmp_path, 'before_created = "creation"')
+    assert summary.rejects == 0 and summary.events == 5
+    created = pd.Timestamp("2025-03-14 09:12", tz="UTC")
+    assert (events["occurred_at"] == created).sum() == 3  # two early views and the form
+    assert any(
+        "2 of 5 rows of activities.csv are events before their lead's creation in contacts.csv (1 leads): "
+        'counted at the creation (before_created = "creation")' in warning
+        for warning in summary.warnings
+    )
+
+
+def test_skip_leaves_them_out_and_counts_them(tmp_path: Path) -> None:
+    summary, events = _import(tmp_path, 'before_created = "skip"', mode="lenient")
+    assert summary.rejects == 0 and summary.events == 3
+    assert events["occurred_at"].min() == pd.Timestamp("2025-03-14 09:12", tz="UTC")
+    assert any('left out (before_created = "skip")' in warning for warning in summary.warnings)
+
+
+def test_timestamps_keep_their_rows_whatever_the_index() -> None:
+    from training.data.parsing import parse_timestamps
+
+    # Indexed by file row (1, 2, ...), as a mapping's tables are: values once shifted by one row.
+    for text in (["2025-03-14 09:12", "2025-07-14 18:30"], ["2025-03-14T09:12:00Z", "2025-07-14T18:30:00Z"]):
+        parsed, bad = parse_timestamps(pd.Series(text, index=[1, 2], dtype="str"))
+        assert parsed.tolist() == [
+            pd.Timestamp("2025-03-14 09:12", tz="UTC"),
+            pd.Timestamp("2025-07-14 18:30", tz="UTC"),
+        ]
+        assert parsed.index.tolist() == [1, 2] and not bad.any()
