@@ -34,7 +34,10 @@ def audit_renderables(audit: AuditReport) -> list[RenderableType]:
     parts.append(ranking)
     if audit.importance:
         shares = ", ".join(f"{key} {share:.0%}" for key, share in audit.importance.items())
-        parts.append(Text(f"Share of the model's importance by column: {shares}"))
+        # The audit adds up each feature's mean |contribution| (a column whose 30- and 90-day counts pull
+        # apart still did work); the report nets a signal's features first, so its shares can be smaller.
+        how = "each feature's |contribution| added up"
+        parts.append(Text(f"Share of the model's importance by column ({how}): {shares}"))
     for finding in audit.findings:
         label = "accepted" if finding.accepted else str(finding.severity)
         style = "green" if finding.accepted else STYLE[finding.severity]

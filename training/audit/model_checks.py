@@ -81,7 +81,18 @@ def model_findings(
         )
     if np.isfinite(test_auc) and test_auc > cfg.max_test_auc:
         top = str(importance.index[0]) if len(importance) else "leads.?"
+        top_share = float(importance.iloc[0]) if len(importance) else 0.0
         table, _, column = top.partition(".")
+        # What no single column carries (lead age, all engagement): when that is the bulk, excluding the
+        # top column changes little, and the usual cause is which leads have snapshots at all.
+        no_column = max(0.0, 1.0 - float(importance.sum())) if len(importance) else 0.0
+        aggregate = (
+            f"; {no_column:.0%} is carried by features of no single column (lead age, all engagement), "
+            "so excluding a column may change little: check that the outcome does not decide which leads "
+            "are trained on (won or lost leads left out for lack of a close date: see the run's notes)"
+            if no_column > top_share
+            else ""
+        )
         found.append(
             Finding(
                 table,
@@ -90,7 +101,7 @@ def model_findings(
                 Severity.BLOCKING,
                 f"test ROC-AUC {test_auc:.3f} is above the ceiling {cfg.max_test_auc:.2f} "
                 f"(audit.max_test_auc); "
-                f"the column carrying most importance is {top}",
+                f"the column carrying most importance is {top} ({top_share:.0%}){aggregate}",
                 "find the column that knows the outcome (see the ranking above) and exclude it; if the "
                 f'score is honest, accept it (audit.accept = ["{top}"]) or raise audit.max_test_auc',
                 float(test_auc),

@@ -199,6 +199,18 @@ def test_model_checks_block_on_dominance_ceiling_and_after_contact_use() -> None
     # With only two columns one always carries half: no dominance finding.
     two = column_importance(contributions[["f_a", "f_b"]], groups, ["field_a", "field_b"], [])
     assert model_findings(test_auc=0.9, importance=two, used_columns=[], after_contact=[], cfg=cfg) == []
+    # Where features of no single column (lead age) carry the bulk, the finding says so rather than
+    # pointing at a minor column as the culprit.
+    minor = pd.Series({"events.event_type=whitepaper": 0.08, "leads.field_a": 0.05})
+    (ceiling,) = model_findings(
+        test_auc=0.96, importance=minor, used_columns=[], after_contact=[], cfg=AuditSettings()
+    )
+    assert "is events.event_type=whitepaper (8%); 87% is carried by features of no single column" in (
+        ceiling.evidence
+    )
+    assert "of no single column" not in next(
+        f.evidence for f in found if f.kind == FindingKind.AUC_ABOVE_CEILING
+    )
     # The ceiling is configurable.
     assert (
         model_findings(
