@@ -106,6 +106,7 @@ class Explainer:
         signal_stats: Mapping[str, SignalStats],
         signal_labels: Mapping[str, str],
         categorical: frozenset[str],
+        outcome: str = "won",
     ) -> None:
         lacking = [name for name in feature_names if name not in facts]
         if lacking:
@@ -117,6 +118,8 @@ class Explainer:
         self.signal_stats = dict(signal_stats)
         self.signal_labels = dict(signal_labels)
         self.categorical = categorical
+        #: what reaching the model's target is called in evidence ("won", "turned into an opportunity")
+        self.outcome = outcome
         self._fit_mask = fit_mask(self.feature_names, stats.axes.fit_features)
         self._signals = [f.signal for f in self.facts]
         # The window count that decides "had one recently" for each event type's win rates.
@@ -241,7 +244,7 @@ class Explainer:
             "reference": reference,
             "direction": direction,
         }
-        sentence = reason_sentence(facts, value, reference, direction, evidence)
+        sentence = reason_sentence(facts, value, reference, direction, evidence, self.outcome)
         return fields, None if evidence is None else dict(evidence.__dict__), sentence
 
     def evidence_inputs(self, facts: FeatureFacts) -> tuple[bool, str | None]:

@@ -37,6 +37,7 @@ from training.data.live_arrays import LeadInputError, arrays_from_leads, check_l
 from training.features.matrix import FeatureMatrix
 from training.features.snapshot_arrays import SnapshotArrays
 from training.features.specs import FeatureCatalog
+from training.features.targets import TARGET_PHRASE
 from training.features.transformer import LeadFeatures
 from training.model.decision import TOO_GREEN, implied_policy
 from training.model.readiness import ReadinessModel
@@ -128,6 +129,7 @@ class LeadScorer:
             self.stats.signals,
             {spec.signal: signal_label(spec.signal) for spec in self.specs},
             self._categorical_features,
+            TARGET_PHRASE[card.target],
         )
 
     # ------------------------------------------------------------------------------------ scoring

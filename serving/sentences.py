@@ -175,14 +175,20 @@ def reference_phrase(facts: FeatureFacts, value: Value, reference: Value) -> str
 
 
 def reason_sentence(
-    facts: FeatureFacts, value: Value, reference: Value, direction: Direction, evidence: Evidence | None
+    facts: FeatureFacts,
+    value: Value,
+    reference: Value,
+    direction: Direction,
+    evidence: Evidence | None,
+    outcome: str = "won",
 ) -> str:
-    """The full sentence of one reason (see the module docstring)."""
+    """The full sentence of one reason (see the module docstring); ``outcome`` is what the model's target
+    calls reaching it ("won", "turned into an opportunity", "accepted by sales")."""
     what = value_phrase(facts, value)
     sentence = f"{what[:1].upper()}{what[1:]}; {reference_phrase(facts, value, reference)}. "
     sentence += "This raises the score" if direction == "up" else "This lowers the score"
     if evidence is not None:
-        sentence += f"; {evidence_clause(evidence)}"
+        sentence += f"; {evidence_clause(evidence, outcome)}"
     elif _against_more_is_more(facts, value, reference, direction):
         sentence += ", given the lead's other signals"
     return sentence + "."
@@ -246,13 +252,17 @@ def agrees(evidence: Evidence, direction: Direction) -> bool:
     return higher == (direction == "up")
 
 
-def evidence_clause(evidence: Evidence) -> str:
-    """E.g. "leads with one were won more often than those without (12% vs 5%)"."""
+def evidence_clause(evidence: Evidence, outcome: str = "won") -> str:
+    """E.g. "leads with one were won more often than those without (12% vs 5%)"; ``outcome`` as in
+    ``reason_sentence``."""
     shown = rates_shown(evidence.win_rate, evidence.compared_win_rate)
     if shown is None:
         raise ValueError("evidence_clause: the two win rates do not differ at the shown precision")
     more = "more" if evidence.win_rate > evidence.compared_win_rate else "less"
-    return f"{evidence.group} were won {more} often than {evidence.compared_group} ({shown[0]} vs {shown[1]})"
+    return (
+        f"{evidence.group} were {outcome} {more} often than {evidence.compared_group} "
+        f"({shown[0]} vs {shown[1]})"
+    )
 
 
 # -------------------------------------------------------------------------------------- formatting

@@ -200,7 +200,14 @@ class BatchReasons:
             if len(self._sentences) > _SENTENCE_CACHE_SIZE:
                 self._sentences.clear()
             facts, reference = self.explainer.facts[j], self.explainer.references[j]
-            sentence = reason_sentence(facts, value, reference, direction, evidence)  # type: ignore[arg-type]
+            sentence = reason_sentence(
+                facts,
+                value,  # type: ignore[arg-type]
+                reference,
+                direction,
+                evidence,
+                self.explainer.outcome,
+            )
             self._sentences[key] = sentence
         return sentence
 

@@ -148,6 +148,10 @@ def test_win_rate_clause_only_when_it_agrees_and_differs() -> None:
         "This raises the score; leads with a 'demo request' in the last 30 days were won more often "
         "than those without (12% vs 5%)."
     )
+    # A model of another target says what its rates count.
+    assert reason_sentence(FACTS["count"], 1.0, 0.0, "up", up, "turned into an opportunity").endswith(
+        "were turned into an opportunity more often than those without (12% vs 5%)."
+    )
     # 2.04% vs 2.01%: the same at one decimal: no clause at all, never "2% vs 2%".
     same = Evidence("leads with industry software", 0.0204, "average", 0.0201)
     assert rates_shown(0.0204, 0.0201) is None

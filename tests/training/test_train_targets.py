@@ -12,11 +12,12 @@ from typer.testing import CliRunner
 
 from serving.app import create_app
 from serving.cli import app
+from serving.scorer import LeadScorer
 from serving.settings import Settings
 from tests.serving.test_api import holder_for
 from training.config import TrainConfig, load_train_config
 from training.data.contract import OPPORTUNITY_AT
-from training.features.targets import DEFAULT_HORIZON_DAYS, TargetKind
+from training.features.targets import DEFAULT_HORIZON_DAYS, TARGET_PHRASE, TargetKind
 from training.pipeline import MODEL, fit_and_evaluate
 from training.simulation.simulator import SimulationResult, simulate, write_simulation
 
@@ -48,6 +49,8 @@ def test_each_target_trains_on_the_simulator(simulated: SimulationResult, kind: 
     assert ("ripe_true_chance" in outcome.decision_metrics) == (kind == "won")
     # The card's JSON round trip keeps the target.
     assert type(card).model_validate_json(card.model_dump_json()).target == kind
+    # Reasons quote the target's rates in its words ("were turned into an opportunity more often").
+    assert LeadScorer(outcome.bundle, version="1", source="memory").explainer.outcome == TARGET_PHRASE[kind]
     counts = outcome.snapshot_counts
     if kind == "won":
         assert "after_target" not in counts
