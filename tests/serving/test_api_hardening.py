@@ -85,6 +85,15 @@ def test_range_and_number_messages_do_not_echo_values(client: TestClient) -> Non
     response = client.post("/v1/score", json=body)
     assert response.status_code == 422 and "twelve" not in response.text
     assert response.json()["detail"][0]["loc"] == ["body", "profile", "employees"]
+    # "12.000" is twelve to Python and twelve thousand to a German CRM: refused, never read one way.
+    for grouped in ("12.000", " -3.250 ", "1.500"):
+        body["profile"]["employees"] = grouped
+        response = client.post("/v1/score", json=body)
+        assert response.status_code == 422 and "reads two ways" in response.text, grouped
+        assert grouped.strip() not in response.text
+    for plain in ("12", "12.5", "0.125", "12.0005"):
+        body["profile"]["employees"] = plain
+        assert client.post("/v1/score", json=body).status_code == 200, plain
 
 
 @pytest.mark.parametrize(

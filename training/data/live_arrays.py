@@ -14,6 +14,7 @@ The same values as ``training.features.snapshots.batch_from_columns`` (tests com
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +37,10 @@ LATEST = pd.Timestamp.max.floor("s").to_pydatetime().replace(tzinfo=UTC)
 __all__ = ["LeadInputError", "arrays_from_leads", "batch_from_leads", "batch_from_records", "check_leads"]
 
 
+#: Text like "12.000" or "1.500.000": digit groups of three after a dot, as European thousands are written.
+_GROUPED = re.compile(r"^\s*[-+]?[1-9]\d{0,2}(\.\d{3})+\s*$")
+
+
 def check_leads(
     leads: Sequence[LeadIn], numeric_columns: Sequence[str], default_as_of: datetime | None = None
 ) -> None:
@@ -51,6 +56,14 @@ def check_leads(
             except (TypeError, ValueError):
                 # The message names the field, never the value (error answers do not echo input).
                 raise LeadInputError(i, ("profile", column), f"'{column}' must be a number") from None
+            if isinstance(value, str) and _GROUPED.match(value):
+                # "12.000" is twelve to Python and twelve thousand to a German CRM: never read one way.
+                raise LeadInputError(
+                    i,
+                    ("profile", column),
+                    f"'{column}' is text that reads two ways (a thousands separator or a decimal point): "
+                    "send it as a JSON number",
+                )
         for field, moment in (("as_of", lead.as_of or default_as_of), ("created_at", lead.created_at)):
             if moment is not None and not _in_range(moment):
                 raise LeadInputError(i, (field,), _range_message())
