@@ -340,6 +340,9 @@ def test_an_event_type_is_never_a_name_or_an_id_and_a_weak_link_is_a_to_do(tmp_p
         todo.startswith("only 8 of 40 events name a lead of the leads file by 'WhoId'")
         for todo in draft.todos
     )
+    # Beside an events file, the leads file's activity totals count activity after each snapshot.
+    opens = {role.column: role for role in draft.roles}["Email Opens"]
+    assert opens.role == "drop" and "counted at export time" in opens.why
 
 
 def test_unknown_leads_of_the_outcome_needs_an_outcome_file(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from training.data.draft.fill_by_outcome import mark_filled_by_outcome
 from training.data.draft.numbers import section_numbers
 from training.data.draft.outcomes import OutcomeFileDraft, decide_outcome_file
 from training.data.draft.render import render_mapping
-from training.data.draft.roles import ColumnRole, decide_leads
+from training.data.draft.roles import ColumnRole, LeadsDraft, decide_leads
 from training.data.draft.sources import read_export
 from training.data.draft.time_zone import offset_columns, time_zone_line, time_zone_todo
 
@@ -64,6 +64,8 @@ def draft_mapping(
     leads_file = read_export(leads_path, config_dir, sheet=sheet, delimiter=delimiter, encoding=encoding)
     profiles = profile_columns(_sample(leads_file.frame))
     leads = decide_leads(profiles, outcome_in_file=outcomes_path is None)
+    if events_path is not None:
+        _drop_export_totals(leads)
     markers = {marker for profile in profiles for marker in profile.markers}
     mark_filled_by_outcome(leads_file.frame, leads, markers)
     number_format = section_numbers(profiles, leads)
@@ -120,6 +122,23 @@ def draft_mapping(
         events=None if events is None else events[1],
         outcome_file=None if outcomes is None else outcomes[1],
     )
+
+
+def _drop_export_totals(leads: LeadsDraft) -> None:
+    """With an events file, the leads file's activity counts ("Number of Pageviews") are totals at export
+    time: on every earlier snapshot they would count visits after it, the close included. The events give
+    the same counts as of each snapshot."""
+    leads.roles = [
+        ColumnRole(
+            role.column,
+            "drop",
+            "an activity total counted at export time: it includes activity after each snapshot (and after "
+            "the close); the events file gives these counts as of each snapshot",
+        )
+        if role.role == "activity"
+        else role
+        for role in leads.roles
+    ]
 
 
 def _more(
