@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich import box
 from rich.console import Group, RenderableType
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -121,7 +122,8 @@ def import_command(
         )
         console.print(key_value_table(f"Imported {summary.name}", summary.to_table()))
         for warning in summary.warnings:
-            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+            # Escaped: a warning names mapping sections ("[events] before_created"), not markup.
+            console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
 
 app.command(name="draft-mapping")(draft_mapping_command)
@@ -146,7 +148,8 @@ def train(
         str | None,
         typer.Option(
             "--target",
-            help="What the model predicts: won (default), opportunity or accepted (overrides [target] kind).",
+            help="What the model predicts: won (default), opportunity or accepted "
+            "(overrides \\[target] kind).",
         ),
     ] = None,
     engine: Annotated[

@@ -97,3 +97,17 @@ def test_timestamps_keep_their_rows_whatever_the_index() -> None:
             pd.Timestamp("2025-07-14 18:30", tz="UTC"),
         ]
         assert parsed.index.tolist() == [1, 2] and not bad.any()
+
+
+def test_the_console_shows_the_section_a_hint_names(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from training.cli import app
+
+    _write(tmp_path / "contacts.csv", CONTACTS)
+    _write(tmp_path / "activities.csv", ACTIVITIES)
+    config = _write(tmp_path / "crm.toml", "max_reject_share = 0.5\n" + MAPPING.format(policy=""))
+    result = CliRunner().invoke(app, ["import", "--mapping", str(config), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    # Rich markup once swallowed "[events]" as a style tag.
+    assert "[events] before_created" in " ".join(result.output.split())

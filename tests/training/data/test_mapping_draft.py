@@ -287,6 +287,7 @@ def test_a_latest_conversion_is_no_close_and_company_size_no_engagement(tmp_path
     roles = {role.column: role for role in draft.roles}
     assert roles["Close Date"].role == "closed_at"
     assert roles["Recent Conversion Date"].role == "drop"
+    assert "written at or after the outcome" in roles["Recent Conversion Date"].why
     assert roles["Number of Employees"].role == "numeric"
     assert roles["Number of Form Submissions"].role == "activity"
     # No stage reads as lost: every lead not won stays open, and the draft says so.
@@ -340,6 +341,7 @@ def test_an_event_type_is_never_a_name_or_an_id_and_a_weak_link_is_a_to_do(tmp_p
         todo.startswith("only 8 of 40 events name a lead of the leads file by 'WhoId'")
         for todo in draft.todos
     )
+    assert "event_type_values" not in draft.text  # no Call or Email is a hand-raise
     # Beside an events file, the leads file's activity totals count activity after each snapshot.
     opens = {role.column: role for role in draft.roles}["Email Opens"]
     assert opens.role == "drop" and "counted at export time" in opens.why
@@ -444,3 +446,22 @@ def test_a_column_filled_as_the_lead_moves_is_kept_out_of_the_features(tmp_path:
     assert roles["Segment"].known_at == "after_contact"
     assert "filled for lost 100%, open 0%, won 100% of leads" in roles["Segment"].why
     assert roles["Source"].known_at is None  # filled alike whatever became of the lead
+
+
+def test_requests_for_contact_are_drafted_onto_the_hand_raising_names() -> None:
+    from training.data.draft.events import hand_raising_values
+
+    values = [
+        "Demo angefragt",
+        "Request a demo",
+        "Kontaktanfrage",
+        "Free Trial Signup",
+        "Angebot angefordert",
+    ]
+    assert hand_raising_values([*values, "Meeting", "Demo", "Call", "Webseitenbesuch", "demo_request"]) == {
+        "Demo angefragt": "demo_request",
+        "Request a demo": "demo_request",
+        "Kontaktanfrage": "contact_request",
+        "Free Trial Signup": "trial_signup",
+        "Angebot angefordert": "quote_request",
+    }  # a meeting or call sales logged, or a demo held, is no request; a built-in name needs no line

@@ -25,6 +25,34 @@ _TYPE_NAMES = (
 )
 
 
+# A request word in the languages the draft reads: what makes a contact, demo or quote the prospect's own.
+_ASKED = r"(request|anfrag|angefragt|angefordert|demande|solicit|richiest|aanvraag|asked)"
+#: Event type values that read as the prospect raising a hand, onto the names the decision policy knows
+#: (``training.model.decision_policy.DEFAULT_HAND_RAISING_EVENTS``). A meeting or a call logged by sales
+#: is no hand-raise: only a request is.
+_HAND_RAISING = (
+    ("demo_request", re.compile(rf"\bdemo.*{_ASKED}|{_ASKED}.*\bdemo", re.I)),
+    ("trial_signup", re.compile(r"\btrial\b|testversion|test account|\bessai\b|\bprueba\b", re.I)),
+    ("quote_request", re.compile(rf"(quote|angebot|offert|devis|cotizaci).*{_ASKED}|angebotsanfrage", re.I)),
+    ("pricing_request", re.compile(rf"(pric|preis|tarif).*{_ASKED}|preisanfrage", re.I)),
+    ("meeting_request", re.compile(rf"(meeting|termin|rendez|reuni|cita).*{_ASKED}|terminanfrage", re.I)),
+    (
+        "contact_request",
+        re.compile(rf"(contact|kontakt).*({_ASKED[1:-1]}|form|us\b)|r.ckruf|call.?back", re.I),
+    ),
+)
+
+
+def hand_raising_values(values: list[str]) -> dict[str, str]:
+    """Event type values that read as a hand-raise, each onto the decision policy's name for it."""
+    found = {}
+    for value in values:
+        name = next((name for name, pattern in _HAND_RAISING if pattern.search(value)), None)
+        if name is not None and value.strip().lower() != name:
+            found[value] = name
+    return found
+
+
 @dataclass
 class EventsDraft:
     """The events file's keys, as far as its values tell."""
@@ -37,6 +65,8 @@ class EventsDraft:
     #: rows whose lead id is not a lead of the leads file
     unknown: int
     todos: list[str] = field(default_factory=list)
+    #: event type values read as hand-raises, onto the names the decision policy knows
+    hand_raisers: dict[str, str] = field(default_factory=dict)
 
 
 def decide_events(
@@ -78,4 +108,5 @@ def decide_events(
         rows=len(frame),
         unknown=unknown,
         todos=todos,
+        hand_raisers={} if kind is None else hand_raising_values([value for value, _ in kind.top]),
     )

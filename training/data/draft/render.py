@@ -192,6 +192,11 @@ def _events(export: ExportFile, events: EventsDraft) -> list[str]:
         lines.append(f"date_format = {quoted(events.date_format)}   # the values show the day/month order")
     if events.event_type_column:
         lines.append(f"event_type_column = {quoted(events.event_type_column)}")
+        if events.hand_raisers:
+            lines.append(
+                f"event_type_values = {_inline(events.hand_raisers)}   # read as the prospect asking for "
+                "contact: the names the decision policy's hand-raising events go by; check"
+            )
     else:
         lines.append('event_type_column = "TO DO"   # the column of the event types, or event_type = "..."')
     if events.unknown:

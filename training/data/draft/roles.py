@@ -294,11 +294,16 @@ def _dates(
             break
     for profile in dates:
         if profile.name not in chosen:
-            chosen[profile.name] = ColumnRole(
-                profile.name,
-                "drop",
-                "a date but no milestone; dates are not features ('last ...' dates come after the outcome)",
-            )
+            chosen[profile.name] = ColumnRole(profile.name, "drop", _unused_date(profile.name, closed))
+
+
+def _unused_date(name: str, closed: str | None) -> str:
+    """Why a date column is dropped: dates are not features, and this one is no milestone the draft uses."""
+    if closed is not None and any(pattern.search(words(name)) for pattern in _CLOSED_BY_PREFERENCE):
+        return f"a date named like a close, but closed_at is {closed!r}; dates are not features"
+    if _AFTER_OUTCOME.search(words(name)) or re.search(r"\b(recent|last|latest)\b", words(name)):
+        return "a date written at or after the outcome (a latest or last-modified date); not a feature"
+    return "a date but no milestone; dates are not features"
 
 
 def _pick(profiles: list[ColumnProfile], pattern: re.Pattern[str]) -> ColumnProfile | None:

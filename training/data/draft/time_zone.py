@@ -37,10 +37,18 @@ def time_zone_todo(with_offset: list[str], without: list[str]) -> str | None:
     """The to-do for an export whose times mix offsets and none, or None."""
     if not with_offset or not without:
         return None
+    mixed = [column for column in with_offset if column in without]
+    groups = [
+        ("carry a UTC offset", [column for column in with_offset if column not in mixed]),
+        ("carry none", [column for column in without if column not in mixed]),
+        ("mix both", mixed),
+    ]
+    said = "; ".join(
+        f"times in {', '.join(map(repr, columns))} {what}" for what, columns in groups if columns
+    )
     return (
-        f"times in {', '.join(map(repr, with_offset))} carry a UTC offset and times in "
-        f"{', '.join(map(repr, without))} do not: set timezone to the zone the CRM writes local times in "
-        '(e.g. "Europe/Berlin"; "UTC" if they are UTC), or an event can land before the lead it created'
+        f'{said}: set timezone to the zone the CRM writes local times in (e.g. "Europe/Berlin"; "UTC" if '
+        "they are UTC), or an event can land before the lead it created"
     )
 
 
