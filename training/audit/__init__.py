@@ -156,10 +156,13 @@ def _event_type_signals(
     if len(lead_ids) < len(dataset.leads):
         events = events[events[LEAD_ID].isin(lead_ids)]
     moment = events[LEAD_ID].map(outcome_moment(dataset.outcomes))
-    # A lead without a hand-over or close (open) counts all its events. A comparison with NaT is False,
-    # not missing, so the open leads' events once all went uncounted, and every open lead read as "0".
+    # An open lead (no hand-over, no close) counts all its events. A comparison with NaT is False, not
+    # missing, so the open leads' events once all went uncounted, and every open lead read as "0". A won
+    # or lost lead without its dates counts none: its events after the close cannot be told apart.
     occurred = pd.to_datetime(events[OCCURRED_AT], utc=True)
-    before = ((occurred < moment) | moment.isna()).to_numpy(dtype=bool)
+    status = events[LEAD_ID].map(dataset.outcomes.set_index(LEAD_ID)[STATUS].astype(str))
+    is_open = (status == str(Outcome.OPEN)).to_numpy(dtype=bool)
+    before = (occurred < moment).to_numpy(dtype=bool) | (moment.isna().to_numpy(dtype=bool) & is_open)
     counts = (
         events.loc[before]
         .groupby([LEAD_ID, EVENT_TYPE], observed=True)

@@ -85,7 +85,7 @@ def model_findings(
         table, _, column = top.partition(".")
         # What no single column carries (lead age, all engagement): when that is the bulk, excluding the
         # top column changes little, and the usual cause is which leads have snapshots at all.
-        no_column = max(0.0, 1.0 - float(importance.sum())) if len(importance) else 0.0
+        no_column = max(0.0, 1.0 - float(importance.sum()))
         aggregate = (
             f"; {no_column:.0%} is carried by features of no single column (lead age, all engagement), "
             "so excluding a column may change little: check that the outcome does not decide which leads "

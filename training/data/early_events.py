@@ -18,7 +18,6 @@ import pandas as pd
 from training.data.contract import CREATED_AT, LEAD_ID, OCCURRED_AT
 from training.data.mapping_columns import id_text
 from training.data.parsing import parse_timestamps
-from training.data.time_zones import ISO_UTC
 
 
 def settle_early_events(
@@ -34,10 +33,11 @@ def settle_early_events(
     if policy == "reject" or CREATED_AT not in leads:
         return events
     created, _ = parse_timestamps(leads[CREATED_AT])
-    by_lead = pd.Series(created.to_numpy(), index=id_text(leads[LEAD_ID]).to_numpy())
+    # set_axis, not Series(values, index=...): that aligns on labels, and to_numpy() drops the zone.
+    by_lead = created.set_axis(id_text(leads[LEAD_ID]).to_numpy())
     by_lead = by_lead[~by_lead.index.duplicated(keep="first")]
     occurred, _ = parse_timestamps(events[OCCURRED_AT])
-    lead_created = pd.Series(id_text(events[LEAD_ID]).map(by_lead).to_numpy(), index=events.index)
+    lead_created = pd.to_datetime(id_text(events[LEAD_ID]).map(by_lead), utc=True).set_axis(events.index)
     early = (occurred < lead_created).to_numpy(dtype=bool)  # unknown dates compare False: validation's
     count = int(early.sum())
     if count == 0:
@@ -52,5 +52,12 @@ def settle_early_events(
         return events.loc[~early]
     warnings.append(f'{what}: counted at the creation (before_created = "creation")')
     moved = events.copy()
-    moved.loc[early, OCCURRED_AT] = pd.to_datetime(lead_created[early], utc=True).dt.strftime(ISO_UTC)
+    creation = pd.to_datetime(lead_created[early], utc=True)
+    column = moved[OCCURRED_AT]
+    if isinstance(column.dtype, pd.DatetimeTZDtype):  # typed (Parquet): the instant itself
+        moved.loc[early, OCCURRED_AT] = creation.dt.tz_convert(column.dt.tz)
+    elif pd.api.types.is_datetime64_dtype(column.dtype):  # typed without a zone: read as UTC
+        moved.loc[early, OCCURRED_AT] = creation.dt.tz_convert(None)
+    else:  # text; isoformat keeps nanoseconds, so the moved event is never still a hair early
+        moved.loc[early, OCCURRED_AT] = creation.map(pd.Timestamp.isoformat)
     return moved

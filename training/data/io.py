@@ -366,7 +366,7 @@ def _encoding_error(path: Path, label: str, text_encoding: str, encoding: str) -
             except UnicodeDecodeError as error:
                 bad_line = line + chunk[: error.start].count(b"\n")
                 byte = chunk[error.start]
-                suggestion = _likely_encoding(path)
+                suggestion = _likely_encoding(path, offset + error.start + 4)
                 return DataFileError(
                     f"{label}, {place_of_line(path, bad_line)}: byte 0x{byte:02x} at offset "
                     f"{offset + error.start} is not "
@@ -381,11 +381,12 @@ def _encoding_error(path: Path, label: str, text_encoding: str, encoding: str) -
     return None
 
 
-def _likely_encoding(path: Path) -> str:
-    """UTF-16 by its byte-order mark; else Windows' cp1252 where it decodes the file's start (its 0x80-0x9f
-    are € and typographic quotes, which latin-1 reads as invisible control characters); else latin-1."""
+def _likely_encoding(path: Path, through: int) -> str:
+    """UTF-16 by its byte-order mark; else Windows' cp1252 where it decodes the file's start through the
+    byte that failed (its 0x80-0x9f are € and typographic quotes, which latin-1 reads as invisible control
+    characters); else latin-1."""
     with path.open("rb") as handle:
-        start = handle.read(1 << 20)
+        start = handle.read(max(1 << 20, through))
     if start[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         return "utf-16"
     try:

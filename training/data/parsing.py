@@ -48,10 +48,9 @@ MISSING_LOOKING = frozenset(
         "(none)",
         "(empty)",
         "not available",
-        # German, French, Spanish: "keine Angabe", "nicht verfügbar", "non renseigné", "sin dato"
+        # "keine Angabe", "nicht vorhanden", "sin dato" (not "n.v.": also a Dutch legal form, N.V.)
         "k.a.",
         "k. a.",
-        "n.v.",
         "n/v",
         "s/d",
         "not set",

@@ -13,6 +13,7 @@ An hour either way does not change a feature counted in days.
 from __future__ import annotations
 
 import re
+import warnings
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -53,9 +54,10 @@ def wall_times_to_utc(stamps: pd.Series, zone: str) -> pd.Series:
 def local_times_to_utc(values: pd.Series, zone: str) -> pd.Series:
     """``values`` with every time that has no UTC offset read as a wall-clock time of ``zone``.
 
-    Typed timestamps without a zone (Parquet, Excel) are converted; text ones are rewritten as ISO 8601
-    UTC text. Times with an offset, typed ones with a zone, and text that is no ISO 8601 timestamp are left
-    as they are (validation reads the first and reports the last)."""
+    Typed timestamps without a zone (Parquet, Excel) are converted; text ones (ISO 8601, or any format
+    validation would infer, "01 Mar 2024 10:15 AM") are rewritten as ISO 8601 UTC text. Times with an
+    offset, typed ones with a zone, and text that is no timestamp are left as they are (validation reads
+    the first and reports the last)."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return values
     if pd.api.types.is_datetime64_dtype(values.dtype):
@@ -67,6 +69,15 @@ def local_times_to_utc(values: pd.Series, zone: str) -> pd.Series:
     if not local.any():
         return values
     parsed = pd.to_datetime(text.where(local), format="ISO8601", errors="coerce")
+    other = local & parsed.isna()
+    if other.any():
+        # Not ISO ("01 Mar 2024 10:15 AM"): read as validation would read it, value by value, then
+        # localised like the rest; a value that still does not parse is left for validation to report.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            retry = pd.to_datetime(text.where(other), format="mixed", errors="coerce")
+        if pd.api.types.is_datetime64_dtype(retry.dtype):  # no offsets hidden in the text
+            parsed = parsed.where(~other, retry.dt.as_unit(parsed.dt.unit))
     read = parsed.notna()
     if not read.any():
         return values

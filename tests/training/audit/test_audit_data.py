@@ -264,15 +264,20 @@ def test_columns_that_cannot_inform_any_model_warn_and_do_not_block(simulated: L
 def test_open_leads_count_all_their_events() -> None:
     from tests.training.features.test_snapshots import T0, make_dataset
 
-    # Won leads had one "x" before their close, lost leads none, open leads three (no close to stop at).
+    # Won leads had one "x" before their close, lost leads none, open leads three (no close to stop at);
+    # lost leads without a close date two, which cannot be told from events after their close.
     leads = [
         {"id": f"{status}{i}", "created": 0, "status": status, "closed": 50 if status != "open" else None}
         for status in ("won", "lost", "open")
         for i in range(20)
-    ]
+    ] + [{"id": f"undated{i}", "created": 0, "status": "lost"} for i in range(10)]
     base = make_dataset(leads)
     per_lead = {"won": 1, "lost": 0, "open": 3}
-    ids = [lead["id"] for lead in leads for _ in range(per_lead[lead["status"]])]
+    ids = [
+        lead["id"]
+        for lead in leads
+        for _ in range(2 if lead["id"].startswith("undated") else per_lead[lead["status"]])
+    ]
     events = pd.DataFrame(
         {
             "lead_id": pd.Series(ids, dtype="str"),
@@ -286,6 +291,6 @@ def test_open_leads_count_all_their_events() -> None:
     # Uncounted, the open leads read as 0 events beside the lost ones ("0: 0% won of 40").
     assert {str(level) for level in signal.levels} == {
         "1: 100% won of 20",
-        "0: 0% won of 20",
+        "0: 0% won of 30",
         "3: 0% won of 20",
     }

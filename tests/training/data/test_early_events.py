@@ -111,3 +111,16 @@ def test_the_console_shows_the_section_a_hint_names(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     # Rich markup once swallowed "[events]" as a style tag.
     assert "[events] before_created" in " ".join(result.output.split())
+
+
+def test_moved_events_land_exactly_on_the_creation_typed_or_text() -> None:
+    from training.data.early_events import settle_early_events
+
+    created = pd.Timestamp("2025-03-14 09:12:00.000000500", tz="UTC")  # nanoseconds, as Parquet holds them
+    leads = pd.DataFrame({"lead_id": ["1"], "created_at": pd.Series([created], index=[1])}, index=[1])
+    early = created - pd.Timedelta(hours=2)
+    for occurred in (pd.Series([early], index=[4]), pd.Series([early.isoformat()], index=[4], dtype="str")):
+        events = pd.DataFrame({"lead_id": ["1"], "occurred_at": occurred}, index=[4])
+        warnings: list[str] = []
+        moved = settle_early_events(events, leads, "creation", "a.csv", "l.csv", warnings)
+        assert pd.Timestamp(moved.loc[4, "occurred_at"]) == created and len(warnings) == 1

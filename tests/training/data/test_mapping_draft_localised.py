@@ -79,3 +79,41 @@ def test_a_close_date_fallback_needs_its_close_date(tmp_path: Path) -> None:
     )
     with pytest.raises(MappingConfigError, match=r"key 'outcome\.closed_at_fallback': only applies together"):
         load_mapping(config)
+
+
+def test_a_deals_file_with_lost_and_won_times_drafts_the_won_one_first(tmp_path: Path) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text("Id,Created\n" + "".join(f"D{i},2024-01-{i % 28 + 1:02d}\n" for i in range(40)))
+    deals = tmp_path / "deals.csv"
+    stages = ["won", "lost", "open", "lost"]
+    rows = [
+        f"D{i},{['Won', 'Lost', 'Open', 'Lost'][i % 4]},"
+        + ("2024-03-01" if stages[i % 4] == "lost" else "")
+        + ","
+        + ("2024-03-05" if stages[i % 4] == "won" else "")
+        for i in range(40)
+    ]
+    deals.write_text("Deal person,Status,Lost time,Won time\n" + "\n".join(rows) + "\n")
+    draft = draft_mapping(leads, tmp_path / "crm.toml", outcomes_path=deals)
+    assert draft.outcome_file is not None
+    assert (draft.outcome_file.closed_at, draft.outcome_file.closed_at_fallback) == ("Won time", "Lost time")
+    (tmp_path / "crm.toml").write_text(draft.text)
+    summary = import_export(tmp_path / "crm.toml", tmp_path / "d", mode="strict")
+    assert summary.outcome_counts == {"won": 10, "lost": 20, "open": 10}
+    assert not any("have no closed_at" in warning for warning in summary.warnings)
+
+
+def test_stage_words_read_in_other_languages_and_with_accents() -> None:
+    from training.data.draft.roles import outcome_value, words
+
+    assert [outcome_value(v) for v in ("Ganó", "Sí", "Kein Bedarf", "Kein Interesse")] == [
+        "won",
+        "won",
+        "lost",
+        "lost",
+    ]
+    # A customer that is only potential or former is no win.
+    assert {outcome_value(v) for v in ("Potenzieller Kunde", "Cliente potencial", "Former customer")} == {
+        "open"
+    }
+    assert words("Date de clôture") == "date de cloture" and words("Straße") == "strasse"

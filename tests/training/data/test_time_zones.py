@@ -31,13 +31,14 @@ def test_times_without_an_offset_are_wall_clock_times_of_the_zone() -> None:
             "2025-03-14",  # a date alone: local midnight
             "2025-10-26 02:30",  # clocks go back: the first (summer) 02:30
             "2025-03-30 02:30",  # clocks go forward: no 02:30, read as 03:00 summer time
+            "14 Mar 2025 09:12 AM",  # not ISO: read as validation would, then localised
             "not a date",
             None,
         ],
         dtype="str",
     )
     converted = local_times_to_utc(values, "Europe/Berlin")
-    parsed = pd.to_datetime(converted.iloc[:7], format="ISO8601", utc=True)
+    parsed = pd.to_datetime(converted.iloc[:8], format="ISO8601", utc=True)
     assert parsed.tolist() == [
         _utc("2025-03-14 08:12"),
         _utc("2025-07-14 07:12"),
@@ -46,8 +47,9 @@ def test_times_without_an_offset_are_wall_clock_times_of_the_zone() -> None:
         _utc("2025-03-13 23:00"),
         _utc("2025-10-26 00:30"),
         _utc("2025-03-30 01:00"),
+        _utc("2025-03-14 08:12"),
     ]
-    assert converted.iloc[7] == "not a date" and pd.isna(converted.iloc[8])  # left for validation
+    assert converted.iloc[8] == "not a date" and pd.isna(converted.iloc[9])  # left for validation
     typed = local_times_to_utc(pd.Series(pd.to_datetime(["2025-07-01 12:00", None])), "America/New_York")
     assert typed.iloc[0] == _utc("2025-07-01 16:00") and pd.isna(typed.iloc[1])
 

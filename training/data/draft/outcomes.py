@@ -12,10 +12,9 @@ import pandas as pd
 
 from training.data.draft.column_profile import ColumnProfile
 from training.data.draft.links import linked
-from training.data.draft.roles import MAX_STAGES, outcome_value, words
+from training.data.draft.roles import MAX_STAGES, close_dates, outcome_value, words
 
 _STATUS_NAME = re.compile(r"status|stage|outcome|result|\bwon\b|\blost\b|closed", re.I)
-_CLOSED_NAME = re.compile(r"clos|\bwon\b|\blost\b|convert|date", re.I)
 
 
 @dataclass
@@ -27,6 +26,8 @@ class OutcomeFileDraft:
     status_column: str | None
     status_values: dict[str, str]
     closed_at: str | None
+    #: a lost date beside the won one (``closed_at``), used where that is empty
+    closed_at_fallback: str | None
     date_format: str | None
     rows: int
     #: rows whose lead id is no lead of the leads file
@@ -50,7 +51,10 @@ def decide_outcome_file(
     status = stages[0] if stages else None
     values = {} if status is None else {value: outcome_value(value) for value, _ in status.top}
     dates = [p for p in profiles if p.is_date]
-    closed = next((p for p in dates if _CLOSED_NAME.search(words(p.name))), dates[0] if dates else None)
+    # By the leads file's preference (a won date before a lost one); else the file's first date: a file
+    # of won deals may call its close anything.
+    closed_name, fallback = close_dates(dates)
+    closed = next((p for p in dates if p.name == closed_name), dates[0] if dates else None)
     if closed is not None and closed.date_ambiguous:
         todos.append(f"every date of {closed.name!r} fits both day/month orders: set [outcome] date_format")
     return OutcomeFileDraft(
@@ -62,6 +66,7 @@ def decide_outcome_file(
             **({"": "open"} if status is not None and status.present < status.rows else {}),
         },
         closed_at=None if closed is None else closed.name,
+        closed_at_fallback=fallback,
         date_format=None if closed is None else closed.date_order,
         rows=len(frame),
         unknown=unknown,

@@ -169,6 +169,11 @@ def _outcome_file(export: ExportFile, outcome: OutcomeFileDraft) -> list[str]:
         lines.append(f"status_column = {quoted(outcome.status_column)}")
     if outcome.closed_at:
         lines.append(f"closed_at = {quoted(outcome.closed_at)}")
+    if outcome.closed_at_fallback:
+        lines.append(
+            f"closed_at_fallback = {quoted(outcome.closed_at_fallback)}   # the close date where "
+            "closed_at is empty"
+        )
     if outcome.date_format:
         lines.append(f"date_format = {quoted(outcome.date_format)}   # the values show the day/month order")
     lines.append('absent = "open"   # leads not in the file had not been won when it was exported')

@@ -12,6 +12,7 @@ row order of an export without dates) is left for the user, named in a to-do, ne
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -51,8 +52,8 @@ _CREATED = re.compile(
 # submission, not a close, so "conversion" is a last resort and never a first/latest one.
 _CLOSED_BY_PREFERENCE = (
     re.compile(
-        r"clos|\bwon\b|\blost\b|became a customer|customer (since|date)|gewonnen|verloren|abgeschlossen|"
-        r"geschlossen|gagn|perdu|ganad|ganho|perdid|cierre|vint[oa]\b|pers[oa]\b",
+        r"clos|clotur|\bwon\b|\blost\b|became a customer|customer (since|date)|gewonnen|verloren|"
+        r"abgeschlossen|geschlossen|gagn|perdu|ganad|ganho|perdid|cierre|vint[oa]\b|pers[oa]\b",
         re.I,
     ),
     re.compile(r"decision|outcome|end.?date|deal.?date", re.I),
@@ -93,15 +94,18 @@ _PERSONAL = re.compile(
 # Matched against a stage in words ("Closed - Not Won" -> "closed not won").
 _WON_VALUE = re.compile(
     r"\bwon\b|convert|\bcustomers?\b|\bsigned\b|purchas|success|closed deal|^yes$|^y$|^true$|^1$|\bpaid\b|"
-    r"\bsubscribed\b|\bclients?\b|gewonnen|\bkunde\b|gagn|ganad|ganho|\bvint[oa]\b|\bclientes?\b|"
+    r"\bsubscribed\b|\bclients?\b|gewonnen|\bkunde\b|gagn|ganad|\bgano\b|ganho|\bvint[oa]\b|\bclientes?\b|"
     r"^ja$|^oui$|^s[ií]$",
     re.I,
 )
 _LOST_VALUE = re.compile(
     r"\blost\b|disqualif|unqualif|reject|\bdead\b|junk|spam|churn|no deal|declin|^no$|^n$|^false$|^0$|fail|"
-    r"cancel|verloren|abgelehnt|abgesagt|storniert|perdu|perdid|\bpers[oa]\b|rechaz|annul|^nein$|^non$",
+    r"cancel|verloren|abgelehnt|abgesagt|storniert|perdu|perdid|\bpers[oa]\b|rechaz|annul|^nein$|^non$|"
+    r"kein (bedarf|interesse)|no interest|not interested|sin interes|pas interess",
     re.I,
 )
+#: A customer that is only potential or former is no win ("Potenzieller Kunde", "Cliente potencial").
+_NOT_YET_OR_NO_LONGER = re.compile(r"potenz|potenc|potential|prospect|ehemalig|former|\bex\b|antig", re.I)
 #: A won word negated ("Not Won", "Non-customer", "Nicht gewonnen") is no win, nor its un- form ("Unpaid").
 _NEGATED = re.compile(r"\b(not|non|never|no|nicht|kein\w*|pas|niet)\b", re.I)
 _UNDONE = re.compile(r"\bun(convert|paid|subscri|sign)", re.I)
@@ -135,9 +139,11 @@ class LeadsDraft:
 
 
 def words(name: str) -> str:
-    """A column name as lower-case words: "LeadRating", "lead_rating" and "Lead Rating" -> "lead rating"."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
-    return " ".join(re.sub(r"[^0-9A-Za-z]+", " ", spaced).lower().split())
+    """A column name as lower-case words: "LeadRating", "lead_rating" and "Lead Rating" -> "lead rating";
+    accents dropped ("Date de clôture" -> "date de cloture", "Sí" -> "si"), "ß" as "ss"."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name.replace("ß", "ss"))
+    plain = "".join(c for c in unicodedata.normalize("NFKD", spaced) if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^0-9A-Za-z]+", " ", plain).lower().split())
 
 
 def personal(name: str) -> bool:
@@ -160,7 +166,7 @@ def outcome_value(value: str) -> str:
         or (_WON_VALUE.search(text) and _NEGATED.search(text))
     ):
         return "lost"
-    if _WON_VALUE.search(text):
+    if _WON_VALUE.search(text) and not _NOT_YET_OR_NO_LONGER.search(text):
         return "won"
     return "open"
 
@@ -261,7 +267,9 @@ def _dates(
             )
         elif profile.date_order is not None:
             draft.date_formats[profile.name] = profile.date_order
-    created = _pick(dates, _CREATED) or _earliest(dates)
+    # "Customer since" is a win's date, whatever "since" says elsewhere ("Lead since").
+    not_a_win = [p for p in dates if not _CLOSED_BY_PREFERENCE[0].search(words(p.name))]
+    created = _pick(not_a_win, _CREATED) or _earliest(dates)
     if created is not None:
         chosen[created.name] = ColumnRole(
             created.name, "created_at", "a date; the lead's creation by its name or as the earliest"
@@ -270,31 +278,42 @@ def _dates(
         draft.todos.append(
             'no date column: set row_order = "oldest_first" or "newest_first" (check the file)'
         )
-    milestones: tuple[tuple[Role, tuple[re.Pattern[str], ...]], ...] = (
-        ("handed_over_at", (_HANDED,)),
-        ("accepted_at", (_ACCEPTED,)),
-        ("opportunity_at", (_OPPORTUNITY,)),
-        ("closed_at", _CLOSED_BY_PREFERENCE),
+    milestones: tuple[tuple[Role, re.Pattern[str]], ...] = (
+        ("handed_over_at", _HANDED),
+        ("accepted_at", _ACCEPTED),
+        ("opportunity_at", _OPPORTUNITY),
     )
-    for role, patterns in milestones:
-        if not has_status:
-            break
-        left = [p for p in dates if p.name not in chosen]
-        picked = next(filter(None, (_pick(left, pattern) for pattern in patterns)), None)
-        if picked is not None:
-            chosen[picked.name] = ColumnRole(picked.name, role, f"a date named like {role}")
-    closed = next((role.column for role in chosen.values() if role.role == "closed_at"), None)
-    for one, other in ((_WON_DATE, _LOST_DATE), (_LOST_DATE, _WON_DATE)):
-        if closed is not None and one.search(words(closed)):
-            second = _pick([p for p in dates if p.name not in chosen], other)
-            if second is not None:
-                chosen[second.name] = ColumnRole(
-                    second.name, "closed_at_fallback", f"the close date where {closed!r} is empty"
-                )
-            break
+    closed = None
+    if has_status:
+        for role, pattern in milestones:
+            picked = _pick([p for p in dates if p.name not in chosen], pattern)
+            if picked is not None:
+                chosen[picked.name] = ColumnRole(picked.name, role, f"a date named like {role}")
+        closed, fallback = close_dates([p for p in dates if p.name not in chosen])
+        if closed is not None:
+            chosen[closed] = ColumnRole(closed, "closed_at", "a date named like closed_at")
+        if fallback is not None:
+            why = f"the close date where {closed!r} is empty"
+            chosen[fallback] = ColumnRole(fallback, "closed_at_fallback", why)
     for profile in dates:
         if profile.name not in chosen:
             chosen[profile.name] = ColumnRole(profile.name, "drop", _unused_date(profile.name, closed))
+
+
+def close_dates(dates: list[ColumnProfile]) -> tuple[str | None, str | None]:
+    """The close date among ``dates`` (most telling name first: see ``_CLOSED_BY_PREFERENCE``) and its
+    fallback: where the export dates wins and losses apart, the won date is ``closed_at`` (a deal lost,
+    reopened and won closes when it was won) and the lost date its fallback."""
+    picked = next(filter(None, (_pick(dates, pattern) for pattern in _CLOSED_BY_PREFERENCE)), None)
+    if picked is None:
+        return None, None
+    for one, other in ((_WON_DATE, _LOST_DATE), (_LOST_DATE, _WON_DATE)):
+        if one.search(words(picked.name)):
+            second = _pick([p for p in dates if p.name != picked.name], other)
+            if second is None:
+                break
+            return (picked.name, second.name) if one is _WON_DATE else (second.name, picked.name)
+    return picked.name, None
 
 
 def _unused_date(name: str, closed: str | None) -> str:
