@@ -170,7 +170,8 @@ def reference_phrase(facts: FeatureFacts, value: Value, reference: Value) -> str
     if kind == "has_high_intent":
         return "typical leads have shown it" if typical == "yes" else "typical leads have not"
     if kind == "profile_categorical":
-        return f"the most common is {typical}"
+        # The most common "value" of a sparsely filled field is its absence: say so, not "unknown".
+        return "most leads have none recorded" if typical == "unknown" else f"the most common is {typical}"
     return f"typical leads: {typical}"
 
 

@@ -129,6 +129,7 @@ FACTS = {
         ("industry", "software", "retail", "up", "Industry: software; the most common is retail."),
         ("industry", "retail", "retail", "down", "Industry: retail; the most common value."),
         ("industry", "missing", "retail", "down", "Industry unknown; the most common is retail."),
+        ("industry", "software", "missing", "up", "Industry: software; most leads have none recorded."),
     ],
 )
 def test_every_kind_speaks_plainly(

@@ -196,3 +196,18 @@ def with_fallback(primary: pd.Series, fallback: pd.Series, file: str, warnings: 
         used = f"{fallback.name!r} used instead"
         warnings.append(f"{filled:,} leads of {file} have no {primary.name!r}: {used}")
     return primary.where(~empty(primary), fallback)
+
+
+def without_open_close_dates(
+    status: pd.Series, closed: pd.Series, file: str, warnings: list[str]
+) -> pd.Series:
+    """``closed`` blanked where ``status`` is open (``close_date_of_open = "ignore"``): an expected close
+    date, as Salesforce keeps on every open opportunity, is no close. How many goes into ``warnings``."""
+    present = closed.notna() & (closed.astype("str").str.strip() != "")
+    expected = present & (status.astype("str").str.strip().str.lower() == "open")
+    if expected.any():
+        warnings.append(
+            f"{int(expected.sum()):,} open leads of {file} have a {closed.name!r}: an expected close, "
+            'ignored (close_date_of_open = "ignore")'
+        )
+    return closed.where(~expected)

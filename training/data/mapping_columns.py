@@ -84,7 +84,9 @@ def clean_columns(
             f"{config.path}: key '{section}.values.{unmapped[0]}': column {unmapped[0]!r} is not imported "
             "(it is dropped or not mentioned), so a value map for it has no effect"
         )
-    cleaned = frame[columns].copy()
+    # A column named by two keys (one date for two milestones) is cleaned once: frame[[c, c]] would give
+    # two columns of one name, which then reads as a frame, not a column.
+    cleaned = frame[list(dict.fromkeys(columns))].copy()
     for column in rules.values if not rules.missing else columns:
         cleaned[column] = as_text(cleaned[column])
     for column, value_map in rules.values.items():

@@ -126,6 +126,8 @@ class OutcomeMapping(FileSection, DateFormatKeys):
     #: where ``closed_at`` is empty, the close date from this column: CRMs that export the won and the
     #: lost date apart (Pipedrive's "Won time" / "Lost time")
     closed_at_fallback: str | None = None
+    #: A close date on an open lead: "reject", or "ignore" (Salesforce's expected close; blanked, counted)
+    close_date_of_open: Literal["reject", "ignore"] = "reject"
     handed_over_at: str | None = None
     #: funnel milestones, for the training targets other than "won" (``training.features.targets``):
     #: when sales accepted the lead (e.g. a "SAL Date") and when an opportunity was created
@@ -168,6 +170,8 @@ class OutcomeMapping(FileSection, DateFormatKeys):
                 )
         if self.absent_setting is not None and not has_file:
             raise KeyProblem("absent", "only applies with 'file': every lead of the leads file has a status")
+        if self.close_date_of_open != "reject" and self.closed_at is None:
+            raise KeyProblem("close_date_of_open", "only applies together with closed_at")
         if self.closed_at_fallback is not None and self.closed_at is None:
             raise KeyProblem("closed_at_fallback", "only applies together with closed_at")
         if self.unknown_leads != "reject" and not has_file:

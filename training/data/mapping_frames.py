@@ -23,7 +23,7 @@ from training.data.contract import (
     ROW_ORDER,
     STATUS,
 )
-from training.data.date_order import AmbiguousDatesError, with_fallback
+from training.data.date_order import AmbiguousDatesError, with_fallback, without_open_close_dates
 from training.data.early_events import settle_early_events
 from training.data.joins import JoinSummary, join_lookup
 from training.data.mapping_columns import (
@@ -325,6 +325,9 @@ def _outcome_table(
     if fallback is not None:  # each column in its own declared format, then merged
         dates = section_dates(config, "outcome", outcome, file, fallback, cleaned[fallback], warnings)
         table[CLOSED_AT] = with_fallback(table[CLOSED_AT].rename(outcome.closed_at), dates, file, warnings)
+    if outcome.close_date_of_open == "ignore":
+        closed = table[CLOSED_AT].rename(outcome.closed_at)
+        table[CLOSED_AT] = without_open_close_dates(table[STATUS], closed, file, warnings)
     return table, original
 
 

@@ -1,6 +1,6 @@
 """``unknown_leads = "skip"`` of an events or outcome file section: rows naming a lead the leads file
-does not have are left out and counted, instead of quarantined against the reject cap. An activity or
-deals export often covers every contact, a leads export only some."""
+does not have, or no lead at all, are left out and counted, instead of quarantined against the reject
+cap. An activity or deals export often covers every contact, a leads export only some."""
 
 from __future__ import annotations
 
@@ -25,4 +25,11 @@ def without_unknown_leads(
             f"{count:,} of {len(table):,} rows of {file} are {what} of {leads:,} "
             f'lead{"s" if leads != 1 else ""} not in {leads_file}: left out (unknown_leads = "skip")'
         )
-    return table.loc[~unknown]
+    # A row that names no lead at all (an opportunity created on an account, a task on nobody) is no
+    # lead's either: left out and counted the same way.
+    blank = int(ids.isna().sum())
+    if blank:
+        warnings.append(
+            f'{blank:,} of {len(table):,} rows of {file} name no lead: left out (unknown_leads = "skip")'
+        )
+    return table.loc[~unknown & ids.notna()]

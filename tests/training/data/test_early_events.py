@@ -67,6 +67,15 @@ def test_by_default_early_events_are_refused_naming_the_key(tmp_path: Path) -> N
         _import(tmp_path, "")
 
 
+def test_an_implausible_date_is_never_moved_to_the_creation(tmp_path: Path) -> None:
+    # 1900-01-01 is a placeholder, not early engagement: validation still reports it.
+    _write(tmp_path / "contacts.csv", CONTACTS)
+    _write(tmp_path / "activities.csv", ACTIVITIES + "2,1900-01-01 00:00,Page View\n")
+    config = _write(tmp_path / "crm.toml", MAPPING.format(policy='before_created = "creation"'))
+    with pytest.raises(DataValidationError, match="implausibly early"):
+        import_export(config, tmp_path / "out", mode="strict")
+
+
 def test_creation_counts_them_at_the_lead_s_creation(tmp_path: Path) -> None:
     summary, events = _import(tmp_path, 'before_created = "creation"')
     assert summary.rejects == 0 and summary.events == 5

@@ -259,6 +259,14 @@ def test_events_of_leads_not_in_the_leads_file_are_rejected_or_skipped_as_the_ma
         "2 of 6 rows of activities.csv are events of 1 lead not in contacts.csv: left out" in w
         for w in summary.warnings
     )
+    # A row naming no lead at all (a task on nobody) is left out the same way, not quarantined.
+    blank = _synthetic_export(tmp_path / "blank", activities_extra_row=",2024-01-05 10:00,Email Click,mail")
+    blank.write_text(
+        blank.read_text().replace('extra = ["channel"]', 'extra = ["channel"]\nunknown_leads = "skip"')
+    )
+    summary = import_export(blank, tmp_path / "f", mode="strict")
+    assert summary.rejects == 0
+    assert any("1 of 4 rows of activities.csv name no lead: left out" in w for w in summary.warnings)
 
 
 def test_dirty_row_is_quarantined_with_original_file_row_and_column(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 from training.data.draft import draft_mapping
 from training.data.mapping import MappingConfigError, import_export, load_mapping
 from training.data.parsing import missing_marker_hint
+from training.data.validation import DataValidationError
 
 
 def _german_export(path: Path, rows: int = 200) -> Path:
@@ -117,3 +118,28 @@ def test_stage_words_read_in_other_languages_and_with_accents() -> None:
         "open"
     }
     assert words("Date de clôture") == "date de cloture" and words("Straße") == "strasse"
+
+
+def test_salesforce_s_expected_close_dates_of_open_deals_are_ignored(tmp_path: Path) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text(
+        "Lead ID,Created Date\n" + "".join(f"00Q{i:04d},2024-01-{i % 28 + 1:02d}\n" for i in range(40))
+    )
+    deals = tmp_path / "opportunities.csv"
+    stages = ["Closed Won", "Closed Lost", "Prospecting", "Negotiation/Review"]
+    # Salesforce keeps a Close Date on every opportunity: the expected one while it is open (here future).
+    rows = [f"00Q{i:04d},{stages[i % 4]},{'2024-03-01' if i % 4 < 2 else '2031-06-30'}" for i in range(40)]
+    deals.write_text("Lead ID,Stage,Close Date\n" + "\n".join(rows) + "\n")
+    draft = draft_mapping(leads, tmp_path / "crm.toml", outcomes_path=deals)
+    assert 'close_date_of_open = "ignore"   # 100% of the open leads have a close date' in draft.text
+    (tmp_path / "crm.toml").write_text(draft.text)
+    summary = import_export(tmp_path / "crm.toml", tmp_path / "d", mode="strict")
+    assert summary.outcome_counts == {"won": 10, "lost": 10, "open": 20} and summary.rejects == 0
+    assert any(
+        "20 open leads of opportunities.csv have a 'Close Date': an expected close" in w
+        for w in summary.warnings
+    )
+    # Declared "reject" (the default), the same rows are refused.
+    (tmp_path / "crm.toml").write_text(draft.text.replace('close_date_of_open = "ignore"', "# "))
+    with pytest.raises(DataValidationError):
+        import_export(tmp_path / "crm.toml", tmp_path / "e", mode="strict")

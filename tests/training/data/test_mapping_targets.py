@@ -128,3 +128,15 @@ def test_import_warns_about_closed_leads_without_a_close_date(tmp_path: Path) ->
     )
     warnings = " ".join(import_export(config, tmp_path / "b").warnings)
     assert "2 lost leads (40% of the leads) have no closed_at: training leaves them out" in warnings
+
+
+def test_one_column_may_date_two_milestones(tmp_path: Path) -> None:
+    # Salesforce's "Converted Date" is both the hand-over and the opportunity's creation.
+    text = MAPPING.replace('opportunity_at = "Opportunity Created"', 'opportunity_at = "SAL Date"')
+    config = _write(
+        tmp_path / "funnel.toml", text.replace('drop = ["Owner"]', 'drop = ["Owner", "Opportunity Created"]')
+    )
+    _write(tmp_path / "deals.csv", EXPORT)
+    import_export(config, tmp_path / "dataset")
+    outcomes = pd.read_parquet(tmp_path / "dataset" / "outcomes.parquet")
+    assert outcomes[ACCEPTED_AT].equals(outcomes[OPPORTUNITY_AT]) and outcomes[ACCEPTED_AT].notna().sum() == 4

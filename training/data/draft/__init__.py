@@ -22,7 +22,7 @@ from training.data.draft.column_profile import profile_columns
 from training.data.draft.events import EventsDraft, decide_events
 from training.data.draft.fill_by_outcome import mark_filled_by_outcome
 from training.data.draft.numbers import section_numbers
-from training.data.draft.outcomes import OutcomeFileDraft, decide_outcome_file
+from training.data.draft.outcomes import OutcomeFileDraft, decide_outcome_file, open_with_close_date
 from training.data.draft.render import render_mapping
 from training.data.draft.roles import ColumnRole, LeadsDraft, decide_leads
 from training.data.draft.sources import read_export
@@ -66,6 +66,11 @@ def draft_mapping(
     leads = decide_leads(profiles, outcome_in_file=outcomes_path is None)
     if events_path is not None:
         _drop_export_totals(leads)
+    status, closed = leads.column("status"), leads.column("closed_at")
+    if status is not None and closed is not None:
+        leads.open_with_close_date = open_with_close_date(
+            leads_file.frame, status, {**leads.status_values}, closed
+        )
     markers = {marker for profile in profiles for marker in profile.markers}
     mark_filled_by_outcome(leads_file.frame, leads, markers)
     number_format = section_numbers(profiles, leads)

@@ -33,6 +33,8 @@ class OutcomeFileDraft:
     #: rows whose lead id is no lead of the leads file
     unknown: int
     todos: list[str] = field(default_factory=list)
+    #: share of the open rows that have a close date (an expected close: ``close_date_of_open``)
+    open_with_close_date: float = 0.0
 
 
 def decide_outcome_file(
@@ -71,4 +73,18 @@ def decide_outcome_file(
         rows=len(frame),
         unknown=unknown,
         todos=todos,
+        open_with_close_date=0.0
+        if status is None or closed is None
+        else open_with_close_date(frame, status.name, values, closed.name),
     )
+
+
+def open_with_close_date(frame: pd.DataFrame, status: str, values: dict[str, str], closed: str) -> float:
+    """The share of the rows whose stage reads as open that have a close date: Salesforce keeps an
+    expected close date on every open opportunity (0 where no row is open)."""
+    stages = frame[status].astype("str").str.strip().where(frame[status].notna(), "")
+    is_open = stages.map(lambda stage: values.get(stage, outcome_value(stage)) if stage else "open") == "open"
+    if not is_open.any():
+        return 0.0
+    dated = frame[closed].notna() & (frame[closed].astype("str").str.strip() != "")
+    return float(dated[is_open].mean())

@@ -142,6 +142,7 @@ def _outcome(leads: LeadsDraft) -> list[str]:
         column = leads.column(role)
         if column:
             lines.append(f"{role} = {quoted(column)}")
+    lines += _expected_closes(leads.open_with_close_date)
     outcome_dates = {leads.column(role) for role in _OUTCOME_DATES}
     formats = {k: v for k, v in leads.date_formats.items() if k in outcome_dates}
     if formats:
@@ -154,6 +155,16 @@ def _outcome(leads: LeadsDraft) -> list[str]:
             for value, outcome in leads.status_values.items()
         ]
     return lines
+
+
+def _expected_closes(share: float) -> list[str]:
+    """``close_date_of_open = "ignore"`` where most open leads have a close date: an expected close."""
+    if share < 0.5:
+        return []
+    return [
+        f'close_date_of_open = "ignore"   # {share:.0%} of the open leads have a close date: an expected '
+        "close (Salesforce keeps one on every open opportunity), not a close"
+    ]
 
 
 def _outcome_file(export: ExportFile, outcome: OutcomeFileDraft) -> list[str]:
@@ -174,6 +185,7 @@ def _outcome_file(export: ExportFile, outcome: OutcomeFileDraft) -> list[str]:
             f"closed_at_fallback = {quoted(outcome.closed_at_fallback)}   # the close date where "
             "closed_at is empty"
         )
+    lines += _expected_closes(outcome.open_with_close_date)
     if outcome.date_format:
         lines.append(f"date_format = {quoted(outcome.date_format)}   # the values show the day/month order")
     lines.append('absent = "open"   # leads not in the file had not been won when it was exported')

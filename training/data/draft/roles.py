@@ -130,6 +130,8 @@ class LeadsDraft:
     status_values: dict[str, str] = field(default_factory=dict)
     date_formats: dict[str, str] = field(default_factory=dict)
     todos: list[str] = field(default_factory=list)
+    #: share of the open leads that have a close date (an expected close: ``close_date_of_open``)
+    open_with_close_date: float = 0.0
 
     def column(self, role: Role) -> str | None:
         return next((r.column for r in self.roles if r.role == role), None)
