@@ -380,9 +380,12 @@ def _events_table(
     if repeated:
         # Kept: two identical rows can be two real events logged in the same second; a sync that wrote
         # every row twice doubles every count, which the user must hear about.
+        times = cleaned[events.occurred_at].dropna().astype("str")
+        dated = len(times) > 0 and not times.str.contains(":").any()  # dates without times
+        note = " (the file has dates without times: two calls on one day look alike)" if dated else ""
         warnings.append(
-            f"{repeated:,} of {len(table):,} rows of {file} repeat an earlier row exactly (same lead, time, "
-            "type and fields); they are kept as separate events: if the export duplicated them, remove "
-            "the copies"
+            f"{repeated:,} of {len(table):,} rows of {file} repeat an earlier row exactly (same lead, "
+            f"{'day' if dated else 'time'}, type and fields); they are kept as separate events{note}: if the "
+            "export duplicated them, remove the copies"
         )
     return table, original

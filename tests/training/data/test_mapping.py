@@ -4,6 +4,7 @@ exercise the format (events log, status column, renames, dates), bad configs and
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -228,6 +229,14 @@ def test_event_rows_repeated_exactly_are_kept_and_counted_in_a_warning(tmp_path:
             _synthetic_export(tmp_path / "clean"), tmp_path / "clean_dataset", mode="strict"
         ).warnings
     )
+    # Dates without times: two calls on one day are alike, which the warning says.
+    dated = _synthetic_export(tmp_path / "dated", activities_extra_row="c1,2024-01-04,Email Click,mail\n" * 2)
+    activities = tmp_path / "dated" / "export" / "activities.csv"
+    activities.write_text(re.sub(r" \d\d:\d\d", "", activities.read_text()))
+    [warning] = [
+        w for w in import_export(dated, tmp_path / "d2", mode="strict").warnings if "repeat an earlier" in w
+    ]
+    assert "(same lead, day, type and fields)" in warning and "dates without times" in warning
 
 
 def test_events_of_leads_not_in_the_leads_file_are_rejected_or_skipped_as_the_mapping_says(
