@@ -137,14 +137,14 @@ def value_phrase(facts: FeatureFacts, value: Value) -> str:
         if shown in ("none", "unknown"):
             return f"no recent {what} ({half})"
         return f"recent {what} worth {shown} events ({half})"
-    if kind == "first_high_intent":
-        if shown in ("never", "unknown"):
-            return f"no high-intent action ({facts.examples}) yet"
-        return f"first high-intent action ({facts.examples}) {shown} ago"
-    if kind == "has_high_intent":
-        if shown == "yes":
-            return f"has shown high intent ({facts.examples})"
-        return f"no high-intent action ({facts.examples}) yet"
+    if kind in ("first_high_intent", "has_high_intent"):
+        # The learnt high-intent types, not what this lead did: "one of" where there are several.
+        examples = f"one of: {facts.examples}" if "," in facts.examples else facts.examples
+        if shown in ("never", "unknown", "no"):
+            return f"no high-intent action ({examples}) yet"
+        if kind == "first_high_intent":
+            return f"first high-intent action ({examples}) {shown} ago"
+        return f"has shown high intent ({examples})"
     # Profile fields.
     return f"{subject} unknown" if shown == "unknown" else f"{subject}: {shown}"
 

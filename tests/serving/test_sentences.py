@@ -186,3 +186,16 @@ def test_an_amount_that_moves_the_score_against_its_size_says_why(
     """ "Less than typical, and this raises the score" reads as a contradiction; the contribution comes
     from the lead's combination of signals, and the sentence says so."""
     assert reason_sentence(FACTS[facts], value, reference, direction, None).endswith(ending)  # type: ignore[arg-type]
+
+
+def test_several_high_intent_types_are_named_as_a_choice() -> None:
+    from dataclasses import replace
+
+    several = replace(FACTS["has"], examples="Cita, demo request")
+    # The learnt types, not what the lead did: it may have had one of them only.
+    assert reason_sentence(several, 1.0, 0.0, "up", None).startswith(
+        "Has shown high intent (one of: Cita, demo request)"
+    )
+    assert reason_sentence(several, 0.0, 1.0, "down", None).startswith(
+        "No high-intent action (one of: Cita, demo request) yet"
+    )

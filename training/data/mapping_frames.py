@@ -322,9 +322,12 @@ def _outcome_table(
     for name, column in timestamps.items():
         table[name] = section_dates(config, "outcome", outcome, file, column, cleaned[column], warnings)
         original[name] = column
-    if fallback is not None:  # each column in its own declared format, then merged
+    if fallback is not None:  # each column in its own declared format, then merged, for closed leads
         dates = section_dates(config, "outcome", outcome, file, fallback, cleaned[fallback], warnings)
-        table[CLOSED_AT] = with_fallback(table[CLOSED_AT].rename(outcome.closed_at), dates, file, warnings)
+        # Only a won or lost lead closed: an open lead's "Modified On" is no close date.
+        closed_lead = table[STATUS].astype("str").str.strip().str.lower().isin(["won", "lost"])
+        primary = table[CLOSED_AT].rename(outcome.closed_at)
+        table[CLOSED_AT] = with_fallback(primary, dates.where(closed_lead), file, warnings)
     if outcome.close_date_of_open == "ignore":
         closed = table[CLOSED_AT].rename(outcome.closed_at)
         table[CLOSED_AT] = without_open_close_dates(table[STATUS], closed, file, warnings)

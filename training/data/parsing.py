@@ -50,6 +50,8 @@ MISSING_LOOKING = frozenset(
         "not available",
         # "keine Angabe", "nicht vorhanden", "sin dato" (not "n.v.": also a Dutch legal form, N.V.)
         "k.a.",
+        "n/d",
+        "n.d.",
         "k. a.",
         "n/v",
         "s/d",

@@ -227,7 +227,7 @@ def learn_gone_cold(
     rate_level = float(ripe[r < level].mean()) if level is not None and (r < level).any() else None
     parts = []
     if level is not None:
-        parts.append(f"its score is under {100 * level:.1f}")
+        parts.append(f"its score (0-100) is under {100 * level:.1f}")
     if cutoff is not None:
         parts.append(f"it has not engaged for {cutoff:g} days")
     return GoneCold(

@@ -118,6 +118,34 @@ def test_stage_words_read_in_other_languages_and_with_accents() -> None:
         "open"
     }
     assert words("Date de clôture") == "date de cloture" and words("Straße") == "strasse"
+    assert outcome_value("Descalificado") == "lost"  # Dynamics 365 in Spanish
+
+
+def test_a_spanish_dynamics_export_keeps_what_sales_write_out_of_the_features(tmp_path: Path) -> None:
+    from training.data.draft.events import hand_raising_values
+
+    rows = [
+        f"{i},0{i % 9 + 1}/0{i % 9 + 1}/2024 10:00,{['Abierto', 'Calificado', 'Descalificado'][i % 3]},"
+        f"{['Nuevo', 'Contactado', 'Perdido'][i % 3]},{['Ana', 'Luis'][i % 2]},{i % 7 * 10},{1000 + i},N/D"
+        for i in range(60)
+    ]
+    export = tmp_path / "clientes.csv"
+    export.write_text(
+        "Id. de cliente potencial,Fecha de creación,Estado,Razón para el estado,Propietario,"
+        "Puntuación del cliente potencial,Valor estimado,Sector\n" + "\n".join(rows) + "\n",
+        encoding="utf-8-sig",
+    )
+    draft = draft_mapping(export, tmp_path / "crm.toml")
+    roles = {role.column: role for role in draft.roles}
+    assert roles["Estado"].role == "status" and '"Descalificado" = "lost"' in draft.text
+    assert roles["Razón para el estado"].role == "drop" and roles["Valor estimado"].role == "drop"
+    assert (
+        roles["Propietario"].known_at == roles["Puntuación del cliente potencial"].known_at == "after_contact"
+    )
+    assert "N/D" in draft.text  # a missing marker
+    assert hand_raising_values(["Formulario de contacto", "Cita"]) == {
+        "Formulario de contacto": "contact_request"
+    }
 
 
 def test_salesforce_s_expected_close_dates_of_open_deals_are_ignored(tmp_path: Path) -> None:

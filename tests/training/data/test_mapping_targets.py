@@ -140,3 +140,30 @@ def test_one_column_may_date_two_milestones(tmp_path: Path) -> None:
     import_export(config, tmp_path / "dataset")
     outcomes = pd.read_parquet(tmp_path / "dataset" / "outcomes.parquet")
     assert outcomes[ACCEPTED_AT].equals(outcomes[OPPORTUNITY_AT]) and outcomes[ACCEPTED_AT].notna().sum() == 4
+
+
+def test_a_close_date_fallback_dates_closed_leads_only(tmp_path: Path) -> None:
+    # Dynamics has no disqualification date: "Modified On" stands in for lost leads, never for open ones.
+    export = "Id,Created,Stage,Qualified On,Modified On\n" + "\n".join(
+        [
+            "a,2024-01-02,Qualified,2024-02-01,2024-02-01",
+            "b,2024-01-03,Disqualified,,2024-03-01",
+            "c,2024-01-04,Open,,2024-03-05",
+        ]
+    )
+    _write(tmp_path / "leads.csv", export)
+    config = _write(
+        tmp_path / "crm.toml",
+        'name = "crm"\nobserved_until = 2024-06-01\n[leads]\nfile = "leads.csv"\nlead_id = "Id"\n'
+        'created_at = "Created"\n[outcome]\nstatus_column = "Stage"\n'
+        'status_values = { Qualified = "won", Disqualified = "lost", Open = "open" }\n'
+        'closed_at = "Qualified On"\nclosed_at_fallback = "Modified On"\n',
+    )
+    summary = import_export(config, tmp_path / "d", mode="strict")
+    assert summary.rejects == 0
+    outcomes = pd.read_parquet(tmp_path / "d" / "outcomes.parquet").set_index("lead_id")["closed_at"]
+    assert outcomes["b"] == pd.Timestamp("2024-03-01", tz="UTC") and pd.isna(outcomes["c"])
+    assert any(
+        "1 leads of leads.csv have no 'Qualified On': 'Modified On' used instead" in w
+        for w in summary.warnings
+    )

@@ -51,6 +51,7 @@ _HAND_RAISING = (
         "contact_request",
         re.compile(
             rf"\bcontact (us|sales|request|form)\b|\bcontact\b.*{_ASKED}|kontaktanfrage|kontaktformular|"
+            r"formulario de contacto|formulaire de contact|modulo (di )?contatt|contactformulier|"
             r"call.?back request|request (a )?call.?back|r.ckrufbitte|"
             r"r.ckruf (erbeten|gew.nscht|angefordert)",
             re.I,

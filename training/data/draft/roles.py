@@ -67,8 +67,13 @@ _HANDED = re.compile(r"\bmql\b|marketing qualified|hand.?(ed|over)|routed|assign
 _ACCEPTED = re.compile(r"\bsal\b|\bsql\b|sales (accepted|qualified)|accepted", re.I)
 _OPPORTUNITY = re.compile(r"opportunit|\bopp\b", re.I)
 _STATUS_NAME = re.compile(
-    r"status|stage|outcome|result|convert|\bwon\b|lifecycle|^y$|target|label|closed", re.I
+    r"status|stage|outcome|result|convert|\bwon\b|lifecycle|^y$|target|label|closed|"
+    r"\b(estado|etapa|statut|etape|stato|fase|phase)\b",
+    re.I,
 )
+#: A name that is the status word and nothing more ("Estado") beats one that mentions it ("Razón para
+#: el estado").
+_STATUS_ALONE = re.compile(r"status|stage|estado|etapa|statut|etape|stato|fase|phase", re.I)
 # Numbers about the company ("Number of Employees", "Annual Revenue"): profile, not engagement.
 _FIRMOGRAPHIC = re.compile(r"employee|headcount|staff|revenue|turnover|company.?size|seats|locations", re.I)
 _ACTIVITY = re.compile(
@@ -80,11 +85,16 @@ _AFTER_OUTCOME = re.compile(
     # An amount is the deal's unless the lead asked for it or owns it ("AMOUNT_REQ", "budget amount").
     r"\bamount\b(?! req)(?<!budget amount)|\bdeal|opportunit|\bwon\b|\blost\b|closed|probability|"
     r"forecast|reason|converted|contract|last.?(modified|activity|contact|touch)|updated|days.?to|"
-    r"verlust|verloren|gewonnen|abschluss|auftragswert|perdu|perdid|gagn|ganad|motivo",
+    r"verlust|verloren|gewonnen|abschluss|auftragswert|perdu|perdid|gagn|ganad|motivo|\brazon\b|"
+    r"\bvalor (estimado|del acuerdo)|importe|\bmonto\b|montant|raison|\bgrund\b",
     re.I,
 )
 _BY_SALES = re.compile(
-    r"\b(rating|owner|disposition|qualif\w*|grade|temperature|sales|rep|assign\w*|priority)\b", re.I
+    r"\b(rating|owner|disposition|qualif\w*|grade|temperature|sales|rep|assign\w*|priority|score|"
+    # German, Spanish, French, Italian: owner, rating or score, priority
+    r"besitzer|eigentumer|verantwortlich\w*|bewertung|prioritat|propietario|responsable|puntuacion|"
+    r"calificacion|valoracion|prioridad|proprietaire|note|priorite|proprietario|punteggio|valutazione)\b",
+    re.I,
 )
 _PERSONAL = re.compile(
     r"e.?mail\b|e.?mail.?address|phone|mobile|fax|first.?name|last.?name|full.?name|^name$|contact.?name|"
@@ -101,6 +111,7 @@ _WON_VALUE = re.compile(
 _LOST_VALUE = re.compile(
     r"\blost\b|disqualif|unqualif|reject|\bdead\b|junk|spam|churn|no deal|declin|^no$|^n$|^false$|^0$|fail|"
     r"cancel|verloren|abgelehnt|abgesagt|storniert|perdu|perdid|\bpers[oa]\b|rechaz|annul|^nein$|^non$|"
+    r"descalific|squalific|disqualifi|nicht qualifiziert|"
     r"kein (bedarf|interesse)|no interest|not interested|sin interes|pas interess",
     re.I,
 )
@@ -241,7 +252,10 @@ def _status(profiles: list[ColumnProfile], taken: set[str], todos: list[str]) ->
         rows = sum(count for _, count in profile.top) or 1
         decided = sum(count for value, count in profile.top if outcome_value(value) != "open") / rows
         has_won = any(outcome_value(value) == "won" for value, _ in profile.top)
-        score = 2.0 * bool(_STATUS_NAME.search(words(profile.name))) + decided + 0.5 * has_won
+        named = 2.0 * bool(_STATUS_NAME.search(words(profile.name))) + 0.5 * bool(
+            _STATUS_ALONE.fullmatch(words(profile.name))
+        )
+        score = named + decided + 0.5 * has_won
         if profile.is_number and not _STATUS_NAME.search(words(profile.name)):
             continue  # counts and scores with few values are no outcome unless named so
         if score >= 1.5:
