@@ -10,7 +10,7 @@ same functions and hands the driver only the snapshots it keeps. Everything afte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,7 +22,7 @@ from training.data.contract import LeadDataset, TimeBasis
 from training.features.snapshots import LabelledSnapshots, SnapshotBatch, SnapshotPolicy, build_snapshots
 from training.features.transformer import LeadFeatures
 from training.model.sampling import SnapshotSample, sample_by_lead, sample_snapshots
-from training.model.split import SplitInfo, time_split
+from training.model.split import InsufficientDataError, SplitInfo, time_split
 
 StageCallback = Callable[[str], None]
 
@@ -69,20 +69,32 @@ def snapshot_policy(config: TrainConfig) -> SnapshotPolicy:
 
 
 def split_and_sample(
-    time_key: pd.Series, label: np.ndarray, lead_ids: pd.Series, config: TrainConfig, row_order: bool
+    time_key: pd.Series,
+    label: np.ndarray,
+    lead_ids: pd.Series,
+    config: TrainConfig,
+    row_order: bool,
+    label_notes: Sequence[str] = (),
 ) -> tuple[np.ndarray, np.ndarray, SplitInfo, dict[str, SnapshotSample]]:
     """The time split with its horizon gap, then the sampling by lead of each side (positions into the
-    snapshots whose ``time_key``, ``label`` and ``lead_ids`` these are)."""
+    snapshots whose ``time_key``, ``label`` and ``lead_ids`` these are). ``label_notes``: what the labels
+    left out or relabelled, added to a too-few-outcomes error (often its cause)."""
     horizon = pd.Timedelta(days=config.horizon_days)
-    train_idx, test_idx, split = time_split(
-        time_key,
-        None if row_order else horizon,
-        config.test_fraction,
-        y=label,
-        groups=lead_ids.to_numpy(),
-        min_positives=config.min_positives,
-        min_negatives=config.min_negatives,
-    )
+    try:
+        train_idx, test_idx, split = time_split(
+            time_key,
+            None if row_order else horizon,
+            config.test_fraction,
+            y=label,
+            groups=lead_ids.to_numpy(),
+            min_positives=config.min_positives,
+            min_negatives=config.min_negatives,
+        )
+    except InsufficientDataError as error:
+        if not label_notes:
+            raise
+        # "18 not-won leads" reads as a data shortage when the lost leads were left out for lack of a date.
+        raise InsufficientDataError(f"{error} Note: {'; '.join(label_notes)}.") from None
     # Above the budgets snapshots are sampled with one probability each (training.model.sampling): memory
     # stays bounded and what is learnt and measured stays unbiased; what was done goes into the run.
     # Training thins within leads first (more leads for the same snapshots); the test period keeps whole
@@ -109,7 +121,7 @@ class LocalSnapshots:
         row_order = dataset.metadata.time_basis == TimeBasis.ROW_ORDER
         lead_ids = labelled.batch.snapshots["lead_id"]
         train_idx, test_idx, split, sampling = split_and_sample(
-            labelled.time_key, labelled.label, lead_ids, config, row_order
+            labelled.time_key, labelled.label, lead_ids, config, row_order, labelled.notes
         )
         return PreparedSnapshots(
             labelled, train_idx, test_idx, split, sampling, dict(labelled.counts), list(labelled.notes)

@@ -336,7 +336,7 @@ def spark_training_data(
     )
     lead_ids = keys[LEAD_ID].astype(object)
     train_keys, test_keys, split, sampling = split_and_sample(
-        cutoffs, keys["label"].to_numpy(), lead_ids, config, row_order=False
+        cutoffs, keys["label"].to_numpy(), lead_ids, config, row_order=False, label_notes=notes
     )
     kept = pd.unique(np.concatenate([lead_ids.to_numpy()[train_keys], lead_ids.to_numpy()[test_keys]]))
     stage(f"collecting the {len(kept):,} training and test leads from Spark")

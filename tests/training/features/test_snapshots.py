@@ -352,3 +352,17 @@ def test_batch_from_columns_refuses_misaligned_events() -> None:
             event_types=["x"],
             default_as_of=T0,
         )
+
+
+def test_too_few_outcomes_names_the_leads_the_labels_left_out() -> None:
+    from training.config import TrainConfig
+    from training.model.split import InsufficientDataError
+    from training.snapshot_source import LocalSnapshots
+
+    # Every lost lead lacks its close date: left out, so the "not-won" count looks like a data shortage.
+    leads = [{"id": f"w{i}", "created": i, "status": "won", "closed": i + 20} for i in range(30)]
+    leads += [{"id": f"l{i}", "created": i, "status": "lost"} for i in range(60)]
+    with pytest.raises(
+        InsufficientDataError, match=r"Note: 60 won or lost leads \(67% of the leads\) have no"
+    ):
+        LocalSnapshots().prepare(make_dataset(leads), TrainConfig(), lambda _message: None)
