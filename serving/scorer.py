@@ -108,6 +108,8 @@ class LeadScorer:
         self.specs = FeatureCatalog(features.feature_specs())
         _check_card_fits(self.stats, self.specs, model)
         self.known_event_types = frozenset(card.event_types)
+        # A CRM's own event type names (the import mapping's renames) are taken as the model's.
+        self.event_type_aliases = dict(card.event_type_aliases)
         self.categorical_columns = tuple(map(str, features.categorical_columns_))
         self.numeric_columns = tuple(map(str, features.numeric_columns_))
         self._profile_set = frozenset((*self.categorical_columns, *self.numeric_columns))
@@ -254,7 +256,9 @@ class LeadScorer:
         """The leads as ``SnapshotArrays`` (one snapshot per lead, lead codes = positions, so duplicate
         ids cannot mix), after ``check_leads``."""
         self.check_leads(leads, default_as_of)
-        return arrays_from_leads(leads, default_as_of, self.categorical_columns, self.numeric_columns)
+        return arrays_from_leads(
+            leads, default_as_of, self.categorical_columns, self.numeric_columns, self.event_type_aliases
+        )
 
     def run_model(
         self,

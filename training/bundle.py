@@ -169,6 +169,8 @@ class ModelCard(BaseModel):
     #: what each model input is, in the model's column order (``LeadFeatures.feature_specs()``)
     features: list[FeatureSpec] = []
     event_types: list[str] = []
+    #: a CRM's event type names -> the model's (the import mapping's renames), applied by the scoring API
+    event_type_aliases: dict[str, str] = {}
     profile_columns: list[str] = []
     #: what serving needs to explain: percentiles, grades, gone-cold rule, signal stats, ripe profile, ...
     serving: ServingStats | None = None

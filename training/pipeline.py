@@ -320,6 +320,7 @@ def fit_and_evaluate(
         metrics={name: card_metrics(result.to_dict()) for name, result in evaluations.items()},
         features=list(features.feature_specs()),
         event_types=sorted(map(str, features.event_type_counts_)),
+        event_type_aliases=dict(dataset.metadata.event_type_aliases),
         profile_columns=list(train_batch.profile_columns),
         serving=serving,
         explanation=explanation,

@@ -24,7 +24,10 @@ from training.simulation.simulator import SimulationResult, simulate, write_simu
 
 @pytest.fixture(scope="module")
 def simulated() -> SimulationResult:
-    return simulate(500, seed=5)
+    result = simulate(500, seed=5)
+    # As an import of a CRM export that names its demo requests in Spanish would record it.
+    result.dataset.metadata.event_type_aliases = {"Solicitud de demo": "demo_request"}
+    return result
 
 
 @pytest.mark.parametrize("kind", ["won", "opportunity", "accepted"])
@@ -49,6 +52,8 @@ def test_each_target_trains_on_the_simulator(simulated: SimulationResult, kind: 
     assert ("ripe_true_chance" in outcome.decision_metrics) == (kind == "won")
     # The card's JSON round trip keeps the target.
     assert type(card).model_validate_json(card.model_dump_json()).target == kind
+    # The import's event type renames travel with the model, for the API to take the CRM's names.
+    assert card.event_type_aliases == {"Solicitud de demo": "demo_request"}
     # Reasons quote the target's rates in its words ("were turned into an opportunity more often").
     assert LeadScorer(outcome.bundle, version="1", source="memory").explainer.outcome == TARGET_PHRASE[kind]
     counts = outcome.snapshot_counts

@@ -120,6 +120,9 @@ class DatasetMetadata:
     known_at: dict[str, KnownAt] = field(default_factory=dict)
     #: lead columns kept in the tables but never used as features (the mapping's ``exclude_columns``)
     excluded_columns: list[str] = field(default_factory=list)
+    #: the export's event type names -> the imported ones (the mapping's ``event_type_values``), so that
+    #: the scoring API takes a CRM's own names ("Solicitud de demo") as the model's ("demo_request")
+    event_type_aliases: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         raw = asdict(self)

@@ -78,8 +78,10 @@ def arrays_from_leads(
     default_as_of: datetime,
     categorical_columns: Sequence[str],
     numeric_columns: Sequence[str],
+    event_type_aliases: Mapping[str, str] | None = None,
 ) -> SnapshotArrays:
-    """The leads as ``SnapshotArrays`` (see the module docstring); ``check_leads`` must have passed."""
+    """The leads as ``SnapshotArrays`` (see the module docstring); ``check_leads`` must have passed.
+    ``event_type_aliases`` renames a CRM's event types to the model's (per distinct name, not per event)."""
     n = len(leads)
     n_events = sum(len(lead.events) for lead in leads)
     type_index: dict[str, int] = {}
@@ -88,6 +90,11 @@ def arrays_from_leads(
         np.int64,
         n_events,
     )
+    type_names = list(type_index)
+    if event_type_aliases and any(name in event_type_aliases for name in type_names):
+        renamed = [event_type_aliases.get(name, name) for name in type_names]
+        type_names = list(dict.fromkeys(renamed))  # two CRM names for one type share its code
+        event_types = np.asarray([type_names.index(name) for name in renamed], dtype=np.int64)[event_types]
     return SnapshotArrays(
         lead_codes=np.arange(n, dtype=np.int64),
         n_leads=n,
@@ -99,7 +106,7 @@ def arrays_from_leads(
         event_ns=np.fromiter(
             (ns_of(event.occurred_at) for lead in leads for event in lead.events), np.int64, n_events
         ),
-        event_types=(event_types, list(type_index)),
+        event_types=(event_types, type_names),
         numeric={
             column: np.fromiter((_number(lead.profile.get(column)) for lead in leads), np.float64, n)
             for column in numeric_columns

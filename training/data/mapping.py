@@ -194,6 +194,11 @@ def _metadata(config: MappingConfig) -> DatasetMetadata:
         source=source,
         known_at=known_at,
         excluded_columns=renamed(leads.exclude_columns),
+        event_type_aliases={
+            raw: named
+            for raw, named in (config.events.event_type_values if config.events is not None else {}).items()
+            if raw.strip() and named.strip() and raw != named
+        },
     )
 
 

@@ -119,6 +119,8 @@ def test_with_the_zone_declared_every_event_lands_where_it_happened(tmp_path: Pa
     summary = import_export(_export(tmp_path, 'timezone = "Europe/Berlin"'), tmp_path / "out", mode="strict")
     assert summary.rejects == 0 and summary.events == 3
     dataset, _ = load_dataset(tmp_path / "out")
+    # The mapping's event type renames are recorded, for the scoring API to take the CRM's names.
+    assert dataset.metadata.event_type_aliases == {"Form Submission": "form_submit", "Page View": "page_view"}
     leads = dataset.leads.set_index("lead_id")
     assert leads.loc["1", "created_at"] == _utc("2025-03-14 08:12")
     assert leads.loc["2", "created_at"] == _utc("2025-07-14 16:30")
