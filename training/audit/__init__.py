@@ -139,6 +139,7 @@ def audit_model(
         used_columns=used_columns,
         after_contact=after_contact,
         cfg=cfg,
+        single_column_auc={signal.key: signal.auc for signal in report.top_columns},
     )
     top = {str(key): float(share) for key, share in importance.head(5).items()}
     combined = AuditReport(report.top_columns, [*report.findings, *findings], report.excluded, importance=top)

@@ -47,8 +47,11 @@ def model_findings(
     used_columns: Sequence[str],
     after_contact: Sequence[str],
     cfg: AuditSettings,
+    single_column_auc: Mapping[str, float] | None = None,
 ) -> list[Finding]:
-    """The blocking checks above; ``importance`` as returned by ``column_importance``."""
+    """The blocking checks above; ``importance`` as returned by ``column_importance``;
+    ``single_column_auc``: the data audit's ranking (``table.column`` -> ROC-AUC alone), which names the
+    columns that alone nearly separate won from not-won when the model is too good."""
     found = []
     for column in sorted(set(used_columns) & set(after_contact)):
         found.append(
@@ -93,6 +96,14 @@ def model_findings(
             if no_column > top_share
             else ""
         )
+        # The usual leak does the work alone: name the columns that alone nearly reach the model's score.
+        alone = sorted(
+            ((key, auc) for key, auc in (single_column_auc or {}).items() if auc >= cfg.max_test_auc),
+            key=lambda item: -item[1],
+        )
+        if alone:
+            listed = ", ".join(f"{key} {auc:.3f}" for key, auc in alone[:5])
+            aggregate += f"; alone, these columns separate won from not-won almost perfectly: {listed}"
         found.append(
             Finding(
                 table,

@@ -211,6 +211,20 @@ def test_model_checks_block_on_dominance_ceiling_and_after_contact_use() -> None
     assert "of no single column" not in next(
         f.evidence for f in found if f.kind == FindingKind.AUC_ABOVE_CEILING
     )
+    # The data audit's ranking names the columns that alone nearly reach the model's score: the leak a
+    # user should look at first, whatever the importances say.
+    (named,) = model_findings(
+        test_auc=0.99,
+        importance=minor,
+        used_columns=[],
+        after_contact=[],
+        cfg=AuditSettings(),
+        single_column_auc={"leads.status_reason": 0.999, "leads.field_a": 0.7},
+    )
+    assert "alone, these columns separate won from not-won almost perfectly: leads.status_reason 0.999" in (
+        named.evidence
+    )
+    assert "field_a 0.7" not in named.evidence
     # The ceiling is configurable.
     assert (
         model_findings(
