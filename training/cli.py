@@ -236,6 +236,13 @@ def training_summary(run: TrainingRun) -> Group:
         )
     if outcome.oracle_auc is not None:
         metrics.caption += f" The model reaches {ratio:.1%} of the oracle ROC-AUC."
+    by_age = outcome.bundle.card.metrics.get("by_lead_age")
+    if by_age:  # old leads that never close are easy to rank: the young leads' figure is the honest one
+        metrics.caption += (
+            f" Among leads at most {by_age['age_days']:.0f} days old at the look: ROC-AUC "
+            f"{by_age['young_roc_auc']:.3f} ({by_age['young_snapshots']:,.0f} snapshots); older: "
+            f"{by_age['old_roc_auc']:.3f} ({by_age['old_snapshots']:,.0f})."
+        )
     split = outcome.split
     if run.promoted:
         champion = f"yes: v{run.version} is now champion"

@@ -32,6 +32,7 @@ from training.data.contract import KnownAt, LeadDataset, TimeBasis
 from training.features.snapshots import LabelledSnapshots, SnapshotBatch, build_snapshots
 from training.features.specs import FeatureCatalog
 from training.features.transformer import LeadFeatures
+from training.model.age_slices import auc_by_lead_age
 from training.model.baselines import LogisticBaseline, PointsScoreBaseline
 from training.model.decision_learn import learn_decision, test_decision_metrics
 from training.model.decision_policy import DecisionPolicy
@@ -333,6 +334,9 @@ def fit_and_evaluate(
         card.metrics[f"model_minus_{name}"] = {"roc_auc": difference, "ci_low": low, "ci_high": high}
     if oracle is not None:
         card.metrics["oracle"] = {"roc_auc": oracle}
+    by_age = auc_by_lead_age(test_scores[MODEL], y_test, test_batch.snapshots, config.horizon_days)
+    if by_age is not None:
+        card.metrics["by_lead_age"] = dict(by_age.items())
     card.metrics["selection"] = {
         **{f"{name}_fold_roc_auc": selection.mean_auc(name) for name in selection.fold_auc},
         "folds": float(selection.folds_used),

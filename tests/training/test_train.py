@@ -186,6 +186,8 @@ def test_cli_train_prints_the_summary_and_refuses_bad_data_cleanly(
         "champion",
     ):
         assert expected in result.output, result.output
+    # The young leads' ranking beside the headline: old leads that never close are easy to rank.
+    assert "Among leads at most 90 days old at the look: ROC-AUC" in " ".join(result.output.split())
     # Written for a person: no logging call sites, no MLflow chatter, where the report went.
     assert not re.search(r"\w+\.py:\d+", result.output), result.output
     assert "Successfully registered" not in result.output and "Created version" not in result.output
