@@ -171,3 +171,51 @@ def test_salesforce_s_expected_close_dates_of_open_deals_are_ignored(tmp_path: P
     (tmp_path / "crm.toml").write_text(draft.text.replace('close_date_of_open = "ignore"', "# "))
     with pytest.raises(DataValidationError):
         import_export(tmp_path / "crm.toml", tmp_path / "e", mode="strict")
+
+
+def test_date_only_tasks_and_a_conversion_date_are_drafted_for_what_they_are(tmp_path: Path) -> None:
+    leads = tmp_path / "leads.csv"
+    leads.write_text(
+        "Lead ID,Created Date,Status,Closed On,Converted Date\n"
+        + "".join(
+            f"00Q{i:03d},2024-01-{i % 28 + 1:02d} 15:30,{['Won', 'Lost', 'Open'][i % 3]},"
+            + (f"2024-03-{i % 28 + 1:02d}" if i % 3 < 2 else "")
+            + ","
+            + (f"2024-02-{i % 28 + 1:02d}" if i % 3 == 0 else "")
+            + "\n"
+            for i in range(60)
+        )
+    )
+    tasks = tmp_path / "tasks.csv"
+    # Salesforce's task dates have no time: the call on the creation day reads as midnight, before 15:30.
+    tasks.write_text(
+        "WhoId,Activity Date,Type,Duration\n"
+        + "".join(
+            f"00Q{i:03d},2024-01-{i % 28 + 1:02d},{['Call', 'Email'][i % 2]},{'N/D' if i % 5 == 0 else i}\n"
+            for i in range(60)
+        )
+    )
+    draft = draft_mapping(leads, tmp_path / "crm.toml", events_path=tasks)
+    assert '\nbefore_created = "creation"   # the file has dates without times' in draft.text
+    assert 'missing = ["N/D"]' in draft.text
+    why = {role.column: role.why for role in draft.roles}["Converted Date"]
+    assert why.startswith("a conversion date (Salesforce's hand-over")
+    (tmp_path / "crm.toml").write_text(draft.text)
+    summary = import_export(tmp_path / "crm.toml", tmp_path / "d", mode="strict")
+    assert summary.events == 60 and summary.rejects == 0
+
+
+def test_a_status_without_a_won_stage_points_at_a_qualification_date(tmp_path: Path) -> None:
+    rows = [
+        f"{i},0{i % 9 + 1}/01/2024 10:00,{['Abierto', 'Calificado', 'Descalificado'][i % 3]},"
+        + (f"1{i % 9}/02/2024" if i % 3 == 1 else "")
+        for i in range(60)
+    ]
+    export = tmp_path / "clientes.csv"
+    export.write_text("Id,Fecha de creación,Estado,Fecha de calificación\n" + "\n".join(rows) + "\n")
+    draft = draft_mapping(export, tmp_path / "crm.toml")
+    assert any(
+        "reads as won: map the won stage(s) in status_values and name its date in closed_at (perhaps "
+        "'Fecha de calificación')" in todo
+        for todo in draft.todos
+    ), draft.todos

@@ -93,6 +93,10 @@ class EventsDraft:
     todos: list[str] = field(default_factory=list)
     #: event type values read as hand-raises, onto the names the decision policy knows
     hand_raisers: dict[str, str] = field(default_factory=dict)
+    #: the time column holds dates without times: a task on the lead's creation day reads as midnight
+    dates_only: bool = False
+    #: values the file writes for "no value" ("N/D", "-")
+    missing: tuple[str, ...] = ()
 
 
 def decide_events(
@@ -135,4 +139,15 @@ def decide_events(
         unknown=unknown,
         todos=todos,
         hand_raisers={} if kind is None else hand_raising_values([value for value, _ in kind.top]),
+        dates_only=when is not None and _dates_only(frame[when.name]),
+        missing=tuple(sorted({marker for profile in profiles for marker in profile.markers})),
     )
+
+
+def _dates_only(values: pd.Series) -> bool:
+    """Whether a text date column writes no time of day (Salesforce's task "Activity Date")."""
+    if not pd.api.types.is_string_dtype(values.dtype) and values.dtype != object:
+        return False
+    text = values.dropna().astype("str").str.strip()
+    text = text[text != ""]
+    return len(text) > 0 and not text.str.contains(":").any()

@@ -218,10 +218,21 @@ def _events(export: ExportFile, events: EventsDraft) -> list[str]:
         lines.append('event_type_column = "TO DO"   # the column of the event types, or event_type = "..."')
     if events.unknown:
         lines.append(f'unknown_leads = "skip"   # {events.unknown:,} of {events.rows:,} rows: unknown leads')
-    lines.append(
-        '# before_created = "creation"   # events before their lead\'s creation (visits a CRM ties to the '
-        'contact they led to): "reject" (default), "creation" (counted at it) or "skip"'
-    )
+    if events.missing:
+        lines.append(
+            f"missing = [{', '.join(map(quoted, events.missing))}]   # written for 'no value' in the file"
+        )
+    if events.dates_only:
+        # A date without a time reads as midnight: a task on the creation day would land before the lead.
+        lines.append(
+            'before_created = "creation"   # the file has dates without times: a task on the day a lead was '
+            "created reads as midnight, before it; counted at the creation"
+        )
+    else:
+        lines.append(
+            '# before_created = "creation"   # events before their lead\'s creation (visits a CRM ties to '
+            'the contact they led to): "reject" (default), "creation" (counted at it) or "skip"'
+        )
     return lines
 
 

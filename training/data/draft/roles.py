@@ -208,8 +208,12 @@ def decide_leads(profiles: list[ColumnProfile], outcome_in_file: bool = True) ->
             f"{status.distinct} stages; {won:.1%} of the rows read as won (check the map)",
         )
         if "won" not in values.values():
+            qualified = [
+                p.name for p in profiles if p.is_date and re.search(r"qualif|calific", words(p.name))
+            ]
+            dated = f" and name its date in closed_at (perhaps {qualified[0]!r})" if qualified else ""
             draft.todos.append(
-                f"no value of {status.name!r} reads as won: map the won stage(s) in status_values"
+                f"no value of {status.name!r} reads as won: map the won stage(s) in status_values{dated}"
             )
         elif "lost" not in values.values():
             draft.todos.append(
@@ -334,6 +338,11 @@ def close_dates(dates: list[ColumnProfile]) -> tuple[str | None, str | None]:
 
 def _unused_date(name: str, closed: str | None) -> str:
     """Why a date column is dropped: dates are not features, and this one is no milestone the draft uses."""
+    if re.search(r"\bconver", words(name)) and not re.search(r"\b(recent|last|latest|first)\b", words(name)):
+        return (
+            "a conversion date (Salesforce's hand-over to an opportunity); not a feature: map it as "
+            "handed_over_at in the section that holds the outcome"
+        )
     if closed is not None and any(pattern.search(words(name)) for pattern in _CLOSED_BY_PREFERENCE):
         return f"a date named like a close, but closed_at is {closed!r}; dates are not features"
     if _AFTER_OUTCOME.search(words(name)) or re.search(r"\b(recent|last|latest)\b", words(name)):
