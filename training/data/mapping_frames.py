@@ -26,6 +26,12 @@ from training.data.contract import (
 from training.data.date_order import AmbiguousDatesError, with_fallback, without_open_close_dates
 from training.data.early_events import settle_early_events
 from training.data.joins import JoinSummary, join_lookup
+from training.data.lead_milestones import (
+    absent_outcomes,
+    milestone_columns_of_leads,
+    milestones_in_leads,
+    with_lead_milestones,
+)
 from training.data.mapping_columns import (
     as_text,
     clean_columns,
@@ -129,7 +135,10 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
         outcome_raw = read_source(config, "outcome", outcome.source, root, encoding)
         require_columns(config, "outcome", outcome_file, outcome_raw, {"lead_id": outcome.lead_id})
         lead_ids = outcome_raw[str(outcome.lead_id)]
-        outcomes, outcome_columns = _outcome_table(config, outcome, outcome_raw, lead_ids, warnings)
+        from_leads = milestones_in_leads(outcome, outcome_raw, leads_raw)
+        outcomes, outcome_columns = _outcome_table(
+            config, outcome, outcome_raw, lead_ids, warnings, set(from_leads)
+        )
         outcome_columns[LEAD_ID] = str(outcome.lead_id)
         if outcome.unknown_leads == "skip":
             kept = without_unknown_leads(
@@ -137,7 +146,8 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
             )
             rows_skipped[outcome_file] = len(outcomes) - len(kept)
             outcomes = kept
-        outcomes = _add_absent_leads(outcomes, leads[LEAD_ID], str(outcome.absent))
+        outcomes = absent_outcomes(outcomes, leads[LEAD_ID], str(outcome.absent))
+        outcomes = with_lead_milestones(config, outcomes, from_leads, leads_raw, leads[LEAD_ID], warnings)
         unmatched = int((~id_text(lead_ids).isin(id_text(leads[LEAD_ID]))).sum())
         if unmatched and outcome.unknown_leads != "skip":
             warnings.append(
@@ -174,19 +184,6 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
     return RawTables(
         leads, outcomes, events, files, original_columns, raw_frames, warnings, joins, history, rows_skipped
     )
-
-
-def _add_absent_leads(outcomes: pd.DataFrame, lead_ids: pd.Series, absent: str) -> pd.DataFrame:
-    """Outcome rows for the leads a joined outcome file does not mention, with status ``absent``.
-
-    Only leads with a usable id get one: a missing or duplicated id is reported on the lead itself.
-    Their row numbers are 0, -1, -2, ...: no file has them.
-    """
-    ids = id_text(lead_ids)
-    usable = ids.notna() & ~ids.duplicated(keep=False) & ~ids.isin(id_text(outcomes[LEAD_ID]))
-    missing = ids[usable]
-    added = pd.DataFrame({LEAD_ID: missing.to_numpy(), STATUS: absent}, index=-pd.RangeIndex(len(missing)))
-    return pd.concat([outcomes, added], axis=0)
 
 
 def _leads_table(
@@ -226,7 +223,9 @@ def _leads_table(
         )
     time_axis = [leads.created_at, leads.created_at_fallback, leads.sequence_column]
     join_keys = [join.on for join in config.joins]
-    accounted = {leads.lead_id, *time_axis, *profile, *leads.drop, *outcome_columns, *join_keys} - {None}
+    milestones = milestone_columns_of_leads(config, raw)  # dates a separate outcome file takes from here
+    accounted = {leads.lead_id, *time_axis, *profile, *leads.drop, *outcome_columns, *join_keys, *milestones}
+    accounted -= {None}
     others = [str(column) for column in raw.columns if column not in accounted]
     if others and leads.other_columns == "error":
         raise MappingConfigError(
@@ -288,9 +287,13 @@ def _outcome_table(
     raw: pd.DataFrame,
     lead_ids: pd.Series,
     warnings: list[str],
+    from_leads: set[str] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``from_leads``: milestone keys whose dates the leads file gives (``training.data.lead_milestones``)."""
     file = outcome.source.file if outcome.source is not None else config.leads.source.file
-    timestamps = outcome.outcome_dates()
+    timestamps = {
+        key: column for key, column in outcome.outcome_dates().items() if key not in (from_leads or ())
+    }
     fallback = outcome.closed_at_fallback
     require_columns(
         config,

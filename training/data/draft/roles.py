@@ -341,7 +341,7 @@ def _unused_date(name: str, closed: str | None) -> str:
     if re.search(r"\bconver", words(name)) and not re.search(r"\b(recent|last|latest|first)\b", words(name)):
         return (
             "a conversion date (Salesforce's hand-over to an opportunity); not a feature: map it as "
-            "handed_over_at in the section that holds the outcome"
+            "[outcome] handed_over_at (a separate outcome file takes it from this file)"
         )
     if closed is not None and any(pattern.search(words(name)) for pattern in _CLOSED_BY_PREFERENCE):
         return f"a date named like a close, but closed_at is {closed!r}; dates are not features"
