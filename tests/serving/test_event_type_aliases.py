@@ -61,3 +61,15 @@ def test_a_crm_s_own_names_score_as_the_model_s(dataset: LeadDataset) -> None:
     )[0]
     assert any(w["code"] == "unknown_event_types" for w in plain["warnings"])
     assert not np.isclose(plain["readiness"], model["readiness"])
+
+
+def test_batch_scoring_takes_the_crm_s_names_as_the_api_does(dataset: LeadDataset) -> None:
+    from training.scoring import score_records
+
+    bundle = train_small_bundle(dataset, threshold=0.2)
+    aliased = replace(bundle, card=bundle.card.model_copy(update={"event_type_aliases": ALIASES}))
+    crm, model = (
+        score_records(aliased, [_lead(types).model_dump()])["readiness"].iloc[0]
+        for types in (["Solicitud de demo", "Visita web"], ["demo_request", "site_visit"])
+    )
+    assert crm == pytest.approx(model)

@@ -3,19 +3,22 @@
 Salesforce's leads report dates the conversion (``Converted Date``: the hand-over to sales, when the
 opportunity was created), while the opportunities file that holds the outcome does not. The ``[outcome]``
 section's ``handed_over_at``, ``accepted_at`` and ``opportunity_at`` may then name a column of the leads
-file: its dates are taken per lead. Without the hand-over date, snapshots run on past the conversion and
-sales' own calls and emails become signals.
+file: its dates are taken per lead, for the leads the outcome file lists (a lead it does not list has no
+row of a file on which a problem could be named). Without the hand-over date, snapshots run on past the
+conversion and sales' own calls and emails become signals.
 
 Also the outcome rows for the leads a joined outcome file does not mention (``absent_outcomes``).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from training.data.contract import ACCEPTED_AT, HANDED_OVER_AT, LEAD_ID, OPPORTUNITY_AT, STATUS
 from training.data.mapping_columns import clean_columns, id_text, section_dates
 from training.data.mapping_config import MappingConfig, OutcomeMapping
+from training.data.mapping_sections import ColumnRules
 
 #: The outcome dates a leads file may give (a close date is the outcome file's own).
 MILESTONES = (HANDED_OVER_AT, ACCEPTED_AT, OPPORTUNITY_AT)
@@ -58,7 +61,9 @@ def with_lead_milestones(
         return outcomes
     leads_file = config.leads.source.file
     columns = list(dict.fromkeys(from_leads.values()))
-    cleaned = clean_columns(config, "leads", leads_file, leads_raw, columns, config.leads.rules, warnings)
+    # The leads file's missing markers, not its value maps (those name its other columns).
+    markers = ColumnRules(missing=config.leads.rules.missing)
+    cleaned = clean_columns(config, "leads", leads_file, leads_raw, columns, markers, warnings)
     ids = id_text(lead_ids)
     unique = ~ids.duplicated(keep=False) & ids.notna()
     outcome_ids = id_text(outcomes[LEAD_ID])
@@ -70,7 +75,11 @@ def with_lead_milestones(
         if unread:
             warnings.append(f"{unread:,} values of {column!r} in {leads_file} are no dates: left empty")
         by_lead = dates[unique.to_numpy()].set_axis(ids[unique].to_numpy())
-        result[key] = outcome_ids.map(by_lead).to_numpy()
+        # Rows of the outcome file only: a problem on a row the mapping added (an absent lead) could not
+        # be named by any file's row.
+        from_file = np.asarray(result.index > 0) if pd.api.types.is_integer_dtype(result.index) else None
+        mapped = outcome_ids.map(by_lead)
+        result[key] = (mapped if from_file is None else mapped.where(from_file)).to_numpy()
     return result
 
 

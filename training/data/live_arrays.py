@@ -123,6 +123,7 @@ def batch_from_records(
     categorical_columns: Sequence[str] = (),
     numeric_columns: Sequence[str] = (),
     default_as_of: pd.Timestamp,
+    event_type_aliases: Mapping[str, str] | None = None,
 ) -> SnapshotBatch:
     """Live lead records as a ``SnapshotBatch``: one snapshot per record, for the pyfunc and batch scoring.
 
@@ -137,7 +138,7 @@ def batch_from_records(
         check_leads(leads, numeric_columns, default_as_of.to_pydatetime())
     except LeadInputError as error:
         raise ValueError(describe_lead_error(error, leads)) from None
-    return batch_from_leads(leads, default_as_of, categorical_columns, numeric_columns)
+    return batch_from_leads(leads, default_as_of, categorical_columns, numeric_columns, event_type_aliases)
 
 
 def batch_from_leads(
@@ -145,8 +146,11 @@ def batch_from_leads(
     default_as_of: pd.Timestamp,
     categorical_columns: Sequence[str] = (),
     numeric_columns: Sequence[str] = (),
+    event_type_aliases: Mapping[str, str] | None = None,
 ) -> SnapshotBatch:
-    """Parsed leads as a ``SnapshotBatch``, values taken as parsed (no per-event dicts are built)."""
+    """Parsed leads as a ``SnapshotBatch``, values taken as parsed (no per-event dicts are built);
+    ``event_type_aliases`` renames a CRM's event types to the model's, as the API does."""
+    aliases = event_type_aliases or {}
     return batch_from_columns(
         [lead.lead_id for lead in leads],
         as_of=[lead.as_of for lead in leads],
@@ -157,7 +161,9 @@ def batch_from_leads(
         },
         event_counts=[len(lead.events) for lead in leads],
         event_times=[event.occurred_at for lead in leads for event in lead.events],
-        event_types=[event.event_type for lead in leads for event in lead.events],
+        event_types=[
+            aliases.get(event.event_type, event.event_type) for lead in leads for event in lead.events
+        ],
         categorical_columns=categorical_columns,
         numeric_columns=numeric_columns,
         default_as_of=default_as_of,

@@ -119,6 +119,7 @@ def test_stage_words_read_in_other_languages_and_with_accents() -> None:
     }
     assert words("Date de clôture") == "date de cloture" and words("Straße") == "strasse"
     assert outcome_value("Descalificado") == "lost"  # Dynamics 365 in Spanish
+    assert {outcome_value(v) for v in ("No calificado", "Non qualificato", "Non qualifié")} == {"lost"}
 
 
 def test_a_spanish_dynamics_export_keeps_what_sales_write_out_of_the_features(tmp_path: Path) -> None:
@@ -146,6 +147,16 @@ def test_a_spanish_dynamics_export_keeps_what_sales_write_out_of_the_features(tm
     assert hand_raising_values(["Formulario de contacto", "Cita"]) == {
         "Formulario de contacto": "contact_request"
     }
+
+
+def test_a_province_or_a_company_s_legal_name_is_no_status_and_no_leak() -> None:
+    from training.data.draft.roles import _AFTER_OUTCOME, _STATUS_NAME, words
+
+    for name in ("Estado/Provincia", "Stato/Provincia", "Fase de compra"):
+        assert not _STATUS_NAME.search(words(name)), name
+    for name in ("Razón social", "Raison sociale", "Importeur"):
+        assert not _AFTER_OUTCOME.search(words(name)), name
+    assert _AFTER_OUTCOME.search(words("Razón para el estado")) and _AFTER_OUTCOME.search(words("Importe"))
 
 
 def test_salesforce_s_expected_close_dates_of_open_deals_are_ignored(tmp_path: Path) -> None:

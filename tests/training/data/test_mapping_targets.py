@@ -174,7 +174,7 @@ def test_a_separate_outcome_file_takes_the_hand_over_date_from_the_leads_file(tm
     _write(
         tmp_path / "leads.csv",
         "Lead ID,Created Date,Converted Date\n"
-        "A,2024-01-02,2024-01-20\nB,2024-01-03,2024-02-01\nC,2024-01-04,\n",
+        "A,2024-01-02,2024-01-20\nB,2024-01-03,2024-02-01\nC,2024-01-04,2023-12-01\n",
     )
     _write(
         tmp_path / "opps.csv", "Lead ID,Stage,Close Date\nA,Closed Won,2024-03-01\nB,Closed Lost,2024-03-05\n"
@@ -182,7 +182,8 @@ def test_a_separate_outcome_file_takes_the_hand_over_date_from_the_leads_file(tm
     config = _write(
         tmp_path / "crm.toml",
         'name = "sf"\nobserved_until = 2024-06-01\n[leads]\nfile = "leads.csv"\nlead_id = "Lead ID"\n'
-        'created_at = "Created Date"\n[outcome]\nfile = "opps.csv"\nlead_id = "Lead ID"\n'
+        'created_at = "Created Date"\n[leads.values]\n"Lead ID" = { x = "" }\n'
+        '[outcome]\nfile = "opps.csv"\nlead_id = "Lead ID"\n'
         'status_column = "Stage"\nstatus_values = { "Closed Won" = "won", "Closed Lost" = "lost" }\n'
         'closed_at = "Close Date"\nhanded_over_at = "Converted Date"\n',
     )
@@ -190,6 +191,7 @@ def test_a_separate_outcome_file_takes_the_hand_over_date_from_the_leads_file(tm
     assert summary.outcome_counts == {"won": 1, "lost": 1, "open": 1}
     outcomes = pd.read_parquet(tmp_path / "d" / "outcomes.parquet").set_index("lead_id")["handed_over_at"]
     assert outcomes["A"] == pd.Timestamp("2024-01-20", tz="UTC")
+    # C is in no outcome row of the file: its (impossible) date is not taken, so nothing unnameable fails.
     assert outcomes["B"] == pd.Timestamp("2024-02-01", tz="UTC") and pd.isna(outcomes["C"])
     # Never a feature of the leads table.
     assert "Converted Date" not in pd.read_parquet(tmp_path / "d" / "leads.parquet").columns

@@ -68,7 +68,7 @@ _ACCEPTED = re.compile(r"\bsal\b|\bsql\b|sales (accepted|qualified)|accepted", r
 _OPPORTUNITY = re.compile(r"opportunit|\bopp\b", re.I)
 _STATUS_NAME = re.compile(
     r"status|stage|outcome|result|convert|\bwon\b|lifecycle|^y$|target|label|closed|"
-    r"\b(estado|etapa|statut|etape|stato|fase|phase)\b",
+    r"\b(estado|etapa|statut|etape|stato|fase|phase)\b(?!.*\b(provinc|region|pais|paese|country|compra|buying))",
     re.I,
 )
 #: A name that is the status word and nothing more ("Estado") beats one that mentions it ("Razón para
@@ -85,8 +85,8 @@ _AFTER_OUTCOME = re.compile(
     # An amount is the deal's unless the lead asked for it or owns it ("AMOUNT_REQ", "budget amount").
     r"\bamount\b(?! req)(?<!budget amount)|\bdeal|opportunit|\bwon\b|\blost\b|closed|probability|"
     r"forecast|reason|converted|contract|last.?(modified|activity|contact|touch)|updated|days.?to|"
-    r"verlust|verloren|gewonnen|abschluss|auftragswert|perdu|perdid|gagn|ganad|motivo|\brazon\b|"
-    r"\bvalor (estimado|del acuerdo)|importe|\bmonto\b|montant|raison|\bgrund\b",
+    r"verlust|verloren|gewonnen|abschluss|auftragswert|perdu|perdid|gagn|ganad|motivo|\brazon (de|para)\b|"
+    r"\bvalor (estimado|del acuerdo)|\bimporte\b|\bmonto\b|montant|raison (de|du)\b|\bgrund\b",
     re.I,
 )
 _BY_SALES = re.compile(
@@ -111,7 +111,7 @@ _WON_VALUE = re.compile(
 _LOST_VALUE = re.compile(
     r"\blost\b|disqualif|unqualif|reject|\bdead\b|junk|spam|churn|no deal|declin|^no$|^n$|^false$|^0$|fail|"
     r"cancel|verloren|abgelehnt|abgesagt|storniert|perdu|perdid|\bpers[oa]\b|rechaz|annul|^nein$|^non$|"
-    r"descalific|squalific|disqualifi|nicht qualifiziert|"
+    r"descalific|squalific|disqualifi|nicht qualifiziert|\bno calificad|non qualifi|"
     r"kein (bedarf|interesse)|no interest|not interested|sin interes|pas interess",
     re.I,
 )
