@@ -9,38 +9,18 @@ import pandas as pd
 import pytest
 
 from tests.training.data.test_mapping import _write
+from tests.training.data.test_time_zones import CONTACTS
+from tests.training.data.test_time_zones import MAPPING as ZONED_MAPPING
 from training.data.io import load_dataset
 from training.data.mapping import import_export
 from training.data.validation import DataValidationError
 
-MAPPING = """
-name = "crm"
-root = "."
 
-[leads]
-file = "contacts.csv"
-lead_id = "Record ID"
-created_at = "Create Date"
+def _mapping(policy: str) -> str:
+    """The time-zone tests' HubSpot-style mapping, read as UTC, with ``policy`` in its last section
+    ([events])."""
+    return ZONED_MAPPING.format(zone="") + policy + "\n"
 
-[outcome]
-status_column = "Stage"
-status_values = {{ customer = "won", lead = "open" }}
-closed_at = "Close Date"
-
-[events]
-file = "activities.csv"
-lead_id = "Contact ID"
-occurred_at = "Activity Date"
-event_type_column = "Type"
-event_type_values = {{ "Form Submission" = "form_submit", "Page View" = "page_view" }}
-{policy}
-"""
-
-CONTACTS = """
-Record ID,Create Date,Stage,Close Date
-1,2025-03-14 09:12,customer,2025-04-01 10:00
-2,2025-07-14 18:30,lead,
-"""
 
 # Contact 1's two page views before the form that created it, then the form and a later visit.
 ACTIVITIES = """
@@ -56,7 +36,7 @@ Contact ID,Activity Date,Type
 def _import(root: Path, policy: str, mode: str = "strict") -> tuple[object, pd.DataFrame]:
     _write(root / "contacts.csv", CONTACTS)
     _write(root / "activities.csv", ACTIVITIES)
-    config = _write(root / "crm.toml", MAPPING.format(policy=policy))
+    config = _write(root / "crm.toml", _mapping(policy))
     summary = import_export(config, root / "out", mode=mode)
     dataset, _ = load_dataset(root / "out")
     return summary, dataset.events.sort_values("occurred_at").reset_index(drop=True)
@@ -71,7 +51,7 @@ def test_an_implausible_date_is_never_moved_to_the_creation(tmp_path: Path) -> N
     # 1900-01-01 is a placeholder, not early engagement: validation still reports it.
     _write(tmp_path / "contacts.csv", CONTACTS)
     _write(tmp_path / "activities.csv", ACTIVITIES + "2,1900-01-01 00:00,Page View\n")
-    config = _write(tmp_path / "crm.toml", MAPPING.format(policy='before_created = "creation"'))
+    config = _write(tmp_path / "crm.toml", _mapping('before_created = "creation"'))
     with pytest.raises(DataValidationError, match="implausibly early"):
         import_export(config, tmp_path / "out", mode="strict")
 
@@ -115,7 +95,7 @@ def test_the_console_shows_the_section_a_hint_names(tmp_path: Path) -> None:
 
     _write(tmp_path / "contacts.csv", CONTACTS)
     _write(tmp_path / "activities.csv", ACTIVITIES)
-    config = _write(tmp_path / "crm.toml", "max_reject_share = 0.5\n" + MAPPING.format(policy=""))
+    config = _write(tmp_path / "crm.toml", "max_reject_share = 0.5\n" + _mapping(""))
     result = CliRunner().invoke(app, ["import", "--mapping", str(config), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     # Rich markup once swallowed "[events]" as a style tag.

@@ -22,16 +22,20 @@ GAP = 0.3
 _ATTRIBUTES = ("categorical", "numeric", "activity")
 
 
+def stage_outcomes(stages: pd.Series, values: dict[str, str]) -> pd.Series:
+    """Each row's won / lost / open as the draft maps its stage (``values``, else ``outcome_value``);
+    a blank stage is open."""
+    text = stages.astype("str").str.strip().where(stages.notna(), "")
+    return text.map(lambda stage: values.get(stage, outcome_value(stage)) if stage else "open")
+
+
 def mark_filled_by_outcome(frame: pd.DataFrame, leads: LeadsDraft, markers: set[str]) -> None:
     """Mark, in place, the attribute columns of ``leads`` whose fill rate differs by outcome group by at
     least ``GAP`` (``frame``: the leads file as read; ``markers``: values that mean "missing")."""
     status = leads.column("status")
     if status is None:
         return
-    stages = frame[status].astype("str").str.strip().where(frame[status].notna(), "")
-    outcome = stages.map(
-        lambda stage: "open" if not stage else leads.status_values.get(stage, outcome_value(stage))
-    )
+    outcome = stage_outcomes(frame[status], leads.status_values)
     sizes = outcome.value_counts()
     groups = [str(group) for group, size in sizes.items() if size >= MIN_GROUP]
     if len(groups) < 2:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from training.data.draft.column_profile import ColumnProfile
+from training.data.draft.fill_by_outcome import stage_outcomes
 from training.data.draft.links import linked
 from training.data.draft.roles import MAX_STAGES, close_dates, outcome_value, words
 
@@ -82,8 +83,7 @@ def decide_outcome_file(
 def open_with_close_date(frame: pd.DataFrame, status: str, values: dict[str, str], closed: str) -> float:
     """The share of the rows whose stage reads as open that have a close date: Salesforce keeps an
     expected close date on every open opportunity (0 where no row is open)."""
-    stages = frame[status].astype("str").str.strip().where(frame[status].notna(), "")
-    is_open = stages.map(lambda stage: values.get(stage, outcome_value(stage)) if stage else "open") == "open"
+    is_open = stage_outcomes(frame[status], values) == "open"
     if not is_open.any():
         return 0.0
     dated = frame[closed].notna() & (frame[closed].astype("str").str.strip() != "")
