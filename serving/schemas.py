@@ -80,14 +80,14 @@ class Explanation(BaseModel):
 
 
 class RipeningStep(BaseModel):
-    """A signal ripe leads typically show and this lead lacks, with the score it would have with it."""
+    """A signal ripe leads typically show and this lead lacks, with the chance of a win it would bring."""
 
     signal: str
     window_days: int
     current_count: int
     typical_count: int
     add_events: int
-    score_if_added: float = Field(description="Score recomputed by the model with these events added.")
+    score_if_added: float = Field(description="handover_score with these events added (above the lead's).")
     ripe_if_added: bool
     sentence: str
 

@@ -181,6 +181,7 @@ class LeadScorer:
             arrays,
             scored.features,
             decided.readiness,
+            decided.chance,
             green,
             max_ripening_steps,
             ahead=None

@@ -57,11 +57,13 @@ def ripening_plans(
     arrays: SnapshotArrays,
     features: FeatureMatrix,
     readiness: np.ndarray,
+    chance: np.ndarray,
     rows: np.ndarray,
     max_steps: int,
     ahead: tuple[PlannedAhead, FeatureMatrix] | None = None,
 ) -> dict[int, dict[str, Any]]:
-    """A ``ToRipen`` (as a dict) per too-green row of ``arrays`` (whose features are ``features``).
+    """A ``ToRipen`` (as a dict) per too-green row of ``arrays`` (whose features are ``features``;
+    ``chance``: every row's chance if handed over now, which a step must raise to be shown).
 
     ``ahead``: counterfactuals planned before the verdicts (``plan_ahead``) and their features. They serve
     the rows whose counts equal their count features; the others are planned here and transformed.
@@ -91,7 +93,14 @@ def ripening_plans(
             plan_features = features_step.transform_arrays(plan.arrays)
             score_plan(model, policy, plan, plan_features, steps_by_row, all_by_row, ripe_profile)
     return ripening_answers(
-        rows, readiness[rows], steps_by_row, all_by_row, max_steps, policy.threshold, stats.ripening
+        rows,
+        readiness[rows],
+        chance[rows],
+        steps_by_row,
+        all_by_row,
+        max_steps,
+        policy.threshold,
+        stats.ripening,
     )
 
 
@@ -150,6 +159,7 @@ def collect_steps(
 def ripening_answers(
     rows: np.ndarray,
     readiness: np.ndarray,
+    chance: np.ndarray,
     steps_by_row: dict[int, list[dict[str, Any]]],
     all_by_row: dict[int, float],
     max_steps: int,
@@ -157,18 +167,28 @@ def ripening_answers(
     ripening: Ripening,
 ) -> dict[int, dict[str, Any]]:
     """A ``ToRipen`` dict per row: the best ``max_steps`` steps with their sentences, the all-signals
-    score, and the days-to-ripeness estimate of the row's trajectory band (by readiness)."""
+    score, and the days-to-ripeness estimate of the row's trajectory band (by readiness).
+
+    Only steps that raise the row's chance if handed over now (``chance``, on the answers' 0-100 scale
+    as shown) are kept: a signal ripe leads typically show can still lower the chance of a lead whose
+    other signals it interacts with, and "would bring it to 12" beside "chance now 14" reads as advice
+    to make the lead greener."""
     threshold_score = score_of(threshold)
     out = {}
-    for row, band in zip(rows.tolist(), ripening.bands_of(readiness), strict=True):
+    bands = ripening.bands_of(readiness)
+    for row, band, now in zip(rows.tolist(), bands, chance.tolist(), strict=True):
         estimate = None if band is None else band.estimated_days
-        steps = sorted(steps_by_row[row], key=lambda step: -step["score_if_added"])[:max_steps]
+        now_score = score_of(now)
+        # Compared as the sentence prints them (whole points), so "from 14 to 14" is never advice.
+        raising = [step for step in steps_by_row[row] if _shown(step["score_if_added"]) > _shown(now_score)]
+        steps = sorted(raising, key=lambda step: -step["score_if_added"])[:max_steps]
         for step in steps:  # sentences only for the steps shown
             step["sentence"] = ripening_sentence(
                 step["signal"],
                 step["add_events"],
                 step["typical_count"],
                 step["window_days"],
+                now_score,
                 step["score_if_added"],
             )
         all_score = all_by_row.get(row)
@@ -181,6 +201,11 @@ def ripening_answers(
             "share_of_similar_that_ripened": None if band is None else band.ripen_rate,
         }
     return out
+
+
+def _shown(score: float) -> int:
+    """A 0-100 score as the sentences print it (``:.0f``)."""
+    return int(f"{score:.0f}")
 
 
 def estimate_basis(ripening: Ripening, estimate: float | None) -> str:

@@ -346,7 +346,8 @@ def test_to_ripen_scores_agree_with_a_direct_model_call(client: TestClient, bund
         record = {**body, **body["profile"], "events": body["events"] + added}
         direct = score_records(bundle, [record], default_as_of=pd.Timestamp(AS_OF))
         assert step["score_if_added"] == pytest.approx(float(direct["readiness"].iloc[0]) * 100, abs=0.051)
-        assert step["score_if_added"] > answer["score"]
+        assert step["score_if_added"] > answer["handover_score"]
+        assert f"from {answer['handover_score']:.0f} to {step['score_if_added']:.0f}" in step["sentence"]
         assert step["add_events"] == step["typical_count"] - step["current_count"]
     estimate = answer["to_ripen"]["estimated_days_to_ripeness"]
     assert estimate == "unknown" or estimate > 0

@@ -15,12 +15,18 @@ def humanize(name: str) -> str:
 
 
 def ripening_sentence(
-    signal: str, add_events: int, typical_count: int, window_days: int, score_if_added: float
+    signal: str,
+    add_events: int,
+    typical_count: int,
+    window_days: int,
+    chance_now: float,
+    chance_if_added: float,
 ) -> str:
-    """E.g. "2 more 'demo request' events (ripe leads typically show 2 in 30 days) would bring the score
-    to 71"."""
+    """E.g. "2 more 'demo request' events (ripe leads typically show 2 in 30 days) would raise the chance
+    if handed over now from 40 to 71" (both on the answers' 0-100 scale, the verdict threshold's)."""
     noun = "event" if add_events == 1 else "events"
     return (
         f"{add_events} more '{humanize(signal)}' {noun} (ripe leads typically show {typical_count} in "
-        f"{window_days} days) would bring the score to {score_if_added:.0f}"
+        f"{window_days} days) would raise the chance if handed over now from {chance_now:.0f} to "
+        f"{chance_if_added:.0f}"
     )

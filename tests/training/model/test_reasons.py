@@ -12,8 +12,9 @@ def test_names_read_as_words() -> None:
 
 
 def test_ripening_sentence_counts_and_pluralises() -> None:
-    one = ripening_sentence("demo_request", 1, 2, 30, 71.4)
+    one = ripening_sentence("demo_request", 1, 2, 30, 38.6, 71.4)
     assert one == (
-        "1 more 'demo request' event (ripe leads typically show 2 in 30 days) would bring the score to 71"
+        "1 more 'demo request' event (ripe leads typically show 2 in 30 days) would raise the chance if "
+        "handed over now from 39 to 71"
     )
-    assert "3 more 'webinar attended' events" in ripening_sentence("webinar_attended", 3, 3, 14, 40.0)
+    assert "3 more 'webinar attended' events" in ripening_sentence("webinar_attended", 3, 3, 14, 20.0, 40.0)
