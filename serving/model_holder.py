@@ -23,6 +23,7 @@ from training.bundle import CARD_FILE, PIPELINE_FILE, ModelBundle
 
 log = get_logger("model")
 _ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/@]+)$")
+_VERSION_URI = re.compile(r"^models:/(?P<name>[^/@]+)/(?P<version>\d+)$")
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,9 @@ def _load_registry(uri: str) -> LoadedModel:
     match = _ALIAS_URI.match(uri)
     resolved = f"models:/{match['name']}/{version}" if match and version else uri
     bundle = load_bundle(resolved)
-    label = version or (str(bundle.card.version) if bundle.card.version is not None else "unknown")
+    numbered = _VERSION_URI.match(uri)
+    card_version = str(bundle.card.version) if bundle.card.version is not None else None
+    label = version or card_version or (numbered["version"] if numbered else "unknown")
     return LoadedModel(
         LeadScorer(bundle, version=label, source=resolved), resolved, datetime.now(UTC), version
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from serving.settings import Settings
 from training.bundle import CARD_FILE, PIPELINE_FILE
@@ -70,6 +71,15 @@ def _check_registered(model_uri: str, store: str) -> None:
         elif version:
             client.get_model_version(version["name"], version["version"])
     except MlflowException:
+        name = (alias or version or {"name": ""})["name"]
+        versions = _versions_with_aliases(client, name)
+        if versions:
+            # The model is there, the alias or version is not: typically a first run not promoted.
+            raise ModelSourceError(
+                f"{model_uri} is not in the MLflow store {store}: {name} has versions "
+                f"{', '.join(versions)}. Promote one once its run has earned it (`leadripe promote VERSION "
+                f"--reason ...`), or name a version, e.g. models:/{name}/{versions[-1].split(' ')[0]}"
+            ) from None
         try:
             names = sorted(model.name for model in client.search_registered_models())
         except MlflowException:
@@ -81,3 +91,31 @@ def _check_registered(model_uri: str, store: str) -> None:
         ) from None
     except Exception as error:  # a store that cannot be opened (corrupt file, unreachable server)
         raise ModelSourceError(f"cannot read the MLflow store {store}: {type(error).__name__}") from None
+
+
+def _versions_with_aliases(client: Any, name: str) -> list[str]:
+    """``name``'s registered versions, oldest first, each with its aliases: ["1 (challenger)", "2"]."""
+    from mlflow.exceptions import MlflowException
+
+    if not name:
+        return []
+    try:
+        found = client.search_model_versions(f"name = '{name}'")
+    except MlflowException:
+        return []
+    described = []
+    for model_version in sorted(found, key=lambda v: int(v.version)):
+        # search_model_versions leaves aliases out on some stores; get_model_version has them.
+        aliases = list(client.get_model_version(name, model_version.version).aliases or [])
+        described.append(
+            f"{model_version.version} ({', '.join(aliases)})" if aliases else str(model_version.version)
+        )
+    return described
+
+
+def check_registered_model(model_uri: str) -> None:
+    """For commands other than ``serve`` (``leadripe score``): refuse a registry URI the store does not
+    hold, with the message ``serve`` gives, instead of MLflow's traceback."""
+    if Path(model_uri).is_dir() or not (_ALIAS_URI.match(model_uri) or _VERSION_URI.match(model_uri)):
+        return
+    _check_registered(model_uri, tracking_uri())

@@ -140,6 +140,7 @@ def _score_locally(
 
     from serving.batch.run import score_dataset
     from serving.model_holder import load_model
+    from serving.preflight import check_registered_model
     from training.data.io import load_dataset
 
     # Reading and validating tens of millions of events allocates and frees large Arrow buffers; Arrow's
@@ -151,6 +152,7 @@ def _score_locally(
         from training.registry.tracking import configure_tracking
 
         configure_tracking()
+        check_registered_model(model)
     with console.status(f"loading model {model}"):
         scorer = load_model(model).scorer
     with console.status(f"loading and validating {data}"):

@@ -83,3 +83,34 @@ def test_serve_starts_with_a_model_there(
     result = runner.invoke(app, ["serve", "--port", "8123", "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert no_server[0]["port"] == 8123 and no_server[0]["workers"] == 1
+
+
+def _store_with_an_unpromoted_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A real MLflow store where lead-maturity has version 1 with the challenger alias, no champion (a
+    first run the guards did not promote)."""
+    from mlflow.tracking import MlflowClient
+
+    store = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    configure_tracking(store)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
+    client = MlflowClient(tracking_uri=store, registry_uri=store)
+    client.create_registered_model("lead-maturity")
+    client.create_model_version("lead-maturity", source=str(tmp_path / "artifacts"))
+    client.set_registered_model_alias("lead-maturity", "challenger", "1")
+    return store
+
+
+@pytest.mark.parametrize("command", [["serve"], ["score", "--data", "data", "--out", "scores.csv"]])
+def test_without_a_champion_the_message_names_the_versions_and_how_to_promote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_server: list[dict[str, Any]], command: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    _store_with_an_unpromoted_version(tmp_path, monkeypatch)
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2, result.output
+    message = flat(result.output)
+    assert "Traceback" not in result.output and not no_server
+    assert "lead-maturity has versions 1 (challenger)" in message
+    assert "leadripe promote VERSION" in message and "models:/lead-maturity/1" in message
+    assert not (tmp_path / "scores.csv").exists()

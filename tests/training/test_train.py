@@ -93,6 +93,14 @@ def test_registered_model_scores_like_the_trained_bundle(first_run: TrainingRun,
     pd.testing.assert_frame_equal(expected, got)
 
 
+def test_the_server_reports_the_version_of_a_numbered_uri(first_run: TrainingRun) -> None:
+    from serving.model_holder import load_model
+
+    loaded = load_model(f"models:/lead-maturity/{first_run.version}")
+    # It once read "unknown": only alias URIs were resolved to their version.
+    assert loaded.scorer.version == str(first_run.version)
+
+
 def test_the_api_shape_with_a_nested_profile_scores_the_same(
     first_run: TrainingRun, simulated_dir: Path
 ) -> None:
