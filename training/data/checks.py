@@ -42,10 +42,11 @@ from training.data.findings import (
 )
 from training.data.number_format import number_problem
 from training.data.parsing import (
-    EARLIEST_PLAUSIBLE,
     STATUSES,
     TIMESTAMP_DTYPE,
+    UNIX_EPOCH,
     as_text,
+    implausible,
     looks_numeric,
     parse_numbers,
     parse_timestamps,
@@ -131,13 +132,16 @@ def _check_timestamp_column(
     )
     if required:
         findings.add(source.key, values.isna().to_numpy() & ~bad, column, same_for_all(f"missing {column}"))
-    early = as_bool(values < EARLIEST_PLAUSIBLE)
+    early = implausible(values)
     late = as_bool(values > bounds.latest)
     findings.add(
         source.key,
         early,
         column,
-        lambda pos: [f"{column} {v} is implausibly early" for v in values_at(values, pos)],
+        lambda pos: [
+            f"{column} {v} is {'the Unix epoch, a null date' if v == UNIX_EPOCH else 'implausibly early'}"
+            for v in values_at(values, pos)
+        ],
     )
     findings.add(
         source.key,

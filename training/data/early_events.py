@@ -17,7 +17,7 @@ import pandas as pd
 
 from training.data.contract import CREATED_AT, LEAD_ID, OCCURRED_AT
 from training.data.mapping_columns import id_text
-from training.data.parsing import EARLIEST_PLAUSIBLE, parse_timestamps
+from training.data.parsing import implausible, parse_timestamps
 
 
 def settle_early_events(
@@ -38,9 +38,9 @@ def settle_early_events(
     by_lead = by_lead[~by_lead.index.duplicated(keep="first")]
     occurred, _ = parse_timestamps(events[OCCURRED_AT])
     lead_created = pd.to_datetime(id_text(events[LEAD_ID]).map(by_lead), utc=True).set_axis(events.index)
-    # Unknown dates compare False, and implausible ones (1900-01-01) are no early engagement: both are
-    # left for validation to report.
-    early = ((occurred < lead_created) & (occurred >= EARLIEST_PLAUSIBLE)).to_numpy(dtype=bool)
+    # Unknown dates compare False, and implausible ones (1900-01-01, the Unix epoch) are no early
+    # engagement: both are left for validation to report.
+    early = (occurred < lead_created).to_numpy(dtype=bool) & ~implausible(occurred)
     count = int(early.sum())
     if count == 0:
         return events

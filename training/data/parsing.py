@@ -14,6 +14,17 @@ from training.data.contract import Outcome
 
 #: Timestamps before this are sentinels or typos (0001-01-01, 1900-01-01 exports), not CRM history.
 EARLIEST_PLAUSIBLE = pd.Timestamp("1900-01-02", tz="UTC")
+#: The Unix epoch: a zero written as a date (a null in many systems). Read in a US zone it shows as
+#: "12/31/1969 07:00 PM", so it is judged as the instant, after the zone is applied.
+UNIX_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+
+
+def implausible(values: pd.Series) -> np.ndarray:
+    """Per value of UTC timestamps: a sentinel or typo rather than CRM history (before 1900, or exactly
+    the Unix epoch); missing values are not."""
+    return ((values < EARLIEST_PLAUSIBLE) | (values == UNIX_EPOCH)).to_numpy(dtype=bool, na_value=False)
+
+
 TIMESTAMP_DTYPE = "datetime64[ns, UTC]"
 STATUSES = tuple(str(outcome) for outcome in Outcome)
 #: Outcome status in validated data: a category with every possible value (as the simulator writes it).
@@ -46,6 +57,7 @@ MISSING_LOOKING = frozenset(
         "?",
         "(blank)",
         "(none)",
+        "-none-",  # Zoho CRM's empty picklist value
         "(empty)",
         "not available",
         # "keine Angabe", "nicht vorhanden", "sin dato" (not "n.v.": also a Dutch legal form, N.V.)

@@ -56,6 +56,17 @@ def test_an_implausible_date_is_never_moved_to_the_creation(tmp_path: Path) -> N
         import_export(config, tmp_path / "out", mode="strict")
 
 
+def test_the_unix_epoch_read_in_a_us_zone_is_a_null_date_not_early_engagement(tmp_path: Path) -> None:
+    # A zero date written in US Eastern time reads "1969-12-31 19:00": the epoch instant once the zone
+    # is applied. It was moved to the lead's creation as if the lead had engaged then.
+    _write(tmp_path / "contacts.csv", CONTACTS)
+    _write(tmp_path / "activities.csv", ACTIVITIES + "2,1969-12-31 19:00,Page View\n")
+    mapping = ZONED_MAPPING.format(zone='timezone = "America/New_York"') + 'before_created = "creation"\n'
+    config = _write(tmp_path / "crm.toml", mapping)
+    with pytest.raises(DataValidationError, match="the Unix epoch, a null date"):
+        import_export(config, tmp_path / "out", mode="strict")
+
+
 def test_creation_counts_them_at_the_lead_s_creation(tmp_path: Path) -> None:
     summary, events = _import(tmp_path, 'before_created = "creation"')
     assert summary.rejects == 0 and summary.events == 5

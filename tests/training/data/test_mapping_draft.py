@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from training.cli import app
 from training.data.draft import draft_mapping
 from training.data.draft.roles import outcome_value, words
+from training.data.io import load_dataset
 from training.data.mapping import MappingConfigError, import_export, load_mapping
 
 STAGES = ["Closed Won", "Closed Lost", "Negotiation", "Closed Lost", "Closed Lost"]
@@ -43,6 +44,8 @@ def _crm_export(path: Path, rows: int = 60) -> Path:
             "Stage": stage,
             "Closed On": closed,
             "Employees": [("N/A" if i % 7 == 0 else str(10 * (i % 9 + 1))) for i in range(rows)],
+            "Email Opt Out": ["true" if i % 5 == 0 else "false" for i in range(rows)],
+            "Industry": [("-None-" if i % 6 == 0 else ["Retail", "Energy"][i % 2]) for i in range(rows)],
         }
     )
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,13 +63,15 @@ def test_a_crm_export_is_drafted_with_reasons_and_imports_as_drafted(tmp_path: P
     assert roles["Stage"].role == "status"
     assert {c for c, r in roles.items() if r.role == "drop"} == {"Email", "Deal Amount", "Last Modified Date"}
     assert roles["Lead Rating"].known_at == "after_contact"  # written by sales: never a feature
+    # A consent flag is no personal data, and its state at export time may follow the outcome.
+    assert (roles["Email Opt Out"].role, roles["Email Opt Out"].known_at) == ("categorical", "after_contact")
     assert roles["Email Opens"].role == "activity" and roles["Annual Revenue"].role == "numeric"
     assert "if they are codes, list it under categorical" in roles["Region Code"].why
     assert draft.todos == []
     text = draft.text
     assert 'file = "../export/leads.csv"' in text  # relative to the config's directory
     assert 'date_formats = { "Created On" = "day_first" }' in text
-    assert 'thousands = ","' in text and 'units = ["$"]' in text and 'missing = ["N/A"]' in text
+    assert 'thousands = ","' in text and 'units = ["$"]' in text and 'missing = ["-None-", "N/A"]' in text
     assert '"Closed Won" = "won"' in text and '"Negotiation" = "open"' in text
     assert '"Email",' in text and "# personal data" in text
     config.parent.mkdir(parents=True)
@@ -236,6 +241,40 @@ def test_an_outcome_file_of_won_deals_or_of_stages(tmp_path: Path) -> None:
         "lost": 10,
         "open": 20,
     }
+
+
+def test_an_outcome_file_takes_the_hand_over_from_the_leads_file_and_skips_deals_without_a_lead(
+    tmp_path: Path,
+) -> None:
+    # Zoho-style: converted leads carry their conversion time (day first here, month first in the deals),
+    # deals link back by the lead's id, and a deal on an account names no lead at all.
+    leads = tmp_path / "leads.csv"
+    leads.write_text(
+        "Record Id,Created Time,Converted Date Time,Lead Source\n"
+        + "\n".join(
+            f"z{i},2024-01-{i % 28 + 1:02d},{f'{i + 13}/02/2024' if i < 12 else ''},web" for i in range(40)
+        )
+        + "\n"
+    )
+    deals = tmp_path / "deals.csv"
+    deals.write_text(
+        "Deal,Lead Id,Stage,Closing Date\n"
+        + "\n".join(f"d{i},z{i},{['Closed Won', 'Closed Lost'][i % 2]},03/{i + 13}/2024" for i in range(12))
+        + "\nd99,,Closed Won,03/30/2024\n"
+    )
+    draft = draft_mapping(leads, tmp_path / "crm.toml", outcomes_path=deals)
+    assert draft.outcome_file is not None
+    assert draft.outcome_file.from_leads == {"handed_over_at": "Converted Date Time"}
+    text = draft.text
+    assert 'handed_over_at = "Converted Date Time"   # from the leads file' in text
+    assert 'date_format = "month_first"' in text
+    assert 'date_formats = { "Converted Date Time" = "day_first" }' in text
+    assert 'unknown_leads = "skip"   # 1 of 13 rows: unknown leads' in text
+    (tmp_path / "crm.toml").write_text(text)
+    import_export(tmp_path / "crm.toml", tmp_path / "d", mode="strict")
+    dataset, _ = load_dataset(tmp_path / "d")
+    handed = dataset.outcomes.set_index("lead_id")["handed_over_at"]
+    assert handed.notna().sum() == 12 and handed["z3"] == pd.Timestamp("2024-02-16", tz="UTC")
 
 
 LEAD_STATUS = ["New", "Unqualified", "Connected"]

@@ -22,7 +22,12 @@ from training.data.draft.column_profile import profile_columns
 from training.data.draft.events import EventsDraft, decide_events
 from training.data.draft.fill_by_outcome import mark_filled_by_outcome
 from training.data.draft.numbers import section_numbers
-from training.data.draft.outcomes import OutcomeFileDraft, decide_outcome_file, open_with_close_date
+from training.data.draft.outcomes import (
+    OutcomeFileDraft,
+    decide_outcome_file,
+    milestones_from_leads,
+    open_with_close_date,
+)
 from training.data.draft.render import render_mapping
 from training.data.draft.roles import ColumnRole, LeadsDraft, decide_leads
 from training.data.draft.sources import read_export
@@ -82,6 +87,7 @@ def draft_mapping(
         outcomes_file = read_export(outcomes_path, config_dir, sheet=outcomes_sheet, encoding=encoding)
         frame, file_profiles = outcomes_file.frame, profile_columns(_sample(outcomes_file.frame))
         outcomes = (outcomes_file, decide_outcome_file(frame, file_profiles, lead_ids))
+        outcomes[1].from_leads = milestones_from_leads(leads, profiles)
         with_offset, without = _more(offset_columns(frame, file_profiles), with_offset, without)
     events = None
     if events_path is not None:

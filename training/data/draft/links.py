@@ -22,7 +22,8 @@ def link_column(
     best = max(overlap, key=lambda name: overlap[name], default=None)
     if best is None or overlap[best] == 0:
         return None, 0
-    return best, int((~id_text(frame[best]).isin(known) & frame[best].notna()).sum())
+    # A row naming no lead at all (a deal on an account) is as unknown as one naming another lead.
+    return best, int((~id_text(frame[best]).isin(known)).sum())
 
 
 def linked(

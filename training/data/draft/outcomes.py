@@ -13,7 +13,15 @@ import pandas as pd
 from training.data.draft.column_profile import ColumnProfile
 from training.data.draft.fill_by_outcome import stage_outcomes
 from training.data.draft.links import linked
-from training.data.draft.roles import MAX_STAGES, close_dates, outcome_value, words
+from training.data.draft.roles import (
+    CONVERTED,
+    MAX_STAGES,
+    MILESTONES,
+    LeadsDraft,
+    close_dates,
+    outcome_value,
+    words,
+)
 
 _STATUS_NAME = re.compile(r"status|stage|outcome|result|\bwon\b|\blost\b|closed", re.I)
 
@@ -36,6 +44,8 @@ class OutcomeFileDraft:
     todos: list[str] = field(default_factory=list)
     #: share of the open rows that have a close date (an expected close: ``close_date_of_open``)
     open_with_close_date: float = 0.0
+    #: milestone role -> a date column of the leads file that dates it (``milestones_from_leads``)
+    from_leads: dict[str, str] = field(default_factory=dict)
 
 
 def decide_outcome_file(
@@ -88,3 +98,25 @@ def open_with_close_date(frame: pd.DataFrame, status: str, values: dict[str, str
         return 0.0
     dated = frame[closed].notna() & (frame[closed].astype("str").str.strip() != "")
     return float(dated[is_open].mean())
+
+
+def milestones_from_leads(leads: LeadsDraft, lead_profiles: list[ColumnProfile]) -> dict[str, str]:
+    """Milestone role -> the leads file's date column that dates it, where the outcome is a second file.
+
+    The leads file's dates are then no outcome of its own (``decide_leads`` drops them), but a hand-over
+    it records (an MQL date, a conversion: Salesforce's Converted Date, Zoho's Converted Date Time) is
+    still the lead's: without it, the snapshots go on while sales works the lead, and the activity sales
+    logs on it reads as the lead ripening. The import takes these columns per lead
+    (``training.data.lead_milestones``)."""
+    dropped = {role.column for role in leads.roles if role.role == "drop"}
+    dates = [p for p in lead_profiles if p.is_date and p.name in dropped]
+    found: dict[str, str] = {}
+    for role, pattern in MILESTONES:
+        named = [p.name for p in dates if p.name not in found.values() and pattern.search(words(p.name))]
+        if role == "handed_over_at" and not named:
+            named = [
+                p.name for p in dates if p.name not in found.values() and CONVERTED.search(words(p.name))
+            ]
+        if named:
+            found[role] = named[0]
+    return found

@@ -79,14 +79,17 @@ def render_mapping(
         lines.append(f"rename = {_inline(reserved)}   # the data contract reserves these names")
     after_contact = {r.column: r.known_at for r in leads.roles if r.known_at}
     if after_contact:
-        lines.append(f"known_at = {_inline(after_contact)}   # written by sales: audited, never features")
+        lines.append(
+            f"known_at = {_inline(after_contact)}   # set as the lead is worked (by sales or the CRM): "
+            "audited, never features"
+        )
     markers = sorted(set(missing))
     if markers:
         lines.append(
             f"missing = [{', '.join(quoted(m) for m in markers)}]   # written for 'no value' in the file"
         )
     lines += _number_keys(number_format)
-    lines += _outcome(leads) if outcomes is None else _outcome_file(*outcomes)
+    lines += _outcome(leads) if outcomes is None else _outcome_file(*outcomes, leads.date_formats)
     if events is not None:
         lines += _events(*events)
     return "\n".join(lines) + "\n"
@@ -167,7 +170,7 @@ def _expected_closes(share: float) -> list[str]:
     ]
 
 
-def _outcome_file(export: ExportFile, outcome: OutcomeFileDraft) -> list[str]:
+def _outcome_file(export: ExportFile, outcome: OutcomeFileDraft, leads_orders: dict[str, str]) -> list[str]:
     lines = [
         "",
         "[outcome]   # only the columns named here are read: the file's others exist for closed deals only",
@@ -186,8 +189,18 @@ def _outcome_file(export: ExportFile, outcome: OutcomeFileDraft) -> list[str]:
             "closed_at is empty"
         )
     lines += _expected_closes(outcome.open_with_close_date)
+    for role, column in outcome.from_leads.items():
+        lines.append(f"{role} = {quoted(column)}   # from the leads file (the outcome file has no such date)")
     if outcome.date_format:
         lines.append(f"date_format = {quoted(outcome.date_format)}   # the values show the day/month order")
+    # A leads-file milestone is read in this section's date formats: give its own where it has one.
+    orders = {
+        column: leads_orders[column] for column in outcome.from_leads.values() if column in leads_orders
+    }
+    differing = {column: order for column, order in orders.items() if order != outcome.date_format}
+    if differing:
+        pairs = ", ".join(f"{quoted(column)} = {quoted(order)}" for column, order in differing.items())
+        lines.append(f"date_formats = {{ {pairs} }}")
     lines.append('absent = "open"   # leads not in the file had not been won when it was exported')
     if outcome.unknown:
         lines.append(

@@ -12,11 +12,12 @@ row order of an export without dates) is left for the user, named in a to-do, ne
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Literal
 
 from training.data.draft.column_profile import ColumnProfile
+from training.data.draft.stage_values import outcome_value
+from training.data.draft.words import words
 
 Role = Literal[
     "lead_id",
@@ -66,6 +67,14 @@ _LOST_DATE = re.compile(r"\blost\b|verloren|perdu|perdid", re.I)
 _HANDED = re.compile(r"\bmql\b|marketing qualified|hand.?(ed|over)|routed|assigned.?(at|date|on)", re.I)
 _ACCEPTED = re.compile(r"\bsal\b|\bsql\b|sales (accepted|qualified)|accepted", re.I)
 _OPPORTUNITY = re.compile(r"opportunit|\bopp\b", re.I)
+#: Milestone roles and the names that date them, in the order they are picked.
+MILESTONES: tuple[tuple[Role, re.Pattern[str]], ...] = (
+    ("handed_over_at", _HANDED),
+    ("accepted_at", _ACCEPTED),
+    ("opportunity_at", _OPPORTUNITY),
+)
+#: A lead's conversion (Salesforce's Converted Date, Zoho's Converted Date Time): its hand-over to sales.
+CONVERTED = re.compile(r"^(?!.*\b(recent|last|latest|first)\b).*\bconver", re.I)
 _STATUS_NAME = re.compile(
     r"status|stage|outcome|result|convert|\bwon\b|lifecycle|^y$|target|label|closed|"
     r"\b(estado|etapa|statut|etape|stato|fase|phase)\b(?!.*\b(provinc|region|pais|paese|country|compra|buying))",
@@ -96,30 +105,14 @@ _BY_SALES = re.compile(
     r"calificacion|valoracion|prioridad|proprietaire|note|priorite|proprietario|punteggio|valutazione)\b",
     re.I,
 )
+#: A contact's consent flag ("Email Opt Out", "Unsubscribed"): its state at export time, which may follow
+#: the outcome (a lost lead unsubscribes).
+_OPTED_OUT = re.compile(r"opt.?out|unsubscri|do not (call|e.?mail|contact)|abgemeldet|\bbaja\b", re.I)
 _PERSONAL = re.compile(
     r"e.?mail\b|e.?mail.?address|phone|mobile|fax|first.?name|last.?name|full.?name|^name$|contact.?name|"
     r"street|address|zip|postal|linkedin|twitter|ip.?address|website|\burl\b|description|\bnotes?$|comment",
     re.I,
 )
-# Matched against a stage in words ("Closed - Not Won" -> "closed not won").
-_WON_VALUE = re.compile(
-    r"\bwon\b|convert|\bcustomers?\b|\bsigned\b|purchas|success|closed deal|^yes$|^y$|^true$|^1$|\bpaid\b|"
-    r"\bsubscribed\b|\bclients?\b|gewonnen|\bkunde\b|gagn|ganad|\bgano\b|ganho|\bvint[oa]\b|\bclientes?\b|"
-    r"^ja$|^oui$|^s[ií]$",
-    re.I,
-)
-_LOST_VALUE = re.compile(
-    r"\blost\b|disqualif|unqualif|reject|\bdead\b|junk|spam|churn|no deal|declin|^no$|^n$|^false$|^0$|fail|"
-    r"cancel|verloren|abgelehnt|abgesagt|storniert|perdu|perdid|\bpers[oa]\b|rechaz|annul|^nein$|^non$|"
-    r"descalific|squalific|disqualifi|nicht qualifiziert|\bno calificad|non qualifi|"
-    r"kein (bedarf|interesse)|no interest|not interested|sin interes|pas interess",
-    re.I,
-)
-#: A customer that is only potential or former is no win ("Potenzieller Kunde", "Cliente potencial").
-_NOT_YET_OR_NO_LONGER = re.compile(r"potenz|potenc|potential|prospect|ehemalig|former|\bex\b|antig", re.I)
-#: A won word negated ("Not Won", "Non-customer", "Nicht gewonnen") is no win, nor its un- form ("Unpaid").
-_NEGATED = re.compile(r"\b(not|non|never|no|nicht|kein\w*|pas|niet)\b", re.I)
-_UNDONE = re.compile(r"\bun(convert|paid|subscri|sign)", re.I)
 
 
 @dataclass(frozen=True)
@@ -151,14 +144,6 @@ class LeadsDraft:
         return [r.column for r in self.roles if r.role == role]
 
 
-def words(name: str) -> str:
-    """A column name as lower-case words: "LeadRating", "lead_rating" and "Lead Rating" -> "lead rating";
-    accents dropped ("Date de clôture" -> "date de cloture", "Sí" -> "si"), "ß" as "ss"."""
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name.replace("ß", "ss"))
-    plain = "".join(c for c in unicodedata.normalize("NFKD", spaced) if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^0-9A-Za-z]+", " ", plain).lower().split())
-
-
 def personal(name: str) -> bool:
     """Whether a column's name says it holds personal data or free text (an email, a name, notes)."""
     return bool(_PERSONAL.search(words(name)))
@@ -167,21 +152,6 @@ def personal(name: str) -> bool:
 def id_like(name: str) -> bool:
     """Whether a column's name says it holds an identifier ("Lead ID", "WhoId", "Record Number")."""
     return bool(_ID_NAME.search(words(name)))
-
-
-def outcome_value(value: str) -> str:
-    """A stage's guessed place: "won", "lost" or "open". Lost words and negated won words are tried
-    first: "Closed - Not Converted", "Not Won", "Non-customer" and "Unpaid" are no wins."""
-    text = words(value) or value.strip().lower()
-    if (
-        _LOST_VALUE.search(text)
-        or _UNDONE.search(text)
-        or (_WON_VALUE.search(text) and _NEGATED.search(text))
-    ):
-        return "lost"
-    if _WON_VALUE.search(text) and not _NOT_YET_OR_NO_LONGER.search(text):
-        return "won"
-    return "open"
 
 
 def decide_leads(profiles: list[ColumnProfile], outcome_in_file: bool = True) -> LeadsDraft:
@@ -298,14 +268,9 @@ def _dates(
         draft.todos.append(
             'no date column: set row_order = "oldest_first" or "newest_first" (check the file)'
         )
-    milestones: tuple[tuple[Role, re.Pattern[str]], ...] = (
-        ("handed_over_at", _HANDED),
-        ("accepted_at", _ACCEPTED),
-        ("opportunity_at", _OPPORTUNITY),
-    )
     closed = None
     if has_status:
-        for role, pattern in milestones:
+        for role, pattern in MILESTONES:
             picked = _pick([p for p in dates if p.name not in chosen], pattern)
             if picked is not None:
                 chosen[picked.name] = ColumnRole(picked.name, role, f"a date named like {role}")
@@ -338,7 +303,7 @@ def close_dates(dates: list[ColumnProfile]) -> tuple[str | None, str | None]:
 
 def _unused_date(name: str, closed: str | None) -> str:
     """Why a date column is dropped: dates are not features, and this one is no milestone the draft uses."""
-    if re.search(r"\bconver", words(name)) and not re.search(r"\b(recent|last|latest|first)\b", words(name)):
+    if CONVERTED.search(words(name)):
         return (
             "a conversion date (Salesforce's hand-over to an opportunity); not a feature: map it as "
             "[outcome] handed_over_at (a separate outcome file takes it from this file)"
@@ -369,6 +334,9 @@ def _attribute(profile: ColumnProfile) -> ColumnRole:
         return ColumnRole(name, "drop", "empty in every row")
     if profile.distinct == 1:
         return ColumnRole(name, "drop", f"one value in every row ({profile.examples[0]!r})")
+    if _OPTED_OUT.search(words(name)) and profile.distinct <= 3:
+        why = "a consent flag as of the export (an opt-out can follow the outcome): audited, never a feature"
+        return ColumnRole(name, "categorical", why, "after_contact")
     if profile.at_share > 0.5 or (_PERSONAL.search(words(name)) and not profile.is_number):
         return ColumnRole(name, "drop", "personal data or free text, no signal a model should learn")
     if profile.unreadable_numbers is not None:
@@ -379,7 +347,7 @@ def _attribute(profile: ColumnProfile) -> ColumnRole:
     # Status": attempted to contact, unqualified), changes with the lead's fate: audited, never a feature.
     by_sales = _BY_SALES.search(words(name)) or _STATUS_NAME.search(words(name))
     after_contact = "after_contact" if by_sales else None
-    why_sales = "; written by sales, so imported and audited but never a feature" if after_contact else ""
+    why_sales = "; set by sales or the CRM as it works the lead: audited, never a feature" if by_sales else ""
     if profile.is_number:
         if profile.is_unique and (_ID_NAME.search(words(name)) or profile.whole_numbers_in_sequence):
             return ColumnRole(name, "drop", "a different whole number in every row: an identifier")
