@@ -107,9 +107,11 @@ class LeadScorer:
         self.feature_names: list[str] = [str(name) for name in model.feature_names_in_]
         self.specs = FeatureCatalog(features.feature_specs())
         _check_card_fits(self.stats, self.specs, model)
-        self.known_event_types = frozenset(card.event_types)
-        # A CRM's own event type names (the import mapping's renames) are taken as the model's.
-        self.event_type_aliases = dict(card.event_type_aliases)
+        # Types the import left out are ignored like unknown ones, but without a warning.
+        self.known_event_types = frozenset((*card.event_types, *card.skipped_event_types))
+        # A CRM's own event type names (the import mapping's renames and detail patterns, and the model's
+        # names in another case) are taken as the model's.
+        self.naming = card.event_naming()
         self.categorical_columns = tuple(map(str, features.categorical_columns_))
         self.numeric_columns = tuple(map(str, features.numeric_columns_))
         self._profile_set = frozenset((*self.categorical_columns, *self.numeric_columns))
@@ -258,7 +260,7 @@ class LeadScorer:
         ids cannot mix), after ``check_leads``."""
         self.check_leads(leads, default_as_of)
         return arrays_from_leads(
-            leads, default_as_of, self.categorical_columns, self.numeric_columns, self.event_type_aliases
+            leads, default_as_of, self.categorical_columns, self.numeric_columns, self.naming
         )
 
     def run_model(

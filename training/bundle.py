@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sklearn.pipeline import Pipeline
 
 from training.audit.findings import Finding
+from training.data.event_types import EventNaming
 from training.features.specs import FeatureCatalog, FeatureSpec
 from training.features.targets import TargetKind
 from training.features.transformer import LeadFeatures
@@ -171,6 +172,10 @@ class ModelCard(BaseModel):
     event_types: list[str] = []
     #: a CRM's event type names -> the model's (the import mapping's renames), applied by the scoring API
     event_type_aliases: dict[str, str] = {}
+    #: event types the import left out (``skip_types``): the API ignores them without a warning
+    skipped_event_types: list[str] = []
+    #: the import's ``detail_types`` (pattern -> event type, in order), applied to a request's event details
+    event_detail_types: dict[str, str] = {}
     profile_columns: list[str] = []
     #: what serving needs to explain: percentiles, grades, gone-cold rule, signal stats, ripe profile, ...
     serving: ServingStats | None = None
@@ -196,6 +201,10 @@ class ModelCard(BaseModel):
     def catalog(self) -> FeatureCatalog:
         """The features' specs with lookups by name and kind."""
         return FeatureCatalog(self.features)
+
+    def event_naming(self) -> EventNaming:
+        """How a request's event types become the model's (renames, detail patterns, case)."""
+        return EventNaming(self.event_type_aliases, self.event_detail_types, self.event_types)
 
     def threshold_value(self) -> float:
         """The readiness at or above which a lead is handed over; a clear error if the card has none."""

@@ -322,6 +322,8 @@ def fit_and_evaluate(
         features=list(features.feature_specs()),
         event_types=sorted(map(str, features.event_type_counts_)),
         event_type_aliases=dict(dataset.metadata.event_type_aliases),
+        skipped_event_types=list(dataset.metadata.skipped_event_types),
+        event_detail_types=dict(dataset.metadata.event_detail_types),
         profile_columns=list(train_batch.profile_columns),
         serving=serving,
         explanation=explanation,

@@ -105,7 +105,7 @@ def score_records(
         categorical_columns=categorical,
         numeric_columns=numeric,
         default_as_of=default_as_of if default_as_of is not None else pd.Timestamp.now(tz="UTC"),
-        event_type_aliases=bundle.card.event_type_aliases,
+        naming=bundle.card.event_naming(),
     )
     return score_batch(bundle, batch)
 

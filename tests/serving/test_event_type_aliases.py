@@ -12,6 +12,7 @@ import pytest
 from serving.scorer import LeadScorer
 from tests.serving.small_bundles import train_small_bundle
 from training.data.contract import LeadDataset
+from training.data.event_types import EventNaming
 from training.data.live import LeadIn
 from training.data.live_arrays import arrays_from_leads
 from training.simulation.simulator import simulate
@@ -37,7 +38,11 @@ def _lead(types: list[str]) -> LeadIn:
 
 def test_two_crm_names_of_one_type_share_its_code() -> None:
     arrays = arrays_from_leads(
-        [_lead(["Solicitud de demo", "email_open", "Demo angefragt"])], datetime.now(UTC), (), (), ALIASES
+        [_lead(["Solicitud de demo", "email_open", "Demo angefragt"])],
+        datetime.now(UTC),
+        (),
+        (),
+        EventNaming(ALIASES),
     )
     codes, names = arrays.event_types
     assert names == ["demo_request", "email_open"] and codes.tolist() == [0, 1, 0]

@@ -123,6 +123,12 @@ class DatasetMetadata:
     #: the export's event type names -> the imported ones (the mapping's ``event_type_values``), so that
     #: the scoring API takes a CRM's own names ("Solicitud de demo") as the model's ("demo_request")
     event_type_aliases: dict[str, str] = field(default_factory=dict)
+    #: event types the import left out (the mapping's ``skip_types``, as written and as renamed): the
+    #: scoring API ignores them too, without calling them unknown
+    skipped_event_types: list[str] = field(default_factory=list)
+    #: ``detail_types`` patterns -> event type, in order (``training.data.event_types``): the API types a
+    #: request's events that carry a ``detail`` the same way
+    event_detail_types: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         raw = asdict(self)

@@ -105,6 +105,12 @@ class EventIn(BaseModel):
     event_type: str = Field(
         min_length=1, max_length=100, description="Open vocabulary, e.g. webinar_attended."
     )
+    detail: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="What the event was about, where the CRM logs a generic type (a page's URL, a form's "
+        "name): the model's detail patterns, if its import had any, name the type from it.",
+    )
 
 
 class LeadIn(BaseModel):

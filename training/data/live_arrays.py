@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from training.data.contract import CREATED_AT, EVENT_TYPE, LEAD_ID, OCCURRED_AT
+from training.data.event_types import EventNaming
 from training.data.live import LeadIn, LeadInputError, describe_lead_error, parse_leads
 from training.features.snapshot_arrays import NAT_NS, Coded, SnapshotArrays
 from training.features.snapshots import CUTOFF, SnapshotBatch
@@ -78,23 +79,30 @@ def arrays_from_leads(
     default_as_of: datetime,
     categorical_columns: Sequence[str],
     numeric_columns: Sequence[str],
-    event_type_aliases: Mapping[str, str] | None = None,
+    naming: EventNaming | None = None,
 ) -> SnapshotArrays:
     """The leads as ``SnapshotArrays`` (see the module docstring); ``check_leads`` must have passed.
-    ``event_type_aliases`` renames a CRM's event types to the model's (per distinct name, not per event)."""
+    ``naming`` names a CRM's event types as the model's (per distinct name, or name and detail)."""
     n = len(leads)
     n_events = sum(len(lead.events) for lead in leads)
-    type_index: dict[str, int] = {}
-    event_types = np.fromiter(
-        (type_index.setdefault(event.event_type, len(type_index)) for lead in leads for event in lead.events),
-        np.int64,
-        n_events,
+    by_detail = naming is not None and bool(naming.rules)
+    type_index: dict[Any, int] = {}
+    keys = (
+        ((event.event_type, event.detail) if by_detail else event.event_type)
+        for lead in leads
+        for event in lead.events
     )
-    type_names = list(type_index)
-    if event_type_aliases and any(name in event_type_aliases for name in type_names):
-        renamed = [event_type_aliases.get(name, name) for name in type_names]
-        type_names = list(dict.fromkeys(renamed))  # two CRM names for one type share its code
-        event_types = np.asarray([type_names.index(name) for name in renamed], dtype=np.int64)[event_types]
+    event_types = np.fromiter(
+        (type_index.setdefault(key, len(type_index)) for key in keys), np.int64, n_events
+    )
+    type_names: list[str] = list(type_index)
+    if naming is not None:
+        renamed = [naming.name(*key) if by_detail else naming.name(key) for key in type_index]
+        if by_detail or renamed != type_names:
+            # Two names (or two details) of one type share its code.
+            type_names = list(dict.fromkeys(renamed))
+            codes = {name: code for code, name in enumerate(type_names)}
+            event_types = np.asarray([codes[name] for name in renamed], dtype=np.int64)[event_types]
     return SnapshotArrays(
         lead_codes=np.arange(n, dtype=np.int64),
         n_leads=n,
@@ -123,7 +131,7 @@ def batch_from_records(
     categorical_columns: Sequence[str] = (),
     numeric_columns: Sequence[str] = (),
     default_as_of: pd.Timestamp,
-    event_type_aliases: Mapping[str, str] | None = None,
+    naming: EventNaming | None = None,
 ) -> SnapshotBatch:
     """Live lead records as a ``SnapshotBatch``: one snapshot per record, for the pyfunc and batch scoring.
 
@@ -138,7 +146,7 @@ def batch_from_records(
         check_leads(leads, numeric_columns, default_as_of.to_pydatetime())
     except LeadInputError as error:
         raise ValueError(describe_lead_error(error, leads)) from None
-    return batch_from_leads(leads, default_as_of, categorical_columns, numeric_columns, event_type_aliases)
+    return batch_from_leads(leads, default_as_of, categorical_columns, numeric_columns, naming)
 
 
 def batch_from_leads(
@@ -146,11 +154,14 @@ def batch_from_leads(
     default_as_of: pd.Timestamp,
     categorical_columns: Sequence[str] = (),
     numeric_columns: Sequence[str] = (),
-    event_type_aliases: Mapping[str, str] | None = None,
+    naming: EventNaming | None = None,
 ) -> SnapshotBatch:
     """Parsed leads as a ``SnapshotBatch``, values taken as parsed (no per-event dicts are built);
-    ``event_type_aliases`` renames a CRM's event types to the model's, as the API does."""
-    aliases = event_type_aliases or {}
+    ``naming`` names a CRM's event types as the model's, as the API does."""
+    event_types = [event.event_type for lead in leads for event in lead.events]
+    if naming is not None:
+        details = [event.detail for lead in leads for event in lead.events] if naming.rules else None
+        event_types = naming.names(event_types, details)
     return batch_from_columns(
         [lead.lead_id for lead in leads],
         as_of=[lead.as_of for lead in leads],
@@ -161,9 +172,7 @@ def batch_from_leads(
         },
         event_counts=[len(lead.events) for lead in leads],
         event_times=[event.occurred_at for lead in leads for event in lead.events],
-        event_types=[
-            aliases.get(event.event_type, event.event_type) for lead in leads for event in lead.events
-        ],
+        event_types=event_types,
         categorical_columns=categorical_columns,
         numeric_columns=numeric_columns,
         default_as_of=default_as_of,

@@ -31,6 +31,7 @@ from training.data.contract import (
     Outcome,
 )
 from training.data.date_formats import DateFormatKeys
+from training.data.events_config import EventsMapping
 from training.data.history_config import ProfileHistoryMapping
 from training.data.join_config import JoinMapping
 from training.data.mapping_sections import (
@@ -189,47 +190,6 @@ class OutcomeMapping(FileSection, DateFormatKeys):
         section is named after its contract column)."""
         named = {name: getattr(self, name) for name in (*OUTCOME_TIMESTAMPS, *TARGET_DATES)}
         return {name: column for name, column in named.items() if column}
-
-
-class EventsMapping(FileSection, DateFormatKeys):
-    """The optional ``[events]`` section: an engagement log, one row per event."""
-
-    file: ColumnName
-    lead_id: ColumnName
-    occurred_at: ColumnName
-    event_type: str | None = None
-    event_type_column: str | None = None
-    event_type_values: ValueMap = Field(default_factory=dict)
-    extra: ColumnList = ()
-    rename: ValueMap = Field(default_factory=dict)
-    #: Events of a lead the leads file does not have: "reject" (quarantined, counted against the reject
-    #: cap) or "skip" (left out and counted in a warning: the activity export covers more contacts).
-    unknown_leads: Literal["reject", "skip"] = "reject"
-    #: Events before their lead's creation: "reject", "creation" (moved to it) or "skip"
-    #: (``training.data.early_events``).
-    before_created: Literal["reject", "creation", "skip"] = "reject"
-
-    @property
-    def source(self) -> SourceFile:
-        return self.required_source
-
-    def date_columns(self) -> tuple[str, ...]:
-        return (self.occurred_at,)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> EventsMapping:
-        if (self.event_type is None) == (self.event_type_column is None):
-            raise KeyProblem(
-                "event_type", "set exactly one of 'event_type' (a constant) or 'event_type_column'"
-            )
-        if self.event_type_values and self.event_type_column is None:
-            raise KeyProblem("event_type_values", "only applies together with 'event_type_column'")
-        for source_name, target in self.rename.items():
-            if source_name not in self.extra:
-                raise KeyProblem(f"rename.{source_name}", "renames only 'extra' columns")
-            if target in RESERVED_NAMES:
-                raise KeyProblem(f"rename.{source_name}", f"{target!r} is a name the data contract reserves")
-        return self
 
 
 def _observed_until(value: Any) -> pd.Timestamp | Literal["max"]:

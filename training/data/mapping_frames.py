@@ -16,15 +16,14 @@ import pandas as pd
 from training.data.contract import (
     CLOSED_AT,
     CREATED_AT,
-    EVENT_TYPE,
     LEAD_ID,
-    OCCURRED_AT,
     PROFILE_HISTORY,
     ROW_ORDER,
     STATUS,
 )
 from training.data.date_order import AmbiguousDatesError, with_fallback, without_open_close_dates
 from training.data.early_events import settle_early_events
+from training.data.events_table import events_table, without_skipped_types
 from training.data.joins import JoinSummary, join_lookup
 from training.data.lead_milestones import (
     absent_outcomes,
@@ -43,7 +42,6 @@ from training.data.mapping_columns import (
     section_numbers,
 )
 from training.data.mapping_config import (
-    EventsMapping,
     MappingConfig,
     MappingConfigError,
     OutcomeMapping,
@@ -161,10 +159,13 @@ def _build_raw_tables(config: MappingConfig, data_root: Path | None, encoding: s
     if config.events is not None:
         events_file = config.events.source.file
         events_raw = read_source(config, "events", config.events.source, root, encoding)
-        events, event_columns = _events_table(config, config.events, events_raw, warnings)
+        events, event_columns = events_table(config, config.events, events_raw, warnings)
+        kept = without_skipped_types(events, config.events, events_file, warnings)
+        rows_skipped[events_file] = len(events) - len(kept)
+        events = kept
         if config.events.unknown_leads == "skip":
             kept = without_unknown_leads(events, leads[LEAD_ID], events_file, leads_file, "events", warnings)
-            rows_skipped[events_file] = len(events) - len(kept)
+            rows_skipped[events_file] += len(events) - len(kept)
             events = kept
         settled = settle_early_events(
             events, leads, config.events.before_created, events_file, leads_file, warnings
@@ -334,64 +335,4 @@ def _outcome_table(
     if outcome.close_date_of_open == "ignore":
         closed = table[CLOSED_AT].rename(outcome.closed_at)
         table[CLOSED_AT] = without_open_close_dates(table[STATUS], closed, file, warnings)
-    return table, original
-
-
-def _events_table(
-    config: MappingConfig, events: EventsMapping, raw: pd.DataFrame, warnings: list[str]
-) -> tuple[pd.DataFrame, dict[str, str]]:
-    file = events.source.file
-    require_columns(
-        config,
-        "events",
-        file,
-        raw,
-        {
-            "lead_id": events.lead_id,
-            "occurred_at": events.occurred_at,
-            "event_type_column": events.event_type_column,
-        },
-    )
-    require_all(config, "events", file, raw, "extra", events.extra)
-    used = [
-        events.lead_id,
-        events.occurred_at,
-        *([events.event_type_column] if events.event_type_column else []),
-    ]
-    cleaned = clean_columns(config, "events", file, raw, [*used, *events.extra], events.rules, warnings)
-    table = pd.DataFrame(
-        {
-            LEAD_ID: cleaned[events.lead_id],
-            OCCURRED_AT: section_dates(
-                config, "events", events, file, events.occurred_at, cleaned[events.occurred_at], warnings
-            ),
-        },
-        index=raw.index,
-    )
-    original = {LEAD_ID: events.lead_id, OCCURRED_AT: events.occurred_at}
-    if events.event_type_column is not None:
-        event_types = as_text(cleaned[events.event_type_column])
-        if events.event_type_values:
-            event_types = event_types.replace(events.event_type_values)
-        table[EVENT_TYPE] = event_types
-        original[EVENT_TYPE] = events.event_type_column
-    else:
-        table[EVENT_TYPE] = str(events.event_type)
-    for column in events.extra:
-        name = events.rename.get(column, column)
-        table[name] = cleaned[column]
-        if name != column:
-            original[name] = column
-    repeated = int(table.duplicated(keep="first").sum())
-    if repeated:
-        # Kept: two identical rows can be two real events logged in the same second; a sync that wrote
-        # every row twice doubles every count, which the user must hear about.
-        times = cleaned[events.occurred_at].dropna().astype("str")
-        dated = len(times) > 0 and not times.str.contains(":").any()  # dates without times
-        note = " (the file has dates without times: two calls on one day look alike)" if dated else ""
-        warnings.append(
-            f"{repeated:,} of {len(table):,} rows of {file} repeat an earlier row exactly (same lead, "
-            f"{'day' if dated else 'time'}, type and fields); they are kept as separate events{note}: if the "
-            "export duplicated them, remove the copies"
-        )
     return table, original
