@@ -488,7 +488,7 @@ def test_a_column_filled_as_the_lead_moves_is_kept_out_of_the_features(tmp_path:
 
 
 def test_requests_for_contact_are_drafted_onto_the_hand_raising_names() -> None:
-    from training.data.draft.events import hand_raising_values
+    from training.data.draft.hand_raising import hand_raising_values
 
     values = [
         "Demo angefragt",
@@ -496,6 +496,7 @@ def test_requests_for_contact_are_drafted_onto_the_hand_raising_names() -> None:
         "Kontaktanfrage",
         "Free Trial Signup",
         "Angebot angefordert",
+        "Pricing Inquiry",
     ]
     assert hand_raising_values([*values, "Meeting", "Demo", "Call", "Webseitenbesuch", "demo_request"]) == {
         "Demo angefragt": "demo_request",
@@ -503,4 +504,5 @@ def test_requests_for_contact_are_drafted_onto_the_hand_raising_names() -> None:
         "Kontaktanfrage": "contact_request",
         "Free Trial Signup": "trial_signup",
         "Angebot angefordert": "quote_request",
+        "Pricing Inquiry": "pricing_request",
     }  # a meeting or call sales logged, or a demo held, is no request; a built-in name needs no line

@@ -123,7 +123,7 @@ def test_stage_words_read_in_other_languages_and_with_accents() -> None:
 
 
 def test_a_spanish_dynamics_export_keeps_what_sales_write_out_of_the_features(tmp_path: Path) -> None:
-    from training.data.draft.events import hand_raising_values
+    from training.data.draft.hand_raising import hand_raising_values
 
     rows = [
         f"{i},0{i % 9 + 1}/0{i % 9 + 1}/2024 10:00,{['Abierto', 'Calificado', 'Descalificado'][i % 3]},"

@@ -229,6 +229,16 @@ def _events(export: ExportFile, events: EventsDraft) -> list[str]:
             )
     else:
         lines.append('event_type_column = "TO DO"   # the column of the event types, or event_type = "..."')
+    kinds = events.kinds
+    if kinds is not None and kinds.skip:
+        lines.append("skip_types = [   # left out of the import (and ignored by the API): check each line")
+        lines += [f"    {quoted(value)},   # {why}" for value, why in kinds.skip.items()]
+        lines.append("]")
+    if kinds is not None and kinds.detail_column:
+        lines.append(
+            f"detail_column = {quoted(kinds.detail_column)}   # its text types a generic event by the "
+            "[events.detail_types] below"
+        )
     if events.unknown:
         lines.append(f'unknown_leads = "skip"   # {events.unknown:,} of {events.rows:,} rows: unknown leads')
     if events.missing:
@@ -246,6 +256,9 @@ def _events(export: ExportFile, events: EventsDraft) -> list[str]:
             '# before_created = "creation"   # events before their lead\'s creation (visits a CRM ties to '
             'the contact they led to): "reject" (default), "creation" (counted at it) or "skip"'
         )
+    if kinds is not None and kinds.detail_types:
+        lines += ["", "[events.detail_types]   # 'type | detail' pattern -> event type; the first match wins"]
+        lines += [f"{quoted(key)} = {quoted(name)}" for key, name in kinds.detail_types.items()]
     return lines
 
 
