@@ -1,16 +1,17 @@
 """Declared date formats of a mapping section: ``date_format`` for all of its date columns, and
 ``date_formats`` per column, which wins over it.
 
-A format is a ``strftime`` pattern (``"%d/%m/%Y %H:%M"``) or a shorthand, ``"day_first"`` or
-``"month_first"``, for ``d/m/y``-style dates whose separator, year length and time part the values
-show. A declared format is used instead of any guessing, and every non-empty value must match it:
+A format is a ``strftime`` pattern (``"%d/%m/%Y %H:%M"``) or a shorthand: ``"day_first"`` or
+``"month_first"`` for ``d/m/y``-style dates whose separator, year length and time part the values
+show, ``"epoch_s"`` / ``"epoch_ms"`` for Unix times in seconds or milliseconds (instants: no time zone
+applies). A declared format is used instead of any guessing, and every non-empty value must match it:
 one that does not is reported by validation with its file, row and column (``training.data.date_order``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
@@ -18,7 +19,11 @@ from training.config_errors import KeyProblem
 
 DAY_FIRST = "day_first"
 MONTH_FIRST = "month_first"
-_SHORTHANDS = (DAY_FIRST, MONTH_FIRST)
+#: Unix epoch seconds or milliseconds (HubSpot's and Marketo's API exports): instants in UTC.
+EPOCH_SECONDS = "epoch_s"
+EPOCH_MILLISECONDS = "epoch_ms"
+EPOCH_UNITS: dict[str, Literal["s", "ms"]] = {EPOCH_SECONDS: "s", EPOCH_MILLISECONDS: "ms"}
+_SHORTHANDS = (DAY_FIRST, MONTH_FIRST, *EPOCH_UNITS)
 #: A moment whose fields all differ, to check that a pattern reads back what it writes.
 _PROBE = dt.datetime(2001, 2, 3, 4, 5, 6)
 
@@ -27,7 +32,10 @@ def _readable_format(value: str) -> str:
     if value in _SHORTHANDS:
         return value
     if "%" not in value:
-        raise ValueError(f'must be a strftime pattern such as "%d/%m/%Y", or "{DAY_FIRST}" / "{MONTH_FIRST}"')
+        raise ValueError(
+            f'must be a strftime pattern such as "%d/%m/%Y", or "{DAY_FIRST}" / "{MONTH_FIRST}" / '
+            f'"{EPOCH_SECONDS}" / "{EPOCH_MILLISECONDS}"'
+        )
     try:
         dt.datetime.strptime(_PROBE.strftime(value), value)
     except ValueError as error:

@@ -13,7 +13,7 @@ import re
 
 import pandas as pd
 
-from training.data.date_formats import DAY_FIRST, MONTH_FIRST
+from training.data.date_formats import DAY_FIRST, EPOCH_MILLISECONDS, EPOCH_SECONDS, EPOCH_UNITS, MONTH_FIRST
 from training.data.parsing import missing_marker_hint, show
 from training.data.time_zones import ISO_UTC, wall_times_to_utc
 
@@ -137,6 +137,8 @@ def to_iso_dates(
     validation reports (or quarantines) as an unparseable timestamp with its row and column
     (``timestamp_problem``). ``zone``: the mapping's time zone, in which times read without a UTC offset
     are wall-clock times (``training.data.time_zones``); None: UTC."""
+    if date_format in EPOCH_UNITS:
+        return _from_epoch(values, date_format)
     if not pd.api.types.is_string_dtype(values.dtype):
         return values
     if date_format is None:
@@ -169,6 +171,28 @@ def to_iso_dates(
     return values.where(parsed.isna(), iso)
 
 
+def _from_epoch(values: pd.Series, date_format: str) -> pd.Series:
+    """Unix times (``epoch_s`` / ``epoch_ms``) as ISO 8601 UTC; a value that is no number is marked
+    unfit, as for the other formats. Epoch times are instants, so no time zone applies."""
+    text = values.astype("str").str.strip().where(values.notna())
+    numbers = pd.to_numeric(text, errors="coerce")
+    parsed = pd.to_datetime(numbers, unit=EPOCH_UNITS[date_format], utc=True, errors="coerce")
+    present = text.notna() & (text != "")
+    unfit = parsed.isna() & present
+    marked = text.where(~unfit, text + f"{_UNFIT_MARK}{date_format} date)")
+    return marked.where(parsed.isna(), parsed.dt.strftime(ISO_UTC))
+
+
+def epoch_hint(value: object) -> str:
+    """ " (Unix epoch milliseconds? ...)" for a value of 13 (or 10) digits, else ""."""
+    text = str(value).strip()
+    if text.isdigit() and len(text) in (10, 13):
+        unit = EPOCH_MILLISECONDS if len(text) == 13 else EPOCH_SECONDS
+        kind = "milliseconds" if len(text) == 13 else "seconds"
+        return f' (Unix epoch {kind}? set the date format to "{unit}")'
+    return ""
+
+
 def timestamp_problem(value: object) -> str:
     """What is wrong with a date that could not be parsed, e.g. "cannot parse 'N/A' as a timestamp (a
     missing value? ...)" or, for one that did not fit its declared or shown format, "cannot parse
@@ -177,7 +201,7 @@ def timestamp_problem(value: object) -> str:
     if text.endswith(" date)") and _UNFIT_MARK in text:
         written, date_format = text[: -len(" date)")].rsplit(_UNFIT_MARK, 1)
         return f"cannot parse {show(written)} as a {date_format} date{missing_marker_hint(written)}"
-    return f"cannot parse {show(value)} as a timestamp{missing_marker_hint(value)}"
+    return f"cannot parse {show(value)} as a timestamp{missing_marker_hint(value) or epoch_hint(value)}"
 
 
 def _example(text: pd.Series, mask: pd.Series) -> str:

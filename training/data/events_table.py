@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from training.data.contract import EVENT_TYPE, LEAD_ID, OCCURRED_AT
+from training.data.date_formats import EPOCH_UNITS
 from training.data.event_types import refined_types, skipped
 from training.data.events_config import EventsMapping
 from training.data.mapping_columns import as_text, clean_columns, require_all, require_columns, section_dates
@@ -72,7 +73,8 @@ def events_table(
         # Kept: two identical rows can be two real events logged in the same second; a sync that wrote
         # every row twice doubles every count, which the user must hear about.
         times = cleaned[events.occurred_at].dropna().astype("str")
-        dated = len(times) > 0 and not times.str.contains(":").any()  # dates without times
+        unix = events.format_of(events.occurred_at) in EPOCH_UNITS  # numbers, with times to the second
+        dated = len(times) > 0 and not unix and not times.str.contains(":").any()  # dates without times
         note = " (the file has dates without times: two calls on one day look alike)" if dated else ""
         warnings.append(
             f"{repeated:,} of {len(table):,} rows of {file} repeat an earlier row exactly (same lead, "

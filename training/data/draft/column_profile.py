@@ -5,17 +5,21 @@ draft calls numeric or a date is one the import reads as such."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
-from training.data.date_formats import DAY_FIRST, MONTH_FIRST
+from training.data.date_formats import DAY_FIRST, EPOCH_MILLISECONDS, EPOCH_SECONDS, EPOCH_UNITS, MONTH_FIRST
 from training.data.date_order import AmbiguousDatesError, day_month_order, shown_orders
+from training.data.draft.words import words
 from training.data.number_format import NumberFormat, NumberFormatError, to_plain_numbers, units_shown
 from training.data.parsing import MISSING_LOOKING, parse_timestamps
 
 #: A column is numeric (or dates) when at least this share of its non-missing values read as such.
 MOSTLY = 0.95
+#: A column named like a moment ("activityDate", "Created At", "timestamp"), in words.
+_TIME_NAME = re.compile(r"date|time|stamp|\bat$|\bon$|\bwhen\b|created|updated|modified|occurred|datum|fecha")
 #: What every date shows: a four-digit year, or day, month and year as numbers.
 _DATE_LIKE = r"\d{4}|\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2}"
 _EXAMPLES = 3
@@ -90,6 +94,10 @@ def profile_column(name: str, values: pd.Series) -> ColumnProfile:
     date_share, order, date_ambiguous, median = (0.0, None, False, None)
     if number_share < MOSTLY and len(present):
         date_share, order, date_ambiguous, median = _dates(present)
+    epoch = _epoch_unit(name, present) if number_share >= MOSTLY else None
+    if epoch is not None:  # Unix times: a date column, not a number a model would learn from
+        number_share, date_share, order = 0.0, 1.0, epoch
+        median = _median(pd.to_datetime(pd.to_numeric(present), unit=EPOCH_UNITS[epoch], utc=True))
     return ColumnProfile(
         name=name,
         rows=len(values),
@@ -168,6 +176,22 @@ def _share_read(present: pd.Series, number_format: NumberFormat) -> float:
     except NumberFormatError:
         return 0.0
     return float(pd.to_numeric(plain, errors="coerce").notna().mean())
+
+
+def _epoch_unit(name: str, present: pd.Series) -> str | None:
+    """``epoch_ms`` / ``epoch_s`` for a column named like a time whose whole numbers all fall between
+    2000 and 2100 as Unix milliseconds / seconds (HubSpot's and Marketo's API exports); None otherwise.
+    The name decides too: ten-digit phone numbers fall in the seconds' range."""
+    if not _TIME_NAME.search(words(name)) or not present.str.fullmatch(r"\d{10}|\d{13}").all():
+        return None
+    numbers = pd.to_numeric(present)
+    for unit, (low, high) in (
+        (EPOCH_MILLISECONDS, (946_684_800_000, 4_102_444_800_000)),
+        (EPOCH_SECONDS, (946_684_800, 4_102_444_800)),
+    ):
+        if numbers.between(low, high).all():
+            return unit
+    return None
 
 
 def _dates(present: pd.Series) -> tuple[float, str | None, bool, pd.Timestamp | None]:

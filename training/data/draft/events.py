@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from training.data.date_formats import EPOCH_UNITS
 from training.data.draft.column_profile import ColumnProfile
 from training.data.draft.event_kinds import EventKinds, event_kinds
 from training.data.draft.hand_raising import hand_raising_values
@@ -89,7 +90,7 @@ def decide_events(
         unknown=unknown,
         todos=todos,
         hand_raisers={} if kind is None else hand_raising_values([value for value, _ in kind.top]),
-        dates_only=when is not None and _dates_only(frame[when.name]),
+        dates_only=when is not None and when.date_order not in EPOCH_UNITS and _dates_only(frame[when.name]),
         missing=tuple(sorted({marker for profile in profiles for marker in profile.markers})),
         kinds=None
         if kind is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from training.data.date_formats import EPOCH_UNITS
 from training.data.draft.events import EventsDraft
 from training.data.draft.outcomes import OutcomeFileDraft
 from training.data.draft.roles import ColumnRole, LeadsDraft, Role
@@ -65,7 +66,8 @@ def render_mapping(
         lines.append('# row_order = "oldest_first"   # TO DO: or "newest_first"; how is the file sorted?')
     created_format = {k: v for k, v in leads.date_formats.items() if k == created}
     if created_format:
-        lines.append(f"date_formats = {_inline(created_format)}   # the values show the day/month order")
+        notes = {_format_note(order) for order in created_format.values()}
+        lines.append(f"date_formats = {_inline(created_format)}   # {'; '.join(sorted(notes))}")
     for role in ("categorical", "numeric", "activity", "drop"):
         lines += _listed(role, [r for r in leads.roles if r.role == role])
     # A profile column named like a contract column ("status" beside the outcome) gets another name.
@@ -192,7 +194,7 @@ def _outcome_file(export: ExportFile, outcome: OutcomeFileDraft, leads_orders: d
     for role, column in outcome.from_leads.items():
         lines.append(f"{role} = {quoted(column)}   # from the leads file (the outcome file has no such date)")
     if outcome.date_format:
-        lines.append(f"date_format = {quoted(outcome.date_format)}   # the values show the day/month order")
+        lines.append(f"date_format = {quoted(outcome.date_format)}   # {_format_note(outcome.date_format)}")
     # A leads-file milestone is read in this section's date formats: give its own where it has one.
     orders = {
         column: leads_orders[column] for column in outcome.from_leads.values() if column in leads_orders
@@ -219,7 +221,7 @@ def _events(export: ExportFile, events: EventsDraft) -> list[str]:
         f"occurred_at = {quoted(events.occurred_at)}" if events.occurred_at else 'occurred_at = "TO DO"'
     )
     if events.date_format:
-        lines.append(f"date_format = {quoted(events.date_format)}   # the values show the day/month order")
+        lines.append(f"date_format = {quoted(events.date_format)}   # {_format_note(events.date_format)}")
     if events.event_type_column:
         lines.append(f"event_type_column = {quoted(events.event_type_column)}")
         if events.hand_raisers:
@@ -274,3 +276,10 @@ def _free_name(name: str, taken: set[str]) -> str:
 
 def _inline(table: dict[str, str]) -> str:
     return "{ " + ", ".join(f"{quoted(k)} = {quoted(v)}" for k, v in table.items()) + " }"
+
+
+def _format_note(date_format: str) -> str:
+    """Why the draft declares ``date_format``: the order the values show, or Unix times."""
+    if date_format in EPOCH_UNITS:
+        return "the values are Unix times (whole numbers of seconds or milliseconds since 1970, UTC)"
+    return "the values show the day/month order"
