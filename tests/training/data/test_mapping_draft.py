@@ -250,16 +250,20 @@ def test_an_outcome_file_takes_the_hand_over_from_the_leads_file_and_skips_deals
     # deals link back by the lead's id, and a deal on an account names no lead at all.
     leads = tmp_path / "leads.csv"
     leads.write_text(
-        "Record Id,Created Time,Converted Date Time,Lead Source\n"
+        "Record Id,Created Time,Converted Date Time,Lead Source,Lead Conversion Time\n"
         + "\n".join(
-            f"z{i},2024-01-{i % 28 + 1:02d},{f'{i + 13}/02/2024' if i < 12 else ''},web" for i in range(40)
+            f"z{i},2024-01-{i % 28 + 1:02d},{f'{i + 13}/02/2024' if i < 12 else ''},web,"
+            + (f"{i % 9 + 3}" if i < 64 or i == 99 else "")
+            for i in range(100)
         )
         + "\n"
     )
     deals = tmp_path / "deals.csv"
     deals.write_text(
         "Deal,Lead Id,Stage,Closing Date\n"
-        + "\n".join(f"d{i},z{i},{['Closed Won', 'Closed Lost'][i % 2]},03/{i + 13}/2024" for i in range(12))
+        + "\n".join(
+            f"d{i},z{i},{['Closed Won', 'Closed Lost'][i % 2]},03/{i % 16 + 13}/2024" for i in range(64)
+        )
         + "\nd99,,Closed Won,03/30/2024\n"
     )
     draft = draft_mapping(leads, tmp_path / "crm.toml", outcomes_path=deals)
@@ -269,7 +273,12 @@ def test_an_outcome_file_takes_the_hand_over_from_the_leads_file_and_skips_deals
     assert 'handed_over_at = "Converted Date Time"   # from the leads file' in text
     assert 'date_format = "month_first"' in text
     assert 'date_formats = { "Converted Date Time" = "day_first" }' in text
-    assert 'unknown_leads = "skip"   # 1 of 13 rows: unknown leads' in text
+    assert 'unknown_leads = "skip"   # 1 of 65 rows: unknown leads' in text
+    # Filled once a lead converts: the outcome file's stages show it as a leads file's own status would.
+    conversion = next(role for role in draft.roles if role.column == "Lead Conversion Time")
+    assert (
+        conversion.known_at == "after_contact" and "filled for lost 100%, open 3%, won 100%" in conversion.why
+    )
     (tmp_path / "crm.toml").write_text(text)
     import_export(tmp_path / "crm.toml", tmp_path / "d", mode="strict")
     dataset, _ = load_dataset(tmp_path / "d")

@@ -20,7 +20,7 @@ import pandas as pd
 
 from training.data.draft.column_profile import profile_columns
 from training.data.draft.events import EventsDraft, decide_events
-from training.data.draft.fill_by_outcome import mark_filled_by_outcome
+from training.data.draft.fill_by_outcome import mark_filled_by_outcome, outcomes_of_leads
 from training.data.draft.numbers import section_numbers
 from training.data.draft.outcomes import (
     OutcomeFileDraft,
@@ -77,7 +77,6 @@ def draft_mapping(
             leads_file.frame, status, {**leads.status_values}, closed
         )
     markers = {marker for profile in profiles for marker in profile.markers}
-    mark_filled_by_outcome(leads_file.frame, leads, markers)
     number_format = section_numbers(profiles, leads)
     lead_id = leads.column("lead_id")
     lead_ids = None if lead_id is None else leads_file.frame[lead_id]
@@ -88,7 +87,16 @@ def draft_mapping(
         frame, file_profiles = outcomes_file.frame, profile_columns(_sample(outcomes_file.frame))
         outcomes = (outcomes_file, decide_outcome_file(frame, file_profiles, lead_ids))
         outcomes[1].from_leads = milestones_from_leads(leads, profiles)
+        link, stage = outcomes[1].lead_id, outcomes[1].status_column
+        if lead_ids is not None and link is not None:
+            # A field filled as the lead moves shows in the outcome file's stages just as well.
+            of_leads = outcomes_of_leads(
+                lead_ids, frame[link], None if stage is None else frame[stage], outcomes[1].status_values
+            )
+            mark_filled_by_outcome(leads_file.frame, leads, markers, of_leads)
         with_offset, without = _more(offset_columns(frame, file_profiles), with_offset, without)
+    else:
+        mark_filled_by_outcome(leads_file.frame, leads, markers)
     events = None
     if events_path is not None:
         events_file = read_export(events_path, config_dir, sheet=events_sheet, encoding=encoding)

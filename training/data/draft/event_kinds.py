@@ -114,7 +114,9 @@ def _detail_rules(pairs: pd.DataFrame, hand_raising: dict[str, str]) -> dict[str
         {
             (event_type, found.group(0).lower())
             for event_type, value in common
-            if _PAGE_TYPE.search(event_type) and (found := _PRICING_PAGE.search(value))
+            if _PAGE_TYPE.search(event_type)
+            and not _PRICING_PAGE.search(event_type)  # a type that says so already needs no rule
+            and (found := _PRICING_PAGE.search(value))
         }
     )
     for event_type, word in pricing_words:

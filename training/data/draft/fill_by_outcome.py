@@ -29,13 +29,18 @@ def stage_outcomes(stages: pd.Series, values: dict[str, str]) -> pd.Series:
     return text.map(lambda stage: values.get(stage, outcome_value(stage)) if stage else "open")
 
 
-def mark_filled_by_outcome(frame: pd.DataFrame, leads: LeadsDraft, markers: set[str]) -> None:
+def mark_filled_by_outcome(
+    frame: pd.DataFrame, leads: LeadsDraft, markers: set[str], outcome: pd.Series | None = None
+) -> None:
     """Mark, in place, the attribute columns of ``leads`` whose fill rate differs by outcome group by at
-    least ``GAP`` (``frame``: the leads file as read; ``markers``: values that mean "missing")."""
+    least ``GAP`` (``frame``: the leads file as read; ``markers``: values that mean "missing";
+    ``outcome``: each lead's won / lost / open where a separate outcome file says it, see
+    ``outcomes_of_leads``; else the leads file's own status column)."""
     status = leads.column("status")
-    if status is None:
-        return
-    outcome = stage_outcomes(frame[status], leads.status_values)
+    if outcome is None:
+        if status is None:
+            return
+        outcome = stage_outcomes(frame[status], leads.status_values)
     sizes = outcome.value_counts()
     groups = [str(group) for group, size in sizes.items() if size >= MIN_GROUP]
     if len(groups) < 2:
@@ -55,3 +60,17 @@ def mark_filled_by_outcome(frame: pd.DataFrame, leads: LeadsDraft, markers: set[
             f"{role.why}; filled for {listed} of leads: written as the lead moves, audited, never a feature",
             "after_contact",
         )
+
+
+def outcomes_of_leads(
+    lead_ids: pd.Series, outcome_ids: pd.Series, stages: pd.Series | None, values: dict[str, str]
+) -> pd.Series:
+    """Each lead's won / lost / open from a separate outcome file (its rows' ``stages``, None: every row
+    is a won deal), aligned with ``lead_ids``: won if any of its rows is won, else lost if any is lost,
+    else open (a lead without rows too, as ``absent = "open"`` imports it)."""
+    per_row = pd.Series("won", index=outcome_ids.index) if stages is None else stage_outcomes(stages, values)
+    ids = outcome_ids.astype("str").str.strip()
+    rank = per_row.map({"won": 2, "lost": 1, "open": 0})
+    best = rank.groupby(ids.to_numpy()).max()
+    by_lead = lead_ids.astype("str").str.strip().map(best).fillna(0)
+    return by_lead.map({2: "won", 1: "lost", 0: "open"}).set_axis(lead_ids.index)
