@@ -56,7 +56,10 @@ def score(
         str, typer.Option("--model", help="MLflow model URI, or a local model bundle directory.")
     ] = "models:/lead-maturity@champion",
     all_leads: Annotated[
-        bool, typer.Option("--all", help="Also score leads already closed (won or lost) at as_of.")
+        bool,
+        typer.Option(
+            "--all", help="Also score leads already closed (won or lost) or handed over to sales at as_of."
+        ),
     ] = False,
     reasons: Annotated[
         int,
@@ -199,7 +202,8 @@ def summary_table(summary: BatchSummary, out: str) -> Table:
         left_out = (
             ""
             if counts.closed is None or counts.not_yet_created is None
-            else f" ({counts.closed:,} closed, {counts.not_yet_created:,} not yet created)"
+            else f" ({counts.closed:,} closed, {counts.handed_over or 0:,} handed over, "
+            f"{counts.not_yet_created:,} not yet created)"
         )
         rows.append((f"as of {counts.as_of.isoformat()}", f"{counts.scored:,} leads{left_out}"))
     if len(summary.per_as_of) > 10:

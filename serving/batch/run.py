@@ -60,6 +60,7 @@ class AsOfCounts:
     scored: int
     not_yet_created: int | None
     closed: int | None
+    handed_over: int | None = None
 
 
 @dataclass
@@ -94,7 +95,13 @@ def score_chunks(
         selection = tables.select(_ns(moment), include_closed=plan.include_closed)
         selections.append(selection)
         summary.per_as_of.append(
-            AsOfCounts(moment, len(selection.positions), selection.not_yet_created, selection.closed)
+            AsOfCounts(
+                moment,
+                len(selection.positions),
+                selection.not_yet_created,
+                selection.closed,
+                selection.handed_over,
+            )
         )
     total = sum(len(s.positions) for s in selections)
     done = 0

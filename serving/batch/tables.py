@@ -10,7 +10,9 @@ Which leads are scored at ``as_of``: those created at or before it (a lead that 
 nothing to score, and the API refuses ``as_of`` before ``created_at`` too), and, unless every lead is
 asked for, only the open ones: not closed by ``as_of`` (``closed_at`` after it or unknown while the
 status is open). A won or lost lead without ``closed_at`` cannot be placed in time: it counts as closed.
-Every lead left out is counted by reason (``Selection``), never dropped silently.
+Nor a lead already handed over by ``as_of`` (``handed_over_at`` at or before it): it is with sales, and
+a verdict on whether to hand it over would be noise in the CRM. Every lead left out is counted by
+reason (``Selection``), never dropped silently.
 """
 
 from __future__ import annotations
@@ -21,7 +23,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from training.data.contract import CLOSED_AT, CREATED_AT, LEAD_ID, STATUS, LeadDataset, Outcome
+from training.data.contract import (
+    CLOSED_AT,
+    CREATED_AT,
+    HANDED_OVER_AT,
+    LEAD_ID,
+    STATUS,
+    LeadDataset,
+    Outcome,
+)
 from training.features.snapshot_arrays import (
     NAT_NS,
     Coded,
@@ -44,6 +54,7 @@ class Selection:
     positions: np.ndarray
     not_yet_created: int
     closed: int
+    handed_over: int = 0
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,7 @@ class ScoringTables:
     created_ns: np.ndarray
     closed_ns: np.ndarray  # NaT: not closed (or closed without a time, see ``closed_untimed``)
     closed_untimed: np.ndarray  # bool: won or lost without closed_at
+    handed_over_ns: np.ndarray  # NaT: not handed over (or not known)
     numeric: dict[str, np.ndarray]
     categorical: dict[str, Coded]
     event_offsets: np.ndarray
@@ -91,6 +103,7 @@ class ScoringTables:
             )
         n = len(leads)
         closed_ns, closed_untimed = _closing(dataset)
+        handed_over_ns = _outcome_times(dataset, HANDED_OVER_AT)
         created = (
             timestamps_ns(leads[CREATED_AT])
             if CREATED_AT in leads.columns
@@ -108,6 +121,7 @@ class ScoringTables:
             created_ns=created,
             closed_ns=closed_ns,
             closed_untimed=closed_untimed,
+            handed_over_ns=handed_over_ns,
             numeric={c: _float_column(leads[c]) for c in numeric_columns},
             categorical={c: codes_of(leads[c]) for c in categorical_columns},
             event_offsets=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
@@ -120,11 +134,13 @@ class ScoringTables:
         """The leads scored at ``as_of`` (see the module docstring)."""
         created = (self.created_ns == NAT_NS) | (self.created_ns <= as_of_ns)
         closed = self.closed_untimed | ((self.closed_ns != NAT_NS) & (self.closed_ns <= as_of_ns))
-        keep = created if include_closed else created & ~closed
+        handed = (self.handed_over_ns != NAT_NS) & (self.handed_over_ns <= as_of_ns) & ~closed
+        keep = created if include_closed else created & ~closed & ~handed
         return Selection(
             positions=np.flatnonzero(keep),
             not_yet_created=int((~created).sum()),
             closed=0 if include_closed else int((created & closed).sum()),
+            handed_over=0 if include_closed else int((created & handed).sum()),
         )
 
     def arrays(self, positions: np.ndarray, as_of_ns: int) -> SnapshotArrays:
@@ -173,6 +189,21 @@ def _closing(dataset: LeadDataset) -> tuple[np.ndarray, np.ndarray]:
     else:
         untimed[position[found]] = finished[found]
     return closed_ns, untimed
+
+
+def _outcome_times(dataset: LeadDataset, column: str) -> np.ndarray:
+    """Per lead (in leads order): the outcome table's ``column`` (NaT where absent or unknown)."""
+    n = len(dataset.leads)
+    outcomes = dataset.outcomes
+    times = np.full(n, NAT_NS, dtype=np.int64)
+    if not len(outcomes) or column not in outcomes.columns:
+        return times
+    position = pd.Index(dataset.leads[LEAD_ID].astype(str)).get_indexer(
+        pd.Index(outcomes[LEAD_ID].astype(str))
+    )
+    found = position >= 0
+    times[position[found]] = timestamps_ns(outcomes[column])[found]
+    return times
 
 
 def _float_column(values: pd.Series) -> np.ndarray:

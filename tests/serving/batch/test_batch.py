@@ -220,7 +220,7 @@ def test_more_model_workers_give_the_same_rows_in_the_same_order(
         BatchPlan(as_of=(AS_OF,), model_workers=0)
 
 
-def test_open_leads_by_default_all_with_include_closed(
+def test_open_leads_not_yet_handed_over_by_default_all_with_include_closed(
     batch_scorer: LeadScorer, batch_dataset: LeadDataset, tmp_path: Path
 ) -> None:
     tables = ScoringTables.from_dataset(
@@ -232,10 +232,13 @@ def test_open_leads_by_default_all_with_include_closed(
     created = batch_dataset.leads["created_at"] <= AS_OF
     outcomes = batch_dataset.outcomes.set_index("lead_id").loc[batch_dataset.leads["lead_id"]]
     closed = (outcomes["closed_at"] <= AS_OF).to_numpy()
+    # With sales already: a verdict on whether to hand it over would be noise in the CRM.
+    handed = (outcomes["handed_over_at"] <= AS_OF).to_numpy() & ~closed
     assert len(everything.positions) == int(created.sum())
     assert everything.not_yet_created == int((~created).sum()) > 0
-    assert len(open_only.positions) == int((created.to_numpy() & ~closed).sum())
+    assert len(open_only.positions) == int((created.to_numpy() & ~closed & ~handed).sum())
     assert open_only.closed == int((created.to_numpy() & closed).sum()) > 0
+    assert open_only.handed_over == int((created.to_numpy() & handed).sum()) > 0
     summary = score_dataset(
         batch_scorer, batch_dataset, BatchPlan(as_of=(AS_OF,), include_closed=True), tmp_path / "all.parquet"
     )
