@@ -21,13 +21,14 @@ model's prediction.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from serving.feature_values import FeatureValues
+from serving.reason_order import listable, signal_codes
 from serving.sentences import (
     Direction,
     Evidence,
@@ -122,6 +123,7 @@ class Explainer:
         self.outcome = outcome
         self._fit_mask = fit_mask(self.feature_names, stats.axes.fit_features)
         self._signals = [f.signal for f in self.facts]
+        self.signal_codes = signal_codes(self._signals)
         # The window count that decides "had one recently" for each event type's win rates.
         self._presence = {
             signal: entry.feature
@@ -164,9 +166,11 @@ class Explainer:
         """An ``Explanation`` (as a dict) per row; ``axes`` are ``self.axes(contributions)``."""
         n, n_features = contributions.shape
         k = min(per_side, n_features)
-        # Largest positive and most negative contributions per row, vectorised over the whole batch.
-        up = np.argsort(-contributions, axis=1, kind="stable")[:, :k]
-        down = np.argsort(contributions, axis=1, kind="stable")[:, :k]
+        # Largest positive and most negative contributions per row, vectorised over the whole batch, among
+        # those on their signal's side (serving.reason_order).
+        ranked = listable(contributions, self.signal_codes)
+        up = np.argsort(-ranked, axis=1, kind="stable")[:, :k]
+        down = np.argsort(ranked, axis=1, kind="stable")[:, :k]
         totals = contributions.sum(axis=1)
         used = {self.feature_names[j] for j in np.unique(np.concatenate([up.ravel(), down.ravel()]))}
         values = FeatureValues(features, [*used, *self._presence.values()], self.categorical)
@@ -176,12 +180,12 @@ class Explainer:
             positive = [
                 self.reason(i, int(j), values, float(contributions[i, j]), quoted)
                 for j in up[i]
-                if contributions[i, j] > 0
+                if ranked[i, j] > 0
             ]
             negative = [
                 self.reason(i, int(j), values, float(contributions[i, j]), quoted)
                 for j in down[i]
-                if contributions[i, j] < 0
+                if ranked[i, j] < 0
             ]
             listed = sum(r["contribution"] for r in positive) + sum(r["contribution"] for r in negative)
             out.append(
@@ -362,24 +366,6 @@ class Explainer:
             "favours": "a" if amount > 0 else "b",
             "sentence": sentence,
         }
-
-
-class FeatureValues:
-    """Reason values of some features: numeric ones as floats (None if unknown), categorical ones as
-    their category names."""
-
-    def __init__(self, features: FeatureMatrix, names: Sequence[str], categorical: frozenset[str]) -> None:
-        wanted = [name for name in dict.fromkeys(names) if name]
-        self._numeric = {name: features.numeric(name) for name in wanted if name not in categorical}
-        self._categorical = {name: features.category_names(name) for name in wanted if name in categorical}
-
-    def get(self, row: int, name: str) -> float | str | None:
-        values = self._numeric.get(name)
-        if values is not None:
-            value = float(values[row])
-            return None if math.isnan(value) else round(value, 6)
-        names = self._categorical.get(name)
-        return None if names is None else str(names[row])  # missing values are the "missing" category
 
 
 def _event_evidence(facts: FeatureFacts, stats: EventSignalStats, count: Any) -> Evidence | None:

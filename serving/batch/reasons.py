@@ -8,7 +8,8 @@ reasons field for field (``serving.batch.answers``' columns; tests compare them 
 working rank by rank over the whole batch:
 
 - the reason at each side and rank is the same argsort ``explanations`` makes (a side's reasons are the
-  prefix of its order whose contributions have that side's sign);
+  prefix of its order whose contributions have that side's sign, among those on their signal's side:
+  ``serving.reason_order``);
 - each reason's value is read per feature, and only its distinct values are rounded and shown;
 - a sentence is made once per (feature, shown value, direction, evidence): a sentence reads the value
   only through ``serving.sentences.shown_value``;
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from serving.explanation import Explainer
+from serving.reason_order import listable
 from serving.sentences import Direction, Evidence, agrees, reason_sentence, shown_value
 from training.features.matrix import FeatureMatrix
 
@@ -59,9 +61,7 @@ class BatchReasons:
 
     def __init__(self, explainer: Explainer) -> None:
         self.explainer = explainer
-        distinct = dict.fromkeys(f.signal for f in explainer.facts)
-        signals = {signal: code for code, signal in enumerate(distinct)}
-        self._signal_codes = np.array([signals[f.signal] for f in explainer.facts], dtype=np.int64)
+        self._signal_codes = explainer.signal_codes
         self._sentences: dict[tuple[int, str, Direction, Evidence | None], str] = {}
 
     def ranked_reasons(
@@ -71,9 +71,10 @@ class BatchReasons:
         of an ``(n, n_features)`` contribution matrix (see the module docstring)."""
         n, n_features = contributions.shape
         k = min(per_side, n_features)
+        on_signal_side = listable(contributions, self.explainer.signal_codes)
         orders: dict[Direction, np.ndarray] = {
-            "up": np.argsort(-contributions, axis=1, kind="stable")[:, :k],
-            "down": np.argsort(contributions, axis=1, kind="stable")[:, :k],
+            "up": np.argsort(-on_signal_side, axis=1, kind="stable")[:, :k],
+            "down": np.argsort(on_signal_side, axis=1, kind="stable")[:, :k],
         }
         # Per earlier reason of each lead: its signal (-1: none) and whether it quoted the win rates.
         quoted_before: list[tuple[np.ndarray, np.ndarray]] = []
@@ -86,7 +87,8 @@ class BatchReasons:
                     continue
                 feature_index = orders[side][:, rank]
                 contribution = contributions[every_row, feature_index]
-                has = contribution > 0 if side == "up" else contribution < 0
+                listed = on_signal_side[every_row, feature_index]
+                has = listed > 0 if side == "up" else listed < 0
                 ranked, signal_of, quoted = self._rank(
                     features, feature_index, contribution, has, side, quoted_before
                 )

@@ -294,11 +294,17 @@ def test_reasons_add_up_to_the_raw_score(client: TestClient) -> None:
     r = answer["reasons"]
     listed = sum(x["contribution"] for x in r["positive"]) + sum(x["contribution"] for x in r["negative"])
     assert r["base_value"] + listed + r["other_contributions"] == pytest.approx(r["raw_score"], abs=1e-9)
-    # With every feature listed, the reasons alone reproduce the raw score.
+    # With every feature asked for, what is not listed is what pulls against its signal's net effect
+    # (serving.reason_order): every listed reason is on its signal's side.
     everything = score(client, lead(RIPE_EVENTS), reasons=50)["reasons"]
     total = sum(x["contribution"] for x in everything["positive"] + everything["negative"])
-    assert everything["base_value"] + total == pytest.approx(everything["raw_score"], abs=1e-9)
-    assert abs(everything["other_contributions"]) < 1e-9
+    assert everything["base_value"] + total + everything["other_contributions"] == pytest.approx(
+        everything["raw_score"], abs=1e-9
+    )
+    sides: dict[str, set[str]] = {}
+    for x in everything["positive"] + everything["negative"]:
+        sides.setdefault(x["signal"], set()).add(x["direction"])
+    assert sides and all(len(directions) == 1 for directions in sides.values())
     assert len(r["positive"]) <= 5 and len(r["negative"]) <= 5
 
 

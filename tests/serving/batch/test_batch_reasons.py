@@ -10,6 +10,7 @@ import pandas as pd
 from serving.batch.reasons import BatchReasons
 from serving.batch.run import _ns
 from serving.batch.tables import ScoringTables
+from serving.reason_order import listable
 from serving.scorer import LeadScorer, Scored
 from training.data.contract import LeadDataset
 
@@ -81,6 +82,8 @@ def test_more_reasons_asked_than_features_leave_the_extra_ranks_empty(
         assert len(ranked[side]) == n_features + 2
         for extra in ranked[side][n_features:]:
             assert (extra.sentence == None).all() and np.isnan(extra.contribution).all()  # noqa: E711
-    # Every lead has its full set of contributions among the two sides' ranks.
+    # Every lead has all its contributions on their signal's side among the two sides' ranks; those
+    # against it (one signal's features pulling both ways) are never listed (serving.reason_order).
     listed = sum((~np.isnan(r.contribution)).sum() for side in ("up", "down") for r in ranked[side])
-    assert listed == int((scored.contributions != 0).sum())
+    on_side = listable(scored.contributions, batch_scorer.explainer.signal_codes)
+    assert listed == int((on_side != 0).sum()) < int((scored.contributions != 0).sum())
