@@ -179,11 +179,20 @@ def _share_read(present: pd.Series, number_format: NumberFormat) -> float:
 
 
 def _epoch_unit(name: str, present: pd.Series) -> str | None:
-    """``epoch_ms`` / ``epoch_s`` for a column named like a time whose whole numbers all fall between
-    2000 and 2100 as Unix milliseconds / seconds (HubSpot's and Marketo's API exports); None otherwise.
-    The name decides too: ten-digit phone numbers fall in the seconds' range."""
-    if not _TIME_NAME.search(words(name)) or not present.str.fullmatch(r"\d{10}|\d{13}").all():
+    """``epoch_ms`` / ``epoch_s`` for a column named like a time whose whole numbers nearly all fall
+    between 2000 and 2100 as Unix milliseconds / seconds (HubSpot's and Marketo's API exports); None
+    otherwise. The name decides too: ten-digit phone numbers fall in the seconds' range. A few values
+    outside (a ``0`` written for "no time") do not hide the rest: the import reports them by row."""
+    if not _TIME_NAME.search(words(name)):
         return None
+    numbers = pd.to_numeric(present, errors="coerce")
+    for unit, (low, high) in (
+        (EPOCH_MILLISECONDS, (946_684_800_000, 4_102_444_800_000)),
+        (EPOCH_SECONDS, (946_684_800, 4_102_444_800)),
+    ):
+        if numbers.between(low, high).mean() >= MOSTLY:
+            return unit
+    return None
     numbers = pd.to_numeric(present)
     for unit, (low, high) in (
         (EPOCH_MILLISECONDS, (946_684_800_000, 4_102_444_800_000)),

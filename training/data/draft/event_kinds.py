@@ -25,7 +25,8 @@ _BOOKKEEPING = re.compile(
     r"^change (score|data value|owner|segment|lead partition|program status|nurture|field)|"
     r"\b(add(ed)?|remove(d)?) (to|from) (a )?(list|smart list|campaign|program|sequence|workflow)|"
     r"\bsync|\bmerge|^delete|\bdelivered\b|^(email )?sent\b|\bemail sent\b|^send (email|alert)|"
-    r"score (changed|updated)|(field|record|property) (changed|updated)|owner (changed|assigned)|"
+    r"score (changed|updated)|(field|record|property) (change|changed|updated)|owner (changed|assigned)|"
+    r"list membership|"
     r"^(create|created) (task|record)",
     re.I,
 )

@@ -64,8 +64,9 @@ _CLOSED_BY_PREFERENCE = (
 # its fallback, so that lost leads are placed in time too.
 _WON_DATE = re.compile(r"\bwon\b|customer|gewonnen|gagn|ganad|ganho", re.I)
 _LOST_DATE = re.compile(r"\blost\b|verloren|perdu|perdid", re.I)
-_HANDED = re.compile(r"\bmql\b|marketing qualified|hand.?(ed|over)|routed|assigned.?(at|date|on)", re.I)
-_ACCEPTED = re.compile(r"\bsal\b|\bsql\b|sales (accepted|qualified)|accepted", re.I)
+# HubSpot's API names run the words together: hs_lifecyclestage_marketingqualifiedlead_date.
+_HANDED = re.compile(r"\bmql\b|marketing ?qualified|hand.?(ed|over)|routed|assigned.?(at|date|on)", re.I)
+_ACCEPTED = re.compile(r"\bsal\b|\bsql\b|sales ?(accepted|qualified)|accepted", re.I)
 _OPPORTUNITY = re.compile(r"opportunit|\bopp\b", re.I)
 #: Milestone roles and the names that date them, in the order they are picked.
 MILESTONES: tuple[tuple[Role, re.Pattern[str]], ...] = (
@@ -99,7 +100,7 @@ _AFTER_OUTCOME = re.compile(
     re.I,
 )
 _BY_SALES = re.compile(
-    r"\b(rating|owner|disposition|qualif\w*|grade|temperature|sales|rep|assign\w*|priority|score|"
+    r"\b(rating|owner|disposition|qualif\w*|grade|temperature|sales|rep|assign\w*|priority|\w*score|"
     # German, Spanish, French, Italian: owner, rating or score, priority
     r"besitzer|eigentumer|verantwortlich\w*|bewertung|prioritat|propietario|responsable|puntuacion|"
     r"calificacion|valoracion|prioridad|proprietaire|note|priorite|proprietario|punteggio|valutazione)\b",
@@ -108,6 +109,14 @@ _BY_SALES = re.compile(
 #: A contact's consent flag ("Email Opt Out", "Unsubscribed"): its state at export time, which may follow
 #: the outcome (a lost lead unsubscribes).
 _OPTED_OUT = re.compile(r"opt.?out|unsubscri|do not (call|e.?mail|contact)|abgemeldet|\bbaja\b", re.I)
+#: An organisation's name: with many levels it names accounts, as an id does, and no model can learn it.
+_ORGANISATION = re.compile(
+    r"^(company|company name|account|account name|organi[sz]ation|firma|firmenname|empresa|entreprise|"
+    r"societe|azienda|bedrijf)$",
+    re.I,
+)
+#: Above this many levels, an organisation's name is an identifier.
+MAX_ORGANISATIONS = 50
 _PERSONAL = re.compile(
     r"e.?mail\b|e.?mail.?address|phone|mobile|fax|first.?name|last.?name|full.?name|^name$|contact.?name|"
     r"street|address|zip|postal|linkedin|twitter|ip.?address|website|\burl\b|description|\bnotes?$|comment",
@@ -339,6 +348,9 @@ def _attribute(profile: ColumnProfile) -> ColumnRole:
         return ColumnRole(name, "categorical", why, "after_contact")
     if profile.at_share > 0.5 or (_PERSONAL.search(words(name)) and not profile.is_number):
         return ColumnRole(name, "drop", "personal data or free text, no signal a model should learn")
+    if _ORGANISATION.search(words(name)) and not profile.is_number and profile.distinct > MAX_ORGANISATIONS:
+        why = f"{profile.distinct:,} organisations' names: an identifier of accounts, no signal to learn"
+        return ColumnRole(name, "drop", why)
     if profile.unreadable_numbers is not None:
         return ColumnRole(name, "drop", f"numbers no mapping reads: {profile.unreadable_numbers}")
     if _AFTER_OUTCOME.search(words(name)):

@@ -11,7 +11,7 @@ from training.data.draft.words import words
 _WON_VALUE = re.compile(
     r"\bwon\b|convert|\bcustomers?\b|\bsigned\b|purchas|success|closed deal|^yes$|^y$|^true$|^1$|\bpaid\b|"
     r"\bsubscribed\b|\bclients?\b|gewonnen|\bkunde\b|gagn|ganad|\bgano\b|ganho|\bvint[oa]\b|\bclientes?\b|"
-    r"^ja$|^oui$|^s[ií]$",
+    r"^ja$|^oui$|^s[ií]$|evangelist|advocate",
     re.I,
 )
 _LOST_VALUE = re.compile(
