@@ -1,7 +1,11 @@
-"""Events dated before their lead was created: dropped before scoring, with a warning naming them.
+"""Events dated before their lead was created: settled before scoring as the import settled them, with a
+warning naming them.
 
-Training refuses (strict) or quarantines (lenient) such events, so the model never learned from them;
-the API drops them too, so a lead scores the same here as in training, and says which ones it dropped.
+By default training refuses (strict) or quarantines (lenient) such events, or leaves them out
+(``before_created = "skip"``), so the model never learned from them: the API drops them too. Where the
+import counted them at the lead's creation (``before_created = "creation"``: the anonymous visits a CRM
+ties to the contact they led to), the model card says so and the API counts them there as well, so a lead
+scores the same here as in batch scoring of the imported data.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from training.data.live import LeadIn
 MAX_LISTED = 20
 
 
-def drop_early_events(leads: Sequence[LeadIn]) -> tuple[list[LeadIn], list[dict[str, Any] | None]]:
-    """The leads without their events before ``created_at``, and per lead a ``Warning`` dict (or None)
-    naming the positions of the dropped events in the request."""
+def drop_early_events(
+    leads: Sequence[LeadIn], at_creation: bool = False
+) -> tuple[list[LeadIn], list[dict[str, Any] | None]]:
+    """The leads without their events before ``created_at`` (``at_creation``: with them moved to it), and
+    per lead a ``Warning`` dict (or None) naming the positions of those events in the request."""
     kept: list[LeadIn] = []
     warnings: list[dict[str, Any] | None] = []
     for lead in leads:
@@ -27,16 +33,23 @@ def drop_early_events(leads: Sequence[LeadIn]) -> tuple[list[LeadIn], list[dict[
             kept.append(lead)
             warnings.append(None)
             continue
-        dropped = set(early)
-        events = [event for j, event in enumerate(lead.events) if j not in dropped]
+        settled = set(early)
+        if at_creation:
+            events = [
+                event.model_copy(update={"occurred_at": lead.created_at}) if j in settled else event
+                for j, event in enumerate(lead.events)
+            ]
+            what = "were counted at it, as the import counted them (before_created = creation)"
+        else:
+            events = [event for j, event in enumerate(lead.events) if j not in settled]
+            what = "were ignored"
         kept.append(lead.model_copy(update={"events": events}))
         listed = ", ".join(f"events[{j}]" for j in early[:MAX_LISTED])
         more = f" and {len(early) - MAX_LISTED} more" if len(early) > MAX_LISTED else ""
         warnings.append(
             {
                 "code": "events_before_created_at",
-                "message": f"{len(early)} event(s) before the lead's created_at were ignored: "
-                f"{listed}{more}.",
+                "message": f"{len(early)} event(s) before the lead's created_at {what}: {listed}{more}.",
                 "count": len(early),
             }
         )

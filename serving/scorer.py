@@ -112,6 +112,8 @@ class LeadScorer:
         # A CRM's own event type names (the import mapping's renames and detail patterns, and the model's
         # names in another case) are taken as the model's.
         self.naming = card.event_naming()
+        # Events before a lead's creation: counted at it where the import did so (serving.early_events).
+        self.early_events_at_creation = card.events_before_created == "creation"
         self.categorical_columns = tuple(map(str, features.categorical_columns_))
         self.numeric_columns = tuple(map(str, features.numeric_columns_))
         self._profile_set = frozenset((*self.categorical_columns, *self.numeric_columns))

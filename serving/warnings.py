@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from training.data.live import LeadIn
+from training.data.live_arrays import blank
 from training.features.snapshot_arrays import SnapshotArrays
 
 
@@ -79,7 +80,7 @@ def lead_warnings(
         unseen = [
             f"{column}={value}"
             for column, value in lead.profile.items()
-            if value is not None and column in known_levels and str(value) not in known_levels[column]
+            if not blank(value) and column in known_levels and str(value) not in known_levels[column]
         ]
         if unseen:
             warnings[position].append(

@@ -176,6 +176,9 @@ class ModelCard(BaseModel):
     skipped_event_types: list[str] = []
     #: the import's ``detail_types`` (pattern -> event type, in order), applied to a request's event details
     event_detail_types: dict[str, str] = {}
+    #: the import's ``before_created``: "creation" makes the API count a request's early events at the
+    #: lead's creation, as training did; otherwise it drops them
+    events_before_created: str = "reject"
     profile_columns: list[str] = []
     #: what serving needs to explain: percentiles, grades, gone-cold rule, signal stats, ripe profile, ...
     serving: ServingStats | None = None

@@ -324,6 +324,7 @@ def fit_and_evaluate(
         event_type_aliases=dict(dataset.metadata.event_type_aliases),
         skipped_event_types=list(dataset.metadata.skipped_event_types),
         event_detail_types=dict(dataset.metadata.event_detail_types),
+        events_before_created=dataset.metadata.events_before_created,
         profile_columns=list(train_batch.profile_columns),
         serving=serving,
         explanation=explanation,

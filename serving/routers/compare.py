@@ -36,7 +36,7 @@ async def compare(body: CompareIn, model: ModelDep, queue: QueueDep) -> Response
                 ]
             )
         check_leads_or_422(model.scorer, [lead], ("body", name), default_as_of)
-    # Events before a lead's creation are dropped, as for POST /v1/score, so both answers agree.
-    (a, b), _ = drop_early_events(leads)
+    # Events before a lead's creation are settled as for POST /v1/score, so both answers agree.
+    (a, b), _ = drop_early_events(leads, model.scorer.early_events_at_creation)
     answer: dict[str, Any] = await queue.run(compare_leads, model.scorer, a, b, default_as_of=default_as_of)
     return Response(to_json(answer), media_type="application/json")

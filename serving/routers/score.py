@@ -46,7 +46,7 @@ async def score_lead(
     Concurrent requests are scored together in one vectorised call (see ``serving.batching``).
     """
     check_leads_or_422(model.scorer, [lead], ("body",))
-    (lead,), (early,) = drop_early_events([lead])
+    (lead,), (early,) = drop_early_events([lead], model.scorer.early_events_at_creation)
     options = ScoreOptions(
         reasons_per_side=settings.reasons_per_side if reasons is None else reasons,
         max_ripening_steps=settings.max_ripening_steps,
@@ -87,7 +87,7 @@ async def score_batch(
                 ]
             )
     check_leads_or_422(model.scorer, batch.leads, ("body", "leads"), default_as_of)
-    leads, early = drop_early_events(batch.leads)
+    leads, early = drop_early_events(batch.leads, model.scorer.early_events_at_creation)
     answers = await queue.run(
         score_many,
         model.scorer,

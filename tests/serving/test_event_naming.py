@@ -89,3 +89,34 @@ def test_batch_scoring_names_events_as_the_api_does(bundle: ModelBundle) -> None
     batch = score_records(bundle, [record], default_as_of=None)["readiness"].iloc[0]
     api = _answer(bundle, [{k: v for k, v in e.items() if k != "occurred_at"} for e in events])
     assert batch == pytest.approx(api["readiness"])
+
+
+def test_early_events_are_counted_at_the_creation_where_the_import_did_so(bundle: ModelBundle) -> None:
+    from tests.serving.batch.test_batch import api_client
+
+    created = NOW - timedelta(days=40)
+
+    def body(first_visit: datetime) -> dict[str, Any]:
+        return {
+            "lead_id": "L1",
+            "created_at": created.isoformat(),
+            "as_of": NOW.isoformat(),
+            "events": [
+                {"occurred_at": first_visit.isoformat(), "event_type": "site_visit"},
+                {"occurred_at": (NOW - timedelta(days=3)).isoformat(), "event_type": "pricing_page_view"},
+            ],
+        }
+
+    early, at_creation = body(created - timedelta(days=5)), body(created)
+    moving = replace(bundle, card=bundle.card.model_copy(update={"events_before_created": "creation"}))
+    for scorer_bundle, counted in ((moving, True), (bundle, False)):
+        clients = api_client(LeadScorer(scorer_bundle, version="7", source="memory"))
+        client = next(clients)
+        answer = client.post("/v1/score", json=early).json()
+        reference = client.post(
+            "/v1/score", json=at_creation if counted else {**early, "events": early["events"][1:]}
+        )
+        assert answer["readiness"] == pytest.approx(reference.json()["readiness"])
+        warning = next(w for w in answer["warnings"] if w["code"] == "events_before_created_at")
+        assert ("counted at it, as the import counted them" in warning["message"]) == counted
+        clients.close()

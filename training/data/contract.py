@@ -129,6 +129,9 @@ class DatasetMetadata:
     #: ``detail_types`` patterns -> event type, in order (``training.data.event_types``): the API types a
     #: request's events that carry a ``detail`` the same way
     event_detail_types: dict[str, str] = field(default_factory=dict)
+    #: how the import settled events before their lead's creation (the mapping's ``before_created``): with
+    #: "creation" the API counts them at the creation too, instead of dropping them
+    events_before_created: str = "reject"
 
     def to_json(self) -> str:
         raw = asdict(self)

@@ -214,11 +214,17 @@ def _number(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
+def blank(value: Any) -> bool:
+    """A profile value that says nothing: None, or a text of spaces only (the import reads an empty
+    cell as missing, so the API does too, rather than as an unseen level)."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def _coded(values: list[Any]) -> Coded:
-    """``(codes, distinct values as strings)``; None is missing (-1)."""
+    """``(codes, distinct values as strings)``; a blank value is missing (-1)."""
     index: dict[str, int] = {}
     codes = np.fromiter(
-        (-1 if value is None else index.setdefault(str(value), len(index)) for value in values),
+        (-1 if blank(value) else index.setdefault(str(value), len(index)) for value in values),
         np.int64,
         len(values),
     )
@@ -269,7 +275,7 @@ def batch_from_columns(
     for column in categorical_columns:
         # Plain strings: LeadFeatures maps them onto its training categories itself.
         values = profile.get(column, missing)
-        frame[column] = pd.array([None if v is None else str(v) for v in values], dtype="str")
+        frame[column] = pd.array([None if blank(v) else str(v) for v in values], dtype="str")
     for column in numeric_columns:
         frame[column] = _parse_numbers(list(profile.get(column, missing)), column)
 

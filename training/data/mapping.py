@@ -202,6 +202,7 @@ def _metadata(config: MappingConfig) -> DatasetMetadata:
         },
         skipped_event_types=_skipped_names(config.events),
         event_detail_types=dict(config.events.detail_types) if config.events is not None else {},
+        events_before_created=config.events.before_created if config.events is not None else "reject",
     )
 
 
