@@ -107,8 +107,9 @@ class LeadScorer:
         self.feature_names: list[str] = [str(name) for name in model.feature_names_in_]
         self.specs = FeatureCatalog(features.feature_specs())
         _check_card_fits(self.stats, self.specs, model)
+        self.known_event_types = frozenset(card.event_types)
         # Types the import left out are ignored like unknown ones, but without a warning.
-        self.known_event_types = frozenset((*card.event_types, *card.skipped_event_types))
+        self._unwarned_event_types = self.known_event_types | frozenset(card.skipped_event_types)
         # A CRM's own event type names (the import mapping's renames and detail patterns, and the model's
         # names in another case) are taken as the model's.
         self.naming = card.event_naming()
@@ -195,7 +196,7 @@ class LeadScorer:
         warnings = lead_warnings(
             leads,
             arrays,
-            self.known_event_types,
+            self._unwarned_event_types,
             self.known_levels,
             self._profile_set,
             self.numeric_ranges,

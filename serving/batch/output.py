@@ -5,7 +5,8 @@ Files are written next to the target and renamed at the end, so an interrupted r
 half-written score file where a nightly CRM import would pick it up.
 
 ``crm-csv`` columns, one row per lead and ``as_of`` (documented in the README):
-``lead_id``, ``as_of`` (ISO 8601, UTC), ``score`` (0-100), ``grade`` (A-D), ``verdict``
+``lead_id``, ``as_of`` (ISO 8601, UTC), ``score`` (0-100), ``handover_score`` (the chance of a win if
+handed over now, 0-100: the number the verdict compares with the threshold), ``grade`` (A-D), ``verdict``
 (ripe / too_green / gone_cold), ``handover`` (true/false), ``fit`` and ``interest`` (when the model's
 answers carry them), ``reasons_up`` and ``reasons_down`` (the top reason sentences, joined by " | "),
 ``model_version``.
@@ -18,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -41,6 +43,8 @@ def crm_rows(frame: pd.DataFrame) -> pd.DataFrame:
             "lead_id": frame["lead_id"],
             "as_of": frame["as_of"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "score": frame["score"],
+            # The API's handover_score: the verdict rests on it, not on the score.
+            "handover_score": np.round(frame["handover_chance"].to_numpy(dtype=float) * 100.0, 1),
             "grade": frame["grade"],
             "verdict": frame["verdict"],
             "handover": frame["handover"].map({True: "true", False: "false"}),
@@ -162,7 +166,8 @@ class ScoreWriter:
     def _write_empty(self) -> None:
         if self.output_format == "crm-csv":
             self._tmp.write_text(
-                "lead_id,as_of,score,grade,verdict,handover,reasons_up,reasons_down,model_version\n"
+                "lead_id,as_of,score,handover_score,grade,verdict,handover,reasons_up,reasons_down,"
+                "model_version\n"
             )
         else:
             pq.write_table(pa.table({"lead_id": pa.array([], pa.string())}), self._tmp)

@@ -236,7 +236,8 @@ def _spark_schema(reasons_per_side: int, output_format: OutputFormat) -> str:
     columns = answer_columns(reasons_per_side)
     if output_format == "crm-csv":
         return (
-            "lead_id string, as_of string, score double, grade string, verdict string, handover string, "
+            "lead_id string, as_of string, score double, handover_score double, grade string, "
+            "verdict string, handover string, "
             "fit string, interest bigint, reasons_up string, reasons_down string, model_version string"
         )
     return ", ".join(f"`{name}` {kind}" for name, kind in columns.items())

@@ -66,6 +66,13 @@ def test_skipped_types_are_ignored_without_a_warning(bundle: ModelBundle) -> Non
     without = _answer(bundle, [{"event_type": "site_visit"}])
     assert with_bookkeeping["readiness"] == pytest.approx(without["readiness"])
     assert "unknown_event_types" not in _codes(with_bookkeeping)
+    # They are no types of the model: GET /v1/model does not list them.
+    from tests.serving.batch.test_batch import api_client
+
+    clients = api_client(LeadScorer(bundle, version="7", source="memory"))
+    listed = next(clients).get("/v1/model").json()["event_types"]
+    clients.close()
+    assert "Change Score" not in listed and "site_visit" in listed
 
 
 def test_a_model_type_in_another_case_is_that_type(bundle: ModelBundle) -> None:

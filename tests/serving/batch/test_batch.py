@@ -273,7 +273,7 @@ def test_as_of_values_lists_ranges_and_errors() -> None:
 
 
 def test_crm_csv_and_changed_since(
-    batch_scorer: LeadScorer, batch_dataset: LeadDataset, tmp_path: Path
+    batch_scorer: LeadScorer, batch_dataset: LeadDataset, client: TestClient, tmp_path: Path
 ) -> None:
     first = tmp_path / "monday.parquet"
     score_dataset(batch_scorer, batch_dataset, BatchPlan(as_of=(AS_OF,), answers=AnswerOptions(2)), first)
@@ -292,6 +292,7 @@ def test_crm_csv_and_changed_since(
         "lead_id",
         "as_of",
         "score",
+        "handover_score",
         "grade",
         "verdict",
         "handover",
@@ -321,6 +322,10 @@ def test_crm_csv_and_changed_since(
     )
     assert rows["reasons_up"].iloc[0].split(" | ")[0] == first_row["reason_up_1_sentence"]
     assert set(rows["handover"]) <= {"true", "false"}
+    # The number the verdict rests on, as the API gives it.
+    leads = rows["lead_id"].tolist()[:20]
+    answers = api_answers(client, request_bodies(batch_dataset, leads, later), 0)
+    assert [float(v) for v in rows["handover_score"].iloc[:20]] == [a["handover_score"] for a in answers]
 
 
 def test_a_model_column_missing_from_the_leads_is_refused(
