@@ -39,10 +39,10 @@ def test_an_undeclared_epoch_is_named_in_the_error() -> None:
 
 
 LEADS = """
-Id,Created At,Stage,Customer Date,Phone
-1,1741600000000,Customer,1744000000000,2125551234
-2,1741700000000,Known,,2125559876
-3,1741800000000,Known,,2125554321
+Id,Created At,Stage,Customer Date,Phone,Acquisition Date,Updated At
+1,1741600000000,Customer,1744000000000,2125551234,2025-03-01,2025-04-01T10:00:00Z
+2,1741700000000,Known,,2125559876,2025-03-02,2025-04-02T10:00:00Z
+3,1741800000000,Known,,2125554321,2025-03-03,2025-04-03T10:00:00Z
 """
 ACTIVITIES = f"""
 leadId,activityDate,Activity Type Name
@@ -61,6 +61,9 @@ def test_the_draft_reads_epoch_columns_as_dates_and_the_import_as_drafted(tmp_pa
     assert roles["Phone"] == "numeric"  # ten digits too, but no time by its name: no date
     assert draft.events is not None and draft.events.date_format == "epoch_ms"
     assert not draft.events.dates_only  # whole numbers have no ":", yet carry their time
+    # Unix times are instants, and the dropped dates are never read: no zone to ask for.
+    assert roles["Acquisition Date"] == "drop" and roles["Updated At"] == "drop"
+    assert not any("timezone" in todo for todo in draft.todos)
     text = draft.text
     assert 'date_format = "epoch_ms"   # the values are Unix times' in text
     (tmp_path / "crm.toml").write_text(text)
@@ -82,7 +85,7 @@ file = "leads.csv"
 lead_id = "Id"
 created_at = "Created At"
 date_format = "epoch_ms"
-drop = ["Phone"]
+drop = ["Phone", "Acquisition Date", "Updated At"]
 [outcome]
 status_column = "Stage"
 status_values = { Customer = "won", Known = "open" }

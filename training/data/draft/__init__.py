@@ -80,7 +80,8 @@ def draft_mapping(
     number_format = section_numbers(profiles, leads)
     lead_id = leads.column("lead_id")
     lead_ids = None if lead_id is None else leads_file.frame[lead_id]
-    with_offset, without = offset_columns(leads_file.frame, profiles)
+    leads_dates = {role.column for role in leads.roles if role.role in _DATE_ROLES}
+    with_offset, without = offset_columns(leads_file.frame, profiles, leads_dates)
     outcomes = None
     if outcomes_path is not None:
         outcomes_file = read_export(outcomes_path, config_dir, sheet=outcomes_sheet, encoding=encoding)
@@ -94,7 +95,10 @@ def draft_mapping(
                 lead_ids, frame[link], None if stage is None else frame[stage], outcomes[1].status_values
             )
             mark_filled_by_outcome(leads_file.frame, leads, markers, of_leads)
-        with_offset, without = _more(offset_columns(frame, file_profiles), with_offset, without)
+        outcome_dates = {outcomes[1].closed_at, outcomes[1].closed_at_fallback}
+        with_offset, without = _more(
+            offset_columns(frame, file_profiles, outcome_dates), with_offset, without
+        )
     else:
         mark_filled_by_outcome(leads_file.frame, leads, markers)
     events = None
@@ -102,7 +106,8 @@ def draft_mapping(
         events_file = read_export(events_path, config_dir, sheet=events_sheet, encoding=encoding)
         frame, file_profiles = events_file.frame, profile_columns(_sample(events_file.frame))
         events = (events_file, decide_events(frame, file_profiles, lead_ids))
-        with_offset, without = _more(offset_columns(frame, file_profiles), with_offset, without)
+        event_dates = {events[1].occurred_at}
+        with_offset, without = _more(offset_columns(frame, file_profiles, event_dates), with_offset, without)
     exports = [leads_file, *(item[0] for item in (outcomes, events) if item is not None)]
     todos = [
         *(
@@ -141,6 +146,12 @@ def draft_mapping(
         events=None if events is None else events[1],
         outcome_file=None if outcomes is None else outcomes[1],
     )
+
+
+#: The leads file's roles whose dates the import reads.
+_DATE_ROLES = frozenset(
+    {"created_at", "closed_at", "closed_at_fallback", "handed_over_at", "accepted_at", "opportunity_at"}
+)
 
 
 def _drop_export_totals(leads: LeadsDraft) -> None:

@@ -3,22 +3,28 @@ local times of a zone the values cannot tell (``training.data.time_zones``), so 
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pandas as pd
 
+from training.data.date_formats import EPOCH_UNITS
 from training.data.draft.column_profile import ColumnProfile
 from training.data.time_zones import has_offset
 
 
-def offset_columns(frame: pd.DataFrame, profiles: list[ColumnProfile]) -> tuple[list[str], list[str]]:
-    """The date columns of ``frame`` with times that carry a UTC offset, and those with times that do not
-    (a column that mixes both is in both lists)."""
+def offset_columns(
+    frame: pd.DataFrame, profiles: list[ColumnProfile], used: Collection[str | None]
+) -> tuple[list[str], list[str]]:
+    """The date columns of ``frame`` that the draft maps (``used``: a dropped date is never read, so its
+    zone does not matter) with times that carry a UTC offset, and those with times that do not (a column
+    that mixes both is in both lists). Unix times are instants: they count as carrying one."""
     with_offset: list[str] = []
     without: list[str] = []
     for profile in profiles:
         values = frame[profile.name]
-        if not profile.is_date:
+        if not profile.is_date or profile.name not in used:
             continue
-        if isinstance(values.dtype, pd.DatetimeTZDtype):
+        if isinstance(values.dtype, pd.DatetimeTZDtype) or profile.date_order in EPOCH_UNITS:
             with_offset.append(profile.name)
             continue
         if not pd.api.types.is_string_dtype(values.dtype):
