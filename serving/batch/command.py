@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from serving.batch.output import OutputFormat
     from serving.batch.run import BatchPlan, BatchSummary
+    from training.bundle import ModelCard
 
 EngineOption = Annotated[
     str,
@@ -158,6 +159,7 @@ def _score_locally(
         check_registered_model(model)
     with console.status(f"loading model {model}"):
         scorer = load_model(model).scorer
+    _warn_if_blocked(scorer.bundle.card, model)
     with console.status(f"loading and validating {data}"):
         dataset, _ = load_dataset(data, mode=mode)  # type: ignore[arg-type]
     with progress_bar("Scoring leads") as progress:
@@ -169,6 +171,21 @@ def _score_locally(
             output_format=output_format,
             changed_since=changed_since,
             on_progress=progress,
+        )
+
+
+def _warn_if_blocked(card: ModelCard, model: str) -> None:
+    """Say so when the model named is one its own leakage audit blocked (a version named by number can
+    be one no promotion would ever make champion): its scores are not to be trusted in a CRM."""
+    blocking = [f for f in card.leakage_warnings if f.severity == "blocking" and f.accepted == "no"]
+    if blocking:
+        names = ", ".join(f"{f.table}.{f.column}" for f in blocking[:3])
+        console.print(
+            f"warning: {model} was blocked by its leakage audit ({names}): it never earned promotion, and "
+            "its scores may rest on what knows the outcome; see its run's findings",
+            style="yellow",
+            markup=False,
+            highlight=False,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from serving.cli import app
 from serving.model_holder import LoadedModel, ModelHolder
 from serving.scorer import LeadScorer
 from serving.settings import Settings
+from training.bundle import ModelBundle
 from training.data.contract import LeadDataset
 
 AS_OF = pd.Timestamp("2026-02-01T00:00:00Z")
@@ -360,6 +362,7 @@ def test_cli_scores_a_dataset_and_refuses_bad_input(
     )
     assert result.exit_code == 0, result.output
     assert "verdict too_green" in result.output and "grade A" in result.output
+    assert "blocked by its leakage audit" not in result.output
     scores = pd.read_parquet(out)
     assert len(scores) > 0 and (scores["as_of"] == AS_OF).all()
     bad = runner.invoke(
@@ -404,3 +407,28 @@ def test_an_interrupted_run_leaves_no_file(
     with pytest.raises(RuntimeError):
         score_dataset(batch_scorer, batch_dataset, BatchPlan(as_of=(AS_OF,), chunk_size=50), out)
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_scoring_with_a_model_its_audit_blocked_says_so(
+    batch_data_dir: Path, batch_bundle: ModelBundle, tmp_path: Path
+) -> None:
+    from training.bundle import FindingRecord
+
+    finding = FindingRecord(
+        table="leads",
+        column="industry",
+        kind="dominant_column",
+        severity="blocking",
+        detail="carries 67% of the model's importance",
+        action="exclude it",
+    )
+    blocked = dataclasses.replace(
+        batch_bundle, card=batch_bundle.card.model_copy(update={"leakage_warnings": [finding]})
+    )
+    blocked.save(tmp_path / "blocked")
+    arguments = ["score", "--data", str(batch_data_dir), "--model", str(tmp_path / "blocked")]
+    result = CliRunner().invoke(
+        app, [*arguments, "--out", str(tmp_path / "s.parquet"), "--as-of", "2026-02-01"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "was blocked by its leakage audit (leads.industry)" in " ".join(result.output.split())
