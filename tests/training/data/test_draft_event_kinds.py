@@ -83,3 +83,16 @@ def test_a_log_without_bookkeeping_or_details_drafts_neither(tmp_path: Path) -> 
     assert draft.events is not None and draft.events.kinds is not None
     assert draft.events.kinds.skip == {} and draft.events.kinds.detail_column is None
     assert "skip_types" not in draft.text and "detail_types" not in draft.text
+
+
+def test_events_before_their_lead_s_creation_are_drafted_to_count_at_it(tmp_path: Path) -> None:
+    leads = _write(tmp_path / "leads.csv", LEADS)
+    # Two visits of lead 1 and one of lead 2 a day before they were created; the rest after.
+    early = [f"{lead},2025-01-{lead % 27:02d}T08:00:00Z,Visit Webpage,/pricing" for lead in (28, 28, 29)]
+    activities = _write(tmp_path / "activities.csv", _activities() + "\n" + "\n".join(early))
+    draft = draft_mapping(leads, tmp_path / "crm.toml", events_path=activities)
+    assert draft.events is not None and draft.events.early[0] == 3
+    assert 'before_created = "creation"   # 3 of ' in draft.text
+    (tmp_path / "crm.toml").write_text(draft.text)
+    summary = import_export(tmp_path / "crm.toml", tmp_path / "out", mode="strict")
+    assert summary.rejects == 0  # type: ignore[attr-defined]

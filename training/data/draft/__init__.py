@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from training.data.draft.column_profile import profile_columns
+from training.data.draft.early_events import early_share
 from training.data.draft.events import EventsDraft, decide_events
 from training.data.draft.fill_by_outcome import mark_filled_by_outcome, outcomes_of_leads
 from training.data.draft.numbers import section_numbers
@@ -106,6 +107,19 @@ def draft_mapping(
         events_file = read_export(events_path, config_dir, sheet=events_sheet, encoding=encoding)
         frame, file_profiles = events_file.frame, profile_columns(_sample(events_file.frame))
         events = (events_file, decide_events(frame, file_profiles, lead_ids))
+        created = leads.column("created_at")
+        drafted = events[1]
+        if lead_id is not None and created is not None and drafted.lead_id and drafted.occurred_at:
+            drafted.early = early_share(
+                leads_file.frame,
+                lead_id,
+                created,
+                leads.date_formats.get(created),
+                frame,
+                drafted.lead_id,
+                drafted.occurred_at,
+                drafted.date_format,
+            )
         event_dates = {events[1].occurred_at}
         with_offset, without = _more(offset_columns(frame, file_profiles, event_dates), with_offset, without)
     exports = [leads_file, *(item[0] for item in (outcomes, events) if item is not None)]

@@ -48,6 +48,8 @@ class EventsDraft:
     missing: tuple[str, ...] = ()
     #: types to leave out and the detail typing (``training.data.draft.event_kinds``)
     kinds: EventKinds | None = None
+    #: events before their lead's creation, of the events of known leads (``draft.early_events``)
+    early: tuple[int, int] = (0, 0)
 
 
 def decide_events(

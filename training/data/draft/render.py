@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 
 from training.data.date_formats import EPOCH_UNITS
+from training.data.draft.early_events import MIN_EARLY_SHARE
 from training.data.draft.events import EventsDraft
 from training.data.draft.outcomes import OutcomeFileDraft
 from training.data.draft.roles import ColumnRole, LeadsDraft, Role
@@ -247,11 +248,18 @@ def _events(export: ExportFile, events: EventsDraft) -> list[str]:
         lines.append(
             f"missing = [{', '.join(map(quoted, events.missing))}]   # written for 'no value' in the file"
         )
+    early, linked = events.early
     if events.dates_only:
         # A date without a time reads as midnight: a task on the creation day would land before the lead.
         lines.append(
             'before_created = "creation"   # the file has dates without times: a task on the day a lead was '
             "created reads as midnight, before it; counted at the creation"
+        )
+    elif linked and early / linked > MIN_EARLY_SHARE:
+        lines.append(
+            f'before_created = "creation"   # {early:,} of {linked:,} events ({early / linked:.1%}) are '
+            "dated before their lead's creation (the visits a CRM ties to the contact they led to): "
+            'counted at it; "reject" refuses them, "skip" leaves them out'
         )
     else:
         lines.append(
