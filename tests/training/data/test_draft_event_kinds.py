@@ -20,7 +20,7 @@ LEADS = "Id,Created At,Revenue Stage,Customer Date\n" + "\n".join(
 )
 ACTIVITY_KINDS = [
     ("Visit Webpage", "/pricing"),
-    ("Visit Webpage", "/blog/ten-tips"),
+    ("Visit Webpage", "/blog/pricing-strategies"),  # a post about pricing is no visit to the prices
     ("Fill Out Form", "Demo Request"),
     ("Fill Out Form", "Newsletter Signup"),
     ("Click Email", "Spring Newsletter"),
@@ -51,7 +51,8 @@ def test_bookkeeping_and_stage_changes_are_skipped_and_details_typed(tmp_path: P
     assert kinds.detail_column == "primaryAttributeValue"
     assert kinds.detail_types == {
         "Fill Out Form | Demo Request": "demo_request",
-        "Visit Webpage | *pricing*": "pricing_page_view",
+        "Visit Webpage | */pricing": "pricing_page_view",
+        "Visit Webpage | */pricing[/?#]*": "pricing_page_view",
     }
     text = draft.text
     assert "[events.detail_types]" in text and 'detail_column = "primaryAttributeValue"' in text

@@ -45,6 +45,12 @@ _DETAIL_NAME = re.compile(
 )
 #: A page about prices, in the languages the draft reads.
 _PRICING_PAGE = re.compile(r"pricing|prices|preise|tarif|precios|precos|prezzi|prijzen", re.I)
+#: A path segment that is a price page ("/pricing", "/pricing/", "/preise?plan=pro").
+_PRICING_PATH = re.compile(
+    r"/((?:pricing|prices|preise|tarifs?|precios|precos|prezzi|prijzen))(?:[/?#]|$)", re.I
+)
+#: Details that are an article about something rather than the page itself.
+_ARTICLE = re.compile(r"blog|article|news|post|guide|ebook|webinar|case.?stud", re.I)
 #: A type that is a page being visited (its detail a URL or page name).
 _PAGE_TYPE = re.compile(r"visit|view|page|web", re.I)
 
@@ -111,17 +117,21 @@ def _detail_rules(pairs: pd.DataFrame, hand_raising: dict[str, str]) -> dict[str
     for event_type, value in common:
         if value in requests and event_type not in hand_raising:
             rules[f"{event_type}{TYPE_AND_DETAIL}{_literal(value)}"] = requests[value]
-    pricing_words = sorted(
+    # Pages about prices, by the path part that names them ("/pricing", "/en/preise/"): a blog post
+    # whose title mentions pricing ("/blog/pricing-strategies") is no visit to the prices.
+    pricing_parts = sorted(
         {
-            (event_type, found.group(0).lower())
+            (event_type, found.group(1).lower())
             for event_type, value in common
             if _PAGE_TYPE.search(event_type)
             and not _PRICING_PAGE.search(event_type)  # a type that says so already needs no rule
-            and (found := _PRICING_PAGE.search(value))
+            and not _ARTICLE.search(value)
+            and (found := _PRICING_PATH.search(value))
         }
     )
-    for event_type, word in pricing_words:
-        rules[f"{event_type}{TYPE_AND_DETAIL}*{word}*"] = "pricing_page_view"
+    for event_type, part in pricing_parts:
+        rules[f"{event_type}{TYPE_AND_DETAIL}*/{part}"] = "pricing_page_view"
+        rules[f"{event_type}{TYPE_AND_DETAIL}*/{part}[/?#]*"] = "pricing_page_view"
     return dict(list(rules.items())[:20])
 
 
