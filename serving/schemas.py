@@ -98,6 +98,7 @@ class ToRipen(BaseModel):
     ripe_if_all_added: bool | None
     estimated_days_to_ripeness: float | Literal["unknown"]
     estimate_basis: str
+    steps_basis: str | None = Field(default=None, description="Why no step is listed, where none is.")
     share_of_similar_that_ripened: float | None = Field(
         default=None,
         description="Share of historical leads with a similar score that later crossed the threshold.",

@@ -92,7 +92,7 @@ def ripening_plans(
         if plan is not None:
             plan_features = features_step.transform_arrays(plan.arrays)
             score_plan(model, policy, plan, plan_features, steps_by_row, all_by_row, ripe_profile)
-    return ripening_answers(
+    answers = ripening_answers(
         rows,
         readiness[rows],
         chance[rows],
@@ -102,6 +102,23 @@ def ripening_plans(
         policy.threshold,
         stats.ripening,
     )
+    if max_steps > 0:
+        for row, answer in answers.items():
+            if not answer["steps"]:
+                answer["steps_basis"] = _no_steps_because(bool(ripe_profile), bool(steps_by_row[row]))
+    return answers
+
+
+def _no_steps_because(profile_learnt: bool, candidates: bool) -> str:
+    """Why a too-green lead gets no step: an answer without one otherwise reads as a fault."""
+    if not profile_learnt:
+        return (
+            "The model learnt no signal that ripe leads typically show (too few ripe leads, or none "
+            "shows an event type in common), so no step can be suggested."
+        )
+    if not candidates:
+        return "The lead already shows every signal ripe leads typically show; its reasons say what holds it."
+    return "None of the signals ripe leads typically show would raise this lead's chance if handed over now."
 
 
 def score_plan(
@@ -198,6 +215,7 @@ def ripening_answers(
             "ripe_if_all_added": None if all_score is None else all_score >= threshold_score,
             "estimated_days_to_ripeness": "unknown" if estimate is None else round(estimate, 1),
             "estimate_basis": estimate_basis(ripening, estimate),
+            "steps_basis": None,
             "share_of_similar_that_ripened": None if band is None else band.ripen_rate,
         }
     return out

@@ -58,3 +58,38 @@ def test_a_lead_no_step_would_raise_gets_no_steps() -> None:
     plan = _answers(0.30, [_step("a", 12.0), _step("b", 29.6)])
     assert plan["steps"] == []
     assert plan["estimated_days_to_ripeness"] == "unknown"
+
+
+def test_a_too_green_answer_without_steps_says_why() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    from serving.scorer import LeadScorer
+    from tests.serving.small_bundles import train_small_bundle
+    from training.data.live import LeadIn
+    from training.simulation.simulator import simulate
+
+    bundle = train_small_bundle(simulate(600, seed=4).dataset, threshold=0.2, decision=True)
+    assert bundle.card.serving is not None
+    now = datetime(2025, 6, 1, tzinfo=UTC)
+    lead = LeadIn(
+        lead_id="L1",
+        created_at=now - timedelta(days=20),
+        as_of=now,
+        profile={},
+        events=[{"occurred_at": now - timedelta(days=1), "event_type": "site_visit"}],
+    )
+
+    def to_ripen(card_bundle: object) -> dict[str, Any]:
+        scorer = LeadScorer(card_bundle, version="7", source="memory")  # type: ignore[arg-type]
+        answer = scorer.score_payloads([lead], default_as_of=now)[0]
+        assert answer["verdict"] == "too_green"
+        return answer["to_ripen"]
+
+    with_profile = to_ripen(bundle)
+    assert with_profile["steps"] and with_profile.get("steps_basis") is None
+    serving = bundle.card.serving.model_copy(update={"ripe_profile": []})
+    without = to_ripen(replace(bundle, card=bundle.card.model_copy(update={"serving": serving})))
+    assert (
+        without["steps"] == [] and "learnt no signal that ripe leads typically show" in without["steps_basis"]
+    )
