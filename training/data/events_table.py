@@ -20,6 +20,8 @@ from training.data.mapping_config import MappingConfig
 def events_table(
     config: MappingConfig, events: EventsMapping, raw: pd.DataFrame, warnings: list[str]
 ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The events file's ``raw`` rows as the contract's columns (lead, time, type and the ``extra`` ones),
+    types refined and renamed, and which export column each came from; notes go to ``warnings``."""
     file = events.source.file
     require_columns(
         config,
