@@ -40,6 +40,7 @@ def _export(root: Path) -> tuple[Path, Path]:
             "hs_lifecyclestage_marketingqualifiedlead_date": date_if(1),
             "hs_lifecyclestage_salesqualifiedlead_date": date_if(2),
             "hs_lifecyclestage_customer_date": date_if(3),
+            "lastmodifieddate": (created + 200 * DAY_MS).astype(str),
             "hubspotscore": rng.integers(0, 100, n),
             "company": [f"Company {i}" for i in rng.integers(0, 120, n)],
             "industry": rng.choice(["Software", "Retail", "Energy"], n),
@@ -75,3 +76,6 @@ def test_a_hubspot_api_export_is_drafted_with_its_milestones_score_and_bookkeepi
     assert draft.events.kinds is not None
     assert set(draft.events.kinds.skip) == {"LIST_MEMBERSHIP_ADDED", "PROPERTY_CHANGE"}
     assert '"evangelist" = "won"' in draft.text
+    # HubSpot keeps no lost date: the to-do offers the last change as one.
+    lost = next(todo for todo in draft.todos if "reads as lost" in todo)
+    assert "closed_at_fallback = 'lastmodifieddate'" in lost

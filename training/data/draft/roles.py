@@ -68,6 +68,8 @@ _LOST_DATE = re.compile(r"\blost\b|verloren|perdu|perdid", re.I)
 _HANDED = re.compile(r"\bmql\b|marketing ?qualified|hand.?(ed|over)|routed|assigned.?(at|date|on)", re.I)
 _ACCEPTED = re.compile(r"\bsal\b|\bsql\b|sales ?(accepted|qualified)|accepted", re.I)
 _OPPORTUNITY = re.compile(r"opportunit|\bopp\b", re.I)
+#: A record's last change ("Last Modified Date", HubSpot's lastmodifieddate, "Updated At").
+_LAST_MODIFIED = re.compile(r"last ?modified|modified (on|at|date)|updated (at|on)|last ?updated", re.I)
 #: Milestone roles and the names that date them, in the order they are picked.
 MILESTONES: tuple[tuple[Role, re.Pattern[str]], ...] = (
     ("handed_over_at", _HANDED),
@@ -195,10 +197,17 @@ def decide_leads(profiles: list[ColumnProfile], outcome_in_file: bool = True) ->
                 f"no value of {status.name!r} reads as won: map the won stage(s) in status_values{dated}"
             )
         elif "lost" not in values.values():
+            modified = [p.name for p in profiles if p.is_date and _LAST_MODIFIED.search(words(p.name))]
+            fallback = (
+                f"; without a lost date, closed_at_fallback = {modified[0]!r} dates them when they were "
+                "last changed (later than the real close, but placed in time)"
+                if modified
+                else ""
+            )
             draft.todos.append(
                 f"no value of {status.name!r} reads as lost, so every lead not won stays open: map lost "
                 "stages (disqualified, other) in status_values if the export has them, with a date for "
-                "them in closed_at (a lost lead without one is left out of training)"
+                f"them in closed_at (a lost lead without one is left out of training){fallback}"
             )
     elif outcome_in_file and not any("which column is the outcome" in todo for todo in draft.todos):
         draft.todos.append("no column looks like the outcome: set [outcome] status_column and status_values")
