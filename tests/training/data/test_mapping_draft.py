@@ -45,6 +45,7 @@ def _crm_export(path: Path, rows: int = 60) -> Path:
             "Closed On": closed,
             "Employees": [("N/A" if i % 7 == 0 else str(10 * (i % 9 + 1))) for i in range(rows)],
             "Email Opt Out": ["true" if i % 5 == 0 else "false" for i in range(rows)],
+            "Demographic Score": rng.integers(0, 60, rows).astype(str),
             "Industry": [("-None-" if i % 6 == 0 else ["Retail", "Energy"][i % 2]) for i in range(rows)],
         }
     )
@@ -66,6 +67,11 @@ def test_a_crm_export_is_drafted_with_reasons_and_imports_as_drafted(tmp_path: P
     # A consent flag is no personal data, and its state at export time may follow the outcome.
     assert (roles["Email Opt Out"].role, roles["Email Opt Out"].known_at) == ("categorical", "after_contact")
     assert roles["Email Opens"].role == "activity" and roles["Annual Revenue"].role == "numeric"
+    # A score, not engagement: "demographic" is no "demo" (it was dropped beside an events file as a total).
+    assert (roles["Demographic Score"].role, roles["Demographic Score"].known_at) == (
+        "numeric",
+        "after_contact",
+    )
     assert "if they are codes, list it under categorical" in roles["Region Code"].why
     assert draft.todos == []
     text = draft.text

@@ -90,7 +90,8 @@ _STATUS_ALONE = re.compile(r"status|stage|estado|etapa|statut|etape|stato|fase|p
 _FIRMOGRAPHIC = re.compile(r"employee|headcount|staff|revenue|turnover|company.?size|seats|locations", re.I)
 _ACTIVITY = re.compile(
     r"visit|view|open|click|download|e.?mails?\b|calls?\b|meeting|webinar|session|page|event|touch|engag|"
-    r"activit|attempt|\bforms?\b|submission|count|times|duration|sent|repl|chat|demo|trial|number of|^num\b",
+    r"activit|attempt|\bforms?\b|submission|count|times|duration|sent|repl|chat|\bdemos?\b|trial|"
+    r"number of|^num\b",
     re.I,
 )
 _AFTER_OUTCOME = re.compile(
