@@ -102,8 +102,9 @@ class ScoringTables:
                 f"the leads table lacks the profile column(s) {', '.join(missing)} that the model reads"
             )
         n = len(leads)
-        closed_ns, closed_untimed = _closing(dataset)
-        handed_over_ns = _outcome_times(dataset, HANDED_OVER_AT)
+        positions = _outcome_positions(dataset)
+        closed_ns, closed_untimed = _closing(dataset, positions)
+        handed_over_ns = _outcome_times(dataset, HANDED_OVER_AT, positions)
         created = (
             timestamps_ns(leads[CREATED_AT])
             if CREATED_AT in leads.columns
@@ -167,40 +168,38 @@ class ScoringTables:
         )
 
 
-def _closing(dataset: LeadDataset) -> tuple[np.ndarray, np.ndarray]:
+def _outcome_positions(dataset: LeadDataset) -> np.ndarray:
+    """Per outcome row: its lead's position in the leads table (-1: a lead the table lacks)."""
+    if LEAD_ID not in dataset.outcomes.columns:
+        return np.zeros(0, dtype=np.int64)  # no outcome table: nothing to place
+    return pd.Index(dataset.leads[LEAD_ID].astype(str)).get_indexer(
+        pd.Index(dataset.outcomes[LEAD_ID].astype(str))
+    )
+
+
+def _closing(dataset: LeadDataset, position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per lead (in leads order): when it closed (NaT if not, or unknown) and whether it is won/lost
-    without a ``closed_at``."""
+    without a ``closed_at``; ``position``: ``_outcome_positions``."""
     n = len(dataset.leads)
     outcomes = dataset.outcomes
     if not len(outcomes) or STATUS not in outcomes.columns:
         return np.full(n, NAT_NS, dtype=np.int64), np.zeros(n, dtype=bool)
-    position = pd.Index(dataset.leads[LEAD_ID].astype(str)).get_indexer(
-        pd.Index(outcomes[LEAD_ID].astype(str))
-    )
     found = position >= 0
-    closed_ns = np.full(n, NAT_NS, dtype=np.int64)
-    untimed = np.zeros(n, dtype=bool)
+    closed_ns = _outcome_times(dataset, CLOSED_AT, position)
     status = outcomes[STATUS].astype(str).to_numpy()
     finished = (status == Outcome.WON.value) | (status == Outcome.LOST.value)
-    if CLOSED_AT in outcomes.columns:
-        closed = timestamps_ns(outcomes[CLOSED_AT])
-        closed_ns[position[found]] = closed[found]
-        untimed[position[found]] = finished[found] & (closed[found] == NAT_NS)
-    else:
-        untimed[position[found]] = finished[found]
+    untimed = np.zeros(n, dtype=bool)
+    # Where the table has no closed_at, every won or lost lead is untimed (closed_ns is all NaT).
+    untimed[position[found]] = finished[found] & (closed_ns[position[found]] == NAT_NS)
     return closed_ns, untimed
 
 
-def _outcome_times(dataset: LeadDataset, column: str) -> np.ndarray:
+def _outcome_times(dataset: LeadDataset, column: str, position: np.ndarray) -> np.ndarray:
     """Per lead (in leads order): the outcome table's ``column`` (NaT where absent or unknown)."""
-    n = len(dataset.leads)
+    times = np.full(len(dataset.leads), NAT_NS, dtype=np.int64)
     outcomes = dataset.outcomes
-    times = np.full(n, NAT_NS, dtype=np.int64)
     if not len(outcomes) or column not in outcomes.columns:
         return times
-    position = pd.Index(dataset.leads[LEAD_ID].astype(str)).get_indexer(
-        pd.Index(outcomes[LEAD_ID].astype(str))
-    )
     found = position >= 0
     times[position[found]] = timestamps_ns(outcomes[column])[found]
     return times

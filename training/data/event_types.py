@@ -75,11 +75,15 @@ def refined_types(event_types: pd.Series, details: pd.Series, rules: Sequence[De
     return result
 
 
+def skipped_names(skip_types: Sequence[str], renames: Mapping[str, str]) -> list[str]:
+    """``skip_types`` as written and as renamed (``event_type_values``): a row or a request may carry
+    either name."""
+    return list(dict.fromkeys([*skip_types, *(renames[name] for name in skip_types if name in renames)]))
+
+
 def skipped(event_types: pd.Series, skip_types: Sequence[str], renames: Mapping[str, str]) -> pd.Series:
-    """Per row, whether its type (after renaming) is one of ``skip_types``, which may name a type as
-    exported or as renamed."""
-    names = set(skip_types) | {renames[name] for name in skip_types if name in renames}
-    return event_types.isin(names)
+    """Per row, whether its type (after renaming) is one of ``skip_types`` (``skipped_names``)."""
+    return event_types.isin(skipped_names(skip_types, renames))
 
 
 def folded(name: str) -> str:

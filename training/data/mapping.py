@@ -30,7 +30,7 @@ from training.data.contract import (
     Outcome,
     TimeBasis,
 )
-from training.data.events_config import EventsMapping
+from training.data.event_types import skipped_names
 from training.data.joins import JoinSummary
 from training.data.mapping_config import OBSERVED_UNTIL_MAX, MappingConfig, MappingConfigError, load_mapping
 from training.data.mapping_frames import RawTables, build_raw_tables
@@ -200,19 +200,12 @@ def _metadata(config: MappingConfig) -> DatasetMetadata:
             for raw, named in (config.events.event_type_values if config.events is not None else {}).items()
             if raw.strip() and named.strip() and raw != named
         },
-        skipped_event_types=_skipped_names(config.events),
+        skipped_event_types=[]
+        if config.events is None
+        else skipped_names(config.events.skip_types, config.events.event_type_values),
         event_detail_types=dict(config.events.detail_types) if config.events is not None else {},
         events_before_created=config.events.before_created if config.events is not None else "reject",
     )
-
-
-def _skipped_names(events: EventsMapping | None) -> list[str]:
-    """``skip_types`` as written and as renamed: a request may use either name."""
-    if events is None:
-        return []
-    values = events.event_type_values
-    renamed = [values[name] for name in events.skip_types if name in values]
-    return list(dict.fromkeys([*events.skip_types, *renamed]))
 
 
 def _translated_problems(problems: list[Problem], raw: RawTables) -> list[Problem]:

@@ -30,7 +30,7 @@ from training.data.draft.outcomes import (
     open_with_close_date,
 )
 from training.data.draft.render import render_mapping
-from training.data.draft.roles import ColumnRole, LeadsDraft, decide_leads
+from training.data.draft.roles import OUTCOME_DATE_ROLES, ColumnRole, LeadsDraft, decide_leads
 from training.data.draft.sources import read_export
 from training.data.draft.time_zone import offset_columns, time_zone_line, time_zone_todo
 
@@ -163,9 +163,7 @@ def draft_mapping(
 
 
 #: The leads file's roles whose dates the import reads.
-_DATE_ROLES = frozenset(
-    {"created_at", "closed_at", "closed_at_fallback", "handed_over_at", "accepted_at", "opportunity_at"}
-)
+_DATE_ROLES = frozenset({"created_at", *OUTCOME_DATE_ROLES})
 
 
 def _drop_export_totals(leads: LeadsDraft) -> None:

@@ -10,18 +10,10 @@ from training.data.date_formats import EPOCH_UNITS
 from training.data.draft.early_events import MIN_EARLY_SHARE
 from training.data.draft.events import EventsDraft
 from training.data.draft.outcomes import OutcomeFileDraft
-from training.data.draft.roles import ColumnRole, LeadsDraft, Role
+from training.data.draft.roles import OUTCOME_DATE_ROLES, ColumnRole, LeadsDraft
 from training.data.draft.sources import ExportFile
 from training.data.mapping_sections import RESERVED_NAMES
 from training.data.number_format import NumberFormat
-
-_OUTCOME_DATES: tuple[Role, ...] = (
-    "closed_at",
-    "closed_at_fallback",
-    "handed_over_at",
-    "accepted_at",
-    "opportunity_at",
-)
 
 
 def quoted(text: str) -> str:
@@ -88,9 +80,7 @@ def render_mapping(
         )
     markers = sorted(set(missing))
     if markers:
-        lines.append(
-            f"missing = [{', '.join(quoted(m) for m in markers)}]   # written for 'no value' in the file"
-        )
+        lines.append(_missing(markers))
     lines += _number_keys(number_format)
     lines += _outcome(leads) if outcomes is None else _outcome_file(*outcomes, leads.date_formats)
     if events is not None:
@@ -144,12 +134,12 @@ def _outcome(leads: LeadsDraft) -> list[str]:
         lines.append('status_column = "TO DO"   # the column saying won / lost / open')
     else:
         lines.append(f"status_column = {quoted(status)}")
-    for role in _OUTCOME_DATES:
+    for role in OUTCOME_DATE_ROLES:
         column = leads.column(role)
         if column:
             lines.append(f"{role} = {quoted(column)}")
     lines += _expected_closes(leads.open_with_close_date)
-    outcome_dates = {leads.column(role) for role in _OUTCOME_DATES}
+    outcome_dates = {leads.column(role) for role in OUTCOME_DATE_ROLES}
     formats = {k: v for k, v in leads.date_formats.items() if k in outcome_dates}
     if formats:
         lines.append(f"date_formats = {_inline(formats)}")
@@ -202,8 +192,7 @@ def _outcome_file(export: ExportFile, outcome: OutcomeFileDraft, leads_orders: d
     }
     differing = {column: order for column, order in orders.items() if order != outcome.date_format}
     if differing:
-        pairs = ", ".join(f"{quoted(column)} = {quoted(order)}" for column, order in differing.items())
-        lines.append(f"date_formats = {{ {pairs} }}")
+        lines.append(f"date_formats = {_inline(differing)}")
     lines.append('absent = "open"   # leads not in the file had not been won when it was exported')
     if outcome.unknown:
         lines.append(
@@ -245,9 +234,7 @@ def _events(export: ExportFile, events: EventsDraft) -> list[str]:
     if events.unknown:
         lines.append(f'unknown_leads = "skip"   # {events.unknown:,} of {events.rows:,} rows: unknown leads')
     if events.missing:
-        lines.append(
-            f"missing = [{', '.join(map(quoted, events.missing))}]   # written for 'no value' in the file"
-        )
+        lines.append(_missing(events.missing))
     early, linked = events.early
     if events.dates_only:
         # A date without a time reads as midnight: a task on the creation day would land before the lead.
@@ -291,3 +278,8 @@ def _format_note(date_format: str) -> str:
     if date_format in EPOCH_UNITS:
         return "the values are Unix times (whole numbers of seconds or milliseconds since 1970, UTC)"
     return "the values show the day/month order"
+
+
+def _missing(markers: Iterable[str]) -> str:
+    """A file section's ``missing`` line."""
+    return f"missing = [{', '.join(map(quoted, markers))}]   # written for 'no value' in the file"

@@ -70,6 +70,14 @@ _ACCEPTED = re.compile(r"\bsal\b|\bsql\b|sales ?(accepted|qualified)|accepted", 
 _OPPORTUNITY = re.compile(r"opportunit|\bopp\b", re.I)
 #: A record's last change ("Last Modified Date", HubSpot's lastmodifieddate, "Updated At").
 _LAST_MODIFIED = re.compile(r"last ?modified|modified (on|at|date)|updated (at|on)|last ?updated", re.I)
+#: The roles that date an outcome, in the order a drafted ``[outcome]`` section writes them.
+OUTCOME_DATE_ROLES: tuple[Role, ...] = (
+    "closed_at",
+    "closed_at_fallback",
+    "handed_over_at",
+    "accepted_at",
+    "opportunity_at",
+)
 #: Milestone roles and the names that date them, in the order they are picked.
 MILESTONES: tuple[tuple[Role, re.Pattern[str]], ...] = (
     ("handed_over_at", _HANDED),
