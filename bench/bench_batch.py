@@ -207,6 +207,7 @@ def fit_model_only(data: str, overrides: str, predictions: str) -> None:
     from training.config import TrainConfig
     from training.data.contract import TimeBasis
     from training.data.io import load_dataset
+    from training.features.specs import FeatureCatalog
     from training.features.transformer import LeadFeatures
     from training.model.ranking import roc_auc
     from training.model.selection import fit_selected
@@ -225,7 +226,10 @@ def fit_model_only(data: str, overrides: str, predictions: str) -> None:
     X_train, X_test = source.features(features, train, y_train, test)
     horizon = None if row_order else pd.Timedelta(days=config.horizon_days)
     leads = train.snapshots["lead_id"]
-    model, selection = fit_selected(X_train, y_train, train.time_key, leads, horizon, config)
+    elapsed = FeatureCatalog(features.feature_specs()).elapsed_time_features()
+    model, selection = fit_selected(
+        X_train, y_train, train.time_key, leads, horizon, config, elapsed_features=elapsed
+    )
     score = model.readiness(X_test)
     keys = test.snapshots
     np.savez(

@@ -80,7 +80,15 @@ def fold_choice(
     settings = SelectionConfig(candidates=("trees", "blend"))
     time_key = data.train_batch.time_key
     selection = select_model(
-        data.X_train, y_train, time_key, groups, data.gap, settings, tree_params, config.seed
+        data.X_train,
+        y_train,
+        time_key,
+        groups,
+        data.gap,
+        settings,
+        tree_params,
+        config.seed,
+        elapsed_features=data.elapsed_features,
     )
     if not selection.column_comparisons:  # no usable fold: nothing was compared, the default is used
         raise NothingCompared(f"no column sample compared ({selection.reason})")

@@ -52,6 +52,7 @@ from training.config import TrainConfig
 from training.data.contract import TimeBasis
 from training.data.io import load_dataset
 from training.data.mapping import import_export
+from training.features.specs import FeatureCatalog
 from training.features.transformer import LeadFeatures
 from training.model.baselines import LogisticBaseline
 from training.model.evaluation import expected_calibration_error
@@ -170,6 +171,8 @@ class FoldData:
     y_test: np.ndarray
     #: the label horizon before the test period (None for row-order data)
     gap: pd.Timedelta | None
+    #: the features that count days elapsed (``FeatureCatalog.elapsed_time_features``)
+    elapsed_features: tuple[str, ...]
 
 
 def fold_data(labelled: Any, end: float, row_order: bool, config: TrainConfig) -> FoldData:
@@ -188,7 +191,10 @@ def fold_data(labelled: Any, end: float, row_order: bool, config: TrainConfig) -
     y_train, y_test = labelled.label[train_idx], labelled.label[test_idx]
     features = LeadFeatures(**config.features.estimator_kwargs())
     X_train = features.fit_transform(train_batch, y_train)
-    return FoldData(train_batch, test_batch, X_train, features.transform(test_batch), y_train, y_test, gap)
+    elapsed = FeatureCatalog(features.feature_specs()).elapsed_time_features()
+    return FoldData(
+        train_batch, test_batch, X_train, features.transform(test_batch), y_train, y_test, gap, elapsed
+    )
 
 
 def run_fold(
@@ -214,6 +220,7 @@ def run_fold(
         train_batch.snapshots["lead_id"],
         data.gap,
         config,
+        elapsed_features=data.elapsed_features,
     )
     seconds[SERVED] = time.perf_counter() - started
     served_proba = served.readiness(X_test)

@@ -152,14 +152,20 @@ def fit_and_evaluate(
     X_train, X_test = source.features(features, train_batch, y_train, test_batch)
 
     stage("choosing the readiness model on rolling time folds of the training period")
+    catalog = FeatureCatalog(features.feature_specs())
     model, selection = fit_selected(
-        X_train, y_train, train_time, train_batch.snapshots["lead_id"], None if row_order else horizon, config
+        X_train,
+        y_train,
+        train_time,
+        train_batch.snapshots["lead_id"],
+        None if row_order else horizon,
+        config,
+        elapsed_features=catalog.elapsed_time_features(),
     )
 
     # On the held-out training leads, never the test period: the chance of a win if handed over now
     # (at-handover snapshots), the threshold on it, and when a lead has gone cold.
     stage("learning the chance of a win if handed over now, the hand-over threshold and gone-cold")
-    catalog = FeatureCatalog(features.feature_specs())
     learnt = learn_decision(
         config, model, X_train, y_train, train_batch, catalog, out_of_fold=selection.out_of_fold
     )

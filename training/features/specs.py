@@ -43,6 +43,11 @@ class FeatureKind(StrEnum):
     PROFILE_CATEGORICAL = "profile_categorical"  # a categorical profile field (pandas category)
 
 
+#: Kinds that grow with the time elapsed since an event or the lead's creation: a lead scored after the
+#: training period reaches values no training lead had, by time passing alone.
+ELAPSED_TIME_KINDS = frozenset({FeatureKind.RECENCY, FeatureKind.AGE, FeatureKind.MILESTONE_DAYS})
+
+
 class FeatureScope(StrEnum):
     """Which data a feature is computed from."""
 
@@ -271,6 +276,10 @@ class FeatureCatalog:
         """The feature's signal; a name without a spec is its own signal."""
         spec = self._by_name.get(name)
         return spec.signal if spec is not None else name
+
+    def elapsed_time_features(self) -> tuple[str, ...]:
+        """The features that count days elapsed (``ELAPSED_TIME_KINDS``), in output order."""
+        return tuple(spec.name for spec in self.specs if spec.kind in ELAPSED_TIME_KINDS)
 
     def find(self, kind: FeatureKind, scope: FeatureScope) -> FeatureSpec | None:
         """The first feature of this kind and scope (e.g. the inactivity: RECENCY of ALL_EVENTS)."""

@@ -159,18 +159,26 @@ def _sampled(column_sample: float) -> str:
 
 
 def build_candidate(
-    name: str, tree_params: dict[str, Any], blend_weight: float = 0.5, calibration_gap: Any = None
+    name: str,
+    tree_params: dict[str, Any],
+    blend_weight: float = 0.5,
+    calibration_gap: Any = None,
+    elapsed_features: tuple[str, ...] = (),
 ) -> ReadinessModel:
-    """An unfitted candidate estimator by name."""
+    """An unfitted candidate estimator by name. ``elapsed_features``: the features that count days
+    elapsed, which a linear model holds at their training range (``LinearReadinessModel``)."""
     trees = ReadinessModel(**tree_params)
     if calibration_gap is not None:
         trees.set_params(calibration_gap=calibration_gap)
     if name == TREES:
         return trees
+    linear = LinearReadinessModel(calibration_gap=calibration_gap, elapsed_features=tuple(elapsed_features))
     if name == LINEAR:
-        return LinearReadinessModel(calibration_gap=calibration_gap)
+        return linear
     if name == BLEND:
-        return BlendedReadinessModel(trees=trees, weight=blend_weight, calibration_gap=calibration_gap)
+        return BlendedReadinessModel(
+            trees=trees, linear=linear, weight=blend_weight, calibration_gap=calibration_gap
+        )
     raise ValueError(f"unknown candidate {name!r}; choose one of {list(COMPLEXITY_ORDER)}")
 
 
@@ -183,11 +191,14 @@ def select_model(
     settings: SelectionConfig,
     tree_params: dict[str, Any],
     seed: int = 0,
+    *,
+    elapsed_features: tuple[str, ...],
 ) -> SelectionResult:
     """Compare the candidates on rolling folds of the training period and pick one (see module doc).
 
     The trees' column sample comes from ``settings.tree_column_samples`` (any ``colsample_bytree`` in
-    ``tree_params`` is replaced); the chosen one is in the result's ``tree_params``."""
+    ``tree_params`` is replaced); the chosen one is in the result's ``tree_params``. ``elapsed_features``
+    as in ``build_candidate``."""
     positive = np.asarray(y).astype(bool)
     tree_params = {**tree_params, "colsample_bytree": settings.tree_column_samples[0]}
     names: list[str] = [name for name in COMPLEXITY_ORDER if name in settings.candidates]
@@ -212,7 +223,7 @@ def select_model(
             (_sampled(c), build_candidate(TREES, {**tree_params, "colsample_bytree": c})) for c in samples
         ]
         if needs[LINEAR]:
-            fits.append((LINEAR, build_candidate(LINEAR, tree_params)))
+            fits.append((LINEAR, build_candidate(LINEAR, tree_params, elapsed_features=elapsed_features)))
         try:
             for key, model in fits:
                 model.fit(X_fit, y_fit, time_key=time_key.iloc[train], groups=group_values[train])
@@ -306,10 +317,13 @@ def fit_selected(
     groups: pd.Series,
     gap: pd.Timedelta | int | None,
     config: TrainConfig,
+    *,
+    elapsed_features: tuple[str, ...],
 ) -> tuple[ReadinessModel, SelectionResult]:
     """What a training run serves: the trees sized to the data (``[model]`` keys win), their column sample
     and the candidate chosen on rolling folds of these training rows, fitted on all of them. Returns the
-    fitted model and how it was chosen."""
+    fitted model and how it was chosen. ``elapsed_features``: the features that count days elapsed
+    (``FeatureCatalog.elapsed_time_features``), held at their training range by a linear model."""
     user_params = config.model.estimator_kwargs()
     tree_params = {
         "random_state": config.seed,
@@ -320,7 +334,17 @@ def fit_selected(
     fixed_sample = "colsample_bytree" in user_params  # ... and over the folds' choice of column sample
     if fixed_sample:
         settings = settings.model_copy(update={"tree_column_samples": (user_params["colsample_bytree"],)})
-    selection = select_model(X, y, time_key, groups, gap, settings, tree_params, seed=config.seed)
+    selection = select_model(
+        X,
+        y,
+        time_key,
+        groups,
+        gap,
+        settings,
+        tree_params,
+        seed=config.seed,
+        elapsed_features=elapsed_features,
+    )
     if fixed_sample and len(config.selection.tree_column_samples) > 1:
         selection.notes.append(
             f"[model] colsample_bytree = {user_params['colsample_bytree']:g} is used: "
@@ -328,7 +352,9 @@ def fit_selected(
         )
     # Whole leads are held out for early stopping and calibration: a lead's other snapshots in the
     # trees' training rows would make the held-out slice look better than new leads will.
-    model = build_candidate(selection.chosen, selection.tree_params, selection.blend_weight)
+    model = build_candidate(
+        selection.chosen, selection.tree_params, selection.blend_weight, elapsed_features=elapsed_features
+    )
     model.fit(X, y, time_key=time_key, groups=groups)
     linear = model if isinstance(model, LinearReadinessModel) else getattr(model, "linear_", None)
     if getattr(linear, "calibration_method_", None) == IN_THE_LARGE:

@@ -10,6 +10,10 @@ a drifting column (a price index, an interest rate) from extrapolating: training
 one regime, and UCI Bank Marketing's macro-economic columns then hit the bound on every test value.
 So only values far outside the bulk, more than ``WILD_SPREADS`` (100) 0.5-99.5% widths beyond those
 quantiles, are left out of the range; legitimate regimes and long tails lie well within it.
+
+Days elapsed (since an event, since the lead's creation) are the exception: they grow by time passing
+alone, so a lead scored long after the training period would be extrapolated for being scored late. A
+linear model holds them at their training range (``training_range``), as trees hold every feature.
 """
 
 from __future__ import annotations
@@ -27,6 +31,12 @@ WILD_SPREADS = 100.0
 def clip_bounds(present: np.ndarray) -> tuple[float, float]:
     """``(low, high)`` for the non-missing training values ``present``: one range of the values that
     are not wild beyond their minimum and maximum. Equal bounds mean a constant column."""
+    smallest, largest = training_range(present)
+    return 2 * smallest - largest, 2 * largest - smallest
+
+
+def training_range(present: np.ndarray) -> tuple[float, float]:
+    """The minimum and maximum of the non-missing training values ``present`` that are not wild."""
     bulk_low, bulk_high = np.quantile(present, BULK_QUANTILES)
     spread = bulk_high - bulk_low
     values = present
@@ -35,8 +45,7 @@ def clip_bounds(present: np.ndarray) -> tuple[float, float]:
         values = present[(present >= fence_low) & (present <= fence_high)]
     # When the bulk is a single value (a count that is 0 for 99.5% of the rows) nothing says which of
     # the rest is wild: every value counts.
-    smallest, largest = float(values.min()), float(values.max())
-    return 2 * smallest - largest, 2 * largest - smallest
+    return float(values.min()), float(values.max())
 
 
 class WildValueClipper(TransformerMixin, BaseEstimator):

@@ -105,3 +105,21 @@ def test_a_profile_column_named_like_an_event_count_stays_a_profile_field() -> N
     stats = build_serving_stats(features, np.arange(n) % 2, np.linspace(0, 1, n), snapshots, specs, 0.5, 90)
     assert stats.signals["demo_count_30d"].kind == "numeric"
     assert stats.ripe_profile == []
+
+
+def test_elapsed_time_features_are_the_day_counts_found_by_kind_not_by_name() -> None:
+    batch, y = random_batch(seed=9)
+    catalog = FeatureCatalog(fitted(batch, y).feature_specs())
+    elapsed = catalog.elapsed_time_features()
+    assert "lead_age_days" in elapsed and "days_since_last_engagement" in elapsed
+    assert "days_since_first_high_intent" in elapsed and "webinar_attended_days_since_last" in elapsed
+    assert {catalog[name].kind for name in elapsed} == {
+        FeatureKind.RECENCY,
+        FeatureKind.AGE,
+        FeatureKind.MILESTONE_DAYS,
+    }
+    assert "webinar_attended_count_30d" not in elapsed
+    # A profile number named like a day count is the CRM's value, not days elapsed.
+    profile = FeatureCatalog(feature_specs([], (30,), None, (), ["days_since_signup"], []))
+    assert "days_since_signup" not in profile.elapsed_time_features()
+    assert "lead_age_days" in profile.elapsed_time_features()

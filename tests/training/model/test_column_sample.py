@@ -50,7 +50,7 @@ def test_a_later_option_replaces_only_when_better_by_more_than_one_paired_se() -
 def test_the_chosen_column_sample_is_the_one_the_trees_and_the_blend_use() -> None:
     X, y, time_key, lead = redundant(3000, seed=0)
     settings = SelectionConfig(n_bootstrap=50, candidates=(TREES, BLEND))
-    result = select_model(X, y, time_key, lead, None, settings, FAST_TREES)
+    result = select_model(X, y, time_key, lead, None, settings, FAST_TREES, elapsed_features=())
     (comparison,) = result.column_comparisons
     assert comparison.incumbent == "trees (column sample 0.8)"
     assert comparison.challenger == "trees (column sample 0.3)"
@@ -61,7 +61,14 @@ def test_the_chosen_column_sample_is_the_one_the_trees_and_the_blend_use() -> No
     assert comparison.summary() in result.reason
     # The trees' fold ROC-AUC is that of the chosen sample: the same as a selection that tries only it.
     alone = select_model(
-        X, y, time_key, lead, None, settings.model_copy(update={"tree_column_samples": (chosen,)}), FAST_TREES
+        X,
+        y,
+        time_key,
+        lead,
+        None,
+        settings.model_copy(update={"tree_column_samples": (chosen,)}),
+        FAST_TREES,
+        elapsed_features=(),
     )
     assert alone.column_comparisons == []
     assert result.fold_auc[TREES] == alone.fold_auc[TREES]
@@ -79,7 +86,7 @@ def test_the_served_trees_use_the_chosen_sample_and_an_explicit_model_key_wins(
         model=ModelConfig(**configured),
         selection=SelectionConfig(n_bootstrap=20, candidates=(TREES, BLEND), tree_column_samples=(0.5, 0.3)),
     )
-    model, selection = fit_selected(X, y, time_key, lead, None, config)
+    model, selection = fit_selected(X, y, time_key, lead, None, config, elapsed_features=())
     trees = model if selection.chosen == TREES else model.trees_
     assert trees.colsample_bytree == selection.tree_params["colsample_bytree"]
     if configured:  # the user's [model] key: no sample is tried on the folds, and the run says so
@@ -100,11 +107,20 @@ def test_one_configured_sample_leaves_the_candidate_choice_as_it_was() -> None:
     X = pd.DataFrame({"a": a, "b": rng.uniform(-1, 1, n)})  # one column carries the signal
     lead = pd.Series([f"lead-{i // 2}" for i in range(n)])
     time_key = pd.Series(pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.arange(n) // 10, "D"))
-    both = select_model(X, y, time_key, lead, None, SelectionConfig(n_bootstrap=50), FAST_TREES)
+    both = select_model(
+        X, y, time_key, lead, None, SelectionConfig(n_bootstrap=50), FAST_TREES, elapsed_features=()
+    )
     (column,) = both.column_comparisons
     assert not column.replaced, column.summary()
     alone = select_model(
-        X, y, time_key, lead, None, SelectionConfig(n_bootstrap=50, tree_column_samples=(0.8,)), FAST_TREES
+        X,
+        y,
+        time_key,
+        lead,
+        None,
+        SelectionConfig(n_bootstrap=50, tree_column_samples=(0.8,)),
+        FAST_TREES,
+        elapsed_features=(),
     )
     assert alone.column_comparisons == []
     assert (both.chosen, both.comparisons, both.fold_auc) == (alone.chosen, alone.comparisons, alone.fold_auc)
@@ -113,7 +129,7 @@ def test_one_configured_sample_leaves_the_candidate_choice_as_it_was() -> None:
 def test_the_blend_without_the_trees_candidate_still_chooses_its_trees_sample() -> None:
     X, y, time_key, lead = redundant(3000, seed=0)
     settings = SelectionConfig(n_bootstrap=50, candidates=(LINEAR, BLEND))
-    result = select_model(X, y, time_key, lead, None, settings, FAST_TREES)
+    result = select_model(X, y, time_key, lead, None, settings, FAST_TREES, elapsed_features=())
     assert set(result.fold_auc) == {LINEAR, BLEND}
     (comparison,) = result.column_comparisons
     assert result.tree_params["colsample_bytree"] == (0.3 if comparison.replaced else 0.8)
@@ -122,7 +138,7 @@ def test_the_blend_without_the_trees_candidate_still_chooses_its_trees_sample() 
 def test_a_trees_only_selection_uses_the_first_configured_sample() -> None:
     X, y, time_key, lead = redundant(600, seed=2)
     settings = SelectionConfig(candidates=(TREES,), tree_column_samples=(0.5, 0.3))
-    result = select_model(X, y, time_key, lead, None, settings, FAST_TREES)
+    result = select_model(X, y, time_key, lead, None, settings, FAST_TREES, elapsed_features=())
     assert result.tree_params["colsample_bytree"] == 0.5 and result.column_comparisons == []
 
 

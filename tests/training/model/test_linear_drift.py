@@ -112,7 +112,7 @@ def test_the_run_says_when_the_served_linear_model_is_calibrated_in_the_large() 
     X, y = _young_programme(n, seed=5)
     time_key, leads = _time_and_leads(n)
     config = TrainConfig(selection=SelectionConfig(candidates=("linear",)))
-    model, selection = fit_selected(X, y, time_key, leads, None, config)
+    model, selection = fit_selected(X, y, time_key, leads, None, config, elapsed_features=())
     assert model.calibration_method_ == IN_THE_LARGE
     assert any("did not rank them" in note and "level is set" in note for note in selection.notes)
 
@@ -138,3 +138,28 @@ def test_a_level_common_in_a_period_that_won_little_is_not_blamed_for_the_period
 
     assert gap(0) > 0.4  # blamed: the early periods' low rate reads as a webinar effect
     assert abs(gap(DEFAULT_PERIOD_BINS)) < 0.15
+
+
+def test_days_elapsed_are_held_at_their_training_range_while_a_rate_extrapolates() -> None:
+    """Both columns lower the chance linearly. Days since the last click grow by time passing alone: a
+    lead scored long after training is held at the oldest training value, as trees hold it (extrapolated,
+    a click twice as old as any in training kept lowering the margin). The rate still extrapolates."""
+    rng = np.random.default_rng(8)
+    n = 3000
+    days = rng.uniform(0.0, 300.0, n)
+    rate = rng.uniform(0.0, 1.0, n)
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-(1.0 - days / 60.0 - 1.5 * rate)))).astype(int)
+    X = pd.DataFrame({"click_days_since_last": days, "rate": rate})
+    time_key, leads = _time_and_leads(n)
+    rows = pd.DataFrame({"click_days_since_last": [days.max(), 2 * days.max()], "rate": [0.5, 0.5]})
+    held = LinearReadinessModel(elapsed_features=("click_days_since_last",))
+    held.fit(X, y, time_key=time_key, groups=leads)
+    extrapolating = LinearReadinessModel().fit(X, y, time_key=time_key, groups=leads)
+
+    at_max, at_twice = held.explain(rows).contributions[:, 0]
+    assert at_twice == pytest.approx(at_max)
+    old_max, old_twice = extrapolating.explain(rows).contributions[:, 0]
+    assert old_twice < old_max - 1.0  # without the hold it ran on
+    # A rate beyond its training range still extrapolates in the held model.
+    rates = pd.DataFrame({"click_days_since_last": [10.0, 10.0], "rate": [1.0, 1.5]})
+    assert held.raw_score(rates)[1] < held.raw_score(rates)[0] - 0.05  # held, the two would be equal

@@ -158,7 +158,9 @@ def test_rolling_folds_validate_later_blocks_after_a_gap() -> None:
 def test_simpler_candidate_wins_on_additive_data(additive) -> None:
     X, y, time_key, lead = additive
     settings = SelectionConfig(n_bootstrap=50)
-    result = select_model(X, y, time_key, lead, pd.Timedelta(days=7), settings, FAST_TREES)
+    result = select_model(
+        X, y, time_key, lead, pd.Timedelta(days=7), settings, FAST_TREES, elapsed_features=()
+    )
     assert result.folds_used == 3
     assert result.chosen == LINEAR, result.reason
     assert {c.challenger for c in result.comparisons} == {TREES, BLEND}
@@ -169,7 +171,9 @@ def test_simpler_candidate_wins_on_additive_data(additive) -> None:
 def test_trees_win_when_they_are_clearly_better() -> None:
     X, y, time_key, lead = problem(4000, seed=3, interaction=True)
     settings = SelectionConfig(n_bootstrap=50, candidates=(LINEAR, TREES))
-    result = select_model(X, y, time_key, lead, pd.Timedelta(days=7), settings, FAST_TREES)
+    result = select_model(
+        X, y, time_key, lead, pd.Timedelta(days=7), settings, FAST_TREES, elapsed_features=()
+    )
     assert result.chosen == TREES, result.reason
     (comparison,) = result.comparisons
     assert comparison.replaced and comparison.difference > comparison.standard_error > 0
@@ -191,7 +195,9 @@ def test_a_challenger_no_better_than_chance_on_the_folds_does_not_replace() -> N
     lead = pd.Series([f"lead-{i}" for i in range(n)])
     time_key = pd.Series(pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.arange(n) // 10, "D"))
     settings = SelectionConfig(n_bootstrap=50, candidates=(LINEAR, TREES))
-    result = select_model(X, y, time_key, lead, pd.Timedelta(days=7), settings, FAST_TREES)
+    result = select_model(
+        X, y, time_key, lead, pd.Timedelta(days=7), settings, FAST_TREES, elapsed_features=()
+    )
     (comparison,) = result.comparisons
     assert result.mean_auc(TREES) < 0.5
     assert comparison.difference > comparison.standard_error, result.reason
@@ -204,7 +210,7 @@ def test_out_of_fold_readiness_is_the_chosen_candidates_fold_scores_recalibrated
     X, y, time_key, lead = additive
     gap = pd.Timedelta(days=7)
     settings = SelectionConfig(n_bootstrap=20, candidates=(LINEAR, TREES))
-    result = select_model(X, y, time_key, lead, gap, settings, FAST_TREES)
+    result = select_model(X, y, time_key, lead, gap, settings, FAST_TREES, elapsed_features=())
     out_of_fold = result.out_of_fold
     assert out_of_fold is not None
     folds = rolling_folds(time_key, gap, settings.folds, settings.fold_fraction)
@@ -241,7 +247,7 @@ def test_a_row_in_two_blocks_keeps_the_later_folds_recalibrated_score() -> None:
 def test_no_usable_fold_falls_back_to_the_simplest_candidate(additive) -> None:
     X, y, time_key, lead = additive
     settings = SelectionConfig(min_class_per_fold=10_000)
-    result = select_model(X, y, time_key, lead, None, settings, FAST_TREES)
+    result = select_model(X, y, time_key, lead, None, settings, FAST_TREES, elapsed_features=())
     assert result.chosen == LINEAR and result.folds_used == 0
     assert "no usable time fold" in result.reason
 
