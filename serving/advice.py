@@ -25,9 +25,10 @@ def advice(
     days_inactive: float | None,
     plan: dict[str, Any] | None,
     readiness: float,
+    lead_age_days: float | None = None,
 ) -> str:
     """One sentence: what to do with the lead, and why (``readiness``: the lead's readiness, which the
-    gone-cold level applies to)."""
+    gone-cold level applies to; ``lead_age_days``: None when the creation is unknown)."""
     threshold = score_of(policy.threshold)
     if verdict == RIPE and source == FROM_RULE:
         return (
@@ -45,8 +46,17 @@ def advice(
             cold.ripen_rate_below_level if cold.ripen_rate_below_level is not None else cold.ripen_rate_beyond
         )
         history = f" Historically only {rate:.0%} of leads like it ripened." if rate is not None else ""
+        because = cold_because(cold, readiness, days_inactive)
+        if is_new(cold, lead_age_days):
+            # A lead of a few days was never warm: "reactivate" would misread it (same verdict, as the
+            # CRM's workflows key on it; the sentence says what it is).
+            assert lead_age_days is not None
+            return (
+                f"Not warming up: {because}, {_age(lead_age_days)}.{history} Waiting is unlikely to ripen "
+                "it: nurture it (e.g. a nurture campaign) rather than hand it over."
+            )
         return (
-            f"Gone cold: {cold_because(cold, readiness, days_inactive)}.{history} Waiting will not ripen it: "
+            f"Gone cold: {because}.{history} Waiting will not ripen it: "
             "reactivate it (e.g. a re-engagement campaign) before handing it over."
         )
     text = (
@@ -56,6 +66,19 @@ def advice(
     if plan is not None and plan["steps"]:
         text += f" Most promising: {plan['steps'][0]['sentence']}."
     return text
+
+
+def is_new(rule: GoneCold, lead_age_days: float | None) -> bool:
+    """Whether a lead is younger than the span the gone-cold state is carried over (its earlier looks
+    predate it): gone cold, it was never warm rather than cooled."""
+    span = rule.lookback_days * rule.earlier_looks
+    return lead_age_days is not None and lead_age_days < span
+
+
+def _age(days: float) -> str:
+    if days < 1:
+        return f"at {max(days * 24, 0):.0f} hours old"
+    return f"at {days:.0f} day{'s' if round(days) != 1 else ''} old"
 
 
 def cold_because(rule: GoneCold, readiness: float, days_inactive: float | None) -> str:

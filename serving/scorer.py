@@ -207,6 +207,7 @@ class LeadScorer:
         )
         cutoffs = [_utc(lead.as_of or default_as_of) for lead in leads]
         never = never_engaged(scored.features)
+        ages = arrays.lead_age_days()
         threshold_score = score_of(self.threshold)
         # Cold a lookback earlier, where it was looked at (the verdict depended on it), else None.
         cold_before: list[bool | None] = [None] * len(leads)
@@ -244,7 +245,14 @@ class LeadScorer:
                     "handover": bool(decided.handover[i]),
                     "contact_requested": bool(decided.contact_requested[i]),
                     "advice": advice(
-                        self.policy, verdict, source, chance, inactive, plan, float(decided.readiness[i])
+                        self.policy,
+                        verdict,
+                        source,
+                        chance,
+                        inactive,
+                        plan,
+                        float(decided.readiness[i]),
+                        None if np.isnan(ages[i]) else float(ages[i]),
                     ),
                     "gone_cold_rule": cold_answer(
                         self.policy.gone_cold,

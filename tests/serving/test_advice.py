@@ -39,3 +39,18 @@ def test_a_score_just_under_the_level_does_not_read_as_equal() -> None:
 def test_a_short_quiet_spell_is_never_given_as_the_reason() -> None:
     text = advice(POLICY, "gone_cold", "model", 0.01, 5.0, None, 0.01)
     assert "5 days" not in text
+
+
+@pytest.mark.parametrize(
+    ("age", "says"), [(0.7, "at 17 hours old"), (1.0, "at 1 day old"), (12.0, "at 12 days old")]
+)
+def test_a_new_lead_under_the_level_is_not_warming_up_rather_than_gone_cold(age: float, says: str) -> None:
+    # Younger than the span the state is carried over (4 looks x 7 days): it never was warm.
+    rule = RULE.model_copy(update={"earlier_looks": 4, "lookback_days": 7.0})
+    policy = POLICY.model_copy(update={"gone_cold": rule})
+    text = advice(policy, "gone_cold", "model", 0.01, 0.5, None, 0.01, age)
+    assert text.startswith("Not warming up: its score 1.0 is under the gone-cold level 2.0, " + says)
+    assert "reactivate" not in text and "nurture it" in text
+    # Older than the span, or of unknown age: gone cold, reactivate.
+    for older in (28.0, None):
+        assert advice(policy, "gone_cold", "model", 0.01, 0.5, None, 0.01, older).startswith("Gone cold: ")

@@ -248,3 +248,19 @@ def test_every_look_in_one_transform_equals_its_own_transform(base_bundle: Model
         alone = scorer.features.transform_arrays(scorer.build_arrays(earlier_leads, AS_OF)).to_frame()
         block = stacked.iloc[(k - 1) * len(leads) : k * len(leads)].reset_index(drop=True)
         pd.testing.assert_frame_equal(block, alone)
+
+
+def test_a_new_lead_under_the_level_is_told_to_be_nurtured_not_reactivated(base_bundle: ModelBundle) -> None:
+    # A level above a quiet ads lead's readiness (~0.09), carried over 4 looks a week apart: 28 days.
+    rule = GoneCold(available=True, readiness_level=0.15, min_days_inactive=60.0, earlier_looks=4)
+    policy = POLICY.model_copy(update={"gone_cold": rule})
+    clients = client_for(with_policy(base_bundle, policy))
+    client = next(clients)
+    new = score(client, lead([], created_days_before=0.5))
+    assert new["verdict"] == "gone_cold"  # the verdict the CRM's workflows key on stays
+    assert new["advice"].startswith("Not warming up: its score ") and "at 12 hours old" in new["advice"]
+    assert "reactivate" not in new["advice"] and "nurture it" in new["advice"]
+    old = score(client, lead([], created_days_before=40))
+    assert old["verdict"] == "gone_cold" and old["advice"].startswith("Gone cold: ")
+    assert "reactivate" in old["advice"]
+    clients.close()

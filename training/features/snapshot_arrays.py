@@ -51,6 +51,13 @@ class SnapshotArrays:
     def __len__(self) -> int:
         return len(self.cutoff_ns)
 
+    def lead_age_days(self) -> np.ndarray:
+        """Days from each lead's creation to its cutoff (float64; NaN where the creation is unknown)."""
+        known = self.created_ns != NAT_NS
+        age = np.full(len(self), np.nan)
+        age[known] = (self.cutoff_ns[known] - self.created_ns[known]) / 86_400e9
+        return age
+
     def with_earlier_looks(self, offsets_ns: int | Sequence[int]) -> SnapshotArrays:
         """These snapshots, then the same leads ``offsets_ns`` earlier, one copy per offset in order (same
         lead codes, same events), so that one feature transform computes every look."""
