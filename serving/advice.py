@@ -47,13 +47,12 @@ def advice(
         )
         history = f" Historically only {rate:.0%} of leads like it ripened." if rate is not None else ""
         because = cold_because(cold, readiness, days_inactive)
-        if is_new(cold, lead_age_days):
+        if lead_age_days is not None and is_new(cold, lead_age_days):
             # A lead of a few days was never warm: "reactivate" would misread it (same verdict, as the
             # CRM's workflows key on it; the sentence says what it is).
-            assert lead_age_days is not None
             return (
                 f"Not warming up: {because}, {_age(lead_age_days)}.{history} Waiting is unlikely to ripen "
-                "it: nurture it (e.g. a nurture campaign) rather than hand it over."
+                "it: nurture it (e.g. a welcome or nurture campaign) rather than hand it over."
             )
         return (
             f"Gone cold: {because}.{history} Waiting will not ripen it: "
@@ -68,11 +67,10 @@ def advice(
     return text
 
 
-def is_new(rule: GoneCold, lead_age_days: float | None) -> bool:
+def is_new(rule: GoneCold, lead_age_days: float) -> bool:
     """Whether a lead is younger than the span the gone-cold state is carried over (its earlier looks
     predate it): gone cold, it was never warm rather than cooled."""
-    span = rule.lookback_days * rule.earlier_looks
-    return lead_age_days is not None and lead_age_days < span
+    return lead_age_days < rule.lookback_days * rule.earlier_looks
 
 
 def _age(days: float) -> str:
