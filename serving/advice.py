@@ -26,10 +26,14 @@ def advice(
     plan: dict[str, Any] | None,
     readiness: float,
     lead_age_days: float | None = None,
+    chance_without_contact: float | None = None,
 ) -> str:
     """One sentence: what to do with the lead, and why (``readiness``: the lead's readiness, which the
-    gone-cold level applies to; ``lead_age_days``: None when the creation is unknown)."""
+    gone-cold level applies to; ``lead_age_days``: None when the creation is unknown;
+    ``chance_without_contact``: for a lead that asked for contact, its chance from the model's readiness
+    alone, without the hand-raiser calibration and the request's term)."""
     threshold = score_of(policy.threshold)
+    contact = _contact_note(chance, chance_without_contact)
     if verdict == RIPE and source == FROM_RULE:
         return (
             "Hand over to sales now: the lead asked for contact and its fit clears the floor (hand-raiser "
@@ -38,7 +42,7 @@ def advice(
     if verdict == RIPE:
         return (
             "Hand over to sales now: the chance of a win if handed over now, "
-            f"{score_of(chance):.0f}, is at or above the threshold {threshold:.0f}."
+            f"{score_of(chance):.0f}, is at or above the threshold {threshold:.0f}.{contact}"
         )
     if verdict == GONE_COLD:
         cold = policy.gone_cold
@@ -60,11 +64,25 @@ def advice(
         )
     text = (
         "Too green: keep nurturing, do not hand over yet "
-        f"(chance if handed over now {score_of(chance):.0f}, threshold {threshold:.0f})."
+        f"(chance if handed over now {score_of(chance):.0f}, threshold {threshold:.0f}).{contact}"
     )
     if plan is not None and plan["steps"]:
         text += f" Most promising: {plan['steps'][0]['sentence']}."
     return text
+
+
+def _contact_note(chance: float, without: float | None) -> str:
+    """What the lead's request for contact does to its chance, where it moves it by a point or more: the
+    reasons explain the readiness, which learns from leads not yet handed over, so a demo request can
+    lower it while the chance, learnt from what became of leads that asked, rises."""
+    if without is None or abs(score_of(chance) - score_of(without)) < 1:
+        return ""
+    raises = chance > without
+    return (
+        f" From its score alone the chance would be {score_of(without):.0f}; its request for contact "
+        f"{'raises' if raises else 'lowers'} it to {score_of(chance):.0f}: leads handed over after asking "
+        f"were won {'more' if raises else 'less'} often than their score says."
+    )
 
 
 def is_new(rule: GoneCold, lead_age_days: float) -> bool:

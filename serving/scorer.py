@@ -208,6 +208,7 @@ class LeadScorer:
         cutoffs = [_utc(lead.as_of or default_as_of) for lead in leads]
         never = never_engaged(scored.features)
         ages = arrays.lead_age_days()
+        without_contact = self._chance_without_contact(scored.readiness, decided.contact_requested)
         threshold_score = score_of(self.threshold)
         # Cold a lookback earlier, where it was looked at (the verdict depended on it), else None.
         cold_before: list[bool | None] = [None] * len(leads)
@@ -253,6 +254,7 @@ class LeadScorer:
                         plan,
                         float(decided.readiness[i]),
                         None if np.isnan(ages[i]) else float(ages[i]),
+                        None if np.isnan(without_contact[i]) else float(without_contact[i]),
                     ),
                     "gone_cold_rule": cold_answer(
                         self.policy.gone_cold,
@@ -265,6 +267,14 @@ class LeadScorer:
                 }
             )
         return answers
+
+    def _chance_without_contact(self, readiness: np.ndarray, contact: np.ndarray) -> np.ndarray:
+        """Per row that asked for contact, the chance from the model's ``readiness`` alone (no hand-raiser
+        calibration, no request term); NaN for the others."""
+        out = np.full(len(readiness), np.nan)
+        if contact.any():
+            out[contact] = self.policy.estimate.chance(readiness[contact], np.zeros(int(contact.sum()), bool))
+        return out
 
     def build_arrays(self, leads: Sequence[LeadIn], default_as_of: datetime) -> SnapshotArrays:
         """The leads as ``SnapshotArrays`` (one snapshot per lead, lead codes = positions, so duplicate

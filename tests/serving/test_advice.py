@@ -54,3 +54,18 @@ def test_a_new_lead_under_the_level_is_not_warming_up_rather_than_gone_cold(age:
     # Older than the span, or of unknown age: gone cold, reactivate.
     for older in (28.0, None):
         assert advice(policy, "gone_cold", "model", 0.01, 0.5, None, 0.01, older).startswith("Gone cold: ")
+
+
+def test_the_advice_says_what_a_request_for_contact_does_to_the_chance() -> None:
+    ripe = advice(POLICY, "ripe", "model", 0.20, 1.0, None, 0.09, 30.0, chance_without_contact=0.09)
+    assert ripe.endswith(
+        "From its score alone the chance would be 9; its request for contact raises it to 20: leads "
+        "handed over after asking were won more often than their score says."
+    )
+    green = advice(POLICY, "too_green", "model", 0.05, 1.0, None, 0.09, 30.0, chance_without_contact=0.09)
+    assert "would be 9; its request for contact lowers it to 5" in green and "less often" in green
+    # Under a point apart, or no request: nothing is said.
+    for without in (0.196, None):
+        assert "request for contact" not in advice(
+            POLICY, "ripe", "model", 0.20, 1.0, None, 0.09, 30.0, without
+        )

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
@@ -90,6 +91,12 @@ def test_a_recent_hand_raising_event_is_flagged_and_raises_the_chance(client: Te
     old = score(client, lead([*GREEN_EVENTS, (20, "demo_request")]))
     assert asked["contact_requested"] is True and old["contact_requested"] is False
     assert asked["handover_chance"] > plain["handover_chance"]
+    # The reasons explain the readiness; the advice says what the request did to the chance (this
+    # policy has no slice calibration: the readiness is the model's).
+    without = 100 * POLICY.estimate.chance(np.array([asked["readiness"]]), np.array([False]))[0]
+    expected = f"would be {without:.0f}; its request for contact raises it to {asked['handover_score']:.0f}"
+    assert expected in asked["advice"]
+    assert "request for contact" not in plain["advice"] and "request for contact" not in old["advice"]
 
 
 def test_the_rule_makes_a_hand_raiser_ripe_and_says_so(rule_client: TestClient) -> None:
