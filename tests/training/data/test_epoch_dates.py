@@ -12,6 +12,7 @@ import pytest
 from tests.training.data.test_mapping import _write
 from training.data.date_order import timestamp_problem, to_iso_dates
 from training.data.draft import draft_mapping
+from training.data.draft.column_profile import profile_column
 from training.data.io import load_dataset
 from training.data.mapping import MappingConfigError, import_export
 from training.data.validation import DataValidationError
@@ -103,3 +104,11 @@ event_type_column = "Activity Type Name"
     with pytest.raises(MappingConfigError, match="epoch_ms"):
         bad = mapping.replace('date_format = "epoch_ms"\ndrop', 'date_format = "epoch"\ndrop')
         import_export(_write(tmp_path / "bad.toml", bad), tmp_path / "out2", mode="strict")
+
+
+def test_a_stray_non_number_in_an_epoch_column_does_not_stop_the_draft() -> None:
+    # 60 Unix milliseconds and one typo: the draft still calls it a date column (the import reports the
+    # typo by row); it used to stop with a traceback reading the median.
+    profile = profile_column("createdate", pd.Series(["1700000000000"] * 60 + ["oops"]))
+    assert profile.is_date and profile.date_order == "epoch_ms"
+    assert profile.median_date == pd.Timestamp(1_700_000_000_000, unit="ms", tz="UTC")

@@ -97,7 +97,9 @@ def profile_column(name: str, values: pd.Series) -> ColumnProfile:
     epoch = _epoch_unit(name, present) if number_share >= MOSTLY else None
     if epoch is not None:  # Unix times: a date column, not a number a model would learn from
         number_share, date_share, order = 0.0, 1.0, epoch
-        median = _median(pd.to_datetime(pd.to_numeric(present), unit=EPOCH_UNITS[epoch], utc=True))
+        # A few values that are no number (a typo, a marker) are the import's to report by row.
+        numbers = pd.to_numeric(present, errors="coerce")
+        median = _median(pd.to_datetime(numbers, unit=EPOCH_UNITS[epoch], utc=True, errors="coerce"))
     return ColumnProfile(
         name=name,
         rows=len(values),
@@ -191,14 +193,6 @@ def _epoch_unit(name: str, present: pd.Series) -> str | None:
         (EPOCH_SECONDS, (946_684_800, 4_102_444_800)),
     ):
         if numbers.between(low, high).mean() >= MOSTLY:
-            return unit
-    return None
-    numbers = pd.to_numeric(present)
-    for unit, (low, high) in (
-        (EPOCH_MILLISECONDS, (946_684_800_000, 4_102_444_800_000)),
-        (EPOCH_SECONDS, (946_684_800, 4_102_444_800)),
-    ):
-        if numbers.between(low, high).all():
             return unit
     return None
 
